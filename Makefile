@@ -1,0 +1,42 @@
+# `make run` and `make test` bootstrap their own virtual environment.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export CASEFLOW_INSTANCE_PATH ?= $(CURDIR)/instance
+
+.PHONY: run test lint translations install clean bench
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP) translations
+
+# Catalogs are compiled from the committed .po files as part of every build.
+translations: $(STAMP)
+	$(BIN)/pybabel compile --use-fuzzy -d caseflow/translations -D messages -f >/dev/null 2>&1 || $(BIN)/pybabel compile -d caseflow/translations -D messages
+
+run: install
+	$(BIN)/caseflow db upgrade
+	@if [ ! -f "$(CASEFLOW_INSTANCE_PATH)/.demo-seeded" ]; then \
+		$(BIN)/caseflow seed-demo && touch "$(CASEFLOW_INSTANCE_PATH)/.demo-seeded"; \
+	else \
+		echo "Demo data already seeded. Logins: admin, manajer, auditor, supervisor, pendamping, pendamping2, supervisor.ntt, pendamping.ntt — password Demo-Caseflow-2026"; \
+	fi
+	@echo "Caseflow is serving on http://127.0.0.1:5000"
+	CASEFLOW_INSECURE_COOKIES=1 $(BIN)/caseflow run --host 127.0.0.1 --port 5000
+
+test: install
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check caseflow tests bench
+
+bench: install
+	$(BIN)/python bench/transitions.py
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -1,0 +1,55 @@
+"""Caseflow: case management for social-rehabilitation facilitators."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+
+from .config import load_config
+from .database import configure_engine
+from .extensions import babel, csrf, db, limiter, login_manager, migrate
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the application: configuration, extensions, workflows, blueprints, CLI."""
+    instance_path = os.environ.get("CASEFLOW_INSTANCE_PATH") or None
+    app = Flask(
+        __name__,
+        instance_path=instance_path,
+        instance_relative_config=True,
+        template_folder=os.path.join(os.path.dirname(os.path.dirname(__file__)), "templates"),
+    )
+    app.config.update(load_config(app.instance_path, config))
+
+    db.init_app(app)
+    migrate.init_app(
+        app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"),
+        render_as_batch=True, compare_type=True,
+    )
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+
+    from . import i18n_setup
+
+    i18n_setup.init_app(app)
+
+    with app.app_context():
+        configure_engine(db.engine, app.config["CASEFLOW_SQLITE_BUSY_TIMEOUT_MS"])
+
+    from . import models  # noqa: F401  (registers every table on the metadata)
+    from .workflow import build_engines
+
+    # An invalid workflow file raises WorkflowDefinitionError here: the app does not start.
+    app.extensions["caseflow.workflows"] = build_engines(app.config["CASEFLOW_WORKFLOWS_DIR"])
+
+    from .web import init_app as init_web
+
+    init_web(app)
+
+    from .cli import register_commands
+
+    register_commands(app)
+    return app

@@ -1,0 +1,1 @@
+"""Hash chains, checkpoints and verification: pure functions over events, no Flask."""

@@ -1,0 +1,74 @@
+"""Settings from the environment, with safe defaults.
+
+Nothing secret is a literal here: a secret key that is not given is generated once and
+kept in the instance folder, so restarts keep sessions valid and no two installations
+share a key.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+def _instance_secret(instance_path: Path, filename: str, nbytes: int = 48) -> str:
+    path = instance_path / filename
+    if path.exists():
+        return path.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(nbytes)
+    # O_EXCL: two workers starting at once must not each write a different key.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value)
+    return value
+
+
+def load_config(instance_path: str, overrides: dict | None = None) -> dict:
+    instance = Path(instance_path)
+    overrides = dict(overrides or {})
+    env = os.environ
+    database_url = overrides.pop("SQLALCHEMY_DATABASE_URI", None) or env.get(
+        "CASEFLOW_DATABASE_URL"
+    )
+    if not database_url:
+        instance.mkdir(parents=True, exist_ok=True)
+        database_url = f"sqlite:///{instance / 'caseflow.sqlite3'}"
+    config = {
+        "SECRET_KEY": env.get("CASEFLOW_SECRET_KEY") or _instance_secret(instance, "secret_key"),
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "CASEFLOW_WORKFLOWS_DIR": env.get(
+            "CASEFLOW_WORKFLOWS_DIR", str(Path(__file__).resolve().parent.parent / "workflows")
+        ),
+        "CASEFLOW_AUDIT_KEY_PATH": env.get(
+            "CASEFLOW_AUDIT_KEY_PATH", str(instance / "audit_signing_key.pem")
+        ),
+        "CASEFLOW_SQLITE_BUSY_TIMEOUT_MS": int(env.get("CASEFLOW_SQLITE_BUSY_TIMEOUT_MS", "10000")),
+        "CASEFLOW_IDLE_TIMEOUT_MINUTES": int(env.get("CASEFLOW_IDLE_TIMEOUT_MINUTES", "30")),
+        "CASEFLOW_ABSOLUTE_TIMEOUT_HOURS": int(env.get("CASEFLOW_ABSOLUTE_TIMEOUT_HOURS", "12")),
+        "RATELIMIT_STORAGE_URI": env.get("CASEFLOW_RATELIMIT_STORAGE_URL", "memory://"),
+        "BABEL_DEFAULT_LOCALE": "id",
+        "BABEL_DEFAULT_TIMEZONE": "UTC",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": env.get("CASEFLOW_INSECURE_COOKIES", "") != "1",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "MAX_CONTENT_LENGTH": int(env.get("CASEFLOW_MAX_CONTENT_LENGTH", str(2 * 1024 * 1024))),
+        "WTF_CSRF_TIME_LIMIT": None,
+    }
+    config.update(overrides)
+    return config
+
+
+def normalise_database_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL whatever spelling the operator gave."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url

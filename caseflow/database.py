@@ -1,0 +1,131 @@
+"""Database plumbing shared by every model and service: UTC times, SQLite durability
+settings and the write transaction that makes each service call all-or-nothing."""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from sqlalchemy import DateTime, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.types import TypeDecorator
+
+from .extensions import db
+
+# Set while a service transaction is being opened, so the SQLite "begin" hook knows to
+# take the write lock at once (BEGIN IMMEDIATE) instead of failing later on a stale snapshot.
+_write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("write_intent", default=False)
+_transaction_depth: contextvars.ContextVar[int] = contextvars.ContextVar("tx_depth", default=0)
+
+
+_clock: contextvars.ContextVar[datetime | None] = contextvars.ContextVar("clock", default=None)
+
+
+def utcnow() -> datetime:
+    """Now, in UTC. Demo seeding and tests may set a simulated clock (see `simulated_time`)."""
+    return _clock.get() or datetime.now(UTC)
+
+
+@contextmanager
+def simulated_time(moment: datetime) -> Iterator[None]:
+    """Run service calls as if it were `moment` (seeding history, deadline tests)."""
+    token = _clock.set(moment)
+    try:
+        yield
+    finally:
+        _clock.reset(token)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on both databases (SQLite keeps no zone)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        return dialect.type_descriptor(DateTime(timezone=dialect.name == "postgresql"))
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; Caseflow stores aware UTC times only")
+        value = value.astimezone(UTC)
+        return value if dialect.name == "postgresql" else value.replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def configure_engine(engine: Engine, busy_timeout_ms: int) -> None:
+    """Durability and locking settings that every connection must carry."""
+    if not is_sqlite(engine):
+        return
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_connection, _record):
+        # Let SQLAlchemy, not the driver, decide when transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+        # FULL: a confirmed save survives a power cut, not only a process crash.
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _sqlite_begin(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
+
+
+@contextmanager
+def write_transaction() -> Iterator[None]:
+    """One service call, one transaction: commit on success, roll back on any error.
+
+    Nested calls join the outer transaction, so a service may use another service and
+    the whole use case still commits or fails as one.
+    """
+    depth = _transaction_depth.get()
+    if depth:
+        token = _transaction_depth.set(depth + 1)
+        try:
+            yield
+        finally:
+            _transaction_depth.reset(token)
+        return
+    session = db.session()
+    # Whatever the request read before belongs to a read snapshot; a write starts fresh
+    # so it sees (and locks) the current rows.
+    if session.in_transaction():
+        session.rollback()
+    intent = _write_intent.set(True)
+    depth_token = _transaction_depth.set(1)
+    try:
+        session.connection()  # begins now, with the write lock on SQLite
+        _write_intent.reset(intent)
+        intent = None
+        yield
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        if intent is not None:
+            _write_intent.reset(intent)
+        _transaction_depth.reset(depth_token)
+
+
+def in_write_transaction() -> bool:
+    return _transaction_depth.get() > 0

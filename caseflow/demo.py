@@ -1,0 +1,181 @@
+"""Demo data made through the service layer, so every audit chain in it is real.
+
+History is simulated: each case is walked through its stages over past weeks with a
+simulated clock, so deadlines, overdue work and durations look like a working office.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from .database import simulated_time, utcnow
+from .errors import CaseflowError
+from .extensions import db
+from .models import Case, User
+from .services import cases as case_services
+from .services.audit import create_checkpoint
+from .services.clients import register_client
+from .services.context import Actor
+from .services.reference import seed_reference_data
+from .services.users import create_user
+
+DEMO_PASSWORD = "Demo-Caseflow-2026"
+
+# username, full name, role, province, supervisor, extra
+DEMO_USERS = [
+    ("admin", "Admin Sistem", "admin", "31", None, {}),
+    ("manajer", "Ratna Wulandari", "programme_manager", "31", None, {}),
+    ("auditor", "Bambang Sutrisno", "auditor", "31", None, {"auditor_scope_province_code": None}),
+    ("supervisor", "Maria Tebay", "supervisor", "91", None, {}),
+    ("pendamping", "Yohanes Wenda", "facilitator", "91", "supervisor",
+     {"nip_pppk": "199001012023211001", "employment_status": "pppk"}),
+    ("pendamping2", "Naomi Kogoya", "facilitator", "91", "supervisor",
+     {"nip_pppk": "199205152023212002", "employment_status": "pppk"}),
+    ("supervisor.ntt", "Agustinus Bria", "supervisor", "53", None, {}),
+    ("pendamping.ntt", "Yuliana Ndun", "facilitator", "53", "supervisor.ntt",
+     {"nip_pppk": "199108082023212003", "employment_status": "pppk"}),
+]
+
+FIRST_NAMES_F = ["Siti", "Maria", "Yosefina", "Agnes", "Dewi", "Lusia", "Martha", "Rosalina", "Fransiska"]
+FIRST_NAMES_M = ["Yakobus", "Petrus", "Andreas", "Budi", "Markus", "Simon", "Daniel", "Elias", "Fransiskus"]
+LAST_NAMES = ["Wenda", "Kogoya", "Tabuni", "Ndun", "Bria", "Lado", "Mau", "Tefa", "Wanggai", "Sanu"]
+CATEGORIES = ["P02", "P04", "P06", "P09", "P10", "P13", "P16", "P18", "P21", "P23"]
+TARGET_STATES = [
+    "recorded", "assessment", "planning", "intervention", "evaluation",
+    "termination_review", "resolved", "closed_unresolved",
+]
+
+
+def seed_demo_data(password: str | None = None, case_count: int = 36,
+                   progress: Callable[[str], None] = lambda _m: None) -> list[tuple[str, str, str]]:
+    password = password or DEMO_PASSWORD
+    seed_reference_data()
+    if db.session.execute(select(User.id).where(User.username == "admin")).first():
+        raise CaseflowError("demo data is already there (user 'admin' exists); use a fresh database")
+    rng = random.Random(2026)
+    users: dict[str, User] = {}
+    start = utcnow() - timedelta(days=200)
+    with simulated_time(start):
+        for username, full_name, role, province, supervisor, extra in DEMO_USERS:
+            users[username] = create_user(Actor.cli(), {
+                "username": username, "full_name": full_name, "role": role, "password": password,
+                "province_code": province,
+                "supervisor_id": users[supervisor].id if supervisor else None, **extra,
+            })
+    progress(f"{len(users)} demo users")
+    facilitators = [users["pendamping"], users["pendamping2"], users["pendamping.ntt"]]
+    supervisors = {users["pendamping"].id: users["supervisor"], users["pendamping2"].id: users["supervisor"],
+                   users["pendamping.ntt"].id: users["supervisor.ntt"]}
+    for index in range(case_count):
+        facilitator = facilitators[index % len(facilitators)]
+        target = TARGET_STATES[index % len(TARGET_STATES)]
+        opened = start + timedelta(days=rng.randint(0, 60), hours=rng.randint(0, 10))
+        _demo_case(rng, index, facilitator, supervisors[facilitator.id], target, opened)
+        if (index + 1) % 10 == 0:
+            progress(f"{index + 1}/{case_count} cases")
+    create_checkpoint(Actor.cli(), force=True)
+    return [(u[0], password, u[2]) for u in DEMO_USERS]
+
+
+def _nik(rng: random.Random, province: str, birth: date, sex: str) -> str:
+    day = birth.day + (40 if sex == "F" else 0)
+    return f"{province}{rng.randint(1, 20):02d}{rng.randint(1, 30):02d}{day:02d}{birth.month:02d}{birth.year % 100:02d}{rng.randint(1, 9999):04d}"
+
+
+def _demo_case(rng, index, facilitator: User, supervisor: User, target: str, opened) -> Case:
+    me = Actor(user=facilitator, via="cli")
+    boss = Actor(user=supervisor, via="cli")
+    sex = rng.choice("FM")
+    first = rng.choice(FIRST_NAMES_F if sex == "F" else FIRST_NAMES_M)
+    birth = date(rng.randint(1950, 2015), rng.randint(1, 12), rng.randint(1, 28))
+    province = facilitator.province_code
+    clock = [opened]
+
+    def later(days_low: int, days_high: int):
+        clock[0] = clock[0] + timedelta(days=rng.randint(days_low, days_high), hours=rng.randint(0, 6))
+        return simulated_time(clock[0])
+
+    with simulated_time(clock[0]):
+        client = register_client(me, {
+            "full_name": f"{first} {rng.choice(LAST_NAMES)}",
+            "nik": _nik(rng, province, birth, sex),
+            "birth_date": birth.isoformat(), "sex": sex,
+            "address": f"Kampung {rng.choice(LAST_NAMES)}, RT 0{rng.randint(1, 9)}",
+            "province_code": province,
+            "guardian_name": "Ibu " + rng.choice(LAST_NAMES) if birth.year > date.today().year - 18 else None,
+            "guardian_relationship": "ibu" if birth.year > date.today().year - 18 else None,
+            "consent_given_by": "klien sendiri", "consent_confirmed": True,
+        })
+        case = case_services.open_case(me, {
+            "client_id": client.id, "ppks_category_code": rng.choice(CATEGORIES),
+            "summary": "Rujukan dari aparat kampung.",
+        })
+    order = TARGET_STATES.index(target)
+
+    def fire(actor, trigger, **data):
+        case_services.fire_trigger(actor, case.id, trigger, data)
+
+    def step(notes, goal_id=None):
+        case_services.log_step(me, case.id, {
+            "step_type": rng.choice(["home_visit", "counselling", "phone_call", "assistance_delivered"]),
+            "occurred_at": (clock[0] - timedelta(hours=2)).isoformat(), "notes": notes,
+            "location": "Rumah klien", "goal_id": goal_id,
+        })
+
+    try:
+        if order >= 1:
+            with later(1, 5):
+                fire(me, "start_assessment")
+                step("Kunjungan rumah pertama, perkenalan dan persetujuan.")
+        if order >= 2:
+            with later(3, 12):
+                case_services.save_assessment(me, case.id, {
+                    "problem": "Klien mengalami penelantaran dan tidak bersekolah.",
+                    "needs": "Pendampingan psikososial, akses pendidikan, dokumen kependudukan.",
+                    "strengths": "Dukungan keluarga besar, motivasi klien.",
+                    "resources": "Puskesmas, sekolah terdekat, gereja.",
+                    "risk_level": rng.choice(["low", "medium", "high"]),
+                })
+                fire(me, "complete_assessment")
+        if order >= 3:
+            with later(3, 12):
+                target_day = (clock[0] + timedelta(days=60)).date().isoformat()
+                case_services.save_plan(me, case.id, {"summary": "Rencana tiga bulan.", "goals": [
+                    {"description": "Klien kembali bersekolah", "target_date": target_day,
+                     "responsible_party": "Pendamping dan orang tua"},
+                    {"description": "Klien memiliki KTP/KK", "target_date": target_day,
+                     "responsible_party": "Dinas Dukcapil"},
+                ]})
+                fire(me, "start_intervention")
+        goals = [g.id for g in case.plan.goals] if case.plan else []
+        if order >= 4:
+            for number in range(rng.randint(1, 4)):
+                with later(5, 20):
+                    step(f"Pendampingan ke-{number + 1}.", goals[number % len(goals)])
+            with later(1, 5):
+                fire(me, "start_evaluation")
+        if order >= 5:
+            with later(2, 8):
+                achieved = order == 5 or target == "resolved"
+                case_services.save_evaluation(me, case.id, {"summary": "Evaluasi akhir.", "ratings": [
+                    {"goal_id": g, "rating": "achieved" if achieved else "partly_achieved"} for g in goals
+                ]})
+                outcome = "closed_unresolved" if target == "closed_unresolved" else "resolved"
+                case_services.save_termination_request(me, case.id, {
+                    "outcome": outcome,
+                    "closure_reason": rng.choice(["moved", "referred", "withdrew"]) if outcome != "resolved" else None,
+                    "aftercare_plan": "Bimbingan lanjut bulanan selama tiga bulan." if outcome == "resolved" else "",
+                    "reason_details": "Keluarga pindah ke kabupaten lain." if outcome != "resolved" else "",
+                })
+                fire(me, "request_termination")
+        if order >= 6:
+            with later(1, 6):
+                db.session.refresh(case)
+                case_services.decide_sign_off(boss, case.pending_sign_off.id, {"decision": "approve"})
+    except CaseflowError as exc:  # a demo that cannot be built says exactly why
+        raise CaseflowError(f"demo case {index} ({target}): {exc}") from exc
+    return case

@@ -1,0 +1,39 @@
+"""Flask-Babel wiring: Bahasa Indonesia by default, English on a per-user switch."""
+
+from __future__ import annotations
+
+from flask import Flask, has_request_context, session
+from flask_login import current_user
+
+from .extensions import babel
+
+LOCALES = ("id", "en")
+
+
+def select_locale() -> str:
+    if not has_request_context():
+        return "en"  # command line, logs and tests outside requests
+    if current_user and getattr(current_user, "is_authenticated", False):
+        return current_user.locale if current_user.locale in LOCALES else "id"
+    chosen = session.get("locale")
+    if chosen in LOCALES:
+        return chosen
+    # Indonesian unless the person chose otherwise: shared tablets often run English browsers.
+    return "id"
+
+
+def select_timezone() -> str:
+    if not has_request_context():
+        return "UTC"
+    if current_user and getattr(current_user, "is_authenticated", False):
+        return current_user.timezone
+    return "Asia/Jakarta"
+
+
+def init_app(app: Flask) -> None:
+    import os
+
+    app.config.setdefault(
+        "BABEL_TRANSLATION_DIRECTORIES", os.path.join(os.path.dirname(__file__), "translations")
+    )
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)

@@ -1,0 +1,46 @@
+"""SQLAlchemy models, one module per aggregate. Importing this package registers them all."""
+
+from .audit import AuditChainHead, AuditCheckpoint, AuditCheckpointEntry, AuditEvent
+from .case import (
+    Assessment,
+    Case,
+    CaseNumberCounter,
+    Evaluation,
+    Goal,
+    GoalRating,
+    InterventionPlan,
+    RiskLevel,
+    SignOff,
+    StateAssignmentError,
+    Step,
+    TerminationRequest,
+)
+from .client import Client, mask_nik
+from .reference import PpksCategory, Province
+from .user import EmploymentStatus, Role, User
+
+__all__ = [
+    "Assessment",
+    "AuditChainHead",
+    "AuditCheckpoint",
+    "AuditCheckpointEntry",
+    "AuditEvent",
+    "Case",
+    "CaseNumberCounter",
+    "Client",
+    "EmploymentStatus",
+    "Evaluation",
+    "Goal",
+    "GoalRating",
+    "InterventionPlan",
+    "PpksCategory",
+    "Province",
+    "RiskLevel",
+    "Role",
+    "SignOff",
+    "StateAssignmentError",
+    "Step",
+    "TerminationRequest",
+    "User",
+    "mask_nik",
+]

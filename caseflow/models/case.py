@@ -1,0 +1,251 @@
+from __future__ import annotations
+
+import contextvars
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+
+from ..database import UTCDateTime, utcnow
+from ..extensions import db
+from .client import Client
+from .reference import PpksCategory, Province
+from .user import User
+
+# Only the workflow engine may move a case between states (django-fsm's "protected"
+# state field): everything else gets an error instead of a silent jump.
+_state_change_allowed: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "state_change_allowed", default=False
+)
+
+
+class StateAssignmentError(AttributeError):
+    pass
+
+
+class RiskLevel(enum.StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class CaseNumberCounter(db.Model):
+    """Next serial per province and year, so case numbers are short and never reused."""
+
+    __tablename__ = "case_number_counters"
+
+    province_code: Mapped[str] = mapped_column(ForeignKey("provinces.code"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_serial: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Case(db.Model):
+    __tablename__ = "cases"
+    __table_args__ = (
+        Index("ix_cases_facilitator_state", "facilitator_id", "state"),
+        Index("ix_cases_province_state", "province_code", "state"),
+        Index("ix_cases_state_due", "state", "stage_due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    workflow: Mapped[str] = mapped_column(String(64))
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    ppks_category_code: Mapped[str] = mapped_column(ForeignKey("ppks_categories.code"))
+    province_code: Mapped[str] = mapped_column(ForeignKey("provinces.code"))
+    facilitator_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    state: Mapped[str] = mapped_column(String(40))
+    risk_level: Mapped[str | None] = mapped_column(String(10))
+    stage_entered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    stage_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Why a closed-unresolved case was closed; empty for resolved and open cases.
+    closure_reason: Mapped[str | None] = mapped_column(String(40))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+    client: Mapped[Client] = relationship()
+    facilitator: Mapped[User] = relationship(foreign_keys=[facilitator_id])
+    ppks_category: Mapped[PpksCategory] = relationship()
+    province: Mapped[Province] = relationship()
+    assessment: Mapped[Assessment | None] = relationship(back_populates="case", uselist=False)
+    plan: Mapped[InterventionPlan | None] = relationship(back_populates="case", uselist=False)
+    evaluation: Mapped[Evaluation | None] = relationship(back_populates="case", uselist=False)
+    termination: Mapped[TerminationRequest | None] = relationship(
+        back_populates="case", uselist=False
+    )
+    steps: Mapped[list[Step]] = relationship(
+        back_populates="case", order_by="Step.occurred_at", passive_deletes=True
+    )
+    sign_offs: Mapped[list[SignOff]] = relationship(
+        back_populates="case", order_by="SignOff.requested_at"
+    )
+
+    @validates("state")
+    def _protect_state(self, _key, value):
+        if not _state_change_allowed.get():
+            raise StateAssignmentError(
+                "Case.state is changed only by the workflow engine (fire a trigger)"
+            )
+        return value
+
+    def is_overdue(self, now: datetime | None = None) -> bool:
+        return self.stage_due_at is not None and self.stage_due_at < (now or utcnow())
+
+    @property
+    def pending_sign_off(self) -> SignOff | None:
+        for sign_off in self.sign_offs:
+            if sign_off.decision is None:
+                return sign_off
+        return None
+
+    def __repr__(self) -> str:
+        return f"<Case {self.number} {self.state} v{self.version}>"
+
+
+class Assessment(db.Model):
+    __tablename__ = "assessments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), unique=True)
+    problem: Mapped[str] = mapped_column(Text, default="")
+    needs: Mapped[str] = mapped_column(Text, default="")
+    strengths: Mapped[str] = mapped_column(Text, default="")
+    resources: Mapped[str] = mapped_column(Text, default="")
+    risk_level: Mapped[str | None] = mapped_column(String(10))
+    updated_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    case: Mapped[Case] = relationship(back_populates="assessment")
+
+
+class InterventionPlan(db.Model):
+    __tablename__ = "intervention_plans"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), unique=True)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    updated_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    case: Mapped[Case] = relationship(back_populates="plan")
+    goals: Mapped[list[Goal]] = relationship(
+        back_populates="plan", order_by="Goal.position", cascade="all, delete-orphan"
+    )
+
+
+class Goal(db.Model):
+    __tablename__ = "goals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("intervention_plans.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    description: Mapped[str] = mapped_column(Text)
+    target_date: Mapped[date | None] = mapped_column(Date)
+    responsible_party: Mapped[str] = mapped_column(String(120), default="")
+    # Goals that were removed from the plan stay for the steps that served them.
+    archived: Mapped[bool] = mapped_column(default=False)
+
+    plan: Mapped[InterventionPlan] = relationship(back_populates="goals")
+
+
+class Evaluation(db.Model):
+    __tablename__ = "evaluations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), unique=True)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    updated_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    case: Mapped[Case] = relationship(back_populates="evaluation")
+    ratings: Mapped[list[GoalRating]] = relationship(
+        back_populates="evaluation", cascade="all, delete-orphan"
+    )
+
+
+class GoalRating(db.Model):
+    __tablename__ = "goal_ratings"
+    __table_args__ = (UniqueConstraint("evaluation_id", "goal_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    evaluation_id: Mapped[int] = mapped_column(ForeignKey("evaluations.id"))
+    goal_id: Mapped[int] = mapped_column(ForeignKey("goals.id"))
+    # achieved / partly_achieved / not_achieved
+    rating: Mapped[str] = mapped_column(String(20))
+    notes: Mapped[str] = mapped_column(Text, default="")
+
+    evaluation: Mapped[Evaluation] = relationship(back_populates="ratings")
+    goal: Mapped[Goal] = relationship()
+
+
+class TerminationRequest(db.Model):
+    __tablename__ = "termination_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), unique=True)
+    outcome: Mapped[str] = mapped_column(String(20))  # resolved / closed_unresolved
+    closure_reason: Mapped[str | None] = mapped_column(String(40))
+    reason_details: Mapped[str] = mapped_column(Text, default="")
+    aftercare_plan: Mapped[str] = mapped_column(Text, default="")
+    updated_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    case: Mapped[Case] = relationship(back_populates="termination")
+
+
+class Step(db.Model):
+    """A logged piece of work on a case (langkah penanganan): the evidence it happened."""
+
+    __tablename__ = "steps"
+    __table_args__ = (Index("ix_steps_case_occurred", "case_id", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    step_type: Mapped[str] = mapped_column(String(32))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The zone the facilitator was in, so the time reads as they entered it.
+    occurred_timezone: Mapped[str] = mapped_column(String(40))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    location: Mapped[str | None] = mapped_column(String(200))
+    notes: Mapped[str] = mapped_column(Text)
+    goal_id: Mapped[int | None] = mapped_column(ForeignKey("goals.id"))
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+
+    case: Mapped[Case] = relationship(back_populates="steps")
+    goal: Mapped[Goal | None] = relationship()
+    recorded_by: Mapped[User] = relationship()
+
+
+class SignOff(db.Model):
+    """A decision a workflow asks of someone other than the requester (persetujuan)."""
+
+    __tablename__ = "sign_offs"
+    __table_args__ = (Index("ix_sign_offs_pending", "decision", "requested_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    requested_trigger: Mapped[str] = mapped_column(String(64))
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The case version the decider is shown; a later change means look again.
+    case_version: Mapped[int] = mapped_column(Integer)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision: Mapped[str | None] = mapped_column(String(16))  # approved / rejected
+    reason: Mapped[str | None] = mapped_column(Text)
+
+    case: Mapped[Case] = relationship(back_populates="sign_offs")
+    requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..database import UTCDateTime, utcnow
+from ..extensions import db
+from .reference import Province
+
+
+class Role(enum.StrEnum):
+    FACILITATOR = "facilitator"
+    SUPERVISOR = "supervisor"
+    AUDITOR = "auditor"
+    PROGRAMME_MANAGER = "programme_manager"
+    ADMIN = "admin"
+
+
+class EmploymentStatus(enum.StrEnum):
+    PPPK = "pppk"
+    ASN = "asn"
+    VOLUNTEER = "volunteer"
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    full_name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(32))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    locale: Mapped[str] = mapped_column(String(5), default="id")
+    # Where the user works; decides the time zone their pages show.
+    province_code: Mapped[str | None] = mapped_column(ForeignKey("provinces.code"))
+    # Facilitator profile.
+    nip_pppk: Mapped[str | None] = mapped_column(String(32), unique=True)
+    employment_status: Mapped[str | None] = mapped_column(String(16))
+    supervisor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    # Auditor scope: one province, or national when empty.
+    auditor_scope_province_code: Mapped[str | None] = mapped_column(ForeignKey("provinces.code"))
+    # Bumped on logout, deactivation and password change: every older session ends.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    province: Mapped[Province | None] = relationship(foreign_keys=[province_code])
+    supervisor: Mapped[User | None] = relationship(remote_side=[id], foreign_keys=[supervisor_id])
+    auditor_scope_province: Mapped[Province | None] = relationship(
+        foreign_keys=[auditor_scope_province_code]
+    )
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
+        return bool(self.active)
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_generation}"
+
+    @property
+    def timezone(self) -> str:
+        return self.province.timezone if self.province else "Asia/Jakarta"
+
+    def has_role(self, *roles: str) -> bool:
+        return self.role in roles
+
+    def __repr__(self) -> str:
+        return f"<User {self.username} {self.role}>"

@@ -1,0 +1,256 @@
+"""Marshmallow schemas: one validation layer for HTML forms, JSON and services."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from marshmallow import (
+    EXCLUDE,
+    RAISE,
+    Schema,
+    ValidationError as MarshmallowValidationError,
+    fields,
+    validate,
+    validates_schema,
+)
+
+from ..errors import ValidationError
+from ..i18n import _l
+from ..models.user import EmploymentStatus, Role
+from ..nik import NikError, nik_matches_birth_date, parse_nik
+
+STEP_TYPES = (
+    "home_visit", "counselling", "referral", "assistance_delivered", "phone_call",
+    "case_conference", "accompaniment", "other",
+)
+RISK_LEVELS = ("low", "medium", "high")
+GOAL_RATINGS = ("achieved", "partly_achieved", "not_achieved")
+OUTCOMES = ("resolved", "closed_unresolved")
+CLOSURE_REASONS = ("referred", "moved", "died", "withdrew", "unreachable", "other")
+TEXT_MAX = 10_000
+
+
+def _text(required: bool = False, maximum: int = TEXT_MAX, **kwargs) -> fields.String:
+    if required:
+        return fields.String(required=True, validate=[validate.Length(min=1, max=maximum)], **kwargs)
+    return fields.String(load_default="", validate=[validate.Length(max=maximum)], **kwargs)
+
+
+class StrictSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class FormSchema(Schema):
+    """HTML forms carry extra inputs (csrf_token, buttons); they are ignored, not errors."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+
+def load(schema: Schema, data: Any) -> dict:
+    """Validate with `schema`, turning marshmallow's error into the service layer's."""
+    try:
+        return schema.load(data)
+    except MarshmallowValidationError as exc:
+        raise ValidationError(_l("Some fields need attention."), fields=_flatten(exc.messages)) from None
+
+
+def _flatten(messages: Any, prefix: str = "") -> dict[str, list[Any]]:
+    flat: dict[str, list[Any]] = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            if key == "_schema":
+                name = prefix or "_schema"
+            for sub_key, sub_value in _flatten(value, name).items():
+                flat.setdefault(sub_key, []).extend(sub_value)
+    elif isinstance(messages, list):
+        if all(not isinstance(m, dict | list) for m in messages):
+            flat[prefix or "_schema"] = list(messages)
+        else:
+            for item in messages:
+                for key, value in _flatten(item, prefix).items():
+                    flat.setdefault(key, []).extend(value)
+    else:
+        flat[prefix or "_schema"] = [messages]
+    return flat
+
+
+class ClientSchema(FormSchema):
+    full_name = _text(required=True, maximum=120)
+    nik = fields.String(load_default=None, allow_none=True)
+    birth_date = fields.Date(required=True)
+    sex = fields.String(required=True, validate=validate.OneOf(["F", "M"]))
+    address = _text(maximum=500)
+    phone = fields.String(
+        load_default=None, allow_none=True,
+        validate=validate.Regexp(r"^\+?[0-9 ]{6,20}$", error=str(_l("Phone: digits only, 6 to 20."))),
+    )
+    province_code = fields.String(required=True)
+    guardian_name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=120))
+    guardian_relationship = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=60))
+    consent_given_by = _text(required=True, maximum=120)
+    consent_confirmed = fields.Boolean(required=True)
+
+    def __init__(self, province_codes: set[str], today: date | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.province_codes = province_codes
+        self.today = today or datetime.now(UTC).date()
+
+    @validates_schema
+    def _check(self, data: dict, **_kwargs) -> None:
+        errors: dict[str, list] = {}
+        for key in ("nik", "phone", "guardian_name", "guardian_relationship"):
+            if isinstance(data.get(key), str) and not data[key].strip():
+                data[key] = None
+        if data.get("province_code") not in self.province_codes:
+            errors["province_code"] = [str(_l("Unknown province."))]
+        birth = data.get("birth_date")
+        if birth and birth > self.today:
+            errors["birth_date"] = [str(_l("Birth date is in the future."))]
+        if birth and birth.year < 1900:
+            errors["birth_date"] = [str(_l("Birth date is too far in the past."))]
+        nik = data.get("nik")
+        if nik:
+            data["nik"] = nik = nik.strip()
+            try:
+                facts = parse_nik(nik, self.province_codes)
+            except NikError as exc:
+                errors["nik"] = [str(exc.message)]
+            else:
+                if birth and not nik_matches_birth_date(facts, birth):
+                    errors["nik"] = [str(_l("NIK does not match the birth date."))]
+                elif data.get("sex") and facts.sex != data["sex"]:
+                    errors["nik"] = [str(_l("NIK does not match the sex (women: day + 40)."))]
+        if birth and not errors.get("birth_date"):
+            age = self.today.year - birth.year - ((self.today.month, self.today.day) < (birth.month, birth.day))
+            if age < 18 and not data.get("guardian_name"):
+                errors["guardian_name"] = [str(_l("A client under 18 needs a guardian."))]
+        if data.get("consent_confirmed") is not True:
+            errors["consent_confirmed"] = [str(_l("Consent must be given and recorded."))]
+        if errors:
+            raise MarshmallowValidationError(errors)
+
+
+class OpenCaseSchema(FormSchema):
+    client_id = fields.Integer(required=True, strict=False)
+    ppks_category_code = fields.String(required=True)
+    summary = _text(maximum=2000)
+    facilitator_id = fields.Integer(load_default=None, allow_none=True)
+
+
+class AssessmentSchema(FormSchema):
+    problem = _text()
+    needs = _text()
+    strengths = _text()
+    resources = _text()
+    risk_level = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(RISK_LEVELS))
+
+    @validates_schema
+    def _blank_risk(self, data, **_kwargs):
+        if data.get("risk_level") == "":
+            data["risk_level"] = None
+
+
+class GoalSchema(FormSchema):
+    id = fields.Integer(load_default=None, allow_none=True)
+    description = _text(required=True, maximum=1000)
+    target_date = fields.Date(load_default=None, allow_none=True)
+    responsible_party = _text(maximum=120)
+
+
+class PlanSchema(FormSchema):
+    summary = _text()
+    goals = fields.List(fields.Nested(GoalSchema), load_default=list, validate=validate.Length(max=30))
+
+
+class RatingSchema(FormSchema):
+    goal_id = fields.Integer(required=True)
+    rating = fields.String(required=True, validate=validate.OneOf(GOAL_RATINGS))
+    notes = _text(maximum=2000)
+
+
+class EvaluationSchema(FormSchema):
+    summary = _text()
+    ratings = fields.List(fields.Nested(RatingSchema), load_default=list)
+
+
+class TerminationSchema(FormSchema):
+    outcome = fields.String(required=True, validate=validate.OneOf(OUTCOMES))
+    closure_reason = fields.String(load_default=None, allow_none=True)
+    reason_details = _text(maximum=2000)
+    aftercare_plan = _text(maximum=4000)
+
+    @validates_schema
+    def _check(self, data, **_kwargs):
+        reason = data.get("closure_reason") or None
+        data["closure_reason"] = reason
+        if data.get("outcome") == "closed_unresolved":
+            if reason not in CLOSURE_REASONS:
+                raise MarshmallowValidationError(
+                    {"closure_reason": [str(_l("Choose why the case closes unresolved."))]}
+                )
+        elif reason is not None:
+            data["closure_reason"] = None
+
+
+class StepSchema(FormSchema):
+    step_type = fields.String(required=True, validate=validate.OneOf(STEP_TYPES))
+    occurred_at = fields.DateTime(required=True)
+    location = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    notes = _text(required=True, maximum=5000)
+    goal_id = fields.Integer(load_default=None, allow_none=True)
+
+    @validates_schema
+    def _check(self, data, **_kwargs):
+        occurred = data.get("occurred_at")
+        if occurred is not None and occurred.tzinfo is not None:
+            if occurred > datetime.now(UTC) + timedelta(minutes=10):
+                raise MarshmallowValidationError({"occurred_at": [str(_l("This time is in the future."))]})
+
+
+class TransitionSchema(FormSchema):
+    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+
+
+class SignOffDecisionSchema(FormSchema):
+    decision = fields.String(required=True, validate=validate.OneOf(["approve", "reject"]))
+    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+
+    @validates_schema
+    def _check(self, data, **_kwargs):
+        if data.get("decision") == "reject" and not (data.get("reason") or "").strip():
+            raise MarshmallowValidationError({"reason": [str(_l("A rejection needs a reason."))]})
+
+
+class ReassignSchema(FormSchema):
+    facilitator_id = fields.Integer(required=True)
+    reason = _text(required=True, maximum=1000)
+
+
+class UserSchema(FormSchema):
+    username = fields.String(
+        required=True,
+        validate=validate.Regexp(r"^[a-z0-9._-]{3,64}$", error=str(_l("3–64 lower-case letters, digits, . _ -"))),
+    )
+    full_name = _text(required=True, maximum=120)
+    role = fields.String(required=True, validate=validate.OneOf([r.value for r in Role]))
+    password = fields.String(required=True, load_only=True, validate=validate.Length(min=12, max=256))
+    province_code = fields.String(load_default=None, allow_none=True)
+    supervisor_id = fields.Integer(load_default=None, allow_none=True)
+    nip_pppk = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=32))
+    employment_status = fields.String(
+        load_default=None, allow_none=True, validate=validate.OneOf([s.value for s in EmploymentStatus])
+    )
+    auditor_scope_province_code = fields.String(load_default=None, allow_none=True)
+    locale = fields.String(load_default="id", validate=validate.OneOf(["id", "en"]))
+
+    @validates_schema
+    def _check(self, data, **_kwargs):
+        for key in ("province_code", "nip_pppk", "employment_status", "auditor_scope_province_code"):
+            if data.get(key) == "":
+                data[key] = None
+        if data.get("role") == Role.FACILITATOR and not data.get("province_code"):
+            raise MarshmallowValidationError({"province_code": [str(_l("A facilitator works in a province."))]})

@@ -1,0 +1,83 @@
+"""Who may see and do what, by role and by record. The one place these rules live."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, select
+
+from ..errors import NotAllowed, NotFound
+from ..i18n import _l
+from ..models import Case, Role, User
+from ..workflow import TransitionDef
+
+
+def supervised_ids(supervisor: User) -> Select:
+    return select(User.id).where(User.supervisor_id == supervisor.id)
+
+
+def visible_cases(user: User, statement: Select | None = None) -> Select:
+    """Restrict a case query to the cases `user` may open (read)."""
+    statement = statement if statement is not None else select(Case)
+    if user.role == Role.FACILITATOR:
+        return statement.where(Case.facilitator_id == user.id)
+    if user.role == Role.SUPERVISOR:
+        return statement.where(Case.facilitator_id.in_(supervised_ids(user)))
+    if user.role == Role.AUDITOR:
+        if user.auditor_scope_province_code:
+            return statement.where(Case.province_code == user.auditor_scope_province_code)
+        return statement
+    # Programme managers see figures only; administrators see no case content.
+    return statement.where(False)
+
+
+def can_view_case(user: User, case: Case) -> bool:
+    if not user.is_active:
+        return False
+    if user.role == Role.FACILITATOR:
+        return case.facilitator_id == user.id
+    if user.role == Role.SUPERVISOR:
+        return case.facilitator.supervisor_id == user.id
+    if user.role == Role.AUDITOR:
+        scope = user.auditor_scope_province_code
+        return scope is None or case.province_code == scope
+    return False
+
+
+def require_view(user: User, case: Case | None) -> Case:
+    """Unknown and invisible cases look the same: nothing leaks that a case exists."""
+    if case is None or not can_view_case(user, case):
+        raise NotFound(_l("No such case."))
+    return case
+
+
+def holds_case_role(user: User, case: Case, role: str) -> bool:
+    """Does `user` act on `case` in `role` (the role and the assignment both hold)?"""
+    if user.role != role or not user.is_active:
+        return False
+    if role == Role.FACILITATOR:
+        return case.facilitator_id == user.id
+    if role == Role.SUPERVISOR:
+        return case.facilitator.supervisor_id == user.id
+    return False
+
+
+def may_fire(user: User, case: Case, transition: TransitionDef) -> bool:
+    return any(holds_case_role(user, case, role) for role in transition.roles)
+
+
+def require_case_role(user: User, case: Case, roles: tuple[str, ...] | list[str], what) -> None:
+    require_view(user, case)
+    if any(holds_case_role(user, case, role) for role in roles):
+        return
+    if user.role not in roles:
+        names = ", ".join(str(ROLE_LABELS.get(role, role)) for role in roles)
+        raise NotAllowed(_l("Only %(roles)s may %(what)s.", roles=names, what=what))
+    raise NotAllowed(_l("This case is not assigned to you, so you may not %(what)s.", what=what))
+
+
+ROLE_LABELS = {
+    Role.FACILITATOR: _l("the case's facilitator"),
+    Role.SUPERVISOR: _l("the facilitator's supervisor"),
+    Role.AUDITOR: _l("an auditor"),
+    Role.PROGRAMME_MANAGER: _l("a programme manager"),
+    Role.ADMIN: _l("an administrator"),
+}

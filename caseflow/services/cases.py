@@ -1,0 +1,602 @@
+"""Use cases on a case: open it, save its stage records, log steps, fire triggers,
+decide sign-offs, reassign it. Each function is one transaction with its audit event.
+
+Every function follows the same order: load the case with a lock → check the actor's
+right on that case → check the version the actor saw → check the guard → change →
+append the audit event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from ..database import utcnow, write_transaction
+from ..errors import Conflict, InvalidTransition, NotAllowed, NotFound, ValidationError
+from ..extensions import db
+from ..i18n import _l
+from ..models import (
+    Assessment,
+    Case,
+    CaseNumberCounter,
+    Client,
+    Evaluation,
+    Goal,
+    GoalRating,
+    InterventionPlan,
+    PpksCategory,
+    Role,
+    SignOff,
+    Step,
+    TerminationRequest,
+    User,
+)
+from ..schemas import (
+    AssessmentSchema,
+    EvaluationSchema,
+    OpenCaseSchema,
+    PlanSchema,
+    ReassignSchema,
+    SignOffDecisionSchema,
+    StepSchema,
+    TerminationSchema,
+    TransitionSchema,
+    load,
+)
+from ..workflow import Missing, TransitionDef
+from . import access
+from .audit import append_event, case_chain
+from .context import Actor
+from .runtime import default_workflow_name, engine
+
+# --- loading and checks --------------------------------------------------------------
+
+
+def _lock_case(case_id: int) -> Case:
+    """Load a case for change. PostgreSQL locks the row; on SQLite the write transaction
+    (BEGIN IMMEDIATE) already holds the database's write lock."""
+    case = db.session.execute(
+        select(Case)
+        .where(Case.id == case_id)
+        .with_for_update(of=Case)
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    if case is None:
+        raise NotFound(_l("No such case."))
+    return case
+
+
+def _check_version(case: Case, expected_version: int | None) -> None:
+    if expected_version is not None and int(expected_version) != case.version:
+        raise Conflict(
+            _l("The case was changed by someone else (you saw version %(seen)s, it is now "
+               "version %(now)s). Look at it again before you continue.",
+               seen=expected_version, now=case.version),
+            current=case_summary(case),
+        )
+
+
+def _require_open(case: Case) -> None:
+    if engine(case.workflow).is_final(case.state):
+        raise InvalidTransition(_l("The case is closed; reopen it first."), current=case_summary(case))
+
+
+def _require_record_editable(case: Case, record: str) -> None:
+    definition = engine(case.workflow).definition
+    if record not in definition.editable_records(case.state):
+        states = [s.title("en") for s in definition.states.values() if record in s.records]
+        raise InvalidTransition(
+            _l("The %(record)s can only be changed in the stage(s): %(states)s.",
+               record=record, states=", ".join(states)),
+            current=case_summary(case),
+        )
+
+
+def _touch(case: Case) -> None:
+    case.version += 1
+
+
+def case_summary(case: Case) -> dict[str, Any]:
+    return {
+        "id": case.id,
+        "number": case.number,
+        "state": case.state,
+        "version": case.version,
+        "facilitator_id": case.facilitator_id,
+        "risk_level": case.risk_level,
+        "stage_due_at": case.stage_due_at,
+    }
+
+
+def _audit(actor: Actor, case: Case, action: str, before: Any, after: Any, **context: Any) -> None:
+    append_event(
+        chain=case_chain(case.id), action=action, actor=actor, case_id=case.id,
+        before=before, after=after, context={k: v for k, v in context.items() if v is not None},
+    )
+
+
+# --- opening a case ---------------------------------------------------------------
+
+
+def _next_case_number(province_code: str, year: int) -> str:
+    session = db.session
+    counter = session.get(CaseNumberCounter, (province_code, year), with_for_update=True)
+    if counter is None:
+        counter = CaseNumberCounter(province_code=province_code, year=year, last_serial=0)
+        session.add(counter)
+    counter.last_serial += 1
+    session.flush()
+    return f"{province_code}-{year}-{counter.last_serial:06d}"
+
+
+def open_case(actor: Actor, data: dict) -> Case:
+    """A facilitator (for themselves) or a supervisor (for a facilitator of their team)
+    opens a case for a registered client. The case starts in the workflow's first state."""
+    values = load(OpenCaseSchema(), data)
+    user = actor.user
+    with write_transaction():
+        client = db.session.get(Client, values["client_id"])
+        if client is None:
+            raise ValidationError(_l("Unknown client."), fields={"client_id": [_l("Unknown client.")]})
+        if db.session.get(PpksCategory, values["ppks_category_code"]) is None:
+            raise ValidationError(_l("Unknown PPKS category."),
+                                  fields={"ppks_category_code": [_l("Unknown PPKS category.")]})
+        facilitator = _facilitator_for_new_case(user, values.get("facilitator_id"))
+        now = utcnow()
+        case = Case(
+            number=_next_case_number(client.province_code, now.year),
+            client=client,
+            ppks_category_code=values["ppks_category_code"],
+            province_code=client.province_code,
+            facilitator=facilitator,
+            summary=values["summary"],
+            version=1,
+            opened_at=now,
+            created_by_id=user.id,
+        )
+        engine(default_workflow_name()).start(case, now)
+        db.session.add(case)
+        db.session.flush()
+        _audit(actor, case, "case.opened", None, case_summary(case) | {
+            "client_id": client.id, "ppks_category_code": case.ppks_category_code,
+            "workflow": case.workflow,
+        })
+        return case
+
+
+def _facilitator_for_new_case(user: User, facilitator_id: int | None) -> User:
+    if user.role == Role.FACILITATOR:
+        if facilitator_id not in (None, user.id):
+            raise NotAllowed(_l("A facilitator opens cases for themselves only."))
+        return user
+    if user.role == Role.SUPERVISOR:
+        facilitator = db.session.get(User, facilitator_id) if facilitator_id else None
+        if facilitator is None or facilitator.supervisor_id != user.id or facilitator.role != Role.FACILITATOR:
+            raise ValidationError(
+                _l("Choose a facilitator of your team."),
+                fields={"facilitator_id": [_l("Choose a facilitator of your team.")]},
+            )
+        if not facilitator.active:
+            raise ValidationError(_l("That facilitator's account is deactivated."),
+                                  fields={"facilitator_id": [_l("Deactivated account.")]})
+        return facilitator
+    raise NotAllowed(_l("Only facilitators and supervisors open cases."))
+
+
+# --- stage records -----------------------------------------------------------------
+
+
+def _assessment_dict(a: Assessment | None) -> dict | None:
+    if a is None:
+        return None
+    return {k: getattr(a, k) for k in ("problem", "needs", "strengths", "resources", "risk_level")}
+
+
+def save_assessment(actor: Actor, case_id: int, data: dict, expected_version: int | None = None) -> Case:
+    """The facilitator fills in the assessment while the case is in a stage that allows it.
+    Saving a partial assessment is allowed; moving on needs it complete."""
+    values = load(AssessmentSchema(), data)
+    with write_transaction():
+        case = _lock_case(case_id)
+        access.require_case_role(actor.user, case, (Role.FACILITATOR,), _l("edit the assessment"))
+        _check_version(case, expected_version)
+        _require_record_editable(case, "assessment")
+        before = _assessment_dict(case.assessment)
+        assessment = case.assessment or Assessment(case=case, updated_by_id=actor.user_id)
+        for key, value in values.items():
+            setattr(assessment, key, value)
+        assessment.updated_by_id = actor.user_id
+        assessment.updated_at = utcnow()
+        db.session.add(assessment)
+        case.risk_level = values.get("risk_level")
+        _touch(case)
+        _audit(actor, case, "assessment.saved", before, _assessment_dict(assessment), version=case.version)
+        return case
+
+
+def _plan_dict(plan: InterventionPlan | None) -> dict | None:
+    if plan is None:
+        return None
+    return {
+        "summary": plan.summary,
+        "goals": [
+            {"id": g.id, "description": g.description, "target_date": g.target_date,
+             "responsible_party": g.responsible_party}
+            for g in plan.goals if not g.archived
+        ],
+    }
+
+
+def save_plan(actor: Actor, case_id: int, data: dict, expected_version: int | None = None) -> Case:
+    """The facilitator writes the intervention plan: goals are added, changed or removed.
+    A removed goal is archived so the steps that served it keep their meaning."""
+    values = load(PlanSchema(), data)
+    with write_transaction():
+        case = _lock_case(case_id)
+        access.require_case_role(actor.user, case, (Role.FACILITATOR,), _l("edit the plan"))
+        _check_version(case, expected_version)
+        _require_record_editable(case, "plan")
+        before = _plan_dict(case.plan)
+        plan = case.plan or InterventionPlan(case=case, updated_by_id=actor.user_id)
+        plan.summary = values["summary"]
+        plan.updated_by_id = actor.user_id
+        plan.updated_at = utcnow()
+        existing = {goal.id: goal for goal in plan.goals if not goal.archived}
+        kept: set[int] = set()
+        for position, goal_values in enumerate(values["goals"]):
+            goal_id = goal_values.get("id")
+            if goal_id is not None:
+                goal = existing.get(goal_id)
+                if goal is None:
+                    raise ValidationError(
+                        _l("Some fields need attention."),
+                        fields={f"goals.{position}.id": [_l("This goal is not part of the plan.")]},
+                    )
+                kept.add(goal_id)
+            else:
+                goal = Goal(plan=plan)
+                plan.goals.append(goal)
+            goal.position = position
+            goal.description = goal_values["description"]
+            goal.target_date = goal_values.get("target_date")
+            goal.responsible_party = goal_values.get("responsible_party", "")
+        for goal_id, goal in existing.items():
+            if goal_id not in kept:
+                goal.archived = True
+        db.session.add(plan)
+        db.session.flush()
+        _touch(case)
+        _audit(actor, case, "plan.saved", before, _plan_dict(plan), version=case.version)
+        return case
+
+
+def _evaluation_dict(evaluation: Evaluation | None) -> dict | None:
+    if evaluation is None:
+        return None
+    return {
+        "summary": evaluation.summary,
+        "ratings": sorted(
+            ({"goal_id": r.goal_id, "rating": r.rating, "notes": r.notes} for r in evaluation.ratings),
+            key=lambda r: r["goal_id"],
+        ),
+    }
+
+
+def save_evaluation(actor: Actor, case_id: int, data: dict, expected_version: int | None = None) -> Case:
+    """The facilitator rates the goals of the plan."""
+    values = load(EvaluationSchema(), data)
+    with write_transaction():
+        case = _lock_case(case_id)
+        access.require_case_role(actor.user, case, (Role.FACILITATOR,), _l("edit the evaluation"))
+        _check_version(case, expected_version)
+        _require_record_editable(case, "evaluation")
+        goals = {g.id for g in (case.plan.goals if case.plan else []) if not g.archived}
+        seen: set[int] = set()
+        for index, rating in enumerate(values["ratings"]):
+            if rating["goal_id"] not in goals:
+                raise ValidationError(_l("Some fields need attention."), fields={
+                    f"ratings.{index}.goal_id": [_l("This goal is not part of the plan.")]})
+            if rating["goal_id"] in seen:
+                raise ValidationError(_l("Some fields need attention."), fields={
+                    f"ratings.{index}.goal_id": [_l("This goal is rated twice.")]})
+            seen.add(rating["goal_id"])
+        before = _evaluation_dict(case.evaluation)
+        evaluation = case.evaluation or Evaluation(case=case, updated_by_id=actor.user_id)
+        evaluation.summary = values["summary"]
+        evaluation.updated_by_id = actor.user_id
+        evaluation.updated_at = utcnow()
+        by_goal = {r.goal_id: r for r in evaluation.ratings}
+        for rating in values["ratings"]:
+            row = by_goal.get(rating["goal_id"])
+            if row is None:
+                row = GoalRating(goal_id=rating["goal_id"])
+                evaluation.ratings.append(row)
+            row.rating = rating["rating"]
+            row.notes = rating["notes"]
+        db.session.add(evaluation)
+        db.session.flush()
+        _touch(case)
+        _audit(actor, case, "evaluation.saved", before, _evaluation_dict(evaluation), version=case.version)
+        return case
+
+
+def _termination_dict(request: TerminationRequest | None) -> dict | None:
+    if request is None:
+        return None
+    return {k: getattr(request, k) for k in ("outcome", "closure_reason", "reason_details", "aftercare_plan")}
+
+
+def save_termination_request(actor: Actor, case_id: int, data: dict, expected_version: int | None = None) -> Case:
+    """The facilitator proposes how the case ends: resolved (with aftercare) or closed
+    unresolved (with the reason). A supervisor decides once termination is requested."""
+    values = load(TerminationSchema(), data)
+    with write_transaction():
+        case = _lock_case(case_id)
+        access.require_case_role(actor.user, case, (Role.FACILITATOR,), _l("prepare the termination"))
+        _check_version(case, expected_version)
+        _require_record_editable(case, "termination")
+        before = _termination_dict(case.termination)
+        request = case.termination or TerminationRequest(case=case, updated_by_id=actor.user_id)
+        for key, value in values.items():
+            setattr(request, key, value)
+        request.updated_by_id = actor.user_id
+        request.updated_at = utcnow()
+        db.session.add(request)
+        _touch(case)
+        _audit(actor, case, "termination.saved", before, _termination_dict(request), version=case.version)
+        return case
+
+
+# --- steps -------------------------------------------------------------------------
+
+
+def _step_dict(step: Step) -> dict:
+    return {
+        "id": step.id, "step_type": step.step_type, "occurred_at": step.occurred_at,
+        "occurred_timezone": step.occurred_timezone, "location": step.location,
+        "notes": step.notes, "goal_id": step.goal_id,
+    }
+
+
+def log_step(actor: Actor, case_id: int, data: dict, expected_version: int | None = None) -> Step:
+    """The assigned facilitator logs a piece of work on an open case, at any stage.
+    A time without a zone is read in the facilitator's own province zone."""
+    values = load(StepSchema(), data)
+    with write_transaction():
+        case = _lock_case(case_id)
+        access.require_case_role(actor.user, case, (Role.FACILITATOR,), _l("log a step"))
+        _check_version(case, expected_version)
+        _require_open(case)
+        zone = actor.user.timezone
+        occurred = values["occurred_at"]
+        if occurred.tzinfo is None:
+            occurred = occurred.replace(tzinfo=ZoneInfo(zone))
+            if occurred.astimezone(UTC) > utcnow().replace(microsecond=0) + _TEN_MINUTES:
+                raise ValidationError(_l("Some fields need attention."),
+                                      fields={"occurred_at": [_l("This time is in the future.")]})
+        goal_id = values.get("goal_id")
+        if goal_id is not None:
+            goals = {g.id for g in case.plan.goals} if case.plan else set()
+            if goal_id not in goals:
+                raise ValidationError(_l("Some fields need attention."),
+                                      fields={"goal_id": [_l("This goal is not part of the case's plan.")]})
+        step = Step(
+            case=case, step_type=values["step_type"], occurred_at=occurred.astimezone(UTC),
+            occurred_timezone=zone, recorded_at=utcnow(), location=values.get("location") or None,
+            notes=values["notes"], goal_id=goal_id, recorded_by_id=actor.user_id,
+        )
+        db.session.add(step)
+        db.session.flush()
+        _touch(case)
+        _audit(actor, case, "step.logged", None, _step_dict(step), version=case.version)
+        return step
+
+
+_TEN_MINUTES = timedelta(minutes=10)
+
+
+# --- triggers and sign-offs --------------------------------------------------------
+
+
+def fire_trigger(
+    actor: Actor, case_id: int, trigger: str, data: dict | None = None,
+    expected_version: int | None = None,
+) -> Case:
+    """Move a case along its workflow. Who may fire, what must be complete and whether a
+    sign-off follows all come from the workflow file."""
+    values = load(TransitionSchema(), data or {})
+    reason = (values.get("reason") or "").strip() or None
+    with write_transaction():
+        case = _lock_case(case_id)
+        workflow = engine(case.workflow)
+        access.require_view(actor.user, case)
+        transition = workflow.transition(case.state, trigger)
+        if transition.via_sign_off:
+            raise NotAllowed(_l("This decision is made through the sign-off request."))
+        access.require_case_role(actor.user, case, transition.roles, transition.title("en").lower())
+        _check_version(case, expected_version)
+        if transition.requires_reason and not reason:
+            raise ValidationError(_l("A reason is required."), fields={"reason": [_l("A reason is required.")]})
+        return _move(actor, case, trigger, reason=reason)
+
+
+def _move(actor: Actor, case: Case, trigger: str, *, reason: str | None,
+          sign_off: SignOff | None = None) -> Case:
+    workflow = engine(case.workflow)
+    before = case_summary(case)
+    source = case.state
+    now = utcnow()
+    taken = workflow.fire(case, trigger, now)
+    outcome = workflow.definition.states[taken.dest].outcome
+    if workflow.is_final(taken.dest):
+        case.closure_reason = case.termination.closure_reason if case.termination and outcome == "closed_unresolved" else None
+    else:
+        case.closure_reason = None
+    _reset_records_after_moving_back(case, source, taken)
+    _touch(case)
+    requested = None
+    if taken.sign_off is not None:
+        requested = SignOff(case=case, requested_trigger=trigger, requested_by_id=actor.user_id,
+                            requested_at=now, case_version=case.version)
+        db.session.add(requested)
+        db.session.flush()
+    _audit(actor, case, "case.transition", before, case_summary(case),
+           trigger=trigger, reason=reason,
+           sign_off_requested=requested.id if requested else None,
+           sign_off_decided=sign_off.id if sign_off else None)
+    return case
+
+
+def _reset_records_after_moving_back(case: Case, source: str, taken: TransitionDef) -> None:
+    """A case sent back to plan again (or reopened) is evaluated afresh: the previous
+    evaluation and termination request stay in the audit trail, not in the live record."""
+    definition = engine(case.workflow).definition
+    order = definition.stage_order()
+    if taken.reopens or order.index(taken.dest) < order.index(source):
+        clears = {"evaluation", "termination"} - set(definition.editable_records(taken.dest))
+        if "evaluation" in clears and case.evaluation is not None:
+            db.session.delete(case.evaluation)
+        if "termination" in clears and case.termination is not None:
+            db.session.delete(case.termination)
+
+
+def decide_sign_off(actor: Actor, sign_off_id: int, data: dict, expected_version: int | None = None) -> SignOff:
+    """A supervisor approves or rejects a request (four eyes: never the case's facilitator,
+    nor the requester). The decision applies to the case version the request was made on."""
+    values = load(SignOffDecisionSchema(), data)
+    with write_transaction():
+        sign_off = db.session.get(SignOff, sign_off_id)
+        if sign_off is None:
+            raise NotFound(_l("No such sign-off request."))
+        case = _lock_case(sign_off.case_id)
+        db.session.refresh(sign_off)
+        access.require_view(actor.user, case)
+        if sign_off.decision is not None:
+            raise Conflict(
+                _l("This request was already decided (%(decision)s).", decision=sign_off.decision),
+                current=case_summary(case),
+            )
+        policy = engine(case.workflow).definition.sign_off_policy(sign_off.requested_trigger)
+        if policy is None:
+            raise InvalidTransition(_l("The workflow no longer defines this sign-off."))
+        if actor.user_id in (case.facilitator_id, sign_off.requested_by_id):
+            raise NotAllowed(_l("Four-eyes rule: the case's facilitator or the requester cannot decide."))
+        access.require_case_role(actor.user, case, policy.decided_by, _l("decide this sign-off"))
+        _check_version(case, expected_version if expected_version is not None else sign_off.case_version)
+        trigger = policy.approve if values["decision"] == "approve" else policy.reject
+        now = utcnow()
+        sign_off.decision = "approved" if values["decision"] == "approve" else "rejected"
+        sign_off.decided_by_id = actor.user_id
+        sign_off.decided_at = now
+        sign_off.reason = (values.get("reason") or "").strip() or None
+        _move(actor, case, trigger, reason=sign_off.reason, sign_off=sign_off)
+        return sign_off
+
+
+def reassign_case(actor: Actor, case_id: int, data: dict, expected_version: int | None = None) -> Case:
+    """A supervisor moves an open case to another active facilitator of the same team."""
+    values = load(ReassignSchema(), data)
+    with write_transaction():
+        case = _lock_case(case_id)
+        access.require_case_role(actor.user, case, (Role.SUPERVISOR,), _l("reassign the case"))
+        _check_version(case, expected_version)
+        _require_open(case)
+        target = db.session.get(User, values["facilitator_id"])
+        if (target is None or target.role != Role.FACILITATOR or target.supervisor_id != actor.user_id):
+            raise ValidationError(_l("Choose a facilitator of your team."),
+                                  fields={"facilitator_id": [_l("Choose a facilitator of your team.")]})
+        if not target.active:
+            raise ValidationError(_l("That facilitator's account is deactivated."),
+                                  fields={"facilitator_id": [_l("Deactivated account.")]})
+        if target.id == case.facilitator_id:
+            raise ValidationError(_l("The case is already assigned to that facilitator."),
+                                  fields={"facilitator_id": [_l("Already assigned.")]})
+        before = case_summary(case)
+        case.facilitator = target
+        _touch(case)
+        _audit(actor, case, "case.reassigned", before, case_summary(case), reason=values["reason"])
+        return case
+
+
+def record_case_view(actor: Actor, case_id: int, what: str = "case") -> Case:
+    """Every read of a case is itself an audit event (who saw which client's data)."""
+    with write_transaction():
+        case = db.session.get(Case, case_id)
+        access.require_view(actor.user, case)
+        _audit(actor, case, "case.viewed", None, None, page=what)
+        return case
+
+
+def record_denied_access(actor: Actor, case_id: int | None, what: str) -> None:
+    """A refused attempt is evidence too: it goes to the actor's own chain."""
+    from .audit import user_chain
+
+    if actor.user is None:
+        return
+    with write_transaction():
+        append_event(chain=user_chain(actor.user.id), action="access.denied", actor=actor,
+                     context={"what": what, "case_id": case_id})
+
+
+# --- reading ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Action:
+    trigger: str
+    transition: TransitionDef
+    missing: tuple[Missing, ...]
+
+    @property
+    def enabled(self) -> bool:
+        return not self.missing
+
+    def title(self, locale: str) -> str:
+        return self.transition.title(locale)
+
+
+def available_actions(user: User, cases: list[Case], *, check_guards: bool = True) -> dict[int, list[Action]]:
+    """The triggers `user` may fire now on each case, each with what is still missing.
+
+    Uses the shared machine's per-state table; nothing is built per case.
+    """
+    result: dict[int, list[Action]] = {}
+    for case in cases:
+        workflow = engine(case.workflow)
+        actions = []
+        for transition in workflow.transitions_from(case.state):
+            if transition.via_sign_off or not access.may_fire(user, case, transition):
+                continue
+            missing = tuple(workflow.missing_for(case, transition.trigger)) if check_guards else ()
+            actions.append(Action(transition.trigger, transition, missing))
+        result[case.id] = actions
+    return result
+
+
+def get_case(user: User, case_id: int) -> Case:
+    case = db.session.execute(
+        select(Case).where(Case.id == case_id).options(
+            selectinload(Case.steps), selectinload(Case.sign_offs),
+        )
+    ).scalar_one_or_none()
+    return access.require_view(user, case)
+
+
+def pending_sign_offs_for(user: User) -> list[SignOff]:
+    """Requests this user may decide, oldest first."""
+    if user.role != Role.SUPERVISOR:
+        return []
+    statement = (
+        select(SignOff).join(Case).join(User, Case.facilitator_id == User.id)
+        .where(SignOff.decision.is_(None), User.supervisor_id == user.id,
+               SignOff.requested_by_id != user.id, Case.facilitator_id != user.id)
+        .order_by(SignOff.requested_at)
+    )
+    return list(db.session.execute(statement).scalars())
+
+

@@ -1,0 +1,120 @@
+"""Accounts: creating users, checking passwords, activation."""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select
+
+from ..database import write_transaction
+from ..errors import NotAllowed, ValidationError
+from ..extensions import db
+from ..i18n import _l
+from ..models import Case, Province, Role, User
+from ..schemas import UserSchema, load
+from .audit import append_event, user_chain
+from .context import Actor
+
+# OWASP's recommended argon2id settings: 19 MiB memory, 2 iterations, 1 lane.
+_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+# Verifying against this keeps an unknown user as slow as a wrong password.
+_DUMMY_HASH = _hasher.hash("caseflow-timing-equaliser")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def password_matches(user: User | None, password: str) -> bool:
+    try:
+        return _hasher.verify(user.password_hash if user else _DUMMY_HASH, password) and user is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def user_dict(user: User) -> dict:
+    return {
+        "id": user.id, "username": user.username, "full_name": user.full_name, "role": user.role,
+        "active": user.active, "province_code": user.province_code, "supervisor_id": user.supervisor_id,
+        "nip_pppk": user.nip_pppk, "employment_status": user.employment_status,
+        "auditor_scope_province_code": user.auditor_scope_province_code,
+    }
+
+
+def create_user(actor: Actor, data: dict) -> User:
+    """An administrator (or the command line) creates an account with a role."""
+    if actor.user is not None and actor.role != Role.ADMIN:
+        raise NotAllowed(_l("Only administrators manage accounts."))
+    values = load(UserSchema(), data)
+    with write_transaction():
+        errors: dict[str, list] = {}
+        if db.session.execute(select(User.id).where(User.username == values["username"])).first():
+            errors["username"] = [_l("This username is taken.")]
+        for key in ("province_code", "auditor_scope_province_code"):
+            if values.get(key) and db.session.get(Province, values[key]) is None:
+                errors[key] = [_l("Unknown province.")]
+        supervisor_id = values.get("supervisor_id")
+        if supervisor_id is not None:
+            supervisor = db.session.get(User, supervisor_id)
+            if supervisor is None or supervisor.role != Role.SUPERVISOR:
+                errors["supervisor_id"] = [_l("Choose a supervisor.")]
+        if values.get("nip_pppk") and db.session.execute(
+            select(User.id).where(User.nip_pppk == values["nip_pppk"])
+        ).first():
+            errors["nip_pppk"] = [_l("This NI PPPK number belongs to another account.")]
+        if errors:
+            raise ValidationError(_l("Some fields need attention."), fields=errors)
+        password = values.pop("password")
+        user = User(**values, password_hash=hash_password(password), active=True)
+        db.session.add(user)
+        db.session.flush()
+        append_event(chain=user_chain(user.id), action="user.created", actor=actor, after=user_dict(user))
+        return user
+
+
+def set_active(actor: Actor, user_id: int, active: bool) -> User:
+    """Deactivate or reactivate an account. A facilitator with open cases cannot be
+    deactivated until those cases are reassigned."""
+    if actor.user is not None and actor.role != Role.ADMIN:
+        raise NotAllowed(_l("Only administrators manage accounts."))
+    with write_transaction():
+        user = db.session.get(User, user_id, with_for_update=True)
+        if user is None:
+            raise ValidationError(_l("No such user."), fields={"user_id": [_l("No such user.")]})
+        if not active and user.role == Role.FACILITATOR:
+            from .runtime import engines
+
+            final_states = {s for e in engines().values() for s, d in e.definition.states.items() if d.final}
+            open_cases = db.session.execute(
+                select(func.count()).select_from(Case).where(
+                    Case.facilitator_id == user.id, Case.state.not_in(final_states))
+            ).scalar_one()
+            if open_cases:
+                raise ValidationError(
+                    _l("Reassign this facilitator's %(n)s open case(s) first.", n=open_cases),
+                    fields={"active": [_l("Open cases must be reassigned first.")]},
+                )
+        before = user_dict(user)
+        user.active = active
+        if not active:
+            user.session_generation += 1
+        append_event(chain=user_chain(user.id), action="user.activated" if active else "user.deactivated",
+                     actor=actor, before=before, after=user_dict(user))
+        return user
+
+
+def record_login(actor: Actor, user: User | None, username: str, success: bool) -> None:
+    with write_transaction():
+        if user is None:
+            append_event(chain="system", action="login.failed", actor=actor,
+                         context={"username": username[:64], "reason": "unknown user"})
+            return
+        append_event(chain=user_chain(user.id), action="login.succeeded" if success else "login.failed",
+                     actor=Actor(user=user, origin_ip=actor.origin_ip, user_agent=actor.user_agent, via=actor.via))
+
+
+def record_logout(actor: Actor) -> None:
+    with write_transaction():
+        user = db.session.get(User, actor.user_id, with_for_update=True)
+        user.session_generation += 1
+        append_event(chain=user_chain(user.id), action="logout", actor=actor)

@@ -1,0 +1,22 @@
+"""Workflow definitions (workflows/*.yaml) and the engine that runs them."""
+
+from .definition import StateDef, TransitionDef, WorkflowDefinition, load_workflow, load_workflows
+from .engine import WorkflowEngine
+from .guards import GUARDS, Missing
+
+
+def build_engines(directory) -> dict[str, WorkflowEngine]:
+    return {name: WorkflowEngine(d) for name, d in load_workflows(directory).items()}
+
+
+__all__ = [
+    "GUARDS",
+    "Missing",
+    "StateDef",
+    "TransitionDef",
+    "WorkflowDefinition",
+    "WorkflowEngine",
+    "build_engines",
+    "load_workflow",
+    "load_workflows",
+]
