@@ -17,10 +17,10 @@ install: $(STAMP) translations
 
 # Catalogs are compiled from the committed .po files as part of every build.
 translations: $(STAMP)
-	$(BIN)/pybabel compile --use-fuzzy -d caseflow/translations -D messages -f >/dev/null 2>&1 || $(BIN)/pybabel compile -d caseflow/translations -D messages
+	@for area in caseflow/translations/*/; do $(BIN)/pybabel compile -q -d "$$area" -D messages || exit 1; done
 
 run: install
-	$(BIN)/caseflow db upgrade
+	$(BIN)/caseflow db upgrade heads
 	@if [ ! -f "$(CASEFLOW_INSTANCE_PATH)/.demo-seeded" ]; then \
 		$(BIN)/caseflow seed-demo && touch "$(CASEFLOW_INSTANCE_PATH)/.demo-seeded"; \
 	else \

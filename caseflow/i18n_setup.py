@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Flask, has_request_context, session
 from flask_login import current_user
 
@@ -31,9 +33,9 @@ def select_timezone() -> str:
 
 
 def init_app(app: Flask) -> None:
-    import os
-
-    app.config.setdefault(
-        "BABEL_TRANSLATION_DIRECTORIES", os.path.join(os.path.dirname(__file__), "translations")
-    )
+    # One catalog folder per area of the application (core, web, api, …): Flask-Babel
+    # merges them, so areas can be translated without editing one shared file.
+    root = Path(__file__).parent / "translations"
+    areas = sorted(str(p) for p in root.iterdir() if p.is_dir()) if root.exists() else []
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", ";".join(areas) or str(root))
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)

@@ -52,7 +52,7 @@ def sqlite_template(tmp_path_factory) -> Path:
     path = directory / "template.sqlite3"
     app = _build_app(f"sqlite:///{path}", directory)
     with app.app_context():
-        alembic_upgrade()
+        alembic_upgrade(revision="heads")
         seed_reference_data()
         with db.engine.connect() as connection:
             connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -72,7 +72,7 @@ def postgres_database() -> Iterator[str]:
     instance.mkdir(parents=True, exist_ok=True)
     app = _build_app(url, instance)
     with app.app_context():
-        alembic_upgrade()
+        alembic_upgrade(revision="heads")
         seed_reference_data()
         db.engine.dispose()
     try:
