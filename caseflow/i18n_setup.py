@@ -39,3 +39,9 @@ def init_app(app: Flask) -> None:
     areas = sorted(str(p) for p in root.iterdir() if p.is_dir()) if root.exists() else []
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", ";".join(areas) or str(root))
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+
+    from flask_babel import get_locale
+
+    @app.context_processor
+    def locale_context() -> dict:
+        return {"get_locale": get_locale}

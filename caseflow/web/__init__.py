@@ -25,6 +25,10 @@ def init_app(app: Flask) -> None:
             return None
         return user
 
+    from . import navigation
+
+    navigation.init_app(app)
+
     from .auth import bp as auth_bp
     from .main import bp as main_bp
 

@@ -1,0 +1,36 @@
+"""The navigation bar: each blueprint registers its entries for the roles that use them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask
+from flask_login import current_user
+
+
+@dataclass(frozen=True)
+class NavItem:
+    endpoint: str
+    label: Any  # a lazy translated string
+    roles: tuple[str, ...]
+    order: int = 50
+
+
+_ITEMS: dict[str, NavItem] = {}
+
+
+def register(endpoint: str, label: Any, roles: tuple[str, ...] | list[str], order: int = 50) -> None:
+    _ITEMS[endpoint] = NavItem(endpoint, label, tuple(roles), order)
+
+
+def items_for(user) -> list[NavItem]:
+    if not getattr(user, "is_authenticated", False):
+        return []
+    return sorted((i for i in _ITEMS.values() if user.role in i.roles), key=lambda i: (i.order, i.endpoint))
+
+
+def init_app(app: Flask) -> None:
+    @app.context_processor
+    def navigation() -> dict:
+        return {"nav_items": items_for(current_user)}
