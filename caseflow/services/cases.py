@@ -22,6 +22,7 @@ from ..extensions import db
 from ..i18n import _l
 from ..models import (
     Assessment,
+    AuditEvent,
     Case,
     CaseNumberCounter,
     Client,
@@ -69,6 +70,33 @@ def _lock_case(case_id: int) -> Case:
     if case is None:
         raise NotFound(_l("No such case."))
     return case
+
+
+def _require_visible(actor: Actor, case: Case, expected_version: int | None) -> None:
+    """Invisible cases are 'not found' — except for a facilitator acting on a case that was
+    reassigned away while they worked on it: they get told so, as a conflict."""
+    if access.can_view_case(actor.user, case):
+        return
+    if expected_version is not None and _was_assigned_to(case, actor.user_id):
+        raise Conflict(
+            _l("This case was reassigned to another facilitator meanwhile; you can no longer change it."),
+            current={"id": case.id, "reassigned": True},
+        )
+    raise NotFound(_l("No such case."))
+
+
+def _was_assigned_to(case: Case, user_id: int | None) -> bool:
+    events = db.session.execute(
+        select(AuditEvent.before).where(AuditEvent.case_id == case.id, AuditEvent.action == "case.reassigned")
+    ).scalars()
+    return any((before or {}).get("facilitator_id") == user_id for before in events)
+
+
+def _authorize(actor: Actor, case: Case, roles, what, expected_version: int | None) -> None:
+    """The actor holds one of `roles` on this very case, and saw its current version."""
+    _require_visible(actor, case, expected_version)
+    access.require_case_role(actor.user, case, roles, what)
+    _check_version(case, expected_version)
 
 
 def _check_version(case: Case, expected_version: int | None) -> None:
@@ -203,8 +231,7 @@ def save_assessment(actor: Actor, case_id: int, data: dict, expected_version: in
     values = load(AssessmentSchema(), data)
     with write_transaction():
         case = _lock_case(case_id)
-        access.require_case_role(actor.user, case, (Role.FACILITATOR,), _l("edit the assessment"))
-        _check_version(case, expected_version)
+        _authorize(actor, case, (Role.FACILITATOR,), _l("edit the assessment"), expected_version)
         _require_record_editable(case, "assessment")
         before = _assessment_dict(case.assessment)
         assessment = case.assessment or Assessment(case=case, updated_by_id=actor.user_id)
@@ -238,8 +265,7 @@ def save_plan(actor: Actor, case_id: int, data: dict, expected_version: int | No
     values = load(PlanSchema(), data)
     with write_transaction():
         case = _lock_case(case_id)
-        access.require_case_role(actor.user, case, (Role.FACILITATOR,), _l("edit the plan"))
-        _check_version(case, expected_version)
+        _authorize(actor, case, (Role.FACILITATOR,), _l("edit the plan"), expected_version)
         _require_record_editable(case, "plan")
         before = _plan_dict(case.plan)
         plan = case.plan or InterventionPlan(case=case, updated_by_id=actor.user_id)
@@ -292,8 +318,7 @@ def save_evaluation(actor: Actor, case_id: int, data: dict, expected_version: in
     values = load(EvaluationSchema(), data)
     with write_transaction():
         case = _lock_case(case_id)
-        access.require_case_role(actor.user, case, (Role.FACILITATOR,), _l("edit the evaluation"))
-        _check_version(case, expected_version)
+        _authorize(actor, case, (Role.FACILITATOR,), _l("edit the evaluation"), expected_version)
         _require_record_editable(case, "evaluation")
         goals = {g.id for g in (case.plan.goals if case.plan else []) if not g.archived}
         seen: set[int] = set()
@@ -337,8 +362,7 @@ def save_termination_request(actor: Actor, case_id: int, data: dict, expected_ve
     values = load(TerminationSchema(), data)
     with write_transaction():
         case = _lock_case(case_id)
-        access.require_case_role(actor.user, case, (Role.FACILITATOR,), _l("prepare the termination"))
-        _check_version(case, expected_version)
+        _authorize(actor, case, (Role.FACILITATOR,), _l("prepare the termination"), expected_version)
         _require_record_editable(case, "termination")
         before = _termination_dict(case.termination)
         request = case.termination or TerminationRequest(case=case, updated_by_id=actor.user_id)
@@ -369,8 +393,7 @@ def log_step(actor: Actor, case_id: int, data: dict, expected_version: int | Non
     values = load(StepSchema(), data)
     with write_transaction():
         case = _lock_case(case_id)
-        access.require_case_role(actor.user, case, (Role.FACILITATOR,), _l("log a step"))
-        _check_version(case, expected_version)
+        _authorize(actor, case, (Role.FACILITATOR,), _l("log a step"), expected_version)
         _require_open(case)
         zone = actor.user.timezone
         occurred = values["occurred_at"]
@@ -414,12 +437,11 @@ def fire_trigger(
     with write_transaction():
         case = _lock_case(case_id)
         workflow = engine(case.workflow)
-        access.require_view(actor.user, case)
+        _require_visible(actor, case, expected_version)
         transition = workflow.transition(case.state, trigger)
         if transition.via_sign_off:
             raise NotAllowed(_l("This decision is made through the sign-off request."))
-        access.require_case_role(actor.user, case, transition.roles, transition.title("en").lower())
-        _check_version(case, expected_version)
+        _authorize(actor, case, transition.roles, transition.title("en").lower(), expected_version)
         if transition.requires_reason and not reason:
             raise ValidationError(_l("A reason is required."), fields={"reason": [_l("A reason is required.")]})
         return _move(actor, case, trigger, reason=reason)
@@ -475,7 +497,7 @@ def decide_sign_off(actor: Actor, sign_off_id: int, data: dict, expected_version
             raise NotFound(_l("No such sign-off request."))
         case = _lock_case(sign_off.case_id)
         db.session.refresh(sign_off)
-        access.require_view(actor.user, case)
+        _require_visible(actor, case, expected_version)
         if sign_off.decision is not None:
             raise Conflict(
                 _l("This request was already decided (%(decision)s).", decision=sign_off.decision),
@@ -486,8 +508,7 @@ def decide_sign_off(actor: Actor, sign_off_id: int, data: dict, expected_version
             raise InvalidTransition(_l("The workflow no longer defines this sign-off."))
         if actor.user_id in (case.facilitator_id, sign_off.requested_by_id):
             raise NotAllowed(_l("Four-eyes rule: the case's facilitator or the requester cannot decide."))
-        access.require_case_role(actor.user, case, policy.decided_by, _l("decide this sign-off"))
-        _check_version(case, expected_version if expected_version is not None else sign_off.case_version)
+        _authorize(actor, case, policy.decided_by, _l("decide this sign-off"), expected_version if expected_version is not None else sign_off.case_version)
         trigger = policy.approve if values["decision"] == "approve" else policy.reject
         now = utcnow()
         sign_off.decision = "approved" if values["decision"] == "approve" else "rejected"
@@ -503,8 +524,7 @@ def reassign_case(actor: Actor, case_id: int, data: dict, expected_version: int 
     values = load(ReassignSchema(), data)
     with write_transaction():
         case = _lock_case(case_id)
-        access.require_case_role(actor.user, case, (Role.SUPERVISOR,), _l("reassign the case"))
-        _check_version(case, expected_version)
+        _authorize(actor, case, (Role.SUPERVISOR,), _l("reassign the case"), expected_version)
         _require_open(case)
         target = db.session.get(User, values["facilitator_id"])
         if (target is None or target.role != Role.FACILITATOR or target.supervisor_id != actor.user_id):
