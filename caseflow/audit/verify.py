@@ -15,7 +15,7 @@ from .chain import CHECKPOINT_GENESIS, checkpoint_digest, compute_event_hash, ge
 
 @dataclass
 class Problem:
-    kind: str  # altered / removed / inserted_or_reordered / truncated / checkpoint
+    kind: str  # altered / removed / inserted / reordered / inserted_or_reordered / truncated / checkpoint
     chain: str | None
     seq: int | None
     event_id: int | None
@@ -52,33 +52,45 @@ def verify_chain_events(
     heads: dict[str, tuple[int, str]] = {}
     current_chain = None
     expected_seq = 1
-    prev_hash = ""
+    prev_hashes: list[str] = []
     chain_broken = False
     for event in events:
         chain = event["chain"]
         if chain != current_chain:
             current_chain = chain
             expected_seq = 1
-            prev_hash = genesis_hash(chain)
+            prev_hashes = [genesis_hash(chain)]
             chain_broken = False
             report.chains += 1
         report.events += 1
         seq = event["seq"]
         if not chain_broken:
-            problem = _check_link(event, expected_seq, prev_hash)
+            problem = _check_link(event, expected_seq, prev_hashes)
             if problem:
                 report.problems.append(problem)
                 chain_broken = True
         expected_seq = seq + 1
-        prev_hash = event["hash"]
+        prev_hashes = [event["hash"], *prev_hashes[:1]]
         heads[chain] = (seq, event["hash"])
     return heads
 
 
-def _check_link(event: dict[str, Any], expected_seq: int, prev_hash: str) -> Problem | None:
+def _check_link(event: dict[str, Any], expected_seq: int, prev_hashes: list[str]) -> Problem | None:
+    """prev_hashes: the hash of the event before, then of the one before that."""
     chain, seq, event_id = event["chain"], event["seq"], event.get("id")
     label = f"event {event_id} ({chain} #{seq}, {event['action']})"
     if compute_event_hash(event) != event["hash"]:
+        written_as = _seq_it_was_written_with(event)
+        if written_as == seq - 1:
+            return Problem(
+                "inserted", chain, seq - 1, event_id,
+                f"{label}: was written as #{written_as} — an event was inserted before it",
+            )
+        if written_as is not None:
+            return Problem(
+                "reordered", chain, seq, event_id,
+                f"{label}: was written as #{written_as} — the events were reordered",
+            )
         return Problem(
             "altered", chain, seq, event_id,
             f"{label}: its content does not match its hash — the event was altered",
@@ -89,12 +101,27 @@ def _check_link(event: dict[str, Any], expected_seq: int, prev_hash: str) -> Pro
             "removed", chain, seq, event_id,
             f"{chain}: event {missing} is missing before {label} — an event was removed",
         )
-    if event["prev_hash"] != prev_hash:
+    if event["prev_hash"] != prev_hashes[0]:
+        if len(prev_hashes) > 1 and event["prev_hash"] == prev_hashes[1]:
+            return Problem(
+                "inserted", chain, seq - 1, event_id,
+                f"{chain} #{seq - 1}: this event was inserted — {label} links to the event before it",
+            )
         return Problem(
             "inserted_or_reordered", chain, seq, event_id,
-            f"{label}: does not link to the event before it — an event was inserted, "
-            "replaced or the events were reordered",
+            f"{label}: does not link to the event before it — an event before it was removed, "
+            "replaced or inserted, or the events were reordered",
         )
+    return None
+
+
+def _seq_it_was_written_with(event: dict[str, Any], window: int = 5) -> int | None:
+    """An event moved to another position still hashes correctly under its original number."""
+    for delta in range(-window, window + 1):
+        if delta == 0 or event["seq"] + delta < 1:
+            continue
+        if compute_event_hash({**event, "seq": event["seq"] + delta}) == event["hash"]:
+            return event["seq"] + delta
     return None
 
 
@@ -121,13 +148,13 @@ def verify_heads(
             ))
         elif actual != (seq, digest):
             report.problems.append(Problem(
-                "inserted_or_reordered", chain, actual[0], None,
+                "inserted", chain, actual[0], None,
                 f"{chain}: the chain ends at #{actual[0]} but its recorded head is #{seq} — "
                 "events were added outside the application",
             ))
     for chain in sorted(set(event_heads) - seen):
         report.problems.append(Problem(
-            "inserted_or_reordered", chain, None, None,
+            "inserted", chain, None, None,
             f"{chain}: events exist for a chain the application never started — "
             "events were inserted outside the application",
         ))
