@@ -120,3 +120,7 @@ def register_commands(app: Flask) -> None:
 
         checkpoint = create_checkpoint(Actor.cli(), force=True)
         click.echo(f"checkpoint {checkpoint.id}: {checkpoint.entry_count} chain heads sealed, digest {checkpoint.digest}")
+
+
+if __name__ == "__main__":
+    main()

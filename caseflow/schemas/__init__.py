@@ -139,6 +139,7 @@ class OpenCaseSchema(FormSchema):
     ppks_category_code = fields.String(required=True)
     summary = _text(maximum=2000)
     facilitator_id = fields.Integer(load_default=None, allow_none=True)
+    workflow = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
 
 
 class AssessmentSchema(FormSchema):

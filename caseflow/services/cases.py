@@ -53,7 +53,7 @@ from ..workflow import Missing, TransitionDef
 from . import access
 from .audit import append_event, case_chain
 from .context import Actor
-from .runtime import default_workflow_name, engine
+from .runtime import default_workflow_name, engine, engines
 
 # --- loading and checks --------------------------------------------------------------
 
@@ -187,7 +187,10 @@ def open_case(actor: Actor, data: dict) -> Case:
             opened_at=now,
             created_by_id=user.id,
         )
-        engine(default_workflow_name()).start(case, now)
+        workflow_name = values.get("workflow") or default_workflow_name()
+        if workflow_name not in engines():
+            raise ValidationError(_l("Unknown workflow."), fields={"workflow": [_l("Unknown workflow.")]})
+        engine(workflow_name).start(case, now)
         db.session.add(case)
         db.session.flush()
         _audit(actor, case, "case.opened", None, case_summary(case) | {

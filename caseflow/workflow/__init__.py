@@ -1,6 +1,13 @@
 """Workflow definitions (workflows/*.yaml) and the engine that runs them."""
 
-from .definition import StateDef, TransitionDef, WorkflowDefinition, load_workflow, load_workflows
+from .definition import (
+    StateDef,
+    TransitionDef,
+    WorkflowDefinition,
+    load_workflow,
+    load_workflows,
+    parse_workflow,
+)
 from .engine import WorkflowEngine
 from .guards import GUARDS, Missing
 
@@ -19,4 +26,5 @@ __all__ = [
     "build_engines",
     "load_workflow",
     "load_workflows",
+    "parse_workflow",
 ]
