@@ -73,6 +73,11 @@ class Case(db.Model):
     closure_reason: Mapped[str | None] = mapped_column(String(40))
     summary: Mapped[str] = mapped_column(Text, default="")
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Head of this case's audit chain, kept on the case row itself: every change of a case
+    # already locks and updates this row, so the chain costs no extra row, lock or query.
+    audit_seq: Mapped[int] = mapped_column(Integer, default=0)
+    audit_hash: Mapped[str | None] = mapped_column(String(64))
+    audit_checkpointed_seq: Mapped[int] = mapped_column(Integer, default=0)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
 
     client: Mapped[Client] = relationship()

@@ -16,7 +16,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..audit.chain import (
@@ -37,6 +37,7 @@ from ..database import utcnow, write_transaction
 from ..extensions import db
 from ..models import (
     AuditChainHead,
+    Case,
     AuditCheckpoint,
     AuditCheckpointEntry,
     AuditEvent,
@@ -65,14 +66,49 @@ def append_event(
     after: Any = None,
     context: dict[str, Any] | None = None,
     now: datetime | None = None,
-) -> AuditEvent:
-    """Append one event to `chain`, linked to the chain's current head.
+) -> dict[str, Any]:
+    """Append one event to a user's or the system's chain; return its fields.
 
     Must run inside the service's write transaction: the event commits or vanishes with
-    the change it describes.
+    the change it describes. Case events go through `append_case_event`.
     """
-    session = db.session
-    head = _lock_head(chain)
+    if chain.startswith("case:"):
+        raise ValueError("case events are appended with append_case_event(case, …)")
+    seq, prev_hash = _lock_head(chain)
+    fields = _event_fields(chain, seq, prev_hash, action, actor, case_id, before, after, context, now)
+    connection = db.session.connection()
+    connection.execute(_INSERT_EVENT, fields)
+    connection.execute(_UPDATE_HEAD, {"head_chain": chain, "head_seq": fields["seq"], "head_hash": fields["hash"]})
+    return fields
+
+
+def append_case_event(
+    case: Case,
+    *,
+    action: str,
+    actor: Actor | None,
+    before: Any = None,
+    after: Any = None,
+    context: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Append one event to the case's own chain, whose head lives on the case row.
+
+    The caller holds the case locked (services load it with `_lock_case`), so no other
+    transaction can link to the same head.
+    """
+    chain = case_chain(case.id)
+    if case.audit_hash is None:
+        case.audit_seq, case.audit_hash = 0, genesis_hash(chain)
+    fields = _event_fields(
+        chain, case.audit_seq, case.audit_hash, action, actor, case.id, before, after, context, now
+    )
+    db.session.connection().execute(_INSERT_EVENT, fields)
+    case.audit_seq, case.audit_hash = fields["seq"], fields["hash"]
+    return fields
+
+
+def _event_fields(chain, seq, prev_hash, action, actor, case_id, before, after, context, now) -> dict[str, Any]:
     actor = actor or Actor.system()
     context = dict(context or {})
     if actor.via != "web":
@@ -81,8 +117,8 @@ def append_event(
         context["device_time"] = actor.device_time
     fields = {
         "chain": chain,
-        "seq": head.seq + 1,
-        "prev_hash": head.hash,
+        "seq": seq + 1,
+        "prev_hash": prev_hash,
         "occurred_at": now or utcnow(),
         "actor_id": actor.user_id,
         "actor_role": actor.role,
@@ -95,27 +131,35 @@ def append_event(
         "context": jsonable(context) or None,
     }
     fields["hash"] = compute_event_hash(fields)
-    event = AuditEvent(**fields)
-    session.add(event)
-    head.seq = fields["seq"]
-    head.hash = fields["hash"]
-    return event
+    return fields
 
 
-def _lock_head(chain: str) -> AuditChainHead:
-    session = db.session
-    statement = select(AuditChainHead).where(AuditChainHead.chain == chain).with_for_update()
-    head = session.execute(statement).scalar_one_or_none()
-    if head is not None:
-        return head
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(
-        insert(AuditChainHead)
+_events = AuditEvent.__table__
+_heads = AuditChainHead.__table__
+_INSERT_EVENT = _events.insert()
+_UPDATE_HEAD = (
+    _heads.update()
+    .where(_heads.c.chain == bindparam("head_chain"))
+    .values(seq=bindparam("head_seq"), hash=bindparam("head_hash"))
+)
+_SELECT_HEAD = select(_heads.c.seq, _heads.c.hash).where(_heads.c.chain == bindparam("chain")).with_for_update()
+
+
+def _lock_head(chain: str) -> tuple[int, str]:
+    """The chain's head, locked until the transaction ends (PostgreSQL row lock; SQLite
+    holds the database write lock already)."""
+    connection = db.session.connection()
+    row = connection.execute(_SELECT_HEAD, {"chain": chain}).first()
+    if row is not None:
+        return row.seq, row.hash
+    dialect_insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    connection.execute(
+        dialect_insert(_heads)
         .values(chain=chain, seq=0, hash=genesis_hash(chain), checkpointed_seq=0)
         .on_conflict_do_nothing(index_elements=["chain"])
     )
-    return session.execute(statement).scalar_one()
+    row = connection.execute(_SELECT_HEAD, {"chain": chain}).one()
+    return row.seq, row.hash
 
 
 # --- checkpoints -------------------------------------------------------------------
@@ -150,47 +194,78 @@ def public_key_pem() -> str:
 
 
 def create_checkpoint(actor: Actor | None = None, *, force: bool = False) -> AuditCheckpoint | None:
-    """Seal every chain head that moved since the last checkpoint with a signed digest."""
+    """Seal every chain head that moved since the last checkpoint with a signed digest.
+
+    Heads live in two places (case chains on the case row, the others in
+    audit_chain_heads); both are locked while they are sealed.
+    """
     with write_transaction():
         session = db.session
-        dirty = (
-            session.execute(
-                select(AuditChainHead)
-                .where(AuditChainHead.seq > AuditChainHead.checkpointed_seq)
-                .order_by(AuditChainHead.chain)
-                .with_for_update()
-            )
-            .scalars()
-            .all()
+        dirty_heads = session.execute(
+            select(AuditChainHead.chain, AuditChainHead.seq, AuditChainHead.hash)
+            .where(AuditChainHead.seq > AuditChainHead.checkpointed_seq)
+            .with_for_update()
+        ).all()
+        dirty_cases = session.execute(
+            select(Case.id, Case.audit_seq, Case.audit_hash)
+            .where(Case.audit_seq > Case.audit_checkpointed_seq)
+            .with_for_update()
+        ).all()
+        entries = sorted(
+            [(row.chain, row.seq, row.hash) for row in dirty_heads]
+            + [(case_chain(row.id), row.audit_seq, row.audit_hash) for row in dirty_cases]
         )
-        if not dirty and not force:
+        if not entries and not force:
             return None
         previous = session.execute(
             select(AuditCheckpoint.digest).order_by(AuditCheckpoint.id.desc()).limit(1)
         ).scalar_one_or_none()
         prev_digest = previous or CHECKPOINT_GENESIS
         now = utcnow()
-        entries = [(head.chain, head.seq, head.hash) for head in dirty]
         digest = checkpoint_digest(prev_digest, now, entries)
-        key = signing_key()
         checkpoint = AuditCheckpoint(
             created_at=now,
             prev_digest=prev_digest,
             digest=digest,
             entry_count=len(entries),
-            signature=base64.b64encode(key.sign(digest.encode())).decode(),
+            signature=base64.b64encode(signing_key().sign(digest.encode())).decode(),
             public_key=public_key_pem(),
         )
         session.add(checkpoint)
         session.flush()
+        connection = session.connection()
         if entries:
-            session.execute(
+            connection.execute(
                 AuditCheckpointEntry.__table__.insert(),
                 [{"checkpoint_id": checkpoint.id, "chain": c, "seq": s, "hash": h} for c, s, h in entries],
             )
-        for head in dirty:
-            head.checkpointed_seq = head.seq
+        if dirty_heads:
+            connection.execute(
+                _heads.update().where(_heads.c.chain == bindparam("head_chain"))
+                .values(checkpointed_seq=bindparam("head_seq")),
+                [{"head_chain": row.chain, "head_seq": row.seq} for row in dirty_heads],
+            )
+        if dirty_cases:
+            cases = Case.__table__
+            connection.execute(
+                cases.update().where(cases.c.id == bindparam("case_id"))
+                .values(audit_checkpointed_seq=bindparam("case_seq")),
+                [{"case_id": row.id, "case_seq": row.audit_seq} for row in dirty_cases],
+            )
         return checkpoint
+
+
+def recorded_heads(chain: str | None = None) -> list[tuple[str, int, str]]:
+    """Every chain's head as the application recorded it (case rows and the heads table)."""
+    heads = select(AuditChainHead.chain, AuditChainHead.seq, AuditChainHead.hash).where(AuditChainHead.seq > 0)
+    cases = select(Case.id, Case.audit_seq, Case.audit_hash).where(Case.audit_seq > 0)
+    if chain is not None:
+        heads = heads.where(AuditChainHead.chain == chain)
+        cases = cases.where(Case.id == int(chain.split(":", 1)[1])) if chain.startswith("case:") else None
+    rows = [tuple(row) for row in db.session.execute(heads)]
+    if cases is not None:
+        rows += [(case_chain(row.id), row.audit_seq, row.audit_hash) for row in db.session.execute(cases)]
+    return sorted(rows)
 
 
 # --- verification ------------------------------------------------------------------
@@ -241,10 +316,7 @@ def verify_everything() -> VerificationReport:
             yield event
 
     heads = verify_chain_events(remember_sealed(event_dicts()), report)
-    recorded = db.session.execute(
-        select(AuditChainHead.chain, AuditChainHead.seq, AuditChainHead.hash).order_by(AuditChainHead.chain)
-    ).all()
-    verify_heads(heads, [tuple(row) for row in recorded if row[1] > 0], report)
+    verify_heads(heads, recorded_heads(), report)
     verify_checkpoints(
         checkpoints, lambda chain, seq: sealed.get((chain, seq)), report,
         trusted_public_key=public_key_pem(),
@@ -257,12 +329,7 @@ def verify_case_chain(case_id: int) -> VerificationReport:
     report = VerificationReport()
     chain = case_chain(case_id)
     heads = verify_chain_events(event_dicts(AuditEvent.chain == chain), report)
-    recorded = db.session.execute(
-        select(AuditChainHead.chain, AuditChainHead.seq, AuditChainHead.hash).where(
-            AuditChainHead.chain == chain
-        )
-    ).all()
-    verify_heads(heads, [tuple(row) for row in recorded], report)
+    verify_heads(heads, recorded_heads(chain), report)
     return report
 
 

@@ -51,7 +51,7 @@ from ..schemas import (
 )
 from ..workflow import Missing, TransitionDef
 from . import access
-from .audit import append_event, case_chain
+from .audit import append_case_event, append_event
 from .context import Actor
 from .runtime import default_workflow_name, engine, engines
 
@@ -142,8 +142,8 @@ def case_summary(case: Case) -> dict[str, Any]:
 
 
 def _audit(actor: Actor, case: Case, action: str, before: Any, after: Any, **context: Any) -> None:
-    append_event(
-        chain=case_chain(case.id), action=action, actor=actor, case_id=case.id,
+    append_case_event(
+        case, action=action, actor=actor,
         before=before, after=after, context={k: v for k, v in context.items() if v is not None},
     )
 
@@ -288,8 +288,7 @@ def save_plan(actor: Actor, case_id: int, data: dict, expected_version: int | No
                     )
                 kept.add(goal_id)
             else:
-                goal = Goal(plan=plan)
-                plan.goals.append(goal)
+                goal = Goal(plan=plan)  # the relationship adds it to plan.goals
             goal.position = position
             goal.description = goal_values["description"]
             goal.target_date = goal_values.get("target_date")
@@ -481,8 +480,7 @@ def _reset_records_after_moving_back(case: Case, source: str, taken: TransitionD
     """A case sent back to plan again (or reopened) is evaluated afresh: the previous
     evaluation and termination request stay in the audit trail, not in the live record."""
     definition = engine(case.workflow).definition
-    order = definition.stage_order()
-    if taken.reopens or order.index(taken.dest) < order.index(source):
+    if taken.reopens or definition.stage_index(taken.dest) < definition.stage_index(source):
         clears = {"evaluation", "termination"} - set(definition.editable_records(taken.dest))
         if "evaluation" in clears and case.evaluation is not None:
             db.session.delete(case.evaluation)
@@ -551,6 +549,7 @@ def record_case_view(actor: Actor, case_id: int, what: str = "case") -> Case:
     with write_transaction():
         case = db.session.get(Case, case_id)
         access.require_view(actor.user, case)
+        case = _lock_case(case_id)
         _audit(actor, case, "case.viewed", None, None, page=what)
         return case
 

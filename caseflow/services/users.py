@@ -118,3 +118,19 @@ def record_logout(actor: Actor) -> None:
         user = db.session.get(User, actor.user_id, with_for_update=True)
         user.session_generation += 1
         append_event(chain=user_chain(user.id), action="logout", actor=actor)
+
+
+def set_locale(actor: Actor, locale: str) -> User:
+    """A user chooses the language of their pages; the choice follows them to any device."""
+    if actor.user is None:
+        raise NotAllowed(_l("Sign in first."))
+    if locale not in ("id", "en"):
+        raise ValidationError(_l("Unknown language."), fields={"locale": [_l("Choose Indonesian or English.")]})
+    with write_transaction():
+        user = db.session.get(User, actor.user_id, with_for_update=True)
+        before = user.locale
+        if before != locale:
+            user.locale = locale
+            append_event(chain=user_chain(user.id), action="user.locale_changed", actor=actor,
+                         before={"locale": before}, after={"locale": locale})
+        return user

@@ -1,18 +1,44 @@
-"""Sign in and out."""
+"""Sign in and out, session timeouts and the language switch.
+
+Tablets are shared, so "remember me" is off by default, a session ends after a period
+without activity (CASEFLOW_IDLE_TIMEOUT_MINUTES) and in any case some hours after signing
+in (CASEFLOW_ABSOLUTE_TIMEOUT_HOURS).
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+import time
+from datetime import timedelta
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
+from ..errors import ValidationError
 from ..extensions import db
+from ..i18n_setup import LOCALES
 from ..models import User
 from ..services.context import Actor
-from ..services.users import password_matches, record_login, record_logout
+from ..services.users import password_matches, record_login, record_logout, set_locale
 
 bp = Blueprint("auth", __name__)
+
+# Session keys for the timeouts (seconds since the epoch).
+SIGNED_IN_AT = "_signed_in_at"
+SEEN_AT = "_seen_at"
+# Touching the session on every request would re-send the cookie each time; a minute of
+# precision is plenty for a timeout counted in minutes.
+_SEEN_RESOLUTION = 60
 
 
 def request_actor(user=None) -> Actor:
@@ -22,6 +48,39 @@ def request_actor(user=None) -> Actor:
         user_agent=request.headers.get("User-Agent"),
         via="web",
     )
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only a path on this site: never an absolute or scheme-relative address."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    return target
+
+
+@bp.before_app_request
+def enforce_session_timeouts():
+    if request.endpoint == "static" or not current_user.is_authenticated:
+        return None
+    now = time.time()
+    idle = current_app.config["CASEFLOW_IDLE_TIMEOUT_MINUTES"] * 60
+    absolute = current_app.config["CASEFLOW_ABSOLUTE_TIMEOUT_HOURS"] * 3600
+    signed_in = session.get(SIGNED_IN_AT)
+    seen = session.get(SEEN_AT)
+    if signed_in is None or seen is None:
+        # Restored from a "remember me" cookie: its lifetime is bounded by the absolute
+        # timeout, and the idle clock starts now.
+        session[SIGNED_IN_AT] = session[SEEN_AT] = now
+        return None
+    if now - seen > idle or now - signed_in > absolute:
+        logout_user()
+        session.clear()
+        flash(_("Your session ended after a period without activity. Sign in again."), "info")
+        if request.method == "GET":
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return redirect(url_for("auth.login"))
+    if now - seen >= _SEEN_RESOLUTION:
+        session[SEEN_AT] = now
+    return None
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -39,13 +98,27 @@ def login():
             error = _("This account is deactivated. Ask your administrator.")
         elif not ok:
             record_login(request_actor(), user, username, success=False)
+            # The same words whichever part was wrong: nothing tells which usernames exist.
             error = _("Wrong username or password.")
         else:
-            session.clear()  # a fresh session at login: nothing from before carries over
+            target = _safe_next(request.form.get("next"))
+            # A fresh session at login: nothing from before (a fixation attempt, another
+            # person's choices) carries over, except the language chosen on this page.
+            chosen_locale = session.get("locale")
+            session.clear()
             record_login(request_actor(user), user, username, success=True)
-            login_user(user, remember=bool(request.form.get("remember")))
-            return redirect(url_for("main.home"))
-    return render_template("auth/login.html", error=error), (401 if error else 200)
+            remember = request.form.get("remember") == "1"
+            login_user(user, remember=remember,
+                       duration=timedelta(hours=current_app.config["CASEFLOW_ABSOLUTE_TIMEOUT_HOURS"]))
+            session[SIGNED_IN_AT] = session[SEEN_AT] = time.time()
+            if chosen_locale in LOCALES and chosen_locale != user.locale:
+                # Chosen on the sign-in page just now: it becomes the account's language.
+                set_locale(request_actor(user), chosen_locale)
+            return redirect(target or url_for("main.home"))
+    return render_template(
+        "auth/login.html", error=error, username=request.form.get("username", ""),
+        next=_safe_next(request.values.get("next")) or "",
+    ), (401 if error else 200)
 
 
 @bp.route("/logout", methods=["POST"])
@@ -54,5 +127,21 @@ def logout():
     record_logout(request_actor())
     logout_user()
     session.clear()
-    flash(_("You are signed out."))
+    flash(_("You are signed out."), "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/language", methods=["POST"])
+def switch_language():
+    """Signed in: remembered on the account (and audited). Signed out: for this session."""
+    from .errors import safe_return_url
+
+    locale = request.form.get("locale", "")
+    if locale not in LOCALES:
+        raise ValidationError(_("Unknown language."), fields={"locale": [_("Choose Indonesian or English.")]})
+    if current_user.is_authenticated:
+        set_locale(request_actor(), locale)
+        session.pop("locale", None)
+    else:
+        session["locale"] = locale
+    return redirect(safe_return_url(url_for("main.home")), code=303)

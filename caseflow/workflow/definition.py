@@ -78,6 +78,7 @@ class WorkflowDefinition:
     states: dict[str, StateDef]
     transitions: list[TransitionDef]
     triggers: dict[str, list[TransitionDef]] = field(default_factory=dict)
+    _stage_order: list[str] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         for transition in self.transitions:
@@ -85,6 +86,16 @@ class WorkflowDefinition:
 
     def stage_order(self) -> list[str]:
         """States in the order a case normally passes them (for progress bars)."""
+        if self._stage_order is None:
+            self._stage_order = self._compute_stage_order()
+        return list(self._stage_order)
+
+    def stage_index(self, state: str) -> int:
+        if self._stage_order is None:
+            self.stage_order()
+        return self._stage_order.index(state)
+
+    def _compute_stage_order(self) -> list[str]:
         order, seen, queue = [], {self.initial}, deque([self.initial])
         while queue:
             state = queue.popleft()

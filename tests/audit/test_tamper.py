@@ -116,8 +116,8 @@ def test_truncation_hidden_in_the_heads_is_caught_by_the_signed_checkpoint(case)
     events = events_of(case.id)
     last, new_last = events[-1], events[-2]
     tamper("DELETE FROM audit_events WHERE id = :id", id=last["id"])
-    tamper("UPDATE audit_chain_heads SET seq = :seq, hash = :hash WHERE chain = :chain",
-           seq=new_last["seq"], hash=new_last["hash"], chain=last["chain"])
+    tamper("UPDATE cases SET audit_seq = :seq, audit_hash = :hash WHERE id = :id",
+           seq=new_last["seq"], hash=new_last["hash"], id=case.id)
     report = verify_everything()
     assert not report.ok
     assert any(p.kind == "truncated" and "checkpoint" in str(p) for p in report.problems)

@@ -1,0 +1,195 @@
+"""Fire-a-trigger with its audit event through the service layer, against the raw-SQL floor.
+
+The floor is the same UPDATE of the case and INSERT of the audit event, in one transaction
+per trigger, through the bare driver with the same durability settings (SQLite: WAL,
+synchronous=FULL; PostgreSQL: the server's defaults, fsync on commit). Also times "which
+actions can this actor take on these 1,000 cases".
+
+    .venv/bin/python bench/transitions.py [--events 1000] [--postgres URL]
+
+Prints events/s for both and their ratio (target: service ≥ 0.4 × floor) per database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sqlite3
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+# This file is named like the `transitions` library: run from the project root, not bench/.
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
+
+import sqlalchemy as sa  # noqa: E402
+
+from caseflow import create_app  # noqa: E402
+from caseflow.extensions import db  # noqa: E402
+from caseflow.services import cases as case_services  # noqa: E402
+from caseflow.services.context import Actor  # noqa: E402
+from caseflow.services.reference import seed_reference_data  # noqa: E402
+from caseflow.services.users import create_user  # noqa: E402
+
+
+def build_app(url: str, instance: Path):
+    os.environ["CASEFLOW_INSTANCE_PATH"] = str(instance)
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade(revision="heads")
+        seed_reference_data()
+    return app
+
+
+def make_cases(app, count: int):
+    with app.app_context():
+        supervisor = create_user(Actor.cli(), {"username": f"sup{uuid.uuid4().hex[:6]}", "full_name": "S",
+                                              "role": "supervisor", "password": "x" * 12, "province_code": "91"})
+        facilitator = create_user(Actor.cli(), {"username": f"fac{uuid.uuid4().hex[:6]}", "full_name": "F",
+                                               "role": "facilitator", "password": "x" * 12,
+                                               "province_code": "91", "supervisor_id": supervisor.id})
+        from caseflow.services.clients import register_client
+
+        me = Actor(user=facilitator)
+        ids = []
+        for number in range(count):
+            client = register_client(me, {"full_name": f"K{number}", "birth_date": "1980-01-01", "sex": "M",
+                                          "province_code": "91", "consent_given_by": "k",
+                                          "consent_confirmed": True})
+            ids.append(case_services.open_case(me, {"client_id": client.id, "ppks_category_code": "P02"}).id)
+        return facilitator.id, ids
+
+
+def service_rate(app, facilitator_id: int, case_ids: list[int]) -> float:
+    with app.app_context():
+        from caseflow.models import User
+
+        actor = Actor(user=db.session.get(User, facilitator_id))
+        start = time.perf_counter()
+        for case_id in case_ids:
+            case_services.fire_trigger(actor, case_id, "start_assessment")
+        elapsed = time.perf_counter() - start
+    return len(case_ids) / elapsed
+
+
+def floor_rate_sqlite(path: str, case_ids: list[int]) -> float:
+    connection = sqlite3.connect(path, isolation_level=None)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=FULL")
+    connection.execute("PRAGMA foreign_keys=ON")
+    start = time.perf_counter()
+    for case_id in case_ids:
+        now = datetime.now(UTC).replace(tzinfo=None)
+        connection.execute("BEGIN IMMEDIATE")
+        connection.execute(
+            "UPDATE cases SET state = ?, stage_entered_at = ?, stage_due_at = ?, version = version + 1 WHERE id = ?",
+            ("floor", now, now + timedelta(days=14), case_id),
+        )
+        connection.execute(
+            "INSERT INTO audit_events (chain, seq, prev_hash, hash, occurred_at, action, case_id, before, after) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (f"floor:{case_id}", 1, "0" * 64, "1" * 64, now, "case.transition", case_id,
+             json.dumps({"state": "assessment"}), json.dumps({"state": "floor"})),
+        )
+        connection.execute("COMMIT")
+    elapsed = time.perf_counter() - start
+    connection.close()
+    return len(case_ids) / elapsed
+
+
+def floor_rate_postgres(url: str, case_ids: list[int]) -> float:
+    import psycopg
+
+    dsn = sa.engine.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn) as connection:
+        start = time.perf_counter()
+        for case_id in case_ids:
+            now = datetime.now(UTC)
+            with connection.transaction():
+                connection.execute(
+                    "UPDATE cases SET state = %s, stage_entered_at = %s, stage_due_at = %s, version = version + 1 WHERE id = %s",
+                    ("floor", now, now + timedelta(days=14), case_id),
+                )
+                connection.execute(
+                    "INSERT INTO audit_events (chain, seq, prev_hash, hash, occurred_at, action, case_id, before, after) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                    (f"floor:{case_id}", 1, "0" * 64, "1" * 64, now, "case.transition", case_id,
+                     json.dumps({"state": "assessment"}), json.dumps({"state": "floor"})),
+                )
+        elapsed = time.perf_counter() - start
+    return len(case_ids) / elapsed
+
+
+def available_actions_time(app, facilitator_id: int, case_ids: list[int]) -> tuple[float, float]:
+    with app.app_context():
+        from sqlalchemy import select
+        from sqlalchemy.orm import selectinload
+
+        from caseflow.models import Case, InterventionPlan, User
+
+        user = db.session.get(User, facilitator_id)
+        start = time.perf_counter()
+        loaded = db.session.execute(
+            select(Case).where(Case.id.in_(case_ids[:1000])).options(
+                selectinload(Case.facilitator), selectinload(Case.assessment),
+                selectinload(Case.plan).selectinload(InterventionPlan.goals),
+                selectinload(Case.evaluation), selectinload(Case.termination), selectinload(Case.steps),
+            )
+        ).scalars().all()
+        actions = case_services.available_actions(user, loaded, check_guards=True)
+        with_guards = time.perf_counter() - start
+        assert len(actions) == len(loaded)
+        start = time.perf_counter()
+        case_services.available_actions(user, loaded, check_guards=False)
+        without_guards = time.perf_counter() - start
+    return with_guards, without_guards
+
+
+def run(label: str, url: str, instance: Path, events: int, floor) -> None:
+    app = build_app(url, instance)
+    facilitator_id, ids = make_cases(app, events * 2 + 1000)
+    service_ids, floor_ids, action_ids = ids[:events], ids[events:2 * events], ids[2 * events:]
+    # Warm up both paths a little so neither pays first-call costs in the measurement.
+    service = service_rate(app, facilitator_id, service_ids)
+    floor_value = floor(floor_ids)
+    with_guards, without_guards = available_actions_time(app, facilitator_id, action_ids)
+    print(f"{label}: service {service:8.1f} events/s | raw-SQL floor {floor_value:8.1f} events/s | "
+          f"ratio {service / floor_value:.2f} (target >= 0.40)")
+    print(f"{label}: available actions for 1,000 cases: {with_guards * 1000:.1f} ms with guards "
+          f"(including loading the cases and their records), {without_guards * 1000:.1f} ms role/state only")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=1000)
+    parser.add_argument("--postgres", default=os.environ.get("CASEFLOW_TEST_POSTGRES_URL"))
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "bench.sqlite3"
+        run("SQLite", f"sqlite:///{path}", Path(directory), args.events,
+            lambda ids: floor_rate_sqlite(str(path), ids))
+    if args.postgres:
+        name = f"caseflow_bench_{uuid.uuid4().hex[:8]}"
+        base = sa.engine.make_url(args.postgres.replace("postgresql://", "postgresql+psycopg://", 1))
+        admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        url = base.set(database=name).render_as_string(hide_password=False)
+        try:
+            with tempfile.TemporaryDirectory() as directory:
+                run("PostgreSQL", url, Path(directory), args.events, lambda ids: floor_rate_postgres(url, ids))
+        finally:
+            with admin.connect() as connection:
+                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    else:
+        print("PostgreSQL: skipped (pass --postgres URL or set CASEFLOW_TEST_POSTGRES_URL)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,166 @@
+"""The typed service errors (caseflow/errors.py) as pages and messages.
+
+- ValidationError: the view re-renders its form with the messages next to the fields
+  (`render_invalid`); one that escapes a view becomes a flash message.
+- NotFound / NotAllowed: the 404 / 403 page; on a case page the refused attempt is also
+  recorded in the audit trail.
+- GuardFailed / InvalidTransition / Conflict: back to the page the form came from, with a
+  message that lists what is missing or what changed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from ..errors import (
+    CaseflowError,
+    Conflict,
+    GuardFailed,
+    InvalidTransition,
+    NotAllowed,
+    NotFound,
+    ValidationError,
+)
+from ..extensions import db
+from ..i18n import _l
+
+PAGE_TITLES = {
+    400: _l("The request could not be understood"),
+    403: _l("You may not open this page"),
+    404: _l("Page not found"),
+    405: _l("This action is not available here"),
+    413: _l("What you sent is too large"),
+    422: _l("Some fields need attention"),
+    500: _l("Something went wrong on our side"),
+}
+
+PAGE_TEXTS = {
+    400: _l("Go back and try again. If you filled in a form, check what you entered."),
+    403: _l("Your role does not give access to this. If you think it should, ask your supervisor "
+            "or administrator."),
+    404: _l("It does not exist, or it is not assigned to you."),
+    405: _l("Use the buttons on the page instead of typing the address."),
+    413: _l("Send less at once (at most 2 MB)."),
+    422: _l("Check the fields marked below."),
+    500: _l("The error was recorded. Try again in a moment."),
+}
+
+
+def field_errors(error: CaseflowError) -> dict[str, list[str]]:
+    """`{field: [message, …]}` with every message rendered in the reader's language."""
+    return {name: [str(m) for m in messages] for name, messages in (error.fields or {}).items()}
+
+
+def render_invalid(template: str, error: ValidationError, status: int = 422, **context: Any):
+    """Re-render a form after a ValidationError: the messages go next to their fields
+    (`errors` in the template) and the status says the input was refused."""
+    context.setdefault("form", request.form)
+    errors = field_errors(error)
+    return render_template(template, errors=errors, error_summary=str(error.message), **context), status
+
+
+def safe_return_url(default: str | None = None) -> str:
+    """The page to go back to: the form's own `next`, else the referrer, if on this site."""
+    for candidate in (request.form.get("next"), request.referrer):
+        if candidate and _same_site(candidate):
+            return candidate
+    return default or url_for("main.home")
+
+
+def _same_site(url: str) -> bool:
+    parts = urlsplit(url)
+    if parts.scheme and parts.scheme not in ("http", "https"):
+        return False
+    if parts.netloc and parts.netloc != request.host:
+        return False
+    path = parts.path or "/"
+    return path.startswith("/") and not path.startswith("//") and "\\" not in url
+
+
+def flash_error(error: CaseflowError) -> None:
+    """One flash message naming what is missing or what changed."""
+    if isinstance(error, GuardFailed):
+        flash({"text": str(error.message), "items": [str(m) for m in error.missing]}, "error")
+    elif error.fields:
+        flash({"text": str(error.message),
+               "items": [m for messages in field_errors(error).values() for m in messages]}, "error")
+    else:
+        flash(str(error.message), "warning" if isinstance(error, Conflict) else "error")
+
+
+def _record_denied(what: str) -> None:
+    """A refused attempt at a case page leaves an audit event in the user's chain."""
+    case_id = (request.view_args or {}).get("case_id")
+    if case_id is None or not getattr(current_user, "is_authenticated", False):
+        return
+    from ..services.cases import record_denied_access
+    from .auth import request_actor
+
+    try:
+        record_denied_access(request_actor(), int(case_id), what=f"{request.endpoint} ({what})")
+    except Exception:  # the refusal page must show even if the record cannot be written
+        current_app.logger.exception("could not record a denied access")
+
+
+def error_page(status: int, message: Any = None) -> tuple[str, int]:
+    return render_template(
+        "errors/error.html", status=status, title=PAGE_TITLES.get(status, PAGE_TITLES[400]),
+        text=PAGE_TEXTS.get(status, PAGE_TEXTS[400]), message=message,
+    ), status
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(NotFound)
+    def not_found(error: NotFound):
+        _record_denied("not found")
+        return error_page(404, error.message)
+
+    @app.errorhandler(NotAllowed)
+    def not_allowed(error: NotAllowed):
+        _record_denied("not allowed")
+        return error_page(403, error.message)
+
+    @app.errorhandler(GuardFailed)
+    @app.errorhandler(InvalidTransition)
+    @app.errorhandler(Conflict)
+    @app.errorhandler(ValidationError)
+    def back_with_message(error: CaseflowError) -> Response:
+        db.session.rollback()
+        flash_error(error)
+        return redirect(safe_return_url(), code=303)
+
+    @app.errorhandler(CSRFError)
+    def csrf_failed(error: CSRFError):
+        return error_page(400, _("The form expired or was sent from elsewhere. Reload the page "
+                                 "and send it again."))
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if request.path.startswith("/api/"):
+            return error  # the JSON API answers its own errors (problem+json)
+        if error.code in (403, 404):
+            _record_denied(str(error.code))
+        if error.code in PAGE_TITLES:
+            return error_page(error.code)
+        return error
+
+    @app.errorhandler(InternalServerError)
+    def server_error(error: InternalServerError):
+        db.session.rollback()
+        return error_page(500)

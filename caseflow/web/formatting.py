@@ -1,0 +1,125 @@
+"""Jinja filters and helpers for showing times, dates, states and roles.
+
+Times are stored in UTC and shown in the viewer's province zone with WIB / WITA / WIT;
+`utc` shows the stored value itself (auditors compare both).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
+from flask import Flask, has_request_context
+from flask_babel import get_locale
+from flask_login import current_user
+
+from ..i18n import _l
+from ..models import Role
+from ..models.reference import TIMEZONE_ABBREVIATIONS
+
+DEFAULT_ZONE = "Asia/Jakarta"
+
+ROLE_NAMES = {
+    Role.FACILITATOR: _l("Facilitator"),
+    Role.SUPERVISOR: _l("Supervisor"),
+    Role.AUDITOR: _l("Auditor"),
+    Role.PROGRAMME_MANAGER: _l("Programme manager"),
+    Role.ADMIN: _l("Administrator"),
+}
+
+
+def locale_code() -> str:
+    return str(get_locale() or "id") if has_request_context() else "en"
+
+
+def viewer_zone() -> str:
+    """The IANA zone of the signed-in user's province (Asia/Jakarta when unknown)."""
+    if has_request_context() and getattr(current_user, "is_authenticated", False):
+        return current_user.timezone or DEFAULT_ZONE
+    return DEFAULT_ZONE
+
+
+def zone_abbreviation(zone: str | None = None) -> str:
+    zone = zone or viewer_zone()
+    return TIMEZONE_ABBREVIATIONS.get(zone, zone)
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def to_zone(value: datetime, zone: str | None = None) -> datetime:
+    return _aware(value).astimezone(ZoneInfo(zone or viewer_zone()))
+
+
+def localtime(value: datetime | None, zone: str | None = None, with_zone: bool = True) -> str:
+    """A UTC datetime in the viewer's zone (or `zone`), e.g. '5 Jan 2026 17.00 WIT'."""
+    if value is None:
+        return ""
+    zone = zone or viewer_zone()
+    text = format_datetime(to_zone(value, zone), "d MMM yyyy HH:mm", locale=locale_code())
+    return f"{text} {zone_abbreviation(zone)}" if with_zone else text
+
+
+def utc(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    return _aware(value).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def localdate(value: date | datetime | None, zone: str | None = None) -> str:
+    """A date ('31 Jan 2027'); a datetime is first moved into the viewer's zone."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = to_zone(value, zone).date()
+    return format_date(value, "d MMM yyyy", locale=locale_code())
+
+
+def local_input_value(value: datetime | None = None, zone: str | None = None) -> str:
+    """A value for <input type=datetime-local>: now (or `value`) in the viewer's zone."""
+    value = value or datetime.now(UTC)
+    return to_zone(value, zone).strftime("%Y-%m-%dT%H:%M")
+
+
+def role_name(role: str | None) -> str:
+    return str(ROLE_NAMES.get(role, role or ""))
+
+
+def state_title(case_or_workflow: Any, state: str | None = None) -> str:
+    """The workflow's label for a case's state (or for `state` of a named workflow)."""
+    from ..services.runtime import engine
+
+    if state is None:
+        workflow, state = case_or_workflow.workflow, case_or_workflow.state
+    else:
+        workflow = case_or_workflow
+    definition = engine(workflow).definition
+    if state not in definition.states:
+        return state
+    return definition.states[state].title(locale_code())
+
+
+def category_name(category: Any) -> str:
+    return category.name(locale_code()) if category is not None else ""
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_filter(localtime, "localtime")
+    app.add_template_filter(utc, "utc")
+    app.add_template_filter(localdate, "localdate")
+    app.add_template_filter(localdate, "date")
+    app.add_template_filter(role_name, "role_name")
+    app.add_template_filter(state_title, "state_title")
+    app.add_template_filter(category_name, "category_name")
+
+    @app.context_processor
+    def formatting_context() -> dict:
+        return {
+            "viewer_zone": viewer_zone,
+            "zone_abbreviation": zone_abbreviation,
+            "local_input_value": local_input_value,
+            "locale_code": locale_code,
+        }
