@@ -1,4 +1,5 @@
 # `make run` and `make test` bootstrap their own virtual environment.
+SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -17,7 +18,7 @@ install: $(STAMP) translations
 
 # Catalogs are compiled from the committed .po files as part of every build.
 translations: $(STAMP)
-	@for area in caseflow/translations/*/; do $(BIN)/pybabel compile -q -d "$$area" -D messages || exit 1; done
+	@for area in caseflow/translations/*/; do $(BIN)/pybabel compile -d "$$area" -D messages 2>&1 | grep -v "^compiling" ; test $${PIPESTATUS[0]} -eq 0 || exit 1; done
 
 run: install
 	$(BIN)/caseflow db upgrade heads

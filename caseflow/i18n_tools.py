@@ -47,7 +47,9 @@ def load_catalog(path: Path, locale: str) -> Catalog:
     if path.exists():
         with open(path, "rb") as handle:
             return read_po(handle, locale=locale)
-    return Catalog(locale=locale, project="caseflow")
+    catalog = Catalog(locale=locale, project="caseflow")
+    catalog.fuzzy = False  # a new catalog is not a draft: compile it
+    return catalog
 
 
 def translated_ids(locale: str = "id") -> set[str]:

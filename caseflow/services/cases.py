@@ -13,6 +13,7 @@ from datetime import UTC, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask_babel import LazyString
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -117,12 +118,20 @@ def _require_open(case: Case) -> None:
 def _require_record_editable(case: Case, record: str) -> None:
     definition = engine(case.workflow).definition
     if record not in definition.editable_records(case.state):
-        states = [s.title("en") for s in definition.states.values() if record in s.records]
+        states = [s.lazy_title for s in definition.states.values() if record in s.records]
         raise InvalidTransition(
             _l("The %(record)s can only be changed in the stage(s): %(states)s.",
-               record=record, states=", ".join(states)),
+               record=RECORD_LABELS[record], states=LazyString(lambda: ", ".join(map(str, states)))),
             current=case_summary(case),
         )
+
+
+RECORD_LABELS = {
+    "assessment": _l("assessment"),
+    "plan": _l("intervention plan"),
+    "evaluation": _l("evaluation"),
+    "termination": _l("termination request"),
+}
 
 
 def _touch(case: Case) -> None:
@@ -443,7 +452,8 @@ def fire_trigger(
         transition = workflow.transition(case.state, trigger)
         if transition.via_sign_off:
             raise NotAllowed(_l("This decision is made through the sign-off request."))
-        _authorize(actor, case, transition.roles, transition.title("en").lower(), expected_version)
+        _authorize(actor, case, transition.roles, _l("do '%(action)s'", action=transition.lazy_title),
+                   expected_version)
         if transition.requires_reason and not reason:
             raise ValidationError(_l("A reason is required."), fields={"reason": [_l("A reason is required.")]})
         return _move(actor, case, trigger, reason=reason)

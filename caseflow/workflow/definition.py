@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from flask_babel import LazyString, get_locale
+
 
 from ..errors import WorkflowDefinitionError
 from ..models.user import Role
@@ -30,6 +32,13 @@ _TRANSITION_KEYS = {
     "via_sign_off", "requires_reason", "reopens",
 }
 _SIGN_OFF_KEYS = {"decided_by", "approve", "reject"}
+
+
+def current_locale() -> str:
+    try:
+        return str(get_locale() or "en")
+    except RuntimeError:  # outside an application context
+        return "en"
 
 
 @dataclass(frozen=True)
@@ -51,6 +60,11 @@ class StateDef:
     def title(self, locale: str) -> str:
         return self.label.get(locale) or self.label.get("en") or self.name
 
+    @property
+    def lazy_title(self) -> LazyString:
+        """The label in the reader's language, decided when the message is shown."""
+        return LazyString(lambda: self.title(current_locale()))
+
 
 @dataclass(frozen=True)
 class TransitionDef:
@@ -67,6 +81,10 @@ class TransitionDef:
 
     def title(self, locale: str) -> str:
         return self.label.get(locale) or self.label.get("en") or self.trigger
+
+    @property
+    def lazy_title(self) -> LazyString:
+        return LazyString(lambda: self.title(current_locale()))
 
 
 @dataclass

@@ -101,7 +101,8 @@ class WorkflowEngine:
             raise InvalidTransition(_l("Unknown action '%(trigger)s'.", trigger=trigger))
         raise InvalidTransition(
             _l("'%(trigger)s' is not possible while the case is in '%(state)s'.",
-               trigger=trigger, state=self.definition.states[state].title("en") if state in self.definition.states else state),
+               trigger=self.definition.triggers[trigger][0].lazy_title,
+               state=self.definition.states[state].lazy_title if state in self.definition.states else state),
             trigger=trigger, state=state,
         )
 
