@@ -5,12 +5,16 @@ from __future__ import annotations
 from flask import Flask
 
 from ..extensions import db, login_manager
+from ..i18n import _l
 from ..models import User
 
 
 def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "strong"
+    login_manager.login_message = _l("Sign in to open this page.")
+    login_manager.login_message_category = "info"
+    login_manager.localize_callback = str  # flash the message in the reader's language
 
     @login_manager.user_loader
     def load_user(session_id: str) -> User | None:
@@ -25,9 +29,11 @@ def init_app(app: Flask) -> None:
             return None
         return user
 
-    from . import navigation
+    from . import errors, formatting, navigation
 
     navigation.init_app(app)
+    formatting.init_app(app)
+    errors.init_app(app)
 
     from .auth import bp as auth_bp
     from .main import bp as main_bp

@@ -11,9 +11,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
-from flask import Flask, has_request_context
+from flask import Flask, has_request_context, url_for
 from flask_babel import get_locale
 from flask_login import current_user
+from werkzeug.routing import BuildError
 
 from ..i18n import _l
 from ..models import Role
@@ -106,6 +107,14 @@ def category_name(category: Any) -> str:
     return category.name(locale_code()) if category is not None else ""
 
 
+def safe_url_for(endpoint: str, **values: Any) -> str | None:
+    """url_for, or None when the endpoint is not registered (a blueprint not installed)."""
+    try:
+        return url_for(endpoint, **values)
+    except BuildError:
+        return None
+
+
 def init_app(app: Flask) -> None:
     app.add_template_filter(localtime, "localtime")
     app.add_template_filter(utc, "utc")
@@ -122,4 +131,5 @@ def init_app(app: Flask) -> None:
             "zone_abbreviation": zone_abbreviation,
             "local_input_value": local_input_value,
             "locale_code": locale_code,
+            "safe_url_for": safe_url_for,
         }

@@ -2,24 +2,35 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, redirect, render_template
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Case
-from ..services.access import visible_cases
+from ..models import Role
+from .formatting import safe_url_for
 
 bp = Blueprint("main", __name__)
+
+# Each role's start page; the first endpoint that exists wins.
+START_PAGES = {
+    Role.FACILITATOR: ("cases.my_cases",),
+    Role.SUPERVISOR: ("supervision.team",),
+    Role.AUDITOR: ("audit.search",),
+    Role.PROGRAMME_MANAGER: ("monitoring.overview",),
+    Role.ADMIN: ("admin.users",),
+}
 
 
 @bp.route("/")
 @login_required
 def home():
-    cases = db.session.execute(
-        visible_cases(current_user, select(Case)).order_by(Case.stage_due_at).limit(200)
-    ).scalars().all()
-    return render_template("main/home.html", cases=cases)
+    for endpoint in START_PAGES.get(current_user.role, ()):
+        url = safe_url_for(endpoint)
+        if url:
+            return redirect(url)
+    # A role whose pages are not installed: say so instead of showing an empty page.
+    return render_template("main/home.html")
 
 
 @bp.route("/healthz")
