@@ -9,10 +9,13 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
 
+from .errors import StorageUnavailable
 from .extensions import db
+from .i18n import _l
 
 # Set while a service transaction is being opened, so the SQLite "begin" hook knows to
 # take the write lock at once (BEGIN IMMEDIATE) instead of failing later on a stale snapshot.
@@ -118,6 +121,12 @@ def write_transaction() -> Iterator[None]:
         intent = None
         yield
         session.commit()
+    except DBAPIError as exc:
+        session.rollback()
+        problem = _storage_problem(exc)
+        if problem is None:
+            raise
+        raise StorageUnavailable(problem) from exc
     except BaseException:
         session.rollback()
         raise
@@ -125,6 +134,24 @@ def write_transaction() -> Iterator[None]:
         if intent is not None:
             _write_intent.reset(intent)
         _transaction_depth.reset(depth_token)
+
+
+_STORAGE_MESSAGES = (
+    (("readonly database", "read-only transaction", "read only"),
+     _l("The database is read-only at the moment. Nothing was saved; ask your administrator.")),
+    (("disk is full", "database or disk is full", "no space left", "disk full"),
+     _l("The server's disk is full. Nothing was saved; ask your administrator.")),
+    (("database is locked", "lock timeout", "could not obtain lock"),
+     _l("The database is busy. Nothing was saved; try again in a moment.")),
+)
+
+
+def _storage_problem(exc: DBAPIError):
+    text = str(exc.orig if getattr(exc, "orig", None) is not None else exc).lower()
+    for needles, message in _STORAGE_MESSAGES:
+        if any(needle in text for needle in needles):
+            return message
+    return None
 
 
 def in_write_transaction() -> bool:

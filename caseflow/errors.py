@@ -70,6 +70,14 @@ class Conflict(CaseflowError):
     title = "Conflict"
 
 
+class StorageUnavailable(CaseflowError):
+    """The database refused to write (read-only, disk full, locked too long): nothing of
+    this operation was saved, and nothing saved before is lost."""
+
+    status = 503
+    title = "Storage unavailable"
+
+
 class WorkflowDefinitionError(Exception):
     """A workflow file is invalid: the application must not start with it."""
 
