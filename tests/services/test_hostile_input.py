@@ -1,0 +1,126 @@
+"""Hostile and random input on every service schema: a typed error or success, never a
+crash, and a refused call writes nothing (property tests with Hypothesis)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+
+from caseflow.errors import CaseflowError
+from caseflow.extensions import db
+from caseflow.models import AuditEvent, Case, Client, User
+from caseflow.services import cases, clients, users
+from caseflow.services.context import Actor
+
+HOSTILE_TEXT = st.sampled_from([
+    "<script>alert(1)</script>", "\" onmouseover=alert(1) x=\"", "'; DROP TABLE cases; --",
+    "=HYPERLINK(\"http://x\")", "../../etc/passwd", "\x00", "🙂" * 50, "a" * 20_000, "", " ",
+])
+VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(min_value=-(2**63), max_value=2**63), st.floats(allow_nan=True),
+    st.text(max_size=40), HOSTILE_TEXT,
+    st.lists(st.one_of(st.integers(), st.text(max_size=5)), max_size=3),
+    st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
+    st.sampled_from(["2026-01-05", "2026-01-05T10:00:00", "1985-08-15", "9101011508850001", "91", "P02"]),
+)
+
+FIELDS = {
+    "client": ["full_name", "nik", "birth_date", "sex", "address", "phone", "province_code",
+               "guardian_name", "consent_given_by", "consent_confirmed"],
+    "assessment": ["problem", "needs", "strengths", "resources", "risk_level"],
+    "plan": ["summary", "goals"],
+    "evaluation": ["summary", "ratings"],
+    "termination": ["outcome", "closure_reason", "reason_details", "aftercare_plan"],
+    "step": ["step_type", "occurred_at", "location", "notes", "goal_id"],
+    "decision": ["decision", "reason"],
+    "reassign": ["facilitator_id", "reason"],
+    "user": ["username", "full_name", "role", "password", "province_code", "supervisor_id"],
+    "open": ["client_id", "ppks_category_code", "summary", "facilitator_id", "workflow"],
+}
+
+
+def payloads(kind: str):
+    names = st.sampled_from(FIELDS[kind] + ["unknown_field", "id", "state", "version"])
+    return st.dictionaries(names, VALUES, max_size=len(FIELDS[kind]) + 2)
+
+
+def snapshot() -> tuple:
+    db.session.rollback()
+    return (
+        db.session.execute(select(func.count()).select_from(AuditEvent)).scalar_one(),
+        db.session.execute(select(func.count()).select_from(Client)).scalar_one(),
+        db.session.execute(select(func.count()).select_from(User)).scalar_one(),
+        tuple(db.session.execute(select(Case.id, Case.state, Case.version).order_by(Case.id)).all()),
+    )
+
+
+def call_or_refuse(operation) -> None:
+    before = snapshot()
+    try:
+        operation()
+    except CaseflowError:
+        assert snapshot() == before, "a refused call changed something"
+    finally:
+        db.session.rollback()
+
+
+SETTINGS = settings(max_examples=25, deadline=None,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+
+@pytest.fixture
+def world(make, team):
+    return {
+        "recorded": make.case(team.facilitator),
+        "evaluation": make.case(team.facilitator, to="evaluation"),
+        "review": make.case(team.facilitator2, to="termination_review"),
+        "team": team,
+    }
+
+
+@SETTINGS
+@given(data=payloads("client"))
+def test_register_client(world, data):
+    call_or_refuse(lambda: clients.register_client(Actor(user=world["team"].facilitator), data))
+
+
+@SETTINGS
+@given(data=payloads("open"))
+def test_open_case(world, data):
+    call_or_refuse(lambda: cases.open_case(Actor(user=world["team"].facilitator), data))
+
+
+@SETTINGS
+@given(kind=st.sampled_from(["assessment", "plan", "evaluation", "termination", "step"]), data=st.data())
+def test_stage_records_and_steps(world, kind, data):
+    payload = data.draw(payloads(kind))
+    actor = Actor(user=world["team"].facilitator)
+    case = world["evaluation"]
+    service = {
+        "assessment": cases.save_assessment, "plan": cases.save_plan, "evaluation": cases.save_evaluation,
+        "termination": cases.save_termination_request, "step": cases.log_step,
+    }[kind]
+    call_or_refuse(lambda: service(actor, case.id, payload))
+
+
+@SETTINGS
+@given(data=payloads("decision"), trigger=st.sampled_from(["reopen", "start_assessment", "x" * 300, "", "revise_plan"]))
+def test_triggers_and_decisions(world, data, trigger):
+    team = world["team"]
+    call_or_refuse(lambda: cases.fire_trigger(Actor(user=team.facilitator), world["recorded"].id, trigger, data))
+    review = world["review"]
+    call_or_refuse(lambda: cases.decide_sign_off(Actor(user=team.supervisor), review.sign_offs[0].id, data))
+
+
+@SETTINGS
+@given(data=payloads("reassign"))
+def test_reassign(world, data):
+    call_or_refuse(lambda: cases.reassign_case(Actor(user=world["team"].supervisor), world["recorded"].id, data))
+
+
+@SETTINGS
+@given(data=payloads("user"))
+def test_create_user(world, data):
+    call_or_refuse(lambda: users.create_user(Actor(user=world["team"].admin), data))
