@@ -11,6 +11,7 @@ from marshmallow import (
     Schema,
     ValidationError as MarshmallowValidationError,
     fields,
+    pre_load,
     validate,
     validates_schema,
 )
@@ -37,12 +38,29 @@ def _text(required: bool = False, maximum: int = TEXT_MAX, **kwargs) -> fields.S
     return fields.String(load_default="", validate=[validate.Length(max=maximum)], **kwargs)
 
 
-class StrictSchema(Schema):
+_CONTROL = {chr(c) for c in range(32)} - {"\t", "\n", "\r"}
+
+
+class _CleanTextSchema(Schema):
+    """Control characters (NUL above all: PostgreSQL refuses it) never reach the database."""
+
+    @pre_load
+    def _refuse_control_characters(self, data, **_kwargs):
+        if isinstance(data, dict):
+            bad = [key for key, value in data.items() if isinstance(value, str) and _CONTROL & set(value)]
+            if bad:
+                raise MarshmallowValidationError(
+                    {key: [str(_l("Control characters are not allowed."))] for key in bad}
+                )
+        return data
+
+
+class StrictSchema(_CleanTextSchema):
     class Meta:
         unknown = RAISE
 
 
-class FormSchema(Schema):
+class FormSchema(_CleanTextSchema):
     """HTML forms carry extra inputs (csrf_token, buttons); they are ignored, not errors."""
 
     class Meta:

@@ -124,3 +124,16 @@ def test_reassign(world, data):
 @given(data=payloads("user"))
 def test_create_user(world, data):
     call_or_refuse(lambda: users.create_user(Actor(user=world["team"].admin), data))
+
+
+def test_nul_characters_are_refused_at_the_field(world):
+    from caseflow.errors import ValidationError
+
+    case = world["evaluation"]
+    with pytest.raises(ValidationError) as refused:
+        cases.save_termination_request(Actor(user=world["team"].facilitator), case.id,
+                                       {"outcome": "resolved", "aftercare_plan": "a\x00b"})
+    assert "aftercare_plan" in refused.value.fields
+    with pytest.raises(ValidationError) as refused:
+        cases.save_plan(Actor(user=world["team"].facilitator), world["recorded"].id,
+                        {"goals": [{"description": "x\x00"}]})
