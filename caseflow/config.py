@@ -50,6 +50,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         ),
         "CASEFLOW_SQLITE_BUSY_TIMEOUT_MS": int(env.get("CASEFLOW_SQLITE_BUSY_TIMEOUT_MS", "10000")),
         "CASEFLOW_IDLE_TIMEOUT_MINUTES": int(env.get("CASEFLOW_IDLE_TIMEOUT_MINUTES", "30")),
+        # Closed cases older than this are anonymised by `caseflow privacy anonymise`.
+        "CASEFLOW_RETENTION_DAYS": int(env.get("CASEFLOW_RETENTION_DAYS", str(10 * 365))),
         "CASEFLOW_ABSOLUTE_TIMEOUT_HOURS": int(env.get("CASEFLOW_ABSOLUTE_TIMEOUT_HOURS", "12")),
         "RATELIMIT_STORAGE_URI": env.get("CASEFLOW_RATELIMIT_STORAGE_URL", "memory://"),
         "BABEL_DEFAULT_LOCALE": "id",

@@ -7,7 +7,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -228,7 +228,12 @@ def complete_plan() -> dict:
 
 
 def a_step(**overrides) -> dict:
-    data = {"step_type": "home_visit", "occurred_at": "2026-01-05T10:00:00", "notes": "Kunjungan rumah"}
+    from caseflow.database import utcnow
+
+    # A naive time is read in the facilitator's zone (UTC+7…+9): two hours ago UTC is
+    # always in the past there, also under a simulated clock.
+    earlier = (utcnow() - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%S")
+    data = {"step_type": "home_visit", "occurred_at": earlier, "notes": "Kunjungan rumah"}
     data.update(overrides)
     return data
 

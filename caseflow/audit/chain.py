@@ -2,12 +2,19 @@
 
 An event's hash covers every field a reader relies on plus the previous event's hash,
 so altering, removing, inserting or reordering events breaks a link somewhere.
+
+What changed (before, after, context) may hold personal data, which the retention rules
+must be able to erase without breaking the chain. So the hash covers a salted digest of
+that payload, not the payload itself: erasing the payload and its salt leaves the digest,
+and with it every link, verifiable — and the salt keeps the digest from being guessed
+back into a NIK or a name.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -23,10 +30,9 @@ HASHED_FIELDS = (
     "user_agent",
     "action",
     "case_id",
-    "before",
-    "after",
-    "context",
+    "payload_digest",
 )
+PAYLOAD_FIELDS = ("before", "after", "context")
 
 
 def genesis_hash(chain: str) -> str:
@@ -76,6 +82,19 @@ def event_payload(fields: dict[str, Any]) -> dict[str, Any]:
 
 def compute_event_hash(fields: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(event_payload(fields)).encode()).hexdigest()
+
+
+def compute_payload_digest(fields: dict[str, Any], salt: str) -> str:
+    payload = {name: fields.get(name) for name in PAYLOAD_FIELDS}
+    return hashlib.sha256((salt + canonical_json(payload)).encode()).hexdigest()
+
+
+def seal_event(fields: dict[str, Any]) -> dict[str, Any]:
+    """Add salt, payload digest and hash to a new event's fields."""
+    fields["payload_salt"] = secrets.token_hex(16)
+    fields["payload_digest"] = compute_payload_digest(fields, fields["payload_salt"])
+    fields["hash"] = compute_event_hash(fields)
+    return fields
 
 
 def checkpoint_digest(

@@ -10,7 +10,13 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-from .chain import CHECKPOINT_GENESIS, checkpoint_digest, compute_event_hash, genesis_hash
+from .chain import (
+    CHECKPOINT_GENESIS,
+    checkpoint_digest,
+    compute_event_hash,
+    compute_payload_digest,
+    genesis_hash,
+)
 
 
 @dataclass
@@ -79,6 +85,12 @@ def _check_link(event: dict[str, Any], expected_seq: int, prev_hashes: list[str]
     """prev_hashes: the hash of the event before, then of the one before that."""
     chain, seq, event_id = event["chain"], event["seq"], event.get("id")
     label = f"event {event_id} ({chain} #{seq}, {event['action']})"
+    salt = event.get("payload_salt")
+    if salt is not None and compute_payload_digest(event, salt) != event.get("payload_digest"):
+        return Problem(
+            "altered", chain, seq, event_id,
+            f"{label}: what it records (before/after) does not match its hash — the event was altered",
+        )
     if compute_event_hash(event) != event["hash"]:
         written_as = _seq_it_was_written_with(event)
         if written_as == seq - 1:

@@ -39,6 +39,11 @@ class AuditEvent(db.Model):
     after: Mapped[Any] = mapped_column(JSON, nullable=True)
     # Anything else worth proving later: device time of offline work, delegation, reason.
     context: Mapped[Any] = mapped_column(JSON, nullable=True)
+    # The hash covers a salted digest of before/after/context, so retention can erase
+    # the personal data in them (and the salt) and leave the chain verifiable.
+    payload_salt: Mapped[str | None] = mapped_column(String(32))
+    payload_digest: Mapped[str] = mapped_column(String(64))
+    redacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class AuditChainHead(db.Model):

@@ -72,6 +72,7 @@ class Case(db.Model):
     # Why a closed-unresolved case was closed; empty for resolved and open cases.
     closure_reason: Mapped[str | None] = mapped_column(String(40))
     summary: Mapped[str] = mapped_column(Text, default="")
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
     # Head of this case's audit chain, kept on the case row itself: every change of a case
     # already locks and updates this row, so the chain costs no extra row, lock or query.

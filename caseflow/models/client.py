@@ -31,6 +31,8 @@ class Client(db.Model):
     consent_recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set when the retention rule erased this person's data (figures stay, names go).
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     province: Mapped[Province] = relationship()
     consent_recorded_by: Mapped[User] = relationship(foreign_keys=[consent_recorded_by_id])

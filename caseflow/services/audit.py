@@ -22,9 +22,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from ..audit.chain import (
     CHECKPOINT_GENESIS,
     checkpoint_digest,
-    compute_event_hash,
     genesis_hash,
     jsonable,
+    seal_event,
 )
 from ..audit.verify import (
     CheckpointRecord,
@@ -130,8 +130,7 @@ def _event_fields(chain, seq, prev_hash, action, actor, case_id, before, after, 
         "after": jsonable(after),
         "context": jsonable(context) or None,
     }
-    fields["hash"] = compute_event_hash(fields)
-    return fields
+    return seal_event(fields)
 
 
 _events = AuditEvent.__table__
@@ -274,7 +273,8 @@ _EVENT_COLUMNS = [
     AuditEvent.id, AuditEvent.chain, AuditEvent.seq, AuditEvent.prev_hash, AuditEvent.hash,
     AuditEvent.occurred_at, AuditEvent.actor_id, AuditEvent.actor_role, AuditEvent.origin_ip,
     AuditEvent.user_agent, AuditEvent.action, AuditEvent.case_id, AuditEvent.before,
-    AuditEvent.after, AuditEvent.context,
+    AuditEvent.after, AuditEvent.context, AuditEvent.payload_salt, AuditEvent.payload_digest,
+    AuditEvent.redacted_at,
 ]
 
 

@@ -7,7 +7,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from caseflow.audit.chain import compute_event_hash
+from caseflow.audit.chain import seal_event
 from caseflow.extensions import db
 from caseflow.models import AuditEvent
 from caseflow.services.audit import case_chain, create_checkpoint, event_dicts, verify_everything
@@ -75,11 +75,12 @@ def test_inserted_event_with_a_valid_hash_is_named(case):
     forged = {**before, "id": None, "seq": before["seq"] + 1, "prev_hash": before["hash"],
               "action": "step.logged", "after": {"notes": "kunjungan palsu"},
               "before": None, "context": None, "origin_ip": None, "user_agent": None}
-    forged["hash"] = compute_event_hash(forged)
+    seal_event(forged)
     tamper(
         "INSERT INTO audit_events (chain, seq, prev_hash, hash, occurred_at, actor_id, actor_role, "
-        "action, case_id, after) VALUES (:chain, :seq, :prev_hash, :hash, :occurred_at, :actor_id, "
-        ":actor_role, :action, :case_id, :after)",
+        "action, case_id, after, payload_salt, payload_digest) VALUES (:chain, :seq, :prev_hash, :hash, "
+        ":occurred_at, :actor_id, :actor_role, :action, :case_id, :after, :salt, :digest)",
+        salt=forged["payload_salt"], digest=forged["payload_digest"],
         chain=forged["chain"], seq=forged["seq"], prev_hash=forged["prev_hash"], hash=forged["hash"],
         occurred_at=db.session.get(AuditEvent, before["id"]).occurred_at.replace(tzinfo=None)
         if db.engine.dialect.name == "sqlite" else db.session.get(AuditEvent, before["id"]).occurred_at,
