@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import LazyString
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import selectinload
 
 from ..database import utcnow, write_transaction
@@ -161,14 +162,22 @@ def _audit(actor: Actor, case: Case, action: str, before: Any, after: Any, **con
 
 
 def _next_case_number(province_code: str, year: int) -> str:
-    session = db.session
-    counter = session.get(CaseNumberCounter, (province_code, year), with_for_update=True)
-    if counter is None:
-        counter = CaseNumberCounter(province_code=province_code, year=year, last_serial=0)
-        session.add(counter)
-    counter.last_serial += 1
-    session.flush()
-    return f"{province_code}-{year}-{counter.last_serial:06d}"
+    """Serial per province and year. The counter row is created race-free (two offices
+    opening the first case of a year at once) and then locked while it is incremented."""
+    connection = db.session.connection()
+    counters = CaseNumberCounter.__table__
+    dialect_insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    connection.execute(
+        dialect_insert(counters).values(province_code=province_code, year=year, last_serial=0)
+        .on_conflict_do_nothing(index_elements=["province_code", "year"])
+    )
+    serial = connection.execute(
+        counters.update()
+        .where(counters.c.province_code == province_code, counters.c.year == year)
+        .values(last_serial=counters.c.last_serial + 1)
+        .returning(counters.c.last_serial)
+    ).scalar_one()
+    return f"{province_code}-{year}-{serial:06d}"
 
 
 def open_case(actor: Actor, data: dict) -> Case:

@@ -140,3 +140,23 @@ def test_many_writers_on_different_cases_all_succeed(app, make, team, attempts):
     results = run_concurrently(app, [start(c.id) for c in created], slow_first_commit=0.05)
     assert [r[0] for r in results] == ["ok"] * attempts
     assert verify_everything().ok
+
+
+def test_cases_opened_at_once_get_distinct_numbers(app, make, team):
+    """The first cases of a province and year, opened at the same moment by two people."""
+    clients = [make.client(team.facilitator), make.client(team.facilitator2)]
+    people = [team.facilitator.id, team.facilitator2.id]
+
+    def opener(user_id, client_id):
+        def call():
+            from caseflow.models import User
+
+            return cases.open_case(Actor(user=db.session.get(User, user_id)),
+                                   {"client_id": client_id, "ppks_category_code": "P02"}).number
+        return call
+
+    results = run_concurrently(app, [opener(u, c.id) for u, c in zip(people, clients, strict=True)],
+                               slow_first_commit=0.2)
+    numbers = [r[1] for r in results]
+    assert [r[0] for r in results] == ["ok", "ok"]
+    assert sorted(number[-6:] for number in numbers) == ["000001", "000002"]
