@@ -172,10 +172,29 @@ def _demo_case(rng, index, facilitator: User, supervisor: User, target: str, ope
                     "reason_details": "Keluarga pindah ke kabupaten lain." if outcome != "resolved" else "",
                 })
                 fire(me, "request_termination")
+        if order == 4 and index % 16 == 4:
+            # A termination the supervisor sent back: the evaluation must be looked at again.
+            with later(2, 6):
+                case_services.save_evaluation(me, case.id, {"summary": "Evaluasi pertama.", "ratings": [
+                    {"goal_id": g, "rating": "achieved"} for g in goals]})
+                case_services.save_termination_request(me, case.id, {
+                    "outcome": "resolved", "aftercare_plan": "Kunjungan bulanan."})
+                fire(me, "request_termination")
+            with later(1, 3):
+                db.session.refresh(case)
+                case_services.decide_sign_off(boss, case.pending_sign_off.id, {
+                    "decision": "reject", "reason": "Bukti kembali bersekolah belum dilampirkan."})
         if order >= 6:
             with later(1, 6):
                 db.session.refresh(case)
                 case_services.decide_sign_off(boss, case.pending_sign_off.id, {"decision": "approve"})
+        if 1 <= order <= 4 and index % 12 == 1 and facilitator.supervisor_id == supervisor.id:
+            colleague = db.session.execute(select(User).where(
+                User.supervisor_id == supervisor.id, User.id != facilitator.id, User.role == "facilitator")).scalars().first()
+            if colleague is not None:
+                with later(1, 3):
+                    case_services.reassign_case(boss, case.id, {
+                        "facilitator_id": colleague.id, "reason": "Pemerataan beban kerja."})
     except CaseflowError as exc:  # a demo that cannot be built says exactly why
         raise CaseflowError(f"demo case {index} ({target}): {exc}") from exc
     return case
