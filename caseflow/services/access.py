@@ -42,6 +42,19 @@ def can_view_case(user: User, case: Case) -> bool:
     return False
 
 
+def can_see_client(user: User, client) -> bool:
+    """A client's details: whoever registered them, and whoever may view one of their cases."""
+    if not user.is_active or client is None:
+        return False
+    if client.created_by_id == user.id:
+        return True
+    from ..extensions import db
+
+    return db.session.execute(
+        visible_cases(user, select(Case.id).where(Case.client_id == client.id)).limit(1)
+    ).first() is not None
+
+
 def require_view(user: User, case: Case | None) -> Case:
     """Unknown and invisible cases look the same: nothing leaks that a case exists."""
     if case is None or not can_view_case(user, case):

@@ -36,10 +36,12 @@ def init_app(app: Flask) -> None:
     errors.init_app(app)
 
     from .auth import bp as auth_bp
+    from .cases import bp as cases_bp
     from .main import bp as main_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(main_bp)
+    app.register_blueprint(cases_bp)
 
     @app.after_request
     def security_headers(response):

@@ -19,6 +19,7 @@ from werkzeug.routing import BuildError
 from ..i18n import _l
 from ..models import Role
 from ..models.reference import TIMEZONE_ABBREVIATIONS
+from .labels import labels
 
 DEFAULT_ZONE = "Asia/Jakarta"
 
@@ -132,4 +133,5 @@ def init_app(app: Flask) -> None:
             "local_input_value": local_input_value,
             "locale_code": locale_code,
             "safe_url_for": safe_url_for,
+            "labels": labels,
         }

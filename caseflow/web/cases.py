@@ -1,0 +1,397 @@
+"""The facilitator's pages: my cases, registering a client, opening a case, the case page
+with its stage forms and actions, and logging a step.
+
+The case page is also the read-only case view of supervisors and auditors: it offers only
+what the viewer may do (services.cases.available_actions, access.holds_case_role).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import func, or_, select
+
+from ..errors import NotFound, ValidationError
+from ..extensions import db
+from ..i18n import _l
+from ..models import Case, Client, PpksCategory, Province, Role, User
+from ..services import access
+from ..services import cases as case_services
+from ..services.clients import register_client
+from ..services.runtime import engine, engines
+from . import navigation
+from .auth import request_actor
+from .errors import field_errors, render_invalid
+from .formatting import locale_code, state_title
+
+bp = Blueprint("cases", __name__)
+
+navigation.register("cases.my_cases", _l("My cases"), (Role.FACILITATOR,), order=10)
+navigation.register("cases.new_client", _l("Register a client"), (Role.FACILITATOR,), order=20)
+
+PAGE_SIZE = 20
+CASE_READERS = (Role.FACILITATOR, Role.SUPERVISOR, Role.AUDITOR)
+CLIENT_REGISTRARS = (Role.FACILITATOR, Role.SUPERVISOR)
+
+
+def _require_role(*roles: str) -> None:
+    if current_user.role not in roles:
+        abort(403)
+
+
+def _expected_version() -> int | None:
+    value = request.form.get("expected_version", "")
+    return int(value) if value.isdigit() else None
+
+
+def _blank_to_none(data: dict[str, Any], *keys: str) -> dict[str, Any]:
+    for key in keys:
+        if isinstance(data.get(key), str) and not data[key].strip():
+            data[key] = None
+    return data
+
+
+# --- my cases --------------------------------------------------------------------
+
+
+def _state_options() -> list[tuple[str, str]]:
+    seen: dict[str, str] = {}
+    for workflow in engines().values():
+        for state in workflow.definition.stage_order():
+            seen.setdefault(state, state_title(workflow.name, state))
+    return list(seen.items())
+
+
+def _category_options() -> list[tuple[str, str]]:
+    locale = locale_code()
+    categories = db.session.execute(select(PpksCategory).order_by(PpksCategory.code)).scalars()
+    return [(c.code, f"{c.code} · {c.name(locale)}") for c in categories]
+
+
+@bp.route("/cases")
+@login_required
+def my_cases():
+    """The cases the viewer may open, searchable by client name or case number."""
+    _require_role(*CASE_READERS)
+    query = (request.args.get("q") or "").strip()[:100]
+    state = request.args.get("state") or ""
+    category = request.args.get("category") or ""
+    page = request.args.get("page", "1")
+    page = max(int(page), 1) if page.isdigit() else 1
+
+    statement = access.visible_cases(current_user, select(Case).join(Client, Case.client_id == Client.id))
+    if query:
+        pattern = f"%{query.lower()}%"
+        statement = statement.where(or_(func.lower(Client.full_name).like(pattern),
+                                        func.lower(Case.number).like(pattern)))
+    if state:
+        statement = statement.where(Case.state == state)
+    if category:
+        statement = statement.where(Case.ppks_category_code == category)
+    total = db.session.execute(select(func.count()).select_from(statement.subquery())).scalar_one()
+    pages = max(math.ceil(total / PAGE_SIZE), 1)
+    page = min(page, pages)
+    cases = db.session.execute(
+        statement.order_by(Case.closed_at.is_not(None), Case.stage_due_at.is_(None),
+                           Case.stage_due_at, Case.id)
+        .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+    ).scalars().all()
+    return render_template(
+        "cases/list.html", cases=cases, total=total, page=page, pages=pages,
+        filters={"q": query, "state": state, "category": category},
+        state_options=_state_options(), category_options=_category_options(),
+    )
+
+
+# --- registering a client and opening a case -------------------------------------
+
+
+def _province_options() -> list[tuple[str, str]]:
+    provinces = db.session.execute(select(Province).order_by(Province.name)).scalars()
+    return [(p.code, f"{p.name} ({p.code})") for p in provinces]
+
+
+@bp.route("/clients/new", methods=["GET", "POST"])
+@login_required
+def new_client():
+    _require_role(*CLIENT_REGISTRARS)
+    context = {"province_options": _province_options()}
+    if request.method == "GET":
+        return render_template("cases/new_client.html", errors={},
+                               form={"province_code": current_user.province_code or ""}, **context)
+    data = _blank_to_none(request.form.to_dict(), "nik", "phone", "guardian_name",
+                          "guardian_relationship", "birth_date")
+    data["consent_confirmed"] = request.form.get("consent_confirmed") == "1"
+    try:
+        client = register_client(request_actor(), data)
+    except ValidationError as error:
+        return render_invalid("cases/new_client.html", error, **context)
+    flash(_("Client %(name)s is registered. Now open a case.", name=client.full_name), "success")
+    return redirect(url_for("cases.open_case", client_id=client.id), code=303)
+
+
+def _client_for_opening(client_id: int) -> Client:
+    client = db.session.get(Client, client_id)
+    if client is None or not access.can_see_client(current_user, client):
+        raise NotFound(_l("No such client."))
+    return client
+
+
+def _team_options() -> list[tuple[str, str]]:
+    if current_user.role != Role.SUPERVISOR:
+        return []
+    team = db.session.execute(
+        select(User).where(User.supervisor_id == current_user.id, User.active.is_(True),
+                           User.role == Role.FACILITATOR).order_by(User.full_name)
+    ).scalars()
+    return [(str(u.id), u.full_name) for u in team]
+
+
+@bp.route("/clients/<int:client_id>/open-case", methods=["GET", "POST"])
+@login_required
+def open_case(client_id: int):
+    _require_role(*CLIENT_REGISTRARS)
+    client = _client_for_opening(client_id)
+    context = {"client": client, "category_options": _category_options(), "team_options": _team_options()}
+    if request.method == "GET":
+        return render_template("cases/open_case.html", errors={}, form={}, **context)
+    data = _blank_to_none(request.form.to_dict(), "facilitator_id", "workflow")
+    data["client_id"] = client.id
+    try:
+        case = case_services.open_case(request_actor(), data)
+    except ValidationError as error:
+        return render_invalid("cases/open_case.html", error, **context)
+    flash(_("Case %(number)s is opened.", number=case.number), "success")
+    return redirect(url_for("cases.show", case_id=case.id), code=303)
+
+
+# --- the case page ----------------------------------------------------------------
+
+
+def _progress(case: Case) -> list[dict[str, Any]]:
+    """The stages in order, then the outcome: done / current / to come."""
+    definition = engine(case.workflow).definition
+    locale = locale_code()
+    order = definition.stage_order()
+    stages = [s for s in order if not definition.states[s].final]
+    finals = [s for s in order if definition.states[s].final]
+    current = case.state
+    is_final = definition.states[current].final
+    current_index = len(stages) if is_final else stages.index(current) if current in stages else -1
+    items = [
+        {"state": s, "title": definition.states[s].title(locale),
+         "status": "done" if i < current_index else "current" if i == current_index else "todo",
+         "outcome": None}
+        for i, s in enumerate(stages)
+    ]
+    if is_final:
+        state = definition.states[current]
+        items.append({"state": current, "title": state.title(locale), "status": "current",
+                      "outcome": state.outcome or current})
+    elif finals:
+        items.append({"state": "outcome", "status": "todo", "outcome": None,
+                      "title": " / ".join(definition.states[s].title(locale) for s in finals)})
+    return items
+
+
+def _goal_rows_from_plan(case: Case) -> list[dict[str, Any]]:
+    goals = [g for g in (case.plan.goals if case.plan else []) if not g.archived]
+    rows = [{"index": i, "id": g.id, "description": g.description,
+             "target_date": g.target_date.isoformat() if g.target_date else "",
+             "responsible_party": g.responsible_party, "blank": False}
+            for i, g in enumerate(goals)]
+    rows.append({"index": len(rows), "id": None, "description": "", "target_date": "",
+                 "responsible_party": "", "blank": True})
+    return rows
+
+
+def _goal_rows_from_form() -> list[dict[str, Any]]:
+    indexes = sorted({int(key.split("-")[1]) for key in request.form
+                      if key.startswith("goals-") and key.split("-")[1].isdigit()})
+    rows = []
+    for index in indexes:
+        row = {name: request.form.get(f"goals-{index}-{name}", "")
+               for name in ("id", "description", "target_date", "responsible_party", "remove")}
+        row["index"] = index
+        row["id"] = int(row["id"]) if row["id"].isdigit() else None
+        row["blank"] = False
+        rows.append(row)
+    return rows
+
+
+def _record_values(record: Any) -> dict[str, Any]:
+    if record is None:
+        return {}
+    return {column.key: getattr(record, column.key) for column in record.__table__.columns}
+
+
+def _case_context(case: Case, *, form_name: str | None = None, errors: dict | None = None,
+                  goal_rows: list | None = None) -> dict[str, Any]:
+    user = current_user
+    definition = engine(case.workflow).definition
+    is_facilitator = access.holds_case_role(user, case, Role.FACILITATOR)
+    editable = set(definition.editable_records(case.state)) if is_facilitator else set()
+    actions = case_services.available_actions(user, [case])[case.id]
+    active_goals = [g for g in (case.plan.goals if case.plan else []) if not g.archived]
+    ratings = {r.goal_id: r for r in (case.evaluation.ratings if case.evaluation else [])}
+    return {
+        "case": case,
+        "progress": _progress(case),
+        "is_final": definition.states[case.state].final,
+        "editable": editable,
+        "can_log_step": is_facilitator and not definition.states[case.state].final,
+        "read_only": not is_facilitator,
+        "actions": actions,
+        "active_goals": active_goals,
+        "ratings": ratings,
+        "goal_rows": goal_rows if goal_rows is not None else _goal_rows_from_plan(case),
+        "values": {
+            record: (request.form if form_name == record else _record_values(getattr(case, record)))
+            for record in ("assessment", "termination")
+        },
+        "form_name": form_name,
+        "form": request.form if form_name else {},
+        "errors": errors or {},
+        "steps": sorted(case.steps, key=lambda s: s.occurred_at, reverse=True),
+        "pending_sign_off": case.pending_sign_off,
+        "goal_names": {g.id: g.description for g in (case.plan.goals if case.plan else [])},
+    }
+
+
+def _render_case(case_id: int, status: int = 200, **kwargs: Any):
+    case_services.record_case_view(request_actor(), case_id)
+    case = case_services.get_case(current_user, case_id)
+    return render_template("cases/show.html", **_case_context(case, **kwargs)), status
+
+
+@bp.route("/cases/<int:case_id>")
+@login_required
+def show(case_id: int):
+    return _render_case(case_id)
+
+
+def _refused(case_id: int, error: ValidationError, form_name: str, **kwargs: Any):
+    """The case page again with the refused form's messages next to its fields."""
+    return _render_case(case_id, status=422, form_name=form_name, errors=field_errors(error),
+                        **kwargs)
+
+
+@bp.route("/cases/<int:case_id>/assessment", methods=["POST"])
+@login_required
+def save_assessment(case_id: int):
+    data = _blank_to_none(request.form.to_dict(), "risk_level")
+    try:
+        case_services.save_assessment(request_actor(), case_id, data, _expected_version())
+    except ValidationError as error:
+        return _refused(case_id, error, "assessment")
+    flash(_("The assessment is saved."), "success")
+    return redirect(url_for("cases.show", case_id=case_id, _anchor="stage-form"), code=303)
+
+
+@bp.route("/cases/<int:case_id>/plan", methods=["POST"])
+@login_required
+def save_plan(case_id: int):
+    rows = _goal_rows_from_form()
+    kept = [row for row in rows if not row["remove"]
+            and (row["id"] or row["description"].strip() or row["target_date"] or row["responsible_party"].strip())]
+    goals = [{"id": row["id"], "description": row["description"],
+              "target_date": row["target_date"] or None, "responsible_party": row["responsible_party"]}
+             for row in kept]
+    data = {"summary": request.form.get("summary", ""), "goals": goals}
+    try:
+        case_services.save_plan(request_actor(), case_id, data, _expected_version())
+    except ValidationError as error:
+        # The service names goals by their position in what was sent; the form by its row.
+        errors = {}
+        for name, messages in field_errors(error).items():
+            parts = name.split(".")
+            if len(parts) == 3 and parts[0] == "goals" and parts[1].isdigit() and int(parts[1]) < len(kept):
+                name = f"goals-{kept[int(parts[1])]['index']}-{parts[2]}"
+            errors[name] = messages
+        return _render_case(case_id, status=422, form_name="plan", errors=errors, goal_rows=kept or rows)
+    flash(_("The intervention plan is saved."), "success")
+    return redirect(url_for("cases.show", case_id=case_id, _anchor="stage-form"), code=303)
+
+
+@bp.route("/cases/<int:case_id>/evaluation", methods=["POST"])
+@login_required
+def save_evaluation(case_id: int):
+    goal_ids = [int(key.split("-")[1]) for key in request.form
+                if key.startswith("ratings-") and key.endswith("-goal") and key.split("-")[1].isdigit()]
+    ratings = []
+    for goal_id in goal_ids:
+        rating = request.form.get(f"ratings-{goal_id}-rating", "")
+        notes = request.form.get(f"ratings-{goal_id}-notes", "")
+        if rating or notes.strip():
+            ratings.append({"goal_id": goal_id, "rating": rating, "notes": notes})
+    data = {"summary": request.form.get("summary", ""), "ratings": ratings}
+    try:
+        case_services.save_evaluation(request_actor(), case_id, data, _expected_version())
+    except ValidationError as error:
+        errors = {}
+        for name, messages in field_errors(error).items():
+            parts = name.split(".")
+            if len(parts) == 3 and parts[0] == "ratings" and parts[1].isdigit() and int(parts[1]) < len(ratings):
+                field = "rating" if parts[2] == "goal_id" else parts[2]
+                name = f"ratings-{ratings[int(parts[1])]['goal_id']}-{field}"
+            errors[name] = messages
+        return _render_case(case_id, status=422, form_name="evaluation", errors=errors)
+    flash(_("The evaluation is saved."), "success")
+    return redirect(url_for("cases.show", case_id=case_id, _anchor="stage-form"), code=303)
+
+
+@bp.route("/cases/<int:case_id>/termination", methods=["POST"])
+@login_required
+def save_termination(case_id: int):
+    data = _blank_to_none(request.form.to_dict(), "closure_reason")
+    try:
+        case_services.save_termination_request(request_actor(), case_id, data, _expected_version())
+    except ValidationError as error:
+        return _refused(case_id, error, "termination")
+    flash(_("The termination request is saved. Send it to your supervisor with “Request termination”."),
+          "success")
+    return redirect(url_for("cases.show", case_id=case_id, _anchor="actions"), code=303)
+
+
+@bp.route("/cases/<int:case_id>/actions/<trigger>", methods=["POST"])
+@login_required
+def fire(case_id: int, trigger: str):
+    data = {"reason": request.form.get("reason") or None}
+    try:
+        case = case_services.fire_trigger(request_actor(), case_id, trigger, data, _expected_version())
+    except ValidationError as error:
+        return _refused(case_id, error, f"action-{trigger}")
+    flash(_("Done: the case is now in “%(state)s”.", state=state_title(case)), "success")
+    return redirect(url_for("cases.show", case_id=case_id), code=303)
+
+
+# --- logging a step ---------------------------------------------------------------
+
+
+def _step_context(case: Case) -> dict[str, Any]:
+    goals = [g for g in (case.plan.goals if case.plan else []) if not g.archived]
+    return {"case": case, "goal_options": [(str(g.id), g.description) for g in goals]}
+
+
+@bp.route("/cases/<int:case_id>/steps/new", methods=["GET", "POST"])
+@login_required
+def log_step(case_id: int):
+    """One quick screen: type, when (now, in the facilitator's zone), where, what, which goal."""
+    case = case_services.get_case(current_user, case_id)
+    if not access.holds_case_role(current_user, case, Role.FACILITATOR):
+        abort(403)
+    if request.method == "GET":
+        case_services.record_case_view(request_actor(), case_id, what="log step")
+        return render_template("cases/log_step.html", errors={}, form={}, **_step_context(case))
+    data = _blank_to_none(request.form.to_dict(), "goal_id", "location", "occurred_at")
+    try:
+        case_services.log_step(request_actor(), case_id, data, _expected_version())
+    except ValidationError as error:
+        case = case_services.get_case(current_user, case_id)
+        return render_invalid("cases/log_step.html", error, **_step_context(case))
+    flash(_("The step is logged."), "success")
+    return redirect(url_for("cases.show", case_id=case_id, _anchor="steps"), code=303)
