@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
-from flask import Flask, has_request_context, url_for
+from flask import Flask, has_request_context, request, url_for
 from flask_babel import get_locale
 from flask_login import current_user
 from werkzeug.routing import BuildError
@@ -116,6 +116,17 @@ def safe_url_for(endpoint: str, **values: Any) -> str | None:
         return None
 
 
+def current_nav_endpoint(items: list) -> str | None:
+    """The navigation entry to mark as current: the page itself, else the first entry of
+    the same blueprint (a case page belongs to "My cases")."""
+    endpoint = request.endpoint or ""
+    for item in items:
+        if item.endpoint == endpoint:
+            return item.endpoint
+    area = endpoint.split(".", 1)[0] + "."
+    return next((item.endpoint for item in items if item.endpoint.startswith(area)), None)
+
+
 def init_app(app: Flask) -> None:
     app.add_template_filter(localtime, "localtime")
     app.add_template_filter(utc, "utc")
@@ -134,4 +145,5 @@ def init_app(app: Flask) -> None:
             "locale_code": locale_code,
             "safe_url_for": safe_url_for,
             "labels": labels,
+            "current_nav_endpoint": current_nav_endpoint,
         }

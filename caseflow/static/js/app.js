@@ -56,8 +56,6 @@
         }
       }
 
-      // The blank row the server adds for browsers without JavaScript is not needed here.
-      container.querySelectorAll(".goal[data-blank]").forEach(function (row) { row.remove(); });
       container.querySelectorAll(".goal").forEach(wire);
       add.hidden = false;
       add.addEventListener("click", function () {
