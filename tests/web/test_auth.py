@@ -1,0 +1,163 @@
+"""Signing in and out, timeouts, the language switch, CSRF and security headers."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlalchemy import select
+
+from caseflow.extensions import db
+from caseflow.models import AuditEvent, User
+from caseflow.services.context import Actor
+from caseflow.services.users import set_active
+from tests.conftest import PASSWORD, _build_app
+from tests.web.conftest import IsolatedClient, csrf_token, login
+
+
+def test_sign_in_page_is_indonesian_with_remember_me_off(client):
+    page = client.get("/login")
+    assert page.status_code == 200
+    assert 'lang="id"' in page.text and "Nama pengguna" in page.text
+    assert 'name="remember"' in page.text
+    assert 'name="remember" type="checkbox" value="1" checked' not in page.text
+
+
+def test_wrong_password_and_unknown_user_get_the_same_message(client, team):
+    wrong = client.post("/login", data={"username": "fac", "password": "nope-nope-nope"})
+    unknown = client.post("/login", data={"username": "nobody", "password": PASSWORD})
+    assert wrong.status_code == unknown.status_code == 401
+    assert "Nama pengguna atau kata sandi salah." in wrong.text
+    assert "Nama pengguna atau kata sandi salah." in unknown.text
+    assert client.get("/cases").status_code == 302
+
+
+def test_deactivated_account_is_refused_with_a_clear_message(client, make):
+    user = make.user("auditor", username="gone")
+    set_active(Actor.cli(), user.id, False)
+    response = client.post("/login", data={"username": "gone", "password": PASSWORD})
+    assert response.status_code == 401
+    assert "dinonaktifkan" in response.text
+
+
+def test_sign_in_starts_a_fresh_session_without_remember_cookie(client, team):
+    with client.session_transaction() as session:
+        session["planted"] = "by someone else"
+    response = login(client, "fac")
+    assert "remember_token" not in response.headers.get("Set-Cookie", "")
+    with client.session_transaction() as session:
+        assert "planted" not in session
+        assert session["_signed_in_at"] <= time.time()
+    assert client.get("/", follow_redirects=False).headers["Location"].endswith("/cases")
+
+
+def test_remember_me_sets_a_cookie_only_when_asked(client, team):
+    response = client.post("/login", data={"username": "fac", "password": PASSWORD, "remember": "1"})
+    assert "remember_token" in response.headers.get("Set-Cookie", "")
+
+
+def test_sign_out_ends_the_session_everywhere(client, team, app):
+    login(client, "fac")
+    other_device = app.test_client()
+    login(other_device, "fac")
+    assert client.get("/logout").status_code == 405
+    response = client.post("/logout", follow_redirects=True)
+    assert "Anda sudah keluar." in response.text
+    assert client.get("/cases").status_code == 302
+    assert other_device.get("/cases").status_code == 302
+
+
+@pytest.mark.parametrize("key, age", [("_seen_at", 31 * 60), ("_signed_in_at", 13 * 3600)])
+def test_idle_and_absolute_timeouts_end_the_session(client, team, key, age):
+    login(client, "fac")
+    assert client.get("/cases").status_code == 200
+    with client.session_transaction() as session:
+        session[key] = time.time() - age
+        if key == "_signed_in_at":
+            session["_seen_at"] = time.time()
+    response = client.get("/cases")
+    assert response.status_code == 302
+    assert "/login" in response.headers["Location"]
+    page = client.get(response.headers["Location"])
+    assert "Sesi Anda berakhir" in page.text
+    assert client.get("/cases").status_code == 302
+
+
+def test_timeouts_come_from_the_configuration(database_url, tmp_path, team):
+    app = _build_app(database_url, tmp_path / "short", CASEFLOW_IDLE_TIMEOUT_MINUTES=1)
+    app.test_client_class = IsolatedClient
+    client = app.test_client()
+    login(client, "fac")
+    with client.session_transaction() as session:
+        session["_seen_at"] = time.time() - 90
+    assert client.get("/cases").status_code == 302
+
+
+def test_next_page_after_sign_in_stays_on_this_site(client, team):
+    response = client.post("/login", data={"username": "fac", "password": PASSWORD,
+                                           "next": "//evil.example/steal"})
+    assert response.headers["Location"] == "/"
+    client.post("/logout")
+    response = client.post("/login", data={"username": "fac", "password": PASSWORD,
+                                           "next": "/clients/new"})
+    assert response.headers["Location"] == "/clients/new"
+
+
+def test_language_switch_is_remembered_on_the_account_and_audited(client, team, app):
+    login(client, "fac")
+    response = client.post("/language", data={"locale": "en"}, headers={"Referer": "http://localhost/cases"})
+    assert response.status_code == 303 and response.headers["Location"] == "http://localhost/cases"
+    page = client.get("/cases")
+    assert 'lang="en"' in page.text and "My cases" in page.text
+    db.session.rollback()  # see what the requests committed
+    db.session.expire_all()
+    assert db.session.get(User, team.facilitator.id).locale == "en"
+    event = db.session.execute(
+        select(AuditEvent).where(AuditEvent.action == "user.locale_changed")
+    ).scalar_one()
+    assert event.before == {"locale": "id"} and event.after == {"locale": "en"}
+    # Another device, the same person: English again.
+    tablet = app.test_client()
+    login(tablet, "fac")
+    assert "My cases" in tablet.get("/cases").text
+
+
+def test_language_switch_before_sign_in_and_bad_choice(client, team):
+    assert client.post("/language", data={"locale": "en"}).status_code == 303
+    assert "Username" in client.get("/login").text
+    assert client.post("/language", data={"locale": "fr"}).status_code == 303
+    assert "Choose Indonesian or English." in client.get("/login").text
+
+
+@pytest.fixture
+def csrf_client(database_url, tmp_path):
+    app = _build_app(database_url, tmp_path / "csrf", WTF_CSRF_ENABLED=True, SESSION_COOKIE_SECURE=True)
+    app.test_client_class = IsolatedClient
+    with app.app_context():
+        yield app.test_client()
+
+
+def test_forms_without_a_csrf_token_are_refused(csrf_client, team):
+    refused = csrf_client.post("/login", data={"username": "fac", "password": PASSWORD},
+                               base_url="https://localhost")
+    assert refused.status_code == 400
+    assert "Formulir kedaluwarsa" in refused.text
+    page = csrf_client.get("/login", base_url="https://localhost")
+    # Over HTTPS the referrer must be this site too (the pages send it: same-origin policy).
+    accepted = csrf_client.post("/login", base_url="https://localhost", data={
+        "username": "fac", "password": PASSWORD, "csrf_token": csrf_token(page.text)},
+        headers={"Referer": "https://localhost/login"})
+    assert accepted.status_code == 302
+    assert csrf_client.post("/logout", base_url="https://localhost").status_code == 400
+
+
+def test_security_headers_and_cookie_flags(csrf_client, team):
+    page = csrf_client.get("/login", base_url="https://localhost")
+    policy = page.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+    assert "frame-ancestors 'none'" in policy
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
+    assert page.headers["X-Frame-Options"] == "DENY"
+    assert "<script>" not in page.text and "onclick" not in page.text and "style=" not in page.text
+    cookie = page.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=Lax" in cookie

@@ -1,0 +1,389 @@
+"""The facilitator's pages through the test client: every route, refused input named at
+its field with nothing saved, conflicts, what other roles may see."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from caseflow.extensions import db
+from caseflow.models import AuditEvent, Case, Client, Goal, Step
+from caseflow.services import cases as case_services
+from caseflow.services.context import Actor
+from tests.conftest import COMPLETE_ASSESSMENT, complete_plan
+
+CLIENT = {
+    "full_name": "Siti Kogoya", "nik": "9101015508850001", "birth_date": "1985-08-15", "sex": "F",
+    "province_code": "91", "address": "Wamena", "consent_given_by": "klien", "consent_confirmed": "1",
+}
+
+
+def sync() -> None:
+    """See what the requests committed: end the test's own read transaction."""
+    db.session.rollback()
+    db.session.expire_all()
+
+
+def count(model, *where) -> int:
+    sync()
+    return db.session.execute(select(func.count()).select_from(model).where(*where)).scalar_one()
+
+
+def fresh(case) -> Case:
+    sync()
+    return db.session.get(Case, case.id)
+
+
+def events(action: str, case_id: int | None = None) -> list[AuditEvent]:
+    sync()
+    statement = select(AuditEvent).where(AuditEvent.action == action)
+    if case_id is not None:
+        statement = statement.where(AuditEvent.case_id == case_id)
+    return list(db.session.execute(statement).scalars())
+
+
+# --- landing and my cases ---------------------------------------------------------
+
+
+def test_facilitator_lands_on_my_cases(signed_in, team):
+    client = signed_in(team.facilitator)
+    assert client.get("/").headers["Location"] == "/cases"
+
+
+@pytest.mark.parametrize("role", ["supervisor", "auditor", "manager", "admin"])
+def test_other_roles_land_on_their_start_page_or_a_menu(signed_in, team, role):
+    response = signed_in(getattr(team, role)).get("/")
+    assert response.status_code in (200, 302)
+
+
+def test_my_cases_lists_only_mine_with_state_due_date_and_overdue(signed_in, team, make):
+    mine = make.case(team.facilitator, to="assessment")
+    theirs = make.case(team.facilitator2)
+    db.session.execute(Case.__table__.update().where(Case.id == mine.id)
+                       .values(stage_due_at=datetime(2026, 1, 1, tzinfo=UTC)))
+    db.session.commit()
+    page = signed_in(team.facilitator).get("/cases")
+    assert page.status_code == 200
+    assert mine.number in page.text and theirs.number not in page.text
+    assert "Asesmen" in page.text
+    assert "Terlambat" in page.text and "1 Jan 2026" in page.text
+
+
+def test_my_cases_search_filter_and_pages(signed_in, team, make):
+    first = make.case(team.facilitator)
+    second = make.case(team.facilitator, to="assessment", category="P04")
+    client = signed_in(team.facilitator)
+    by_name = client.get("/cases", query_string={"q": first.client.full_name.upper()})
+    assert first.number in by_name.text and second.number not in by_name.text
+    by_number = client.get("/cases", query_string={"q": second.number})
+    assert second.number in by_number.text and first.number not in by_number.text
+    by_state = client.get("/cases", query_string={"state": "assessment"})
+    assert second.number in by_state.text and first.number not in by_state.text
+    by_category = client.get("/cases", query_string={"category": "P02"})
+    assert first.number in by_category.text and second.number not in by_category.text
+    nothing = client.get("/cases", query_string={"q": "zzz-nobody"})
+    assert "Tidak ada kasus yang cocok." in nothing.text
+    assert client.get("/cases", query_string={"page": "999"}).status_code == 200
+
+
+def test_my_cases_paginates(signed_in, team, make, monkeypatch):
+    monkeypatch.setattr("caseflow.web.cases.PAGE_SIZE", 2)
+    for _ in range(3):
+        make.case(team.facilitator)
+    client = signed_in(team.facilitator)
+    first = client.get("/cases")
+    assert "Halaman 1 dari 2" in first.text and first.text.count('class="case-item"') == 2
+    second = client.get("/cases", query_string={"page": 2})
+    assert second.text.count('class="case-item"') == 1
+
+
+@pytest.mark.parametrize("role", ["manager", "admin"])
+def test_case_lists_are_not_for_figures_and_accounts_roles(signed_in, team, role):
+    client = signed_in(getattr(team, role))
+    assert client.get("/cases").status_code == 403
+    assert client.get("/clients/new").status_code == 403
+
+
+# --- registering a client and opening a case ----------------------------------------
+
+
+def test_register_client_with_a_bad_nik_names_the_field_and_saves_nothing(signed_in, team):
+    client = signed_in(team.facilitator)
+    response = client.post("/clients/new", data=CLIENT | {"nik": "9901015508850001"})
+    assert response.status_code == 422
+    assert re.search(r'id="f-nik-error-1">NIK diawali 99, yang bukan kode provinsi', response.text)
+    assert 'value="Siti Kogoya"' in response.text  # what was typed stays
+    assert count(Client) == 0
+
+
+def test_nik_error_in_english_when_english_is_chosen(signed_in, team):
+    client = signed_in(team.facilitator)
+    client.post("/language", data={"locale": "en"})
+    response = client.post("/clients/new", data=CLIENT | {"nik": "91010155088"})
+    assert response.status_code == 422
+    assert "NIK must have 16 digits (this one has 11)." in response.text
+
+
+def test_register_client_then_open_a_case(signed_in, team):
+    client = signed_in(team.facilitator)
+    assert client.get("/clients/new").status_code == 200
+    response = client.post("/clients/new", data=CLIENT)
+    assert response.status_code == 303
+    form = client.get(response.headers["Location"])
+    assert "Siti Kogoya" in form.text and "9101**********01" in form.text
+    refused = client.post(response.headers["Location"], data={"ppks_category_code": "X99"})
+    assert refused.status_code == 422 and 'id="f-ppks-category-code-error-1"' in refused.text
+    assert count(Case) == 0
+    opened = client.post(response.headers["Location"], data={"ppks_category_code": "P02", "summary": "Putus sekolah"})
+    assert opened.status_code == 303
+    sync()
+    case = db.session.execute(select(Case)).scalar_one()
+    assert opened.headers["Location"] == f"/cases/{case.id}"
+    assert case.state == "recorded" and case.facilitator_id == team.facilitator.id
+
+
+def test_another_facilitators_client_cannot_be_opened(signed_in, team, make):
+    someone_else = make.client(team.facilitator2)
+    client = signed_in(team.facilitator)
+    assert client.get(f"/clients/{someone_else.id}/open-case").status_code == 404
+    assert client.post(f"/clients/{someone_else.id}/open-case", data={"ppks_category_code": "P02"}).status_code == 404
+    assert count(Case) == 0
+
+
+# --- the case page -------------------------------------------------------------------
+
+
+def test_case_page_shows_progress_actions_and_records_a_view(signed_in, team, make):
+    case = make.case(team.facilitator, to="assessment")
+    page = signed_in(team.facilitator).get(f"/cases/{case.id}")
+    assert page.status_code == 200
+    progress = page.text[page.text.index('class="progress"'):page.text.index("</ol>")]
+    assert progress.index("Terdata") < progress.index("Asesmen") < progress.index("Evaluasi")
+    assert 'class="current" aria-current="step"' in progress
+    assert "Terselesaikan / Ditutup, tidak terselesaikan" in progress
+    assert "Selesaikan asesmen" in page.text and "Asesmen belum diisi." in page.text
+    assert 'name="expected_version" value="2"' in page.text
+    viewed = events("case.viewed", case.id)
+    assert len(viewed) == 1 and viewed[0].actor_id == team.facilitator.id
+
+
+def test_resolved_case_shows_its_outcome(signed_in, team, make):
+    case = make.case(team.facilitator, to="resolved", supervisor=team.supervisor)
+    page = signed_in(team.facilitator).get(f"/cases/{case.id}")
+    assert 'outcome-resolved' in page.text and "Kasus sudah ditutup." in page.text
+    assert "Catat langkah" not in page.text
+
+
+def test_assessment_with_a_bad_risk_level_is_refused_at_the_field(signed_in, team, make):
+    case = make.case(team.facilitator, to="assessment")
+    response = signed_in(team.facilitator).post(f"/cases/{case.id}/assessment", data={
+        **COMPLETE_ASSESSMENT, "risk_level": "extreme", "expected_version": case.version})
+    assert response.status_code == 422
+    assert 'id="f-risk-level-error-1"' in response.text
+    assert "Anak tidak bersekolah" in response.text
+    assert fresh(case).version == case.version and fresh(case).assessment is None
+
+
+def test_assessment_saved_then_action_moves_on(signed_in, team, make):
+    case = make.case(team.facilitator, to="assessment")
+    client = signed_in(team.facilitator)
+    saved = client.post(f"/cases/{case.id}/assessment", data={**COMPLETE_ASSESSMENT, "expected_version": case.version})
+    assert saved.status_code == 303
+    moved = client.post(f"/cases/{case.id}/actions/complete_assessment", data={"expected_version": case.version + 1})
+    assert moved.status_code == 303
+    assert fresh(case).state == "planning"
+
+
+def test_refused_action_says_what_is_missing(signed_in, team, make):
+    case = make.case(team.facilitator, to="assessment")
+    client = signed_in(team.facilitator)
+    response = client.post(f"/cases/{case.id}/actions/complete_assessment",
+                           data={"expected_version": case.version},
+                           headers={"Referer": f"http://localhost/cases/{case.id}"})
+    assert response.status_code == 303 and response.headers["Location"].endswith(f"/cases/{case.id}")
+    page = client.get(response.headers["Location"])
+    assert 'class="flash flash-error"' in page.text and "Asesmen belum diisi." in page.text
+    assert fresh(case).state == "assessment"
+
+
+def test_stale_form_gets_a_conflict_message_and_nothing_saved(signed_in, team, make):
+    case = make.case(team.facilitator, to="assessment")
+    client = signed_in(team.facilitator)
+    client.post(f"/cases/{case.id}/assessment", data={**COMPLETE_ASSESSMENT, "expected_version": case.version})
+    stale = client.post(f"/cases/{case.id}/assessment",
+                        data={**COMPLETE_ASSESSMENT, "problem": "Ditimpa", "expected_version": case.version},
+                        headers={"Referer": f"http://localhost/cases/{case.id}"})
+    assert stale.status_code == 303
+    page = client.get(stale.headers["Location"])
+    assert "flash-warning" in page.text and "versi" in page.text
+    assert fresh(case).assessment.problem == COMPLETE_ASSESSMENT["problem"]
+
+
+def test_plan_goals_added_and_removed_without_javascript(signed_in, team, make):
+    case = make.case(team.facilitator, to="planning")
+    client = signed_in(team.facilitator)
+    page = client.get(f"/cases/{case.id}")
+    assert 'name="goals-0-description"' in page.text and "data-add-goal" in page.text
+    version = case.version
+    client.post(f"/cases/{case.id}/plan", data={
+        "expected_version": version, "summary": "Rencana",
+        "goals-0-description": "Kembali sekolah", "goals-0-target_date": "2027-01-31",
+        "goals-0-responsible_party": "Pendamping"})
+    page = client.get(f"/cases/{case.id}")
+    goal_id = re.search(r'name="goals-0-id" value="(\d+)"', page.text).group(1)
+    assert 'name="goals-1-description"' in page.text  # an empty row for one more
+    client.post(f"/cases/{case.id}/plan", data={
+        "expected_version": version + 1, "summary": "Rencana",
+        "goals-0-id": goal_id, "goals-0-description": "Kembali sekolah", "goals-0-target_date": "2027-01-31",
+        "goals-0-responsible_party": "Pendamping", "goals-0-remove": "1",
+        "goals-1-description": "Bantuan biaya", "goals-1-target_date": "2026-12-31",
+        "goals-1-responsible_party": "Dinas Sosial"})
+    goals = fresh(case).plan.goals
+    assert [(g.description, g.archived) for g in goals] == [("Kembali sekolah", True), ("Bantuan biaya", False)]
+
+
+def test_plan_with_a_bad_date_names_the_goal_row(signed_in, team, make):
+    case = make.case(team.facilitator, to="planning")
+    response = signed_in(team.facilitator).post(f"/cases/{case.id}/plan", data={
+        "expected_version": case.version, "summary": "",
+        "goals-0-description": "", "goals-0-target_date": "", "goals-0-responsible_party": "",
+        "goals-3-description": "Kembali sekolah", "goals-3-target_date": "31/01/2027",
+        "goals-3-responsible_party": "Pendamping"})
+    assert response.status_code == 422
+    assert 'id="f-goals-3-target-date-error-1"' in response.text
+    assert 'value="31/01/2027"' in response.text
+    assert count(Goal) == 0
+
+
+def test_evaluation_rates_each_goal_of_the_plan(signed_in, team, make):
+    case = make.case(team.facilitator, to="evaluation")
+    client = signed_in(team.facilitator)
+    page = client.get(f"/cases/{case.id}")
+    goal_ids = re.findall(r'name="ratings-(\d+)-goal"', page.text)
+    assert len(goal_ids) == 1
+    refused = client.post(f"/cases/{case.id}/evaluation", data={
+        "expected_version": case.version, f"ratings-{goal_ids[0]}-goal": "1",
+        f"ratings-{goal_ids[0]}-rating": "brilliant"})
+    assert refused.status_code == 422
+    assert f'id="f-ratings-{goal_ids[0]}-rating-error-1"' in refused.text
+    saved = client.post(f"/cases/{case.id}/evaluation", data={
+        "expected_version": case.version, "summary": "Baik", f"ratings-{goal_ids[0]}-goal": "1",
+        f"ratings-{goal_ids[0]}-rating": "partly_achieved", f"ratings-{goal_ids[0]}-notes": "Hampir"})
+    assert saved.status_code == 303
+    ratings = fresh(case).evaluation.ratings
+    assert [(r.rating, r.notes) for r in ratings] == [("partly_achieved", "Hampir")]
+
+
+def test_termination_request_closed_unresolved_needs_a_reason(signed_in, team, make):
+    case = make.case(team.facilitator, to="evaluation")
+    client = signed_in(team.facilitator)
+    refused = client.post(f"/cases/{case.id}/termination", data={
+        "expected_version": case.version, "outcome": "closed_unresolved", "closure_reason": ""})
+    assert refused.status_code == 422 and 'id="f-closure-reason-error-1"' in refused.text
+    assert fresh(case).termination is None
+    saved = client.post(f"/cases/{case.id}/termination", data={
+        "expected_version": case.version, "outcome": "closed_unresolved", "closure_reason": "moved",
+        "reason_details": "Pindah ke Jayapura"})
+    assert saved.status_code == 303
+    assert fresh(case).termination.closure_reason == "moved"
+
+
+def test_step_defaults_to_now_in_the_facilitators_zone_and_is_stored_in_utc(signed_in, team, make):
+    case = make.case(team.facilitator, to="intervention")
+    client = signed_in(team.facilitator)
+    form = client.get(f"/cases/{case.id}/steps/new")
+    assert form.status_code == 200 and "(WIT)" in form.text
+    shown = re.search(r'name="occurred_at" type="datetime-local" value="([^"]+)"', form.text).group(1)
+    wit_now = datetime.now(UTC).astimezone(__import__("zoneinfo").ZoneInfo("Asia/Jayapura"))
+    assert shown[:13] == wit_now.strftime("%Y-%m-%dT%H")
+    logged = client.post(f"/cases/{case.id}/steps/new", data={
+        "expected_version": case.version, "step_type": "counselling", "occurred_at": "2026-03-02T10:00",
+        "location": "Wamena", "notes": "Konseling keluarga", "goal_id": ""})
+    assert logged.status_code == 303
+    sync()
+    step = db.session.execute(select(Step).where(Step.notes == "Konseling keluarga")).scalar_one()
+    assert step.occurred_at.replace(tzinfo=UTC) == datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+    page = client.get(f"/cases/{case.id}")
+    assert "Konseling · 2 Mar 2026 10.00 WIT" in page.text or "Konseling · 2 Mar 2026 10:00 WIT" in page.text
+
+
+def test_step_with_bad_input_names_the_fields_and_saves_nothing(signed_in, team, make):
+    case = make.case(team.facilitator, to="intervention")
+    before = count(Step)
+    response = signed_in(team.facilitator).post(f"/cases/{case.id}/steps/new", data={
+        "expected_version": case.version, "step_type": "party", "occurred_at": "2099-01-01T10:00",
+        "notes": ""})
+    assert response.status_code == 422
+    for field in ("step-type", "notes"):
+        assert f'id="f-{field}-error-1"' in response.text
+    assert count(Step) == before
+    future = signed_in(team.facilitator).post(f"/cases/{case.id}/steps/new", data={
+        "expected_version": case.version, "step_type": "home_visit", "occurred_at": "2099-01-01T10:00",
+        "notes": "x"})
+    assert future.status_code == 422 and 'id="f-occurred-at-error-1"' in future.text
+    assert count(Step) == before
+
+
+def test_reason_is_required_where_the_transition_asks_for_one(signed_in, team, make):
+    case = make.case(team.facilitator, to="resolved", supervisor=team.supervisor)
+    client = signed_in(team.supervisor)
+    page = client.get(f"/cases/{case.id}")
+    assert 'id="reason-reopen"' in page.text
+    refused = client.post(f"/cases/{case.id}/actions/reopen", data={"expected_version": case.version, "reason": ""})
+    assert refused.status_code == 422 and 'id="f-reason-error-1"' in refused.text
+    assert fresh(case).state == "resolved"
+    reopened = client.post(f"/cases/{case.id}/actions/reopen",
+                           data={"expected_version": case.version, "reason": "Klien kembali"})
+    assert reopened.status_code == 303 and fresh(case).state == "assessment"
+
+
+# --- who sees what -------------------------------------------------------------------
+
+
+def test_supervisor_sees_the_case_read_only_with_only_their_actions(signed_in, team, make):
+    case = make.case(team.facilitator, to="evaluation")
+    case_services.save_evaluation(Actor(user=team.facilitator), case.id, {
+        "ratings": [{"goal_id": g.id, "rating": "not_achieved"} for g in fresh(case).plan.goals]})
+    page = signed_in(team.supervisor).get(f"/cases/{case.id}")
+    assert page.status_code == 200
+    assert "hanya pendampingnya yang mengubah catatannya" in page.text
+    assert "/assessment\"" not in page.text and "/evaluation\"" not in page.text
+    assert "steps/new" not in page.text
+    assert "/actions/revise_plan" in page.text and "/actions/request_termination" not in page.text
+
+
+def test_auditor_reads_but_cannot_change(signed_in, team, make):
+    case = make.case(team.facilitator, to="assessment")
+    client = signed_in(team.auditor)
+    page = client.get(f"/cases/{case.id}")
+    assert page.status_code == 200 and "/actions/" not in page.text and "<textarea" not in page.text
+    refused = client.post(f"/cases/{case.id}/assessment", data={**COMPLETE_ASSESSMENT, "expected_version": case.version})
+    assert refused.status_code == 403
+    assert client.get(f"/cases/{case.id}/steps/new").status_code == 403
+    assert fresh(case).assessment is None
+    assert len(events("case.viewed", case.id)) == 1
+
+
+@pytest.mark.parametrize("who", ["facilitator2", "other_supervisor", "province_auditor", "manager", "admin"])
+def test_someone_elses_case_is_not_found_and_the_attempt_is_recorded(signed_in, team, make, who):
+    case = make.case(team.facilitator, to="planning")
+    client = signed_in(getattr(team, who))
+    page = client.get(f"/cases/{case.id}")
+    assert page.status_code == 404 and "Kasus tidak ditemukan." in page.text
+    posted = client.post(f"/cases/{case.id}/plan", data={"summary": "x", **{
+        f"goals-0-{k}": v for k, v in complete_plan()["goals"][0].items()}})
+    assert posted.status_code in (403, 404)
+    assert fresh(case).plan is None
+    denied = events("access.denied")
+    assert len(denied) == 2 and all(e.actor_id == getattr(team, who).id for e in denied)
+    assert denied[0].context["case_id"] == case.id
+    assert events("case.viewed", case.id) == []
+
+
+def test_unknown_case_is_a_404_page(signed_in, team):
+    response = signed_in(team.facilitator).get("/cases/987654")
+    assert response.status_code == 404
+    assert "Galat 404" in response.text and "Kasus tidak ditemukan." in response.text

@@ -1,0 +1,88 @@
+"""Error pages, the time filters (WIB / WITA / WIT) and the layout every page shares."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from flask import render_template_string
+
+from caseflow.models import User
+from caseflow.web.formatting import localdate, localtime, utc
+
+
+@pytest.mark.parametrize("zone, expected", [
+    ("Asia/Jakarta", "5 Jan 2026 08.30 WIB"),
+    ("Asia/Makassar", "5 Jan 2026 09.30 WITA"),
+    ("Asia/Jayapura", "5 Jan 2026 10.30 WIT"),
+])
+def test_localtime_shows_the_province_zone(app, zone, expected):
+    moment = datetime(2026, 1, 5, 1, 30, tzinfo=UTC)
+    with app.test_request_context("/"):
+        assert localtime(moment, zone).replace(":", ".") == expected
+        assert utc(moment) == "2026-01-05 01:30:00 UTC"
+        assert localtime(None) == "" and utc(None) == ""
+
+
+def test_viewer_zone_follows_the_signed_in_users_province(app, team):
+    from flask_login import login_user
+
+    late_evening = datetime(2026, 1, 5, 16, 30, tzinfo=UTC)
+    with app.test_request_context("/"):
+        login_user(team.other_facilitator)  # NTT: WITA
+        text = render_template_string("{{ when|localtime }} · {{ when|localdate }} · {{ day|date }}",
+                                      when=late_evening, day=date(2027, 1, 31))
+        assert text.replace(":", ".") == "6 Jan 2026 00.30 WITA · 6 Jan 2026 · 31 Jan 2027"
+    assert isinstance(team.other_facilitator, User)
+
+
+def test_dates_follow_the_language(app):
+    with app.test_request_context("/"):
+        assert localdate(date(2026, 8, 17)) in ("17 Agu 2026", "17 Agt 2026")
+
+
+def test_error_pages_are_templated_and_translated(client, team):
+    from tests.web.conftest import login
+
+    missing = client.get("/no-such-page")
+    assert missing.status_code == 404 and "Halaman tidak ditemukan" in missing.text
+    assert 'class="topbar"' in missing.text
+    login(client, "fac")
+    wrong_method = client.get("/logout")
+    assert wrong_method.status_code == 405 and "Galat 405" in wrong_method.text
+    too_big = client.post("/clients/new", data={"full_name": "x" * (3 * 1024 * 1024)})
+    assert too_big.status_code == 413 and "Galat 413" in too_big.text
+    client.post("/language", data={"locale": "en"})
+    assert "Page not found" in client.get("/no-such-page").text
+
+
+def test_server_error_page(app, client):
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @app.route("/boom")
+    def boom():
+        raise RuntimeError("boom")
+
+    response = client.get("/boom")
+    assert response.status_code == 500 and "Galat 500" in response.text
+
+
+def test_layout_shows_user_role_zone_and_menu(signed_in, team):
+    page = signed_in(team.other_facilitator).get("/cases")
+    assert team.other_facilitator.full_name in page.text
+    assert "Pendamping" in page.text and "WITA" in page.text
+    assert 'href="/cases" aria-current="page">Kasus saya' in page.text
+    assert 'href="/clients/new">Daftarkan klien' in page.text
+    assert '<script src="/static/js/app.js" defer></script>' in page.text
+
+
+def test_pages_stay_small(signed_in, team, make):
+    case = make.case(team.facilitator, to="evaluation")
+    client = signed_in(team.facilitator)
+    for url in ("/cases", f"/cases/{case.id}", f"/cases/{case.id}/steps/new", "/clients/new"):
+        assert len(client.get(url).data) < 150_000
+    css = client.get("/static/css/app.css")
+    js = client.get("/static/js/app.js")
+    assert len(css.data) + len(js.data) < 40_000
+    css.close()
+    js.close()
