@@ -15,6 +15,8 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = _l("Sign in to open this page.")
     login_manager.login_message_category = "info"
     login_manager.localize_callback = str  # flash the message in the reader's language
+    # "Remember me" follows the session cookie's rules (Secure unless told otherwise).
+    app.config.setdefault("REMEMBER_COOKIE_SECURE", app.config.get("SESSION_COOKIE_SECURE", True))
 
     @login_manager.user_loader
     def load_user(session_id: str) -> User | None:

@@ -9,7 +9,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import login, screenshot
+from tests.browser.conftest import TABLET_LANDSCAPE, login, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -124,3 +124,5 @@ def test_facilitator_registers_a_client_and_walks_the_case_to_termination(page):
     expect(page.locator(".badge-waiting")).to_have_text("Menunggu persetujuan terminasi")
     expect(page.locator("#actions")).to_contain_text("supervisor")
     screenshot(page, "case-termination-requested")
+    page.set_viewport_size(TABLET_LANDSCAPE)
+    screenshot(page, "case-termination-requested-landscape")

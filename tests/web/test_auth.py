@@ -161,3 +161,8 @@ def test_security_headers_and_cookie_flags(csrf_client, team):
     assert "<script>" not in page.text and "onclick" not in page.text and "style=" not in page.text
     cookie = page.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=Lax" in cookie
+    remembered = csrf_client.post("/login", base_url="https://localhost", headers={
+        "Referer": "https://localhost/login"}, data={
+        "username": "fac", "password": PASSWORD, "remember": "1", "csrf_token": csrf_token(page.text)})
+    remember_cookie = next(c for c in remembered.headers.getlist("Set-Cookie") if c.startswith("remember_token"))
+    assert "Secure" in remember_cookie and "HttpOnly" in remember_cookie
