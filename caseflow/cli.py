@@ -163,6 +163,8 @@ def register_commands(app: Flask) -> None:
         checkpoint = create_checkpoint(Actor.cli(), force=True)
         click.echo(f"checkpoint {checkpoint.id}: {checkpoint.entry_count} chain heads sealed, digest {checkpoint.digest}")
 
+    __import__("caseflow.cli_trust", fromlist=["register"]).register(app)  # trust: evidence, backups, keys
+
 
 if __name__ == "__main__":
     main()
