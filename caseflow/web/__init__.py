@@ -45,6 +45,10 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(main_bp)
     app.register_blueprint(cases_bp)
 
+    from .evidence import bp as evidence_bp  # trust: auditors' evidence pages
+
+    app.register_blueprint(evidence_bp)
+
     @app.after_request
     def security_headers(response):
         response.headers.setdefault(
