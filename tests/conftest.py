@@ -94,6 +94,8 @@ def _reset_postgres(url: str) -> None:
             )
         ]
         if tables:
+            # Audit tables refuse TRUNCATE unless in maintenance (migration 0005_trust).
+            connection.exec_driver_sql("SET LOCAL caseflow.maintenance = 'on'")
             connection.exec_driver_sql(
                 "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
             )
