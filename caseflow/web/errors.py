@@ -100,8 +100,24 @@ def flash_error(error: CaseflowError) -> None:
     elif error.fields:
         flash({"text": str(error.message),
                "items": [m for messages in field_errors(error).values() for m in messages]}, "error")
+    elif isinstance(error, Conflict):
+        flash({"text": str(error.message), "items": _what_changed(error)}, "warning")
     else:
-        flash(str(error.message), "warning" if isinstance(error, Conflict) else "error")
+        flash(str(error.message), "error")
+
+
+def _what_changed(error: Conflict) -> list[str]:
+    """Where the case stands now, so the person knows what to look at again."""
+    current = error.extra.get("current") or {}
+    if not current.get("id") or current.get("reassigned"):
+        return []
+    from ..models import Case
+    from .formatting import state_title
+
+    case = db.session.get(Case, current["id"])
+    if case is None or not getattr(current_user, "is_authenticated", False):
+        return []
+    return [_("The case is now in the stage “%(state)s”.", state=state_title(case))]
 
 
 def _record_denied(what: str) -> None:

@@ -219,6 +219,7 @@ def test_stale_form_gets_a_conflict_message_and_nothing_saved(signed_in, team, m
     assert stale.status_code == 303
     page = client.get(stale.headers["Location"])
     assert "flash-warning" in page.text and "versi" in page.text
+    assert "Kasus sekarang pada tahap “Asesmen”." in page.text
     assert fresh(case).assessment.problem == COMPLETE_ASSESSMENT["problem"]
 
 
