@@ -388,3 +388,18 @@ def test_unknown_case_is_a_404_page(signed_in, team):
     response = signed_in(team.facilitator).get("/cases/987654")
     assert response.status_code == 404
     assert "Galat 404" in response.text and "Kasus tidak ditemukan." in response.text
+
+
+def test_supervisor_registers_a_client_and_opens_a_case_for_a_team_member(signed_in, team):
+    client = signed_in(team.supervisor)
+    registered = client.post("/clients/new", data=CLIENT)
+    assert registered.status_code == 303
+    form = client.get(registered.headers["Location"])
+    assert team.facilitator.full_name in form.text and team.other_facilitator.full_name not in form.text
+    refused = client.post(registered.headers["Location"], data={"ppks_category_code": "P02"})
+    assert refused.status_code == 422 and 'id="f-facilitator-id-error-1"' in refused.text
+    opened = client.post(registered.headers["Location"], data={
+        "ppks_category_code": "P02", "facilitator_id": team.facilitator2.id})
+    assert opened.status_code == 303
+    sync()
+    assert db.session.execute(select(Case)).scalar_one().facilitator_id == team.facilitator2.id
