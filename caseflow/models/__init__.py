@@ -17,6 +17,7 @@ from .case import (
 )
 from .client import Client, mask_nik
 from .reference import PpksCategory, Province
+from .reports import CaseStageHistory, ReportJob
 from .user import EmploymentStatus, Role, User
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "AuditEvent",
     "Case",
     "CaseNumberCounter",
+    "CaseStageHistory",
     "Client",
     "EmploymentStatus",
     "Evaluation",
@@ -36,6 +38,7 @@ __all__ = [
     "PpksCategory",
     "Province",
     "RiskLevel",
+    "ReportJob",
     "Role",
     "SignOff",
     "StateAssignmentError",

@@ -27,6 +27,7 @@ from ..models import (
     AuditEvent,
     Case,
     CaseNumberCounter,
+    CaseStageHistory,
     Client,
     Evaluation,
     Goal,
@@ -211,6 +212,7 @@ def open_case(actor: Actor, data: dict) -> Case:
         engine(workflow_name).start(case, now)
         db.session.add(case)
         db.session.flush()
+        CaseStageHistory.record_entry(case)
         _audit(actor, case, "case.opened", None, case_summary(case) | {
             "client_id": client.id, "ppks_category_code": case.ppks_category_code,
             "workflow": case.workflow,
@@ -481,6 +483,7 @@ def _move(actor: Actor, case: Case, trigger: str, *, reason: str | None,
     else:
         case.closure_reason = None
     _reset_records_after_moving_back(case, source, taken)
+    CaseStageHistory.record_entry(case, trigger, reopened=taken.reopens)
     _touch(case)
     requested = None
     if taken.sign_off is not None:

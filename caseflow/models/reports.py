@@ -1,0 +1,74 @@
+"""Tables that serve monitoring: each case's stays in each stage, and background jobs
+(imports, exports) whose progress several workers must be able to read."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..database import UTCDateTime, utcnow
+from ..extensions import db
+
+
+class CaseStageHistory(db.Model):
+    """One stay of a case in one stage: entered, left (empty while it is there), how long.
+
+    Written by the case services in the same transaction as the move, so time-in-stage
+    and "as of a date" figures are plain aggregates instead of a replay of the audit trail.
+    """
+
+    __tablename__ = "case_stage_history"
+    __table_args__ = (
+        Index("ix_case_stage_history_case_left", "case_id", "left_at"),
+        Index("ix_case_stage_history_stage_entered", "stage", "entered_at"),
+        Index("ix_case_stage_history_stage_left", "stage", "left_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    stage: Mapped[str] = mapped_column(String(40))
+    # The trigger that brought the case here (empty for the first stage).
+    trigger: Mapped[str | None] = mapped_column(String(64))
+    reopened: Mapped[bool] = mapped_column(default=False)
+    entered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    left_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    duration_seconds: Mapped[int | None] = mapped_column(Integer)
+    # For a final stage: why a closed-unresolved case was closed.
+    closure_reason: Mapped[str | None] = mapped_column(String(40))
+
+    @classmethod
+    def record_entry(cls, case: Any, trigger: str | None = None, *, reopened: bool = False) -> None:
+        """Close the case's current stay and open one for the stage it is now in."""
+        now = case.stage_entered_at
+        current = db.session.execute(
+            select(cls).where(cls.case_id == case.id, cls.left_at.is_(None))
+        ).scalars().all()
+        for stay in current:
+            stay.left_at = now
+            stay.duration_seconds = max(0, int((now - stay.entered_at).total_seconds()))
+        db.session.add(cls(
+            case_id=case.id, stage=case.state, trigger=trigger, reopened=reopened,
+            entered_at=now, due_at=case.stage_due_at, closure_reason=case.closure_reason,
+        ))
+
+
+class ReportJob(db.Model):
+    """A long import or export: its state lives in the database so any worker can report it."""
+
+    __tablename__ = "report_jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[str] = mapped_column(String(32), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))  # import / export
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending/running/done/failed
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str] = mapped_column(Text, default="")
+    result: Mapped[Any] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

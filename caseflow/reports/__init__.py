@@ -1,0 +1,1 @@
+"""Monitoring: figure definitions (figures.py), exports, documents and imports."""

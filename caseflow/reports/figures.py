@@ -1,0 +1,589 @@
+"""Every monitoring figure, defined once.
+
+A counted figure is a *population* of cases: a function that returns a SELECT of
+``case_id`` and ``key`` (the stage, the closure reason… or NULL). The same SELECT gives
+the number on a dashboard (`tally`), its breakdown by province / category / facilitator,
+and the list of cases behind the number (`drill`), so a figure and its list can never
+disagree. Durations and rates are built on the same populations.
+
+Times: a period is [start, end] in calendar days, cut at midnight UTC. "As of" a moment
+means the state the case was in at that moment, read from `case_stage_history`.
+Percentiles are interpolated (like PostgreSQL's percentile_cont), computed with window
+functions that SQLite and PostgreSQL both run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    Select,
+    and_,
+    case,
+    distinct,
+    false,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    true,
+)
+
+from ..database import utcnow
+from ..extensions import db
+from ..models import Case, CaseStageHistory, Role, SignOff, Step, User
+from ..services import access
+from ..services.runtime import engines
+
+H = CaseStageHistory
+IDEAL_CLIENTS_PER_FACILITATOR = 100
+WITHIN_DAYS = (90, 180)
+
+
+# --- filters and scope -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a dashboard looks at. `start`/`end` are inclusive calendar days."""
+
+    province: str | None = None
+    category: str | None = None
+    facilitator_id: int | None = None
+    supervisor_id: int | None = None
+    start: date | None = None
+    end: date | None = None
+    as_of: datetime | None = None
+
+    @property
+    def start_at(self) -> datetime | None:
+        return datetime.combine(self.start, time(), UTC) if self.start else None
+
+    @property
+    def end_at(self) -> datetime | None:
+        return datetime.combine(self.end + timedelta(days=1), time(), UTC) if self.end else None
+
+    @property
+    def moment(self) -> datetime:
+        """The instant "as of" figures describe: as_of, else the end of the period, never
+        later than now."""
+        now = utcnow()
+        if self.as_of is not None:
+            return min(self.as_of, now)
+        if self.end_at is not None:
+            return min(self.end_at, now)
+        return now
+
+    def with_(self, **changes: Any) -> Filters:
+        return replace(self, **changes)
+
+
+def _case_conditions(filters: Filters, user: User | None) -> list:
+    conditions = []
+    if filters.province:
+        conditions.append(Case.province_code == filters.province)
+    if filters.category:
+        conditions.append(Case.ppks_category_code == filters.category)
+    if filters.facilitator_id:
+        conditions.append(Case.facilitator_id == filters.facilitator_id)
+    if filters.supervisor_id:
+        conditions.append(
+            Case.facilitator_id.in_(select(User.id).where(User.supervisor_id == filters.supervisor_id))
+        )
+    if user is not None:
+        conditions.extend(_scope_conditions(user))
+    return conditions
+
+
+def _scope_conditions(user: User) -> list:
+    """Whose cases a user's figures cover: the access rules for case readers; the whole
+    programme (as aggregates only) for programme managers; nothing for administrators."""
+    if user.role == Role.PROGRAMME_MANAGER:
+        return []
+    if user.role in (Role.FACILITATOR, Role.SUPERVISOR, Role.AUDITOR):
+        clause = access.visible_cases(user, select(Case.id)).whereclause
+        return [] if clause is None else [clause]
+    return [false()]
+
+
+def _in_period(column, filters: Filters) -> list:
+    conditions = []
+    if filters.start_at is not None:
+        conditions.append(column >= filters.start_at)
+    if filters.end_at is not None:
+        conditions.append(column < filters.end_at)
+    if filters.as_of is not None:
+        conditions.append(column <= filters.as_of)
+    return conditions
+
+
+# --- workflow vocabulary ---------------------------------------------------------------
+
+
+def final_stages() -> list[str]:
+    return sorted({n for e in engines().values() for n, s in e.definition.states.items() if s.final})
+
+
+def outcome_stages(outcome: str) -> list[str]:
+    return sorted({
+        n for e in engines().values() for n, s in e.definition.states.items() if s.outcome == outcome
+    })
+
+
+def open_stages() -> list[str]:
+    """Stages of every workflow in the order cases pass them (final stages left out)."""
+    finals = set(final_stages())
+    ordered: list[str] = []
+    for workflow in engines().values():
+        for stage in workflow.definition.stage_order():
+            if stage not in finals and stage not in ordered:
+                ordered.append(stage)
+    return ordered
+
+
+# --- populations: one definition per counted figure ------------------------------------
+
+
+def _history(filters: Filters, user: User | None, *conditions, key=None) -> Select:
+    return (
+        select(H.case_id.label("case_id"), (key if key is not None else literal(None)).label("key"))
+        .join(Case, Case.id == H.case_id)
+        .where(*conditions, *_case_conditions(filters, user))
+    )
+
+
+def recorded(filters: Filters, user: User | None) -> Select:
+    """Cases opened (terdata) in the period / up to the moment."""
+    return select(Case.id.label("case_id"), literal(None).label("key")).where(
+        *_in_period(Case.opened_at, filters), *_case_conditions(filters, user)
+    )
+
+
+def _covering(moment: datetime) -> list:
+    return [H.entered_at <= moment, or_(H.left_at.is_(None), H.left_at > moment)]
+
+
+def in_progress(filters: Filters, user: User | None) -> Select:
+    """Open cases per stage at the moment (as of a date, or the end of the period)."""
+    return _history(filters, user, *_covering(filters.moment), H.stage.in_(open_stages()), key=H.stage)
+
+
+def overdue(filters: Filters, user: User | None) -> Select:
+    """Open cases per stage whose stage deadline had passed at the moment."""
+    moment = filters.moment
+    return _history(filters, user, *_covering(moment), H.stage.in_(open_stages()),
+                    H.due_at.is_not(None), H.due_at < moment, key=H.stage)
+
+
+def resolved(filters: Filters, user: User | None) -> Select:
+    """Cases that reached a resolved stage (terselesaikan) in the period."""
+    return _history(filters, user, H.stage.in_(outcome_stages("resolved")), *_in_period(H.entered_at, filters))
+
+
+def closed_unresolved(filters: Filters, user: User | None) -> Select:
+    """Cases closed without being resolved in the period, per closure reason."""
+    return _history(filters, user, H.stage.in_(outcome_stages("closed_unresolved")),
+                    *_in_period(H.entered_at, filters), key=func.coalesce(H.closure_reason, "other"))
+
+
+def terminated(filters: Filters, user: User | None) -> Select:
+    """Cases that ended (resolved or closed unresolved) in the period, per outcome stage."""
+    return _history(filters, user, H.stage.in_(final_stages()), *_in_period(H.entered_at, filters), key=H.stage)
+
+
+def reopened(filters: Filters, user: User | None) -> Select:
+    """Closed cases reopened in the period."""
+    return _history(filters, user, H.reopened.is_(true()), *_in_period(H.entered_at, filters))
+
+
+def resolved_as_of(filters: Filters, user: User | None) -> Select:
+    """Cases whose current stage at the moment is a final one, per outcome stage."""
+    return _history(filters, user, *_covering(filters.moment), H.stage.in_(final_stages()), key=H.stage)
+
+
+def _resolved_within(days: int) -> Callable[[Filters, User | None], Select]:
+    def population(filters: Filters, user: User | None) -> Select:
+        return _history(
+            filters, user, H.stage.in_(outcome_stages("resolved")),
+            *_in_period(Case.opened_at, filters),
+            _days_between(H.entered_at, Case.opened_at) <= days,
+            H.entered_at <= filters.moment,
+        )
+
+    population.__doc__ = f"Cases recorded in the period and resolved within {days} days of being recorded."
+    return population
+
+
+POPULATIONS: dict[str, Callable[[Filters, User | None], Select]] = {
+    "recorded": recorded,
+    "in_progress": in_progress,
+    "overdue": overdue,
+    "resolved": resolved,
+    "closed_unresolved": closed_unresolved,
+    "terminated": terminated,
+    "reopened": reopened,
+    "resolved_as_of": resolved_as_of,
+    **{f"resolved_within_{d}": _resolved_within(d) for d in WITHIN_DAYS},
+}
+
+BREAKDOWNS = {
+    "province": Case.province_code,
+    "category": Case.ppks_category_code,
+    "facilitator": Case.facilitator_id,
+}
+
+
+def tally(name: str, filters: Filters, user: User | None = None, by: str | None = None) -> dict[Any, int]:
+    """Count distinct cases of a population, per its key (or per `by`)."""
+    population = POPULATIONS[name](filters, user)
+    if by is not None:
+        population = population.with_only_columns(
+            population.selected_columns.case_id, BREAKDOWNS[by].label("key")
+        )
+    sub = population.subquery()
+    rows = db.session.execute(
+        select(sub.c.key, func.count(distinct(sub.c.case_id))).group_by(sub.c.key)
+    ).all()
+    return {key: count for key, count in rows}
+
+
+def total(name: str, filters: Filters, user: User | None = None) -> int:
+    sub = POPULATIONS[name](filters, user).subquery()
+    return db.session.execute(select(func.count(distinct(sub.c.case_id)))).scalar_one()
+
+
+def drill(name: str, filters: Filters, user: User | None = None, key: Any = None,
+          by: str | None = None) -> Select:
+    """The cases behind a figure (or behind one key of it): a SELECT of Case rows."""
+    population = POPULATIONS[name](filters, user)
+    if key is not None:
+        column = BREAKDOWNS[by] if by else population.selected_columns.key
+        population = population.where(column == key)
+    ids = population.with_only_columns(population.selected_columns.case_id)
+    return select(Case).where(Case.id.in_(ids))
+
+
+# --- rates ------------------------------------------------------------------------------
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def resolution_rate(filters: Filters, user: User | None = None) -> dict[str, Any]:
+    """Resolved / terminated in the period: closed-unresolved cases count against it."""
+    by_stage = tally("terminated", filters, user)
+    resolved_count = sum(v for k, v in by_stage.items() if k in outcome_stages("resolved"))
+    ended = total("terminated", filters, user)
+    return {"resolved": resolved_count, "terminated": ended, "rate": _share(resolved_count, ended)}
+
+
+def resolved_within(filters: Filters, user: User | None = None) -> dict[str, Any]:
+    """Of the cases recorded in the period, the share resolved within 90 and 180 days."""
+    cohort = total("recorded", filters, user)
+    result: dict[str, Any] = {"recorded": cohort}
+    for days in WITHIN_DAYS:
+        count = total(f"resolved_within_{days}", filters, user)
+        result[days] = {"resolved": count, "share": _share(count, cohort)}
+    return result
+
+
+# --- durations ----------------------------------------------------------------------------
+
+
+def _dialect() -> str:
+    return db.session.get_bind().dialect.name
+
+
+def _days_between(later, earlier):
+    if _dialect() == "postgresql":
+        return func.extract("epoch", later - earlier) / 86400.0
+    return func.julianday(later) - func.julianday(earlier)
+
+
+def month_of(column):
+    """'YYYY-MM' of a UTC time column, on either database."""
+    if _dialect() == "postgresql":
+        return func.to_char(func.timezone(literal_column("'UTC'"), column), literal_column("'YYYY-MM'"))
+    # Literal SQL, not parameters: GROUP BY must repeat exactly the selected expression.
+    return func.strftime(literal_column("'%Y-%m'"), column)
+
+
+PERCENTILES = (0.5, 0.9)
+
+
+def percentiles(values: Select, points: tuple[float, ...] = PERCENTILES) -> dict[Any, dict[str, Any]]:
+    """Interpolated percentiles of `values` (columns key, value) per key, in the database:
+    only the two rows around each percentile are read back."""
+    sub = values.subquery()
+    ranked = select(
+        sub.c.key, sub.c.value,
+        func.row_number().over(partition_by=sub.c.key, order_by=sub.c.value).label("rn"),
+        func.count().over(partition_by=sub.c.key).label("n"),
+    ).where(sub.c.value.is_not(None)).subquery()
+    wanted = []
+    for point in points:
+        numerator, denominator = int(round(point * 100)), 100
+        low = (ranked.c.n - 1) * numerator // denominator + 1
+        wanted.extend([ranked.c.rn == low, ranked.c.rn == low + 1])
+    rows = db.session.execute(select(ranked.c.key, ranked.c.value, ranked.c.rn, ranked.c.n).where(or_(*wanted))).all()
+    by_key: dict[Any, dict[int, float]] = {}
+    counts: dict[Any, int] = {}
+    for key, value, rn, n in rows:
+        by_key.setdefault(key, {})[rn] = float(value)
+        counts[key] = n
+    result = {}
+    for key, ranks in by_key.items():
+        n = counts[key]
+        entry: dict[str, Any] = {"count": n}
+        for point in points:
+            h = (n - 1) * point
+            low = int(h)
+            low_value = ranks[low + 1]
+            high_value = ranks.get(low + 2, low_value)
+            entry[f"p{int(round(point * 100))}"] = round(low_value + (h - low) * (high_value - low_value), 2)
+        result[key] = entry
+    return result
+
+
+def stage_durations(filters: Filters, user: User | None = None) -> dict[str, dict[str, Any]]:
+    """Days spent in each stage, over the stays that ended in the period: count, p50, p90."""
+    values = (
+        select(H.stage.label("key"), (H.duration_seconds / 86400.0).label("value"))
+        .join(Case, Case.id == H.case_id)
+        .where(H.left_at.is_not(None), *_in_period(H.left_at, filters), *_case_conditions(filters, user))
+    )
+    found = percentiles(values)
+    return {stage: found[stage] for stage in open_stages() if stage in found}
+
+
+def days_to_resolution(filters: Filters, user: User | None = None) -> dict[str, Any] | None:
+    """Days from recorded to resolved, over the resolutions in the period: count, p50, p90."""
+    population = resolved(filters, user)
+    values = population.with_only_columns(
+        literal("all").label("key"), _days_between(H.entered_at, Case.opened_at).label("value")
+    )
+    return percentiles(values).get("all")
+
+
+def duration_distribution(filters: Filters, user: User | None = None,
+                          bounds: tuple[int, ...] = (7, 14, 30, 60, 90, 180)) -> dict[str, list[int]]:
+    """Stays that ended in the period per stage, counted in day buckets (≤7, ≤14, … , more)."""
+    days = H.duration_seconds / 86400.0
+    bucket = case(*[(days <= b, i) for i, b in enumerate(bounds)], else_=len(bounds))
+    rows = db.session.execute(
+        select(H.stage, bucket.label("bucket"), func.count())
+        .join(Case, Case.id == H.case_id)
+        .where(H.left_at.is_not(None), *_in_period(H.left_at, filters), *_case_conditions(filters, user))
+        .group_by(H.stage, bucket)
+    ).all()
+    result = {stage: [0] * (len(bounds) + 1) for stage in open_stages()}
+    for stage, index, count in rows:
+        if stage in result:
+            result[stage][int(index)] = count
+    return result
+
+
+def sign_off_turnaround(filters: Filters, user: User | None = None) -> dict[str, Any]:
+    """Hours from a sign-off request to its decision (decided in the period: count, p50,
+    p90), and the requests still waiting at the moment with the oldest one's age."""
+    hours = _days_between(SignOff.decided_at, SignOff.requested_at) * 24
+    values = (
+        select(literal("all").label("key"), hours.label("value"))
+        .join(Case, Case.id == SignOff.case_id)
+        .where(SignOff.decided_at.is_not(None), *_in_period(SignOff.decided_at, filters),
+               *_case_conditions(filters, user))
+    )
+    decided = percentiles(values).get("all") or {"count": 0, "p50": None, "p90": None}
+    moment = filters.moment
+    pending, oldest = db.session.execute(
+        select(func.count(SignOff.id), func.min(SignOff.requested_at))
+        .join(Case, Case.id == SignOff.case_id)
+        .where(SignOff.requested_at <= moment,
+               or_(SignOff.decided_at.is_(None), SignOff.decided_at > moment),
+               *_case_conditions(filters, user))
+    ).one()
+    if oldest is not None and oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=UTC)
+    return {
+        "decided": decided,
+        "pending": pending,
+        "oldest_pending_hours": round((moment - oldest).total_seconds() / 3600, 1) if oldest else None,
+    }
+
+
+# --- workload -------------------------------------------------------------------------------
+
+
+def caseload(filters: Filters, user: User | None = None) -> list[dict[str, Any]]:
+    """Per active facilitator: open cases and distinct clients at the moment, against the
+    ideal of 1 facilitator to 100 clients. Facilitators without cases are listed too."""
+    moment = filters.moment
+    open_now = _history(filters, user, *_covering(moment), H.stage.in_(open_stages())).with_only_columns(
+        H.case_id.label("case_id"), Case.facilitator_id.label("facilitator_id"), Case.client_id.label("client_id")
+    ).subquery()
+    people = select(User.id, User.full_name, User.province_code, User.supervisor_id).where(
+        User.role == Role.FACILITATOR, User.active.is_(true())
+    )
+    if filters.province:
+        people = people.where(User.province_code == filters.province)
+    if filters.facilitator_id:
+        people = people.where(User.id == filters.facilitator_id)
+    if filters.supervisor_id:
+        people = people.where(User.supervisor_id == filters.supervisor_id)
+    if user is not None and user.role == Role.FACILITATOR:
+        people = people.where(User.id == user.id)
+    elif user is not None and user.role == Role.SUPERVISOR:
+        people = people.where(User.supervisor_id == user.id)
+    elif user is not None and user.role == Role.AUDITOR and user.auditor_scope_province_code:
+        people = people.where(User.province_code == user.auditor_scope_province_code)
+    elif user is not None and user.role == Role.ADMIN:
+        people = people.where(false())
+    people = people.subquery()
+    rows = db.session.execute(
+        select(people.c.id, people.c.full_name, people.c.province_code, people.c.supervisor_id,
+               func.count(distinct(open_now.c.case_id)), func.count(distinct(open_now.c.client_id)))
+        .select_from(people)
+        .outerjoin(open_now, open_now.c.facilitator_id == people.c.id)
+        .group_by(people.c.id, people.c.full_name, people.c.province_code, people.c.supervisor_id)
+        .order_by(people.c.full_name)
+    ).all()
+    return [
+        {"facilitator_id": fid, "name": name, "province": province, "supervisor_id": sup,
+         "open_cases": cases_, "clients": clients,
+         "load": round(clients / IDEAL_CLIENTS_PER_FACILITATOR, 2),
+         "over_ratio": clients > IDEAL_CLIENTS_PER_FACILITATOR}
+        for fid, name, province, sup, cases_, clients in rows
+    ]
+
+
+def caseload_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The same caseload without names: what a programme manager may see."""
+    clients = sum(r["clients"] for r in rows)
+    return {
+        "facilitators": len(rows),
+        "clients": clients,
+        "ideal_facilitators": -(-clients // IDEAL_CLIENTS_PER_FACILITATOR),
+        "average_clients": round(clients / len(rows), 1) if rows else None,
+        "over_ratio": sum(1 for r in rows if r["over_ratio"]),
+    }
+
+
+def months(filters: Filters, default_months: int = 12) -> list[tuple[str, datetime, datetime]]:
+    """The calendar months of the period (default: the last 12 up to the moment)."""
+    end = filters.end or filters.moment.date()
+    if filters.start:
+        start = filters.start
+    else:
+        index = end.year * 12 + end.month - 1 - (default_months - 1)
+        start = date(index // 12, index % 12 + 1, 1)
+    result = []
+    cursor = date(start.year, start.month, 1)
+    while cursor <= end:
+        following = date(cursor.year + cursor.month // 12, cursor.month % 12 + 1, 1)
+        result.append((cursor.strftime("%Y-%m"), datetime.combine(cursor, time(), UTC),
+                       datetime.combine(following, time(), UTC)))
+        cursor = following
+    return result
+
+
+def steps_per_case_per_month(filters: Filters, user: User | None = None) -> list[dict[str, Any]]:
+    """Per month: steps logged, cases open at some time that month, and steps per open case."""
+    spans = months(filters)
+    if not spans:
+        return []
+    first, last = spans[0][1], spans[-1][2]
+    step_rows = dict(db.session.execute(
+        select(month_of(Step.occurred_at), func.count(Step.id))
+        .join(Case, Case.id == Step.case_id)
+        .where(Step.occurred_at >= first, Step.occurred_at < last, *_case_conditions(filters, user))
+        .group_by(month_of(Step.occurred_at))
+    ).all())
+    active_columns = [
+        func.count(distinct(case(
+            (and_(H.entered_at < end, or_(H.left_at.is_(None), H.left_at > begin)), H.case_id)
+        ))).label(label)
+        for label, begin, end in spans
+    ]
+    active = db.session.execute(
+        select(*active_columns).join(Case, Case.id == H.case_id).where(
+            H.stage.in_(open_stages()), H.entered_at < last,
+            or_(H.left_at.is_(None), H.left_at > first), *_case_conditions(filters, user))
+    ).one()
+    result = []
+    for (label, _begin, _end), open_cases in zip(spans, active, strict=True):
+        steps = step_rows.get(label, 0)
+        result.append({"month": label, "steps": steps, "open_cases": open_cases,
+                       "steps_per_case": round(steps / open_cases, 2) if open_cases else None})
+    return result
+
+
+def monthly_trend(filters: Filters, user: User | None = None) -> list[dict[str, Any]]:
+    """Per month: cases recorded, resolved, closed unresolved, and the resolution rate."""
+    spans = months(filters)
+    if not spans:
+        return []
+    period = filters.with_(start=spans[0][1].date(), end=(spans[-1][2] - timedelta(days=1)).date())
+    recorded_sub = recorded(period, user).add_columns(month_of(Case.opened_at).label("month")).subquery()
+    recorded_rows = dict(db.session.execute(
+        select(recorded_sub.c.month, func.count(distinct(recorded_sub.c.case_id))).group_by(recorded_sub.c.month)
+    ).all())
+    ended_sub = terminated(period, user).add_columns(month_of(H.entered_at).label("month")).subquery()
+    ended_rows = db.session.execute(
+        select(ended_sub.c.month, ended_sub.c.key, func.count(distinct(ended_sub.c.case_id)))
+        .group_by(ended_sub.c.month, ended_sub.c.key)
+    ).all()
+    resolved_names = set(outcome_stages("resolved"))
+    ended: dict[str, list[int]] = {}
+    for month, stage, count in ended_rows:
+        bucket = ended.setdefault(month, [0, 0])
+        bucket[0 if stage in resolved_names else 1] += count
+    result = []
+    for label, _begin, _end in spans:
+        resolved_count, closed = ended.get(label, [0, 0])
+        result.append({"month": label, "recorded": recorded_rows.get(label, 0), "resolved": resolved_count,
+                       "closed_unresolved": closed, "rate": _share(resolved_count, resolved_count + closed)})
+    return result
+
+
+# --- dashboards ------------------------------------------------------------------------------
+
+
+def headline(filters: Filters, user: User | None = None) -> dict[str, Any]:
+    """The figures every dashboard shows, for one scope."""
+    return {
+        "recorded": total("recorded", filters, user),
+        "in_progress": tally("in_progress", filters, user),
+        "resolved": total("resolved", filters, user),
+        "closed_unresolved": tally("closed_unresolved", filters, user),
+        "reopened": total("reopened", filters, user),
+        "overdue": tally("overdue", filters, user),
+        "resolution_rate": resolution_rate(filters, user),
+        "resolved_within": resolved_within(filters, user),
+        "stage_durations": stage_durations(filters, user),
+        "days_to_resolution": days_to_resolution(filters, user),
+        "sign_off_turnaround": sign_off_turnaround(filters, user),
+    }
+
+
+def comparison(by: str, filters: Filters, user: User | None = None) -> dict[Any, dict[str, Any]]:
+    """Recorded, in progress, resolved, closed unresolved and the rate per province,
+    category or facilitator, side by side."""
+    columns = {
+        "recorded": tally("recorded", filters, user, by=by),
+        "in_progress": tally("in_progress", filters, user, by=by),
+        "overdue": tally("overdue", filters, user, by=by),
+        "resolved": tally("resolved", filters, user, by=by),
+        "closed_unresolved": tally("closed_unresolved", filters, user, by=by),
+    }
+    keys = sorted({k for values in columns.values() for k in values if k is not None}, key=str)
+    result = {}
+    for key in keys:
+        row = {name: values.get(key, 0) for name, values in columns.items()}
+        row["rate"] = _share(row["resolved"], row["resolved"] + row["closed_unresolved"])
+        result[key] = row
+    return result
