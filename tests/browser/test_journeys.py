@@ -14,6 +14,16 @@ from tests.browser.conftest import TABLET_LANDSCAPE, login, screenshot
 pytestmark = pytest.mark.browser
 
 
+# Visible controls smaller than 44×44 px (a radio or checkbox counts by its label).
+SMALL_TARGETS = """() => Array.from(document.querySelectorAll('a, button, input, select, textarea, label'))
+  .filter(e => e.offsetParent !== null && e.type !== 'hidden' && e.type !== 'radio' && e.type !== 'checkbox')
+  .filter(e => e.tagName !== 'LABEL' || e.querySelector('input[type=radio]') || e.htmlFor &&
+          document.getElementById(e.htmlFor) && document.getElementById(e.htmlFor).type === 'checkbox')
+  .map(e => [e.tagName, (e.textContent || e.name || '').trim().slice(0, 40),
+             Math.round(e.getBoundingClientRect().width), Math.round(e.getBoundingClientRect().height)])
+  .filter(r => r[2] < 44 || r[3] < 44)"""
+
+
 def action(page, trigger: str):
     return page.locator(f"form[action$='/actions/{trigger}'] button[type=submit]")
 
@@ -36,6 +46,7 @@ def test_sign_in_wrong_password_then_sign_out(page):
 def test_facilitator_registers_a_client_and_walks_the_case_to_termination(page):
     login(page, "pendamping")
     expect(page.locator(".case-item").first).to_be_visible()
+    assert page.evaluate(SMALL_TARGETS) == []
     screenshot(page, "facilitator-my-cases")
 
     # Register a client: a NIK from no province is refused at the field, in Indonesian.
@@ -92,6 +103,7 @@ def test_facilitator_registers_a_client_and_walks_the_case_to_termination(page):
     page.get_by_role("button", name="Simpan rencana").click()
     expect(page.locator(".flash-success")).to_be_visible()
     expect(page.locator("input[name$='-id']")).to_have_count(2)
+    assert page.evaluate(SMALL_TARGETS) == []
     screenshot(page, "case-plan")
     action(page, "start_intervention").click()
     expect(page.locator(".badge-state")).to_have_text("Intervensi")
@@ -104,6 +116,7 @@ def test_facilitator_registers_a_client_and_walks_the_case_to_termination(page):
     page.fill("input[name=location]", "Kampung Wamena")
     page.fill("textarea[name=notes]", "Bertemu orang tua, membahas pendaftaran sekolah.")
     page.select_option("select[name=goal_id]", label="Anak kembali bersekolah")
+    assert page.evaluate(SMALL_TARGETS) == []
     screenshot(page, "log-step")
     page.get_by_role("button", name="Catat langkah").click()
     expect(page.locator(".steps li")).to_have_count(1)

@@ -86,3 +86,12 @@ def test_pages_stay_small(signed_in, team, make):
     assert len(css.data) + len(js.data) < 40_000
     css.close()
     js.close()
+
+
+def test_case_page_in_english(signed_in, team, make):
+    case = make.case(team.facilitator, to="planning")
+    client = signed_in(team.facilitator)
+    client.post("/language", data={"locale": "en"})
+    page = client.get(f"/cases/{case.id}")
+    assert "What can be done now" in page.text and "Intervention planning" in page.text
+    assert "Start intervention" in page.text and "Add a goal" in page.text
