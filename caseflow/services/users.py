@@ -12,6 +12,7 @@ from ..extensions import db
 from ..i18n import _l
 from ..models import Case, Province, Role, User
 from ..schemas import UserSchema, load
+from ..security.passwords import password_problems
 from .audit import append_event, user_chain
 from .context import Actor
 
@@ -48,6 +49,10 @@ def create_user(actor: Actor, data: dict) -> User:
     values = load(UserSchema(), data)
     with write_transaction():
         errors: dict[str, list] = {}
+        weak = password_problems(values["password"], username=values["username"],
+                                 full_name=values.get("full_name"))
+        if weak:
+            errors["password"] = weak
         if db.session.execute(select(User.id).where(User.username == values["username"])).first():
             errors["username"] = [_l("This username is taken.")]
         for key in ("province_code", "auditor_scope_province_code"):
@@ -100,6 +105,47 @@ def set_active(actor: Actor, user_id: int, active: bool) -> User:
             user.session_generation += 1
         append_event(chain=user_chain(user.id), action="user.activated" if active else "user.deactivated",
                      actor=actor, before=before, after=user_dict(user))
+        return user
+
+
+def change_password(actor: Actor, data: dict) -> User:
+    """A user changes their own password after giving the current one. Every session of
+    the account ends (the one making the change must sign in again, or be re-issued)."""
+    if actor.user is None:
+        raise NotAllowed(_l("Sign in first."))
+    current = data.get("current_password") if isinstance(data, dict) else None
+    new = data.get("new_password") if isinstance(data, dict) else None
+    errors: dict[str, list] = {}
+    if not isinstance(current, str) or not current:
+        errors["current_password"] = [_l("Enter your current password.")]
+    if not isinstance(new, str) or not new:
+        errors["new_password"] = [_l("Enter a new password.")]
+    if errors:
+        raise ValidationError(_l("Some fields need attention."), fields=errors)
+    with write_transaction():
+        user = db.session.get(User, actor.user_id, with_for_update=True)
+        wrong_current = not password_matches(user, current)
+        if wrong_current:
+            # The refusal is evidence too: it commits, then the error is reported.
+            append_event(chain=user_chain(user.id), action="user.password_change_refused", actor=actor,
+                         context={"reason": "wrong current password"})
+    if wrong_current:
+        raise ValidationError(_l("Your current password is not right."),
+                              fields={"current_password": [_l("Your current password is not right.")]})
+    with write_transaction():
+        user = db.session.get(User, actor.user_id, with_for_update=True)
+        if not password_matches(user, current):  # changed meanwhile by another session
+            raise ValidationError(_l("Your current password is not right."),
+                                  fields={"current_password": [_l("Your current password is not right.")]})
+        weak = password_problems(new, username=user.username, full_name=user.full_name)
+        if not weak and password_matches(user, new):
+            weak = [_l("Choose a password different from the current one.")]
+        if weak:
+            raise ValidationError(_l("Choose another password."), fields={"new_password": weak})
+        user.password_hash = hash_password(new)
+        user.session_generation += 1
+        append_event(chain=user_chain(user.id), action="user.password_changed", actor=actor,
+                     context={"sessions_ended": True})
         return user
 
 

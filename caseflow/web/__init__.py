@@ -49,6 +49,10 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(evidence_bp)
 
+    from ..security import throttle  # trust: sign-in throttling per account and address
+
+    throttle.init_app(app)
+
     @app.after_request
     def security_headers(response):
         response.headers.setdefault(

@@ -113,12 +113,11 @@ def test_postgres_application_role_cannot_lift_the_guard_itself(case):
         connection.exec_driver_sql(f'CREATE ROLE "{role}" NOLOGIN')
         connection.exec_driver_sql(f'GRANT ALL ON ALL TABLES IN SCHEMA public TO "{role}"')
     try:
-        with db.engine.connect() as connection:
-            with pytest.raises(DBAPIError, match="append-only"):
-                with connection.begin():
-                    connection.exec_driver_sql(f'SET LOCAL ROLE "{role}"')
-                    connection.exec_driver_sql("SET LOCAL caseflow.maintenance = 'on'")
-                    connection.execute(text("DELETE FROM audit_events WHERE id = :id"), {"id": event_id})
+        with db.engine.connect() as connection, pytest.raises(DBAPIError, match="append-only"), \
+                connection.begin():
+            connection.exec_driver_sql(f'SET LOCAL ROLE "{role}"')
+            connection.exec_driver_sql("SET LOCAL caseflow.maintenance = 'on'")
+            connection.execute(text("DELETE FROM audit_events WHERE id = :id"), {"id": event_id})
     finally:
         with db.engine.begin() as connection:
             connection.exec_driver_sql(f'REVOKE ALL ON ALL TABLES IN SCHEMA public FROM "{role}"')

@@ -1,0 +1,138 @@
+"""Password policy, password change ending every session, and sign-in throttling."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from caseflow.errors import ValidationError
+from caseflow.extensions import db, limiter
+from caseflow.models import AuditEvent
+from caseflow.security.passwords import common_passwords, is_common, password_problems
+from caseflow.services.context import Actor
+from caseflow.services.users import change_password, password_matches
+from tests.conftest import PASSWORD, _build_app
+from tests.web.conftest import IsolatedClient
+
+NEW_PASSWORD = "tenang-sungai-kapuas-88"
+
+
+def test_common_list_ships_with_the_app_and_is_real():
+    common = common_passwords()
+    assert len(common) > 10_000
+    assert {"123456", "password", "qwerty", "bismillah", "indonesia"} <= common
+
+
+@pytest.mark.parametrize("password", [
+    "password", "short1!", "qwertyuiop123", "Bismillah123!", "indonesia2026!", "aaaaaaaaaaaaaaaa",
+    "!!Password123!!",
+])
+def test_weak_passwords_are_refused(password):
+    assert password_problems(password)
+
+
+def test_a_password_containing_the_username_is_refused():
+    assert password_problems("budi.santoso-2026-xyz", username="budi.santoso")
+
+
+@pytest.mark.parametrize("password", [PASSWORD, "Demo-Caseflow-2026", NEW_PASSWORD])
+def test_good_passwords_pass(password):
+    assert password_problems(password) == []
+    assert not is_common(password)
+
+
+def test_creating_an_account_with_a_common_password_is_refused(make):
+    with pytest.raises(ValidationError) as error:
+        make.user("facilitator", username="lemah", password="iloveyou1234")
+    assert "password" in error.value.fields
+
+
+def test_change_password_ends_every_session_and_is_audited(team):
+    before = team.facilitator.session_generation
+    user = change_password(Actor(user=team.facilitator),
+                           {"current_password": PASSWORD, "new_password": NEW_PASSWORD})
+    assert user.session_generation == before + 1
+    assert password_matches(user, NEW_PASSWORD) and not password_matches(user, PASSWORD)
+    actions = db.session.execute(select(AuditEvent.action).where(AuditEvent.actor_id == user.id)).scalars().all()
+    assert "user.password_changed" in actions
+    assert NEW_PASSWORD not in str(db.session.execute(select(AuditEvent.context)).scalars().all())
+
+
+def test_change_password_needs_the_current_one_and_records_the_refusal(team):
+    with pytest.raises(ValidationError) as error:
+        change_password(Actor(user=team.facilitator),
+                        {"current_password": "wrong-password-123", "new_password": NEW_PASSWORD})
+    assert "current_password" in error.value.fields
+    db.session.rollback()
+    assert db.session.execute(select(AuditEvent).where(
+        AuditEvent.action == "user.password_change_refused")).scalar_one().actor_id == team.facilitator.id
+
+
+def test_change_password_refuses_a_weak_new_one(team):
+    with pytest.raises(ValidationError) as error:
+        change_password(Actor(user=team.facilitator), {"current_password": PASSWORD, "new_password": "password1234"})
+    assert "new_password" in error.value.fields
+
+
+def test_change_password_signs_out_other_sessions(app, team):
+    app.test_client_class = IsolatedClient
+    other = app.test_client()
+    assert other.post("/login", data={"username": "fac", "password": PASSWORD}).status_code == 302
+    assert "/login" not in other.get("/").headers.get("Location", "")
+    change_password(Actor(user=team.facilitator), {"current_password": PASSWORD, "new_password": NEW_PASSWORD})
+    assert "/login" in other.get("/").headers["Location"]  # back to sign-in
+
+
+# --- throttling ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def throttled_app(database_url, tmp_path):
+    app = _build_app(database_url, tmp_path, RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://",
+                     CASEFLOW_LOGIN_LIMIT_ACCOUNT="3 per 15 minutes",
+                     CASEFLOW_LOGIN_LIMIT_ADDRESS="5 per 15 minutes")
+    with app.app_context():
+        limiter.reset()
+        yield app
+        limiter.reset()
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _client(app, address="10.0.0.1"):
+    app.test_client_class = IsolatedClient
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+def test_account_is_locked_after_repeated_failures_with_a_clear_message(throttled_app, make):
+    make.user("facilitator", username="budi")
+    client = _client(throttled_app)
+    for _ in range(3):
+        assert client.post("/login", data={"username": "budi", "password": "salah-salah-123"}).status_code == 401
+    locked = client.post("/login", data={"username": "budi", "password": PASSWORD})
+    assert locked.status_code == 429
+    assert "Wait" in locked.text or "Tunggu" in locked.text
+    # Another address is refused too: the account itself is locked.
+    assert _client(throttled_app, "10.0.0.2").post(
+        "/login", data={"username": "BUDI ", "password": PASSWORD}).status_code == 429
+    failed = db.session.execute(select(AuditEvent).where(AuditEvent.action == "login.failed")).scalars().all()
+    assert len(failed) == 3
+
+
+def test_successful_sign_ins_do_not_count(throttled_app, make):
+    make.user("facilitator", username="sari")
+    for _ in range(6):
+        client = _client(throttled_app)
+        assert client.post("/login", data={"username": "sari", "password": PASSWORD}).status_code == 302
+    assert db.session.execute(select(AuditEvent).where(AuditEvent.action == "login.succeeded")).scalars().all()
+
+
+def test_address_is_throttled_across_accounts(throttled_app, make):
+    client = _client(throttled_app, "10.0.0.9")
+    for number in range(5):
+        assert client.post("/login", data={"username": f"tebak{number}", "password": "x" * 12}).status_code == 401
+    assert client.post("/login", data={"username": "lain", "password": "x" * 12}).status_code == 429
+    assert _client(throttled_app, "10.0.0.10").post(
+        "/login", data={"username": "lain", "password": "x" * 12}).status_code == 401
