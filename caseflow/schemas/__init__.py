@@ -41,8 +41,45 @@ def _text(required: bool = False, maximum: int = TEXT_MAX, **kwargs) -> fields.S
 _CONTROL = {chr(c) for c in range(32)} - {"\t", "\n", "\r"}
 
 
+def _translate_marshmallow_messages() -> None:
+    """Marshmallow's own messages, in the reader's language. Field messages stay lazy
+    (rendered where they are shown); validator messages are formatted during the request,
+    so they come out in the requester's language too."""
+    fields.Field.default_error_messages.update({
+        "required": _l("This field is required."),
+        "null": _l("This field may not be empty."),
+        "validator_failed": _l("Invalid value."),
+    })
+    fields.String.default_error_messages.update({"invalid": _l("Not a valid text."),
+                                                 "invalid_utf8": _l("Not a valid text.")})
+    fields.Integer.default_error_messages.update({"invalid": _l("Not a valid whole number.")})
+    fields.Number.default_error_messages.update({"invalid": _l("Not a valid number."),
+                                                 "too_large": _l("Number too large.")})
+    fields.Date.default_error_messages.update({"invalid": _l("Not a valid date (YYYY-MM-DD)."),
+                                               "format": _l("Not a valid date (YYYY-MM-DD).")})
+    fields.DateTime.default_error_messages.update({
+        "invalid": _l("Not a valid date and time."),
+        "invalid_awareness": _l("Not a valid date and time."),
+        "format": _l("Not a valid date and time."),
+    })
+    fields.Boolean.default_error_messages.update({"invalid": _l("Not a valid yes/no value.")})
+    fields.List.default_error_messages.update({"invalid": _l("Not a valid list.")})
+    fields.Nested.default_error_messages.update({"type": _l("Invalid type.")})
+    validate.Length.message_min = _l("Shorter than minimum length {min}.")
+    validate.Length.message_max = _l("Longer than maximum length {max}.")
+    validate.Length.message_all = _l("Length must be between {min} and {max}.")
+    validate.Length.message_equal = _l("Length must be {equal}.")
+    validate.OneOf.default_message = _l("Must be one of: {choices}.")
+    validate.Regexp.default_message = _l("Not in the expected format.")
+
+
+_translate_marshmallow_messages()
+
+
 class _CleanTextSchema(Schema):
     """Control characters (NUL above all: PostgreSQL refuses it) never reach the database."""
+
+    error_messages = {"unknown": _l("Unknown field."), "type": _l("Invalid input type.")}
 
     @pre_load
     def _refuse_control_characters(self, data, **_kwargs):
@@ -86,13 +123,14 @@ def _flatten(messages: Any, prefix: str = "") -> dict[str, list[Any]]:
                 flat.setdefault(sub_key, []).extend(sub_value)
     elif isinstance(messages, list):
         if all(not isinstance(m, dict | list) for m in messages):
-            flat[prefix or "_schema"] = list(messages)
+            # Rendered now, in the language of the request being answered.
+            flat[prefix or "_schema"] = [str(m) for m in messages]
         else:
             for item in messages:
                 for key, value in _flatten(item, prefix).items():
                     flat.setdefault(key, []).extend(value)
     else:
-        flat[prefix or "_schema"] = [messages]
+        flat[prefix or "_schema"] = [str(messages)]
     return flat
 
 
