@@ -41,6 +41,8 @@ class Table:
     title: Any
     headers: list[Any]
     rows: list[list[Any]] = field(default_factory=list)
+    # (row, column) → address of the cases behind that number (pages only, not exports).
+    links: dict[tuple[int, int], str] = field(default_factory=dict)
 
 
 def _cell(value: Any, zone: str) -> Any:

@@ -1,0 +1,372 @@
+"""Monitoring pages: one dashboard per role, the cases behind each figure, exports of
+every table and list, and the printable case documents.
+
+Programme managers see aggregates only: no names, no case lists, nothing personal in
+their pages or their exports. Everyone else sees the figures of the cases they may read.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, Response, abort, flash, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from ..extensions import db
+from ..i18n import _l
+from ..models import Case, PpksCategory, Province, Role, User
+from ..reports import charts, documents, tables
+from ..reports import figures as fg
+from ..reports.exports import Table, case_table, to_csv, to_xlsx
+from ..services import cases as case_services
+from . import navigation
+from .auth import request_actor
+from .formatting import locale_code, safe_url_for, viewer_zone
+from .labels import CLOSURE_REASON_NAMES, labels
+
+bp = Blueprint("reports", __name__, url_prefix="/reports")
+
+FIGURE_READERS = (Role.FACILITATOR, Role.SUPERVISOR, Role.AUDITOR, Role.PROGRAMME_MANAGER)
+CASE_READERS = (Role.FACILITATOR, Role.SUPERVISOR, Role.AUDITOR)
+PAGE_SIZE = 50
+
+navigation.register("reports.dashboard", _l("Monitoring"), FIGURE_READERS, order=60)
+
+
+def _require(*roles: str) -> None:
+    if current_user.role not in roles:
+        abort(403)
+
+
+def _date_arg(name: str) -> date | None:
+    text = (request.args.get(name) or "").strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        flash(_("'%(value)s' is not a date (use YYYY-MM-DD); it was ignored.", value=text), "warning")
+        return None
+
+
+def _int_arg(name: str) -> int | None:
+    text = (request.args.get(name) or "").strip()
+    return int(text) if text.isdigit() else None
+
+
+def default_period(today: date) -> tuple[date, date]:
+    """The last twelve calendar months, this one included."""
+    index = today.year * 12 + today.month - 1 - 11
+    return date(index // 12, index % 12 + 1, 1), today
+
+
+def current_filters() -> fg.Filters:
+    """Filters from the query string, limited to what the viewer's role may filter on."""
+    start, end = _date_arg("start"), _date_arg("end")
+    if start is None and end is None:
+        start, end = default_period(fg.utcnow().date())
+    if start and end and start > end:
+        flash(_("The period starts after it ends; the dates were swapped."), "warning")
+        start, end = end, start
+    filters = fg.Filters(
+        province=(request.args.get("province") or None),
+        category=(request.args.get("category") or None),
+        facilitator_id=_int_arg("facilitator"),
+        supervisor_id=_int_arg("supervisor"),
+        start=start, end=end,
+    )
+    if current_user.role == Role.PROGRAMME_MANAGER:
+        # Aggregates by place and category only: no filter can single out a person.
+        filters = filters.with_(facilitator_id=None, supervisor_id=None)
+    return filters
+
+
+def _filter_args(filters: fg.Filters) -> dict[str, Any]:
+    values = {
+        "start": filters.start.isoformat() if filters.start else None,
+        "end": filters.end.isoformat() if filters.end else None,
+        "province": filters.province, "category": filters.category,
+        "facilitator": filters.facilitator_id, "supervisor": filters.supervisor_id,
+    }
+    return {k: v for k, v in values.items() if v}
+
+
+def _drill_url(filters: fg.Filters, figure: str, key: Any = None, by: str | None = None) -> str | None:
+    if current_user.role not in CASE_READERS:
+        return None
+    args = _filter_args(filters)
+    if key is not None:
+        args["key"] = key
+    if by:
+        args["by"] = by
+    return url_for("reports.cases", figure=figure, **args)
+
+
+# --- dashboards ------------------------------------------------------------------------
+
+
+def _reason_names() -> dict[str, str]:
+    return {code: str(name) for code, name in CLOSURE_REASON_NAMES.items()}
+
+
+def build_tables(filters: fg.Filters, user: User) -> tuple[dict[str, Any], list[Table]]:
+    """The dashboard of `user`'s role: its figures and tables (with drill-down links)."""
+    locale = locale_code()
+    figures = fg.headline(filters, user)
+    result = tables.headline_tables(figures, locale, _reason_names())
+    counts, stages, reasons = result
+    for row, figure in enumerate(["recorded", "in_progress", "resolved", "closed_unresolved", "reopened", "overdue"]):
+        _link(counts, row, 1, _drill_url(filters, figure))
+    for row, stage in enumerate(fg.open_stages()):
+        _link(stages, row, 1, _drill_url(filters, "in_progress", stage))
+        _link(stages, row, 2, _drill_url(filters, "overdue", stage))
+    for row, reason in enumerate(sorted(figures["closed_unresolved"])):
+        _link(reasons, row, 1, _drill_url(filters, "closed_unresolved", reason))
+    comparisons = {
+        Role.FACILITATOR: (),
+        Role.SUPERVISOR: ("facilitator",),
+        Role.AUDITOR: ("province", "category", "facilitator"),
+        Role.PROGRAMME_MANAGER: ("province", "category"),
+    }[user.role]
+    extra: dict[str, Any] = {"figures": figures, "comparisons": {}}
+    for by in comparisons:
+        rows = fg.comparison(by, filters, user)
+        table = tables.comparison_table(by, rows, locale)
+        names = tables.key_names(by, locale)
+        ordered = sorted(rows, key=lambda key, names=names: names.get(key, str(key)))
+        for index, key in enumerate(ordered):
+            for column, figure in enumerate(["recorded", "in_progress", "overdue", "resolved", "closed_unresolved"], 1):
+                _link(table, index, column, _drill_url(filters, figure, key, by))
+        result.append(table)
+        extra["comparisons"][by] = (rows, names)
+    trend = fg.monthly_trend(filters, user)
+    result.append(tables.trend_table(trend))
+    steps = fg.steps_per_case_per_month(filters, user)
+    result.append(tables.steps_table(steps))
+    caseload = fg.caseload(filters, user)
+    personal = user.role in (Role.SUPERVISOR, Role.AUDITOR)
+    if user.role != Role.FACILITATOR:
+        result.append(tables.caseload_table(caseload, personal=personal))
+    extra.update(trend=trend, steps=steps, caseload=caseload)
+    return extra, result
+
+
+def _link(table: Table, row: int, column: int, url: str | None) -> None:
+    if url and row < len(table.rows):
+        table.links[(row, column)] = url
+
+
+def build_charts(filters: fg.Filters, user: User, extra: dict[str, Any]) -> list[tuple[str, Any]]:
+    figures = extra["figures"]
+    locale = locale_code()
+    in_progress = sum(figures["in_progress"].values())
+    terminated = figures["resolution_rate"]["terminated"]
+    result = [("funnel", charts.bars(_("From recorded to resolved"), [
+        (_("Recorded"), [figures["recorded"]]),
+        (_("In progress"), [in_progress]),
+        (_("Terminated"), [terminated]),
+        (_("Resolved"), [figures["resolved"]]),
+    ], [_("Cases")]))]
+    trend = extra["trend"]
+    result.append(("trend", charts.columns(
+        _("Recorded and resolved per month"), [m["month"] for m in trend],
+        {_("Recorded"): [m["recorded"] for m in trend], _("Resolved"): [m["resolved"] for m in trend],
+         _("Closed unresolved"): [m["closed_unresolved"] for m in trend]})))
+    distribution = fg.duration_distribution(filters, user)
+    result.append(("time_in_stage", charts.bars(
+        _("Days spent in each stage (stays ended in the period)"),
+        [(tables.stage_title(stage, locale), buckets) for stage, buckets in distribution.items()],
+        ["≤7", "≤14", "≤30", "≤60", "≤90", "≤180", ">180"], stacked=True)))
+    for by, title in (("category", _("Cases per PPKS category")), ("province", _("Province comparison"))):
+        if by in extra["comparisons"]:
+            rows, names = extra["comparisons"][by]
+            top = sorted(rows.items(), key=lambda item: -item[1]["recorded"])[:15]
+            result.append((by, charts.bars(title, [
+                (names.get(key, key), [row["recorded"], row["resolved"]]) for key, row in top
+            ], [_("Recorded"), _("Resolved")])))
+    return result
+
+
+def _options() -> dict[str, Any]:
+    locale = locale_code()
+    options: dict[str, Any] = {
+        "provinces": [(p.code, p.name) for p in db.session.execute(select(Province).order_by(Province.name)).scalars()],
+        "categories": [(c.code, c.name(locale)) for c in db.session.execute(select(PpksCategory).order_by(PpksCategory.code)).scalars()],
+        "facilitators": [],
+    }
+    if current_user.role == Role.SUPERVISOR:
+        options["facilitators"] = [(u.id, u.full_name) for u in db.session.execute(
+            select(User).where(User.supervisor_id == current_user.id).order_by(User.full_name)).scalars()]
+    return options
+
+
+@bp.route("/")
+@login_required
+def dashboard():
+    _require(*FIGURE_READERS)
+    filters = current_filters()
+    extra, all_tables = build_tables(filters, current_user)
+    context: dict[str, Any] = {
+        "filters": filters, "filter_args": _filter_args(filters), "tables": all_tables,
+        "charts": build_charts(filters, current_user, extra), "options": _options(),
+        "figures": extra["figures"],
+    }
+    if current_user.role == Role.FACILITATOR:
+        today = fg.utcnow().date()
+        this_month = fg.Filters(start=today.replace(day=1), end=today)
+        context["resolved_this_month"] = fg.total("resolved", this_month, current_user)
+    if current_user.role == Role.SUPERVISOR:
+        context["pending"] = case_services.pending_sign_offs_for(current_user)
+    return render_template("reports/dashboard.html", **context)
+
+
+@bp.route("/export.<fmt>")
+@login_required
+def export(fmt: str):
+    """Every table of the viewer's dashboard: all sheets in XLSX, or one table in CSV."""
+    _require(*FIGURE_READERS)
+    filters = current_filters()
+    _extra, all_tables = build_tables(filters, current_user)
+    stamp = fg.utcnow().strftime("%Y%m%d")
+    if fmt == "xlsx":
+        return _download(to_xlsx(all_tables, viewer_zone()), f"caseflow-figures-{stamp}.xlsx")
+    if fmt == "csv":
+        wanted = request.args.get("table", "figures")
+        table = next((t for t in all_tables if t.name == wanted), None)
+        if table is None:
+            abort(404)
+        return _download(to_csv(table, viewer_zone()), f"caseflow-{table.name}-{stamp}.csv")
+    abort(404)
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _download(body: bytes, filename: str) -> Response:
+    kind = {"xlsx": XLSX, "csv": "text/csv; charset=utf-8", "pdf": "application/pdf"}[filename.rsplit(".", 1)[1]]
+    response = Response(body, mimetype=kind)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# --- the cases behind a figure --------------------------------------------------------------
+
+
+def _drill_statement(figure: str, filters: fg.Filters):
+    if figure not in fg.POPULATIONS:
+        abort(404)
+    by = request.args.get("by") or None
+    if by is not None and by not in fg.BREAKDOWNS:
+        abort(404)
+    key: Any = request.args.get("key") or None
+    if key is not None and by == "facilitator":
+        key = int(key) if key.isdigit() else -1
+    return fg.drill(figure, filters, current_user, key=key, by=by)
+
+
+@bp.route("/cases/<figure>")
+@login_required
+def cases(figure: str):
+    _require(*CASE_READERS)
+    filters = current_filters()
+    statement = _drill_statement(figure, filters)
+    total = db.session.execute(select(func.count()).select_from(statement.subquery())).scalar_one()
+    page = max(1, _int_arg("page") or 1)
+    pages = max(1, math.ceil(total / PAGE_SIZE))
+    rows = db.session.execute(
+        statement.options(selectinload(Case.client), selectinload(Case.facilitator),
+                          selectinload(Case.ppks_category), selectinload(Case.province))
+        .order_by(Case.opened_at.desc(), Case.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+    ).scalars().all()
+    table = case_table(rows, current_user, locale_code(), title=FIGURE_TITLES.get(figure, figure))
+    for index, case in enumerate(rows):
+        url = safe_url_for("cases.show", case_id=case.id)
+        if url:
+            table.links[(index, 0)] = url
+    args = _filter_args(filters) | {k: request.args[k] for k in ("key", "by") if request.args.get(k)}
+    return render_template("reports/cases.html", table=table, figure=figure, total=total, page=page,
+                           pages=pages, args=args, back_args=_filter_args(filters),
+                           title=FIGURE_TITLES.get(figure, figure))
+
+
+@bp.route("/cases/<figure>.<fmt>")
+@login_required
+def cases_export(figure: str, fmt: str):
+    _require(*CASE_READERS)
+    if fmt not in ("csv", "xlsx"):
+        abort(404)
+    statement = _drill_statement(figure, current_filters())
+    rows = db.session.execute(
+        statement.options(selectinload(Case.client), selectinload(Case.facilitator),
+                          selectinload(Case.ppks_category), selectinload(Case.province))
+        .order_by(Case.opened_at.desc(), Case.id.desc())
+    ).scalars().all()
+    table = case_table(rows, current_user, locale_code(), title=FIGURE_TITLES.get(figure, figure))
+    stamp = fg.utcnow().strftime("%Y%m%d")
+    body = to_csv(table, viewer_zone()) if fmt == "csv" else to_xlsx([table], viewer_zone())
+    return _download(body, f"caseflow-cases-{figure}-{stamp}.{fmt}")
+
+
+FIGURE_TITLES = {
+    "recorded": _l("Recorded cases"),
+    "in_progress": _l("Cases in progress"),
+    "overdue": _l("Overdue cases"),
+    "resolved": _l("Resolved cases"),
+    "closed_unresolved": _l("Cases closed unresolved"),
+    "terminated": _l("Terminated cases"),
+    "reopened": _l("Reopened cases"),
+    "resolved_as_of": _l("Closed cases"),
+    "resolved_within_90": _l("Resolved within 90 days"),
+    "resolved_within_180": _l("Resolved within 180 days"),
+}
+
+
+# --- printable documents ---------------------------------------------------------------------
+
+
+def _user_name(user_id: int | None) -> str:
+    user = db.session.get(User, user_id) if user_id else None
+    return user.full_name if user else "—"
+
+
+@bp.route("/case/<int:case_id>/file.pdf")
+@login_required
+def case_file(case_id: int):
+    _require(*CASE_READERS)
+    case = case_services.get_case(current_user, case_id)
+    case_services.record_case_view(request_actor(), case_id, "pdf:case_file")
+    body = documents.case_pdf(case, locale=locale_code(), zone=viewer_zone(), names=labels)
+    return _download(body, f"kasus-{case.number}.pdf")
+
+
+@bp.route("/case/<int:case_id>/termination.pdf")
+@login_required
+def termination_report(case_id: int):
+    _require(*CASE_READERS)
+    case = case_services.get_case(current_user, case_id)
+    case_services.record_case_view(request_actor(), case_id, "pdf:termination_report")
+    db.session.refresh(case)
+    try:
+        body = documents.termination_pdf(case, locale=locale_code(), zone=viewer_zone(), names=labels,
+                                         user_name=_user_name)
+    except LookupError:
+        abort(404)
+    return _download(body, f"berita-acara-terminasi-{case.number}.pdf")
+
+
+def period_label(filters: fg.Filters) -> str:
+    end = filters.end or fg.utcnow().date()
+    return f"{filters.start.isoformat() if filters.start else '…'} – {end.isoformat()}"
+
+
+@bp.app_template_global()
+def report_period(filters: fg.Filters) -> str:
+    return period_label(filters)
+
+

@@ -1,0 +1,102 @@
+"""Dashboards per role, drill-down to the cases behind a figure, exports and documents."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from caseflow.extensions import db
+from caseflow.models import AuditEvent
+
+PERIOD = "start=2026-01-01&end=2026-06-30"
+
+
+def test_each_reader_role_gets_its_dashboard_with_charts_and_tables(programme, signed_in):
+    t = programme.team
+    for user, heading in ((t.facilitator, "My caseload"), (t.supervisor, "My team"),
+                          (t.auditor, "Figures within my scope"), (t.manager, "Programme figures")):
+        page = signed_in(user).get(f"/reports/?{PERIOD}", headers={"Accept-Language": "en"})
+        assert page.status_code == 200, user.role
+        html = page.text
+        assert "<svg" in html and "From recorded to resolved" in html
+        assert "<script>" not in html and "onclick" not in html
+
+
+def test_administrators_see_no_figures(team, signed_in):
+    assert signed_in(team.admin).get("/reports/").status_code == 403
+
+
+def test_programme_manager_sees_no_personal_data_on_the_page_or_in_exports(programme, signed_in):
+    t = programme.team
+    client = signed_in(t.manager)
+    html = client.get(f"/reports/?{PERIOD}&facilitator={t.facilitator.id}").text
+    names = [t.facilitator.full_name, t.facilitator2.full_name, t.other_facilitator.full_name,
+             programme.a.client.full_name, programme.a.number]
+    for name in names:
+        assert name not in html
+    workbook = load_workbook(io.BytesIO(client.get(f"/reports/export.xlsx?{PERIOD}").data))
+    text = " ".join(str(c.value) for ws in workbook.worksheets for row in ws.iter_rows() for c in row)
+    for name in names:
+        assert name not in text
+    assert "Papua" in text  # per province figures are there
+    assert client.get(f"/reports/cases/resolved?{PERIOD}").status_code == 403
+    assert client.get(f"/reports/cases/resolved.csv?{PERIOD}").status_code == 403
+
+
+def test_auditor_clicks_a_figure_down_to_its_cases(programme, signed_in):
+    p = programme
+    client = signed_in(p.team.auditor)
+    html = client.get(f"/reports/?{PERIOD}").text
+    links = set(re.findall(r'href="(/reports/cases/resolved\?[^"]+)"', html))
+    assert "/reports/cases/resolved?start=2026-01-01&amp;end=2026-06-30&amp;key=53&amp;by=province" in links
+    page = client.get("/reports/cases/resolved?start=2026-01-01&amp;end=2026-06-30".replace("&amp;", "&"))
+    assert page.status_code == 200
+    assert p.a.number in page.text and p.e.number in page.text and p.b.number not in page.text
+    assert f'href="/cases/{p.a.id}"' in page.text
+    assert p.a.client.full_name not in page.text  # auditors get the masked NIK, not the name
+    assert p.a.client.nik[:4] + "*" * 10 in page.text
+
+
+def test_province_auditor_drills_only_into_their_province(programme, signed_in):
+    page = signed_in(programme.team.province_auditor).get(f"/reports/cases/recorded?{PERIOD}")
+    assert programme.d.number in page.text and programme.a.number not in page.text
+
+
+def test_supervisor_exports_the_cases_behind_a_figure(programme, signed_in):
+    p = programme
+    response = signed_in(p.team.supervisor).get(f"/reports/cases/in_progress.csv?{PERIOD}&key=assessment")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    body = response.data.decode("utf-8-sig")
+    assert p.c.number in body and p.e.number in body and p.d.number not in body
+    assert p.c.client.nik not in body and p.c.client.nik[:4] + "*" * 10 in body
+    assert p.c.client.full_name in body
+
+
+def test_figure_table_as_csv(programme, signed_in):
+    response = signed_in(programme.team.supervisor).get(f"/reports/export.csv?{PERIOD}&table=stages")
+    assert response.status_code == 200
+    assert signed_in(programme.team.supervisor).get("/reports/export.csv?table=nope").status_code == 404
+
+
+def test_case_file_and_termination_report_are_pdfs_and_the_reading_is_audited(programme, signed_in):
+    p = programme
+    client = signed_in(p.team.supervisor)
+    response = client.get(f"/reports/case/{p.a.id}/file.pdf")
+    assert response.status_code == 200 and response.data.startswith(b"%PDF")
+    report = client.get(f"/reports/case/{p.a.id}/termination.pdf")
+    assert report.status_code == 200 and report.mimetype == "application/pdf"
+    db.session.rollback()  # see what the requests committed
+    pages = db.session.execute(select(AuditEvent.context).where(
+        AuditEvent.case_id == p.a.id, AuditEvent.action == "case.viewed")).scalars().all()
+    assert {"page": "pdf:case_file"} in pages and {"page": "pdf:termination_report"} in pages
+    assert client.get(f"/reports/case/{p.c.id}/termination.pdf").status_code == 404
+    assert client.get(f"/reports/case/{p.d.id}/file.pdf").status_code == 404  # other team
+    assert signed_in(p.team.manager).get(f"/reports/case/{p.a.id}/file.pdf").status_code == 403
+
+
+def test_a_bad_date_is_ignored_with_a_message(team, signed_in):
+    page = signed_in(team.supervisor).get("/reports/?start=31-12-2026", headers={"Accept-Language": "en"})
+    assert page.status_code == 200
