@@ -17,6 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from ..database import UTCDateTime, utcnow
 from ..extensions import db
+from ..security.fields import EncryptedText
 from .client import Client
 from .reference import PpksCategory, Province
 from .user import User
@@ -130,6 +131,8 @@ class Assessment(db.Model):
     strengths: Mapped[str] = mapped_column(Text, default="")
     resources: Mapped[str] = mapped_column(Text, default="")
     risk_level: Mapped[str | None] = mapped_column(String(10))
+    # Notes on violence, abuse or trafficking: encrypted at rest (caseflow.security.fields).
+    protection_notes: Mapped[str | None] = mapped_column(EncryptedText("assessments.protection_notes"))
     updated_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

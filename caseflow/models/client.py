@@ -7,6 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import UTCDateTime, utcnow
 from ..extensions import db
+from ..security.fields import EncryptedText
 from .reference import Province
 from .user import User
 
@@ -33,6 +34,8 @@ class Client(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Set when the retention rule erased this person's data (figures stay, names go).
     anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Health status (e.g. HIV): encrypted at rest (caseflow.security.fields).
+    health_notes: Mapped[str | None] = mapped_column(EncryptedText("clients.health_notes"))
 
     province: Mapped[Province] = relationship()
     consent_recorded_by: Mapped[User] = relationship(foreign_keys=[consent_recorded_by_id])

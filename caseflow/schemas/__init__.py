@@ -149,6 +149,7 @@ class ClientSchema(FormSchema):
     guardian_relationship = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=60))
     consent_given_by = _text(required=True, maximum=120)
     consent_confirmed = fields.Boolean(required=True)
+    health_notes = _text(maximum=2000)  # encrypted at rest
 
     def __init__(self, province_codes: set[str], today: date | None = None, **kwargs):
         super().__init__(**kwargs)
@@ -204,6 +205,7 @@ class AssessmentSchema(FormSchema):
     strengths = _text()
     resources = _text()
     risk_level = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(RISK_LEVELS))
+    protection_notes = _text(maximum=5000)  # violence, abuse, trafficking: encrypted at rest
 
     @validates_schema
     def _blank_risk(self, data, **_kwargs):

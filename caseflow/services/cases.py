@@ -52,6 +52,7 @@ from ..schemas import (
     TransitionSchema,
     load,
 )
+from ..security.fields import marker as sensitive_marker
 from ..workflow import Missing, TransitionDef
 from . import access
 from .audit import append_case_event, append_event
@@ -245,7 +246,10 @@ def _facilitator_for_new_case(user: User, facilitator_id: int | None) -> User:
 def _assessment_dict(a: Assessment | None) -> dict | None:
     if a is None:
         return None
-    return {k: getattr(a, k) for k in ("problem", "needs", "strengths", "resources", "risk_level")}
+    return {k: getattr(a, k) for k in ("problem", "needs", "strengths", "resources", "risk_level")} | {
+        # Encrypted at rest, so never copied into the audit trail: only whether it is filled in.
+        "protection_notes": sensitive_marker(a.protection_notes),
+    }
 
 
 def save_assessment(actor: Actor, case_id: int, data: dict, expected_version: int | None = None) -> Case:

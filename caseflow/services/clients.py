@@ -10,6 +10,7 @@ from ..extensions import db
 from ..i18n import _l
 from ..models import Client, Province, Role
 from ..schemas import ClientSchema, load
+from ..security.fields import marker as sensitive_marker
 from .audit import append_event, user_chain
 from .context import Actor
 
@@ -25,6 +26,8 @@ def client_dict(client: Client) -> dict:
         "phone": client.phone, "province_code": client.province_code,
         "guardian_name": client.guardian_name, "guardian_relationship": client.guardian_relationship,
         "consent_given_by": client.consent_given_by,
+        # Encrypted at rest, so never copied into the audit trail: only whether it is filled in.
+        "health_notes": sensitive_marker(client.health_notes),
     }
 
 

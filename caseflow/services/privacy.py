@@ -57,6 +57,7 @@ def export_client_data(actor: Actor, client_id: int) -> dict[str, Any]:
             "exported_at": utcnow(),
             "exported_by": {"id": user.id, "username": user.username, "role": user.role},
             "client": client_dict(client) | {
+                "health_notes": client.health_notes,
                 "consent_recorded_at": client.consent_recorded_at,
                 "consent_recorded_by_id": client.consent_recorded_by_id,
                 "created_at": client.created_at,
@@ -71,7 +72,9 @@ def export_client_data(actor: Actor, client_id: int) -> dict[str, Any]:
                 "ppks_category_code": case.ppks_category_code, "opened_at": case.opened_at,
                 "closed_at": case.closed_at, "closure_reason": case.closure_reason,
                 "facilitator_id": case.facilitator_id, "summary": case.summary,
-                "assessment": _assessment_dict(case.assessment), "plan": _plan_dict(case.plan),
+                "assessment": _assessment_dict(case.assessment) and (
+                    _assessment_dict(case.assessment) | {"protection_notes": case.assessment.protection_notes}),
+                "plan": _plan_dict(case.plan),
                 "evaluation": _evaluation_dict(case.evaluation),
                 "termination": _termination_dict(case.termination),
                 "steps": [_step_dict(step) for step in case.steps],
@@ -152,6 +155,7 @@ def _anonymise_client(actor: Actor, client_id: int, case_ids: list[int], cutoff:
         client.guardian_name = ERASED if client.guardian_name else None
         client.guardian_relationship = None
         client.consent_given_by = ERASED
+        client.health_notes = None
         # The birth year keeps age-group figures; the day and month identify.
         client.birth_date = date(client.birth_date.year, 7, 1)
         client.anonymised_at = now
@@ -169,6 +173,7 @@ def _scrub_case_texts(case: Case) -> None:
     if case.assessment:
         for name in ("problem", "needs", "strengths", "resources"):
             setattr(case.assessment, name, "")
+        case.assessment.protection_notes = None
     if case.plan:
         case.plan.summary = ""
         for goal in case.plan.goals:

@@ -4,6 +4,9 @@ Revision ID: 0005_trust
 Revises: 0001_core
 Create Date: 2026-11-23 10:30:00
 
+Sensitive notes encrypted at rest (caseflow.security.fields.EncryptedText: ciphertext in a
+TEXT column): clients.health_notes, assessments.protection_notes.
+
 Audit events, checkpoints and checkpoint entries refuse UPDATE, DELETE (and on PostgreSQL
 TRUNCATE) from the application, on both databases. Two things remain allowed:
 
@@ -18,6 +21,7 @@ TRUNCATE) from the application, on both databases. Two things remain allowed:
   transaction).
 """
 from alembic import op
+import sqlalchemy as sa
 
 revision = '0005_trust'
 down_revision = '0001_core'
@@ -108,6 +112,10 @@ def _sqlite_triggers() -> list[str]:
 
 
 def upgrade():
+    with op.batch_alter_table('clients', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('health_notes', sa.Text(), nullable=True))
+    with op.batch_alter_table('assessments', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('protection_notes', sa.Text(), nullable=True))
     bind = op.get_bind()
     if bind.dialect.name == "postgresql":
         op.execute(POSTGRES_UP)
@@ -123,3 +131,7 @@ def downgrade():
     elif bind.dialect.name == "sqlite":
         for table, action in [(t, a) for t in GUARDED for a in ("update", "delete")]:
             op.execute(f"DROP TRIGGER IF EXISTS caseflow_{table}_no_{action}")
+    with op.batch_alter_table('assessments', schema=None) as batch_op:
+        batch_op.drop_column('protection_notes')
+    with op.batch_alter_table('clients', schema=None) as batch_op:
+        batch_op.drop_column('health_notes')
