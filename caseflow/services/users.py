@@ -108,6 +108,92 @@ def set_active(actor: Actor, user_id: int, active: bool) -> User:
         return user
 
 
+# Fields an administrator may change on an existing account (the role and username stay).
+_EDITABLE = ("full_name", "province_code", "supervisor_id", "auditor_scope_province_code")
+
+
+def _require_admin(actor: Actor) -> None:
+    if actor.user is not None and actor.role != Role.ADMIN:
+        raise NotAllowed(_l("Only administrators manage accounts."))
+
+
+def _supervisor_problem(supervisor_id: int | None) -> list | None:
+    if supervisor_id is None:
+        return None
+    supervisor = db.session.get(User, supervisor_id)
+    if supervisor is None or supervisor.role != Role.SUPERVISOR:
+        return [_l("Choose a supervisor.")]
+    if not supervisor.active:
+        return [_l("That supervisor's account is deactivated.")]
+    return None
+
+
+def update_user(actor: Actor, user_id: int, data: dict) -> User:
+    """An administrator changes an account's name, province, supervisor (facilitators) or
+    scope (auditors: one province, or national when empty). The role stays."""
+    _require_admin(actor)
+    values = load(UserSchema(only=_EDITABLE), data)
+    with write_transaction():
+        user = db.session.get(User, user_id, with_for_update=True)
+        if user is None:
+            raise ValidationError(_l("No such user."), fields={"user_id": [_l("No such user.")]})
+        errors: dict[str, list] = {}
+        for key in ("province_code", "auditor_scope_province_code"):
+            if values.get(key) and db.session.get(Province, values[key]) is None:
+                errors[key] = [_l("Unknown province.")]
+        if user.role == Role.FACILITATOR and not values.get("province_code"):
+            errors["province_code"] = [_l("A facilitator works in a province.")]
+        if values.get("supervisor_id") is not None and user.role != Role.FACILITATOR:
+            errors["supervisor_id"] = [_l("Only facilitators have a supervisor.")]
+        elif problem := _supervisor_problem(values.get("supervisor_id")):
+            errors["supervisor_id"] = problem
+        if values.get("auditor_scope_province_code") and user.role != Role.AUDITOR:
+            errors["auditor_scope_province_code"] = [_l("Only auditors have a scope.")]
+        if errors:
+            raise ValidationError(_l("Some fields need attention."), fields=errors)
+        before = user_dict(user)
+        for key in _EDITABLE:
+            setattr(user, key, values.get(key))
+        after = user_dict(user)
+        if after != before:
+            append_event(chain=user_chain(user.id), action="user.updated", actor=actor,
+                         before=before, after=after)
+        return user
+
+
+def set_team(actor: Actor, supervisor_id: int, facilitator_ids: list[int]) -> list[User]:
+    """An administrator decides which facilitators a supervisor supervises. Facilitators
+    added leave their previous team; those taken out are left without a supervisor (their
+    cases then wait for a new team). Each change is an event on the facilitator's chain."""
+    _require_admin(actor)
+    with write_transaction():
+        supervisor = db.session.get(User, supervisor_id)
+        if supervisor is None or supervisor.role != Role.SUPERVISOR:
+            raise ValidationError(_l("Choose a supervisor."), fields={"supervisor_id": [_l("Choose a supervisor.")]})
+        wanted = set(facilitator_ids)
+        chosen = list(db.session.execute(
+            select(User).where(User.id.in_(wanted)).with_for_update()).scalars()) if wanted else []
+        if len(chosen) != len(wanted) or any(u.role != Role.FACILITATOR for u in chosen):
+            raise ValidationError(_l("Choose facilitators only."),
+                                  fields={"facilitator_ids": [_l("Choose facilitators only.")]})
+        if wanted and not supervisor.active:
+            raise ValidationError(_l("That supervisor's account is deactivated."),
+                                  fields={"supervisor_id": [_l("That supervisor's account is deactivated.")]})
+        current = list(db.session.execute(
+            select(User).where(User.supervisor_id == supervisor.id).with_for_update()).scalars())
+        changed = []
+        for user in [*chosen, *(u for u in current if u.id not in wanted)]:
+            target = supervisor.id if user.id in wanted else None
+            if user.supervisor_id == target:
+                continue
+            before = user_dict(user)
+            user.supervisor_id = target
+            append_event(chain=user_chain(user.id), action="user.team_changed", actor=actor,
+                         before=before, after=user_dict(user))
+            changed.append(user)
+        return changed
+
+
 def change_password(actor: Actor, data: dict) -> User:
     """A user changes their own password after giving the current one. Every session of
     the account ends (the one making the change must sign in again, or be re-issued)."""

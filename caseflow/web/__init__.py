@@ -53,6 +53,15 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(reports_bp)
 
+    # oversight: supervisor, auditor, programme manager and administrator pages
+    from .admin import bp as admin_bp
+    from .audit import bp as audit_bp
+    from .monitoring import bp as monitoring_bp
+    from .supervision import bp as supervision_bp
+
+    for blueprint in (supervision_bp, audit_bp, monitoring_bp, admin_bp):
+        app.register_blueprint(blueprint)
+
     from ..security import throttle  # trust: sign-in throttling per account and address
 
     throttle.init_app(app)

@@ -1,0 +1,241 @@
+"""The administrator's pages: accounts and roles, creating an account, a supervisor's
+team, an auditor's scope, deactivating and reactivating accounts.
+
+Administrators see no case content: only how many open cases a facilitator holds (a
+facilitator is deactivated once those are reassigned).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import func, or_, select
+
+from ..errors import NotFound, ValidationError
+from ..extensions import db
+from ..i18n import _l
+from ..models import Case, EmploymentStatus, Province, Role, User
+from ..reports.figures import final_stages
+from ..services import users as user_services
+from . import navigation
+from .auth import request_actor
+from .errors import render_invalid
+from .formatting import role_name
+from .supervision import require_role
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+navigation.register("admin.users", _l("Users"), (Role.ADMIN,), order=10)
+navigation.register("admin.new_user", _l("New user"), (Role.ADMIN,), order=20)
+
+PAGE_SIZE = 50
+EMPLOYMENT_NAMES = {
+    EmploymentStatus.PPPK: _l("PPPK (contract civil servant)"),
+    EmploymentStatus.ASN: _l("ASN (civil servant)"),
+    EmploymentStatus.VOLUNTEER: _l("Volunteer"),
+}
+
+
+@bp.before_request
+@login_required
+def _admins_only():
+    require_role(Role.ADMIN)
+
+
+def _blank_to_none(data: dict[str, Any], *keys: str) -> dict[str, Any]:
+    for key in keys:
+        if isinstance(data.get(key), str) and not data[key].strip():
+            data[key] = None
+    return data
+
+
+def _user_or_404(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound(_l("No such user."))
+    return user
+
+
+def open_case_counts(user_ids: list[int]) -> dict[int, int]:
+    if not user_ids:
+        return {}
+    return dict(db.session.execute(
+        select(Case.facilitator_id, func.count(Case.id))
+        .where(Case.facilitator_id.in_(user_ids), Case.state.not_in(final_stages()))
+        .group_by(Case.facilitator_id)
+    ).all())
+
+
+def _options() -> dict[str, Any]:
+    provinces = [(p.code, f"{p.name} ({p.code})")
+                 for p in db.session.execute(select(Province).order_by(Province.name)).scalars()]
+    supervisors = [(str(u.id), f"{u.full_name} ({u.username}) · {u.province_code or '—'}")
+                   for u in db.session.execute(
+                       select(User).where(User.role == Role.SUPERVISOR, User.active.is_(True))
+                       .order_by(User.full_name)).scalars()]
+    return {
+        "province_options": provinces,
+        "supervisor_options": supervisors,
+        "role_options": [(r.value, role_name(r.value)) for r in Role],
+        "employment_options": [(k.value, str(v)) for k, v in EMPLOYMENT_NAMES.items()],
+    }
+
+
+# --- the list ---------------------------------------------------------------------------
+
+
+@bp.route("/users")
+def users():
+    query = (request.args.get("q") or "").strip()[:100]
+    role = request.args.get("role") or ""
+    page = request.args.get("page", "1")
+    page = max(int(page), 1) if page.isdigit() else 1
+    statement = select(User)
+    if query:
+        pattern = f"%{query.lower()}%"
+        statement = statement.where(or_(func.lower(User.username).like(pattern),
+                                        func.lower(User.full_name).like(pattern)))
+    if role:
+        statement = statement.where(User.role == role)
+    total = db.session.execute(select(func.count()).select_from(statement.subquery())).scalar_one()
+    pages = max(math.ceil(total / PAGE_SIZE), 1)
+    page = min(page, pages)
+    people = db.session.execute(
+        statement.order_by(User.active.desc(), User.role, User.full_name)
+        .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+    ).scalars().all()
+    return render_template(
+        "admin/users.html", people=people, total=total, page=page, pages=pages,
+        filters={"q": query, "role": role},
+        open_cases=open_case_counts([u.id for u in people if u.role == Role.FACILITATOR]),
+        **_options(),
+    )
+
+
+# --- creating an account ------------------------------------------------------------------
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+def new_user():
+    if request.method == "GET":
+        return render_template("admin/new_user.html", errors={}, form={"locale": "id"}, **_options())
+    data = _blank_to_none(request.form.to_dict(), "province_code", "supervisor_id", "nip_pppk",
+                          "employment_status", "auditor_scope_province_code")
+    data.pop("csrf_token", None)
+    try:
+        user = user_services.create_user(request_actor(), data)
+    except ValidationError as error:
+        db.session.rollback()
+        return render_invalid("admin/new_user.html", error, **_options())
+    flash(_("The account %(username)s is created.", username=user.username), "success")
+    return redirect(url_for("admin.user", user_id=user.id), code=303)
+
+
+# --- one account -------------------------------------------------------------------------
+
+
+def _user_context(user: User) -> dict[str, Any]:
+    team = []
+    if user.role == Role.SUPERVISOR:
+        team = list(db.session.execute(
+            select(User).where(User.supervisor_id == user.id).order_by(User.full_name)).scalars())
+    return {"person": user, "team": team, "open_cases": open_case_counts([user.id]).get(user.id, 0),
+            **_options()}
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+def user(user_id: int):
+    """An account: its details (name, province, supervisor or scope) and its activation."""
+    person = _user_or_404(user_id)
+    if request.method == "GET":
+        form = {key: getattr(person, key) or "" for key in
+                ("full_name", "province_code", "supervisor_id", "auditor_scope_province_code")}
+        return render_template("admin/user.html", errors={}, form=form, **_user_context(person))
+    data = _blank_to_none(
+        {key: request.form.get(key, "") for key in
+         ("full_name", "province_code", "supervisor_id", "auditor_scope_province_code")},
+        "province_code", "supervisor_id", "auditor_scope_province_code")
+    try:
+        user_services.update_user(request_actor(), user_id, data)
+    except ValidationError as error:
+        db.session.rollback()
+        return render_invalid("admin/user.html", error, **_user_context(_user_or_404(user_id)))
+    flash(_("The account is saved."), "success")
+    return redirect(url_for("admin.user", user_id=user_id), code=303)
+
+
+@bp.route("/users/<int:user_id>/active", methods=["POST"])
+def set_active(user_id: int):
+    """Deactivate (its history stays; a facilitator's open cases must be reassigned
+    first) or reactivate an account."""
+    person = _user_or_404(user_id)
+    active = request.form.get("active") == "1"
+    if not active and person.id == current_user.id:
+        error = ValidationError(_("You cannot deactivate your own account."),
+                                fields={"active": [_("You cannot deactivate your own account.")]})
+        return _refused_activation(person, error)
+    try:
+        user_services.set_active(request_actor(), user_id, active)
+    except ValidationError as error:
+        db.session.rollback()
+        return _refused_activation(_user_or_404(user_id), error)
+    if active:
+        flash(_("The account %(username)s is active again.", username=person.username), "success")
+    else:
+        flash(_("The account %(username)s is deactivated; its history stays.", username=person.username), "success")
+    return redirect(url_for("admin.user", user_id=user_id), code=303)
+
+
+def _refused_activation(person: User, error: ValidationError):
+    form = {key: getattr(person, key) or "" for key in
+            ("full_name", "province_code", "supervisor_id", "auditor_scope_province_code")}
+    return render_invalid("admin/user.html", error, form=form, **_user_context(person))
+
+
+# --- a supervisor's team -----------------------------------------------------------------
+
+
+def _team_context(supervisor: User) -> dict[str, Any]:
+    """Facilitators of the supervisor's province, and any already in the team elsewhere."""
+    candidates = list(db.session.execute(
+        select(User).where(User.role == Role.FACILITATOR,
+                           or_(User.province_code == supervisor.province_code,
+                               User.supervisor_id == supervisor.id))
+        .order_by(User.active.desc(), User.full_name)
+    ).scalars())
+    others = {u.supervisor_id for u in candidates if u.supervisor_id not in (None, supervisor.id)}
+    names = {u.id: u.full_name for u in db.session.execute(
+        select(User).where(User.id.in_(others))).scalars()} if others else {}
+    return {"supervisor": supervisor, "candidates": candidates, "other_supervisors": names,
+            "open_cases": open_case_counts([u.id for u in candidates])}
+
+
+@bp.route("/users/<int:user_id>/team", methods=["GET", "POST"])
+def team(user_id: int):
+    """Which facilitators this supervisor supervises."""
+    supervisor = _user_or_404(user_id)
+    if supervisor.role != Role.SUPERVISOR:
+        raise NotFound(_l("Only a supervisor has a team."))
+    if request.method == "GET":
+        return render_template("admin/team.html", errors={},
+                               chosen={u.id for u in _team_context(supervisor)["candidates"]
+                                       if u.supervisor_id == supervisor.id},
+                               **_team_context(supervisor))
+    raw = request.form.getlist("facilitator_ids")
+    if not all(value.isdigit() for value in raw):
+        error = ValidationError(_("Choose facilitators only."),
+                                fields={"facilitator_ids": [_("Choose facilitators only.")]})
+        return render_invalid("admin/team.html", error, chosen=set(), **_team_context(supervisor))
+    chosen = [int(value) for value in raw]
+    try:
+        changed = user_services.set_team(request_actor(), supervisor.id, chosen)
+    except ValidationError as error:
+        db.session.rollback()
+        supervisor = _user_or_404(user_id)
+        return render_invalid("admin/team.html", error, chosen=set(chosen), **_team_context(supervisor))
+    flash(_("The team is saved (%(n)s change(s)).", n=len(changed)), "success")
+    return redirect(url_for("admin.user", user_id=user_id), code=303)

@@ -1,0 +1,303 @@
+"""The auditor's pages: case search within scope, a case's history as a timeline of every
+audit event with what changed, a facilitator's trail over a period, and the integrity
+check of the hash chains.
+
+Opening a case's history is a read of the case and is recorded like one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, render_template, request
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
+
+from ..errors import ValidationError
+from ..extensions import db
+from ..i18n import _l
+from ..models import AuditEvent, Case, Client, Province, Role, User
+from ..services import access
+from ..services import audit as audit_services
+from ..services import cases as case_services
+from . import navigation
+from .auth import request_actor
+from .errors import render_invalid
+from .formatting import viewer_zone
+from .supervision import require_role
+
+bp = Blueprint("audit", __name__, url_prefix="/audit")
+
+navigation.register("audit.search", _l("Case search"), (Role.AUDITOR,), order=10)
+navigation.register("audit.trail", _l("Facilitator trail"), (Role.AUDITOR,), order=20)
+navigation.register("audit.integrity", _l("Integrity check"), (Role.AUDITOR,), order=30)
+
+PAGE_SIZE = 25
+TIMELINE_PAGE_SIZE = 100
+TRAIL_LIMIT = 500
+MAX_TRAIL_DAYS = 366
+
+
+@bp.before_request
+@login_required
+def _auditors_only():
+    require_role(Role.AUDITOR)
+
+
+# --- what changed -------------------------------------------------------------------
+
+ACTION_NAMES = {
+    "case.opened": _l("Case opened"),
+    "case.viewed": _l("Case viewed"),
+    "case.transition": _l("Stage changed"),
+    "case.reassigned": _l("Case reassigned"),
+    "assessment.saved": _l("Assessment saved"),
+    "plan.saved": _l("Intervention plan saved"),
+    "evaluation.saved": _l("Evaluation saved"),
+    "termination.saved": _l("Termination request saved"),
+    "step.logged": _l("Step logged"),
+    "access.denied": _l("Access refused"),
+    "login.succeeded": _l("Signed in"),
+    "login.failed": _l("Sign-in refused"),
+    "logout": _l("Signed out"),
+}
+
+
+def action_name(action: str) -> str:
+    return str(ACTION_NAMES.get(action, action))
+
+
+@dataclass(frozen=True)
+class Change:
+    field: str
+    before: str | None
+    after: str | None
+
+    @property
+    def kind(self) -> str:
+        if self.before is None:
+            return "added"
+        if self.after is None:
+            return "removed"
+        return "changed"
+
+
+def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    """{'goals.1.description': 'Kembali sekolah', …}: nested records as readable paths
+    (list items numbered from 1, as people count)."""
+    if isinstance(value, dict):
+        flat: dict[str, Any] = {}
+        for key, item in value.items():
+            flat.update(_flatten(item, f"{prefix}.{key}" if prefix else str(key)))
+        return flat or ({prefix: {}} if prefix else {})
+    if isinstance(value, list):
+        flat = {}
+        for index, item in enumerate(value, start=1):
+            flat.update(_flatten(item, f"{prefix}.{index}" if prefix else str(index)))
+        return flat or ({prefix: []} if prefix else {})
+    return {prefix or "value": value}
+
+
+def _text(value: Any) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def changes(before: Any, after: Any) -> list[Change]:
+    """Field by field, what an event changed: added, removed or changed; unchanged
+    fields are left out (they are still in the event, and in an evidence package)."""
+    old, new = _flatten(before) if before is not None else {}, _flatten(after) if after is not None else {}
+    result = []
+    for key in list(old) + [k for k in new if k not in old]:
+        if key in old and key in new and old[key] == new[key]:
+            continue
+        result.append(Change(key, _text(old[key]) if key in old else None,
+                             _text(new[key]) if key in new else None))
+    return result
+
+
+def _context_items(context: Any) -> list[tuple[str, str]]:
+    if not isinstance(context, dict):
+        return []
+    return [(str(k), _text(v)) for k, v in context.items()]
+
+
+def _people(ids: set[int | None]) -> dict[int, User]:
+    ids = {i for i in ids if i is not None}
+    if not ids:
+        return {}
+    return {u.id: u for u in db.session.execute(select(User).where(User.id.in_(ids))).scalars()}
+
+
+# --- case search ----------------------------------------------------------------------
+
+
+def _province_options() -> list[tuple[str, str]]:
+    statement = select(Province).order_by(Province.name)
+    if current_user.auditor_scope_province_code:
+        statement = statement.where(Province.code == current_user.auditor_scope_province_code)
+    return [(p.code, f"{p.name} ({p.code})") for p in db.session.execute(statement).scalars()]
+
+
+@bp.route("/cases")
+def search():
+    """Cases within the auditor's scope, by case number or client name, and province."""
+    query = (request.args.get("q") or "").strip()[:100]
+    province = request.args.get("province") or ""
+    page = request.args.get("page", "1")
+    page = max(int(page), 1) if page.isdigit() else 1
+    statement = access.visible_cases(current_user, select(Case).join(Client, Case.client_id == Client.id))
+    if query:
+        pattern = f"%{query.lower()}%"
+        statement = statement.where(or_(func.lower(Case.number).like(pattern),
+                                        func.lower(Client.full_name).like(pattern)))
+    if province:
+        statement = statement.where(Case.province_code == province)
+    total = db.session.execute(select(func.count()).select_from(statement.subquery())).scalar_one()
+    pages = max(math.ceil(total / PAGE_SIZE), 1)
+    page = min(page, pages)
+    cases = db.session.execute(
+        statement.options(selectinload(Case.client), selectinload(Case.facilitator),
+                          selectinload(Case.ppks_category), selectinload(Case.province))
+        .order_by(Case.opened_at.desc(), Case.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+    ).scalars().all()
+    return render_template("audit/search.html", cases=cases, total=total, page=page, pages=pages,
+                           filters={"q": query, "province": province}, province_options=_province_options())
+
+
+# --- a case's history ---------------------------------------------------------------------
+
+
+@bp.route("/cases/<int:case_id>/history")
+def history(case_id: int):
+    """Every audit event of the case, oldest first: who, in which role, when (local time
+    and UTC), from where, and what changed."""
+    case_services.record_case_view(request_actor(), case_id, what="audit history")
+    case = case_services.get_case(current_user, case_id)
+    condition = or_(AuditEvent.case_id == case.id, AuditEvent.chain == audit_services.case_chain(case.id))
+    total = db.session.execute(select(func.count()).select_from(AuditEvent).where(condition)).scalar_one()
+    pages = max(math.ceil(total / TIMELINE_PAGE_SIZE), 1)
+    page = request.args.get("page", "")
+    page = min(max(int(page), 1), pages) if page.isdigit() else 1
+    events = db.session.execute(
+        select(AuditEvent).where(condition).order_by(AuditEvent.occurred_at, AuditEvent.chain, AuditEvent.seq)
+        .limit(TIMELINE_PAGE_SIZE).offset((page - 1) * TIMELINE_PAGE_SIZE)
+    ).scalars().all()
+    people = _people({e.actor_id for e in events})
+    entries = [{"event": e, "actor": people.get(e.actor_id), "action": action_name(e.action),
+                "changes": changes(e.before, e.after), "context": _context_items(e.context)}
+               for e in events]
+    return render_template("audit/history.html", case=case, entries=entries, total=total, page=page,
+                           pages=pages)
+
+
+# --- a facilitator's trail ------------------------------------------------------------------
+
+
+def _facilitators() -> list[User]:
+    statement = select(User).where(User.role == Role.FACILITATOR).order_by(User.full_name)
+    if current_user.auditor_scope_province_code:
+        statement = statement.where(User.province_code == current_user.auditor_scope_province_code)
+    return list(db.session.execute(statement).scalars())
+
+
+def _trail_form() -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """The trail's period and person from the query string; today and the 30 days
+    before it when nothing is chosen."""
+    today = datetime.now(ZoneInfo(viewer_zone())).date()
+    raw = {"facilitator_id": request.args.get("facilitator_id", ""),
+           "from": request.args.get("from") or (today - timedelta(days=30)).isoformat(),
+           "until": request.args.get("until") or today.isoformat()}
+    errors: dict[str, list[str]] = {}
+    values: dict[str, Any] = {}
+    for name in ("from", "until"):
+        try:
+            values[name] = date.fromisoformat(raw[name])
+        except ValueError:
+            errors[name] = [_("Enter a date (YYYY-MM-DD).")]
+    if not errors:
+        if values["until"] < values["from"]:
+            errors["until"] = [_("The end of the period is before its start.")]
+        elif (values["until"] - values["from"]).days > MAX_TRAIL_DAYS:
+            errors["until"] = [_("Choose a period of at most a year.")]
+    facilitator = None
+    if raw["facilitator_id"]:
+        chosen = int(raw["facilitator_id"]) if raw["facilitator_id"].isdigit() else None
+        facilitator = next((u for u in _facilitators() if u.id == chosen), None)
+        if facilitator is None:
+            errors["facilitator_id"] = [_("Choose a facilitator within your scope.")]
+    values["facilitator"] = facilitator
+    return raw | values, errors
+
+
+@bp.route("/trail")
+def trail():
+    """All actions of one facilitator over a period (days in the auditor's zone). Events
+    about cases outside the auditor's scope are left out and counted."""
+    form, errors = _trail_form()
+    facilitators = [(str(u.id), f"{u.full_name} ({u.username})") for u in _facilitators()]
+    context = {"facilitator_options": facilitators, "form": form, "entries": [], "left_out": 0,
+               "truncated": False}
+    if errors:
+        return render_invalid("audit/trail.html", ValidationError(_("Some fields need attention."), fields=errors),
+                              **context)
+    facilitator = form["facilitator"]
+    if facilitator is None:
+        return render_template("audit/trail.html", errors={}, **context)
+    zone = ZoneInfo(viewer_zone())
+    start = datetime.combine(form["from"], time(), zone).astimezone(UTC)
+    end = datetime.combine(form["until"] + timedelta(days=1), time(), zone).astimezone(UTC)
+    events = db.session.execute(
+        select(AuditEvent).where(AuditEvent.actor_id == facilitator.id, AuditEvent.occurred_at >= start,
+                                 AuditEvent.occurred_at < end)
+        .order_by(AuditEvent.occurred_at, AuditEvent.id).limit(TRAIL_LIMIT + 1)
+    ).scalars().all()
+    truncated = len(events) > TRAIL_LIMIT
+    events = events[:TRAIL_LIMIT]
+    case_ids = {e.case_id for e in events if e.case_id is not None}
+    visible = {c.id: c for c in db.session.execute(
+        access.visible_cases(current_user, select(Case)).where(Case.id.in_(case_ids))).scalars()} if case_ids else {}
+    shown = [e for e in events if e.case_id is None or e.case_id in visible]
+    entries = [{"event": e, "case": visible.get(e.case_id), "action": action_name(e.action),
+                # The fields an action touched, not their content: the content is read on
+                # the case's history page, where the read is recorded.
+                "fields": [c.field for c in changes(e.before, e.after)]}
+               for e in shown]
+    context.update(entries=entries, left_out=len(events) - len(shown), truncated=truncated)
+    return render_template("audit/trail.html", errors={}, **context)
+
+
+# --- integrity ---------------------------------------------------------------------------
+
+
+@bp.route("/integrity", methods=["GET", "POST"])
+def integrity():
+    """Run the chain verification: every chain, head and checkpoint, or one case's chain."""
+    if request.method == "GET":
+        return render_template("audit/integrity.html", report=None, errors={}, form={}, case=None)
+    number = (request.form.get("case_number") or "").strip()
+    case = None
+    if number:
+        case = db.session.execute(
+            access.visible_cases(current_user, select(Case)).where(Case.number == number)).scalar_one_or_none()
+        if case is None:
+            error = ValidationError(_("No case with this number in your scope."),
+                                    fields={"case_number": [_("No case with this number in your scope.")]})
+            return render_invalid("audit/integrity.html", error, report=None, case=None)
+        report = audit_services.verify_case_chain(case.id)
+    else:
+        report = audit_services.verify_everything()
+    return render_template("audit/integrity.html", report=report, errors={}, form=request.form, case=case,
+                           checked_at=datetime.now(UTC))

@@ -1,0 +1,198 @@
+"""The supervisor's pages: the team at a glance, the sign-off queue (oldest first), one
+request on one page with everything needed to decide it, reassigning a case within the
+team, and the team's overdue cases.
+
+Case details live on the case page (cases.show); these pages link to it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from ..database import utcnow
+from ..errors import NotFound, ValidationError
+from ..extensions import db
+from ..i18n import _l
+from ..models import Case, Role, SignOff, User
+from ..reports import figures
+from ..services import access
+from ..services import cases as case_services
+from ..services.cases import record_denied_access
+from . import navigation
+from .auth import request_actor
+from .errors import render_invalid
+from .formatting import to_zone, viewer_zone
+
+bp = Blueprint("supervision", __name__, url_prefix="/team")
+
+navigation.register("supervision.team", _l("My team"), (Role.SUPERVISOR,), order=10)
+navigation.register("supervision.sign_offs", _l("Sign-off requests"), (Role.SUPERVISOR,), order=20)
+navigation.register("supervision.overdue", _l("Overdue cases"), (Role.SUPERVISOR,), order=30)
+
+
+def require_role(*roles: str) -> None:
+    """Refuse (403) a signed-in user whose role does not use this page. The refusal is
+    recorded; on a page about one case the error handler records it with the case."""
+    if current_user.role in roles:
+        return
+    if "case_id" not in (request.view_args or {}):
+        record_denied_access(request_actor(), None, what=f"{request.endpoint} (role {current_user.role})")
+    abort(403)
+
+
+@bp.before_request
+@login_required
+def _supervisors_only():
+    require_role(Role.SUPERVISOR)
+
+
+def _expected_version() -> int | None:
+    value = request.form.get("expected_version", "")
+    return int(value) if value.isdigit() else None
+
+
+def _team() -> list[User]:
+    return list(db.session.execute(
+        select(User).where(User.supervisor_id == current_user.id, User.role == Role.FACILITATOR)
+        .order_by(User.active.desc(), User.full_name)
+    ).scalars())
+
+
+def _month_start() -> datetime:
+    """The first day of this month in the supervisor's zone, as a UTC instant's date."""
+    local = to_zone(utcnow(), viewer_zone())
+    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
+
+
+# --- the team ------------------------------------------------------------------------
+
+
+@bp.route("")
+def team():
+    """Each facilitator's open cases, overdue cases and cases resolved this month."""
+    now = figures.Filters()
+    month = figures.Filters(start=_month_start().date())
+    open_by = figures.tally("in_progress", now, current_user, by="facilitator")
+    overdue_by = figures.tally("overdue", now, current_user, by="facilitator")
+    resolved_by = figures.tally("resolved", month, current_user, by="facilitator")
+    rows = [
+        {"user": user, "open": open_by.get(user.id, 0), "overdue": overdue_by.get(user.id, 0),
+         "resolved": resolved_by.get(user.id, 0)}
+        for user in _team()
+    ]
+    totals = {key: sum(row[key] for row in rows) for key in ("open", "overdue", "resolved")}
+    pending = case_services.pending_sign_offs_for(current_user)
+    return render_template("supervision/team.html", rows=rows, totals=totals, pending=pending,
+                           month_start=_month_start())
+
+
+# --- sign-offs ---------------------------------------------------------------------
+
+
+@bp.route("/sign-offs")
+def sign_offs():
+    pending = case_services.pending_sign_offs_for(current_user)
+    if pending:
+        # Load what the queue shows in two queries instead of one per row.
+        ids = [s.case_id for s in pending]
+        db.session.execute(select(Case).where(Case.id.in_(ids)).options(
+            selectinload(Case.client), selectinload(Case.facilitator), selectinload(Case.termination),
+        )).scalars().all()
+    return render_template("supervision/sign_offs.html", pending=pending, now=utcnow())
+
+
+def _sign_off_or_404(sign_off_id: int) -> SignOff:
+    """A request on a case this supervisor may see; any other is 'not found', and the
+    attempt is recorded against the case it was about."""
+    sign_off = db.session.get(SignOff, sign_off_id)
+    if sign_off is None:
+        raise NotFound(_l("No such sign-off request."))
+    if not access.can_view_case(current_user, sign_off.case):
+        record_denied_access(request_actor(), sign_off.case_id, what=f"{request.endpoint} (not found)")
+        raise NotFound(_l("No such sign-off request."))
+    return sign_off
+
+
+def _sign_off_context(sign_off: SignOff) -> dict[str, Any]:
+    case = case_services.get_case(current_user, sign_off.case_id)
+    goals = case.plan.goals if case.plan else []
+    return {
+        "sign_off": sign_off,
+        "case": case,
+        "steps": sorted(case.steps, key=lambda s: s.occurred_at, reverse=True),
+        "goal_names": {g.id: g.description for g in goals},
+        "is_requester_or_facilitator": current_user.id in (case.facilitator_id, sign_off.requested_by_id),
+    }
+
+
+@bp.route("/sign-offs/<int:sign_off_id>", methods=["GET", "POST"])
+def sign_off(sign_off_id: int):
+    """One request on one page: the case summary, plan, evaluation, termination request
+    and steps; approve, or reject with a reason."""
+    sign_off = _sign_off_or_404(sign_off_id)
+    if request.method == "GET":
+        case_services.record_case_view(request_actor(), sign_off.case_id, what="sign-off")
+        return render_template("supervision/sign_off.html", errors={}, form={}, **_sign_off_context(sign_off))
+    data = {"decision": request.form.get("decision", ""), "reason": request.form.get("reason") or None}
+    try:
+        decided = case_services.decide_sign_off(request_actor(), sign_off_id, data, _expected_version())
+    except ValidationError as error:
+        db.session.rollback()
+        return render_invalid("supervision/sign_off.html", error, **_sign_off_context(sign_off))
+    if decided.decision == "approved":
+        flash(_("Approved: case %(number)s is now closed.", number=decided.case.number), "success")
+    else:
+        flash(_("Rejected: case %(number)s goes back to its facilitator for evaluation.",
+                number=decided.case.number), "success")
+    return redirect(url_for("supervision.sign_offs"), code=303)
+
+
+# --- reassigning a case ---------------------------------------------------------------
+
+
+def _reassign_context(case: Case) -> dict[str, Any]:
+    options = [(str(u.id), u.full_name) for u in _team() if u.active and u.id != case.facilitator_id]
+    return {"case": case, "facilitator_options": options}
+
+
+@bp.route("/cases/<int:case_id>/reassign", methods=["GET", "POST"])
+def reassign(case_id: int):
+    """Move an open case of the team to another active facilitator of the team."""
+    case = case_services.get_case(current_user, case_id)
+    if request.method == "GET":
+        return render_template("supervision/reassign.html", errors={}, form={}, **_reassign_context(case))
+    data = {"facilitator_id": request.form.get("facilitator_id") or None,
+            "reason": request.form.get("reason", "")}
+    try:
+        case = case_services.reassign_case(request_actor(), case_id, data, _expected_version())
+    except ValidationError as error:
+        db.session.rollback()
+        case = case_services.get_case(current_user, case_id)
+        return render_invalid("supervision/reassign.html", error, **_reassign_context(case))
+    flash(_("Case %(number)s is now assigned to %(name)s.", number=case.number, name=case.facilitator.full_name),
+          "success")
+    return redirect(url_for("supervision.team"), code=303)
+
+
+# --- overdue -------------------------------------------------------------------------
+
+
+@bp.route("/overdue")
+def overdue():
+    """The team's open cases past their stage deadline, the longest overdue first."""
+    now = utcnow()
+    finals = figures.final_stages()
+    cases = db.session.execute(
+        access.visible_cases(current_user, select(Case))
+        .where(Case.stage_due_at.is_not(None), Case.stage_due_at < now, Case.state.not_in(finals))
+        .options(selectinload(Case.client), selectinload(Case.facilitator), selectinload(Case.ppks_category))
+        .order_by(Case.stage_due_at, Case.id)
+    ).scalars().all()
+    return render_template("supervision/overdue.html", cases=cases, now=now)

@@ -1,0 +1,168 @@
+"""The supervisor's pages: team overview, sign-off queue and decisions, reassignment,
+overdue list — refused input named at its field with nothing saved."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from caseflow.database import simulated_time, utcnow
+from caseflow.extensions import db
+from caseflow.models import AuditEvent, Case, SignOff
+
+
+def sync() -> None:
+    db.session.rollback()
+    db.session.expire_all()
+
+
+def fresh(case) -> Case:
+    sync()
+    return db.session.get(Case, case.id)
+
+
+def events(action: str, case_id: int | None = None) -> list[AuditEvent]:
+    sync()
+    statement = select(AuditEvent).where(AuditEvent.action == action)
+    if case_id is not None:
+        statement = statement.where(AuditEvent.case_id == case_id)
+    return list(db.session.execute(statement).scalars())
+
+
+def test_supervisor_lands_on_the_team_overview(signed_in, team, make):
+    make.case(team.facilitator, to="evaluation")
+    make.case(team.facilitator2, to="resolved", supervisor=team.supervisor)
+    make.case(team.other_facilitator, to="assessment")
+    client = signed_in(team.supervisor)
+    assert client.get("/").headers["Location"] == "/team"
+    page = client.get("/team")
+    assert page.status_code == 200
+    assert team.facilitator.full_name in page.text and team.facilitator2.full_name in page.text
+    assert team.other_facilitator.full_name not in page.text
+    assert 'href="/team" aria-current="page"' in page.text
+    # one open case (facilitator), one resolved this month (facilitator2)
+    rows = page.text.split("<tbody>")[1]
+    fac_row = rows.split(team.facilitator.full_name)[1].split("</tr>")[0]
+    fac2_row = rows.split(team.facilitator2.full_name)[1].split("</tr>")[0]
+    assert [c for c in fac_row.split('class="num">')[1:4]][0].startswith("1<")
+    assert fac2_row.split('class="num">')[3].startswith("1<")
+
+
+def test_sign_off_queue_is_oldest_first_and_only_the_team(signed_in, team, make):
+    first = make.case(team.facilitator, to="termination_review")
+    second = make.case(team.facilitator2, to="termination_review")
+    elsewhere = make.case(team.other_facilitator, to="termination_review")
+    page = signed_in(team.supervisor).get("/team/sign-offs")
+    assert page.status_code == 200
+    assert page.text.index(first.number) < page.text.index(second.number)
+    assert elsewhere.number not in page.text
+
+
+def test_sign_off_page_shows_everything_and_records_the_view(signed_in, team, make):
+    case = make.case(team.facilitator, to="termination_review")
+    sign_off = case.pending_sign_off
+    page = signed_in(team.supervisor).get(f"/team/sign-offs/{sign_off.id}")
+    assert page.status_code == 200
+    for text in ("Kembali sekolah", "Kunjungan rumah", "Kunjungan bulanan", "Anak tidak bersekolah",
+                 case.number, f'name="expected_version" value="{case.version}"', f"/cases/{case.id}"):
+        assert text in page.text
+    assert len(events("case.viewed", case.id)) == 1
+
+
+def test_supervisor_approves_a_termination(signed_in, team, make):
+    case = make.case(team.facilitator, to="termination_review")
+    sign_off_id = case.pending_sign_off.id
+    client = signed_in(team.supervisor)
+    response = client.post(f"/team/sign-offs/{sign_off_id}",
+                           data={"decision": "approve", "expected_version": case.version})
+    assert response.status_code == 303 and response.headers["Location"] == "/team/sign-offs"
+    assert fresh(case).state == "resolved"
+    queue = client.get("/team/sign-offs").text
+    assert case.number in queue  # the confirmation names the case
+    assert f'href="/team/sign-offs/{sign_off_id}"' not in queue
+
+
+def test_rejection_without_reason_is_refused_at_the_field_and_nothing_changes(signed_in, team, make):
+    case = make.case(team.facilitator, to="termination_review")
+    sign_off_id = case.pending_sign_off.id
+    client = signed_in(team.supervisor)
+    refused = client.post(f"/team/sign-offs/{sign_off_id}",
+                          data={"decision": "reject", "reason": "  ", "expected_version": case.version})
+    assert refused.status_code == 422
+    assert 'id="f-reason-error-1"' in refused.text
+    assert fresh(case).state == "termination_review"
+    assert db.session.get(SignOff, sign_off_id).decision is None
+    rejected = client.post(f"/team/sign-offs/{sign_off_id}",
+                           data={"decision": "reject", "reason": "Tujuan belum tercapai",
+                                 "expected_version": case.version})
+    assert rejected.status_code == 303
+    assert fresh(case).state == "evaluation"
+    assert db.session.get(SignOff, sign_off_id).reason == "Tujuan belum tercapai"
+
+
+def test_missing_decision_is_named(signed_in, team, make):
+    case = make.case(team.facilitator, to="termination_review")
+    refused = signed_in(team.supervisor).post(f"/team/sign-offs/{case.pending_sign_off.id}",
+                                              data={"expected_version": case.version})
+    assert refused.status_code == 422 and 'id="f-decision-error-1"' in refused.text
+    assert fresh(case).state == "termination_review"
+
+
+def test_a_decision_on_a_changed_case_is_a_conflict(signed_in, team, make):
+    case = make.case(team.facilitator, to="termination_review")
+    client = signed_in(team.supervisor)
+    response = client.post(f"/team/sign-offs/{case.pending_sign_off.id}",
+                           data={"decision": "approve", "expected_version": case.version - 1},
+                           headers={"Referer": f"/team/sign-offs/{case.pending_sign_off.id}"})
+    assert response.status_code == 303
+    assert fresh(case).state == "termination_review"
+
+
+def test_another_teams_sign_off_is_not_found_and_recorded(signed_in, team, make):
+    case = make.case(team.other_facilitator, to="termination_review")
+    client = signed_in(team.supervisor)
+    assert client.get(f"/team/sign-offs/{case.pending_sign_off.id}").status_code == 404
+    assert client.post(f"/team/sign-offs/{case.pending_sign_off.id}",
+                       data={"decision": "approve"}).status_code == 404
+    assert fresh(case).state == "termination_review"
+    denied = events("access.denied")
+    assert len(denied) == 2 and denied[0].context["case_id"] == case.id
+    assert events("case.viewed", case.id) == []
+
+
+def test_reassign_within_the_team(signed_in, team, make):
+    case = make.case(team.facilitator, to="planning")
+    client = signed_in(team.supervisor)
+    form = client.get(f"/team/cases/{case.id}/reassign")
+    assert form.status_code == 200
+    assert team.facilitator2.full_name in form.text and team.other_facilitator.full_name not in form.text
+    refused = client.post(f"/team/cases/{case.id}/reassign",
+                          data={"facilitator_id": team.facilitator2.id, "reason": "",
+                                "expected_version": case.version})
+    assert refused.status_code == 422 and 'id="f-reason-error-1"' in refused.text
+    assert fresh(case).facilitator_id == team.facilitator.id
+    outsider = client.post(f"/team/cases/{case.id}/reassign",
+                           data={"facilitator_id": team.other_facilitator.id, "reason": "Cuti",
+                                 "expected_version": case.version})
+    assert outsider.status_code == 422 and 'id="f-facilitator-id-error-1"' in outsider.text
+    assert fresh(case).facilitator_id == team.facilitator.id
+    done = client.post(f"/team/cases/{case.id}/reassign",
+                       data={"facilitator_id": team.facilitator2.id, "reason": "Cuti melahirkan",
+                             "expected_version": case.version})
+    assert done.status_code == 303
+    assert fresh(case).facilitator_id == team.facilitator2.id
+    [event] = events("case.reassigned", case.id)
+    assert event.context["reason"] == "Cuti melahirkan"
+
+
+def test_overdue_lists_the_teams_late_cases_only(app, signed_in, team, make):
+    with simulated_time(utcnow() - timedelta(days=30)):
+        late = make.case(team.facilitator, to="assessment")
+        elsewhere = make.case(team.other_facilitator, to="assessment")
+    on_time = make.case(team.facilitator2, to="assessment")
+    page = signed_in(team.supervisor).get("/team/overdue")
+    assert page.status_code == 200
+    assert late.number in page.text
+    assert on_time.number not in page.text and elsewhere.number not in page.text
+    assert f"/team/cases/{late.id}/reassign" in page.text
