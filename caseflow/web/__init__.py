@@ -53,6 +53,10 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(reports_bp)
 
+    from .imports import bp as imports_bp  # monitoring: importing existing registers
+
+    app.register_blueprint(imports_bp)
+
     # oversight: supervisor, auditor, programme manager and administrator pages
     from .admin import bp as admin_bp
     from .audit import bp as audit_bp

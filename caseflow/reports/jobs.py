@@ -1,0 +1,116 @@
+"""Long imports run as jobs whose state lives in `report_jobs`, so whichever worker
+answers the progress poll knows how far the job is (no state shared in memory).
+
+The checked rows wait in the job until the user applies or discards them, and are
+erased from it as soon as either happens (they hold personal data).
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from ..database import utcnow, write_transaction
+from ..errors import CaseflowError, NotFound
+from ..extensions import db
+from ..i18n import _l
+from ..models import ReportJob, User
+from ..services.context import Actor
+from . import imports
+
+
+def create_import_job(actor: Actor, filename: str, checks: list[imports.RowCheck]) -> ReportJob:
+    with write_transaction():
+        job = ReportJob(
+            token=secrets.token_hex(16), kind="import", user_id=actor.user_id, status="checked",
+            total=sum(1 for c in checks if c.valid), done=0, message="",
+            result={"filename": filename[:200], "rows": [c.as_dict() for c in checks]},
+            created_at=utcnow(), updated_at=utcnow(),
+        )
+        db.session.add(job)
+        db.session.flush()
+        return job
+
+
+def get_job(user: User, token: str) -> ReportJob:
+    job = db.session.execute(select(ReportJob).where(ReportJob.token == token)).scalar_one_or_none()
+    if job is None or job.user_id != user.id:
+        raise NotFound(_l("No such import."))
+    return job
+
+
+def checks_of(job: ReportJob) -> list[imports.RowCheck]:
+    return [imports.RowCheck.from_dict(row) for row in (job.result or {}).get("rows", [])]
+
+
+def _finish(job_id: int, status: str, message: str, summary: dict[str, Any]) -> None:
+    with write_transaction():
+        job = db.session.get(ReportJob, job_id)
+        job.status = status
+        job.message = message
+        job.result = {"filename": (job.result or {}).get("filename"), **summary}
+        job.updated_at = utcnow()
+
+
+def discard(user: User, token: str) -> ReportJob:
+    job = get_job(user, token)
+    if job.status != "checked":
+        raise CaseflowError(_l("This import has already started."))
+    _finish(job.id, "discarded", str(_l("Nothing was imported.")), {})
+    return job
+
+
+def _report_progress(job_id: int, done: int) -> None:
+    """Progress goes through its own connection, so pollers see it while the import's
+    transaction is still open. SQLite allows one writer at a time: there the bar
+    jumps to the end when the import commits."""
+    if db.engine.dialect.name == "sqlite":
+        return
+    with db.engine.begin() as connection:
+        connection.execute(update(ReportJob).where(ReportJob.id == job_id).values(done=done, updated_at=utcnow()))
+
+
+def start_import(actor: Actor, token: str) -> ReportJob:
+    """Apply the job's valid rows in the background (inline when testing)."""
+    job = get_job(actor.user, token)
+    with write_transaction():
+        claimed = db.session.execute(
+            update(ReportJob).where(ReportJob.id == job.id, ReportJob.status == "checked")
+            .values(status="running", updated_at=utcnow())
+        ).rowcount
+    if not claimed:
+        raise CaseflowError(_l("This import has already started."))
+    app = current_app._get_current_object()
+    job_id, user_id = job.id, actor.user_id
+    origin = (actor.origin_ip, actor.user_agent, actor.via)
+
+    def run() -> None:
+        with app.app_context():
+            try:
+                job_row = db.session.get(ReportJob, job_id)
+                checks = checks_of(job_row)
+                db.session.rollback()
+                user = db.session.get(User, user_id)
+                worker = Actor(user=user, origin_ip=origin[0], user_agent=origin[1], via=origin[2])
+                applied = imports.apply_rows(worker, checks, all_or_nothing=False,
+                                             progress=lambda n: _report_progress(job_id, n))
+                _finish(job_id, "done", str(_l("%(n)s cases imported.", n=len(applied))),
+                        {"applied": [{"row": row, "case": number} for row, number in applied]})
+                with write_transaction():
+                    db.session.get(ReportJob, job_id).done = len(applied)
+            except Exception as exc:  # the job must end with a message, whatever happened
+                db.session.rollback()
+                message = str(getattr(exc, "message", None) or _l("The import failed; nothing was imported."))
+                _finish(job_id, "failed", message, {})
+            finally:
+                db.session.remove()
+
+    if app.testing or app.config.get("CASEFLOW_JOBS_INLINE"):
+        run()
+    else:
+        threading.Thread(target=run, name=f"import-{job_id}", daemon=True).start()
+    return job
