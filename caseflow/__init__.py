@@ -49,6 +49,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     init_web(app)
 
+    from .api import init_app as init_api
+
+    init_api(app)  # after the web layer: API paths answer their errors as problem+json
+
     from .cli import register_commands
 
     register_commands(app)

@@ -1,5 +1,6 @@
 """SQLAlchemy models, one module per aggregate. Importing this package registers them all."""
 
+from .api import ApiToken, IdempotencyRecord
 from .audit import AuditChainHead, AuditCheckpoint, AuditCheckpointEntry, AuditEvent
 from .case import (
     Assessment,
@@ -19,8 +20,11 @@ from .client import Client, mask_nik
 from .reference import PpksCategory, Province
 from .reports import CaseStageHistory, ReportJob
 from .user import EmploymentStatus, Role, User
+from .trust import Delegation, Notification, SignOffEscalation
 
 __all__ = [
+    "ApiToken",
+    "IdempotencyRecord",
     "Assessment",
     "AuditChainHead",
     "AuditCheckpoint",
@@ -46,4 +50,7 @@ __all__ = [
     "TerminationRequest",
     "User",
     "mask_nik",
+    "Delegation",
+    "Notification",
+    "SignOffEscalation",
 ]

@@ -45,6 +45,10 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(main_bp)
     app.register_blueprint(cases_bp)
 
+    from .tokens import bp as tokens_bp  # api: personal access tokens for integrations
+
+    app.register_blueprint(tokens_bp)
+
     from .evidence import bp as evidence_bp  # trust: auditors' evidence pages
 
     app.register_blueprint(evidence_bp)

@@ -1,0 +1,205 @@
+"""Cases: list, open, read (with records and steps), stage records, steps, transitions,
+available actions, reassignment and the case's audit events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from marshmallow import RAISE
+from sqlalchemy import and_, or_, select
+
+from ..errors import NotFound
+from ..extensions import db
+from ..i18n import _l
+from ..models import AuditEvent, Case, Step
+from ..schemas import api as s
+from ..services import access
+from ..services import cases as case_services
+from ..services.audit import case_chain
+from . import present
+from .common import (
+    CASE_WRITE_HEADERS,
+    WRITE_HEADERS,
+    actor,
+    decode_cursor,
+    etag,
+    expected_version,
+    json_body,
+    make_blueprint,
+    page,
+    scope,
+    user,
+    write,
+)
+
+blp = make_blueprint("api_cases", "Cases, their stage records, steps, transitions and audit events.")
+
+@blp.route("/cases", methods=["GET"])
+@blp.arguments(s.CaseListArgsSchema, location="query", as_kwargs=True, unknown=RAISE)
+@blp.response(200, s.CasePageOut)
+@scope("cases:read")
+def list_cases(limit: int, cursor: str | None, state: str | None):
+    """Cases visible to you, newest first (cursor pagination)."""
+    statement = access.visible_cases(user(), select(Case)).order_by(Case.id.desc()).limit(limit + 1)
+    after = decode_cursor(cursor, (int,))
+    if after is not None:
+        statement = statement.where(Case.id < after[0])
+    if state:
+        statement = statement.where(Case.state == state)
+    rows = list(db.session.execute(statement).scalars())
+    rows, next_cursor = page(rows, limit, lambda c: [c.id])
+    return {"items": [present.case_summary(c) for c in rows], "next_cursor": next_cursor}
+
+
+@blp.route("/cases", methods=["POST"])
+@blp.arguments(s.ApiOpenCaseSchema)
+@blp.response(201, s.CaseSummaryOut, headers={"ETag": {"$ref": "#/components/headers/ETAG"}})
+@blp.doc(parameters=WRITE_HEADERS)
+@scope("cases:write")
+def open_case(_values):
+    """Open a case for a registered client."""
+    return write(lambda: case_services.open_case(actor(), json_body()), s.CaseSummaryOut(),
+                 status=201, present=present.case_summary, version_of=lambda c: c["version"])
+
+
+@blp.route("/cases/<int:case_id>", methods=["GET"], parameters=[])
+@blp.response(200, s.CaseDetailOut, headers={"ETag": {"$ref": "#/components/headers/ETAG"}})
+@scope("cases:read")
+def get_case(case_id: int):
+    """One case with its stage records, steps, pending sign-off and your actions.
+    Reading it is recorded in the case's audit trail. The ETag is the case version."""
+    case_services.record_case_view(actor(), case_id, what="api")
+    case = case_services.get_case(user(), case_id)
+    return present.case_detail(user(), case), 200, {"ETag": etag(case.version)}
+
+
+def _case_write(service):
+    return write(service, s.CaseSummaryOut(), present=present.case_summary,
+                 version_of=lambda c: c["version"])
+
+
+@blp.route("/cases/<int:case_id>/assessment", methods=["PUT"])
+@blp.arguments(s.ApiAssessmentSchema)
+@blp.response(200, s.CaseSummaryOut, headers={"ETag": {"$ref": "#/components/headers/ETAG"}})
+@blp.doc(parameters=CASE_WRITE_HEADERS)
+@scope("cases:write")
+def put_assessment(_values, case_id: int):
+    """Save the assessment (partial is allowed; moving on needs it complete)."""
+    version = expected_version()
+    return _case_write(lambda: case_services.save_assessment(actor(), case_id, json_body(), version))
+
+
+@blp.route("/cases/<int:case_id>/plan", methods=["PUT"])
+@blp.arguments(s.ApiPlanSchema)
+@blp.response(200, s.CaseSummaryOut, headers={"ETag": {"$ref": "#/components/headers/ETAG"}})
+@blp.doc(parameters=CASE_WRITE_HEADERS)
+@scope("cases:write")
+def put_plan(_values, case_id: int):
+    """Save the intervention plan: goals with an id are changed, without one added, absent ones archived."""
+    version = expected_version()
+    return _case_write(lambda: case_services.save_plan(actor(), case_id, json_body(), version))
+
+
+@blp.route("/cases/<int:case_id>/evaluation", methods=["PUT"])
+@blp.arguments(s.ApiEvaluationSchema)
+@blp.response(200, s.CaseSummaryOut, headers={"ETag": {"$ref": "#/components/headers/ETAG"}})
+@blp.doc(parameters=CASE_WRITE_HEADERS)
+@scope("cases:write")
+def put_evaluation(_values, case_id: int):
+    """Rate the plan's goals."""
+    version = expected_version()
+    return _case_write(lambda: case_services.save_evaluation(actor(), case_id, json_body(), version))
+
+
+@blp.route("/cases/<int:case_id>/termination", methods=["PUT"])
+@blp.arguments(s.ApiTerminationSchema)
+@blp.response(200, s.CaseSummaryOut, headers={"ETag": {"$ref": "#/components/headers/ETAG"}})
+@blp.doc(parameters=CASE_WRITE_HEADERS)
+@scope("cases:write")
+def put_termination(_values, case_id: int):
+    """Prepare the termination request (resolved, or closed unresolved with a reason)."""
+    version = expected_version()
+    return _case_write(lambda: case_services.save_termination_request(actor(), case_id, json_body(), version))
+
+
+@blp.route("/cases/<int:case_id>/steps", methods=["GET"])
+@blp.arguments(s.PageArgsSchema, location="query", as_kwargs=True, unknown=RAISE)
+@blp.response(200, s.StepPageOut)
+@scope("cases:read")
+def list_steps(case_id: int, limit: int, cursor: str | None):
+    """The case's steps in the order they happened (cursor pagination)."""
+    after = decode_cursor(cursor, (datetime, int))
+    case_services.record_case_view(actor(), case_id, what="api steps")
+    statement = (select(Step).where(Step.case_id == case_id)
+                 .order_by(Step.occurred_at, Step.id).limit(limit + 1))
+    if after is not None:
+        statement = statement.where(or_(Step.occurred_at > after[0],
+                                        and_(Step.occurred_at == after[0], Step.id > after[1])))
+    rows = list(db.session.execute(statement).scalars())
+    rows, next_cursor = page(rows, limit, lambda st: [st.occurred_at, st.id])
+    return {"items": rows, "next_cursor": next_cursor}
+
+
+@blp.route("/cases/<int:case_id>/steps", methods=["POST"])
+@blp.arguments(s.ApiStepSchema)
+@blp.response(201, s.StepOut, headers={"ETag": {"$ref": "#/components/headers/ETAG"}})
+@blp.doc(parameters=CASE_WRITE_HEADERS)
+@scope("cases:write")
+def log_step(_values, case_id: int):
+    """Log a step (langkah penanganan) on an open case. A time without offset is read in
+    your province's zone. The ETag of the answer is the case's new version."""
+    version = expected_version()
+    return write(lambda: case_services.log_step(actor(), case_id, json_body(), version),
+                 s.StepOut(), status=201, version_of=lambda st: st.case.version)
+
+
+@blp.route("/cases/<int:case_id>/transitions/<string:trigger>", methods=["POST"])
+@blp.arguments(s.ApiTransitionSchema)
+@blp.response(200, s.CaseSummaryOut, headers={"ETag": {"$ref": "#/components/headers/ETAG"}})
+@blp.doc(parameters=CASE_WRITE_HEADERS)
+@scope("cases:write")
+def fire_trigger(_values, case_id: int, trigger: str):
+    """Move the case along its workflow. A refused guard answers 409 naming what is missing."""
+    version = expected_version()
+    return _case_write(lambda: case_services.fire_trigger(actor(), case_id, trigger, json_body(), version))
+
+
+@blp.route("/cases/<int:case_id>/actions", methods=["GET"])
+@blp.response(200, s.ActionOut(many=True))
+@scope("cases:read")
+def list_actions(case_id: int):
+    """The triggers you may fire on the case now, each with what is still missing."""
+    case = case_services.get_case(user(), case_id)
+    return present.actions(user(), case)
+
+
+@blp.route("/cases/<int:case_id>/reassignments", methods=["POST"])
+@blp.arguments(s.ApiReassignSchema)
+@blp.response(200, s.CaseSummaryOut, headers={"ETag": {"$ref": "#/components/headers/ETAG"}})
+@blp.doc(parameters=CASE_WRITE_HEADERS)
+@scope("cases:write")
+def reassign(_values, case_id: int):
+    """A supervisor moves an open case to another facilitator of the team."""
+    version = expected_version()
+    return _case_write(lambda: case_services.reassign_case(actor(), case_id, json_body(), version))
+
+
+@blp.route("/cases/<int:case_id>/audit-events", methods=["GET"])
+@blp.arguments(s.PageArgsSchema, location="query", as_kwargs=True, unknown=RAISE)
+@blp.response(200, s.AuditEventPageOut)
+@scope("audit:read")
+def list_audit_events(case_id: int, limit: int, cursor: str | None):
+    """The case's hash-chained audit trail, oldest first: auditors of its scope and the
+    case's own people. Reading it is recorded too."""
+    after = decode_cursor(cursor, (int,))
+    if db.session.get(Case, case_id) is None:
+        raise NotFound(_l("No such case."))
+    case_services.record_case_view(actor(), case_id, what="api audit events")
+    statement = (select(AuditEvent).where(AuditEvent.chain == case_chain(case_id))
+                 .order_by(AuditEvent.seq).limit(limit + 1))
+    if after is not None:
+        statement = statement.where(AuditEvent.seq > after[0])
+    rows = list(db.session.execute(statement).scalars())
+    rows, next_cursor = page(rows, limit, lambda e: [e.seq])
+    return {"items": rows, "next_cursor": next_cursor}
+

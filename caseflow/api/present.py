@@ -1,0 +1,80 @@
+"""Models as the plain dicts the response schemas dump."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..database import utcnow
+from ..models import Case, Client, SignOff
+from ..services import access
+from ..services.cases import available_actions
+from ..services.runtime import engine
+from ..workflow.definition import current_locale
+
+
+def case_summary(case: Case) -> dict[str, Any]:
+    workflow = engine(case.workflow)
+    state = workflow.definition.states.get(case.state)
+    return {
+        "id": case.id, "number": case.number, "workflow": case.workflow, "state": case.state,
+        "state_title": state.title(current_locale()) if state else case.state,
+        "version": case.version, "client_id": case.client_id,
+        "ppks_category_code": case.ppks_category_code, "province_code": case.province_code,
+        "facilitator_id": case.facilitator_id, "risk_level": case.risk_level,
+        "stage_entered_at": case.stage_entered_at, "stage_due_at": case.stage_due_at,
+        "overdue": case.is_overdue(utcnow()) and not workflow.is_final(case.state),
+        "opened_at": case.opened_at, "closed_at": case.closed_at, "closure_reason": case.closure_reason,
+    }
+
+
+
+def sign_off(sign_off: SignOff) -> dict[str, Any]:
+    return {
+        "id": sign_off.id, "case_id": sign_off.case_id, "case_number": sign_off.case.number,
+        "requested_trigger": sign_off.requested_trigger, "requested_by_id": sign_off.requested_by_id,
+        "requested_at": sign_off.requested_at, "case_version": sign_off.case_version,
+        "decision": sign_off.decision, "decided_by_id": sign_off.decided_by_id,
+        "decided_at": sign_off.decided_at, "reason": sign_off.reason,
+    }
+
+
+def actions(user, case: Case) -> list[dict[str, Any]]:
+    locale = current_locale()
+    return [
+        {"trigger": a.trigger, "title": a.title(locale), "enabled": a.enabled,
+         "requires_reason": a.transition.requires_reason,
+         "missing": [{"record": m.record, "field": m.field, "message": str(m.message)} for m in a.missing]}
+        for a in available_actions(user, [case])[case.id]
+    ]
+
+
+def case_detail(user, case: Case) -> dict[str, Any]:
+    plan = case.plan
+    return case_summary(case) | {
+        "summary": case.summary,
+        "client": case.client,
+        "assessment": case.assessment,
+        "plan": None if plan is None else {
+            "summary": plan.summary, "updated_at": plan.updated_at,
+            "goals": [g for g in plan.goals if not g.archived],
+        },
+        "evaluation": case.evaluation,
+        "termination": case.termination,
+        "steps": list(case.steps),
+        "pending_sign_off": sign_off(case.pending_sign_off) if case.pending_sign_off else None,
+        "actions": actions(user, case),
+    }
+
+
+def client(user, client: Client) -> dict[str, Any]:
+    """The full NIK only for whoever registered the client or works on one of their cases;
+    auditors read it masked."""
+    from ..models import Role
+
+    data = {name: getattr(client, name) for name in (
+        "id", "full_name", "masked_nik", "sex", "birth_date", "province_code", "nik", "address",
+        "phone", "guardian_name", "guardian_relationship", "consent_given_by",
+        "consent_recorded_at", "created_at")}
+    if user.role not in (Role.FACILITATOR, Role.SUPERVISOR) or not access.can_see_client(user, client):
+        data["nik"] = None
+    return data

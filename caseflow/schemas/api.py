@@ -1,0 +1,388 @@
+"""Schemas of the JSON API: strict (RAISE) variants of the form schemas for request bodies,
+and the shapes of responses. Requests are validated with the very schemas the services use;
+the strict variants only add that unknown fields are refused instead of ignored."""
+
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, fields, validate, validates_schema
+from marshmallow import ValidationError as MarshmallowValidationError
+from sqlalchemy import select
+
+from ..i18n import _l
+from . import (
+    AssessmentSchema,
+    ClientSchema,
+    EvaluationSchema,
+    GoalSchema,
+    OpenCaseSchema,
+    PlanSchema,
+    RatingSchema,
+    ReassignSchema,
+    SignOffDecisionSchema,
+    StepSchema,
+    StrictSchema,
+    TerminationSchema,
+    TransitionSchema,
+)
+
+# --- requests ------------------------------------------------------------------------
+
+
+class _Strict:
+    class Meta:
+        unknown = RAISE
+
+
+# Ids are 32-bit on PostgreSQL: a larger number is refused here, not by the database.
+ID_MAX = 2**31 - 1
+
+
+def _id(**kwargs) -> fields.Integer:
+    return fields.Integer(validate=validate.Range(min=1, max=ID_MAX), **kwargs)
+
+
+class ApiOpenCaseSchema(OpenCaseSchema):
+    client_id = _id(required=True, strict=False)
+    facilitator_id = _id(load_default=None, allow_none=True)
+
+    class Meta(_Strict.Meta):
+        pass
+
+
+class ApiAssessmentSchema(AssessmentSchema):
+    class Meta(_Strict.Meta):
+        pass
+
+
+class ApiGoalSchema(GoalSchema):
+    id = _id(load_default=None, allow_none=True)
+
+    class Meta(_Strict.Meta):
+        pass
+
+
+class ApiPlanSchema(PlanSchema):
+    goals = fields.List(fields.Nested(ApiGoalSchema), load_default=list, validate=validate.Length(max=30))
+
+    class Meta(_Strict.Meta):
+        pass
+
+
+class ApiRatingSchema(RatingSchema):
+    goal_id = _id(required=True)
+
+    class Meta(_Strict.Meta):
+        pass
+
+
+class ApiEvaluationSchema(EvaluationSchema):
+    ratings = fields.List(fields.Nested(ApiRatingSchema), load_default=list)
+
+    class Meta(_Strict.Meta):
+        pass
+
+
+class ApiTerminationSchema(TerminationSchema):
+    class Meta(_Strict.Meta):
+        pass
+
+
+class ApiStepSchema(StepSchema):
+    goal_id = _id(load_default=None, allow_none=True)
+
+    class Meta(_Strict.Meta):
+        pass
+
+
+class ApiTransitionSchema(TransitionSchema):
+    class Meta(_Strict.Meta):
+        pass
+
+
+class ApiSignOffDecisionSchema(SignOffDecisionSchema):
+    class Meta(_Strict.Meta):
+        pass
+
+
+class ApiReassignSchema(ReassignSchema):
+    facilitator_id = _id(required=True)
+
+    class Meta(_Strict.Meta):
+        pass
+
+
+class ApiClientSchema(ClientSchema):
+    """ClientSchema needs the province codes; here they are read when a request is loaded."""
+
+    class Meta(_Strict.Meta):
+        pass
+
+    def __init__(self, **kwargs):
+        super(ClientSchema, self).__init__(**kwargs)
+
+    @property
+    def province_codes(self) -> set[str]:
+        from ..extensions import db
+        from ..models import Province
+
+        return set(db.session.execute(select(Province.code)).scalars())
+
+    @property
+    def today(self):
+        from ..database import utcnow
+
+        return utcnow().date()
+
+
+TOKEN_DAYS_MAX = 366
+
+
+class TokenCreateSchema(StrictSchema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    scopes = fields.List(fields.String(), required=True, validate=validate.Length(min=1, max=10))
+    expires_in_days = fields.Integer(load_default=90, strict=True,
+                                     validate=validate.Range(min=1, max=TOKEN_DAYS_MAX))
+
+    def __init__(self, allowed_scopes: tuple[str, ...] = ("cases:read", "cases:write", "audit:read"),
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.allowed_scopes = allowed_scopes
+
+    @validates_schema
+    def _check_scopes(self, data, **_kwargs):
+        unknown = [s for s in data.get("scopes", []) if s not in self.allowed_scopes]
+        if unknown:
+            raise MarshmallowValidationError({"scopes": [str(_l(
+                "Not available to your role: %(scopes)s. Choose from: %(allowed)s.",
+                scopes=", ".join(unknown), allowed=", ".join(self.allowed_scopes)))]})
+
+
+class PageArgsSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    cursor = fields.String(load_default=None, validate=validate.Length(max=200))
+
+
+class CaseListArgsSchema(PageArgsSchema):
+    state = fields.String(load_default=None, validate=validate.Length(max=40))
+
+
+# --- responses -----------------------------------------------------------------------
+
+
+class ProblemSchema(Schema):
+    """RFC 9457 problem details, with `errors` naming the fields at fault."""
+
+    type = fields.String(metadata={"description": "A URI naming the kind of problem"})
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+    instance = fields.String()
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+    missing = fields.List(fields.Dict())
+    current = fields.Dict(metadata={"description": "The case as it is now (conflicts)"})
+
+
+class ProvinceOut(Schema):
+    code = fields.String()
+    name = fields.String()
+    timezone = fields.String()
+    timezone_abbreviation = fields.String()
+
+
+class PpksCategoryOut(Schema):
+    code = fields.String()
+    name_id = fields.String()
+    name_en = fields.String()
+
+
+class ClientBriefOut(Schema):
+    id = fields.Integer()
+    full_name = fields.String()
+    masked_nik = fields.String()
+    sex = fields.String()
+    birth_date = fields.Date()
+    province_code = fields.String()
+
+
+class ClientOut(ClientBriefOut):
+    nik = fields.String(allow_none=True)
+    address = fields.String()
+    phone = fields.String(allow_none=True)
+    guardian_name = fields.String(allow_none=True)
+    guardian_relationship = fields.String(allow_none=True)
+    consent_given_by = fields.String()
+    consent_recorded_at = fields.DateTime()
+    created_at = fields.DateTime()
+
+
+class CaseSummaryOut(Schema):
+    id = fields.Integer()
+    number = fields.String()
+    workflow = fields.String()
+    state = fields.String()
+    state_title = fields.String()
+    version = fields.Integer()
+    client_id = fields.Integer()
+    ppks_category_code = fields.String()
+    province_code = fields.String()
+    facilitator_id = fields.Integer()
+    risk_level = fields.String(allow_none=True)
+    stage_entered_at = fields.DateTime()
+    stage_due_at = fields.DateTime(allow_none=True)
+    overdue = fields.Boolean()
+    opened_at = fields.DateTime()
+    closed_at = fields.DateTime(allow_none=True)
+    closure_reason = fields.String(allow_none=True)
+
+
+class CasePageOut(Schema):
+    items = fields.List(fields.Nested(CaseSummaryOut))
+    next_cursor = fields.String(allow_none=True)
+
+
+class AssessmentOut(Schema):
+    problem = fields.String()
+    needs = fields.String()
+    strengths = fields.String()
+    resources = fields.String()
+    risk_level = fields.String(allow_none=True)
+    updated_at = fields.DateTime()
+
+
+class GoalOut(Schema):
+    id = fields.Integer()
+    description = fields.String()
+    target_date = fields.Date(allow_none=True)
+    responsible_party = fields.String()
+
+
+class PlanOut(Schema):
+    summary = fields.String()
+    goals = fields.List(fields.Nested(GoalOut))
+    updated_at = fields.DateTime()
+
+
+class RatingOut(Schema):
+    goal_id = fields.Integer()
+    rating = fields.String()
+    notes = fields.String()
+
+
+class EvaluationOut(Schema):
+    summary = fields.String()
+    ratings = fields.List(fields.Nested(RatingOut))
+    updated_at = fields.DateTime()
+
+
+class TerminationOut(Schema):
+    outcome = fields.String()
+    closure_reason = fields.String(allow_none=True)
+    reason_details = fields.String()
+    aftercare_plan = fields.String()
+    updated_at = fields.DateTime()
+
+
+class StepOut(Schema):
+    id = fields.Integer()
+    case_id = fields.Integer()
+    step_type = fields.String()
+    occurred_at = fields.DateTime()
+    occurred_timezone = fields.String()
+    recorded_at = fields.DateTime()
+    location = fields.String(allow_none=True)
+    notes = fields.String()
+    goal_id = fields.Integer(allow_none=True)
+    recorded_by_id = fields.Integer()
+
+
+class StepPageOut(Schema):
+    items = fields.List(fields.Nested(StepOut))
+    next_cursor = fields.String(allow_none=True)
+
+
+class MissingOut(Schema):
+    record = fields.String()
+    field = fields.String(allow_none=True)
+    message = fields.String()
+
+
+class ActionOut(Schema):
+    trigger = fields.String()
+    title = fields.String()
+    enabled = fields.Boolean()
+    requires_reason = fields.Boolean()
+    missing = fields.List(fields.Nested(MissingOut))
+
+
+class SignOffOut(Schema):
+    id = fields.Integer()
+    case_id = fields.Integer()
+    case_number = fields.String()
+    requested_trigger = fields.String()
+    requested_by_id = fields.Integer()
+    requested_at = fields.DateTime()
+    case_version = fields.Integer()
+    decision = fields.String(allow_none=True)
+    decided_by_id = fields.Integer(allow_none=True)
+    decided_at = fields.DateTime(allow_none=True)
+    reason = fields.String(allow_none=True)
+
+
+class SignOffPageOut(Schema):
+    items = fields.List(fields.Nested(SignOffOut))
+    next_cursor = fields.String(allow_none=True)
+
+
+class CaseDetailOut(CaseSummaryOut):
+    summary = fields.String()
+    client = fields.Nested(ClientBriefOut)
+    assessment = fields.Nested(AssessmentOut, allow_none=True)
+    plan = fields.Nested(PlanOut, allow_none=True)
+    evaluation = fields.Nested(EvaluationOut, allow_none=True)
+    termination = fields.Nested(TerminationOut, allow_none=True)
+    steps = fields.List(fields.Nested(StepOut))
+    pending_sign_off = fields.Nested(SignOffOut, allow_none=True)
+    actions = fields.List(fields.Nested(ActionOut))
+
+
+class AuditEventOut(Schema):
+    id = fields.Integer()
+    chain = fields.String()
+    seq = fields.Integer()
+    occurred_at = fields.DateTime()
+    actor_id = fields.Integer(allow_none=True)
+    actor_role = fields.String(allow_none=True)
+    action = fields.String()
+    case_id = fields.Integer(allow_none=True)
+    before = fields.Raw(allow_none=True)
+    after = fields.Raw(allow_none=True)
+    context = fields.Raw(allow_none=True)
+    prev_hash = fields.String()
+    hash = fields.String()
+
+
+class AuditEventPageOut(Schema):
+    items = fields.List(fields.Nested(AuditEventOut))
+    next_cursor = fields.String(allow_none=True)
+
+
+class TokenOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    prefix = fields.String()
+    scopes = fields.List(fields.String(), attribute="scope_list")
+    created_at = fields.DateTime()
+    expires_at = fields.DateTime()
+    revoked_at = fields.DateTime(allow_none=True)
+    last_used_at = fields.DateTime(allow_none=True)
+
+
+class TokenCreatedOut(TokenOut):
+    secret = fields.String(metadata={"description": "Shown once; only its hash is kept"})
+
+
+class TokenListOut(Schema):
+    items = fields.List(fields.Nested(TokenOut))

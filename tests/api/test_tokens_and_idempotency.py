@@ -1,0 +1,218 @@
+"""Personal access tokens (scopes, expiry, revocation, audit, hashed at rest), CSRF for the
+browser session, and exactly-once writes with Idempotency-Key — also under a real race."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from caseflow.database import utcnow
+from caseflow.extensions import db
+from caseflow.models import ApiToken, IdempotencyRecord, Step
+from caseflow.services import cases as case_services
+from tests.api.conftest import assert_problem, count, events
+from tests.conftest import a_step
+from tests.web.conftest import IsolatedClient
+
+# --- tokens ---------------------------------------------------------------------------
+
+
+def test_owner_creates_a_token_shown_once_and_stored_hashed(api_as, team):
+    api = api_as(team.facilitator)
+    response = api.post("/api/v1/tokens", json={"name": "SIKS-NG", "scopes": ["cases:read"],
+                                                "expires_in_days": 30})
+    assert response.status_code == 201, response.json
+    secret = response.json["secret"]
+    assert secret.startswith("cf_") and response.json["scopes"] == ["cases:read"]
+    stored = db.session.execute(select(ApiToken)).scalar_one()
+    assert stored.token_hash != secret and secret not in (stored.prefix, stored.token_hash)
+    listed = api.get("/api/v1/tokens").json["items"]
+    assert [t["name"] for t in listed] == ["SIKS-NG"] and "secret" not in listed[0]
+    assert events("token.created", actor_id=team.facilitator.id)
+
+
+def test_scopes_beyond_the_role_are_refused(api_as, team):
+    response = api_as(team.facilitator).post("/api/v1/tokens", json={"name": "x", "scopes": ["audit:read"]})
+    assert_problem(response, 422, "scopes")
+    response = api_as(team.admin).post("/api/v1/tokens", json={"name": "x", "scopes": ["cases:read"]})
+    assert_problem(response, 403)
+
+
+def test_a_token_reads_within_its_scope_and_every_use_is_audited(bearer, make, team):
+    case = make.case(team.facilitator)
+    client, headers, token = bearer(team.facilitator, scopes=("cases:read",))
+    response = client.get("/api/v1/cases", headers=headers)
+    assert response.status_code == 200 and [c["id"] for c in response.json["items"]] == [case.id]
+    refused = client.post(f"/api/v1/cases/{case.id}/transitions/start_assessment", json={}, headers=headers)
+    body = assert_problem(refused, 403)
+    assert body["type"] == "urn:caseflow:problem:insufficient-scope"
+    used = events("token.used", actor_id=team.facilitator.id)
+    assert len(used) == 2 and used[0].context["token_id"] == token.id
+    assert used[0].chain == f"user:{team.facilitator.id}" and used[0].context["via"] == "api"
+
+
+def test_a_token_with_write_scope_writes_without_csrf(app, bearer, make, team):
+    app.config["WTF_CSRF_ENABLED"] = True
+    case = make.case(team.facilitator)
+    client, headers, _ = bearer(team.facilitator, scopes=("cases:read", "cases:write"))
+    response = client.post(f"/api/v1/cases/{case.id}/transitions/start_assessment", json={}, headers=headers)
+    assert response.status_code == 200, response.json
+
+
+def test_session_writes_need_the_csrf_header(app, make, team):
+    app.config["WTF_CSRF_ENABLED"] = True
+    case = make.case(team.facilitator)
+    app.test_client_class = IsolatedClient
+    client = app.test_client()
+    page = client.get("/login")
+    import re
+
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+    client.post("/login", data={"username": team.facilitator.username, "password": "correct-horse-battery",
+                                "csrf_token": token})
+    # A new session at sign-in: the page's token is the one to send.
+    token = re.search(r'name="csrf_token" value="([^"]+)"',
+                      client.get("/cases").get_data(as_text=True)).group(1)
+    url = f"/api/v1/cases/{case.id}/transitions/start_assessment"
+    assert_problem(client.post(url, json={}), 400, "X-CSRFToken")
+    assert client.post(url, json={}, headers={"X-CSRFToken": token}).status_code == 200
+
+
+def test_an_expired_token_is_refused(bearer, team):
+    client, headers, token = bearer(team.facilitator, days=1)
+    assert client.get("/api/v1/cases", headers=headers).status_code == 200
+    db.session.execute(update(ApiToken).where(ApiToken.id == token.id)
+                       .values(expires_at=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+    body = assert_problem(client.get("/api/v1/cases", headers=headers), 401)
+    assert body["type"] == "urn:caseflow:problem:invalid-token"
+
+
+def test_a_revoked_token_stops_at_once_and_only_its_owner_revokes(api_as, bearer, team):
+    client, headers, token = bearer(team.facilitator)
+    assert_problem(api_as(team.facilitator2).delete(f"/api/v1/tokens/{token.id}"), 404)
+    assert client.get("/api/v1/cases", headers=headers).status_code == 200
+    revoked = api_as(team.facilitator).delete(f"/api/v1/tokens/{token.id}")
+    assert revoked.status_code == 200 and revoked.json["revoked_at"]
+    assert_problem(client.get("/api/v1/cases", headers=headers), 401)
+    assert events("token.revoked", actor_id=team.facilitator.id)
+
+
+def test_a_token_of_a_deactivated_account_is_refused(bearer, team):
+    from caseflow.services.context import Actor
+    from caseflow.services.users import set_active
+
+    client, headers, _ = bearer(team.facilitator)
+    set_active(Actor(user=team.admin), team.facilitator.id, False)
+    assert_problem(client.get("/api/v1/cases", headers=headers), 401)
+
+
+def test_tokens_cannot_manage_tokens_and_garbage_is_refused(app, bearer, team):
+    client, headers, _ = bearer(team.facilitator, scopes=("cases:read", "cases:write"))
+    assert_problem(client.get("/api/v1/tokens", headers=headers), 403)
+    assert_problem(client.get("/api/v1/cases", headers={"Authorization": "Bearer cf_nonsense"}), 401)
+    assert_problem(client.get("/api/v1/cases", headers={"Authorization": "Basic abc"}), 401)
+
+
+def test_audit_events_need_the_audit_scope(bearer, make, team):
+    case = make.case(team.facilitator)
+    client, headers, _ = bearer(team.auditor, scopes=("cases:read",))
+    assert_problem(client.get(f"/api/v1/cases/{case.id}/audit-events", headers=headers), 403)
+    client, headers, _ = bearer(team.auditor, scopes=("audit:read",))
+    assert client.get(f"/api/v1/cases/{case.id}/audit-events", headers=headers).status_code == 200
+
+
+# --- idempotency ------------------------------------------------------------------------
+
+
+def test_a_retry_returns_the_first_result_and_changes_nothing(api_as, make, team):
+    case = make.case(team.facilitator, to="assessment")
+    api = api_as(team.facilitator)
+    headers = {"Idempotency-Key": "step-1", "If-Match": f'"{case.version}"'}
+    step = a_step()
+    first = api.post(f"/api/v1/cases/{case.id}/steps", json=step, headers=headers)
+    again = api.post(f"/api/v1/cases/{case.id}/steps", json=step, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert first.json == again.json and again.headers["Idempotent-Replayed"] == "true"
+    assert first.headers["ETag"] == again.headers["ETag"] == f'"{case.version + 1}"'
+    assert count(Step, Step.case_id == case.id) == 1
+    assert len(events("step.logged", case_id=case.id)) == 1
+
+
+def test_the_same_key_with_another_body_is_refused_and_not_applied(api_as, make, team):
+    case = make.case(team.facilitator, to="assessment")
+    api = api_as(team.facilitator)
+    headers = {"Idempotency-Key": "k-2"}
+    assert api.post(f"/api/v1/cases/{case.id}/steps", json=a_step(notes="satu"), headers=headers).status_code == 201
+    response = api.post(f"/api/v1/cases/{case.id}/steps", json=a_step(notes="dua"), headers=headers)
+    assert_problem(response, 422, "Idempotency-Key")
+    assert count(Step, Step.case_id == case.id) == 1
+
+
+def test_a_failed_write_keeps_no_key_so_a_corrected_retry_applies(api_as, make, team):
+    case = make.case(team.facilitator, to="assessment")
+    api = api_as(team.facilitator)
+    headers = {"Idempotency-Key": "k-3", "If-Match": '"1"'}
+    assert_problem(api.post(f"/api/v1/cases/{case.id}/steps", json=a_step(), headers=headers), 409)
+    assert count(IdempotencyRecord) == 0
+    headers["If-Match"] = f'"{case.version}"'
+    assert api.post(f"/api/v1/cases/{case.id}/steps", json=a_step(), headers=headers).status_code == 201
+
+
+def test_keys_belong_to_their_user(api_as, make, team):
+    case = make.case(team.facilitator, to="assessment")
+    api_as(team.facilitator).post(f"/api/v1/cases/{case.id}/steps", json=a_step(),
+                                  headers={"Idempotency-Key": "shared"})
+    other = make.case(team.facilitator2, to="assessment")
+    response = api_as(team.facilitator2).post(f"/api/v1/cases/{other.id}/steps", json=a_step(),
+                                              headers={"Idempotency-Key": "shared"})
+    assert response.status_code == 201 and "Idempotent-Replayed" not in response.headers
+
+
+def test_an_overlong_key_is_named(api_as, make, team):
+    case = make.case(team.facilitator, to="assessment")
+    response = api_as(team.facilitator).post(f"/api/v1/cases/{case.id}/steps", json=a_step(),
+                                             headers={"Idempotency-Key": "k" * 256})
+    assert_problem(response, 422, "Idempotency-Key")
+
+
+@pytest.mark.parametrize("with_version", [False, True])
+def test_a_retry_racing_the_first_request_applies_once(app, api_as, make, team, monkeypatch, with_version):
+    """Two connections send the same keyed write at once: the second waits for the first's
+    transaction and answers with its stored result; one step exists."""
+    case = make.case(team.facilitator, to="assessment")
+    original = case_services.log_step
+    entered = threading.Event()
+
+    def slow_log_step(*args, **kwargs):
+        step = original(*args, **kwargs)
+        entered.set()
+        threading.Event().wait(0.4)  # hold the transaction open while the retry arrives
+        return step
+
+    monkeypatch.setattr(case_services, "log_step", slow_log_step)
+    clients = [api_as(team.facilitator), api_as(team.facilitator)]
+    headers = {"Idempotency-Key": "race-1"}
+    if with_version:
+        headers["If-Match"] = f'"{case.version}"'
+    body = a_step(notes="Sekali saja")
+    results: list = [None, None]
+
+    def send(index: int) -> None:
+        with app.app_context():
+            results[index] = clients[index].post(f"/api/v1/cases/{case.id}/steps", json=body, headers=headers)
+
+    first = threading.Thread(target=send, args=(0,))
+    second = threading.Thread(target=send, args=(1,))
+    first.start()
+    assert entered.wait(10)
+    second.start()
+    first.join(20)
+    second.join(20)
+    assert [r.status_code for r in results] == [201, 201], [r.get_data(as_text=True) for r in results]
+    assert results[0].json == results[1].json
+    assert results[1].headers.get("Idempotent-Replayed") == "true"
+    assert count(Step, Step.case_id == case.id) == 1
