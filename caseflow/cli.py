@@ -164,6 +164,7 @@ def register_commands(app: Flask) -> None:
         click.echo(f"checkpoint {checkpoint.id}: {checkpoint.entry_count} chain heads sealed, digest {checkpoint.digest}")
 
     __import__("caseflow.cli_trust", fromlist=["register"]).register(app)  # trust: evidence, backups, keys
+    __import__("caseflow.cli_reports", fromlist=["register"]).register(app)  # reports: import, generate
 
 
 if __name__ == "__main__":
