@@ -18,6 +18,7 @@ from flask import (
     Response,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -121,15 +122,20 @@ def _what_changed(error: Conflict) -> list[str]:
 
 
 def _record_denied(what: str) -> None:
-    """A refused attempt at a case page leaves an audit event in the user's chain."""
-    case_id = (request.view_args or {}).get("case_id")
-    if case_id is None or not getattr(current_user, "is_authenticated", False):
+    """A refused attempt at a page leaves an audit event in the user's chain (with the
+    case, on a case page). A view that recorded the refusal itself sets g.denial_recorded."""
+    if request.endpoint is None or g.get("denial_recorded"):
+        return  # no such page (a mistyped address), or already recorded
+    if not getattr(current_user, "is_authenticated", False):
         return
+    case_id = (request.view_args or {}).get("case_id")
     from ..services.cases import record_denied_access
     from .auth import request_actor
 
     try:
-        record_denied_access(request_actor(), int(case_id), what=f"{request.endpoint} ({what})")
+        record_denied_access(request_actor(), int(case_id) if case_id is not None else None,
+                             what=f"{request.endpoint} ({what})")
+        g.denial_recorded = True
     except Exception:  # the refusal page must show even if the record cannot be written
         current_app.logger.exception("could not record a denied access")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -38,13 +38,10 @@ navigation.register("supervision.overdue", _l("Overdue cases"), (Role.SUPERVISOR
 
 
 def require_role(*roles: str) -> None:
-    """Refuse (403) a signed-in user whose role does not use this page. The refusal is
-    recorded; on a page about one case the error handler records it with the case."""
-    if current_user.role in roles:
-        return
-    if "case_id" not in (request.view_args or {}):
-        record_denied_access(request_actor(), None, what=f"{request.endpoint} (role {current_user.role})")
-    abort(403)
+    """Refuse (403) a signed-in user whose role does not use this page; the error page
+    records the refusal in their audit chain (caseflow/web/errors.py)."""
+    if current_user.role not in roles:
+        abort(403)
 
 
 @bp.before_request
@@ -116,6 +113,7 @@ def _sign_off_or_404(sign_off_id: int) -> SignOff:
         raise NotFound(_l("No such sign-off request."))
     if not access.can_view_case(current_user, sign_off.case):
         record_denied_access(request_actor(), sign_off.case_id, what=f"{request.endpoint} (not found)")
+        g.denial_recorded = True  # with the case it was about; the error page adds no second one
         raise NotFound(_l("No such sign-off request."))
     return sign_off
 

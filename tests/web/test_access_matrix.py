@@ -1,0 +1,274 @@
+"""Every route of the web application × every role × whose record it is.
+
+One table (ROUTES) says, for each route, the status each role gets on a record that is
+its own, of the same team, of another team in the same province, or of another province
+(relative to the facilitator `fac` of supervisor `sup`; the auditor's scope is province
+91). The parametrized cases are generated from that table, and a test checks that the
+table names every route the application has, so a new page cannot go unlisted.
+
+Whatever is refused (403 / 404) must leave an "access.denied" audit event in the
+refused person's chain, and change nothing.
+
+Requests that are allowed carry input that is refused or changes nothing lasting, so all
+cases share one database per backend (built once per module: fast enough to list every
+combination).
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import func, select
+
+from caseflow.extensions import db
+from caseflow.models import AuditEvent, Case
+from tests.conftest import BACKENDS, PASSWORD, Factory, _build_app, _reset_postgres
+from tests.web.conftest import IsolatedClient
+
+ROLES = ("facilitator", "supervisor", "auditor", "manager", "admin")
+RELATIONS = ("own", "team", "other_team", "other_province")
+API_PREFIX = "/api/"
+
+# Blueprints whose routes the table must cover (the web application's HTML pages).
+COVERED_BLUEPRINTS = {"main", "auth", "cases", "supervision", "audit", "monitoring", "admin", "evidence"}
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # {case} {client} {sign_off} {user} {supervisor} are filled per record
+    expect: dict[str, str]  # role → "200" (any record) or "200 404 404 404" (own team other_team other_province)
+    data: dict | None = None
+
+    def statuses(self, role: str) -> dict[str, int]:
+        """{relation: status}; routes about no case record have the one relation "any"."""
+        codes = [int(c) for c in self.expect[role].split()]
+        if not _per_record(self.path):
+            if len(codes) != 1:
+                raise ValueError(f"{self.path}: one status for {role}")
+            return {"any": codes[0]}
+        if len(codes) == 1:
+            return dict.fromkeys(RELATIONS, codes[0])
+        return dict(zip(RELATIONS, codes, strict=True))
+
+
+def _per_record(path: str) -> bool:
+    return any(k in path for k in ("{case}", "{client}", "{sign_off}"))
+
+
+def R(method: str, path: str, data: dict | None = None, **expect: str) -> Route:
+    if "everyone" in expect:
+        expect = dict.fromkeys(ROLES, expect.pop("everyone")) | expect
+    missing = set(ROLES) - set(expect)
+    if missing:
+        raise ValueError(f"{method} {path}: no expectation for {sorted(missing)}")
+    return Route(method, path, expect, data)
+
+
+# Statuses: 200 page · 302/303 redirect (a landing page, or a refused action sent back with
+# its message) · 401 refused sign-in · 403 role may not · 404 not theirs (looks like nothing)
+# · 409 · 422 refused input named at its field.
+ROUTES: list[Route] = [
+    # --- main and auth
+    R("GET", "/", everyone="302"),
+    R("GET", "/healthz", everyone="200"),
+    R("GET", "/login", everyone="302"),
+    R("POST", "/login", {"username": "nobody", "password": "x"}, everyone="302"),
+    R("POST", "/language", {"locale": "xx"}, everyone="303"),
+    R("POST", "/logout", everyone="302"),
+    # --- the facilitator's pages and the case page (web core)
+    R("GET", "/cases", facilitator="200", supervisor="200", auditor="200", manager="403", admin="403"),
+    R("GET", "/clients/new", facilitator="200", supervisor="200", auditor="403", manager="403", admin="403"),
+    R("POST", "/clients/new", {"full_name": ""}, facilitator="422", supervisor="422", auditor="403",
+      manager="403", admin="403"),
+    R("GET", "/clients/{client}/open-case", facilitator="200 404 404 404", supervisor="200 200 404 404",
+      auditor="403", manager="403", admin="403"),
+    R("POST", "/clients/{client}/open-case", {"ppks_category_code": "P99"},
+      facilitator="422 404 404 404", supervisor="422 422 404 404", auditor="403", manager="403", admin="403"),
+    R("GET", "/cases/{case}", facilitator="200 404 404 404", supervisor="200 200 404 404",
+      auditor="200 200 200 404", manager="404", admin="404"),
+    R("POST", "/cases/{case}/assessment", {"risk_level": "extreme"},
+      facilitator="422 404 404 404", supervisor="422 422 404 404", auditor="422 422 422 404",
+      manager="404", admin="404"),
+    R("POST", "/cases/{case}/plan", {"summary": ""},
+      facilitator="303 404 404 404", supervisor="403 403 404 404", auditor="403 403 403 404",
+      manager="404", admin="404"),
+    R("POST", "/cases/{case}/evaluation", {"summary": ""},
+      facilitator="303 404 404 404", supervisor="403 403 404 404", auditor="403 403 403 404",
+      manager="404", admin="404"),
+    R("POST", "/cases/{case}/termination", {"outcome": "maybe"},
+      facilitator="422 404 404 404", supervisor="422 422 404 404", auditor="422 422 422 404",
+      manager="404", admin="404"),
+    R("POST", "/cases/{case}/actions/no_such_trigger", {},
+      facilitator="303 404 404 404", supervisor="303 303 404 404", auditor="303 303 303 404",
+      manager="404", admin="404"),
+    R("GET", "/cases/{case}/steps/new", facilitator="200 404 404 404", supervisor="403 403 404 404",
+      auditor="403 403 403 404", manager="404", admin="404"),
+    R("POST", "/cases/{case}/steps/new", {"step_type": "dance"},
+      facilitator="422 404 404 404", supervisor="403 403 404 404", auditor="403 403 403 404",
+      manager="404", admin="404"),
+    # --- supervisor
+    R("GET", "/team", supervisor="200", everyone="403"),
+    R("GET", "/team/sign-offs", supervisor="200", everyone="403"),
+    R("GET", "/team/sign-offs/{sign_off}", supervisor="200 200 404 404", everyone="403"),
+    R("POST", "/team/sign-offs/{sign_off}", {"decision": "later"}, supervisor="422 422 404 404", everyone="403"),
+    R("GET", "/team/cases/{case}/reassign", supervisor="200 200 404 404", everyone="403"),
+    R("POST", "/team/cases/{case}/reassign", {"reason": ""}, supervisor="422 422 404 404", everyone="403"),
+    R("GET", "/team/overdue", supervisor="200", everyone="403"),
+    # --- auditor
+    R("GET", "/audit/cases", auditor="200", everyone="403"),
+    R("GET", "/audit/cases/{case}/history", auditor="200 200 200 404", everyone="403"),
+    R("GET", "/audit/trail", auditor="200", everyone="403"),
+    R("GET", "/audit/integrity", auditor="200", everyone="403"),
+    R("POST", "/audit/integrity", {"case_number": "00-0000-000000"}, auditor="422", everyone="403"),
+    R("GET", "/audit/evidence", auditor="200", everyone="403"),
+    R("POST", "/audit/evidence/case", {"case_number": "00-0000-000000"}, auditor="422", everyone="403"),
+    R("POST", "/audit/evidence/facilitator", {"facilitator_id": "x"}, auditor="422", everyone="403"),
+    R("GET", "/audit/public-key.pem", auditor="200", everyone="403"),
+    R("GET", "/audit/clients/{client}/viewers", auditor="200 200 200 404", everyone="403"),
+    # --- programme manager
+    R("GET", "/monitoring", manager="200", everyone="403"),
+    # --- administrator
+    R("GET", "/admin/users", admin="200", everyone="403"),
+    R("GET", "/admin/users/new", admin="200", everyone="403"),
+    R("POST", "/admin/users/new", {"username": ""}, admin="422", everyone="403"),
+    R("GET", "/admin/users/{user}", admin="200", everyone="403"),
+    R("POST", "/admin/users/{user}", {"full_name": ""}, admin="422", everyone="403"),
+    R("POST", "/admin/users/{user}/active", {"active": "0"}, admin="422", everyone="403"),
+    R("GET", "/admin/users/{supervisor}/team", admin="200", everyone="403"),
+    R("POST", "/admin/users/{supervisor}/team", {"facilitator_ids": "x"}, admin="422", everyone="403"),
+]
+
+
+# --- the shared database ---------------------------------------------------------------
+
+
+class World:
+    """The people and records every case of the matrix uses."""
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def world(request, tmp_path_factory):
+    directory = tmp_path_factory.mktemp("matrix")
+    if request.param == "sqlite":
+        path = directory / "caseflow.sqlite3"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        url = f"sqlite:///{path}"
+    else:
+        url = request.getfixturevalue("postgres_database")
+        _reset_postgres(url)
+    app = _build_app(url, directory)
+    app.test_client_class = IsolatedClient
+    with app.app_context():
+        make = Factory(app)
+        w = World()
+        w.app = app
+        w.backend = request.param
+        w.sup = make.user("supervisor", province="91", username="sup")
+        w.fac = make.user("facilitator", province="91", supervisor=w.sup, username="fac")
+        w.fac2 = make.user("facilitator", province="91", supervisor=w.sup, username="fac2")
+        w.sup_b = make.user("supervisor", province="91", username="sup.b")
+        w.fac_b = make.user("facilitator", province="91", supervisor=w.sup_b, username="fac.b")
+        w.sup_ntt = make.user("supervisor", province="53", username="sup.ntt")
+        w.fac_ntt = make.user("facilitator", province="53", supervisor=w.sup_ntt, username="fac.ntt")
+        people = {
+            "facilitator": w.fac,
+            "supervisor": w.sup,
+            "auditor": make.user("auditor", province="91", scope="91", username="aud.papua"),
+            "manager": make.user("programme_manager", province="31", username="manager"),
+            "admin": make.user("admin", province="31", username="adm"),
+        }
+        # Cases waiting for a sign-off: every page of the case and of the request exists.
+        owners = {"own": w.fac, "team": w.fac2, "other_team": w.fac_b, "other_province": w.fac_ntt}
+        supervisors = {"own": w.sup, "team": w.sup, "other_team": w.sup_b, "other_province": w.sup_ntt}
+        w.cases = {}
+        for relation, owner in owners.items():
+            case = make.case(owner, to="termination_review", supervisor=supervisors[relation])
+            w.cases[relation] = {"case": case.id, "client": case.client_id,
+                                 "sign_off": case.pending_sign_off.id, "version": case.version}
+        w.user_ids = {"user": w.fac.id, "supervisor": w.sup.id}
+        w.people = {role: user.username for role, user in people.items()}
+        w.ids = {role: user.id for role, user in people.items()}
+        w.clients = {}
+        db.session.remove()
+    yield w
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _client(world: World, role: str):
+    if role not in world.clients:
+        client = world.app.test_client()
+        response = client.post("/login", data={"username": world.people[role], "password": PASSWORD})
+        assert response.status_code == 302, response.text
+        world.clients[role] = client
+    return world.clients[role]
+
+
+def _denied_count(world: World, role: str) -> int:
+    with world.app.app_context():
+        return db.session.execute(
+            select(func.count()).select_from(AuditEvent)
+            .where(AuditEvent.action == "access.denied", AuditEvent.actor_id == world.ids[role])
+        ).scalar_one()
+
+
+def _snapshot(world: World) -> list[tuple]:
+    with world.app.app_context():
+        return [tuple(row) for row in db.session.execute(
+            select(Case.id, Case.state, Case.version, Case.facilitator_id).order_by(Case.id)).all()]
+
+
+# --- the generated cases -----------------------------------------------------------------
+
+
+def _cases():
+    for route in ROUTES:
+        for role in ROLES:
+            for relation, status in route.statuses(role).items():
+                yield pytest.param(route, role, relation, status,
+                                   id=f"{route.method} {route.path} {role} {relation}")
+
+
+@pytest.mark.parametrize("route, role, relation, expected", list(_cases()))
+def test_access(world, route, role, relation, expected):
+    values = dict(world.cases["own" if relation == "any" else relation]) | world.user_ids
+    path = route.path.format(**values)
+    data = dict(route.data or {})
+    if route.method == "POST":
+        data.setdefault("expected_version", values["version"])
+    if route.path in ("/logout", "/login"):
+        # Signing out (or in again) must not end the session the other cases share.
+        client = world.app.test_client()
+        client.post("/login", data={"username": world.people[role], "password": PASSWORD})
+    else:
+        client = _client(world, role)
+    denied_before = _denied_count(world, role)
+    cases_before = _snapshot(world)
+    response = client.open(path, method=route.method, data=data if route.method == "POST" else None)
+    if route.path == "/logout":
+        world.clients.pop(role, None)  # signing out ends every session of the account
+    assert response.status_code == expected, f"{route.method} {path} as {role} ({relation})"
+    assert _snapshot(world) == cases_before, "a matrix request changed a case"
+    if expected in (403, 404):
+        assert _denied_count(world, role) == denied_before + 1, "a refusal leaves one access.denied event"
+
+
+def test_the_table_lists_every_route(world):
+    listed = {(r.method, r.path) for r in ROUTES}
+    missing = []
+    for rule in world.app.url_map.iter_rules():
+        blueprint = rule.endpoint.split(".", 1)[0]
+        if blueprint not in COVERED_BLUEPRINTS or rule.rule.startswith(API_PREFIX):
+            continue
+        path = rule.rule
+        for name in ("case_id", "client_id", "sign_off_id"):
+            path = path.replace(f"<int:{name}>", "{" + name.removesuffix("_id") + "}")
+        path = path.replace("<int:user_id>", "{user}").replace("<trigger>", "no_such_trigger")
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            if (method, path) not in listed and (method, path.replace("{user}", "{supervisor}")) not in listed:
+                missing.append(f"{method} {rule.rule}")
+    assert missing == []
