@@ -141,7 +141,7 @@ def test_upload_check_apply_and_poll(team, signed_in):
     response = upload(client, "register.csv", csv_bytes(row(), row(nik="123")))
     assert response.status_code == 302
     report = client.get(response.location, headers={"Accept-Language": "en"})
-    assert "1 of 2 rows are ready to import" in report.text and "NIK" in report.text
+    assert "1 dari 2 baris siap diimpor" in report.text and "NIK" in report.text
     token = response.location.rstrip("/").split("/")[-1]
     assert client.post(f"/imports/{token}/apply").status_code == 302
     state = client.get(f"/imports/{token}/status.json").get_json()
@@ -158,7 +158,7 @@ def test_upload_check_apply_and_poll(team, signed_in):
 
 def test_a_file_that_is_not_a_spreadsheet_gets_a_message_and_nothing_is_kept(team, signed_in):
     response = upload(signed_in(team.facilitator), "photo.jpg", b"\xff\xd8\xff\xe0JFIF")
-    assert response.status_code == 422 and "not a spreadsheet" in response.text
+    assert response.status_code == 422 and "Ini bukan lembar kerja" in response.text
     assert count(ReportJob) == 0
 
 

@@ -20,7 +20,7 @@ def test_each_reader_role_gets_its_dashboard_with_charts_and_tables(programme, s
         page = signed_in(user).get(f"/reports/?{PERIOD}", headers={"Accept-Language": "en"})
         assert page.status_code == 200, user.role
         html = page.text
-        assert "<svg" in html and "From recorded to resolved" in html
+        assert "<svg" in html and "Dari terdata hingga terselesaikan" in html
         assert "<script>" not in html and "onclick" not in html
 
 
