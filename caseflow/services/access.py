@@ -10,8 +10,50 @@ from ..models import Case, Role, User
 from ..workflow import TransitionDef
 
 
+def acting_for_ids(user: User) -> Select:
+    """The supervisors `user` stands in for today (an active delegation, in the acting
+    supervisor's own calendar day)."""
+    from zoneinfo import ZoneInfo
+
+    from ..database import utcnow
+    from ..models.trust import Delegation
+
+    today = utcnow().astimezone(ZoneInfo(user.timezone)).date()
+    return select(Delegation.supervisor_id).where(
+        Delegation.acting_id == user.id, Delegation.revoked_at.is_(None),
+        Delegation.starts_on <= today, Delegation.ends_on >= today,
+    )
+
+
+def acting_for(user: User, supervisor_id: int | None) -> int | None:
+    """The delegation under which `user` acts for `supervisor_id` today, if any."""
+    from ..extensions import db
+    from ..models.trust import Delegation
+
+    if supervisor_id is None or user.role != Role.SUPERVISOR:
+        return None
+    return db.session.execute(
+        select(Delegation.id).where(Delegation.supervisor_id == supervisor_id,
+                                    Delegation.supervisor_id.in_(acting_for_ids(user)),
+                                    Delegation.acting_id == user.id, Delegation.revoked_at.is_(None))
+        .order_by(Delegation.id.desc()).limit(1)
+    ).scalar_one_or_none()
+
+
 def supervised_ids(supervisor: User) -> Select:
-    return select(User.id).where(User.supervisor_id == supervisor.id)
+    """The supervisor's own team, and the teams of supervisors they act for today."""
+    return select(User.id).where(
+        (User.supervisor_id == supervisor.id) | User.supervisor_id.in_(acting_for_ids(supervisor))
+    )
+
+
+def escalated_case_ids(user: User) -> Select:
+    """Cases with a sign-off escalated to `user` (the supervisor's own supervisor)."""
+    from ..models import SignOff
+    from ..models.trust import SignOffEscalation
+
+    return select(SignOff.case_id).join(SignOffEscalation, SignOffEscalation.sign_off_id == SignOff.id).where(
+        SignOffEscalation.escalated_to_id == user.id)
 
 
 def visible_cases(user: User, statement: Select | None = None) -> Select:
@@ -20,7 +62,7 @@ def visible_cases(user: User, statement: Select | None = None) -> Select:
     if user.role == Role.FACILITATOR:
         return statement.where(Case.facilitator_id == user.id)
     if user.role == Role.SUPERVISOR:
-        return statement.where(Case.facilitator_id.in_(supervised_ids(user)))
+        return statement.where(Case.facilitator_id.in_(supervised_ids(user)) | Case.id.in_(escalated_case_ids(user)))
     if user.role == Role.AUDITOR:
         if user.auditor_scope_province_code:
             return statement.where(Case.province_code == user.auditor_scope_province_code)
@@ -35,7 +77,7 @@ def can_view_case(user: User, case: Case) -> bool:
     if user.role == Role.FACILITATOR:
         return case.facilitator_id == user.id
     if user.role == Role.SUPERVISOR:
-        return case.facilitator.supervisor_id == user.id
+        return holds_case_role(user, case, Role.SUPERVISOR) or is_escalated_to(user, case)
     if user.role == Role.AUDITOR:
         scope = user.auditor_scope_province_code
         return scope is None or case.province_code == scope
@@ -69,8 +111,21 @@ def holds_case_role(user: User, case: Case, role: str) -> bool:
     if role == Role.FACILITATOR:
         return case.facilitator_id == user.id
     if role == Role.SUPERVISOR:
-        return case.facilitator.supervisor_id == user.id
+        supervisor_id = case.facilitator.supervisor_id
+        return supervisor_id == user.id or acting_for(user, supervisor_id) is not None
     return False
+
+
+def is_escalated_to(user: User, case: Case) -> bool:
+    """A sign-off of this case was escalated to `user`: they may see the case and decide it."""
+    from ..extensions import db
+    from ..models import SignOff
+    from ..models.trust import SignOffEscalation
+
+    return db.session.execute(
+        select(SignOff.id).join(SignOffEscalation, SignOffEscalation.sign_off_id == SignOff.id)
+        .where(SignOff.case_id == case.id, SignOffEscalation.escalated_to_id == user.id).limit(1)
+    ).first() is not None
 
 
 def may_fire(user: User, case: Case, transition: TransitionDef) -> bool:

@@ -58,6 +58,7 @@ from . import access
 from .audit import append_case_event, append_event
 from .context import Actor
 from .runtime import default_workflow_name, engine, engines
+from .sign_off_policy import decision_authority, escalated_sign_off_ids
 
 # --- loading and checks --------------------------------------------------------------
 
@@ -475,7 +476,7 @@ def fire_trigger(
 
 
 def _move(actor: Actor, case: Case, trigger: str, *, reason: str | None,
-          sign_off: SignOff | None = None) -> Case:
+          sign_off: SignOff | None = None, authority: dict | None = None) -> Case:
     workflow = engine(case.workflow)
     before = case_summary(case)
     source = case.state
@@ -498,7 +499,7 @@ def _move(actor: Actor, case: Case, trigger: str, *, reason: str | None,
     _audit(actor, case, "case.transition", before, case_summary(case),
            trigger=trigger, reason=reason,
            sign_off_requested=requested.id if requested else None,
-           sign_off_decided=sign_off.id if sign_off else None)
+           sign_off_decided=sign_off.id if sign_off else None, **(authority or {}))
     return case
 
 
@@ -535,14 +536,20 @@ def decide_sign_off(actor: Actor, sign_off_id: int, data: dict, expected_version
             raise InvalidTransition(_l("The workflow no longer defines this sign-off."))
         if actor.user_id in (case.facilitator_id, sign_off.requested_by_id):
             raise NotAllowed(_l("Four-eyes rule: the case's facilitator or the requester cannot decide."))
-        _authorize(actor, case, policy.decided_by, _l("decide this sign-off"), expected_version if expected_version is not None else sign_off.case_version)
+        # Who decides, and under what: their own team, an acting delegation, or an escalation.
+        authority = decision_authority(actor.user, case, sign_off, policy)
+        seen_version = expected_version if expected_version is not None else sign_off.case_version
+        if authority.get("escalated_to") is None:
+            _authorize(actor, case, policy.decided_by, _l("decide this sign-off"), seen_version)
+        else:
+            _check_version(case, seen_version)
         trigger = policy.approve if values["decision"] == "approve" else policy.reject
         now = utcnow()
         sign_off.decision = "approved" if values["decision"] == "approve" else "rejected"
         sign_off.decided_by_id = actor.user_id
         sign_off.decided_at = now
         sign_off.reason = (values.get("reason") or "").strip() or None
-        _move(actor, case, trigger, reason=sign_off.reason, sign_off=sign_off)
+        _move(actor, case, trigger, reason=sign_off.reason, sign_off=sign_off, authority=authority)
         return sign_off
 
 
@@ -641,7 +648,9 @@ def pending_sign_offs_for(user: User) -> list[SignOff]:
         return []
     statement = (
         select(SignOff).join(Case).join(User, Case.facilitator_id == User.id)
-        .where(SignOff.decision.is_(None), User.supervisor_id == user.id,
+        .where(SignOff.decision.is_(None),
+               # Their team, the teams they act for today, and requests escalated to them.
+               Case.facilitator_id.in_(access.supervised_ids(user)) | SignOff.id.in_(escalated_sign_off_ids(user)),
                SignOff.requested_by_id != user.id, Case.facilitator_id != user.id)
         .order_by(SignOff.requested_at)
     )

@@ -50,8 +50,10 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(tokens_bp)
 
     from .evidence import bp as evidence_bp  # trust: auditors' evidence pages
+    from .evidence import policy_bp  # trust: notifications, acting supervisors
 
     app.register_blueprint(evidence_bp)
+    app.register_blueprint(policy_bp)
 
     from .reports import bp as reports_bp  # monitoring: dashboards, exports, documents
 

@@ -6,7 +6,17 @@ from __future__ import annotations
 import io
 from datetime import date
 
-from flask import Blueprint, Response, abort, render_template, request, send_file
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -125,3 +135,72 @@ def public_key():
 def client_viewers(client_id: int):
     client, sightings = evidence.client_viewers(request_actor(), client_id)
     return render_template("evidence/viewers.html", client=client, sightings=sightings)
+
+
+# --- sign-off policies: notifications and acting supervisors -----------------------------
+
+policy_bp = Blueprint("sign_off_policy", __name__)
+
+navigation.register("sign_off_policy.notifications", _l("Notifications"),
+                    (Role.SUPERVISOR, Role.ADMIN), order=70)
+navigation.register("sign_off_policy.delegations", _l("Acting supervisors"),
+                    (Role.SUPERVISOR, Role.ADMIN), order=75)
+
+
+@policy_bp.before_request
+@login_required
+def _signed_in():
+    return None
+
+
+@policy_bp.route("/notifications", methods=["GET", "POST"])
+def notifications():
+    from ..services import sign_off_policy as policy
+
+    if request.method == "POST":
+        policy.mark_notifications_read(request_actor())
+        return redirect(url_for("sign_off_policy.notifications"), code=303)
+    items = policy.notifications_for(current_user)
+    return render_template("evidence/notifications.html", items=items, text=policy.notification_text)
+
+
+def _delegation_page(status: int = 200, **context):
+    from ..models.trust import Delegation
+
+    statement = select(Delegation).order_by(Delegation.starts_on.desc()).limit(100)
+    if current_user.role == Role.SUPERVISOR:
+        statement = statement.where((Delegation.supervisor_id == current_user.id)
+                                    | (Delegation.acting_id == current_user.id))
+    supervisors = db.session.execute(
+        select(User).where(User.role == Role.SUPERVISOR, User.active.is_(True)).order_by(User.full_name)
+    ).scalars().all()
+    return render_template(
+        "evidence/delegations.html", delegations=db.session.execute(statement).scalars().all(),
+        supervisors=[(u.id, f"{u.full_name} ({u.username})") for u in supervisors],
+        form=context.pop("form", request.form), errors=context.pop("errors", {}), **context), status
+
+
+@policy_bp.route("/delegations", methods=["GET", "POST"])
+def delegations():
+    from ..services import sign_off_policy as policy
+    from .errors import field_errors
+
+    if current_user.role not in (Role.SUPERVISOR, Role.ADMIN):
+        abort(403)
+    if request.method == "POST":
+        try:
+            policy.delegate_supervisor(request_actor(), request.form.to_dict())
+        except ValidationError as error:
+            return _delegation_page(422, errors=field_errors(error), error_summary=str(error.message))
+        flash(_("The acting supervisor is recorded."), "success")
+        return redirect(url_for("sign_off_policy.delegations"), code=303)
+    return _delegation_page()
+
+
+@policy_bp.route("/delegations/<int:delegation_id>/end", methods=["POST"])
+def end_delegation(delegation_id: int):
+    from ..services import sign_off_policy as policy
+
+    policy.revoke_delegation(request_actor(), delegation_id)
+    flash(_("The delegation has ended."), "success")
+    return redirect(url_for("sign_off_policy.delegations"), code=303)

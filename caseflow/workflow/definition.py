@@ -31,7 +31,10 @@ _TRANSITION_KEYS = {
     "trigger", "source", "dest", "roles", "guards", "label", "sign_off",
     "via_sign_off", "requires_reason", "reopens",
 }
-_SIGN_OFF_KEYS = {"decided_by", "approve", "reject"}
+_SIGN_OFF_KEYS = {"decided_by", "approve", "reject", "within_working_days", "escalate_to"}
+# Escalation of an overdue sign-off: to the deciding supervisor's own supervisor (who may
+# then decide), or a notification to every user of a named role in the case's province.
+SUPERVISORS_SUPERVISOR = "supervisors_supervisor"
 
 
 def current_locale() -> str:
@@ -46,6 +49,8 @@ class SignOffPolicy:
     decided_by: tuple[str, ...]
     approve: str
     reject: str
+    within_working_days: int | None = None
+    escalate_to: str | None = None
 
 
 @dataclass(frozen=True)
@@ -313,7 +318,18 @@ def _parse_transition(index: int, entry_value: Any, states: dict[str, StateDef],
         for key in ("approve", "reject"):
             if not isinstance(raw_sign_off.get(key), str):
                 raise fail(f"{entry}.sign_off.{key}", "must name the trigger fired by the decision")
-        sign_off = SignOffPolicy(decided_by, raw_sign_off["approve"], raw_sign_off["reject"])
+        days = raw_sign_off.get("within_working_days")
+        if days is not None and (isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 60):
+            raise fail(f"{entry}.sign_off.within_working_days", "must be a whole number of working days, 1 to 60")
+        escalate_to = raw_sign_off.get("escalate_to")
+        if escalate_to is not None:
+            allowed = (SUPERVISORS_SUPERVISOR, *(role.value for role in Role))
+            if escalate_to not in allowed:
+                raise fail(f"{entry}.sign_off.escalate_to", f"must be one of: {', '.join(allowed)}")
+            if days is None:
+                raise fail(f"{entry}.sign_off.escalate_to", "needs within_working_days: escalate after how long?")
+        sign_off = SignOffPolicy(decided_by, raw_sign_off["approve"], raw_sign_off["reject"],
+                                 within_working_days=days, escalate_to=escalate_to)
     return TransitionDef(
         trigger=trigger, sources=sources, dest=dest, roles=roles, guards=guards,
         label=_label(entry_value.get("label"), trigger, f"{entry}.label", fail),

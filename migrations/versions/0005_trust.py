@@ -1,4 +1,5 @@
-"""trust: audit rows append-only in the database itself
+"""trust: audit rows append-only in the database itself; encrypted notes; delegations,
+sign-off escalations and notifications
 
 Revision ID: 0005_trust
 Revises: 0001_core
@@ -22,6 +23,8 @@ TRUNCATE) from the application, on both databases. Two things remain allowed:
 """
 from alembic import op
 import sqlalchemy as sa
+
+import caseflow.database
 
 revision = '0005_trust'
 down_revision = '0001_core'
@@ -112,6 +115,53 @@ def _sqlite_triggers() -> list[str]:
 
 
 def upgrade():
+    op.create_table('supervisor_delegations',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('supervisor_id', sa.Integer(), nullable=False),
+    sa.Column('acting_id', sa.Integer(), nullable=False),
+    sa.Column('starts_on', sa.Date(), nullable=False),
+    sa.Column('ends_on', sa.Date(), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', caseflow.database.UTCDateTime(), nullable=False),
+    sa.Column('revoked_at', caseflow.database.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['acting_id'], ['users.id'], name=op.f('fk_supervisor_delegations_acting_id_users')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_supervisor_delegations_created_by_id_users')),
+    sa.ForeignKeyConstraint(['supervisor_id'], ['users.id'], name=op.f('fk_supervisor_delegations_supervisor_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_supervisor_delegations'))
+    )
+    with op.batch_alter_table('supervisor_delegations', schema=None) as batch_op:
+        batch_op.create_index('ix_supervisor_delegations_acting', ['acting_id', 'starts_on'], unique=False)
+        batch_op.create_index(batch_op.f('ix_supervisor_delegations_supervisor_id'), ['supervisor_id'], unique=False)
+
+    op.create_table('sign_off_escalations',
+    sa.Column('sign_off_id', sa.Integer(), nullable=False),
+    sa.Column('due_at', caseflow.database.UTCDateTime(), nullable=False),
+    sa.Column('escalated_at', caseflow.database.UTCDateTime(), nullable=False),
+    sa.Column('escalated_to_id', sa.Integer(), nullable=True),
+    sa.Column('escalated_to_role', sa.String(length=32), nullable=True),
+    sa.ForeignKeyConstraint(['escalated_to_id'], ['users.id'], name=op.f('fk_sign_off_escalations_escalated_to_id_users')),
+    sa.ForeignKeyConstraint(['sign_off_id'], ['sign_offs.id'], name=op.f('fk_sign_off_escalations_sign_off_id_sign_offs')),
+    sa.PrimaryKeyConstraint('sign_off_id', name=op.f('pk_sign_off_escalations'))
+    )
+    with op.batch_alter_table('sign_off_escalations', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sign_off_escalations_escalated_to_id'), ['escalated_to_id'], unique=False)
+
+    op.create_table('notifications',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=40), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=True),
+    sa.Column('data', sa.JSON(), nullable=True),
+    sa.Column('created_at', caseflow.database.UTCDateTime(), nullable=False),
+    sa.Column('read_at', caseflow.database.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_notifications_case_id_cases')),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_notifications_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_notifications'))
+    )
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.create_index('ix_notifications_user_unread', ['user_id', 'read_at'], unique=False)
+
     with op.batch_alter_table('clients', schema=None) as batch_op:
         batch_op.add_column(sa.Column('health_notes', sa.Text(), nullable=True))
     with op.batch_alter_table('assessments', schema=None) as batch_op:
@@ -131,6 +181,9 @@ def downgrade():
     elif bind.dialect.name == "sqlite":
         for table, action in [(t, a) for t in GUARDED for a in ("update", "delete")]:
             op.execute(f"DROP TRIGGER IF EXISTS caseflow_{table}_no_{action}")
+    op.drop_table('notifications')
+    op.drop_table('sign_off_escalations')
+    op.drop_table('supervisor_delegations')
     with op.batch_alter_table('assessments', schema=None) as batch_op:
         batch_op.drop_column('protection_notes')
     with op.batch_alter_table('clients', schema=None) as batch_op:
