@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -30,7 +31,7 @@ from ..services import cases as case_services
 from . import navigation
 from .auth import request_actor
 from .errors import render_invalid
-from .formatting import viewer_zone
+from .formatting import localtime, utc, viewer_zone
 from .supervision import require_role
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -105,6 +106,9 @@ def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix or "value": value}
 
 
+_ISO_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+
+
 def _text(value: Any) -> str:
     if value is None or value == "":
         return "—"
@@ -112,6 +116,10 @@ def _text(value: Any) -> str:
         return _("yes") if value else _("no")
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str) and _ISO_INSTANT.match(value):
+        # A stored instant (a deadline, when a step happened): local time and UTC, as everywhere.
+        instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return f"{localtime(instant)} · {utc(instant)}"
     return str(value)
 
 

@@ -29,6 +29,8 @@ def test_changes_lists_fields_added_removed_and_changed():
     assert found["goals.2.description"] == ("added", None, "Kesehatan")
     assert "goals.1.description" not in found
     assert [c.kind for c in changes({"a": 1}, None)] == ["removed"]
+    [due] = changes({"due": None}, {"due": "2026-01-05T01:30:00Z"})
+    assert due.after.endswith("2026-01-05 01:30:00 UTC")
     assert changes(None, None) == []
 
 
