@@ -74,6 +74,10 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(docs_blp)
     _answer_unrouted_api_errors(app)
 
+    from .offline import init_app as init_offline
+
+    init_offline(app)
+
 
 def _answer_unrouted_api_errors(app: Flask) -> None:
     """A path under /api/ that matches no route (404, 405) belongs to no blueprint: it is

@@ -1,0 +1,384 @@
+/* The offline page: the facilitator's cases read from the tablet, forms that queue work in
+   the outbox, the outbox itself (waiting, sent, refused, conflicts with choices). */
+(function () {
+  "use strict";
+
+  var root = document.getElementById("offline-app");
+  if (!root || !window.CaseflowStore || !window.CaseflowSync) { return; }
+  var Store = window.CaseflowStore;
+  var Sync = window.CaseflowSync;
+  var T = JSON.parse(document.getElementById("offline-messages").textContent);
+  var userId = parseInt(root.getAttribute("data-user-id"), 10);
+  var csrf = root.getAttribute("data-csrf-token");
+  var zone = root.getAttribute("data-timezone");
+  var zoneLabel = root.getAttribute("data-zone");
+  var API = "/api/v1";
+  var RETRY_EVERY_MS = 5000;
+  var SENT_SHOWN_MS = 10 * 60 * 1000;
+
+  function $(selector, within) { return (within || root).querySelector(selector); }
+
+  function el(tag, text, attrs) {
+    var node = document.createElement(tag);
+    if (text !== undefined && text !== null) { node.textContent = String(text); }
+    Object.keys(attrs || {}).forEach(function (name) { node.setAttribute(name, attrs[name]); });
+    return node;
+  }
+
+  function localTime(iso) {
+    if (!iso) { return ""; }
+    try {
+      return new Date(iso).toLocaleString(document.documentElement.lang || "id",
+        {timeZone: zone, dateStyle: "medium", timeStyle: "short"}) + " " + zoneLabel;
+    } catch (e) { return iso; }
+  }
+
+  /* "Now" in the facilitator's own zone, as a datetime-local value. */
+  function nowInZone() {
+    var parts = {};
+    new Intl.DateTimeFormat("en-GB", {timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit",
+      hour: "2-digit", minute: "2-digit", hourCycle: "h23"}).formatToParts(new Date())
+      .forEach(function (p) { parts[p.type] = p.value; });
+    return parts.year + "-" + parts.month + "-" + parts.day + "T" + parts.hour + ":" + parts.minute;
+  }
+
+  // --- reading from the server ----------------------------------------------------------
+
+  function getJSON(url) {
+    return fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"}})
+      .then(function (response) {
+        if (!response.ok) { throw new Error(String(response.status)); }
+        return response.json();
+      });
+  }
+
+  function listAll(url, items) {
+    return getJSON(url).then(function (page) {
+      items = (items || []).concat(page.items);
+      if (page.next_cursor) {
+        return listAll(API + "/cases?limit=100&cursor=" + encodeURIComponent(page.next_cursor), items);
+      }
+      return items;
+    });
+  }
+
+  /* Online: store every assigned case with its records and steps on the tablet. */
+  function refresh() {
+    if (!navigator.onLine) { return Promise.resolve(); }
+    return listAll(API + "/cases?limit=100").then(function (summaries) {
+      var ids = {};
+      return Promise.all(summaries.map(function (summary) {
+        ids[summary.id] = true;
+        return getJSON(API + "/cases/" + summary.id).then(function (detail) {
+          return Store.put("cases", {id: detail.id, version: detail.version, detail: detail,
+                                     fetched_at: new Date().toISOString()});
+        });
+      })).then(function () { return Store.all("cases"); }).then(function (cached) {
+        return Promise.all(cached.filter(function (c) { return !ids[c.id]; })
+          .map(function (c) { return Store.remove("cases", c.id); }));
+      }).then(function () {
+        return Store.put("meta", {key: "refreshed_at", value: new Date().toISOString()});
+      });
+    }).catch(function () { /* stay with what the tablet has */ });
+  }
+
+  // --- rendering -----------------------------------------------------------------------
+
+  function statusText(entry) {
+    if (entry.status === "done") { return T.sent + " · " + localTime(entry.confirmed_at); }
+    if (entry.status === "sending") { return T.sending; }
+    if (entry.status === "conflict") { return T.conflict; }
+    if (entry.status === "failed") { return T.failed; }
+    var text = T.waiting;
+    if (entry.problem && entry.problem.title) { text += " · " + entry.problem.title; }
+    if (entry.next_attempt_at && entry.next_attempt_at > Date.now()) {
+      text += " · " + T.retry_at + " " + new Date(entry.next_attempt_at).toLocaleTimeString();
+    }
+    return text;
+  }
+
+  function summaryOf(entry) {
+    var body = entry.body || {};
+    if (entry.kind === "step") {
+      return (T.step_types[body.step_type] || body.step_type) + " — " + (body.notes || "");
+    }
+    if (entry.kind === "assessment") { return body.problem || ""; }
+    if (entry.kind === "termination") { return body.outcome || ""; }
+    return "";
+  }
+
+  function problemBlock(entry) {
+    var box = el("div", null, {"class": "outbox-problem"});
+    var problem = entry.problem || {};
+    if (problem.detail) { box.appendChild(el("p", problem.detail)); }
+    Object.keys(problem.errors || {}).forEach(function (field) {
+      box.appendChild(el("p", field + ": " + problem.errors[field].join(" "), {"class": "field-error"}));
+    });
+    var current = problem.current;
+    if (current) {
+      var now = current.reassigned ? T.reassigned :
+        T.current_state + ": " + (current.state || "") + " · " + T.version + " " + current.version;
+      box.appendChild(el("p", now, {"data-current-state": ""}));
+    }
+    var actions = el("p", null, {"class": "outbox-choices"});
+    var canResend = entry.status === "conflict" && current && !current.reassigned &&
+      typeof current.version === "number" && !/^(resolved|closed_unresolved)$/.test(current.state || "");
+    if (canResend) {
+      actions.appendChild(button(T.resend, "resend", function () {
+        Sync.resend(userId, entry.seq, current.version).then(function () { return sendNow(true); });
+      }));
+    }
+    actions.appendChild(button(T.keep_note, "keep-note", function () {
+      Sync.keepAsNote(entry.seq).then(render);
+    }));
+    actions.appendChild(button(T.discard, "discard", function () {
+      if (window.confirm(T.discard_confirm)) { Sync.discard(entry.seq).then(render); }
+    }));
+    box.appendChild(actions);
+    return box;
+  }
+
+  function button(label, name, onClick) {
+    var b = el("button", label, {"type": "button", "class": "button", "data-choice": name});
+    b.addEventListener("click", onClick);
+    return b;
+  }
+
+  function renderOutbox(entries) {
+    var list = $("[data-outbox]");
+    list.textContent = "";
+    var open = entries.filter(function (e) { return e.status !== "done"; });
+    $("[data-outbox-count]").textContent = String(open.length);
+    $("[data-outbox-empty]").hidden = open.length > 0;
+    entries.forEach(function (entry) {
+      var item = el("li", null, {"class": "outbox-entry outbox-" + entry.status,
+                                 "data-entry": entry.kind, "data-status": entry.status});
+      item.appendChild(el("strong", (T.kinds[entry.kind] || entry.kind) + " · " + (entry.case_number || "")));
+      item.appendChild(el("span", " " + summaryOf(entry)));
+      item.appendChild(el("p", statusText(entry), {"class": "muted", "data-entry-status": ""}));
+      item.appendChild(el("p", T.done_on_tablet + ": " + localTime(entry.device_time), {"class": "muted"}));
+      if (entry.status === "conflict" || entry.status === "failed") { item.appendChild(problemBlock(entry)); }
+      list.appendChild(item);
+    });
+  }
+
+  function renderNotes(notes) {
+    var section = $("[data-notes-section]");
+    var list = $("[data-notes]");
+    list.textContent = "";
+    section.hidden = notes.length === 0;
+    notes.forEach(function (note) {
+      var item = el("li", null, {"data-note": note.kind});
+      item.appendChild(el("strong", (T.kinds[note.kind] || note.kind) + " · " + (note.case_number || "")));
+      item.appendChild(el("span", " " + summaryOf(note) + " · " + localTime(note.device_time)));
+      list.appendChild(item);
+    });
+  }
+
+  function renderCases(cases) {
+    var list = $("[data-cases]");
+    list.textContent = "";
+    $("[data-cases-empty]").hidden = cases.length > 0;
+    cases.sort(function (a, b) { return b.id - a.id; }).forEach(function (c) {
+      var d = c.detail;
+      var item = el("li", null, {"class": "case-item"});
+      var link = el("a", null, {"href": "#case-" + d.id, "data-case-link": d.number});
+      link.appendChild(el("span", d.client.full_name, {"class": "case-title"}));
+      link.appendChild(el("span", " · " + d.number + " · " + d.state_title, {"class": "muted"}));
+      item.appendChild(link);
+      list.appendChild(item);
+    });
+  }
+
+  function recordBlock(title, rows) {
+    var box = el("div", null, {"class": "record"});
+    box.appendChild(el("h3", title));
+    if (!rows) { box.appendChild(el("p", T.no_record, {"class": "muted"})); return box; }
+    var dl = el("dl");
+    rows.forEach(function (row) {
+      if (row[1] === null || row[1] === undefined || row[1] === "") { return; }
+      dl.appendChild(el("dt", row[0]));
+      dl.appendChild(el("dd", row[1]));
+    });
+    box.appendChild(dl);
+    return box;
+  }
+
+  function renderCase(cached, entries) {
+    var section = $("[data-case-section]");
+    var listSection = $("[data-case-list-section]");
+    if (!cached) { section.hidden = true; listSection.hidden = false; return; }
+    var d = cached.detail;
+    section.hidden = false;
+    listSection.hidden = true;
+    section.setAttribute("data-case-id", d.id);
+    $("[data-case-title]").textContent = d.client.full_name + " · " + d.number;
+    $("[data-case-meta]").textContent = d.state_title + (d.stage_due_at ? " · " + T.due + " " + localTime(d.stage_due_at) : "");
+    var records = $("[data-case-records]");
+    records.textContent = "";
+    var a = d.assessment;
+    records.appendChild(recordBlock(T.assessment, a && [["problem", a.problem], ["needs", a.needs],
+      ["strengths", a.strengths], ["resources", a.resources], ["risk_level", a.risk_level]]));
+    var p = d.plan;
+    records.appendChild(recordBlock(T.plan, p && [["summary", p.summary]].concat(
+      p.goals.map(function (g, i) { return [T.goals + " " + (i + 1), g.description + (g.target_date ? " (" + g.target_date + ")" : "")]; }))));
+    var steps = $("[data-case-steps]");
+    steps.textContent = "";
+    d.steps.forEach(function (s) {
+      steps.appendChild(el("li", localTime(s.occurred_at) + " · " + (T.step_types[s.step_type] || s.step_type) +
+        " · " + s.notes, {"data-step": "server"}));
+    });
+    entries.filter(function (e) { return e.case_id === d.id && e.kind === "step" && e.status !== "done"; })
+      .forEach(function (e) {
+        steps.appendChild(el("li", e.body.occurred_at.replace("T", " ") + " " + zoneLabel + " · " +
+          (T.step_types[e.body.step_type] || e.body.step_type) + " · " + e.body.notes + " (" + T.not_sent_steps + ")",
+          {"data-step": "queued"}));
+      });
+    if (!steps.children.length) { steps.appendChild(el("li", T.no_steps, {"class": "muted"})); }
+    var goalSelect = $("#o-goal");
+    while (goalSelect.options.length > 1) { goalSelect.remove(1); }
+    (p ? p.goals : []).forEach(function (g) { goalSelect.add(new Option(g.description, String(g.id))); });
+    var stepForm = $("[data-offline-form=step]");
+    if (!stepForm.elements.occurred_at.value) { stepForm.elements.occurred_at.value = nowInZone(); }
+    var assessmentForm = $("[data-offline-form=assessment]");
+    if (assessmentForm.getAttribute("data-filled-for") !== String(d.id)) {
+      ["problem", "needs", "strengths", "resources"].forEach(function (name) {
+        assessmentForm.elements[name].value = a ? a[name] : "";
+      });
+      assessmentForm.elements.risk_level.value = a && a.risk_level ? a.risk_level : "";
+      assessmentForm.setAttribute("data-filled-for", String(d.id));
+    }
+  }
+
+  function selectedCaseId() {
+    var match = /^#case-(\d+)$/.exec(window.location.hash);
+    return match ? parseInt(match[1], 10) : null;
+  }
+
+  function render() {
+    return Promise.all([Store.all("outbox"), Store.all("notes"), Store.all("cases"), Store.get("meta", "refreshed_at")])
+      .then(function (found) {
+        var entries = found[0].filter(function (e) { return e.user_id === userId; })
+          .sort(function (x, y) { return x.seq - y.seq; });
+        renderOutbox(entries);
+        renderNotes(found[1].filter(function (n) { return n.user_id === userId; }));
+        renderCases(found[2]);
+        var id = selectedCaseId();
+        renderCase(found[2].filter(function (c) { return c.id === id; })[0], entries);
+        $("[data-refreshed]").textContent = found[3] ? T.refreshed + ": " + localTime(found[3].value) : "";
+        $("[data-connection]").textContent = navigator.onLine ? T.online : T.offline;
+        root.setAttribute("data-online", navigator.onLine ? "1" : "0");
+      });
+  }
+
+  // --- sending -------------------------------------------------------------------------
+
+  var syncing = null;
+
+  /* Send what is due; after anything was sent (or when asked), read the cases again so
+     the tablet shows what the server now holds. */
+  function sendNow(refreshAfter) {
+    if (syncing) { return syncing; }
+    syncing = render().then(function () {
+      if (!navigator.onLine) { return {outcome: "offline", sent: 0}; }
+      return Sync.sendAll(userId, csrf, render);
+    }).then(function (result) {
+      if (result.outcome === "signed-out") {
+        $("[data-connection]").textContent = T.sign_in_again;
+        return;
+      }
+      if (result.outcome === "ok" && (result.sent || refreshAfter === true)) {
+        return Sync.pruneConfirmed(SENT_SHOWN_MS).then(refresh);
+      }
+    }).then(render, render).then(function () {
+      syncing = null;
+      root.setAttribute("data-synced-at", String(Date.now()));
+    });
+    return syncing;
+  }
+
+  // --- forms ---------------------------------------------------------------------------
+
+  function formValues(form) {
+    var values = {};
+    Array.prototype.forEach.call(form.elements, function (field) {
+      if (!field.name) { return; }
+      values[field.name] = field.type === "checkbox" ? field.checked : field.value;
+    });
+    return values;
+  }
+
+  function queue(caseId, kind, method, path, body) {
+    return Store.get("cases", caseId).then(function (cached) {
+      return Sync.enqueue(userId, {
+        kind: kind, case_id: caseId, case_number: cached ? cached.detail.number : "",
+        method: method, url: API + "/cases/" + caseId + path, body: body,
+        created_at: new Date().toISOString()
+      });
+    });
+  }
+
+  root.addEventListener("submit", function (event) {
+    var form = event.target;
+    var kind = form.getAttribute("data-offline-form");
+    if (!kind) { return; }
+    event.preventDefault();
+    var caseId = selectedCaseId();
+    if (!caseId) { return; }
+    var v = formValues(form);
+    var queued;
+    if (kind === "step") {
+      var step = {step_type: v.step_type, occurred_at: v.occurred_at, notes: v.notes};
+      if (v.location) { step.location = v.location; }
+      if (v.goal_id) { step.goal_id = parseInt(v.goal_id, 10); }
+      queued = queue(caseId, "step", "POST", "/steps", step);
+    } else if (kind === "assessment") {
+      queued = queue(caseId, "assessment", "PUT", "/assessment", {
+        problem: v.problem, needs: v.needs, strengths: v.strengths, resources: v.resources,
+        risk_level: v.risk_level || null});
+    } else if (kind === "termination") {
+      queued = queue(caseId, "termination", "PUT", "/termination", {
+        outcome: v.outcome, closure_reason: v.closure_reason || null,
+        reason_details: v.reason_details, aftercare_plan: v.aftercare_plan
+      }).then(function () {
+        if (v.request) { return queue(caseId, "transition", "POST", "/transitions/request_termination", {}); }
+      });
+    }
+    queued.then(function () {
+      if (kind === "step") {
+        form.elements.notes.value = "";
+        form.elements.location.value = "";
+        form.elements.occurred_at.value = nowInZone();
+      }
+      var status = el("p", T.queued, {"role": "status", "class": "muted", "data-queued": ""});
+      var old = form.querySelector("[data-queued]");
+      if (old) { old.remove(); }
+      form.appendChild(status);
+      return sendNow();
+    });
+  });
+
+  root.addEventListener("click", function (event) {
+    if (event.target.matches("[data-send-now]")) { sendNow(true); }
+    if (event.target.matches("[data-back]")) {
+      event.preventDefault();
+      window.location.hash = "";
+    }
+  });
+
+  window.addEventListener("hashchange", render);
+  window.addEventListener("online", function () { sendNow(true); });
+  window.addEventListener("offline", render);
+  window.setInterval(function () { if (navigator.onLine) { sendNow(); } }, RETRY_EVERY_MS);
+
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.ready.then(function (registration) {
+      if (registration.active && navigator.onLine) {
+        registration.active.postMessage({type: "keep-offline-page"});
+      }
+    });
+  }
+
+  render().then(function () { return navigator.onLine ? refresh().then(function () { return sendNow(); }) : null; })
+    .then(render).then(function () { root.setAttribute("data-ready", "1"); });
+})();

@@ -1,0 +1,203 @@
+/* The outbox: work done on the tablet is sent to the API in the order it was done, each
+   entry with its idempotency key, the case version it was based on (If-Match) and the time
+   it was done (X-Device-Time). An entry leaves the outbox only when the server confirmed it
+   or the facilitator chose what to do with it. */
+(function () {
+  "use strict";
+
+  var Store = window.CaseflowStore;
+  var BACKOFF_MAX_MS = 5 * 60 * 1000;
+  var sending = false;
+
+  function newKey() {
+    if (window.crypto && window.crypto.randomUUID) { return window.crypto.randomUUID(); }
+    return "k-" + Date.now() + "-" + Math.random().toString(36).slice(2);
+  }
+
+  function backoff(attempts) {
+    return Math.min(BACKOFF_MAX_MS, 2000 * Math.pow(2, Math.max(0, attempts - 1)));
+  }
+
+  function mine(entries, userId) {
+    return entries.filter(function (e) { return e.user_id === userId; })
+      .sort(function (a, b) { return a.seq - b.seq; });
+  }
+
+  /* The version the next write on this case will be based on: the cached case version,
+     moved on by every entry of this case still in the outbox (each write adds one). */
+  function nextBaseVersion(userId, caseId) {
+    return Promise.all([Store.get("cases", caseId), Store.all("outbox")]).then(function (found) {
+      var cached = found[0];
+      var pending = mine(found[1], userId).filter(function (e) {
+        return e.case_id === caseId && e.status !== "done";
+      });
+      if (pending.length) { return pending[pending.length - 1].base_version + 1; }
+      return cached ? cached.version : null;
+    });
+  }
+
+  function enqueue(userId, entry) {
+    return nextBaseVersion(userId, entry.case_id).then(function (base) {
+      entry.user_id = userId;
+      entry.key = newKey();
+      entry.base_version = base;
+      entry.device_time = new Date().toISOString();
+      entry.status = "waiting";
+      entry.attempts = 0;
+      entry.next_attempt_at = 0;
+      return Store.put("outbox", entry);
+    });
+  }
+
+  function parseVersion(etag) {
+    var match = /"?(\d+)"?/.exec(etag || "");
+    return match ? parseInt(match[1], 10) : null;
+  }
+
+  function sendOne(entry, csrf) {
+    var headers = {
+      "Content-Type": "application/json",
+      "Accept": "application/json",
+      "Idempotency-Key": entry.key,
+      "X-Device-Time": entry.device_time,
+      "X-CSRFToken": csrf
+    };
+    if (entry.base_version !== null && entry.base_version !== undefined) {
+      headers["If-Match"] = '"' + entry.base_version + '"';
+    }
+    entry.status = "sending";
+    return Store.put("outbox", entry).then(function () {
+      return fetch(entry.url, {method: entry.method, headers: headers, credentials: "same-origin",
+                               body: JSON.stringify(entry.body)});
+    }).then(function (response) {
+      return response.text().then(function (text) {
+        var body = null;
+        try { body = text ? JSON.parse(text) : null; } catch (e) { body = null; }
+        return {status: response.status, body: body, etag: response.headers.get("ETag")};
+      });
+    }, function () {
+      return {status: 0, body: null};
+    }).then(function (answer) {
+      var outcome;
+      if (answer.status >= 200 && answer.status < 300) {
+        entry.status = "done";
+        entry.confirmed_at = new Date().toISOString();
+        entry.problem = null;
+        outcome = "done";
+      } else if (answer.status === 0 || answer.status >= 500 || answer.status === 429) {
+        entry.status = "waiting";
+        entry.attempts += 1;
+        entry.next_attempt_at = Date.now() + backoff(entry.attempts);
+        entry.problem = answer.body;
+        outcome = "offline";
+      } else if (answer.status === 401 || (answer.status === 400 && answer.body &&
+                 /csrf/.test(answer.body.type || ""))) {
+        entry.status = "waiting";
+        entry.problem = answer.body;
+        outcome = "signed-out";
+      } else {
+        entry.status = answer.status === 409 ? "conflict" : "failed";
+        entry.problem = answer.body || {status: answer.status};
+        outcome = "refused";
+      }
+      return Store.put("outbox", entry).then(function () {
+        if (outcome !== "done") { return outcome; }
+        var version = parseVersion(answer.etag);
+        return Store.get("cases", entry.case_id).then(function (cached) {
+          if (cached && version) {
+            cached.version = version;
+            return Store.put("cases", cached);
+          }
+        }).then(function () { return outcome; });
+      });
+    });
+  }
+
+  /* Send what is due, oldest first. A case whose entry met a conflict or was refused holds
+     back its later entries (they were based on it); other cases go on. */
+  function sendAll(userId, csrf, onChange) {
+    if (sending) { return Promise.resolve({outcome: "busy", sent: 0}); }
+    sending = true;
+    var held = {};
+    var stop = null;
+    var sent = 0;
+    return Store.all("outbox").then(function (entries) {
+      var queue = mine(entries, userId).filter(function (e) { return e.status !== "done"; });
+      return queue.reduce(function (previous, entry) {
+        return previous.then(function () {
+          if (stop || held[entry.case_id]) { return; }
+          if (entry.status === "conflict" || entry.status === "failed") {
+            held[entry.case_id] = true;
+            return;
+          }
+          if (entry.next_attempt_at && entry.next_attempt_at > Date.now()) {
+            held[entry.case_id] = true;
+            return;
+          }
+          return sendOne(entry, csrf).then(function (outcome) {
+            if (onChange) { onChange(); }
+            if (outcome === "offline" || outcome === "signed-out") { stop = outcome; }
+            if (outcome === "refused") { held[entry.case_id] = true; }
+            if (outcome === "done") { sent += 1; }
+          });
+        });
+      }, Promise.resolve());
+    }).then(function () {
+      sending = false;
+      return {outcome: stop || "ok", sent: sent};
+    }, function (error) {
+      sending = false;
+      throw error;
+    });
+  }
+
+  /* The facilitator's choice on a conflict: send again on the server's current version.
+     Later entries of the same case move along with it, so they stay in order. */
+  function resend(userId, seq, currentVersion) {
+    return Store.all("outbox").then(function (entries) {
+      var list = mine(entries, userId);
+      var entry = list.filter(function (e) { return e.seq === seq; })[0];
+      if (!entry) { return; }
+      var shift = currentVersion - entry.base_version;
+      return Promise.all(list.filter(function (e) {
+        return e.case_id === entry.case_id && e.seq >= seq && e.status !== "done";
+      }).map(function (e) {
+        e.base_version += shift;
+        e.status = "waiting";
+        e.attempts = 0;
+        e.next_attempt_at = 0;
+        e.problem = null;
+        return Store.put("outbox", e);
+      }));
+    });
+  }
+
+  function keepAsNote(seq) {
+    return Store.get("outbox", seq).then(function (entry) {
+      if (!entry) { return; }
+      var note = {user_id: entry.user_id, kind: entry.kind, case_id: entry.case_id,
+                  case_number: entry.case_number, body: entry.body, device_time: entry.device_time,
+                  problem: entry.problem, kept_at: new Date().toISOString()};
+      return Store.put("notes", note).then(function () { return Store.remove("outbox", seq); });
+    });
+  }
+
+  function discard(seq) {
+    return Store.remove("outbox", seq);
+  }
+
+  /* Confirmed entries are kept a while to show "sent", then removed. */
+  function pruneConfirmed(maxAgeMs) {
+    return Store.all("outbox").then(function (entries) {
+      var limit = Date.now() - maxAgeMs;
+      return Promise.all(entries.filter(function (e) {
+        return e.status === "done" && Date.parse(e.confirmed_at) < limit;
+      }).map(function (e) { return Store.remove("outbox", e.seq); }));
+    });
+  }
+
+  window.CaseflowSync = {
+    enqueue: enqueue, sendAll: sendAll, resend: resend, keepAsNote: keepAsNote,
+    discard: discard, pruneConfirmed: pruneConfirmed, backoff: backoff
+  };
+})();
