@@ -165,6 +165,7 @@ def reassign(case_id: int):
     """Move an open case of the team to another active facilitator of the team."""
     case = case_services.get_case(current_user, case_id)
     if request.method == "GET":
+        case_services.record_case_view(request_actor(), case_id, what="reassign")
         return render_template("supervision/reassign.html", errors={}, form={}, **_reassign_context(case))
     data = {"facilitator_id": request.form.get("facilitator_id") or None,
             "reason": request.form.get("reason", "")}

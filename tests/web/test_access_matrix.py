@@ -32,7 +32,8 @@ RELATIONS = ("own", "team", "other_team", "other_province")
 API_PREFIX = "/api/"
 
 # Blueprints whose routes the table must cover (the web application's HTML pages).
-COVERED_BLUEPRINTS = {"main", "auth", "cases", "supervision", "audit", "monitoring", "admin", "evidence"}
+COVERED_BLUEPRINTS = {"main", "auth", "cases", "supervision", "audit", "monitoring", "admin", "evidence",
+                      "reports"}
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,19 @@ ROUTES: list[Route] = [
     R("GET", "/audit/clients/{client}/viewers", auditor="200 200 200 404", everyone="403"),
     # --- programme manager
     R("GET", "/monitoring", manager="200", everyone="403"),
+    # --- monitoring dashboards (figures for every case reader and the programme manager)
+    R("GET", "/reports/", facilitator="200", supervisor="200", auditor="200", manager="200", admin="403"),
+    R("GET", "/reports/export.csv", facilitator="200", supervisor="200", auditor="200", manager="200",
+      admin="403"),
+    R("GET", "/reports/cases/resolved", facilitator="200", supervisor="200", auditor="200", manager="403",
+      admin="403"),
+    R("GET", "/reports/cases/resolved.csv", facilitator="200", supervisor="200", auditor="200",
+      manager="403", admin="403"),
+    R("GET", "/reports/case/{case}/file.pdf", facilitator="200 404 404 404", supervisor="200 200 404 404",
+      auditor="200 200 200 404", manager="403", admin="403"),
+    # The cases here wait for the decision: no termination report exists yet for anyone.
+    R("GET", "/reports/case/{case}/termination.pdf", facilitator="404", supervisor="404", auditor="404",
+      manager="403", admin="403"),
     # --- administrator
     R("GET", "/admin/users", admin="200", everyone="403"),
     R("GET", "/admin/users/new", admin="200", everyone="403"),
@@ -268,6 +282,7 @@ def test_the_table_lists_every_route(world):
         for name in ("case_id", "client_id", "sign_off_id"):
             path = path.replace(f"<int:{name}>", "{" + name.removesuffix("_id") + "}")
         path = path.replace("<int:user_id>", "{user}").replace("<trigger>", "no_such_trigger")
+        path = path.replace("<fmt>", "csv").replace("<figure>", "resolved")
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             if (method, path) not in listed and (method, path.replace("{user}", "{supervisor}")) not in listed:
                 missing.append(f"{method} {rule.rule}")
