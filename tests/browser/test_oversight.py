@@ -53,6 +53,7 @@ def test_supervisor_approves_rejects_and_reassigns(page, second_request):
     page.check("input[name=decision][value=reject]")
     page.get_by_role("button", name="Kirim keputusan").click()
     expect(page.locator("#f-reason-error-1")).to_be_visible()
+    assert page.evaluate(SMALL_TARGETS) == []
     screenshot(page, "oversight-sign-off-reason-required")
     page.check("input[name=decision][value=reject]")
     page.fill("textarea[name=reason]", "Tujuan kedua belum tercapai; evaluasi ulang bersama keluarga.")
@@ -89,12 +90,14 @@ def test_auditor_opens_a_timeline_and_runs_the_integrity_check(page):
     expect(first).to_contain_text("WIB")
     expect(page.locator("table.diff ins").first).to_be_visible()
     expect(page.locator(".timeline-event").last).to_contain_text("Kasus dilihat")
+    assert page.evaluate(SMALL_TARGETS) == []
     screenshot(page, "oversight-audit-timeline")
     page.screenshot(path=str(SCREENSHOTS / "oversight-audit-timeline-top.png"))  # the first screenful
 
     page.get_by_role("link", name="Pemeriksaan integritas").click()
     page.get_by_role("button", name="Jalankan pemeriksaan").click()
     expect(page.locator(".integrity-ok")).to_contain_text("Utuh")
+    assert page.evaluate(SMALL_TARGETS) == []
     screenshot(page, "oversight-integrity-check")
 
 
@@ -106,6 +109,7 @@ def test_manager_sees_the_figures_without_personal_data(page):
     expect(page.locator("table.figures").nth(1)).to_contain_text("P02")
     for name in ("Yohanes Wenda", "Naomi Kogoya", "Yuliana Ndun"):
         expect(page.locator("main")).not_to_contain_text(name)
+    assert page.evaluate(SMALL_TARGETS) == []
     screenshot(page, "oversight-manager-figures")
 
 
@@ -128,4 +132,5 @@ def test_admin_creates_a_user_and_cannot_deactivate_a_facilitator_with_open_case
     page.get_by_role("button", name="Nonaktifkan akun").click()
     expect(page.locator("#f-active-error-1")).to_contain_text("dialihkan")
     expect(page.locator(".error-summary")).to_contain_text("Alihkan terlebih dahulu")
+    assert page.evaluate(SMALL_TARGETS) == []
     screenshot(page, "oversight-admin-open-cases")
