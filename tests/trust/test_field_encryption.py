@@ -119,3 +119,23 @@ def test_data_subject_export_holds_the_notes_in_clear(client_with_notes, team):
     exported = export_client_data(Actor(user=team.auditor), client_with_notes.id)
     assert exported["client"]["health_notes"] == HEALTH
     assert exported["cases"][0]["assessment"]["protection_notes"] == PROTECTION
+
+
+def test_retention_erases_the_encrypted_notes_and_the_chain_still_verifies(make, team, monkeypatch):
+    from datetime import timedelta
+
+    from caseflow.database import simulated_time, utcnow
+    from caseflow.services.audit import verify_everything
+    from caseflow.services.privacy import anonymise_closed_cases
+    from tests.conftest import Factory
+
+    monkeypatch.setitem(COMPLETE_ASSESSMENT, "protection_notes", PROTECTION)
+    monkeypatch.setattr(make, "client", lambda user, **kw: Factory.client(make, user, health_notes=HEALTH, **kw))
+    with simulated_time(utcnow() - timedelta(days=800)):
+        case = make.case(team.facilitator, to="resolved", supervisor=team.supervisor)
+    assert db.session.get(Client, case.client_id).health_notes == HEALTH
+    report = anonymise_closed_cases(Actor.cli(), older_than_days=365)
+    assert case.client_id in report.clients
+    assert raw("SELECT health_notes FROM clients WHERE id = :id", id=case.client_id) is None
+    assert raw("SELECT protection_notes FROM assessments WHERE case_id = :id", id=case.id) is None
+    assert verify_everything().ok
