@@ -41,7 +41,7 @@ navigation.register("audit.trail", _l("Facilitator trail"), (Role.AUDITOR,), ord
 navigation.register("audit.integrity", _l("Integrity check"), (Role.AUDITOR,), order=30)
 
 PAGE_SIZE = 25
-TIMELINE_PAGE_SIZE = 100
+TIMELINE_PAGE_SIZE = 50  # about 2 KB an event: a page stays well under 150 KB
 TRAIL_LIMIT = 500
 MAX_TRAIL_DAYS = 366
 

@@ -120,3 +120,19 @@ def test_integrity_case_outside_scope_is_refused_at_the_field(signed_in, team, m
     refused = signed_in(team.province_auditor).post("/audit/integrity", data={"case_number": case.number})
     assert refused.status_code == 422 and 'id="f-case-number-error-1"' in refused.text
     assert isinstance(team.auditor, User)
+
+
+def test_long_timelines_are_paged_oldest_first(signed_in, team, make, monkeypatch):
+    import caseflow.web.audit as audit_pages
+
+    monkeypatch.setattr(audit_pages, "TIMELINE_PAGE_SIZE", 5)
+    case = make.case(team.facilitator, to="evaluation")
+    client = signed_in(team.auditor)
+    first = client.get(f"/audit/cases/{case.id}/history")
+    assert first.text.count('class="timeline-event') == 5
+    assert f'href="/audit/cases/{case.id}/history?page=2"' in first.text
+    [opened] = events("case.opened", case.id)
+    assert f'id="event-{opened.id}"' in first.text
+    last_page = client.get(f"/audit/cases/{case.id}/history", query_string={"page": "999"})
+    assert last_page.status_code == 200 and f'id="event-{opened.id}"' not in last_page.text
+    assert "audit history" in last_page.text  # the views of this very page come last
