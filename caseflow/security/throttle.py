@@ -28,7 +28,9 @@ DEFAULT_ADDRESS_LIMIT = "30 per 15 minutes"
 
 
 def _account_key() -> str:
-    username = (request.form.get("username") or "").strip().lower()[:64]
+    body = request.get_json(silent=True) if request.is_json else None
+    username = request.form.get("username") or (body.get("username") if isinstance(body, dict) else None)
+    username = str(username or "").strip().lower()[:64]
     return f"login-account:{username}"
 
 
