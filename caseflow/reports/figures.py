@@ -148,12 +148,19 @@ def open_stages() -> list[str]:
 # --- populations: one definition per counted figure ------------------------------------
 
 
+def _with_cases(statement: Select, case_id_column, filters: Filters, user: User | None,
+                needed: bool = False) -> Select:
+    """Join the cases table only when a filter or the scope needs it: national figures
+    then read the history table alone."""
+    conditions = _case_conditions(filters, user)
+    if conditions or needed:
+        statement = statement.join(Case, Case.id == case_id_column)
+    return statement.where(*conditions)
+
+
 def _history(filters: Filters, user: User | None, *conditions, key=None) -> Select:
-    return (
-        select(H.case_id.label("case_id"), (key if key is not None else literal(None)).label("key"))
-        .join(Case, Case.id == H.case_id)
-        .where(*conditions, *_case_conditions(filters, user))
-    )
+    statement = select(H.case_id.label("case_id"), (key if key is not None else literal(None)).label("key"))
+    return _with_cases(statement.where(*conditions), H.case_id, filters, user)
 
 
 def recorded(filters: Filters, user: User | None) -> Select:
@@ -164,6 +171,10 @@ def recorded(filters: Filters, user: User | None) -> Select:
 
 
 def _covering(moment: datetime) -> list:
+    """Stays a case was in at `moment`. At the present moment that is simply the current
+    stays (left_at empty), which an index finds without reading the past."""
+    if moment >= utcnow() - timedelta(seconds=1):
+        return [H.left_at.is_(None)]
     return [H.entered_at <= moment, or_(H.left_at.is_(None), H.left_at > moment)]
 
 
@@ -207,12 +218,10 @@ def resolved_as_of(filters: Filters, user: User | None) -> Select:
 
 def _resolved_within(days: int) -> Callable[[Filters, User | None], Select]:
     def population(filters: Filters, user: User | None) -> Select:
-        return _history(
-            filters, user, H.stage.in_(outcome_stages("resolved")),
-            *_in_period(Case.opened_at, filters),
-            _days_between(H.entered_at, Case.opened_at) <= days,
-            H.entered_at <= filters.moment,
-        )
+        statement = select(H.case_id.label("case_id"), literal(None).label("key")).where(
+            H.stage.in_(outcome_stages("resolved")), *_in_period(Case.opened_at, filters),
+            _days_between(H.entered_at, Case.opened_at) <= days, H.entered_at <= filters.moment)
+        return _with_cases(statement, H.case_id, filters, user, needed=True)
 
     population.__doc__ = f"Cases recorded in the period and resolved within {days} days of being recorded."
     return population
@@ -241,9 +250,9 @@ def tally(name: str, filters: Filters, user: User | None = None, by: str | None 
     """Count distinct cases of a population, per its key (or per `by`)."""
     population = POPULATIONS[name](filters, user)
     if by is not None:
-        population = population.with_only_columns(
-            population.selected_columns.case_id, BREAKDOWNS[by].label("key")
-        )
+        inner = population.with_only_columns(population.selected_columns.case_id).subquery()
+        population = select(inner.c.case_id.label("case_id"), BREAKDOWNS[by].label("key")).join(
+            Case, Case.id == inner.c.case_id)
     sub = population.subquery()
     rows = db.session.execute(
         select(sub.c.key, func.count(distinct(sub.c.case_id))).group_by(sub.c.key)
@@ -260,11 +269,13 @@ def drill(name: str, filters: Filters, user: User | None = None, key: Any = None
           by: str | None = None) -> Select:
     """The cases behind a figure (or behind one key of it): a SELECT of Case rows."""
     population = POPULATIONS[name](filters, user)
-    if key is not None:
-        column = BREAKDOWNS[by] if by else population.selected_columns.key
-        population = population.where(column == key)
+    if key is not None and not by:
+        population = population.where(population.selected_columns.key == key)
     ids = population.with_only_columns(population.selected_columns.case_id)
-    return select(Case).where(Case.id.in_(ids))
+    statement = select(Case).where(Case.id.in_(ids))
+    if key is not None and by:
+        statement = statement.where(BREAKDOWNS[by] == key)
+    return statement
 
 
 # --- rates ------------------------------------------------------------------------------
@@ -316,10 +327,12 @@ def month_of(column):
 PERCENTILES = (0.5, 0.9)
 
 
-def percentiles(values: Select, points: tuple[float, ...] = PERCENTILES) -> dict[Any, dict[str, Any]]:
+def percentiles(values: Select, points: tuple[float, ...] = PERCENTILES,
+                scale: float = 1.0) -> dict[Any, dict[str, Any]]:
     """Interpolated percentiles of `values` (columns key, value) per key, in the database:
     only the two rows around each percentile are read back."""
-    sub = values.subquery()
+    # Materialised first: otherwise SQLite may re-run the filtered query inside the window.
+    sub = values.cte("percentile_values").prefix_with("MATERIALIZED")
     ranked = select(
         sub.c.key, sub.c.value,
         func.row_number().over(partition_by=sub.c.key, order_by=sub.c.value).label("rn"),
@@ -334,7 +347,7 @@ def percentiles(values: Select, points: tuple[float, ...] = PERCENTILES) -> dict
     by_key: dict[Any, dict[int, float]] = {}
     counts: dict[Any, int] = {}
     for key, value, rn, n in rows:
-        by_key.setdefault(key, {})[rn] = float(value)
+        by_key.setdefault(key, {})[rn] = float(value) * scale
         counts[key] = n
     result = {}
     for key, ranks in by_key.items():
@@ -352,21 +365,20 @@ def percentiles(values: Select, points: tuple[float, ...] = PERCENTILES) -> dict
 
 def stage_durations(filters: Filters, user: User | None = None) -> dict[str, dict[str, Any]]:
     """Days spent in each stage, over the stays that ended in the period: count, p50, p90."""
-    values = (
-        select(H.stage.label("key"), (H.duration_seconds / 86400.0).label("value"))
-        .join(Case, Case.id == H.case_id)
-        .where(H.left_at.is_not(None), *_in_period(H.left_at, filters), *_case_conditions(filters, user))
-    )
-    found = percentiles(values)
+    # Whole seconds: the window function sorts integers, read in index order when it can.
+    values = _with_cases(
+        select(H.stage.label("key"), H.duration_seconds.label("value"))
+        .where(H.left_at.is_not(None), *_in_period(H.left_at, filters)), H.case_id, filters, user)
+    found = percentiles(values, scale=1 / 86400)
     return {stage: found[stage] for stage in open_stages() if stage in found}
 
 
 def days_to_resolution(filters: Filters, user: User | None = None) -> dict[str, Any] | None:
     """Days from recorded to resolved, over the resolutions in the period: count, p50, p90."""
-    population = resolved(filters, user)
-    values = population.with_only_columns(
-        literal("all").label("key"), _days_between(H.entered_at, Case.opened_at).label("value")
-    )
+    values = _with_cases(
+        select(literal("all").label("key"), _days_between(H.entered_at, Case.opened_at).label("value"))
+        .where(H.stage.in_(outcome_stages("resolved")), *_in_period(H.entered_at, filters)),
+        H.case_id, filters, user, needed=True)
     return percentiles(values).get("all")
 
 
@@ -375,10 +387,9 @@ def duration_distribution(filters: Filters, user: User | None = None,
     """Stays that ended in the period per stage, counted in day buckets (≤7, ≤14, … , more)."""
     days = H.duration_seconds / 86400.0
     bucket = case(*[(days <= b, i) for i, b in enumerate(bounds)], else_=len(bounds))
-    rows = db.session.execute(
+    rows = db.session.execute(_with_cases(
         select(H.stage, bucket.label("bucket"), func.count())
-        .join(Case, Case.id == H.case_id)
-        .where(H.left_at.is_not(None), *_in_period(H.left_at, filters), *_case_conditions(filters, user))
+        .where(H.left_at.is_not(None), *_in_period(H.left_at, filters)), H.case_id, filters, user)
         .group_by(H.stage, bucket)
     ).all()
     result = {stage: [0] * (len(bounds) + 1) for stage in open_stages()}
@@ -392,20 +403,17 @@ def sign_off_turnaround(filters: Filters, user: User | None = None) -> dict[str,
     """Hours from a sign-off request to its decision (decided in the period: count, p50,
     p90), and the requests still waiting at the moment with the oldest one's age."""
     hours = _days_between(SignOff.decided_at, SignOff.requested_at) * 24
-    values = (
+    values = _with_cases(
         select(literal("all").label("key"), hours.label("value"))
-        .join(Case, Case.id == SignOff.case_id)
-        .where(SignOff.decided_at.is_not(None), *_in_period(SignOff.decided_at, filters),
-               *_case_conditions(filters, user))
-    )
+        .where(SignOff.decided_at.is_not(None), *_in_period(SignOff.decided_at, filters)),
+        SignOff.case_id, filters, user)
     decided = percentiles(values).get("all") or {"count": 0, "p50": None, "p90": None}
     moment = filters.moment
-    pending, oldest = db.session.execute(
+    pending, oldest = db.session.execute(_with_cases(
         select(func.count(SignOff.id), func.min(SignOff.requested_at))
-        .join(Case, Case.id == SignOff.case_id)
         .where(SignOff.requested_at <= moment,
-               or_(SignOff.decided_at.is_(None), SignOff.decided_at > moment),
-               *_case_conditions(filters, user))
+               or_(SignOff.decided_at.is_(None), SignOff.decided_at > moment)),
+        SignOff.case_id, filters, user)
     ).one()
     if oldest is not None and oldest.tzinfo is None:
         oldest = oldest.replace(tzinfo=UTC)
@@ -423,8 +431,10 @@ def caseload(filters: Filters, user: User | None = None) -> list[dict[str, Any]]
     """Per active facilitator: open cases and distinct clients at the moment, against the
     ideal of 1 facilitator to 100 clients. Facilitators without cases are listed too."""
     moment = filters.moment
-    open_now = _history(filters, user, *_covering(moment), H.stage.in_(open_stages())).with_only_columns(
-        H.case_id.label("case_id"), Case.facilitator_id.label("facilitator_id"), Case.client_id.label("client_id")
+    open_now = _with_cases(
+        select(H.case_id.label("case_id"), Case.facilitator_id.label("facilitator_id"),
+               Case.client_id.label("client_id")).where(*_covering(moment), H.stage.in_(open_stages())),
+        H.case_id, filters, user, needed=True,
     ).subquery()
     people = select(User.id, User.full_name, User.province_code, User.supervisor_id).where(
         User.role == Role.FACILITATOR, User.active.is_(true())
@@ -497,22 +507,23 @@ def steps_per_case_per_month(filters: Filters, user: User | None = None) -> list
     if not spans:
         return []
     first, last = spans[0][1], spans[-1][2]
-    step_rows = dict(db.session.execute(
+    step_rows = dict(db.session.execute(_with_cases(
         select(month_of(Step.occurred_at), func.count(Step.id))
-        .join(Case, Case.id == Step.case_id)
-        .where(Step.occurred_at >= first, Step.occurred_at < last, *_case_conditions(filters, user))
+        .where(Step.occurred_at >= first, Step.occurred_at < last), Step.case_id, filters, user)
         .group_by(month_of(Step.occurred_at))
     ).all())
+    # Open at some time in the month: recorded before its end, not closed before its start
+    # (read from the case row: one pass over the cases, not over their whole history).
     active_columns = [
-        func.count(distinct(case(
-            (and_(H.entered_at < end, or_(H.left_at.is_(None), H.left_at > begin)), H.case_id)
-        ))).label(label)
+        func.coalesce(func.sum(case(
+            (and_(Case.opened_at < end, or_(Case.closed_at.is_(None), Case.closed_at >= begin)), 1), else_=0
+        )), 0).label(label)
         for label, begin, end in spans
     ]
     active = db.session.execute(
-        select(*active_columns).join(Case, Case.id == H.case_id).where(
-            H.stage.in_(open_stages()), H.entered_at < last,
-            or_(H.left_at.is_(None), H.left_at > first), *_case_conditions(filters, user))
+        select(*active_columns).where(
+            Case.opened_at < last, or_(Case.closed_at.is_(None), Case.closed_at >= first),
+            *_case_conditions(filters, user))
     ).one()
     result = []
     for (label, _begin, _end), open_cases in zip(spans, active, strict=True):

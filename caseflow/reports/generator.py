@@ -200,6 +200,11 @@ def generate_cases(case_count: int, *, seed: int = 2026, batch: int = 2000,
     _finish_counters(counters)
     _fix_sequences()
     db.session.commit()
+    # Fresh planner statistics: without them SQLite walks the whole history for one
+    # facilitator's figures instead of starting from their cases.
+    with db.engine.connect() as connection:
+        connection.exec_driver_sql("ANALYZE")
+        connection.commit()
     return totals
 
 

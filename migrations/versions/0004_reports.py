@@ -36,6 +36,8 @@ def upgrade():
         batch_op.create_index('ix_case_stage_history_case_left', ['case_id', 'left_at'], unique=False)
         batch_op.create_index('ix_case_stage_history_stage_entered', ['stage', 'entered_at'], unique=False)
         batch_op.create_index('ix_case_stage_history_stage_left', ['stage', 'left_at'], unique=False)
+        batch_op.create_index('ix_case_stage_history_reopened', ['reopened', 'entered_at'], unique=False)
+        batch_op.create_index('ix_case_stage_history_left_stage', ['left_at', 'stage', 'duration_seconds'], unique=False)
 
     op.create_table('report_jobs',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -68,6 +70,8 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_report_jobs_user_id'))
     op.drop_table('report_jobs')
     with op.batch_alter_table('case_stage_history', schema=None) as batch_op:
+        batch_op.drop_index('ix_case_stage_history_left_stage')
+        batch_op.drop_index('ix_case_stage_history_reopened')
         batch_op.drop_index('ix_case_stage_history_stage_left')
         batch_op.drop_index('ix_case_stage_history_stage_entered')
         batch_op.drop_index('ix_case_stage_history_case_left')

@@ -1,0 +1,137 @@
+"""Monitoring at scale: each dashboard's figures and pages, and a case list page, timed.
+
+    CASEFLOW_DATABASE_URL=sqlite:////tmp/bench/db.sqlite3 .venv/bin/python bench/reports.py --cases 100000
+    CASEFLOW_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/bench .venv/bin/python bench/reports.py --cases 1000000
+
+Creates the schema and generates cases (`caseflow generate`'s fast path) until the
+database holds --cases, then times, per role: the figures alone (median of --repeat
+runs) and the whole dashboard page through the test client; and the case list pages.
+Targets: figures < 1 s per dashboard, a case list page < 200 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+# The repository root instead of bench/ (whose transitions.py would shadow the library).
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
+
+from flask_migrate import upgrade  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
+
+from caseflow import create_app  # noqa: E402
+from caseflow.extensions import db  # noqa: E402
+from caseflow.models import Case, CaseStageHistory, Role, User  # noqa: E402
+from caseflow.reports import figures as fg  # noqa: E402
+from caseflow.reports.generator import generate_cases  # noqa: E402
+from caseflow.services.context import Actor  # noqa: E402
+from caseflow.services.users import create_user  # noqa: E402
+
+PASSWORD = "Kopi-Tubruk-Lima-88"
+
+
+def timed(fn, repeat: int) -> tuple[float, object]:
+    times, result = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = fn()
+        times.append((time.perf_counter() - start) * 1000)
+        db.session.rollback()
+    return statistics.median(times), result
+
+
+def bench_user(role: str, **extra) -> User:
+    username = f"bench.{role}"
+    user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None:
+        user = create_user(Actor.cli(), {"username": username, "full_name": f"Bench {role}", "role": role,
+                                         "password": PASSWORD, "province_code": "31", **extra})
+    return user
+
+
+def figures_of(user: User, filters: fg.Filters):
+    """What the role's dashboard computes (see web/reports.build_tables)."""
+    result = {"headline": fg.headline(filters, user), "trend": fg.monthly_trend(filters, user),
+              "steps": fg.steps_per_case_per_month(filters, user),
+              "distribution": fg.duration_distribution(filters, user)}
+    for by in {Role.FACILITATOR: (), Role.SUPERVISOR: ("facilitator",),
+               Role.AUDITOR: ("province", "category", "facilitator"),
+               Role.PROGRAMME_MANAGER: ("province", "category")}[user.role]:
+        result[by] = fg.comparison(by, filters, user)
+    if user.role != Role.FACILITATOR:
+        result["caseload"] = fg.caseload(filters, user)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cases", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--batch", type=int, default=5000)
+    args = parser.parse_args()
+    url = os.environ.get("CASEFLOW_DATABASE_URL")
+    if not url:
+        sys.exit("Set CASEFLOW_DATABASE_URL to the database to benchmark (it will be filled).")
+    app = create_app({"WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False, "SESSION_COOKIE_SECURE": False})
+    with app.app_context():
+        upgrade(revision="heads")
+        have = db.session.execute(select(func.count(Case.id))).scalar_one()
+        if have < args.cases:
+            start = time.perf_counter()
+            made = generate_cases(args.cases - have, batch=args.batch,
+                                  progress=lambda n: print(".", end="", flush=True))
+            print(f"\ngenerated {made} in {time.perf_counter() - start:.0f} s")
+        stays = db.session.execute(select(func.count(CaseStageHistory.id))).scalar_one()
+        cases = db.session.execute(select(func.count(Case.id))).scalar_one()
+        print(f"database: {db.engine.dialect.name}, {cases:,} cases, {stays:,} stage stays")
+        supervisor = db.session.execute(
+            select(User).where(User.role == Role.SUPERVISOR, User.username.like("gen%")).limit(1)).scalar_one()
+        facilitator = db.session.execute(
+            select(User).where(User.supervisor_id == supervisor.id).limit(1)).scalar_one()
+        for user in (supervisor, facilitator):  # generated accounts: give them a known password
+            from caseflow.services.users import hash_password
+
+            user.password_hash = hash_password(PASSWORD)
+        db.session.commit()
+        manager = bench_user(Role.PROGRAMME_MANAGER)
+        auditor = bench_user(Role.AUDITOR)
+        today = fg.utcnow().date()
+        index = today.year * 12 + today.month - 12
+        filters = fg.Filters(start=date(index // 12, index % 12 + 1, 1), end=today)
+        print(f"period {filters.start} – {filters.end}; median of {args.repeat} runs\n")
+        print(f"{'dashboard':<22}{'figures':>10}{'page':>10}   headline")
+        client = app.test_client()
+        for label, user in (("facilitator", facilitator), ("supervisor (team)", supervisor),
+                            ("auditor (national)", auditor), ("programme manager", manager)):
+            ms, result = timed(lambda user=user: figures_of(user, filters), args.repeat)
+            client.post("/login", data={"username": user.username, "password": PASSWORD})
+            page_ms, response = timed(lambda: client.get(f"/reports/?start={filters.start}&end={filters.end}"),
+                                      args.repeat)
+            assert response.status_code == 200, response.status_code
+            client.post("/logout")
+            head = result["headline"]
+            print(f"{label:<22}{ms:>8.0f}ms{page_ms:>8.0f}ms   recorded {head['recorded']:,}, "
+                  f"resolved {head['resolved']:,}, rate {head['resolution_rate']['rate']}, "
+                  f"overdue {sum(head['overdue'].values()):,}, days to resolution p50 "
+                  f"{(head['days_to_resolution'] or {}).get('p50')}")
+        print()
+        for label, user, path in (
+            ("auditor: resolved cases", auditor, f"/reports/cases/resolved?start={filters.start}&end={filters.end}"),
+            ("auditor: overdue, p.3", auditor, "/reports/cases/overdue?page=3"),
+            ("supervisor: in progress", supervisor, "/reports/cases/in_progress"),
+            ("facilitator: my cases", facilitator, "/cases"),
+        ):
+            client.post("/login", data={"username": user.username, "password": PASSWORD})
+            ms, response = timed(lambda path=path: client.get(path), args.repeat)
+            client.post("/logout")
+            print(f"case list {label:<26}{ms:>8.0f}ms  (HTTP {response.status_code})")
+
+
+if __name__ == "__main__":
+    main()
