@@ -1,9 +1,10 @@
 """A tablet reconnecting after days offline: 500 queued steps across 50 cases are sent the
-way the outbox sends them (in order, one request each, with Idempotency-Key, If-Match
-chained per case, X-Device-Time, the session cookie and X-CSRFToken) to a real server
-process (gunicorn, one sync worker) on SQLite.
+way the outbox sends them (in order, in batches to POST /api/v1/outbox, each entry with its
+Idempotency-Key, the case version it was based on and its device time; the session cookie
+and X-CSRFToken) to a real server process (gunicorn, one sync worker) on SQLite. The same
+queue sent one request per entry is measured too.
 
-    .venv/bin/python bench/sync.py [--steps 500] [--cases 50]
+    .venv/bin/python bench/sync.py [--steps 500] [--cases 50] [--batch 50]
 
 Prints the wall time until all are applied (target ≤ 5 s), requests/s, and the server's
 CPU time (user + system of the gunicorn processes, from /proc), then replays the whole
@@ -126,11 +127,27 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=500)
     parser.add_argument("--cases", type=int, default=50)
+    parser.add_argument("--batch", type=int, default=50)
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="caseflow-sync-"))
     database = workdir / "caseflow.sqlite3"
     case_ids = prepare(database, workdir, args.cases)
+    batched = measure(database, workdir, case_ids, args.steps, args.batch)
+    workdir2 = Path(tempfile.mkdtemp(prefix="caseflow-sync-"))
+    database2 = workdir2 / "caseflow.sqlite3"
+    single = measure(database2, workdir2, prepare(database2, workdir2, args.cases), args.steps, 0)
+    print(f"sync: {args.steps} queued steps across {len(case_ids)} cases, SQLite, gunicorn 1 worker")
+    for label, figures in ((f"outbox batches of {args.batch}", batched), ("one request per step", single)):
+        elapsed, cpu, replay, replayed, stored = figures
+        print(f"  {label}:")
+        print(f"    applied in      {elapsed:6.2f} s  ({args.steps / elapsed:5.0f} steps/s)  target ≤ 5 s: "
+              f"{'met' if elapsed <= 5 else 'NOT met'}")
+        print(f"    server CPU time {cpu:6.2f} s  ({1000 * cpu / args.steps:.1f} ms per step)")
+        print(f"    full replay     {replay:6.2f} s  ({replayed} answered from the idempotency store)")
+        print(f"    steps stored    {stored} (each applied exactly once)")
 
+
+def measure(database: Path, workdir: Path, case_ids: list[int], steps: int, batch: int):
     port = free_port()
     env = dict(os.environ, CASEFLOW_INSTANCE_PATH=str(workdir), CASEFLOW_DATABASE_URL=f"sqlite:///{database}",
                CASEFLOW_SECRET_KEY="bench", CASEFLOW_INSECURE_COOKIES="1")
@@ -152,46 +169,54 @@ def main() -> None:
         now = datetime.now(UTC)
         version = dict.fromkeys(case_ids, 1)
         outbox = []
-        for n in range(args.steps):
+        for n in range(steps):
             case_id = case_ids[n % len(case_ids)]
             done = now - timedelta(days=2) + timedelta(minutes=n)
-            body = json.dumps({"step_type": "home_visit", "notes": f"Langkah {n}",
-                               "occurred_at": done.isoformat()}).encode()
-            outbox.append((case_id, body, {"Content-Type": "application/json", "X-CSRFToken": tablet.csrf,
-                                           "Idempotency-Key": str(uuid.uuid4()),
-                                           "If-Match": f'"{version[case_id]}"',
-                                           "X-Device-Time": done.isoformat()}))
+            outbox.append({"key": str(uuid.uuid4()), "kind": "step", "case_id": case_id,
+                           "if_match": version[case_id], "device_time": done.isoformat(),
+                           "body": {"step_type": "home_visit", "notes": f"Langkah {n}",
+                                    "occurred_at": done.isoformat()}})
             version[case_id] += 1
+
+        def send_all() -> int:
+            replayed = 0
+            if batch:
+                for start in range(0, len(outbox), batch):
+                    body = json.dumps({"entries": outbox[start:start + batch]}).encode()
+                    status, _h, data = tablet.request("POST", "/api/v1/outbox", body, {
+                        "Content-Type": "application/json", "X-CSRFToken": tablet.csrf})
+                    assert status == 200, (status, data[:300])
+                    results = json.loads(data)["results"]
+                    assert all(r["status"] == 201 for r in results), results[:3]
+                    replayed += sum(r["replayed"] for r in results)
+                return replayed
+            for entry in outbox:
+                status, headers, data = tablet.request(
+                    "POST", f"/api/v1/cases/{entry['case_id']}/steps", json.dumps(entry["body"]).encode(),
+                    {"Content-Type": "application/json", "X-CSRFToken": tablet.csrf,
+                     "Idempotency-Key": entry["key"], "If-Match": f'"{entry["if_match"]}"',
+                     "X-Device-Time": entry["device_time"]})
+                assert status == 201, (status, data[:300])
+                replayed += headers.get("Idempotent-Replayed") == "true"
+            return replayed
 
         pids = [server.pid, *children(server.pid)]
         cpu_before = cpu_seconds(pids)
         started = time.perf_counter()
-        for case_id, body, headers in outbox:
-            status, _h, data = tablet.request("POST", f"/api/v1/cases/{case_id}/steps", body, headers)
-            assert status == 201, (status, data[:300])
+        send_all()
         elapsed = time.perf_counter() - started
         cpu = cpu_seconds(pids) - cpu_before
-
         # The tablet never heard the answers and sends everything again.
         replay_started = time.perf_counter()
-        replayed = 0
-        for case_id, body, headers in outbox:
-            status, answer_headers, _data = tablet.request("POST", f"/api/v1/cases/{case_id}/steps", body, headers)
-            assert status == 201, status
-            replayed += answer_headers.get("Idempotent-Replayed") == "true"
+        replayed = send_all()
         replay = time.perf_counter() - replay_started
 
         import sqlite3
 
         with sqlite3.connect(database) as connection:
             stored = connection.execute("SELECT count(*) FROM steps").fetchone()[0]
-        print(f"sync: {args.steps} queued steps across {len(case_ids)} cases, SQLite, gunicorn 1 worker")
-        print(f"  applied in      {elapsed:6.2f} s  ({args.steps / elapsed:6.0f} requests/s)  target ≤ 5 s: "
-              f"{'met' if elapsed <= 5 else 'NOT met'}")
-        print(f"  server CPU time {cpu:6.2f} s  ({1000 * cpu / args.steps:.1f} ms per step)")
-        print(f"  full replay     {replay:6.2f} s  ({replayed} answered from the idempotency store)")
-        print(f"  steps stored    {stored} (expected {args.steps}: each applied exactly once)")
-        assert stored == args.steps and replayed == args.steps
+        assert stored == steps and replayed == steps, (stored, replayed)
+        return elapsed, cpu, replay, replayed, stored
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=10)

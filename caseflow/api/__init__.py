@@ -66,9 +66,10 @@ def init_app(app: Flask) -> None:
     api.init_app(app)
 
     from .cases import blp as cases_blp
+    from .outbox import blp as outbox_blp
     from .people import BLUEPRINTS
 
-    for blueprint in (cases_blp, *BLUEPRINTS):
+    for blueprint in (cases_blp, outbox_blp, *BLUEPRINTS):
         csrf.exempt(blueprint)  # checked in authenticate(): session writes only, not bearer
         api.register_blueprint(blueprint)
     app.register_blueprint(docs_blp)

@@ -112,25 +112,38 @@ TITLES = {
 }
 
 
-def caseflow_problem(error: CaseflowError) -> Response:
-    db.session.rollback()
+def problem_document(error: CaseflowError, instance: str) -> dict[str, Any]:
+    """The problem details of a typed service error (RFC 9457, with `errors` by field)."""
     name = type(error).__name__
     errors = {field: [str(m) for m in messages] for field, messages in (error.fields or {}).items()}
-    extra: dict[str, Any] = {}
+    document: dict[str, Any] = {}
     if isinstance(error, GuardFailed):
-        extra["missing"] = [
+        document["missing"] = [
             {"record": m.record, "field": m.field, "message": str(m.message)} for m in error.missing
         ]
         for m in error.missing:
             errors.setdefault(f"{m.record}.{m.field}" if m.field else m.record, []).append(str(m.message))
+    title_of = TITLES.get(name)
+    body = {"type": f"urn:caseflow:problem:{_SLUGS.get(name, 'error')}",
+            "title": title_of() if title_of else str(error.title), "status": error.status,
+            "detail": str(error.message), "instance": instance}
+    if errors:
+        body["errors"] = errors
     current = error.extra.get("current")
     if current is not None:
-        extra["current"] = current
+        body["current"] = current
+    return _jsonable(body | document)
+
+
+def caseflow_problem(error: CaseflowError) -> Response:
+    db.session.rollback()
     if isinstance(error, NotFound | NotAllowed):
-        _record_denied(name)
-    title_of = TITLES.get(name)
-    return problem(error.status, title_of() if title_of else str(error.title), str(error.message),
-                   slug=_SLUGS.get(name, "error"), errors=errors or None, **extra)
+        _record_denied(type(error).__name__)
+    document = problem_document(error, request.path)
+    response = Response(json.dumps(document, ensure_ascii=False), status=error.status,
+                        mimetype=PROBLEM_MIMETYPE)
+    response.headers["Content-Language"] = _current_locale()
+    return response
 
 
 def _record_denied(what: str) -> None:
@@ -395,7 +408,7 @@ def write(work: Callable[[], Any], schema: Schema, *, status: int = 200,
           version_of: Callable[[Any], int] | None = None) -> Response:
     """Run a service call once per Idempotency-Key, answer with its result as JSON."""
     key = request.headers.get("Idempotency-Key")
-    body = request.get_data(cache=True)
+    body = idempotency.canonical_body(request.get_data(cache=True))
     fingerprint = idempotency.fingerprint(request.method, request.path, body)
 
     def run() -> tuple[int, str, str | None]:

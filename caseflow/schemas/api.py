@@ -157,6 +157,52 @@ class TokenCreateSchema(StrictSchema):
                 scopes=", ".join(unknown), allowed=", ".join(self.allowed_scopes)))]})
 
 
+OUTBOX_KINDS = ("step", "assessment", "plan", "evaluation", "termination", "transition")
+OUTBOX_BATCH_MAX = 100
+
+
+class OutboxEntrySchema(StrictSchema):
+    """One write queued on a tablet, as it would have been sent alone."""
+
+    key = fields.String(required=True, validate=validate.Length(min=1, max=255),
+                        metadata={"description": "Its Idempotency-Key"})
+    kind = fields.String(required=True, validate=validate.OneOf(OUTBOX_KINDS))
+    case_id = _id(required=True)
+    trigger = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64),
+                            metadata={"description": "For kind 'transition'"})
+    if_match = fields.Integer(load_default=None, allow_none=True,
+                              validate=validate.Range(min=0, max=ID_MAX),
+                              metadata={"description": "The case version it was based on"})
+    device_time = fields.AwareDateTime(load_default=None, allow_none=True,
+                                       metadata={"description": "When it was done on the tablet"})
+    body = fields.Dict(keys=fields.String(), load_default=dict)
+
+    @validates_schema
+    def _trigger_for_transitions(self, data, **_kwargs):
+        if data.get("kind") == "transition" and not data.get("trigger"):
+            raise MarshmallowValidationError({"trigger": [str(_l("A transition names its trigger."))]})
+
+
+class OutboxBatchSchema(StrictSchema):
+    entries = fields.List(fields.Nested(OutboxEntrySchema), required=True,
+                          validate=validate.Length(min=1, max=OUTBOX_BATCH_MAX))
+
+
+class OutboxResultOut(Schema):
+    key = fields.String()
+    kind = fields.String()
+    case_id = fields.Integer()
+    status = fields.Integer(metadata={"description": "As if sent alone; 424: held back behind an "
+                                                     "earlier refused entry of the same case"})
+    replayed = fields.Boolean()
+    etag = fields.String(allow_none=True)
+    body = fields.Raw(allow_none=True, metadata={"description": "The answer, or a problem document"})
+
+
+class OutboxResultsOut(Schema):
+    results = fields.List(fields.Nested(OutboxResultOut))
+
+
 class PageArgsSchema(Schema):
     class Meta:
         unknown = RAISE

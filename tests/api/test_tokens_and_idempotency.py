@@ -216,3 +216,74 @@ def test_a_retry_racing_the_first_request_applies_once(app, api_as, make, team, 
     assert results[0].json == results[1].json
     assert results[1].headers.get("Idempotent-Replayed") == "true"
     assert count(Step, Step.case_id == case.id) == 1
+
+
+# --- the outbox in one request -------------------------------------------------------
+
+
+def _entry(key, case, **extra):
+    return {"key": key, "kind": "step", "case_id": case.id, "body": a_step(notes=key)} | extra
+
+
+def test_an_outbox_batch_applies_in_order_each_once(api_as, make, team):
+    first = make.case(team.facilitator, to="assessment")
+    second = make.case(team.facilitator, to="assessment")
+    api = api_as(team.facilitator)
+    entries = [
+        _entry("a1", first, if_match=first.version, device_time="2026-11-20T08:00:00+09:00"),
+        _entry("b1", second, if_match=second.version),
+        _entry("a2", first, if_match=first.version + 1),
+        {"key": "a3", "kind": "assessment", "case_id": first.id, "if_match": first.version + 2,
+         "body": {"problem": "Dari tablet"}},
+    ]
+    response = api.post("/api/v1/outbox", json={"entries": entries})
+    assert response.status_code == 200, response.json
+    results = response.json["results"]
+    assert [r["status"] for r in results] == [201, 201, 201, 200]
+    assert results[3]["etag"] == f'"{first.version + 3}"' and results[3]["body"]["version"] == first.version + 3
+    assert count(Step, Step.case_id == first.id) == 2
+    event = events("step.logged", case_id=first.id)[-2]
+    assert event.context["device_time"].startswith("2026-11-19T23:00:00")
+    again = api.post("/api/v1/outbox", json={"entries": entries}).json["results"]
+    assert all(r["replayed"] for r in again) and [r["body"] for r in again] == [r["body"] for r in results]
+    # A single retry of a batched entry is recognised too.
+    single = api.post(f"/api/v1/cases/{first.id}/steps", json=entries[0]["body"],
+                      headers={"Idempotency-Key": "a1", "If-Match": f'"{first.version}"'})
+    assert single.status_code == 201 and single.headers["Idempotent-Replayed"] == "true"
+    assert count(Step, Step.case_id == first.id) == 2
+
+
+def test_a_refused_entry_holds_back_its_case_only(api_as, make, team):
+    first = make.case(team.facilitator, to="assessment")
+    second = make.case(team.facilitator, to="assessment")
+    api = api_as(team.facilitator)
+    entries = [
+        _entry("x1", first, if_match=first.version - 1),  # stale
+        _entry("x2", first, if_match=first.version),
+        _entry("y1", second, if_match=second.version),
+        {"key": "y2", "kind": "step", "case_id": second.id, "body": a_step(colour="red")},
+        _entry("y3", second),
+    ]
+    results = api.post("/api/v1/outbox", json={"entries": entries}).json["results"]
+    assert [r["status"] for r in results] == [409, 424, 201, 422, 424]
+    assert results[0]["body"]["current"]["version"] == first.version
+    assert results[0]["body"]["instance"] == f"/api/v1/cases/{first.id}/steps"
+    assert "colour" in results[3]["body"]["errors"]
+    assert count(Step, Step.case_id == first.id) == 0
+    assert count(Step, Step.case_id == second.id) == 1
+    assert count(IdempotencyRecord) == 1
+
+
+def test_outbox_batches_are_validated(api_as, bearer, make, team):
+    case = make.case(team.facilitator, to="assessment")
+    api = api_as(team.facilitator)
+    assert_problem(api.post("/api/v1/outbox", json={"entries": []}), 422, "entries")
+    assert_problem(api.post("/api/v1/outbox", json={"entries": [_entry("k", case, kind="fly")]}),
+                   422, "entries.0.kind")
+    assert_problem(api.post("/api/v1/outbox", json={"entries": [_entry("k", case, kind="transition")]}),
+                   422, "entries.0.trigger")
+    client, headers, _ = bearer(team.facilitator, scopes=("cases:read",))
+    assert_problem(client.post("/api/v1/outbox", json={"entries": [_entry("k", case)]}, headers=headers), 403)
+    other = make.case(team.other_facilitator, to="assessment")
+    results = api.post("/api/v1/outbox", json={"entries": [_entry("z", other)]}).json["results"]
+    assert results[0]["status"] == 404

@@ -44,6 +44,8 @@ def _log_step(page, notes: str) -> None:
 
 def test_offline_work_is_kept_sent_once_in_order_and_conflicts_are_resolved(page, live_server):
     case_id, other_case_id = _open_cases(live_server, "pendamping", "assessment")[:2]
+    batches = []
+    page.on("request", lambda r: batches.append(r.url) if r.method == "POST" and r.url.endswith("/api/v1/outbox") else None)
     login(page, "pendamping")
     page.goto("/offline/")
     _ready(page)
@@ -91,6 +93,7 @@ def test_offline_work_is_kept_sent_once_in_order_and_conflicts_are_resolved(page
     # The connection returns: everything is sent, in order, exactly once.
     page.context.set_offline(False)
     expect(page.locator("[data-outbox-count]")).to_have_text("0", timeout=20_000)
+    assert batches  # sent as outbox batches
     with _server(live_server):
         steps = db.session.execute(select(Step).where(
             Step.case_id == case_id, Step.notes.like("Kunjungan luring %")).order_by(Step.id)).scalars().all()
@@ -128,6 +131,27 @@ def test_offline_work_is_kept_sent_once_in_order_and_conflicts_are_resolved(page
     with _server(live_server):
         assert db.session.execute(select(Step).where(
             Step.notes == "Langkah pada kasus yang dialihkan")).first() is None
+        db.session.remove()
+
+    # Moved on meanwhile (a step from another device): resend on the current version.
+    page.goto(f"/offline/#case-{case_id}")
+    _ready(page)
+    page.context.set_offline(True)
+    _log_step(page, "Langkah setelah versi berubah")
+    with _server(live_server):
+        me = db.session.execute(select(User).where(User.username == "pendamping")).scalar_one()
+        case_services.log_step(Actor(user=me), case_id, {
+            "step_type": "phone_call", "notes": "Dari perangkat lain",
+            "occurred_at": "2026-11-01T09:00:00"})
+        db.session.remove()
+    page.context.set_offline(False)
+    stale = page.locator("li[data-entry=step][data-status=conflict]")
+    expect(stale).to_be_visible(timeout=20_000)
+    stale.locator("[data-choice=resend]").click()
+    expect(page.locator("[data-outbox-count]")).to_have_text("0", timeout=20_000)
+    with _server(live_server):
+        assert len(db.session.execute(select(Step).where(
+            Step.notes == "Langkah setelah versi berubah")).all()) == 1
         db.session.remove()
 
 

@@ -308,11 +308,11 @@
     return values;
   }
 
-  function queue(caseId, kind, method, path, body) {
+  function queue(caseId, kind, body, trigger) {
     return Store.get("cases", caseId).then(function (cached) {
       return Sync.enqueue(userId, {
-        kind: kind, case_id: caseId, case_number: cached ? cached.detail.number : "",
-        method: method, url: API + "/cases/" + caseId + path, body: body,
+        kind: kind, trigger: trigger || null, case_id: caseId,
+        case_number: cached ? cached.detail.number : "", body: body,
         created_at: new Date().toISOString()
       });
     });
@@ -331,17 +331,17 @@
       var step = {step_type: v.step_type, occurred_at: v.occurred_at, notes: v.notes};
       if (v.location) { step.location = v.location; }
       if (v.goal_id) { step.goal_id = parseInt(v.goal_id, 10); }
-      queued = queue(caseId, "step", "POST", "/steps", step);
+      queued = queue(caseId, "step", step);
     } else if (kind === "assessment") {
-      queued = queue(caseId, "assessment", "PUT", "/assessment", {
+      queued = queue(caseId, "assessment", {
         problem: v.problem, needs: v.needs, strengths: v.strengths, resources: v.resources,
         risk_level: v.risk_level || null});
     } else if (kind === "termination") {
-      queued = queue(caseId, "termination", "PUT", "/termination", {
+      queued = queue(caseId, "termination", {
         outcome: v.outcome, closure_reason: v.closure_reason || null,
         reason_details: v.reason_details, aftercare_plan: v.aftercare_plan
       }).then(function () {
-        if (v.request) { return queue(caseId, "transition", "POST", "/transitions/request_termination", {}); }
+        if (v.request) { return queue(caseId, "transition", {}, "request_termination"); }
       });
     }
     queued.then(function () {

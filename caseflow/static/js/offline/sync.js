@@ -1,5 +1,5 @@
-/* The outbox: work done on the tablet is sent to the API in the order it was done, each
-   entry with its idempotency key, the case version it was based on (If-Match) and the time
+/* The outbox: work done on the tablet is sent to the API (POST /api/v1/outbox, in batches)
+   in the order it was done, each entry with its idempotency key, the case version it was based on (If-Match) and the time
    it was done (X-Device-Time). An entry leaves the outbox only when the server confirmed it
    or the facilitator chose what to do with it. */
 (function () {
@@ -54,62 +54,83 @@
     return match ? parseInt(match[1], 10) : null;
   }
 
-  function sendOne(entry, csrf) {
-    var headers = {
-      "Content-Type": "application/json",
-      "Accept": "application/json",
-      "Idempotency-Key": entry.key,
-      "X-Device-Time": entry.device_time,
-      "X-CSRFToken": csrf
-    };
-    if (entry.base_version !== null && entry.base_version !== undefined) {
-      headers["If-Match"] = '"' + entry.base_version + '"';
+  var BATCH = 50;
+
+  function wire(entry) {
+    var data = {key: entry.key, kind: entry.kind, case_id: entry.case_id, body: entry.body,
+                device_time: entry.device_time};
+    if (entry.trigger) { data.trigger = entry.trigger; }
+    if (entry.base_version !== null && entry.base_version !== undefined) { data.if_match = entry.base_version; }
+    return data;
+  }
+
+  /* What one answer means for its entry: confirmed, refused (conflict or failed), held back
+     behind an earlier refusal of its case, or not delivered (try again later). */
+  function settle(entry, status, body, etag) {
+    var outcome;
+    if (status >= 200 && status < 300) {
+      entry.status = "done";
+      entry.confirmed_at = new Date().toISOString();
+      entry.problem = null;
+      outcome = "done";
+    } else if (status === 424) {
+      entry.status = "waiting";
+      outcome = "held";
+    } else if (status === 0 || status >= 500 || status === 429) {
+      entry.status = "waiting";
+      entry.attempts += 1;
+      entry.next_attempt_at = Date.now() + backoff(entry.attempts);
+      entry.problem = body;
+      outcome = "offline";
+    } else if (status === 401 || (status === 400 && body && /csrf/.test(body.type || ""))) {
+      entry.status = "waiting";
+      entry.problem = body;
+      outcome = "signed-out";
+    } else {
+      entry.status = status === 409 ? "conflict" : "failed";
+      entry.problem = body || {status: status};
+      outcome = "refused";
     }
-    entry.status = "sending";
     return Store.put("outbox", entry).then(function () {
-      return fetch(entry.url, {method: entry.method, headers: headers, credentials: "same-origin",
-                               body: JSON.stringify(entry.body)});
+      var version = outcome === "done" ? parseVersion(etag) : null;
+      if (!version) { return outcome; }
+      return Store.get("cases", entry.case_id).then(function (cached) {
+        if (cached) {
+          cached.version = version;
+          return Store.put("cases", cached);
+        }
+      }).then(function () { return outcome; });
+    });
+  }
+
+  /* One request for up to BATCH entries (POST /api/v1/outbox): each entry is applied on
+     its own, exactly once, and answered as if it had been sent alone. */
+  function sendBatch(batch, csrf) {
+    batch.forEach(function (e) { e.status = "sending"; });
+    return Promise.all(batch.map(function (e) { return Store.put("outbox", e); })).then(function () {
+      return fetch("/api/v1/outbox", {
+        method: "POST", credentials: "same-origin",
+        headers: {"Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrf},
+        body: JSON.stringify({entries: batch.map(wire)})
+      });
     }).then(function (response) {
       return response.text().then(function (text) {
         var body = null;
         try { body = text ? JSON.parse(text) : null; } catch (e) { body = null; }
-        return {status: response.status, body: body, etag: response.headers.get("ETag")};
+        return {status: response.status, body: body};
       });
     }, function () {
       return {status: 0, body: null};
     }).then(function (answer) {
-      var outcome;
-      if (answer.status >= 200 && answer.status < 300) {
-        entry.status = "done";
-        entry.confirmed_at = new Date().toISOString();
-        entry.problem = null;
-        outcome = "done";
-      } else if (answer.status === 0 || answer.status >= 500 || answer.status === 429) {
-        entry.status = "waiting";
-        entry.attempts += 1;
-        entry.next_attempt_at = Date.now() + backoff(entry.attempts);
-        entry.problem = answer.body;
-        outcome = "offline";
-      } else if (answer.status === 401 || (answer.status === 400 && answer.body &&
-                 /csrf/.test(answer.body.type || ""))) {
-        entry.status = "waiting";
-        entry.problem = answer.body;
-        outcome = "signed-out";
-      } else {
-        entry.status = answer.status === 409 ? "conflict" : "failed";
-        entry.problem = answer.body || {status: answer.status};
-        outcome = "refused";
-      }
-      return Store.put("outbox", entry).then(function () {
-        if (outcome !== "done") { return outcome; }
-        var version = parseVersion(answer.etag);
-        return Store.get("cases", entry.case_id).then(function (cached) {
-          if (cached && version) {
-            cached.version = version;
-            return Store.put("cases", cached);
-          }
-        }).then(function () { return outcome; });
-      });
+      var results = answer.status === 200 && answer.body ? answer.body.results : null;
+      return batch.reduce(function (previous, entry, index) {
+        return previous.then(function (outcomes) {
+          var result = results ? results[index] : null;
+          var settled = result ? settle(entry, result.status, result.body, result.etag)
+                               : settle(entry, answer.status === 200 ? 0 : answer.status, answer.body, null);
+          return settled.then(function (outcome) { return outcomes.concat([outcome]); });
+        });
+      }, Promise.resolve([]));
     });
   }
 
@@ -118,31 +139,34 @@
   function sendAll(userId, csrf, onChange) {
     if (sending) { return Promise.resolve({outcome: "busy", sent: 0}); }
     sending = true;
-    var held = {};
-    var stop = null;
     var sent = 0;
     return Store.all("outbox").then(function (entries) {
-      var queue = mine(entries, userId).filter(function (e) { return e.status !== "done"; });
-      return queue.reduce(function (previous, entry) {
-        return previous.then(function () {
-          if (stop || held[entry.case_id]) { return; }
-          if (entry.status === "conflict" || entry.status === "failed") {
-            held[entry.case_id] = true;
-            return;
-          }
-          if (entry.next_attempt_at && entry.next_attempt_at > Date.now()) {
-            held[entry.case_id] = true;
-            return;
-          }
-          return sendOne(entry, csrf).then(function (outcome) {
+      var held = {};
+      var due = [];
+      mine(entries, userId).forEach(function (e) {
+        if (e.status === "done" || held[e.case_id]) { return; }
+        if (e.status === "conflict" || e.status === "failed" ||
+            (e.next_attempt_at && e.next_attempt_at > Date.now())) {
+          held[e.case_id] = true;
+          return;
+        }
+        due.push(e);
+      });
+      var batches = [];
+      for (var i = 0; i < due.length; i += BATCH) { batches.push(due.slice(i, i + BATCH)); }
+      return batches.reduce(function (previous, batch) {
+        return previous.then(function (stop) {
+          if (stop) { return stop; }
+          return sendBatch(batch, csrf).then(function (outcomes) {
             if (onChange) { onChange(); }
-            if (outcome === "offline" || outcome === "signed-out") { stop = outcome; }
-            if (outcome === "refused") { held[entry.case_id] = true; }
-            if (outcome === "done") { sent += 1; }
+            sent += outcomes.filter(function (o) { return o === "done"; }).length;
+            if (outcomes.indexOf("offline") >= 0) { return "offline"; }
+            if (outcomes.indexOf("signed-out") >= 0) { return "signed-out"; }
+            return null;
           });
         });
-      }, Promise.resolve());
-    }).then(function () {
+      }, Promise.resolve(null));
+    }).then(function (stop) {
       sending = false;
       return {outcome: stop || "ok", sent: sent};
     }, function (error) {
