@@ -179,7 +179,7 @@ def test_an_overlong_key_is_named(api_as, make, team):
     assert_problem(response, 422, "Idempotency-Key")
 
 
-@pytest.mark.parametrize("with_version", [False, True])
+@pytest.mark.parametrize("with_version", [False, True, "outbox"])
 def test_a_retry_racing_the_first_request_applies_once(app, api_as, make, team, monkeypatch, with_version):
     """Two connections send the same keyed write at once: the second waits for the first's
     transaction and answers with its stored result; one step exists."""
@@ -196,14 +196,19 @@ def test_a_retry_racing_the_first_request_applies_once(app, api_as, make, team, 
     monkeypatch.setattr(case_services, "log_step", slow_log_step)
     clients = [api_as(team.facilitator), api_as(team.facilitator)]
     headers = {"Idempotency-Key": "race-1"}
-    if with_version:
+    if with_version is True:
         headers["If-Match"] = f'"{case.version}"'
     body = a_step(notes="Sekali saja")
     results: list = [None, None]
 
     def send(index: int) -> None:
         with app.app_context():
-            results[index] = clients[index].post(f"/api/v1/cases/{case.id}/steps", json=body, headers=headers)
+            if with_version == "outbox":  # the same entry in two batches at once
+                results[index] = clients[index].post("/api/v1/outbox", json={"entries": [
+                    {"key": "race-1", "kind": "step", "case_id": case.id, "body": body}]})
+            else:
+                results[index] = clients[index].post(f"/api/v1/cases/{case.id}/steps", json=body,
+                                                     headers=headers)
 
     first = threading.Thread(target=send, args=(0,))
     second = threading.Thread(target=send, args=(1,))
@@ -212,9 +217,14 @@ def test_a_retry_racing_the_first_request_applies_once(app, api_as, make, team, 
     second.start()
     first.join(20)
     second.join(20)
-    assert [r.status_code for r in results] == [201, 201], [r.get_data(as_text=True) for r in results]
-    assert results[0].json == results[1].json
-    assert results[1].headers.get("Idempotent-Replayed") == "true"
+    if with_version == "outbox":
+        answers = [r.json["results"][0] for r in results]
+        assert [a["status"] for a in answers] == [201, 201], answers
+        assert answers[0]["body"] == answers[1]["body"] and answers[1]["replayed"] is True
+    else:
+        assert [r.status_code for r in results] == [201, 201], [r.get_data(as_text=True) for r in results]
+        assert results[0].json == results[1].json
+        assert results[1].headers.get("Idempotent-Replayed") == "true"
     assert count(Step, Step.case_id == case.id) == 1
 
 
@@ -287,3 +297,22 @@ def test_outbox_batches_are_validated(api_as, bearer, make, team):
     other = make.case(team.other_facilitator, to="assessment")
     results = api.post("/api/v1/outbox", json={"entries": [_entry("z", other)]}).json["results"]
     assert results[0]["status"] == 404
+
+
+def test_a_termination_request_made_offline_goes_through_the_outbox(api_as, make, team):
+    from tests.conftest import rate_all
+
+    case = make.case(team.facilitator, to="evaluation")
+    api = api_as(team.facilitator)
+    assert api.put(f"/api/v1/cases/{case.id}/evaluation", json=rate_all(case, "achieved")).status_code == 200
+    version = case.version + 1
+    entries = [
+        {"key": "t1", "kind": "termination", "case_id": case.id, "if_match": version,
+         "body": {"outcome": "resolved", "aftercare_plan": "Kunjungan bulanan"}},
+        {"key": "t2", "kind": "transition", "trigger": "request_termination", "case_id": case.id,
+         "if_match": version + 1, "body": {}},
+    ]
+    results = api.post("/api/v1/outbox", json={"entries": entries}).json["results"]
+    assert [r["status"] for r in results] == [200, 200], results
+    assert results[1]["body"]["state"] == "termination_review"
+    assert [p["case_id"] for p in api_as(team.supervisor).get("/api/v1/sign-offs").json["items"]] == [case.id]

@@ -114,6 +114,10 @@
         body: JSON.stringify({entries: batch.map(wire)})
       });
     }).then(function (response) {
+      /* An ended session is answered with the sign-in page, not with results. */
+      if (response.redirected || /\/login/.test(response.url)) {
+        return {status: 401, body: null};
+      }
       return response.text().then(function (text) {
         var body = null;
         try { body = text ? JSON.parse(text) : null; } catch (e) { body = null; }
