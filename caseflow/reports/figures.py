@@ -170,10 +170,14 @@ def recorded(filters: Filters, user: User | None) -> Select:
     )
 
 
+def _is_now(moment: datetime) -> bool:
+    return moment >= utcnow() - timedelta(seconds=1)
+
+
 def _covering(moment: datetime) -> list:
     """Stays a case was in at `moment`. At the present moment that is simply the current
     stays (left_at empty), which an index finds without reading the past."""
-    if moment >= utcnow() - timedelta(seconds=1):
+    if _is_now(moment):
         return [H.left_at.is_(None)]
     return [H.entered_at <= moment, or_(H.left_at.is_(None), H.left_at > moment)]
 
@@ -431,11 +435,17 @@ def caseload(filters: Filters, user: User | None = None) -> list[dict[str, Any]]
     """Per active facilitator: open cases and distinct clients at the moment, against the
     ideal of 1 facilitator to 100 clients. Facilitators without cases are listed too."""
     moment = filters.moment
-    open_now = _with_cases(
-        select(H.case_id.label("case_id"), Case.facilitator_id.label("facilitator_id"),
-               Case.client_id.label("client_id")).where(*_covering(moment), H.stage.in_(open_stages())),
-        H.case_id, filters, user, needed=True,
-    ).subquery()
+    if _is_now(moment):
+        # The current stay of a case is always its current state: read the cases alone.
+        open_now = select(Case.id.label("case_id"), Case.facilitator_id.label("facilitator_id"),
+                          Case.client_id.label("client_id")).where(
+            Case.state.in_(open_stages()), *_case_conditions(filters, user)).subquery()
+    else:
+        open_now = _with_cases(
+            select(H.case_id.label("case_id"), Case.facilitator_id.label("facilitator_id"),
+                   Case.client_id.label("client_id")).where(*_covering(moment), H.stage.in_(open_stages())),
+            H.case_id, filters, user, needed=True,
+        ).subquery()
     people = select(User.id, User.full_name, User.province_code, User.supervisor_id).where(
         User.role == Role.FACILITATOR, User.active.is_(true())
     )

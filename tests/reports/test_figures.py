@@ -89,6 +89,9 @@ def test_caseload_per_facilitator_against_the_ideal_ratio(programme):
     assert fg.caseload_summary(list(rows.values())) == {
         "facilitators": 3, "clients": 3, "ideal_facilitators": 1, "average_clients": 1.0, "over_ratio": 0,
     }
+    now = {r["facilitator_id"]: r["open_cases"] for r in fg.caseload(Filters())}
+    assert now == {t.facilitator.id: 1, t.facilitator2.id: 1, t.other_facilitator.id: 1}
+    assert fg.tally("in_progress", Filters()) == {"assessment": 2, "recorded": 1}
     earlier = {r["facilitator_id"]: r["open_cases"] for r in fg.caseload(Filters(as_of=day(100)))}
     assert earlier[t.facilitator.id] == 2  # B and E
 
