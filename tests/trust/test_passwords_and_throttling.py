@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from sqlalchemy import select
 
@@ -86,9 +88,22 @@ def test_change_password_signs_out_other_sessions(app, team):
 # --- throttling ---------------------------------------------------------------------
 
 
-@pytest.fixture
-def throttled_app(database_url, tmp_path):
-    app = _build_app(database_url, tmp_path, RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://",
+def _redis_available() -> bool:
+    try:
+        from limits.storage import storage_from_string
+
+        return storage_from_string("redis://127.0.0.1:6379").check()
+    except Exception:  # noqa: BLE001 - no server, no driver: the Redis variant is skipped
+        return False
+
+
+@pytest.fixture(params=["memory://", "redis://127.0.0.1:6379"])
+def throttled_app(request, database_url, tmp_path):
+    """Counters in process memory (one worker) and in Redis (several workers share them)."""
+    if request.param.startswith("redis") and not _redis_available():
+        pytest.skip("no Redis server on 127.0.0.1:6379")
+    app = _build_app(database_url, tmp_path, RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=request.param,
+                     RATELIMIT_KEY_PREFIX=f"caseflow-test-{uuid.uuid4().hex}",
                      CASEFLOW_LOGIN_LIMIT_ACCOUNT="3 per 15 minutes",
                      CASEFLOW_LOGIN_LIMIT_ADDRESS="5 per 15 minutes")
     with app.app_context():
