@@ -88,6 +88,8 @@ def test_offline_work_is_kept_sent_once_in_order_and_conflicts_are_resolved(page
     expect(page.locator("[data-case-title]")).to_be_visible()
     expect(page.locator("li[data-step=queued]")).to_have_count(3)
     expect(page.locator("li[data-entry][data-status=waiting]")).to_have_count(4)
+    expect(page.locator("form[data-offline-form=assessment] textarea[name=problem]")).to_have_value(
+        "Masalah dicatat luring")
     screenshot(page, "offline-outbox-waiting")
 
     # The connection returns: everything is sent, in order, exactly once.

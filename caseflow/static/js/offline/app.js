@@ -241,6 +241,11 @@
     var stepForm = $("[data-offline-form=step]");
     if (!stepForm.elements.occurred_at.value) { stepForm.elements.occurred_at.value = nowInZone(); }
     var assessmentForm = $("[data-offline-form=assessment]");
+    /* An assessment still waiting in the outbox is what the facilitator last wrote. */
+    var queuedAssessment = entries.filter(function (e) {
+      return e.case_id === d.id && e.kind === "assessment" && e.status !== "done";
+    }).pop();
+    if (queuedAssessment) { a = queuedAssessment.body; }
     if (assessmentForm.getAttribute("data-filled-for") !== String(d.id)) {
       ["problem", "needs", "strengths", "resources"].forEach(function (name) {
         assessmentForm.elements[name].value = a ? a[name] : "";
