@@ -285,10 +285,16 @@ def cases(figure: str):
         .order_by(Case.opened_at.desc(), Case.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
     ).scalars().all()
     table = case_table(rows, current_user, locale_code(), title=FIGURE_TITLES.get(figure, figure))
+    table.headers.extend([_("Case file"), _("Termination report")])
+    pdf_column = len(table.headers) - 2
     for index, case in enumerate(rows):
         url = safe_url_for("cases.show", case_id=case.id)
         if url:
             table.links[(index, 0)] = url
+        table.rows[index].extend(["PDF", "PDF" if case.state in fg.final_stages() else ""])
+        table.links[(index, pdf_column)] = url_for("reports.case_file", case_id=case.id)
+        if case.state in fg.final_stages():
+            table.links[(index, pdf_column + 1)] = url_for("reports.termination_report", case_id=case.id)
     args = _filter_args(filters) | {k: request.args[k] for k in ("key", "by") if request.args.get(k)}
     return render_template("reports/cases.html", table=table, figure=figure, total=total, page=page,
                            pages=pages, args=args, back_args=_filter_args(filters),

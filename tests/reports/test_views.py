@@ -55,6 +55,7 @@ def test_auditor_clicks_a_figure_down_to_its_cases(programme, signed_in):
     assert page.status_code == 200
     assert p.a.number in page.text and p.e.number in page.text and p.b.number not in page.text
     assert f'href="/cases/{p.a.id}"' in page.text
+    assert f'href="/reports/case/{p.a.id}/termination.pdf"' in page.text
     assert p.a.client.full_name not in page.text  # auditors get the masked NIK, not the name
     assert p.a.client.nik[:4] + "*" * 10 in page.text
 
