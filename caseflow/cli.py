@@ -154,17 +154,10 @@ def register_commands(app: Flask) -> None:
             json.dump(data, handle, ensure_ascii=False, indent=2)
         click.echo(f"wrote {out}: {len(data['cases'])} case(s)")
 
-    @audit.command("checkpoint")
-    @with_appcontext
-    def audit_checkpoint() -> None:
-        """Seal the current chain heads with a signed checkpoint."""
-        from .services.audit import create_checkpoint
+    from . import cli_reports, cli_trust
 
-        checkpoint = create_checkpoint(Actor.cli(), force=True)
-        click.echo(f"checkpoint {checkpoint.id}: {checkpoint.entry_count} chain heads sealed, digest {checkpoint.digest}")
-
-    __import__("caseflow.cli_trust", fromlist=["register"]).register(app)  # trust: evidence, backups, keys
-    __import__("caseflow.cli_reports", fromlist=["register"]).register(app)  # reports: import, generate
+    cli_trust.register(app)  # audit checkpoint/verify-package/export, backup, restore, keys, sign-offs
+    cli_reports.register(app)  # import, generate
 
 
 if __name__ == "__main__":
