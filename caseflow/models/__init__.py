@@ -18,7 +18,7 @@ from .case import (
 )
 from .client import Client, mask_nik
 from .reference import PpksCategory, Province
-from .reports import CaseStageHistory, ReportJob
+from .reports import CaseStageHistory, ReportJob, ReportSnapshot
 from .user import EmploymentStatus, Role, User
 from .trust import Delegation, Notification, SignOffEscalation
 
@@ -43,6 +43,7 @@ __all__ = [
     "Province",
     "RiskLevel",
     "ReportJob",
+    "ReportSnapshot",
     "Role",
     "SignOff",
     "StateAssignmentError",

@@ -75,3 +75,15 @@ class ReportJob(db.Model):
     result: Mapped[Any] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReportSnapshot(db.Model):
+    """A national dashboard as computed a few minutes ago: programme-wide figures are
+    read from here instead of being recomputed on every page view (see reports.snapshots)."""
+
+    __tablename__ = "report_snapshots"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    payload: Mapped[Any] = mapped_column(JSON, nullable=False)

@@ -14,13 +14,14 @@ from typing import Any
 from flask import Blueprint, Response, abort, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..i18n import _l
 from ..models import Case, PpksCategory, Province, Role, User
-from ..reports import charts, documents, tables
+from ..reports import charts, documents, snapshots, tables
 from ..reports import figures as fg
 from ..reports.exports import Table, case_table, to_csv, to_xlsx
 from ..services import cases as case_services
@@ -205,16 +206,57 @@ def _options() -> dict[str, Any]:
     return options
 
 
+def _national(user: User) -> bool:
+    return user.role == Role.PROGRAMME_MANAGER or (
+        user.role == Role.AUDITOR and not user.auditor_scope_province_code)
+
+
+def _table_dict(table: Table) -> dict[str, Any]:
+    def plain(value: Any) -> Any:
+        return value if value is None or isinstance(value, bool | int | float) else str(value)
+
+    return {"name": table.name, "title": str(table.title), "headers": [str(h) for h in table.headers],
+            "rows": [[plain(v) for v in row] for row in table.rows],
+            "links": [[r, c, url] for (r, c), url in table.links.items()]}
+
+
+def _table_from(data: dict[str, Any]) -> Table:
+    return Table(data["name"], data["title"], data["headers"], data["rows"],
+                 {(r, c): url for r, c, url in data["links"]})
+
+
+def dashboard_content(filters: fg.Filters, user: User) -> dict[str, Any]:
+    """Headline numbers, tables and charts of `user`'s dashboard. Programme-wide ones come
+    from a snapshot of the last few minutes when there is one (reports.snapshots)."""
+    key = None
+    if _national(user):
+        key = snapshots.snapshot_key("dashboard", user.role, locale_code(), _filter_args(filters))
+        found = snapshots.fresh(key)
+        if found is not None:
+            created, payload = found
+            return {"stats": payload["stats"], "tables": [_table_from(t) for t in payload["tables"]],
+                    "charts": [(name, Markup(svg)) for name, svg in payload["charts"]], "computed_at": created}
+    extra, all_tables = build_tables(filters, user)
+    figures = extra["figures"]
+    stats = {"recorded": figures["recorded"], "resolved": figures["resolved"],
+             "rate": figures["resolution_rate"]["rate"], "overdue": sum(figures["overdue"].values())}
+    chart_list = build_charts(filters, user, extra)
+    content = {"stats": stats, "tables": all_tables, "charts": chart_list, "computed_at": None}
+    if key is not None:
+        content["computed_at"] = snapshots.store(key, {
+            "stats": stats, "tables": [_table_dict(t) for t in all_tables],
+            "charts": [[name, str(svg)] for name, svg in chart_list]})
+    return content
+
+
 @bp.route("/")
 @login_required
 def dashboard():
     _require(*FIGURE_READERS)
     filters = current_filters()
-    extra, all_tables = build_tables(filters, current_user)
+    content = dashboard_content(filters, current_user)
     context: dict[str, Any] = {
-        "filters": filters, "filter_args": _filter_args(filters), "tables": all_tables,
-        "charts": build_charts(filters, current_user, extra), "options": _options(),
-        "figures": extra["figures"],
+        "filters": filters, "filter_args": _filter_args(filters), "options": _options(), **content,
     }
     if current_user.role == Role.FACILITATOR:
         today = fg.utcnow().date()
@@ -231,7 +273,7 @@ def export(fmt: str):
     """Every table of the viewer's dashboard: all sheets in XLSX, or one table in CSV."""
     _require(*FIGURE_READERS)
     filters = current_filters()
-    _extra, all_tables = build_tables(filters, current_user)
+    all_tables = dashboard_content(filters, current_user)["tables"]
     stamp = fg.utcnow().strftime("%Y%m%d")
     if fmt == "xlsx":
         return _download(to_xlsx(all_tables, viewer_zone()), f"caseflow-figures-{stamp}.xlsx")

@@ -58,6 +58,15 @@ def upgrade():
     with op.batch_alter_table('report_jobs', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_report_jobs_user_id'), ['user_id'], unique=False)
 
+    op.create_table('report_snapshots',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('key', sa.String(length=64), nullable=False),
+    sa.Column('created_at', caseflow.database.UTCDateTime(), nullable=False),
+    sa.Column('payload', sa.JSON(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_report_snapshots')),
+    sa.UniqueConstraint('key', name=op.f('uq_report_snapshots_key'))
+    )
+
     # Cases opened before this table existed get one stay: the stage they are in now.
     op.execute(
         "INSERT INTO case_stage_history (case_id, stage, reopened, entered_at, due_at, closure_reason) "
@@ -66,6 +75,7 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_table('report_snapshots')
     with op.batch_alter_table('report_jobs', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_report_jobs_user_id'))
     op.drop_table('report_jobs')

@@ -100,3 +100,20 @@ def test_case_file_and_termination_report_are_pdfs_and_the_reading_is_audited(pr
 def test_a_bad_date_is_ignored_with_a_message(team, signed_in):
     page = signed_in(team.supervisor).get("/reports/?start=31-12-2026", headers={"Accept-Language": "en"})
     assert page.status_code == 200
+
+
+def _recorded_stat(html: str) -> int:
+    return int(re.search(r'<span class="stat-value">(\d+)</span><span class="stat-label">Terdata', html).group(1))
+
+
+def test_programme_wide_dashboards_come_from_a_snapshot_of_the_last_minutes(app, programme, make, signed_in):
+    t = programme.team
+    client = signed_in(t.manager)
+    before = _recorded_stat(client.get("/reports/").text)
+    make.case(t.facilitator)
+    cached = client.get("/reports/").text
+    assert _recorded_stat(cached) == before and "Angka untuk seluruh program dihitung" in cached
+    team_view = signed_in(t.supervisor).get("/reports/").text  # team dashboards are always live
+    assert "Angka untuk seluruh program dihitung" not in team_view
+    app.config["CASEFLOW_REPORT_SNAPSHOT_SECONDS"] = 0
+    assert _recorded_stat(client.get("/reports/").text) == before + 1
