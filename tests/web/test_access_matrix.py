@@ -79,6 +79,8 @@ ROUTES: list[Route] = [
     R("POST", "/login", {"username": "nobody", "password": "x"}, everyone="302"),
     R("POST", "/language", {"locale": "xx"}, everyone="303"),
     R("POST", "/logout", everyone="302"),
+    R("GET", "/account/password", everyone="200"),
+    R("POST", "/account/password", {"current_password": ""}, everyone="422"),
     # --- the facilitator's pages and the case page (web core)
     R("GET", "/cases", facilitator="200", supervisor="200", auditor="200", manager="403", admin="403"),
     R("GET", "/clients/new", facilitator="200", supervisor="200", auditor="403", manager="403", admin="403"),
