@@ -105,18 +105,23 @@ def main() -> None:
         index = today.year * 12 + today.month - 12
         filters = fg.Filters(start=date(index // 12, index % 12 + 1, 1), end=today)
         print(f"period {filters.start} – {filters.end}; median of {args.repeat} runs\n")
-        print(f"{'dashboard':<22}{'figures':>10}{'page':>10}   headline")
+        print(f"{'dashboard':<22}{'figures':>10}{'page':>10}{'snapshot':>10}   headline")
         client = app.test_client()
+        dashboard_url = f"/reports/?start={filters.start}&end={filters.end}"
         for label, user in (("facilitator", facilitator), ("supervisor (team)", supervisor),
                             ("auditor (national)", auditor), ("programme manager", manager)):
             ms, result = timed(lambda user=user: figures_of(user, filters), args.repeat)
             client.post("/login", data={"username": user.username, "password": PASSWORD})
-            page_ms, response = timed(lambda: client.get(f"/reports/?start={filters.start}&end={filters.end}"),
-                                      args.repeat)
+            app.config["CASEFLOW_REPORT_SNAPSHOT_SECONDS"] = 0  # computed live
+            page_ms, response = timed(lambda: client.get(dashboard_url), args.repeat)
             assert response.status_code == 200, response.status_code
+            app.config["CASEFLOW_REPORT_SNAPSHOT_SECONDS"] = 600  # programme-wide: a recent snapshot
+            client.get(dashboard_url)
+            warm_ms, warm = timed(lambda: client.get(dashboard_url), args.repeat)
+            assert warm.status_code == 200 and b"stat-value" in warm.data, warm.status_code
             client.post("/logout")
             head = result["headline"]
-            print(f"{label:<22}{ms:>8.0f}ms{page_ms:>8.0f}ms   recorded {head['recorded']:,}, "
+            print(f"{label:<22}{ms:>8.0f}ms{page_ms:>8.0f}ms{warm_ms:>8.0f}ms   recorded {head['recorded']:,}, "
                   f"resolved {head['resolved']:,}, rate {head['resolution_rate']['rate']}, "
                   f"overdue {sum(head['overdue'].values()):,}, days to resolution p50 "
                   f"{(head['days_to_resolution'] or {}).get('p50')}")
