@@ -7,7 +7,7 @@ Case details live on the case page (cases.show); these pages link to it.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import date
 from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
@@ -62,10 +62,10 @@ def _team() -> list[User]:
     ).scalars())
 
 
-def _month_start() -> datetime:
-    """The first day of this month in the supervisor's zone, as a UTC instant's date."""
-    local = to_zone(utcnow(), viewer_zone())
-    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
+def _month_start() -> date:
+    """The first day of this month where the supervisor works. Like every figure, the
+    count then runs from midnight UTC of that day (caseflow/reports/figures.py)."""
+    return to_zone(utcnow(), viewer_zone()).date().replace(day=1)
 
 
 # --- the team ------------------------------------------------------------------------
@@ -75,7 +75,7 @@ def _month_start() -> datetime:
 def team():
     """Each facilitator's open cases, overdue cases and cases resolved this month."""
     now = figures.Filters()
-    month = figures.Filters(start=_month_start().date())
+    month = figures.Filters(start=_month_start())
     open_by = figures.tally("in_progress", now, current_user, by="facilitator")
     overdue_by = figures.tally("overdue", now, current_user, by="facilitator")
     resolved_by = figures.tally("resolved", month, current_user, by="facilitator")
