@@ -38,3 +38,12 @@ def test_manager_lands_on_the_figures_without_personal_data(signed_in, team, mak
                      team.other_facilitator.full_name, case.client.nik or "no-nik"):
         assert personal not in page.text
     assert 'href="/monitoring" aria-current="page"' in page.text
+
+
+def test_figures_in_english_on_the_switch(signed_in, team, make):
+    make.case(team.facilitator, to="assessment")
+    client = signed_in(team.manager)
+    assert "Angka program" in client.get("/monitoring").text
+    client.post("/language", data={"locale": "en"})
+    page = client.get("/monitoring").text
+    assert "Programme figures" in page and "By PPKS category" in page and "Neglected children" in page
