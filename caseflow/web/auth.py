@@ -74,6 +74,8 @@ def enforce_session_timeouts():
     if now - seen > idle or now - signed_in > absolute:
         logout_user()
         session.clear()
+        if request.path.startswith("/api/"):
+            return None  # signed out now: the API answers 401 problem+json itself
         flash(_("Your session ended after a period without activity. Sign in again."), "info")
         if request.method == "GET":
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))

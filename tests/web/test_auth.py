@@ -166,3 +166,13 @@ def test_security_headers_and_cookie_flags(csrf_client, team):
         "username": "fac", "password": PASSWORD, "remember": "1", "csrf_token": csrf_token(page.text)})
     remember_cookie = next(c for c in remembered.headers.getlist("Set-Cookie") if c.startswith("remember_token"))
     assert "Secure" in remember_cookie and "HttpOnly" in remember_cookie
+
+
+def test_an_expired_session_on_the_api_gets_401_problem_not_a_redirect(client, team):
+    login(client, "fac")
+    assert client.get("/api/v1/cases").status_code == 200
+    with client.session_transaction() as session:
+        session["_seen_at"] = time.time() - 31 * 60
+    response = client.get("/api/v1/cases")
+    assert response.status_code == 401
+    assert response.headers["Content-Type"].startswith("application/problem+json")
