@@ -1,7 +1,7 @@
 """reports: stage history for monitoring figures, background job state
 
 Revision ID: 0004_reports
-Revises: 0001_core
+Revises: 0003_api
 Create Date: 2026-11-23 10:25:00
 
 """
@@ -12,7 +12,7 @@ import caseflow.database
 
 
 revision = '0004_reports'
-down_revision = '0001_core'
+down_revision = '0003_api'
 branch_labels = None
 depends_on = None
 

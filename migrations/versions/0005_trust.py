@@ -2,7 +2,7 @@
 sign-off escalations and notifications
 
 Revision ID: 0005_trust
-Revises: 0001_core
+Revises: 0004_reports
 Create Date: 2026-11-23 10:30:00
 
 Sensitive notes encrypted at rest (caseflow.security.fields.EncryptedText: ciphertext in a
@@ -27,7 +27,7 @@ import sqlalchemy as sa
 import caseflow.database
 
 revision = '0005_trust'
-down_revision = '0001_core'
+down_revision = '0004_reports'
 branch_labels = None
 depends_on = None
 
