@@ -49,6 +49,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
             "CASEFLOW_AUDIT_KEY_PATH", str(instance / "audit_signing_key.pem")
         ),
         "CASEFLOW_SQLITE_BUSY_TIMEOUT_MS": int(env.get("CASEFLOW_SQLITE_BUSY_TIMEOUT_MS", "10000")),
+        # argon2id cost: OWASP's recommendation (19 MiB, 2 iterations).
+        "CASEFLOW_ARGON2_TIME_COST": int(env.get("CASEFLOW_ARGON2_TIME_COST", "2")),
+        "CASEFLOW_ARGON2_MEMORY_KIB": int(env.get("CASEFLOW_ARGON2_MEMORY_KIB", str(19 * 1024))),
         "CASEFLOW_IDLE_TIMEOUT_MINUTES": int(env.get("CASEFLOW_IDLE_TIMEOUT_MINUTES", "30")),
         # Closed cases older than this are anonymised by `caseflow privacy anonymise`.
         "CASEFLOW_RETENTION_DAYS": int(env.get("CASEFLOW_RETENTION_DAYS", str(10 * 365))),

@@ -39,6 +39,10 @@ def _build_app(database_url: str, instance: Path, **extra):
         "CASEFLOW_AUDIT_KEY_PATH": str(instance / "audit_key.pem"),
         "SECRET_KEY": "test-secret-" + uuid.uuid4().hex,
         "RATELIMIT_ENABLED": False,
+        # Cheap password hashing: the suite creates thousands of accounts. Production keeps
+        # OWASP's settings (tests/test_config.py checks the defaults).
+        "CASEFLOW_ARGON2_TIME_COST": 1,
+        "CASEFLOW_ARGON2_MEMORY_KIB": 256,
     }
     config.update(extra)
     os.environ["CASEFLOW_INSTANCE_PATH"] = str(instance)

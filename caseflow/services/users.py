@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app, has_app_context
 from sqlalchemy import func, select
 
 from ..database import write_transaction
@@ -16,19 +19,30 @@ from ..security.passwords import password_problems
 from .audit import append_event, user_chain
 from .context import Actor
 
-# OWASP's recommended argon2id settings: 19 MiB memory, 2 iterations, 1 lane.
-_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
-# Verifying against this keeps an unknown user as slow as a wrong password.
-_DUMMY_HASH = _hasher.hash("caseflow-timing-equaliser")
+@lru_cache(maxsize=4)
+def _hasher_for(time_cost: int, memory_kib: int) -> tuple[PasswordHasher, str]:
+    hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=1)
+    # Verifying against this keeps an unknown user as slow as a wrong password.
+    return hasher, hasher.hash("caseflow-timing-equaliser")
+
+
+def _hasher() -> tuple[PasswordHasher, str]:
+    """argon2id with OWASP's recommended settings (19 MiB, 2 iterations, 1 lane) unless the
+    configuration says otherwise (the test suite uses cheap ones; hashes carry their own
+    settings, so every stored hash verifies whatever the current ones are)."""
+    config = current_app.config if has_app_context() else {}
+    return _hasher_for(int(config.get("CASEFLOW_ARGON2_TIME_COST", 2)),
+                       int(config.get("CASEFLOW_ARGON2_MEMORY_KIB", 19 * 1024)))
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher()[0].hash(password)
 
 
 def password_matches(user: User | None, password: str) -> bool:
+    hasher, dummy = _hasher()
     try:
-        return _hasher.verify(user.password_hash if user else _DUMMY_HASH, password) and user is not None
+        return hasher.verify(user.password_hash if user else dummy, password) and user is not None
     except (VerificationError, InvalidHashError):
         return False
 
