@@ -142,8 +142,21 @@ def _supervisor_problem(supervisor_id: int | None) -> list | None:
     return None
 
 
+def _supervises_up_to(start_id: int, user_id: int) -> bool:
+    """Is `user_id` the chosen supervisor itself, or somewhere above them?"""
+    seen: set[int] = set()
+    current: int | None = start_id
+    while current is not None and current not in seen:
+        if current == user_id:
+            return True
+        seen.add(current)
+        current = db.session.execute(select(User.supervisor_id).where(User.id == current)).scalar_one_or_none()
+    return False
+
+
 def update_user(actor: Actor, user_id: int, data: dict) -> User:
-    """An administrator changes an account's name, province, supervisor (facilitators) or
+    """An administrator changes an account's name, province, supervisor (facilitators, and
+    supervisors' coordinators) or
     scope (auditors: one province, or national when empty). The role stays."""
     _require_admin(actor)
     values = load(UserSchema(only=_EDITABLE), data)
@@ -157,10 +170,15 @@ def update_user(actor: Actor, user_id: int, data: dict) -> User:
                 errors[key] = [_l("Unknown province.")]
         if user.role == Role.FACILITATOR and not values.get("province_code"):
             errors["province_code"] = [_l("A facilitator works in a province.")]
-        if values.get("supervisor_id") is not None and user.role != Role.FACILITATOR:
-            errors["supervisor_id"] = [_l("Only facilitators have a supervisor.")]
-        elif problem := _supervisor_problem(values.get("supervisor_id")):
+        chosen = values.get("supervisor_id")
+        if chosen is not None and user.role not in (Role.FACILITATOR, Role.SUPERVISOR):
+            errors["supervisor_id"] = [_l("Only facilitators and supervisors have a supervisor.")]
+        elif problem := _supervisor_problem(chosen):
             errors["supervisor_id"] = problem
+        elif chosen is not None and _supervises_up_to(chosen, user.id):
+            # A supervisor's own supervisor (a coordinator) receives escalated sign-offs;
+            # a circle would escalate forever.
+            errors["supervisor_id"] = [_l("That would make a circle of supervisors.")]
         if values.get("auditor_scope_province_code") and user.role != Role.AUDITOR:
             errors["auditor_scope_province_code"] = [_l("Only auditors have a scope.")]
         if errors:
