@@ -18,6 +18,7 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from ..errors import InvalidTransition
 from ..extensions import db
 from ..i18n import _l
 from ..models import Case, PpksCategory, Province, Role, User
@@ -404,7 +405,8 @@ def termination_report(case_id: int):
         body = documents.termination_pdf(case, locale=locale_code(), zone=viewer_zone(), names=labels,
                                          user_name=_user_name)
     except LookupError:
-        abort(404)
+        # Allowed to see the case, but there is nothing to print yet: not a denied access.
+        raise InvalidTransition(_l("The termination has not been decided yet: there is no report to print.")) from None
     return _download(body, f"berita-acara-terminasi-{case.number}.pdf")
 
 

@@ -92,7 +92,8 @@ def test_case_file_and_termination_report_are_pdfs_and_the_reading_is_audited(pr
     pages = db.session.execute(select(AuditEvent.context).where(
         AuditEvent.case_id == p.a.id, AuditEvent.action == "case.viewed")).scalars().all()
     assert {"page": "pdf:case_file"} in pages and {"page": "pdf:termination_report"} in pages
-    assert client.get(f"/reports/case/{p.c.id}/termination.pdf").status_code == 404
+    # not decided yet: explained and sent back, not a denied access
+    assert client.get(f"/reports/case/{p.c.id}/termination.pdf").status_code == 303
     assert client.get(f"/reports/case/{p.d.id}/file.pdf").status_code == 404  # other team
     assert signed_in(p.team.manager).get(f"/reports/case/{p.a.id}/file.pdf").status_code == 403
 

@@ -143,9 +143,10 @@ ROUTES: list[Route] = [
       manager="403", admin="403"),
     R("GET", "/reports/case/{case}/file.pdf", facilitator="200 404 404 404", supervisor="200 200 404 404",
       auditor="200 200 200 404", manager="403", admin="403"),
-    # The cases here wait for the decision: no termination report exists yet for anyone.
-    R("GET", "/reports/case/{case}/termination.pdf", facilitator="404", supervisor="404", auditor="404",
-      manager="403", admin="403"),
+    # The cases here wait for the decision: whoever may see the case is told there is no
+    # report yet (sent back with the message); the others find nothing.
+    R("GET", "/reports/case/{case}/termination.pdf", facilitator="303 404 404 404",
+      supervisor="303 303 404 404", auditor="303 303 303 404", manager="403", admin="403"),
     # --- administrator
     R("GET", "/admin/users", admin="200", everyone="403"),
     R("GET", "/admin/users/new", admin="200", everyone="403"),
