@@ -4,6 +4,7 @@ settings and the write transaction that makes each service call all-or-nothing."
 from __future__ import annotations
 
 import contextvars
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -66,6 +67,9 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(UTC)
 
 
+_OPTIMIZE_EVERY_SECONDS = 3600
+
+
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
@@ -86,7 +90,22 @@ def configure_engine(engine: Engine, busy_timeout_ms: int) -> None:
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        # Bounded statistics gathering for PRAGMA optimize (below).
+        cursor.execute("PRAGMA analysis_limit=1000")
         cursor.close()
+
+    @event.listens_for(engine, "checkin")
+    def _sqlite_optimize(dbapi_connection, record):
+        # SQLite's planner needs statistics (ANALYZE) as the tables grow; its documentation
+        # asks long-lived connections to run PRAGMA optimize every few hours.
+        now = time.monotonic()
+        last = record.info.setdefault("optimized_at", now)
+        if now - last >= _OPTIMIZE_EVERY_SECONDS:
+            record.info["optimized_at"] = now
+            try:
+                dbapi_connection.execute("PRAGMA optimize")
+            except Exception:  # noqa: BLE001 - statistics are an optimisation, never an error
+                pass
 
     @event.listens_for(engine, "begin")
     def _sqlite_begin(connection):
