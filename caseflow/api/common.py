@@ -147,14 +147,16 @@ def caseflow_problem(error: CaseflowError) -> Response:
 
 
 def _record_denied(what: str) -> None:
+    """Every refusal of a known user is evidence, with or without a case in the path."""
     case_id = (request.view_args or {}).get("case_id")
     user = getattr(g, "api_user", None)
-    if case_id is None or user is None:
+    if user is None:
         return
     from ..services.cases import record_denied_access
 
     try:
-        record_denied_access(actor(), int(case_id), what=f"{request.endpoint} ({what})")
+        record_denied_access(actor(), int(case_id) if case_id is not None else None,
+                             what=f"{request.endpoint} ({what})")
     except Exception:  # the refusal must be answered even if the record cannot be written
         current_app.logger.exception("could not record a denied API access")
 

@@ -1,4 +1,4 @@
-"""Every route of the web application × every role × whose record it is.
+"""Every route of the web application (and the JSON API's read side) × every role × whose record it is.
 
 One table (ROUTES) says, for each route, the status each role gets on a record that is
 its own, of the same team, of another team in the same province, or of another province
@@ -147,6 +147,22 @@ ROUTES: list[Route] = [
     # report yet (sent back with the message); the others find nothing.
     R("GET", "/reports/case/{case}/termination.pdf", facilitator="303 404 404 404",
       supervisor="303 303 404 404", auditor="303 303 303 404", manager="403", admin="403"),
+    # --- JSON API, read side, with the browser session (writes: tests/api)
+    # Programme managers and administrators hold no case content: an empty list, no record.
+    R("GET", "/api/v1/cases", everyone="200"),
+    R("GET", "/api/v1/cases/{case}", facilitator="200 404 404 404", supervisor="200 200 404 404",
+      auditor="200 200 200 404", manager="404", admin="404"),
+    R("GET", "/api/v1/cases/{case}/actions", facilitator="200 404 404 404", supervisor="200 200 404 404",
+      auditor="200 200 200 404", manager="404", admin="404"),
+    R("GET", "/api/v1/cases/{case}/steps", facilitator="200 404 404 404", supervisor="200 200 404 404",
+      auditor="200 200 200 404", manager="404", admin="404"),
+    R("GET", "/api/v1/cases/{case}/audit-events", facilitator="200 404 404 404",
+      supervisor="200 200 404 404", auditor="200 200 200 404", manager="404", admin="404"),
+    R("GET", "/api/v1/clients/{client}", facilitator="200 404 404 404", supervisor="200 200 404 404",
+      auditor="200 200 200 404", manager="404", admin="404"),
+    R("GET", "/api/v1/sign-offs", everyone="200"),  # the requests this person may decide (often none)
+    R("GET", "/api/v1/reference/provinces", everyone="200"),
+    R("GET", "/api/v1/reference/ppks-categories", everyone="200"),
     # --- administrator
     R("GET", "/admin/users", admin="200", everyone="403"),
     R("GET", "/admin/users/new", admin="200", everyone="403"),
