@@ -29,6 +29,8 @@ def main() -> None:
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "crash",
                       "CASEFLOW_AUDIT_KEY_PATH": str(Path(instance) / "audit_key.pem")})
     original = cases.append_case_event
+    global _ORIGINAL_APPEND
+    _ORIGINAL_APPEND = original
 
     def append_then_hang(case, **kwargs):
         event = original(case, **kwargs)
@@ -40,6 +42,9 @@ def main() -> None:
     cases.append_case_event = append_then_hang
     with app.app_context():
         actor = Actor(user=db.session.get(User, int(user_id)))
+        if operation == "import":
+            _import_and_hang(actor, signal_file, rows=int(case_id))
+            return
         case = db.session.get(Case, int(case_id))
         if operation == "transition":
             cases.fire_trigger(actor, case.id, "start_assessment")
@@ -47,6 +52,33 @@ def main() -> None:
             cases.decide_sign_off(actor, case.pending_sign_off.id, {"decision": "approve"})
         else:
             raise SystemExit(f"unknown operation {operation}")
+
+
+def _import_and_hang(actor, signal_file: str, rows: int) -> None:
+    """Import a register of `rows` rows; die after three rows are written, uncommitted."""
+    from caseflow.extensions import db
+    from caseflow.reports import imports
+    from caseflow.services import cases
+
+    # Only the import's own hook announces the middle; the case events stay as they are.
+    cases.append_case_event = _ORIGINAL_APPEND
+    lines = [",".join(imports.COLUMN_NAMES)]
+    for number in range(rows):
+        lines.append(",".join([f"Klien Impor {number}", "", "1985-08-05", "F", "", "", "91", "", "",
+                               "klien", "ya", "P02", actor.user.username, "", ""]))
+    table = imports.read_table("register.csv", "\n".join(lines).encode())
+    checks = imports.check_rows(actor, table)
+
+    def after_row(done: int) -> None:
+        if done == 3:
+            db.session.flush()
+            Path(signal_file).write_text("inside")
+            time.sleep(120)
+
+    imports.apply_rows(actor, checks, all_or_nothing=True, progress=after_row)
+
+
+_ORIGINAL_APPEND = None
 
 
 if __name__ == "__main__":

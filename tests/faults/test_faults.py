@@ -66,6 +66,18 @@ def test_killed_during_a_sign_off_leaves_the_request_pending(app, make, team, tm
     assert verify_everything().ok
 
 
+def test_killed_during_an_import_imports_nothing(app, make, team, tmp_path):
+    from sqlalchemy import func, select
+
+    from caseflow.models import Client
+
+    before = db.session.execute(select(func.count()).select_from(Client)).scalar_one()
+    kill_in_the_middle(app, tmp_path, "import", 10, team.facilitator.id)  # 10 rows, killed after 3
+    assert db.session.execute(select(func.count()).select_from(Client)).scalar_one() == before
+    assert db.session.execute(select(func.count()).select_from(Case)).scalar_one() == 0
+    assert verify_everything().ok
+
+
 @pytest.fixture
 def read_only_app(app, backend, database_url, tmp_path):
     from tests.conftest import _build_app
