@@ -182,3 +182,22 @@ def _xlsx(rows) -> bytes:
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+@pytest.mark.parametrize("name", ["../../../../tmp/caseflow-evil.csv", "..\\..\\evil.csv", "/etc/passwd"])
+def test_uploaded_file_names_never_reach_the_file_system(team, signed_in, tmp_path, name):
+    """The name is only a hint of the format: nothing is written under it, anywhere."""
+    import os
+
+    client = signed_in(team.facilitator)
+    response = upload(client, name, csv_bytes(row()))
+    assert response.status_code in (200, 302, 303, 422)
+    assert not os.path.exists("/tmp/caseflow-evil.csv")
+    assert "root:" not in response.get_data(as_text=True)
+
+
+def test_oversized_upload_is_refused_with_413(team, signed_in, app):
+    client = signed_in(team.facilitator)
+    too_big = b"x" * (app.config["MAX_CONTENT_LENGTH"] + 1)
+    response = upload(client, "register.csv", too_big)
+    assert response.status_code == 413
