@@ -30,7 +30,17 @@ def service_worker():
 def app_page():
     if current_user.role != Role.FACILITATOR:
         raise NotAllowed(_l("The offline app is for facilitators."))
-    return render_template("offline/app.html")
+    return render_template("offline/app.html", editable_records=_editable_records())
+
+
+def _editable_records() -> dict[str, dict[str, list[str]]]:
+    """Which records each stage of each workflow lets the facilitator change (the workflow
+    file's `records:`), so the page shows only the forms the cached case's stage allows."""
+    from ..services.runtime import engines
+
+    return {name: {state: list(definition_state.records)
+                   for state, definition_state in workflow.definition.states.items()}
+            for name, workflow in engines().items()}
 
 
 def init_app(app) -> None:

@@ -157,6 +157,117 @@ def test_offline_work_is_kept_sent_once_in_order_and_conflicts_are_resolved(page
         db.session.remove()
 
 
+def _goal_ids(live_server, case_id: int) -> list[int]:
+    with _server(live_server):
+        plan = db.session.get(Case, case_id).plan
+        ids = [g.id for g in plan.goals if not g.archived]
+        db.session.remove()
+        return ids
+
+
+def _show_case(page, case_id: int) -> None:
+    page.evaluate(f"window.location.hash = '#case-{case_id}'")
+    page.wait_for_selector(f"[data-case-section][data-case-id='{case_id}']:not([hidden])")
+
+
+def _fill_goal(row, description: str, target_date: str, responsible: str) -> None:
+    row.locator("textarea[name=goal_description]").fill(description)
+    row.locator("input[name=goal_target_date]").fill(target_date)
+    row.locator("input[name=goal_responsible_party]").fill(responsible)
+
+
+def test_plan_and_evaluation_queued_offline_reach_the_server_once(page, live_server):
+    plan_case = _open_cases(live_server, "pendamping2", "planning")[0]
+    evaluation_case = _open_cases(live_server, "pendamping2", "evaluation")[0]
+    first_goal, second_goal = _goal_ids(live_server, evaluation_case)[:2]
+    login(page, "pendamping2")
+    page.goto("/offline/")
+    _ready(page)
+    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=20_000)
+    page.reload()
+    _ready(page)
+    page.wait_for_function("""async () => {  // the shell page is kept by the worker
+        for (const name of await caches.keys()) {
+            if (await (await caches.open(name)).match('/offline/')) return true;
+        }
+        return false;
+    }""", polling=100, timeout=20_000)
+    plan_form = page.locator("form[data-offline-form=plan]")
+    evaluation_form = page.locator("form[data-offline-form=evaluation]")
+
+    # No signal: a plan with two goals (a third added, then removed) on the case in planning…
+    page.context.set_offline(True)
+    expect(page.locator("#offline-app")).to_have_attribute("data-online", "0")
+    _show_case(page, plan_case)
+    expect(plan_form).to_be_visible()
+    expect(evaluation_form).to_be_hidden()
+    plan_form.locator("textarea[name=summary]").fill("Rencana disusun luring")
+    for _ in range(3):
+        plan_form.locator("[data-add-goal]").click()
+    rows = plan_form.locator("[data-goal-row]")
+    _fill_goal(rows.nth(0), "Klien kembali bersekolah (luring)", "2027-01-15", "Pendamping")
+    _fill_goal(rows.nth(1), "Goal yang dibatalkan", "", "")
+    _fill_goal(rows.nth(2), "Klien punya akta kelahiran (luring)", "2027-02-01", "Dinas Dukcapil")
+    rows.nth(1).locator("[data-remove-goal]").click()
+    expect(rows).to_have_count(2)
+    plan_form.locator("button[type=submit]").click()
+    expect(page.locator("[data-outbox-count]")).to_have_text("1")
+
+    # …and an evaluation on the case in evaluation, prefilled from its earlier evaluation.
+    _show_case(page, evaluation_case)
+    expect(plan_form).to_be_hidden()
+    expect(evaluation_form).to_be_visible()
+    first = evaluation_form.locator(f"[data-rating-row][data-goal-id='{first_goal}']")
+    second = evaluation_form.locator(f"[data-rating-row][data-goal-id='{second_goal}']")
+    expect(first.locator("select[name=rating]")).to_have_value("achieved")
+    evaluation_form.locator("textarea[name=summary]").fill("Evaluasi luring")
+    first.locator("select[name=rating]").select_option("partly_achieved")
+    first.locator("textarea[name=rating_notes]").fill("Baru masuk dua minggu")
+    second.locator("select[name=rating]").select_option("not_achieved")
+    evaluation_form.locator("button[type=submit]").click()
+    expect(page.locator("[data-outbox-count]")).to_have_text("2")
+
+    # Reloaded while still offline: both entries wait, and the forms show what was queued.
+    page.reload()
+    _ready(page)
+    expect(page.locator("[data-outbox-count]")).to_have_text("2")
+    expect(page.locator("li[data-entry=plan][data-status=waiting]")).to_contain_text(
+        "Klien punya akta kelahiran (luring)")
+    expect(page.locator("li[data-entry=evaluation][data-status=waiting]")).to_have_count(1)
+    expect(evaluation_form.locator(f"[data-rating-row][data-goal-id='{first_goal}'] select[name=rating]")
+           ).to_have_value("partly_achieved")
+    _show_case(page, plan_case)
+    expect(plan_form.locator("[data-goal-row] textarea[name=goal_description]")).to_have_count(2)
+    target_dates = plan_form.locator("[data-goal-row] input[name=goal_target_date]")
+    expect(target_dates.nth(1)).to_have_value("2027-02-01")
+    screenshot(page, "offline-plan-evaluation-waiting")
+
+    # The connection returns: both reach the server, each exactly once.
+    page.context.set_offline(False)
+    expect(page.locator("[data-outbox-count]")).to_have_text("0", timeout=20_000)
+    # The form now shows the plan as the server holds it (goals with their ids).
+    expect(plan_form.locator("[data-goal-row] input[name=goal_id]:not([value=''])")).to_have_count(2)
+    with _server(live_server):
+        plan = db.session.get(Case, plan_case).plan
+        goals = [(g.description, g.target_date.isoformat() if g.target_date else None, g.responsible_party)
+                 for g in plan.goals if not g.archived]
+        assert plan.summary == "Rencana disusun luring"
+        assert goals == [("Klien kembali bersekolah (luring)", "2027-01-15", "Pendamping"),
+                         ("Klien punya akta kelahiran (luring)", "2027-02-01", "Dinas Dukcapil")]
+        assert len(plan.goals) == 2  # nothing added twice
+        evaluation = db.session.get(Case, evaluation_case).evaluation
+        assert evaluation.summary == "Evaluasi luring"
+        ratings = {r.goal_id: (r.rating, r.notes) for r in evaluation.ratings}
+        assert ratings == {first_goal: ("partly_achieved", "Baru masuk dua minggu"),
+                           second_goal: ("not_achieved", "")}
+        events = db.session.execute(select(AuditEvent).where(
+            AuditEvent.case_id.in_([plan_case, evaluation_case]),
+            AuditEvent.action.in_(["plan.saved", "evaluation.saved"]))).scalars().all()
+        offline_events = sorted((e.case_id, e.action) for e in events if (e.context or {}).get("device_time"))
+        assert offline_events == sorted([(plan_case, "plan.saved"), (evaluation_case, "evaluation.saved")])
+        db.session.remove()
+
+
 def test_signing_out_clears_case_data_but_keeps_unsent_work(page, live_server):
     case_id = _open_cases(live_server, "pendamping", "assessment")[0]
     login(page, "pendamping")

@@ -104,6 +104,13 @@
     }
     if (entry.kind === "assessment") { return body.problem || ""; }
     if (entry.kind === "termination") { return body.outcome || ""; }
+    if (entry.kind === "plan") {
+      return (body.goals || []).length + " " + T.goal_count + ": " +
+        (body.goals || []).map(function (g) { return g.description; }).join("; ");
+    }
+    if (entry.kind === "evaluation") {
+      return (body.ratings || []).map(function (r) { return T.ratings[r.rating] || r.rating; }).join(", ");
+    }
     return "";
   }
 
@@ -253,6 +260,86 @@
       assessmentForm.elements.risk_level.value = a && a.risk_level ? a.risk_level : "";
       assessmentForm.setAttribute("data-filled-for", String(d.id));
     }
+    renderRecordForms(cached, entries);
+  }
+
+  /* The last entry of this kind for this case still in the outbox: what the facilitator
+     last wrote, so the form shows it rather than the older record from the server. */
+  function queuedEntry(entries, caseId, kind) {
+    return entries.filter(function (e) {
+      return e.case_id === caseId && e.kind === kind && e.status !== "done";
+    }).pop();
+  }
+
+  function editable(d, record) {
+    var states = (T.editable || {})[d.workflow] || {};
+    return (states[d.state] || []).indexOf(record) >= 0;
+  }
+
+  function addGoalRow(goal) {
+    var row = document.getElementById("offline-goal-row").content.firstElementChild.cloneNode(true);
+    row.querySelector("[name=goal_id]").value = goal && goal.id ? String(goal.id) : "";
+    row.querySelector("[name=goal_description]").value = goal ? goal.description || "" : "";
+    row.querySelector("[name=goal_target_date]").value = goal && goal.target_date ? goal.target_date : "";
+    row.querySelector("[name=goal_responsible_party]").value = goal ? goal.responsible_party || "" : "";
+    $("[data-plan-goals]").appendChild(row);
+    $("[data-plan-no-goals]").hidden = true;
+    return row;
+  }
+
+  function fillPlanForm(form, plan) {
+    form.elements.summary.value = plan ? plan.summary || "" : "";
+    $("[data-plan-goals]").textContent = "";
+    ((plan && plan.goals) || []).forEach(addGoalRow);
+    $("[data-plan-no-goals]").hidden = $("[data-plan-goals]").children.length > 0;
+  }
+
+  function fillEvaluationForm(form, goals, evaluation) {
+    form.elements.summary.value = evaluation ? evaluation.summary || "" : "";
+    var list = $("[data-evaluation-goals]");
+    list.textContent = "";
+    var byGoal = {};
+    ((evaluation && evaluation.ratings) || []).forEach(function (r) { byGoal[r.goal_id] = r; });
+    goals.forEach(function (goal) {
+      var row = document.getElementById("offline-rating-row").content.firstElementChild.cloneNode(true);
+      var rating = byGoal[goal.id];
+      row.setAttribute("data-goal-id", String(goal.id));
+      row.querySelector("[data-rating-goal]").textContent = goal.description +
+        (goal.target_date ? " (" + goal.target_date + ")" : "");
+      row.querySelector("[name=rating]").value = rating ? rating.rating : "";
+      row.querySelector("[name=rating_notes]").value = rating ? rating.notes || "" : "";
+      list.appendChild(row);
+    });
+    $("[data-evaluation-no-goals]").hidden = goals.length > 0;
+  }
+
+  /* Fill a record form again only when what it shows changed (another case, the record as
+     the server now holds it, another queued entry), not while the facilitator types. */
+  function refill(form, key, fill) {
+    if (form.getAttribute("data-filled-for") === key) { return; }
+    fill();
+    form.setAttribute("data-filled-for", key);
+  }
+
+  function renderRecordForms(cached, entries) {
+    var d = cached.detail;
+    var planForm = $("[data-offline-form=plan]");
+    var queuedPlan = queuedEntry(entries, d.id, "plan");
+    planForm.hidden = !editable(d, "plan");
+    if (!planForm.hidden) {
+      var plan = queuedPlan ? queuedPlan.body : d.plan;
+      refill(planForm, JSON.stringify([d.id, plan]), function () { fillPlanForm(planForm, plan); });
+    }
+    var evaluationForm = $("[data-offline-form=evaluation]");
+    var queuedEvaluation = queuedEntry(entries, d.id, "evaluation");
+    evaluationForm.hidden = !editable(d, "evaluation");
+    if (!evaluationForm.hidden) {
+      var goals = d.plan ? d.plan.goals : [];
+      var evaluation = queuedEvaluation ? queuedEvaluation.body : d.evaluation;
+      refill(evaluationForm, JSON.stringify([d.id, goals, evaluation]), function () {
+        fillEvaluationForm(evaluationForm, goals, evaluation);
+      });
+    }
   }
 
   function selectedCaseId() {
@@ -341,6 +428,29 @@
       queued = queue(caseId, "assessment", {
         problem: v.problem, needs: v.needs, strengths: v.strengths, resources: v.resources,
         risk_level: v.risk_level || null});
+    } else if (kind === "plan") {
+      queued = queue(caseId, "plan", {
+        summary: v.summary,
+        goals: Array.prototype.map.call(form.querySelectorAll("[data-goal-row]"), function (row) {
+          var goal = {
+            description: row.querySelector("[name=goal_description]").value,
+            target_date: row.querySelector("[name=goal_target_date]").value || null,
+            responsible_party: row.querySelector("[name=goal_responsible_party]").value
+          };
+          var id = row.querySelector("[name=goal_id]").value;
+          if (id) { goal.id = parseInt(id, 10); }
+          return goal;
+        })
+      });
+    } else if (kind === "evaluation") {
+      var ratings = [];
+      Array.prototype.forEach.call(form.querySelectorAll("[data-rating-row]"), function (row) {
+        var rating = row.querySelector("[name=rating]").value;
+        if (!rating) { return; }
+        ratings.push({goal_id: parseInt(row.getAttribute("data-goal-id"), 10), rating: rating,
+                      notes: row.querySelector("[name=rating_notes]").value});
+      });
+      queued = queue(caseId, "evaluation", {summary: v.summary, ratings: ratings});
     } else if (kind === "termination") {
       queued = queue(caseId, "termination", {
         outcome: v.outcome, closure_reason: v.closure_reason || null,
@@ -365,6 +475,13 @@
 
   root.addEventListener("click", function (event) {
     if (event.target.matches("[data-send-now]")) { sendNow(true); }
+    if (event.target.matches("[data-add-goal]")) {
+      addGoalRow(null).querySelector("[name=goal_description]").focus();
+    }
+    if (event.target.matches("[data-remove-goal]")) {
+      event.target.closest("[data-goal-row]").remove();
+      $("[data-plan-no-goals]").hidden = $("[data-plan-goals]").children.length > 0;
+    }
     if (event.target.matches("[data-back]")) {
       event.preventDefault();
       window.location.hash = "";
