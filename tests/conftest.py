@@ -3,6 +3,7 @@ CASEFLOW_TEST_POSTGRES_URL is set), users in teams, and small factories."""
 
 from __future__ import annotations
 
+import contextvars
 import os
 import shutil
 import uuid
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 from flask_migrate import upgrade as alembic_upgrade
 
 from caseflow import create_app
@@ -137,6 +139,36 @@ def _push_request_context():
     """pytest-flask keeps one request context open for a whole test, which lets
     Flask-Login's cached user leak between requests; tests push their own contexts."""
     yield
+
+
+# --- signed-in test clients --------------------------------------------------------
+
+
+class IsolatedClient(FlaskClient):
+    """Each request runs in its own application context, as in production (the `app`
+    fixture keeps one context open for the whole test, which would otherwise carry
+    Flask-Login's and Flask-Babel's per-request caches from one request to the next)."""
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+def login(client, username: str, password: str = PASSWORD):
+    response = client.post("/login", data={"username": username, "password": password})
+    assert response.status_code == 302, response.text
+    return response
+
+
+@pytest.fixture
+def signed_in(app):
+    """signed_in(user) → a fresh client signed in as `user` (browser session)."""
+    def make(user):
+        app.test_client_class = IsolatedClient
+        client = app.test_client()
+        login(client, user.username)
+        return client
+
+    return make
 
 
 # --- people and records -------------------------------------------------------------

@@ -9,19 +9,13 @@ from caseflow.extensions import db
 from caseflow.models import AuditEvent
 from caseflow.services import api_tokens
 from caseflow.services.context import Actor
-from tests.web.conftest import IsolatedClient, login
+from tests.conftest import IsolatedClient
 
 
 @pytest.fixture
-def api_as(app):
+def api_as(signed_in):
     """api_as(user) → a test client signed in as `user` (browser session)."""
-    def make(user):
-        app.test_client_class = IsolatedClient
-        client = app.test_client()
-        login(client, user.username)
-        return client
-
-    return make
+    return signed_in
 
 
 @pytest.fixture

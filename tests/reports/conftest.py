@@ -84,17 +84,3 @@ def programme(team, make):
     p.team = team
     p.half_year = dict(start=date(2026, 1, 1), end=date(2026, 6, 30))
     return p
-
-
-@pytest.fixture
-def signed_in(app):
-    """signed_in(user) → a fresh client signed in as `user`."""
-    from tests.web.conftest import IsolatedClient, login
-
-    def make(user):
-        app.test_client_class = IsolatedClient
-        client = app.test_client()
-        login(client, user.username)
-        return client
-
-    return make
