@@ -43,3 +43,12 @@ def test_notes_are_entered_shown_and_encrypted(signed_in, team, make):
     # the supervisor of the case reads them; a facilitator of another team cannot open the case
     assert SECRET_PROTECTION in signed_in(team.supervisor).get(f"/cases/{case.id}").text
     assert signed_in(team.other_facilitator).get(f"/cases/{case.id}").status_code == 404
+
+
+def test_the_case_page_shows_the_client_in_full_and_lists_mask_the_nik(signed_in, team, make):
+    case = make.case(team.facilitator)
+    nik = case.client.nik
+    for person in (team.facilitator, team.supervisor, team.auditor):
+        assert nik in signed_in(person).get(f"/cases/{case.id}").text
+    listing = signed_in(team.auditor).get(f"/audit/cases?q={case.number}").text
+    assert case.number in listing and nik not in listing
