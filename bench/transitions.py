@@ -50,9 +50,9 @@ def build_app(url: str, instance: Path):
 def make_cases(app, count: int):
     with app.app_context():
         supervisor = create_user(Actor.cli(), {"username": f"sup{uuid.uuid4().hex[:6]}", "full_name": "S",
-                                              "role": "supervisor", "password": "x" * 12, "province_code": "91"})
+                                              "role": "supervisor", "password": "bench-Password-2026", "province_code": "91"})
         facilitator = create_user(Actor.cli(), {"username": f"fac{uuid.uuid4().hex[:6]}", "full_name": "F",
-                                               "role": "facilitator", "password": "x" * 12,
+                                               "role": "facilitator", "password": "bench-Password-2026",
                                                "province_code": "91", "supervisor_id": supervisor.id})
         from caseflow.services.clients import register_client
 
@@ -92,10 +92,10 @@ def floor_rate_sqlite(path: str, case_ids: list[int]) -> float:
             ("floor", now, now + timedelta(days=14), case_id),
         )
         connection.execute(
-            "INSERT INTO audit_events (chain, seq, prev_hash, hash, occurred_at, action, case_id, before, after) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO audit_events (chain, seq, prev_hash, hash, occurred_at, action, case_id, before, after, "
+            "payload_salt, payload_digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (f"floor:{case_id}", 1, "0" * 64, "1" * 64, now, "case.transition", case_id,
-             json.dumps({"state": "assessment"}), json.dumps({"state": "floor"})),
+             json.dumps({"state": "assessment"}), json.dumps({"state": "floor"}), "0" * 32, "2" * 64),
         )
         connection.execute("COMMIT")
     elapsed = time.perf_counter() - start
@@ -117,10 +117,10 @@ def floor_rate_postgres(url: str, case_ids: list[int]) -> float:
                     ("floor", now, now + timedelta(days=14), case_id),
                 )
                 connection.execute(
-                    "INSERT INTO audit_events (chain, seq, prev_hash, hash, occurred_at, action, case_id, before, after) "
-                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                    "INSERT INTO audit_events (chain, seq, prev_hash, hash, occurred_at, action, case_id, before, "
+                    "after, payload_salt, payload_digest) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                     (f"floor:{case_id}", 1, "0" * 64, "1" * 64, now, "case.transition", case_id,
-                     json.dumps({"state": "assessment"}), json.dumps({"state": "floor"})),
+                     json.dumps({"state": "assessment"}), json.dumps({"state": "floor"}), "0" * 32, "2" * 64),
                 )
         elapsed = time.perf_counter() - start
     return len(case_ids) / elapsed

@@ -9,7 +9,7 @@ from flask import Flask
 
 from .config import load_config
 from .database import configure_engine
-from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from .extensions import csrf, db, limiter, login_manager, migrate
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:

@@ -3,6 +3,7 @@ settings and the write transaction that makes each service call all-or-nothing."
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import time
 from collections.abc import Iterator
@@ -10,8 +11,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, event
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.types import TypeDecorator
 
 from .errors import StorageUnavailable
@@ -102,10 +103,9 @@ def configure_engine(engine: Engine, busy_timeout_ms: int) -> None:
         last = record.info.setdefault("optimized_at", now)
         if now - last >= _OPTIMIZE_EVERY_SECONDS:
             record.info["optimized_at"] = now
-            try:
+            # Statistics are an optimisation, never an error.
+            with contextlib.suppress(Exception):
                 dbapi_connection.execute("PRAGMA optimize")
-            except Exception:  # noqa: BLE001 - statistics are an optimisation, never an error
-                pass
 
     @event.listens_for(engine, "begin")
     def _sqlite_begin(connection):

@@ -19,8 +19,8 @@ from .case import (
 from .client import Client, mask_nik
 from .reference import PpksCategory, Province
 from .reports import CaseStageHistory, ReportJob, ReportSnapshot
-from .user import EmploymentStatus, Role, User
 from .trust import Delegation, Notification, SignOffEscalation
+from .user import EmploymentStatus, Role, User
 
 __all__ = [
     "ApiToken",

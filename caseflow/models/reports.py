@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, select
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..database import UTCDateTime, utcnow
@@ -44,16 +44,20 @@ class CaseStageHistory(db.Model):
     closure_reason: Mapped[str | None] = mapped_column(String(40))
 
     @classmethod
-    def record_entry(cls, case: Any, trigger: str | None = None, *, reopened: bool = False) -> None:
-        """Close the case's current stay and open one for the stage it is now in."""
+    def record_entry(cls, case: Any, trigger: str | None = None, *, reopened: bool = False,
+                     previous_entered_at: datetime | None = None) -> None:
+        """Close the case's current stay (entered at `previous_entered_at`) and open one for
+        the stage it is now in. Core statements: this runs on every move of every case."""
         now = case.stage_entered_at
-        current = db.session.execute(
-            select(cls).where(cls.case_id == case.id, cls.left_at.is_(None))
-        ).scalars().all()
-        for stay in current:
-            stay.left_at = now
-            stay.duration_seconds = max(0, int((now - stay.entered_at).total_seconds()))
-        db.session.add(cls(
+        table = cls.__table__
+        connection = db.session.connection()
+        if previous_entered_at is not None:
+            connection.execute(
+                table.update()
+                .where(table.c.case_id == case.id, table.c.left_at.is_(None))
+                .values(left_at=now, duration_seconds=max(0, int((now - previous_entered_at).total_seconds())))
+            )
+        connection.execute(table.insert().values(
             case_id=case.id, stage=case.state, trigger=trigger, reopened=reopened,
             entered_at=now, due_at=case.stage_due_at, closure_reason=case.closure_reason,
         ))

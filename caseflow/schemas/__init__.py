@@ -9,11 +9,13 @@ from marshmallow import (
     EXCLUDE,
     RAISE,
     Schema,
-    ValidationError as MarshmallowValidationError,
     fields,
     pre_load,
     validate,
     validates_schema,
+)
+from marshmallow import (
+    ValidationError as MarshmallowValidationError,
 )
 
 from ..errors import ValidationError
@@ -265,9 +267,10 @@ class StepSchema(FormSchema):
     @validates_schema
     def _check(self, data, **_kwargs):
         occurred = data.get("occurred_at")
-        if occurred is not None and occurred.tzinfo is not None:
-            if occurred > datetime.now(UTC) + timedelta(minutes=10):
-                raise MarshmallowValidationError({"occurred_at": [str(_l("This time is in the future."))]})
+        in_future = occurred is not None and occurred.tzinfo is not None and (
+            occurred > datetime.now(UTC) + timedelta(minutes=10))
+        if in_future:
+            raise MarshmallowValidationError({"occurred_at": [str(_l("This time is in the future."))]})
 
 
 class TransitionSchema(FormSchema):

@@ -37,10 +37,10 @@ from ..database import utcnow, write_transaction
 from ..extensions import db
 from ..models import (
     AuditChainHead,
-    Case,
     AuditCheckpoint,
     AuditCheckpointEntry,
     AuditEvent,
+    Case,
 )
 from .context import Actor
 

@@ -480,6 +480,7 @@ def _move(actor: Actor, case: Case, trigger: str, *, reason: str | None,
     workflow = engine(case.workflow)
     before = case_summary(case)
     source = case.state
+    entered_before = case.stage_entered_at
     now = utcnow()
     taken = workflow.fire(case, trigger, now)
     outcome = workflow.definition.states[taken.dest].outcome
@@ -488,7 +489,7 @@ def _move(actor: Actor, case: Case, trigger: str, *, reason: str | None,
     else:
         case.closure_reason = None
     _reset_records_after_moving_back(case, source, taken)
-    CaseStageHistory.record_entry(case, trigger, reopened=taken.reopens)
+    CaseStageHistory.record_entry(case, trigger, reopened=taken.reopens, previous_entered_at=entered_before)
     _touch(case)
     requested = None
     if taken.sign_off is not None:

@@ -36,10 +36,10 @@ def export_client_data(actor: Actor, client_id: int) -> dict[str, Any]:
     from .cases import (
         _assessment_dict,
         _evaluation_dict,
+        _lock_case,
         _plan_dict,
         _step_dict,
         _termination_dict,
-        _lock_case,
     )
     from .clients import client_dict
 

@@ -19,6 +19,7 @@ from ..security.passwords import password_problems
 from .audit import append_event, user_chain
 from .context import Actor
 
+
 @lru_cache(maxsize=4)
 def _hasher_for(time_cost: int, memory_kib: int) -> tuple[PasswordHasher, str]:
     hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=1)

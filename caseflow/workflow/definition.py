@@ -15,7 +15,6 @@ from typing import Any
 import yaml
 from flask_babel import LazyString, get_locale
 
-
 from ..errors import WorkflowDefinitionError
 from ..models.user import Role
 from .guards import GUARDS

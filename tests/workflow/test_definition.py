@@ -41,7 +41,7 @@ def test_unknown_state_is_named():
     raw["transitions"][0]["dest"] = "limbo"
     error = refuse(raw)
     assert error.path == "broken.yaml"
-    assert "transitions[0] (start_assessment).dest" == error.entry
+    assert error.entry == "transitions[0] (start_assessment).dest"
     assert "unknown state 'limbo'" in error.problem
 
 
