@@ -36,10 +36,13 @@ def _ready(page) -> None:
 
 def _log_step(page, notes: str) -> None:
     form = page.locator("form[data-offline-form=step]")
+    waiting = int(page.locator("[data-outbox-count]").inner_text() or 0)
     form.locator("select[name=step_type]").select_option("home_visit")
     form.locator("textarea[name=notes]").fill(notes)
     form.locator("button[type=submit]").click()
     expect(form.locator("[data-queued]")).to_be_visible()
+    # Queued for real (the status line of the previous step is still on the form).
+    expect(page.locator("[data-outbox-count]")).to_have_text(str(waiting + 1))
 
 
 def test_offline_work_is_kept_sent_once_in_order_and_conflicts_are_resolved(page, live_server):

@@ -460,7 +460,9 @@
       });
     }
     queued.then(function () {
-      if (kind === "step") {
+      /* Empty the step form for the next one, unless the facilitator already started it
+         while this one was being saved. */
+      if (kind === "step" && form.elements.notes.value === v.notes) {
         form.elements.notes.value = "";
         form.elements.location.value = "";
         form.elements.occurred_at.value = nowInZone();
