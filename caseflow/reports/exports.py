@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
@@ -60,16 +60,32 @@ def _cell(value: Any, zone: str) -> Any:
 
 def to_csv(table: Table, zone: str = "Asia/Jakarta") -> bytes:
     """UTF-8 with a byte-order mark, so Excel opens Indonesian text correctly."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    buffer = io.BytesIO()
+    write_csv(table, buffer, zone)
+    return buffer.getvalue()
+
+
+def write_csv(table: Table, out: BinaryIO, zone: str = "Asia/Jakarta") -> None:
+    """`to_csv` written to a file row by row: the table's rows may be a generator."""
+    text = io.TextIOWrapper(out, encoding="utf-8", newline="")
+    text.write("\ufeff")
+    writer = csv.writer(text)
     writer.writerow([neutralise(str(h)) for h in table.headers])
     for row in table.rows:
         writer.writerow([_cell(v, zone) for v in row])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    text.flush()
+    text.detach()  # the caller's file stays open
 
 
 def to_xlsx(tables: Sequence[Table], zone: str = "Asia/Jakarta") -> bytes:
     """One sheet per table (write-only mode: memory stays flat on long lists)."""
+    buffer = io.BytesIO()
+    write_xlsx(tables, buffer, zone)
+    return buffer.getvalue()
+
+
+def write_xlsx(tables: Sequence[Table], out: BinaryIO, zone: str = "Asia/Jakarta") -> None:
+    """`to_xlsx` written to a file: the tables' rows may be generators."""
     workbook = Workbook(write_only=True)
     used: set[str] = set()
     for table in tables:
@@ -85,9 +101,7 @@ def to_xlsx(tables: Sequence[Table], zone: str = "Asia/Jakarta") -> bytes:
             sheet.append([_xlsx_value(sheet, _cell(v, zone)) for v in row])
     if not tables:
         workbook.create_sheet("-")
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    workbook.save(out)
 
 
 def _xlsx_value(sheet, value: Any) -> Any:
@@ -122,7 +136,10 @@ def personal_columns(user: User) -> tuple[bool, bool]:
     return False, False
 
 
-def case_table(cases: Iterable[Case], user: User, locale: str = "id", title: Any = None) -> Table:
+def case_table(cases: Iterable[Case], user: User, locale: str = "id", title: Any = None, *,
+               lazy: bool = False) -> Table:
+    """The list of `cases` with the columns `user`'s role may see. With `lazy`, the rows are
+    a generator read once, as the export writes them (long lists: `cases` may be one too)."""
     if user.role not in (Role.FACILITATOR, Role.SUPERVISOR, Role.AUDITOR):
         raise PermissionError("case lists are for case readers only")
     with_name, with_nik = personal_columns(user)
@@ -132,7 +149,11 @@ def case_table(cases: Iterable[Case], user: User, locale: str = "id", title: Any
         headers.append(_l("Client"))
     if with_nik:
         headers.append(_l("NIK (masked)"))
-    table = Table("cases", title or _l("Cases"), headers)
+    rows = _case_rows(cases, locale, with_name, with_nik)
+    return Table("cases", title or _l("Cases"), headers, rows if lazy else list(rows))
+
+
+def _case_rows(cases: Iterable[Case], locale: str, with_name: bool, with_nik: bool) -> Iterator[list[Any]]:
     for case in cases:
         row = [
             case.number,
@@ -148,5 +169,4 @@ def case_table(cases: Iterable[Case], user: User, locale: str = "id", title: Any
             row.append(case.client.full_name if not case.client.anonymised_at else "")
         if with_nik:
             row.append(mask_nik(case.client.nik))
-        table.rows.append(row)
-    return table
+        yield row
