@@ -1,5 +1,6 @@
 """Long imports run as jobs whose state lives in `report_jobs`, so whichever worker
-answers the progress poll knows how far the job is (no state shared in memory).
+answers the progress poll knows how far the job is (no state shared in memory; the
+progress itself lives where `reports.progress` keeps it). Long exports: `export_jobs`.
 
 The checked rows wait in the job until the user applies or discards them, and are
 erased from it as soon as either happens (they hold personal data).
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from flask import current_app
@@ -20,7 +22,7 @@ from ..extensions import db
 from ..i18n import _l
 from ..models import ReportJob, User
 from ..services.context import Actor
-from . import imports
+from . import imports, progress
 
 
 def create_import_job(actor: Actor, filename: str, checks: list[imports.RowCheck]) -> ReportJob:
@@ -37,23 +39,39 @@ def create_import_job(actor: Actor, filename: str, checks: list[imports.RowCheck
 
 
 def get_job(user: User, token: str) -> ReportJob:
-    job = db.session.execute(select(ReportJob).where(ReportJob.token == token)).scalar_one_or_none()
+    job = db.session.execute(
+        select(ReportJob).where(ReportJob.token == token, ReportJob.kind == "import")
+    ).scalar_one_or_none()
     if job is None or job.user_id != user.id:
         raise NotFound(_l("No such import."))
     return job
+
+
+def run_in_background(name: str, work: Callable[[], None]) -> None:
+    """Run `work` (which opens its own application context) in a thread, or right now
+    when testing or when CASEFLOW_JOBS_INLINE is set."""
+    app = current_app._get_current_object()
+    if app.testing or app.config.get("CASEFLOW_JOBS_INLINE"):
+        work()
+    else:
+        threading.Thread(target=work, name=name, daemon=True).start()
 
 
 def checks_of(job: ReportJob) -> list[imports.RowCheck]:
     return [imports.RowCheck.from_dict(row) for row in (job.result or {}).get("rows", [])]
 
 
-def _finish(job_id: int, status: str, message: str, summary: dict[str, Any]) -> None:
+def _finish(job_id: int, status: str, message: str, summary: dict[str, Any], done: int | None = None) -> None:
     with write_transaction():
         job = db.session.get(ReportJob, job_id)
         job.status = status
         job.message = message
         job.result = {"filename": (job.result or {}).get("filename"), **summary}
+        if done is not None:
+            job.done = done
         job.updated_at = utcnow()
+        token = job.token
+    progress.clear(token)
 
 
 def discard(user: User, token: str) -> ReportJob:
@@ -62,16 +80,6 @@ def discard(user: User, token: str) -> ReportJob:
         raise CaseflowError(_l("This import has already started."))
     _finish(job.id, "discarded", str(_l("Nothing was imported.")), {})
     return job
-
-
-def _report_progress(job_id: int, done: int) -> None:
-    """Progress goes through its own connection, so pollers see it while the import's
-    transaction is still open. SQLite allows one writer at a time: there the bar
-    jumps to the end when the import commits."""
-    if db.engine.dialect.name == "sqlite":
-        return
-    with db.engine.begin() as connection:
-        connection.execute(update(ReportJob).where(ReportJob.id == job_id).values(done=done, updated_at=utcnow()))
 
 
 def start_import(actor: Actor, token: str) -> ReportJob:
@@ -85,7 +93,7 @@ def start_import(actor: Actor, token: str) -> ReportJob:
     if not claimed:
         raise CaseflowError(_l("This import has already started."))
     app = current_app._get_current_object()
-    job_id, user_id = job.id, actor.user_id
+    job_id, user_id, job_token, total = job.id, actor.user_id, job.token, job.total
     origin = (actor.origin_ip, actor.user_agent, actor.via)
 
     def run() -> None:
@@ -96,12 +104,13 @@ def start_import(actor: Actor, token: str) -> ReportJob:
                 db.session.rollback()
                 user = db.session.get(User, user_id)
                 worker = Actor(user=user, origin_ip=origin[0], user_agent=origin[1], via=origin[2])
+                # Progress is kept outside the import's transaction (reports.progress), so
+                # the bar moves while the rows are applied, on SQLite too.
                 applied = imports.apply_rows(worker, checks, all_or_nothing=False,
-                                             progress=lambda n: _report_progress(job_id, n))
+                                             progress=lambda n: progress.report(job_id, job_token, n, total))
                 _finish(job_id, "done", str(_l("%(n)s cases imported.", n=len(applied))),
-                        {"applied": [{"row": row, "case": number} for row, number in applied]})
-                with write_transaction():
-                    db.session.get(ReportJob, job_id).done = len(applied)
+                        {"applied": [{"row": row, "case": number} for row, number in applied]},
+                        done=len(applied))
             except Exception as exc:  # the job must end with a message, whatever happened
                 db.session.rollback()
                 message = str(getattr(exc, "message", None) or _l("The import failed; nothing was imported."))
@@ -109,8 +118,5 @@ def start_import(actor: Actor, token: str) -> ReportJob:
             finally:
                 db.session.remove()
 
-    if app.testing or app.config.get("CASEFLOW_JOBS_INLINE"):
-        run()
-    else:
-        threading.Thread(target=run, name=f"import-{job_id}", daemon=True).start()
+    run_in_background(f"import-{job_id}", run)
     return job

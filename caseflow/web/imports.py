@@ -1,5 +1,6 @@
 """Importing existing registers: template download, upload with a per-row check,
-then apply the valid rows or discard everything. Progress is polled from the database."""
+then apply the valid rows or discard everything. Progress is polled from wherever
+`reports.progress` keeps it (static/js/app.js follows the status JSON)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from flask_login import current_user, login_required
 from ..errors import CaseflowError, ValidationError
 from ..i18n import _l
 from ..models import Role
-from ..reports import imports, jobs
+from ..reports import imports, jobs, progress
 from . import navigation
 from .auth import request_actor
 
@@ -76,7 +77,8 @@ def show(token: str):
     _require_importer()
     job = jobs.get_job(current_user, token)
     checks = jobs.checks_of(job) if job.status == "checked" else []
-    return render_template("imports/show.html", job=job, checks=checks,
+    done, total = progress.read(job)
+    return render_template("imports/show.html", job=job, checks=checks, done=done, total=total,
                            invalid=[c for c in checks if not c.valid],
                            valid_count=sum(1 for c in checks if c.valid), columns=imports.COLUMN_NAMES)
 
@@ -86,7 +88,8 @@ def show(token: str):
 def status(token: str):
     _require_importer()
     job = jobs.get_job(current_user, token)
-    return jsonify(status=job.status, done=job.done, total=job.total, message=job.message)
+    done, total = progress.read(job)
+    return jsonify(status=job.status, done=done, total=total, message=job.message)
 
 
 @bp.route("/<token>/apply", methods=["POST"])

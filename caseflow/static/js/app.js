@@ -74,9 +74,42 @@
     });
   }
 
+  /* Long imports and exports: <progress data-job-status="URL"> follows the job's status
+     JSON (status, done, total) every two seconds, and [data-job-count] shows the numbers;
+     once the job has ended the page is reloaded to show its outcome. Without this script
+     the page reloads itself instead (<noscript><meta http-equiv="refresh">). */
+  function jobProgress() {
+    var bar = document.querySelector("progress[data-job-status]");
+    if (!bar || !window.fetch) { return; }
+    var url = bar.getAttribute("data-job-status");
+    var count = document.querySelector("[data-job-count]");
+
+    function poll() {
+      window.fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (response) {
+          if (!response.ok) { throw new Error(String(response.status)); }
+          return response.json();
+        })
+        .then(function (job) {
+          if (job.total) { bar.max = job.total; }
+          bar.value = job.done;
+          bar.textContent = job.done + " / " + job.total;
+          if (count) { count.textContent = job.done + " / " + job.total; }
+          if (job.status === "pending" || job.status === "running") {
+            window.setTimeout(poll, 2000);
+          } else {
+            window.location.reload();
+          }
+        })
+        .catch(function () { window.setTimeout(poll, 5000); });
+    }
+    window.setTimeout(poll, 1000);
+  }
+
   ready(function () {
     confirmations();
     focusErrors();
     goals();
+    jobProgress();
   });
 })();
