@@ -1,4 +1,5 @@
-"""`caseflow import FILE` (existing registers) and `caseflow generate --cases N` (data at scale)."""
+"""`caseflow import FILE` (existing registers), `caseflow generate --cases N` (data at scale)
+and `caseflow exports purge` (export files past their time)."""
 
 from __future__ import annotations
 
@@ -78,3 +79,14 @@ def register(app: Flask) -> None:
         with click.progressbar(length=case_count, label="Generating cases") as bar:
             summary = generate_cases(case_count, seed=seed, batch=batch, progress=bar.update)
         click.echo(", ".join(f"{count} {name}" for name, count in summary.items()))
+
+    exports = click.Group("exports", help="Files of long case-list exports.")
+    app.cli.add_command(exports)
+
+    @exports.command("purge")
+    @with_appcontext
+    def exports_purge() -> None:
+        """Delete every export file older than CASEFLOW_EXPORT_KEEP_HOURS (run it hourly)."""
+        from .reports.export_jobs import purge_expired
+
+        click.echo(f"{purge_expired()} expired export file(s) deleted")

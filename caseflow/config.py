@@ -56,6 +56,10 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # Closed cases older than this are anonymised by `caseflow privacy anonymise`.
         "CASEFLOW_RETENTION_DAYS": int(env.get("CASEFLOW_RETENTION_DAYS", str(10 * 365))),
         "CASEFLOW_ABSOLUTE_TIMEOUT_HOURS": int(env.get("CASEFLOW_ABSOLUTE_TIMEOUT_HOURS", "12")),
+        # Case-list exports longer than this many rows are prepared by a background job with a
+        # progress bar; the file waits for its owner this many hours, then it is deleted.
+        "CASEFLOW_EXPORT_JOB_ROWS": int(env.get("CASEFLOW_EXPORT_JOB_ROWS", "2000")),
+        "CASEFLOW_EXPORT_KEEP_HOURS": int(env.get("CASEFLOW_EXPORT_KEEP_HOURS", "24")),
         "RATELIMIT_STORAGE_URI": env.get("CASEFLOW_RATELIMIT_STORAGE_URL", "memory://"),
         "BABEL_DEFAULT_LOCALE": "id",
         "BABEL_DEFAULT_TIMEZONE": "UTC",

@@ -18,7 +18,7 @@ from .case import (
 )
 from .client import Client, mask_nik
 from .reference import PpksCategory, Province
-from .reports import CaseStageHistory, ReportJob, ReportSnapshot
+from .reports import CaseStageHistory, ReportFile, ReportFilePart, ReportJob, ReportSnapshot
 from .trust import Delegation, Notification, SignOffEscalation
 from .user import EmploymentStatus, Role, User
 
@@ -42,6 +42,8 @@ __all__ = [
     "PpksCategory",
     "Province",
     "RiskLevel",
+    "ReportFile",
+    "ReportFilePart",
     "ReportJob",
     "ReportSnapshot",
     "Role",

@@ -55,9 +55,11 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(evidence_bp)
     app.register_blueprint(policy_bp)
 
+    from .exports import bp as exports_bp  # monitoring: long case-list exports (jobs)
     from .reports import bp as reports_bp  # monitoring: dashboards, exports, documents
 
     app.register_blueprint(reports_bp)
+    app.register_blueprint(exports_bp)
 
     from .imports import bp as imports_bp  # monitoring: importing existing registers
 

@@ -11,7 +11,7 @@ import math
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
@@ -22,7 +22,7 @@ from ..errors import InvalidTransition
 from ..extensions import db
 from ..i18n import _l
 from ..models import Case, PpksCategory, Province, Role, User
-from ..reports import charts, documents, snapshots, tables
+from ..reports import charts, documents, export_jobs, snapshots, tables
 from ..reports import figures as fg
 from ..reports.exports import Table, case_table, to_csv, to_xlsx
 from ..services import cases as case_services
@@ -301,7 +301,8 @@ def _download(body: bytes, filename: str) -> Response:
 # --- the cases behind a figure --------------------------------------------------------------
 
 
-def _drill_statement(figure: str, filters: fg.Filters):
+def _drill_key(figure: str) -> tuple[Any, str | None]:
+    """(key, by) of the cases behind `figure`, from the query string."""
     if figure not in fg.POPULATIONS:
         abort(404)
     by = request.args.get("by") or None
@@ -310,6 +311,11 @@ def _drill_statement(figure: str, filters: fg.Filters):
     key: Any = request.args.get("key") or None
     if key is not None and by == "facilitator":
         key = int(key) if key.isdigit() else -1
+    return key, by
+
+
+def _drill_statement(figure: str, filters: fg.Filters):
+    key, by = _drill_key(figure)
     return fg.drill(figure, filters, current_user, key=key, by=by)
 
 
@@ -347,19 +353,18 @@ def cases(figure: str):
 @bp.route("/cases/<figure>.<fmt>")
 @login_required
 def cases_export(figure: str, fmt: str):
+    """The list as a file: written now when it is short, else prepared by an export job
+    whose page shows its progress (reports.export_jobs)."""
     _require(*CASE_READERS)
     if fmt not in ("csv", "xlsx"):
         abort(404)
-    statement = _drill_statement(figure, current_filters())
-    rows = db.session.execute(
-        statement.options(selectinload(Case.client), selectinload(Case.facilitator),
-                          selectinload(Case.ppks_category), selectinload(Case.province))
-        .order_by(Case.opened_at.desc(), Case.id.desc())
-    ).scalars().all()
-    table = case_table(rows, current_user, locale_code(), title=FIGURE_TITLES.get(figure, figure))
-    stamp = fg.utcnow().strftime("%Y%m%d")
-    body = to_csv(table, viewer_zone()) if fmt == "csv" else to_xlsx([table], viewer_zone())
-    return _download(body, f"caseflow-cases-{figure}-{stamp}.{fmt}")
+    key, by = _drill_key(figure)
+    wanted = export_jobs.CaseList(figure, current_filters(), key=key, by=by, fmt=fmt, locale=locale_code(),
+                                  zone=viewer_zone(), title=str(FIGURE_TITLES.get(figure, figure)))
+    result = export_jobs.export_cases(request_actor(), wanted)
+    if isinstance(result, export_jobs.DirectExport):
+        return _download(result.body, result.filename)
+    return redirect(url_for("exports.show", token=result.token), code=303)
 
 
 FIGURE_TITLES = {

@@ -77,3 +77,25 @@ def test_import_progress_is_visible_mid_import_while_it_stays_all_or_nothing(
     assert final["status"] == "done" and final["done"] == final["total"] == 3
     assert count(Case) == 3
     assert not list((Path(app.instance_path) / "job-progress").glob("*.json"))  # cleared at the end
+
+
+def test_export_progress_is_visible_mid_job(app, team, make, signed_in, monkeypatch):
+    for _ in range(5):
+        make.case(team.facilitator)
+    app.config.update(CASEFLOW_EXPORT_JOB_ROWS=2, CASEFLOW_EXPORT_PAGE_ROWS=2)
+    asking, watching = signed_in(team.auditor), signed_in(team.auditor)
+
+    def look(token):
+        return (watching.get(f"/reports/exports/{token}/status.json").get_json(),
+                watching.get(f"/reports/exports/{token}").text)
+
+    (state, page), answer, pause = _while_paused(
+        monkeypatch, lambda: asking.get("/reports/cases/recorded.csv"), look)
+    assert state == {"status": "running", "done": 2, "total": 5, "message": ""}
+    assert 'value="2"' in page and 'max="5"' in page and "data-job-status" in page
+    assert '<noscript><meta http-equiv="refresh"' in page
+    assert pause.reports == [(0, 5), (2, 5), (4, 5)]  # one report per page of two cases
+    assert answer.status_code == 303
+    final = watching.get(f"/reports/exports/{pause.token}/status.json").get_json()
+    assert final == {"status": "done", "done": 5, "total": 5, "message": ""}
+    assert not list((Path(app.instance_path) / "job-progress").glob("*.json"))

@@ -33,7 +33,8 @@ API_PREFIX = "/api/"
 
 # Blueprints whose routes the table must cover (the web application's HTML pages).
 COVERED_BLUEPRINTS = {"main", "auth", "cases", "supervision", "audit", "monitoring", "admin", "evidence",
-                      "reports"}
+                      "reports", "exports"}
+NO_SUCH_JOB = "0" * 32  # export jobs are their owner's only (tests/reports/test_export_jobs.py)
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,14 @@ ROUTES: list[Route] = [
     # report yet (sent back with the message); the others find nothing.
     R("GET", "/reports/case/{case}/termination.pdf", facilitator="303 404 404 404",
       supervisor="303 303 404 404", auditor="303 303 303 404", manager="403", admin="403"),
+    R("GET", f"/reports/exports/{NO_SUCH_JOB}", facilitator="404", supervisor="404", auditor="404",
+      manager="403", admin="403"),
+    R("GET", f"/reports/exports/{NO_SUCH_JOB}/status.json", facilitator="404", supervisor="404",
+      auditor="404", manager="403", admin="403"),
+    R("GET", f"/reports/exports/{NO_SUCH_JOB}/file", facilitator="404", supervisor="404", auditor="404",
+      manager="403", admin="403"),
+    R("POST", f"/reports/exports/{NO_SUCH_JOB}/delete", {}, facilitator="404", supervisor="404",
+      auditor="404", manager="403", admin="403"),
     # --- JSON API, read side, with the browser session (writes: tests/api)
     # Programme managers and administrators hold no case content: an empty list, no record.
     R("GET", "/api/v1/cases", everyone="200"),
@@ -301,7 +310,7 @@ def test_the_table_lists_every_route(world):
         for name in ("case_id", "client_id", "sign_off_id"):
             path = path.replace(f"<int:{name}>", "{" + name.removesuffix("_id") + "}")
         path = path.replace("<int:user_id>", "{user}").replace("<trigger>", "no_such_trigger")
-        path = path.replace("<fmt>", "csv").replace("<figure>", "resolved")
+        path = path.replace("<fmt>", "csv").replace("<figure>", "resolved").replace("<token>", NO_SUCH_JOB)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             if (method, path) not in listed and (method, path.replace("{user}", "{supervisor}")) not in listed:
                 missing.append(f"{method} {rule.rule}")

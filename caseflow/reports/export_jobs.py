@@ -1,0 +1,377 @@
+"""Case lists as files: short ones written in the request, long ones by a background job
+with a progress bar (`report_jobs`, kind "export").
+
+Both ways write the same table with the same functions — `exports.case_table` (each
+role's masking) and `exports.write_csv` / `write_xlsx` (formula neutralisation) — and
+every download, direct or from a job, appends a "cases.exported" event to the
+downloader's audit chain.
+
+The job reads the list a page at a time (keyset on the list's own order, so memory stays
+flat however long it is), reports its progress after each page (`reports.progress`),
+writes the file to an unnamed temporary file and then into the database in parts
+(`report_files`, `report_file_parts`), so whichever worker answers can serve it. The file
+holds personal data: only the person who asked may download it, they may delete it at
+once, and it is deleted CASEFLOW_EXPORT_KEEP_HOURS after it was made (`purge_expired`:
+`caseflow exports purge` from cron, and before every new export job).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import IO, Any
+
+from flask import current_app
+from flask_babel import force_locale
+from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy.orm import selectinload
+
+from ..database import utcnow, write_transaction
+from ..errors import NotAllowed, NotFound
+from ..extensions import db
+from ..i18n import _l
+from ..models import Case, ReportFile, ReportFilePart, ReportJob, Role, User
+from ..services.audit import append_event, user_chain
+from ..services.context import Actor
+from . import figures as fg
+from . import progress
+from .exports import case_table, to_csv, to_xlsx, write_csv, write_xlsx
+from .jobs import run_in_background
+
+CASE_READERS = (Role.FACILITATOR, Role.SUPERVISOR, Role.AUDITOR)
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+PAGE_ROWS = 1000  # cases read at a time (CASEFLOW_EXPORT_PAGE_ROWS)
+PART_BYTES = 1024 * 1024  # size of each stored piece of a file
+
+
+@dataclass(frozen=True)
+class CaseList:
+    """Which list to export, as the web layer read it from the request."""
+
+    figure: str
+    filters: fg.Filters
+    key: Any = None
+    by: str | None = None
+    fmt: str = "csv"
+    locale: str = "id"
+    zone: str = "Asia/Jakarta"
+    title: str = ""
+    made_on: date = field(default_factory=lambda: utcnow().date())
+
+    @property
+    def filename(self) -> str:
+        return f"caseflow-cases-{self.figure}-{self.made_on:%Y%m%d}.{self.fmt}"
+
+    def statement(self, user: User):
+        return fg.drill(self.figure, self.filters, user, key=self.key, by=self.by)
+
+    def as_dict(self) -> dict[str, Any]:
+        filters = {name: getattr(self.filters, name) for name in _FILTER_FIELDS}
+        return {
+            "figure": self.figure, "key": self.key, "by": self.by, "fmt": self.fmt,
+            "locale": self.locale, "zone": self.zone, "title": self.title,
+            "made_on": self.made_on.isoformat(),
+            "filters": {k: v.isoformat() if isinstance(v, date) else v for k, v in filters.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CaseList:
+        values = dict(data["filters"])
+        for name in ("start", "end"):
+            values[name] = date.fromisoformat(values[name]) if values.get(name) else None
+        values["as_of"] = datetime.fromisoformat(values["as_of"]) if values.get("as_of") else None
+        return cls(figure=data["figure"], filters=fg.Filters(**values), key=data.get("key"), by=data.get("by"),
+                   fmt=data["fmt"], locale=data["locale"], zone=data["zone"], title=data.get("title", ""),
+                   made_on=date.fromisoformat(data["made_on"]))
+
+
+_FILTER_FIELDS = ("province", "category", "facilitator_id", "supervisor_id", "start", "end", "as_of")
+
+
+@dataclass(frozen=True)
+class DirectExport:
+    body: bytes
+    filename: str
+
+
+@dataclass(frozen=True)
+class Download:
+    filename: str
+    content_type: str
+    size: int
+    parts: Iterator[bytes]
+
+
+def _reader(actor: Actor) -> User:
+    user = actor.user
+    if user is None or user.role not in CASE_READERS:
+        raise NotAllowed(_l("Case lists are for facilitators, supervisors and auditors."))
+    return user
+
+
+def _settings() -> tuple[int, int, timedelta]:
+    config = current_app.config
+    return (int(config.get("CASEFLOW_EXPORT_JOB_ROWS", 2000)), int(config.get("CASEFLOW_EXPORT_PAGE_ROWS", PAGE_ROWS)),
+            timedelta(hours=int(config.get("CASEFLOW_EXPORT_KEEP_HOURS", 24))))
+
+
+def _count(statement) -> int:
+    return db.session.execute(select(func.count()).select_from(statement.subquery())).scalar_one()
+
+
+def _ordered(statement):
+    """The list's order (newest first), with what each row shows loaded alongside."""
+    return statement.options(
+        selectinload(Case.client), selectinload(Case.facilitator),
+        selectinload(Case.ppks_category), selectinload(Case.province),
+    ).order_by(Case.opened_at.desc(), Case.id.desc())
+
+
+def export_cases(actor: Actor, wanted: CaseList) -> DirectExport | ReportJob:
+    """A list of at most CASEFLOW_EXPORT_JOB_ROWS cases is written now and its export
+    recorded; a longer one becomes an export job (whose download is recorded)."""
+    user = _reader(actor)
+    statement = wanted.statement(user)
+    threshold = _settings()[0]
+    total = _count(statement)
+    if total > threshold:
+        return start_export_job(actor, wanted, total)
+    cases = db.session.execute(_ordered(statement)).scalars().all()
+    table = case_table(cases, user, wanted.locale, title=wanted.title or None)
+    body = to_csv(table, wanted.zone) if wanted.fmt == "csv" else to_xlsx([table], wanted.zone)
+    _record_export(actor, wanted, rows=len(cases), sha256=hashlib.sha256(body).hexdigest(), size=len(body))
+    return DirectExport(body, wanted.filename)
+
+
+def _record_export(actor: Actor, wanted: CaseList, *, rows: int, sha256: str, size: int,
+                   job_id: int | None = None) -> None:
+    """Personal data left the server: who took which list, how many rows, which file."""
+    with write_transaction():
+        append_event(chain=user_chain(actor.user_id), action="cases.exported", actor=actor, context={
+            "figure": wanted.figure, "key": wanted.key, "by": wanted.by, "format": wanted.fmt,
+            "filters": wanted.as_dict()["filters"], "rows": rows, "sha256": sha256, "bytes": size,
+            "job_id": job_id,
+        })
+
+
+# --- the job ---------------------------------------------------------------------------
+
+
+def start_export_job(actor: Actor, wanted: CaseList, total: int) -> ReportJob:
+    """Create the job (after deleting every expired file) and run it in the background."""
+    user = _reader(actor)
+    purge_expired()
+    with write_transaction():
+        job = ReportJob(
+            token=secrets.token_hex(16), kind="export", user_id=user.id, status="pending",
+            total=total, done=0, message="", result={"list": wanted.as_dict(), "filename": wanted.filename},
+            created_at=utcnow(), updated_at=utcnow(),
+        )
+        db.session.add(job)
+        db.session.flush()
+    app = current_app._get_current_object()
+    job_id = job.id
+
+    def run() -> None:
+        with app.app_context():
+            try:
+                run_export_job(job_id)
+            except Exception:  # the job must end with a message, whatever happened
+                db.session.rollback()
+                current_app.logger.exception("export job %s failed", job_id)
+                _end(job_id, "failed", str(_l("The file could not be made. Try again.")))
+            finally:
+                db.session.remove()
+
+    run_in_background(f"export-{job_id}", run)
+    return job
+
+
+def run_export_job(job_id: int) -> None:
+    """Write the job's list to a file in the database; progress after every page."""
+    with write_transaction():
+        claimed = db.session.execute(
+            update(ReportJob).where(ReportJob.id == job_id, ReportJob.status == "pending")
+            .values(status="running", updated_at=utcnow())
+        ).rowcount
+    if not claimed:
+        return
+    job = db.session.get(ReportJob, job_id)
+    token, wanted = job.token, CaseList.from_dict(job.result["list"])
+    user = db.session.get(User, job.user_id)
+    if user is None or not user.active:
+        _end(job_id, "failed", str(_l("The file could not be made. Try again.")))
+        return
+    _threshold, page_rows, keep = _settings()
+    with force_locale(wanted.locale), tempfile.TemporaryFile() as out:
+        statement = wanted.statement(user)
+        total = _count(statement)  # again: the list may have changed since it was asked for
+        progress.report(job_id, token, 0, total)
+
+        def on_page(done: int) -> None:
+            progress.report(job_id, token, done, max(done, total))
+
+        cases = _Pages(statement, page_rows, on_page)
+        table = case_table(cases, user, wanted.locale, title=wanted.title or None, lazy=True)
+        if wanted.fmt == "csv":
+            write_csv(table, out, wanted.zone)
+        else:
+            write_xlsx([table], out, wanted.zone)
+        _store(job_id, wanted, out, cases.done, keep)
+    progress.clear(token)
+
+
+class _Pages:
+    """The cases of `statement` in the list's order, read `size` at a time by keyset;
+    each page is let go (expunged) before the next is read."""
+
+    def __init__(self, statement, size: int, on_page: Callable[[int], None]) -> None:
+        self.statement, self.size, self.on_page, self.done = _ordered(statement).limit(size), size, on_page, 0
+
+    def __iter__(self) -> Iterator[Case]:
+        after: tuple[datetime, int] | None = None
+        while True:
+            statement = self.statement
+            if after is not None:
+                statement = statement.where(or_(Case.opened_at < after[0],
+                                                and_(Case.opened_at == after[0], Case.id < after[1])))
+            page = db.session.execute(statement).scalars().all()
+            yield from page
+            self.done += len(page)
+            if page:
+                after = (page[-1].opened_at, page[-1].id)
+            db.session.expunge_all()
+            if len(page) < self.size:
+                return
+            self.on_page(self.done)
+
+
+def _store(job_id: int, wanted: CaseList, out: IO[bytes], rows: int, keep: timedelta) -> None:
+    out.seek(0)
+    digest, size, now = hashlib.sha256(), 0, utcnow()
+    with write_transaction():
+        stored = ReportFile(job_id=job_id, filename=wanted.filename, content_type=CONTENT_TYPES[wanted.fmt],
+                            size=0, sha256="", created_at=now, expires_at=now + keep)
+        db.session.add(stored)
+        db.session.flush()
+        seq = 0
+        while chunk := out.read(PART_BYTES):
+            digest.update(chunk)
+            size += len(chunk)
+            db.session.execute(insert(ReportFilePart).values(file_id=stored.id, seq=seq, data=chunk))
+            seq += 1
+        stored.size, stored.sha256 = size, digest.hexdigest()
+        job = db.session.get(ReportJob, job_id)
+        job.status, job.done, job.total, job.updated_at = "done", rows, rows, utcnow()
+        job.result = {**job.result, "rows": rows, "expires_at": stored.expires_at.isoformat()}
+
+
+def _end(job_id: int, status: str, message: str) -> None:
+    with write_transaction():
+        job = db.session.get(ReportJob, job_id)
+        job.status, job.message, job.updated_at = status, message, utcnow()
+        token = job.token
+    progress.clear(token)
+
+
+# --- reading, downloading, deleting ------------------------------------------------------------
+
+
+def get_export_job(user: User, token: str) -> ReportJob:
+    """The export job `token` of `user`; anyone else's looks like nothing."""
+    job = db.session.execute(
+        select(ReportJob).where(ReportJob.token == token, ReportJob.kind == "export")
+    ).scalar_one_or_none()
+    if job is None or job.user_id != user.id:
+        raise NotFound(_l("No such export."))
+    return job
+
+
+def stored_file(job: ReportJob) -> ReportFile | None:
+    """The job's file while it may still be downloaded."""
+    found = db.session.execute(select(ReportFile).where(ReportFile.job_id == job.id)).scalar_one_or_none()
+    if found is None or job.status != "done" or found.expires_at <= utcnow():
+        return None
+    return found
+
+
+def case_list(job: ReportJob) -> CaseList:
+    return CaseList.from_dict(job.result["list"])
+
+
+def download(actor: Actor, token: str) -> Download | None:
+    """The job's file, for the person who asked for it, and the download recorded; None
+    when there is no file (not made yet, deleted, or expired)."""
+    job = get_export_job(_reader(actor), token)
+    found = stored_file(job)
+    if found is None:
+        return None
+    _record_export(actor, case_list(job), rows=job.done, sha256=found.sha256, size=found.size, job_id=job.id)
+    file_id = found.id
+    seqs = list(db.session.execute(
+        select(ReportFilePart.seq).where(ReportFilePart.file_id == file_id).order_by(ReportFilePart.seq)
+    ).scalars())
+
+    engine = db.engine
+
+    def parts() -> Iterator[bytes]:
+        # Read while the response is being sent, one part at a time, each on a short
+        # connection of its own (no request context needed by then).
+        for seq in seqs:
+            with engine.connect() as connection:
+                data = connection.execute(
+                    select(ReportFilePart.data).where(ReportFilePart.file_id == file_id, ReportFilePart.seq == seq)
+                ).scalar_one_or_none()
+            if data is None:
+                return  # deleted meanwhile
+            yield data
+
+    return Download(found.filename, found.content_type, found.size, parts())
+
+
+def delete_file(actor: Actor, token: str) -> ReportJob:
+    """The owner no longer needs the file: it is deleted now."""
+    job = get_export_job(_reader(actor), token)
+    with write_transaction():
+        _delete_files(select(ReportFile.id).where(ReportFile.job_id == job.id))
+        db.session.execute(update(ReportJob).where(ReportJob.id == job.id, ReportJob.status == "done")
+                           .values(status="deleted", updated_at=utcnow()))
+    db.session.refresh(job)
+    return job
+
+
+def _delete_files(file_ids) -> list[int]:
+    """Delete the files (and their parts) whose ids `file_ids` selects; their jobs' ids."""
+    ids = list(db.session.execute(file_ids).scalars())
+    if not ids:
+        return []
+    job_ids = list(db.session.execute(select(ReportFile.job_id).where(ReportFile.id.in_(ids))).scalars())
+    db.session.execute(delete(ReportFilePart).where(ReportFilePart.file_id.in_(ids)))
+    db.session.execute(delete(ReportFile).where(ReportFile.id.in_(ids)))
+    return job_ids
+
+
+def purge_expired() -> int:
+    """Delete every export file past its expiry; jobs that never ended (their worker
+    stopped) are marked failed once as old. Returns how many files were deleted."""
+    keep = _settings()[2]
+    now = utcnow()
+    with write_transaction():
+        job_ids = _delete_files(select(ReportFile.id).where(ReportFile.expires_at <= now))
+        if job_ids:
+            db.session.execute(update(ReportJob).where(ReportJob.id.in_(job_ids))
+                               .values(status="expired", updated_at=now))
+        db.session.execute(
+            update(ReportJob).where(ReportJob.kind == "export", ReportJob.status.in_(progress.ACTIVE),
+                                    ReportJob.created_at <= now - keep)
+            .values(status="failed", message=str(_l("The file could not be made. Try again.")), updated_at=now)
+        )
+    progress.purge_stale(keep.total_seconds())
+    return len(job_ids)
