@@ -19,6 +19,7 @@ from .case import (
 from .client import Client, mask_nik
 from .reference import PpksCategory, Province
 from .reports import CaseStageHistory, ReportFile, ReportFilePart, ReportJob, ReportSnapshot
+from .rollup import ReportMonthCell, ReportSealedMonth
 from .trust import Delegation, Notification, SignOffEscalation
 from .user import EmploymentStatus, Role, User
 
@@ -45,6 +46,8 @@ __all__ = [
     "ReportFile",
     "ReportFilePart",
     "ReportJob",
+    "ReportMonthCell",
+    "ReportSealedMonth",
     "ReportSnapshot",
     "Role",
     "SignOff",

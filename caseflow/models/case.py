@@ -55,6 +55,8 @@ class Case(db.Model):
         Index("ix_cases_facilitator_state", "facilitator_id", "state"),
         Index("ix_cases_province_state", "province_code", "state"),
         Index("ix_cases_state_due", "state", "stage_due_at"),
+        Index("ix_cases_opened_at", "opened_at"),
+        Index("ix_cases_closed_at", "closed_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -218,7 +220,10 @@ class Step(db.Model):
     """A logged piece of work on a case (langkah penanganan): the evidence it happened."""
 
     __tablename__ = "steps"
-    __table_args__ = (Index("ix_steps_case_occurred", "case_id", "occurred_at"),)
+    __table_args__ = (
+        Index("ix_steps_case_occurred", "case_id", "occurred_at"),
+        Index("ix_steps_occurred_at", "occurred_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
@@ -241,7 +246,10 @@ class SignOff(db.Model):
     """A decision a workflow asks of someone other than the requester (persetujuan)."""
 
     __tablename__ = "sign_offs"
-    __table_args__ = (Index("ix_sign_offs_pending", "decision", "requested_at"),)
+    __table_args__ = (
+        Index("ix_sign_offs_pending", "decision", "requested_at"),
+        Index("ix_sign_offs_decided_at", "decided_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)

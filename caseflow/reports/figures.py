@@ -20,9 +20,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    Integer,
     Select,
     and_,
     case,
+    cast,
     distinct,
     false,
     func,
@@ -32,12 +34,14 @@ from sqlalchemy import (
     select,
     true,
 )
+from sqlalchemy.sql.util import find_tables
 
 from ..database import utcnow
 from ..extensions import db
 from ..models import Case, CaseStageHistory, Role, SignOff, Step, User
 from ..services import access
 from ..services.runtime import engines
+from . import rollup
 
 H = CaseStageHistory
 IDEAL_CLIENTS_PER_FACILITATOR = 100
@@ -197,14 +201,26 @@ def _covering(moment: datetime) -> list:
     return [H.entered_at <= moment, or_(H.left_at.is_(None), H.left_at > moment)]
 
 
+def _current(filters: Filters, user: User | None, *conditions) -> Select:
+    """Cases by the stage they are in now: a case's current stay is always its state, so
+    the present moment reads the cases table (by its state indexes) instead of the history."""
+    return select(Case.id.label("case_id"), Case.state.label("key")).where(
+        *conditions, *_case_conditions(filters, user))
+
+
 def in_progress(filters: Filters, user: User | None) -> Select:
     """Open cases per stage at the moment (as of a date, or the end of the period)."""
+    if _is_now(filters.moment):
+        return _current(filters, user, Case.state.in_(open_stages()))
     return _history(filters, user, *_covering(filters.moment), H.stage.in_(open_stages()), key=H.stage)
 
 
 def overdue(filters: Filters, user: User | None) -> Select:
     """Open cases per stage whose stage deadline had passed at the moment."""
     moment = filters.moment
+    if _is_now(moment):
+        return _current(filters, user, Case.state.in_(open_stages()), Case.stage_due_at.is_not(None),
+                        Case.stage_due_at < moment)
     return _history(filters, user, *_covering(moment), H.stage.in_(open_stages()),
                     H.due_at.is_not(None), H.due_at < moment, key=H.stage)
 
@@ -227,20 +243,33 @@ def terminated(filters: Filters, user: User | None) -> Select:
 
 def reopened(filters: Filters, user: User | None) -> Select:
     """Closed cases reopened in the period."""
-    return _history(filters, user, H.reopened.is_(true()), *_in_period(H.entered_at, filters))
+    return _history(filters, user, H.reopened == true(), *_in_period(H.entered_at, filters))
 
 
 def resolved_as_of(filters: Filters, user: User | None) -> Select:
     """Cases whose current stage at the moment is a final one, per outcome stage."""
+    if _is_now(filters.moment):
+        return _current(filters, user, Case.state.in_(final_stages()))
     return _history(filters, user, *_covering(filters.moment), H.stage.in_(final_stages()), key=H.stage)
+
+
+def resolution_within(days: int) -> list:
+    """A resolved stay entered within `days` days of the case being recorded (joins cases)."""
+    return [H.stage.in_(outcome_stages("resolved")), _days_between(H.entered_at, Case.opened_at) <= days]
+
+
+def resolved_within_rows(days: int, filters: Filters, user: User | None,
+                         moment: datetime | None = None) -> Select:
+    """Cases recorded in the period and resolved within `days` days, by the moment."""
+    statement = select(H.case_id.label("case_id"), literal(None).label("key")).where(
+        *resolution_within(days), *_in_period(Case.opened_at, filters),
+        H.entered_at <= (moment or filters.moment))
+    return _with_cases(statement, H.case_id, filters, user, needed=True)
 
 
 def _resolved_within(days: int) -> Callable[[Filters, User | None], Select]:
     def population(filters: Filters, user: User | None) -> Select:
-        statement = select(H.case_id.label("case_id"), literal(None).label("key")).where(
-            H.stage.in_(outcome_stages("resolved")), *_in_period(Case.opened_at, filters),
-            _days_between(H.entered_at, Case.opened_at) <= days, H.entered_at <= filters.moment)
-        return _with_cases(statement, H.case_id, filters, user, needed=True)
+        return resolved_within_rows(days, filters, user)
 
     population.__doc__ = f"Cases recorded in the period and resolved within {days} days of being recorded."
     return population
@@ -265,10 +294,16 @@ BREAKDOWNS = {
 }
 
 
-def tally(name: str, filters: Filters, user: User | None = None, by: str | None = None) -> dict[Any, int]:
-    """Count distinct cases of a population, per its key (or per `by`)."""
+def _reads_cases(statement: Select) -> bool:
+    return any(Case.__table__ in find_tables(part) for part in statement.get_final_froms())
+
+
+def _raw_tally(name: str, filters: Filters, user: User | None, by: str | None) -> dict[Any, int]:
     population = POPULATIONS[name](filters, user)
-    if by is not None:
+    if by is not None and _reads_cases(population):
+        # The cases table is already read: group by its column instead of joining it again.
+        population = population.with_only_columns(population.selected_columns.case_id, BREAKDOWNS[by].label("key"))
+    elif by is not None:
         inner = population.with_only_columns(population.selected_columns.case_id).subquery()
         population = select(inner.c.case_id.label("case_id"), BREAKDOWNS[by].label("key")).join(
             Case, Case.id == inner.c.case_id)
@@ -279,9 +314,54 @@ def tally(name: str, filters: Filters, user: User | None = None, by: str | None 
     return {key: count for key, count in rows}
 
 
-def total(name: str, filters: Filters, user: User | None = None) -> int:
+def _raw_total(name: str, filters: Filters, user: User | None) -> int:
     sub = POPULATIONS[name](filters, user).subquery()
     return db.session.execute(select(func.count(distinct(sub.c.case_id)))).scalar_one()
+
+
+def _sealed_plan(name: str, filters: Filters, user: User | None, by: str | None = None):
+    """Sealed months can answer a counted figure for a programme, a province or a category."""
+    if name not in rollup.COUNTED or (by is not None and by not in rollup.BY_COLUMNS):
+        return None
+    return rollup.plan(filters, user)
+
+
+def _repeats(name: str, plan: rollup.Plan, filters: Filters, user: User | None,
+             by: str | None, all_keys: bool) -> dict[Any, int]:
+    """What adding the parts of the period up counts twice: reopened cases in two parts."""
+    if name not in rollup.REPEATABLE:
+        return {}
+    population = rollup.only_reopened(
+        POPULATIONS[name](filters, user).add_columns(H.entered_at.label("at")), H.case_id)
+    if by is not None:
+        population = population.add_columns(BREAKDOWNS[by].label("group")).join(Case, Case.id == H.case_id)
+    rows = db.session.execute(population).all()
+
+    def group(row):
+        return None if all_keys else (row.group if by is not None else row.key)
+
+    return rollup.duplicates((row.case_id, group(row), plan.part_of(rollup._aware(row.at))) for row in rows)
+
+
+def tally(name: str, filters: Filters, user: User | None = None, by: str | None = None) -> dict[Any, int]:
+    """Count distinct cases of a population, per its key (or per `by`)."""
+    plan = _sealed_plan(name, filters, user, by)
+    if plan is None:
+        return _raw_tally(name, filters, user, by)
+    sealed = rollup.cell_counts(name, plan.months, plan.conditions, by=by)
+    raw = [_raw_tally(name, filters.with_(start=a, end=b), user, by) for a, b in plan.spans]
+    return rollup.combine(sealed, *raw, minus=_repeats(name, plan, filters, user, by, all_keys=False))
+
+
+def total(name: str, filters: Filters, user: User | None = None) -> int:
+    plan = _sealed_plan(name, filters, user)
+    if name.startswith("resolved_within_") and (plan := rollup.plan(filters, user)) is not None:
+        return rollup.within_total(int(name.rsplit("_", 1)[1]), filters, user, plan)
+    if plan is None:
+        return _raw_total(name, filters, user)
+    sealed = rollup.cell_counts(name, plan.months, plan.conditions, all_keys=True)
+    raw = [{None: _raw_total(name, filters.with_(start=a, end=b), user)} for a, b in plan.spans]
+    return rollup.combine(sealed, *raw, minus=_repeats(name, plan, filters, user, None, all_keys=True)).get(None, 0)
 
 
 def drill(name: str, filters: Filters, user: User | None = None, key: Any = None,
@@ -344,89 +424,144 @@ def month_of(column):
 
 
 PERCENTILES = (0.5, 0.9)
+BIN_SECONDS = 3600
 
 
-def percentiles(values: Select, points: tuple[float, ...] = PERCENTILES,
-                scale: float = 1.0) -> dict[Any, dict[str, Any]]:
-    """Interpolated percentiles of `values` (columns key, value) per key, in the database:
-    only the two rows around each percentile are read back."""
-    # Materialised first: otherwise SQLite may re-run the filtered query inside the window.
-    sub = values.cte("percentile_values").prefix_with("MATERIALIZED")
-    ranked = select(
-        sub.c.key, sub.c.value,
-        func.row_number().over(partition_by=sub.c.key, order_by=sub.c.value).label("rn"),
-        func.count().over(partition_by=sub.c.key).label("n"),
-    ).where(sub.c.value.is_not(None)).subquery()
-    wanted = []
-    for point in points:
-        numerator, denominator = int(round(point * 100)), 100
-        low = (ranked.c.n - 1) * numerator // denominator + 1
-        wanted.extend([ranked.c.rn == low, ranked.c.rn == low + 1])
-    rows = db.session.execute(select(ranked.c.key, ranked.c.value, ranked.c.rn, ranked.c.n).where(or_(*wanted))).all()
-    by_key: dict[Any, dict[int, float]] = {}
-    counts: dict[Any, int] = {}
-    for key, value, rn, n in rows:
-        by_key.setdefault(key, {})[rn] = float(value) * scale
-        counts[key] = n
-    result = {}
-    for key, ranks in by_key.items():
-        n = counts[key]
-        entry: dict[str, Any] = {"count": n}
-        for point in points:
-            h = (n - 1) * point
-            low = int(h)
-            low_value = ranks[low + 1]
-            high_value = ranks.get(low + 2, low_value)
-            entry[f"p{int(round(point * 100))}"] = round(low_value + (h - low) * (high_value - low_value), 2)
-        result[key] = entry
+def _seconds_between(later, earlier):
+    """Whole seconds from `earlier` to `later`, on either database."""
+    if _dialect() == "postgresql":
+        difference = func.extract("epoch", later - earlier)
+    else:
+        difference = (func.julianday(later) - func.julianday(earlier)) * 86400.0
+    return cast(func.round(difference), Integer)
+
+
+def stay_values(filters: Filters, user: User | None) -> Select:
+    """Seconds spent per stage, over the stays that ended in the period."""
+    return _with_cases(
+        select(H.stage.label("key"), H.duration_seconds.label("seconds"))
+        .where(H.left_at.is_not(None), *_in_period(H.left_at, filters)), H.case_id, filters, user)
+
+
+def resolution_values(filters: Filters, user: User | None) -> Select:
+    """Seconds from recorded to resolved, over the resolutions in the period."""
+    return _with_cases(
+        select(literal("all").label("key"), _seconds_between(H.entered_at, Case.opened_at).label("seconds"))
+        .where(H.stage.in_(outcome_stages("resolved")), *_in_period(H.entered_at, filters)),
+        H.case_id, filters, user, needed=True)
+
+
+def sign_off_values(filters: Filters, user: User | None) -> Select:
+    """Seconds from a sign-off request to its decision, over the decisions in the period."""
+    return _with_cases(
+        select(literal("all").label("key"), _seconds_between(SignOff.decided_at, SignOff.requested_at).label("seconds"))
+        .where(SignOff.decided_at.is_not(None), *_in_period(SignOff.decided_at, filters)),
+        SignOff.case_id, filters, user)
+
+
+def histogram(values: Select) -> dict[Any, dict[int, list[int]]]:
+    """key → {hour bin: [count, sum of seconds]}. Bin n holds (n-1 h, n h], so "at most
+    7 days" is exactly the bins up to 168."""
+    sub = values.subquery()
+    # Literal SQL, not parameters: GROUP BY must repeat exactly the selected expression.
+    index = (sub.c.seconds + literal_column(str(BIN_SECONDS - 1))) // literal_column(str(BIN_SECONDS))
+    rows = db.session.execute(
+        select(sub.c.key, index, func.count(), func.sum(sub.c.seconds))
+        .where(sub.c.seconds.is_not(None)).group_by(sub.c.key, index)
+    ).all()
+    result: dict[Any, dict[int, list[int]]] = {}
+    for key, bin_, count, seconds in rows:
+        result.setdefault(key, {})[int(bin_)] = [int(count), int(seconds)]
     return result
 
 
-def stage_durations(filters: Filters, user: User | None = None) -> dict[str, dict[str, Any]]:
+def merge_histograms(*histograms: dict[Any, dict[int, list[int]]]) -> dict[Any, dict[int, list[int]]]:
+    result: dict[Any, dict[int, list[int]]] = {}
+    for one in histograms:
+        for key, bins in one.items():
+            into = result.setdefault(key, {})
+            for index, (count, seconds) in bins.items():
+                cell = into.setdefault(index, [0, 0])
+                cell[0] += count
+                cell[1] += seconds
+    return result
+
+
+def _scoped_histogram(values: Callable[[Filters, User | None], Select], figure: str,
+                      filters: Filters, user: User | None) -> dict[Any, dict[int, list[int]]]:
+    """A histogram over the period: programme-wide from sealed months plus the rest raw."""
+    plan = rollup.plan(filters, user, national_only=True)
+    if plan is None:
+        return histogram(values(filters, user))
+    return merge_histograms(rollup.cell_histogram(figure, plan.months),
+                            *[histogram(values(filters.with_(start=a, end=b), user)) for a, b in plan.spans])
+
+
+def percentiles_of(bins: dict[int, list[int]], points: tuple[float, ...] = PERCENTILES,
+                   scale: float = 1.0) -> dict[str, Any] | None:
+    """Interpolated percentiles (like percentile_cont) over a histogram, each value read
+    as the mean of its bin: exact when a bin holds equal values, within an hour otherwise."""
+    n = sum(count for count, _seconds in bins.values())
+    if not n:
+        return None
+    ordered = sorted(bins.items())
+
+    def value_at(rank: int) -> float:  # 0-based rank in the sorted values
+        seen = 0
+        for _index, (count, seconds) in ordered:
+            if rank < seen + count:
+                return seconds / count
+            seen += count
+        return ordered[-1][1][1] / ordered[-1][1][0]
+
+    entry: dict[str, Any] = {"count": n}
+    for point in points:
+        h = (n - 1) * point
+        low = int(h)
+        low_value = value_at(low)
+        high_value = value_at(low + 1) if low + 1 < n else low_value
+        entry[f"p{int(round(point * 100))}"] = round((low_value + (h - low) * (high_value - low_value)) * scale, 2)
+    return entry
+
+
+def stay_histogram(filters: Filters, user: User | None = None) -> dict[Any, dict[int, list[int]]]:
+    return _scoped_histogram(stay_values, "stay_seconds", filters, user)
+
+
+def stage_durations(filters: Filters, user: User | None = None,
+                    stays: dict[Any, dict[int, list[int]]] | None = None) -> dict[str, dict[str, Any]]:
     """Days spent in each stage, over the stays that ended in the period: count, p50, p90."""
-    # Whole seconds: the window function sorts integers, read in index order when it can.
-    values = _with_cases(
-        select(H.stage.label("key"), H.duration_seconds.label("value"))
-        .where(H.left_at.is_not(None), *_in_period(H.left_at, filters)), H.case_id, filters, user)
-    found = percentiles(values, scale=1 / 86400)
-    return {stage: found[stage] for stage in open_stages() if stage in found}
+    stays = stay_histogram(filters, user) if stays is None else stays
+    return {stage: percentiles_of(stays[stage], scale=1 / 86400) for stage in open_stages() if stays.get(stage)}
 
 
 def days_to_resolution(filters: Filters, user: User | None = None) -> dict[str, Any] | None:
     """Days from recorded to resolved, over the resolutions in the period: count, p50, p90."""
-    values = _with_cases(
-        select(literal("all").label("key"), _days_between(H.entered_at, Case.opened_at).label("value"))
-        .where(H.stage.in_(outcome_stages("resolved")), *_in_period(H.entered_at, filters)),
-        H.case_id, filters, user, needed=True)
-    return percentiles(values).get("all")
+    found = _scoped_histogram(resolution_values, "resolution_seconds", filters, user)
+    return percentiles_of(found.get("all", {}), scale=1 / 86400)
 
 
 def duration_distribution(filters: Filters, user: User | None = None,
-                          bounds: tuple[int, ...] = (7, 14, 30, 60, 90, 180)) -> dict[str, list[int]]:
+                          bounds: tuple[int, ...] = (7, 14, 30, 60, 90, 180),
+                          stays: dict[Any, dict[int, list[int]]] | None = None) -> dict[str, list[int]]:
     """Stays that ended in the period per stage, counted in day buckets (≤7, ≤14, … , more)."""
-    days = H.duration_seconds / 86400.0
-    bucket = case(*[(days <= b, i) for i, b in enumerate(bounds)], else_=len(bounds))
-    rows = db.session.execute(_with_cases(
-        select(H.stage, bucket.label("bucket"), func.count())
-        .where(H.left_at.is_not(None), *_in_period(H.left_at, filters)), H.case_id, filters, user)
-        .group_by(H.stage, bucket)
-    ).all()
+    stays = stay_histogram(filters, user) if stays is None else stays
+    limits = [b * 86400 // BIN_SECONDS for b in bounds]
     result = {stage: [0] * (len(bounds) + 1) for stage in open_stages()}
-    for stage, index, count in rows:
-        if stage in result:
-            result[stage][int(index)] = count
+    for stage, bins in stays.items():
+        if stage not in result:
+            continue
+        for index, (count, _seconds) in bins.items():
+            bucket = next((i for i, limit in enumerate(limits) if index <= limit), len(bounds))
+            result[stage][bucket] += count
     return result
 
 
 def sign_off_turnaround(filters: Filters, user: User | None = None) -> dict[str, Any]:
     """Hours from a sign-off request to its decision (decided in the period: count, p50,
     p90), and the requests still waiting at the moment with the oldest one's age."""
-    hours = _days_between(SignOff.decided_at, SignOff.requested_at) * 24
-    values = _with_cases(
-        select(literal("all").label("key"), hours.label("value"))
-        .where(SignOff.decided_at.is_not(None), *_in_period(SignOff.decided_at, filters)),
-        SignOff.case_id, filters, user)
-    decided = percentiles(values).get("all") or {"count": 0, "p50": None, "p90": None}
+    found = _scoped_histogram(sign_off_values, "sign_off_seconds", filters, user)
+    decided = percentiles_of(found.get("all", {}), scale=1 / 3600) or {"count": 0, "p50": None, "p90": None}
     moment = filters.moment
     pending, oldest = db.session.execute(_with_cases(
         select(func.count(SignOff.id), func.min(SignOff.requested_at))
@@ -526,33 +661,46 @@ def months(filters: Filters, default_months: int = 12) -> list[tuple[str, dateti
     return result
 
 
+def open_during(begin: datetime, end: datetime) -> list:
+    """Open at some time in [begin, end): recorded before its end, not closed before its
+    start (read from the case row: one pass over the cases, not over their whole history)."""
+    return [Case.opened_at < end, or_(Case.closed_at.is_(None), Case.closed_at >= begin)]
+
+
+def _split_months(spans: list[tuple[str, datetime, datetime]], filters: Filters, user: User | None):
+    """The months of a monthly table that sealed cells answer, their cell conditions, and
+    the months left to compute raw."""
+    conditions = rollup._cell_conditions(filters, user) if rollup.enabled() else None
+    sealed: set[str] = set()
+    if conditions is not None:
+        sealed = set(rollup.ensure_sealed()) & {label for label, _b, _e in spans}
+    return sealed, conditions or [], [span for span in spans if span[0] not in sealed]
+
+
 def steps_per_case_per_month(filters: Filters, user: User | None = None) -> list[dict[str, Any]]:
     """Per month: steps logged, cases open at some time that month, and steps per open case."""
     spans = months(filters)
     if not spans:
         return []
-    first, last = spans[0][1], spans[-1][2]
-    step_rows = dict(db.session.execute(_with_cases(
-        select(month_of(Step.occurred_at), func.count(Step.id))
-        .where(Step.occurred_at >= first, Step.occurred_at < last), Step.case_id, filters, user)
-        .group_by(month_of(Step.occurred_at))
-    ).all())
-    # Open at some time in the month: recorded before its end, not closed before its start
-    # (read from the case row: one pass over the cases, not over their whole history).
-    active_columns = [
-        func.coalesce(func.sum(case(
-            (and_(Case.opened_at < end, or_(Case.closed_at.is_(None), Case.closed_at >= begin)), 1), else_=0
-        )), 0).label(label)
-        for label, begin, end in spans
-    ]
-    active = db.session.execute(
-        select(*active_columns).where(
-            Case.opened_at < last, or_(Case.closed_at.is_(None), Case.closed_at >= first),
-            *_case_conditions(filters, user))
-    ).one()
+    sealed, conditions, raw = _split_months(spans, filters, user)
+    step_rows = {m: n for (m, _k), n in rollup.cell_counts_by_month("steps", sealed, conditions).items()}
+    active = {m: n for (m, _k), n in rollup.cell_counts_by_month("open_cases", sealed, conditions).items()}
+    if raw:
+        first, last = raw[0][1], raw[-1][2]
+        step_rows.update(db.session.execute(_with_cases(
+            select(month_of(Step.occurred_at), func.count(Step.id))
+            .where(Step.occurred_at >= first, Step.occurred_at < last), Step.case_id, filters, user)
+            .group_by(month_of(Step.occurred_at))
+        ).all())
+        active_columns = [func.coalesce(func.sum(case((and_(*open_during(begin, end)), 1), else_=0)), 0).label(label)
+                          for label, begin, end in raw]
+        # Closed in the months or still open (index on closed_at); recorded-before is in each sum.
+        counts = db.session.execute(
+            select(*active_columns).where(open_during(first, last)[1], *_case_conditions(filters, user))).one()
+        active.update({label: count for (label, _b, _e), count in zip(raw, counts, strict=True)})
     result = []
-    for (label, _begin, _end), open_cases in zip(spans, active, strict=True):
-        steps = step_rows.get(label, 0)
+    for label, _begin, _end in spans:
+        steps, open_cases = step_rows.get(label, 0), active.get(label, 0)
         result.append({"month": label, "steps": steps, "open_cases": open_cases,
                        "steps_per_case": round(steps / open_cases, 2) if open_cases else None})
     return result
@@ -563,16 +711,22 @@ def monthly_trend(filters: Filters, user: User | None = None) -> list[dict[str, 
     spans = months(filters)
     if not spans:
         return []
-    period = filters.with_(start=spans[0][1].date(), end=(spans[-1][2] - timedelta(days=1)).date())
-    recorded_sub = recorded(period, user).add_columns(month_of(Case.opened_at).label("month")).subquery()
-    recorded_rows = dict(db.session.execute(
-        select(recorded_sub.c.month, func.count(distinct(recorded_sub.c.case_id))).group_by(recorded_sub.c.month)
-    ).all())
-    ended_sub = terminated(period, user).add_columns(month_of(H.entered_at).label("month")).subquery()
-    ended_rows = db.session.execute(
-        select(ended_sub.c.month, ended_sub.c.key, func.count(distinct(ended_sub.c.case_id)))
-        .group_by(ended_sub.c.month, ended_sub.c.key)
-    ).all()
+    sealed, conditions, raw = _split_months(spans, filters, user)
+    recorded_rows = {m: n for (m, _k), n in rollup.cell_counts_by_month("recorded", sealed, conditions).items()}
+    ended_rows = [(m, k, n) for (m, k), n in
+                  rollup.cell_counts_by_month("terminated", sealed, conditions, per_key=True).items()]
+    if raw:
+        period = filters.with_(start=raw[0][1].date(), end=(raw[-1][2] - timedelta(days=1)).date())
+        raw_labels = {label for label, _b, _e in raw}
+        recorded_sub = recorded(period, user).add_columns(month_of(Case.opened_at).label("month")).subquery()
+        recorded_rows.update({m: n for m, n in db.session.execute(
+            select(recorded_sub.c.month, func.count(distinct(recorded_sub.c.case_id))).group_by(recorded_sub.c.month)
+        ).all() if m in raw_labels})
+        ended_sub = terminated(period, user).add_columns(month_of(H.entered_at).label("month")).subquery()
+        ended_rows.extend(row for row in db.session.execute(
+            select(ended_sub.c.month, ended_sub.c.key, func.count(distinct(ended_sub.c.case_id)))
+            .group_by(ended_sub.c.month, ended_sub.c.key)
+        ).all() if row[0] in raw_labels)
     resolved_names = set(outcome_stages("resolved"))
     ended: dict[str, list[int]] = {}
     for month, stage, count in ended_rows:

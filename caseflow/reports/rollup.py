@@ -1,0 +1,443 @@
+"""Sealed months: the figures of months that are over, kept per province and category.
+
+A programme-wide figure over a year reads hundreds of thousands of stays; the months before
+this one cannot change any more (a stay that ended, a case recorded or resolved in a past
+month stays so), so each is computed once — from the population definitions in
+`figures.py`, nothing else — and kept in `report_month_cells`. A figure for a period then
+adds up the sealed months inside it and computes only the rest (this month, a partial first
+or last month) from the raw tables.
+
+Exactness:
+- Counts are distinct cases per month, province and category. A case counts once per
+  figure per month; it can appear in two months of one figure only if it was reopened in
+  between, so the reopened cases (a few percent) are read raw and the duplicates taken off.
+- Durations are one-hour histograms (count and sum of seconds per bin), the same histograms
+  the raw path builds, so both paths give the same percentiles. They are kept nationally
+  only: a province's or a category's durations are computed raw (a small part of the data).
+
+Only programme-wide, provincial and category scopes use the cells; anything narrower (a
+team, a facilitator, "as of" a past moment) is computed raw as before.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import and_, delete, distinct, false, func, insert, or_, select, true
+from sqlalchemy.exc import IntegrityError
+
+from ..database import utcnow, write_transaction
+from ..extensions import db
+from ..models import (
+    Case,
+    CaseStageHistory,
+    ReportMonthCell,
+    ReportSealedMonth,
+    Role,
+    Step,
+    User,
+)
+
+H = CaseStageHistory
+C = ReportMonthCell
+ALL_KEYS = "*"
+# Populations counted per month: a case's membership is decided by one instant in the period.
+COUNTED = ("recorded", "resolved", "closed_unresolved", "terminated", "reopened")
+# Membership can repeat in two months only through a reopening in between.
+REPEATABLE = ("resolved", "closed_unresolved", "terminated", "reopened")
+VALUE_FIGURES = ("stay_seconds", "resolution_seconds", "sign_off_seconds")
+LAZY_MONTHS = 2
+
+
+# --- months ------------------------------------------------------------------------------
+
+
+def month_label(moment: datetime) -> str:
+    return f"{moment.year:04d}-{moment.month:02d}"
+
+
+def month_bounds(label: str) -> tuple[datetime, datetime]:
+    year, month = int(label[:4]), int(label[5:7])
+    first = datetime(year, month, 1, tzinfo=UTC)
+    following = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
+    return first, following
+
+
+def _months_between(first: datetime, last_exclusive: datetime) -> list[str]:
+    labels = []
+    cursor = datetime(first.year, first.month, 1, tzinfo=UTC)
+    while cursor < last_exclusive:
+        labels.append(month_label(cursor))
+        cursor = month_bounds(month_label(cursor))[1]
+    return labels
+
+
+def current_month_start(now: datetime | None = None) -> datetime:
+    now = now or utcnow()
+    return datetime(now.year, now.month, 1, tzinfo=UTC)
+
+
+# --- planning a period -----------------------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    """A period split into sealed months (read from the cells) and raw spans."""
+
+    months: list[str]
+    # Inclusive calendar days (None: open-ended), the parts of the period not sealed.
+    spans: list[tuple[date | None, date | None]]
+    conditions: list = field(default_factory=list)  # on the cells' province / category
+
+    @property
+    def month_set(self) -> set[str]:
+        return set(self.months)
+
+    def part_of(self, moment: datetime) -> Any:
+        """Which part of the period an instant falls in: its month, or a raw span's index."""
+        label = month_label(moment)
+        if label in self.month_set:
+            return label
+        day = moment.date()
+        for index, (start, end) in enumerate(self.spans):
+            if (start is None or day >= start) and (end is None or day <= end):
+                return index
+        return None
+
+
+def enabled() -> bool:
+    return bool(current_app.config.get("CASEFLOW_REPORT_ROLLUPS", True))
+
+
+def _cell_conditions(filters, user: User | None) -> list | None:
+    """Conditions on the cells for this scope, or None when the scope is narrower than a
+    province or category (the cells cannot answer it)."""
+    if filters.as_of is not None or filters.facilitator_id or filters.supervisor_id:
+        return None
+    conditions = []
+    if user is not None:
+        if user.role == Role.AUDITOR:
+            if user.auditor_scope_province_code:
+                conditions.append(C.province_code == user.auditor_scope_province_code)
+        elif user.role != Role.PROGRAMME_MANAGER:
+            return None
+    if filters.province:
+        conditions.append(C.province_code == filters.province)
+    if filters.category:
+        conditions.append(C.category_code == filters.category)
+    return conditions
+
+
+def plan(filters, user: User | None, *, national_only: bool = False) -> Plan | None:
+    """How to compute a figure for `filters` seen by `user` from sealed months, or None
+    when it must be computed raw."""
+    if not enabled():
+        return None
+    conditions = _cell_conditions(filters, user)
+    if conditions is None or (national_only and conditions):
+        return None
+    sealed = ensure_sealed()
+    start_at, end_at = filters.start_at, filters.end_at
+    inside = []
+    for label in sealed:
+        first, following = month_bounds(label)
+        if (start_at is None or first >= start_at) and (end_at is None or following <= end_at):
+            inside.append(label)
+    if not inside:
+        return None
+    spans: list[tuple[date | None, date | None]] = []
+    cursor: date | None = filters.start
+    for label in inside:
+        first, following = month_bounds(label)
+        if cursor is None or cursor < first.date():
+            spans.append((cursor, first.date() - timedelta(days=1)))
+        cursor = following.date()
+    if filters.end is None or cursor <= filters.end:
+        spans.append((cursor, filters.end))
+    return Plan(months=inside, spans=spans, conditions=conditions)
+
+
+def span_filters(filters, span: tuple[date | None, date | None]):
+    return filters.with_(start=span[0], end=span[1])
+
+
+# --- reading the cells ---------------------------------------------------------------------
+
+
+BY_COLUMNS = {"province": C.province_code, "category": C.category_code}
+
+
+def cell_counts(figure: str, months: Iterable[str], conditions: list, by: str | None = None,
+                all_keys: bool = False) -> dict[Any, int]:
+    """Cases per key (or per province / category, or in all with all_keys) over `months`."""
+    months = list(months)
+    if not months:
+        return {}
+    if by is not None:
+        group = BY_COLUMNS[by]
+        statement = select(group, func.sum(C.cases)).where(C.key == ALL_KEYS).group_by(group)
+    elif all_keys:
+        statement = select(func.sum(C.cases)).where(C.key == ALL_KEYS)
+    else:
+        statement = select(C.key, func.sum(C.cases)).where(C.key != ALL_KEYS).group_by(C.key)
+    statement = statement.where(C.figure == figure, C.month.in_(months), *conditions)
+    if all_keys:
+        return {None: int(db.session.execute(statement).scalar() or 0)}
+    return {(key or None): int(count) for key, count in db.session.execute(statement).all()}
+
+
+def cell_counts_by_month(figure: str, months: Iterable[str], conditions: list,
+                         per_key: bool = False) -> dict[tuple[str, Any], int]:
+    """(month, key) → cases; key None unless per_key."""
+    months = list(months)
+    if not months:
+        return {}
+    if per_key:
+        statement = select(C.month, C.key, func.sum(C.cases)).where(C.key != ALL_KEYS).group_by(C.month, C.key)
+        rows = db.session.execute(statement.where(C.figure == figure, C.month.in_(months), *conditions)).all()
+        return {(month, key or None): int(n) for month, key, n in rows}
+    key_condition = C.key == ALL_KEYS if figure in COUNTED else true()
+    statement = select(C.month, func.sum(C.cases)).where(key_condition).group_by(C.month)
+    rows = db.session.execute(statement.where(C.figure == figure, C.month.in_(months), *conditions)).all()
+    return {(month, None): int(n) for month, n in rows}
+
+
+def cell_histogram(figure: str, months: Iterable[str]) -> dict[Any, dict[int, list[int]]]:
+    """key → {bin: [stays, seconds]} over `months` (national cells)."""
+    months = list(months)
+    if not months:
+        return {}
+    rows = db.session.execute(
+        select(C.key, C.bin, func.sum(C.cases), func.sum(C.seconds))
+        .where(C.figure == figure, C.month.in_(months)).group_by(C.key, C.bin)
+    ).all()
+    result: dict[Any, dict[int, list[int]]] = defaultdict(dict)
+    for key, index, count, seconds in rows:
+        result[key][int(index)] = [int(count), int(seconds)]
+    return result
+
+
+def only_reopened(statement, case_id_column):
+    """Restrict to cases that were ever reopened: the only ones that can count in two
+    months (a few percent, found by the reopened index)."""
+    return statement.where(case_id_column.in_(select(H.case_id).where(H.reopened == true())))
+
+
+def duplicates(rows: Iterable[tuple[int, Any, Any]]) -> dict[Any, int]:
+    """From (case_id, group, part) rows: per group, how many more (case, part) pairs there
+    are than cases — what adding up the parts counts twice."""
+    pairs: dict[Any, set] = defaultdict(set)
+    cases: dict[Any, set] = defaultdict(set)
+    for case_id, group, part in rows:
+        pairs[group].add((case_id, part))
+        cases[group].add(case_id)
+    return {group: len(pairs[group]) - len(cases[group]) for group in pairs if len(pairs[group]) > len(cases[group])}
+
+
+def combine(*parts: dict[Any, int], minus: dict[Any, int] | None = None) -> dict[Any, int]:
+    result: dict[Any, int] = defaultdict(int)
+    for part in parts:
+        for key, value in part.items():
+            result[key] += value
+    for key, value in (minus or {}).items():
+        result[key] -= value
+    return {key: value for key, value in result.items() if value}
+
+
+# --- sealing ----------------------------------------------------------------------------------
+
+
+def sealed_months() -> list[str]:
+    return list(db.session.execute(select(ReportSealedMonth.month).order_by(ReportSealedMonth.month)).scalars())
+
+
+def months_to_seal(now: datetime | None = None) -> list[str]:
+    """Months from the first recorded case to the last complete month, not sealed yet."""
+    earliest = db.session.execute(select(func.min(Case.opened_at))).scalar()
+    if earliest is None:
+        return []
+    if earliest.tzinfo is None:
+        earliest = earliest.replace(tzinfo=UTC)
+    done = set(sealed_months())
+    return [m for m in _months_between(earliest, current_month_start(now)) if m not in done]
+
+
+def ensure_sealed() -> list[str]:
+    """The sealed months, after sealing the last month or two if a new month has begun
+    since (a larger backlog is left to `caseflow reports seal`, never a page view)."""
+    missing = months_to_seal()
+    if missing and len(missing) <= LAZY_MONTHS and sealed_months():
+        for label in missing:
+            seal_month(label)
+    return sealed_months()
+
+
+def seal_month(label: str) -> int:
+    """Compute and keep one past month's cells; returns how many. Two workers sealing the
+    same month: the second finds it sealed and keeps the first one's cells."""
+    from . import figures as fg
+
+    first, following = month_bounds(label)
+    if following > current_month_start():
+        raise ValueError(f"{label} is not over yet")
+    rows = list(_month_cells(fg, label, first, following))
+    try:
+        with write_transaction():
+            if db.session.get(ReportSealedMonth, label) is not None:
+                return 0
+            db.session.add(ReportSealedMonth(month=label, sealed_at=utcnow(), cells=len(rows)))
+            db.session.flush()
+            for start in range(0, len(rows), 5000):
+                db.session.execute(insert(C), rows[start:start + 5000])
+    except IntegrityError:
+        db.session.rollback()
+        return 0
+    return len(rows)
+
+
+def seal(progress=lambda _label, _cells: None, rebuild: bool = False) -> dict[str, int]:
+    """Seal every complete month not sealed yet (all of them again with rebuild)."""
+    if rebuild:
+        with write_transaction():
+            db.session.execute(delete(C))
+            db.session.execute(delete(ReportSealedMonth))
+    result = {}
+    for label in months_to_seal():
+        result[label] = seal_month(label)
+        progress(label, result[label])
+    return result
+
+
+def _cell(label: str, figure: str, key: Any = "", province: str = "", category: str = "",
+          bin_: int = 0, cases: int = 0, seconds: int = 0) -> dict[str, Any]:
+    return {"month": label, "figure": figure, "key": "" if key is None else str(key),
+            "province_code": province or "", "category_code": category or "", "bin": bin_,
+            "cases": int(cases), "seconds": int(seconds or 0)}
+
+
+def _month_cells(fg, label: str, first: datetime, following: datetime):
+    month = fg.Filters(start=first.date(), end=(following - timedelta(days=1)).date())
+    for name in COUNTED:
+        population = fg.POPULATIONS[name](month, None).subquery()
+        joined = select(population.c.key, Case.province_code, Case.ppks_category_code,
+                        func.count(distinct(population.c.case_id))).join(Case, Case.id == population.c.case_id)
+        for key, province, category, count in db.session.execute(
+                joined.group_by(population.c.key, Case.province_code, Case.ppks_category_code)).all():
+            yield _cell(label, name, key, province, category, cases=count)
+        everyone = select(Case.province_code, Case.ppks_category_code, func.count(distinct(population.c.case_id))
+                          ).join(Case, Case.id == population.c.case_id)
+        for province, category, count in db.session.execute(
+                everyone.group_by(Case.province_code, Case.ppks_category_code)).all():
+            yield _cell(label, name, ALL_KEYS, province, category, cases=count)
+    for days in fg.WITHIN_DAYS:
+        # Keyed by the month the case was recorded in: the cohort a period asks about.
+        opened_month = fg.month_of(Case.opened_at)
+        statement = (select(opened_month, Case.province_code, Case.ppks_category_code, func.count(distinct(H.case_id)))
+                     .join(Case, Case.id == H.case_id)
+                     .where(*fg.resolution_within(days), H.entered_at >= first, H.entered_at < following)
+                     .group_by(opened_month, Case.province_code, Case.ppks_category_code))
+        for opened, province, category, count in db.session.execute(statement).all():
+            yield _cell(label, f"resolved_within_{days}", opened, province, category, cases=count)
+    for figure, values in (("stay_seconds", fg.stay_values(month, None)),
+                           ("resolution_seconds", fg.resolution_values(month, None)),
+                           ("sign_off_seconds", fg.sign_off_values(month, None))):
+        for key, bins in fg.histogram(values).items():
+            for index, (count, seconds) in bins.items():
+                yield _cell(label, figure, key, bin_=index, cases=count, seconds=seconds)
+    steps = (select(Case.province_code, Case.ppks_category_code, func.count(Step.id))
+             .join(Case, Case.id == Step.case_id).where(Step.occurred_at >= first, Step.occurred_at < following)
+             .group_by(Case.province_code, Case.ppks_category_code))
+    for province, category, count in db.session.execute(steps).all():
+        yield _cell(label, "steps", "", province, category, cases=count)
+    open_cases = (select(Case.province_code, Case.ppks_category_code, func.count(Case.id))
+                  .where(*fg.open_during(first, following))
+                  .group_by(Case.province_code, Case.ppks_category_code))
+    for province, category, count in db.session.execute(open_cases).all():
+        yield _cell(label, "open_cases", "", province, category, cases=count)
+
+
+# --- resolved within N days: cohorts by recorded month, resolutions by sealed month -------------
+
+
+def within_total(days: int, filters, user: User | None, the_plan: Plan) -> int:
+    """Cases recorded in the period and resolved within `days` days (by the moment): cells
+    for cohort months inside the period resolved in sealed months up to the moment, the
+    rest raw, and cases resolved twice (reopened) counted once."""
+    from . import figures as fg
+
+    moment = filters.moment
+    cohort = list(the_plan.months)
+    resolved_in = [m for m in sealed_months() if month_bounds(m)[1] <= moment]
+    counted = 0
+    if cohort and resolved_in:
+        counted = int(db.session.execute(
+            select(func.coalesce(func.sum(C.cases), 0)).where(
+                C.figure == f"resolved_within_{days}", C.key.in_(cohort), C.month.in_(resolved_in),
+                *the_plan.conditions)
+        ).scalar() or 0)
+    # The rest, read by index ranges: cases recorded in the raw spans of the period, and
+    # cases of the sealed cohort months resolved outside the sealed months.
+    for start, end in the_plan.spans:
+        rows = fg.resolved_within_rows(days, filters.with_(start=start, end=end), user, moment=moment)
+        counted += db.session.execute(select(func.count(distinct(rows.subquery().c.case_id)))).scalar_one()
+    cohort_ranges = _ranges(cohort)
+    late = _complement(_ranges(resolved_in), cohort_ranges[0][0], moment) if cohort_ranges else []
+    if late:
+        rows = fg.resolved_within_rows(days, filters, user, moment=moment).where(
+            _within_ranges(Case.opened_at, cohort_ranges), _within_ranges(H.entered_at, late))
+        counted += db.session.execute(select(func.count(distinct(rows.subquery().c.case_id)))).scalar_one()
+    # A reopened case resolved again within the days is in two parts: count it once.
+    rows = db.session.execute(only_reopened(
+        fg.resolved_within_rows(days, filters, user, moment=moment)
+        .add_columns(Case.opened_at.label("opened"), H.entered_at.label("at")), H.case_id)).all()
+    resolved_set, cohort_set = set(resolved_in), set(cohort)
+
+    def part(opened: datetime, at: datetime) -> Any:
+        opened, at = _aware(opened), _aware(at)
+        if month_label(opened) in cohort_set and month_label(at) in resolved_set:
+            return month_label(at)
+        if month_label(opened) in cohort_set:
+            return "late"
+        return the_plan.part_of(opened)
+
+    extra = duplicates((row.case_id, None, part(row.opened, row.at)) for row in rows)
+    return counted - extra.get(None, 0)
+
+
+def _complement(ranges: list[tuple[datetime, datetime]], start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    """The parts of [start, end] outside `ranges` (sorted, disjoint)."""
+    result, cursor = [], start
+    for first, following in ranges:
+        if first > cursor:
+            result.append((cursor, min(first, end)))
+        cursor = max(cursor, following)
+    if cursor <= end:
+        result.append((cursor, end + timedelta(microseconds=1)))
+    return [(a, b) for a, b in result if a < b]
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _ranges(labels: list[str]) -> list[tuple[datetime, datetime]]:
+    """Contiguous runs of months as [first, following) instants."""
+    ranges: list[tuple[datetime, datetime]] = []
+    for label in sorted(labels):
+        first, following = month_bounds(label)
+        if ranges and ranges[-1][1] == first:
+            ranges[-1] = (ranges[-1][0], following)
+        else:
+            ranges.append((first, following))
+    return ranges
+
+
+def _within_ranges(column, ranges: list[tuple[datetime, datetime]]):
+    if not ranges:
+        return false()
+    return or_(*[and_(column >= first, column < following) for first, following in ranges])
