@@ -20,7 +20,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..errors import CaseflowError, GuardFailed, NotAllowed, NotFound
 from ..extensions import csrf, db, login_manager
-from ..schemas import _flatten
+from ..schemas import ID_MAX, _flatten, is_row_id
 from ..services import api_tokens, idempotency
 from ..services.context import Actor
 
@@ -293,13 +293,10 @@ def authenticate() -> None:
                              headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{needed}"'})
 
 
-ID_MAX = 2**31 - 1
-
-
 def _ids_in_range(_endpoint, values) -> None:
     """An id beyond what the database stores names nothing: 404, not a database error."""
     for name, value in (values or {}).items():
-        if name.endswith("_id") and isinstance(value, int) and not 0 < value <= ID_MAX:
+        if name.endswith("_id") and isinstance(value, int) and not is_row_id(value):
             raise ApiProblem(404, _("Not found"), _("There is nothing at this address of the API."),
                              slug="not-found")
 

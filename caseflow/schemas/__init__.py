@@ -40,6 +40,26 @@ def _text(required: bool = False, maximum: int = TEXT_MAX, **kwargs) -> fields.S
     return fields.String(load_default="", validate=[validate.Length(max=maximum)], **kwargs)
 
 
+# Row ids are INTEGER on both databases. A number outside that range names no row, and
+# PostgreSQL refuses to even compare it with an id (NumericValueOutOfRange), so it is
+# refused here, as a fault of the field that carried it.
+ID_MIN, ID_MAX = 1, 2**31 - 1
+
+
+def is_row_id(value: object) -> bool:
+    """Could `value` be the id of a row? For ids that arrive outside a schema."""
+    return isinstance(value, int) and not isinstance(value, bool) and ID_MIN <= value <= ID_MAX
+
+
+class RowId(fields.Integer):
+    """The id of a row, as a request names it: a whole number in the INTEGER range."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.validators.insert(0, validate.Range(
+            min=ID_MIN, max=ID_MAX, error=_l("Not a valid id (a whole number from {min} to {max}).")))
+
+
 _CONTROL = {chr(c) for c in range(32)} - {"\t", "\n", "\r"}
 
 
@@ -194,10 +214,10 @@ class ClientSchema(FormSchema):
 
 
 class OpenCaseSchema(FormSchema):
-    client_id = fields.Integer(required=True, strict=False)
+    client_id = RowId(required=True, strict=False)
     ppks_category_code = fields.String(required=True)
     summary = _text(maximum=2000)
-    facilitator_id = fields.Integer(load_default=None, allow_none=True)
+    facilitator_id = RowId(load_default=None, allow_none=True)
     workflow = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
 
 
@@ -216,7 +236,7 @@ class AssessmentSchema(FormSchema):
 
 
 class GoalSchema(FormSchema):
-    id = fields.Integer(load_default=None, allow_none=True)
+    id = RowId(load_default=None, allow_none=True)
     description = _text(required=True, maximum=1000)
     target_date = fields.Date(load_default=None, allow_none=True)
     responsible_party = _text(maximum=120)
@@ -228,7 +248,7 @@ class PlanSchema(FormSchema):
 
 
 class RatingSchema(FormSchema):
-    goal_id = fields.Integer(required=True)
+    goal_id = RowId(required=True)
     rating = fields.String(required=True, validate=validate.OneOf(GOAL_RATINGS))
     notes = _text(maximum=2000)
 
@@ -262,7 +282,7 @@ class StepSchema(FormSchema):
     occurred_at = fields.DateTime(required=True)
     location = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
     notes = _text(required=True, maximum=5000)
-    goal_id = fields.Integer(load_default=None, allow_none=True)
+    goal_id = RowId(load_default=None, allow_none=True)
 
     @validates_schema
     def _check(self, data, **_kwargs):
@@ -288,7 +308,7 @@ class SignOffDecisionSchema(FormSchema):
 
 
 class ReassignSchema(FormSchema):
-    facilitator_id = fields.Integer(required=True)
+    facilitator_id = RowId(required=True)
     reason = _text(required=True, maximum=1000)
 
 
@@ -301,7 +321,7 @@ class UserSchema(FormSchema):
     role = fields.String(required=True, validate=validate.OneOf([r.value for r in Role]))
     password = fields.String(required=True, load_only=True, validate=validate.Length(min=12, max=256))
     province_code = fields.String(load_default=None, allow_none=True)
-    supervisor_id = fields.Integer(load_default=None, allow_none=True)
+    supervisor_id = RowId(load_default=None, allow_none=True)
     nip_pppk = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=32))
     employment_status = fields.String(
         load_default=None, allow_none=True, validate=validate.OneOf([s.value for s in EmploymentStatus])

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from ..i18n import _l
 from . import (
+    ID_MAX,
     AssessmentSchema,
     ClientSchema,
     EvaluationSchema,
@@ -18,6 +19,7 @@ from . import (
     PlanSchema,
     RatingSchema,
     ReassignSchema,
+    RowId,
     SignOffDecisionSchema,
     StepSchema,
     StrictSchema,
@@ -33,18 +35,7 @@ class _Strict:
         unknown = RAISE
 
 
-# Ids are 32-bit on PostgreSQL: a larger number is refused here, not by the database.
-ID_MAX = 2**31 - 1
-
-
-def _id(**kwargs) -> fields.Integer:
-    return fields.Integer(validate=validate.Range(min=1, max=ID_MAX), **kwargs)
-
-
 class ApiOpenCaseSchema(OpenCaseSchema):
-    client_id = _id(required=True, strict=False)
-    facilitator_id = _id(load_default=None, allow_none=True)
-
     class Meta(_Strict.Meta):
         pass
 
@@ -55,8 +46,6 @@ class ApiAssessmentSchema(AssessmentSchema):
 
 
 class ApiGoalSchema(GoalSchema):
-    id = _id(load_default=None, allow_none=True)
-
     class Meta(_Strict.Meta):
         pass
 
@@ -69,8 +58,6 @@ class ApiPlanSchema(PlanSchema):
 
 
 class ApiRatingSchema(RatingSchema):
-    goal_id = _id(required=True)
-
     class Meta(_Strict.Meta):
         pass
 
@@ -88,8 +75,6 @@ class ApiTerminationSchema(TerminationSchema):
 
 
 class ApiStepSchema(StepSchema):
-    goal_id = _id(load_default=None, allow_none=True)
-
     class Meta(_Strict.Meta):
         pass
 
@@ -105,8 +90,6 @@ class ApiSignOffDecisionSchema(SignOffDecisionSchema):
 
 
 class ApiReassignSchema(ReassignSchema):
-    facilitator_id = _id(required=True)
-
     class Meta(_Strict.Meta):
         pass
 
@@ -167,7 +150,7 @@ class OutboxEntrySchema(StrictSchema):
     key = fields.String(required=True, validate=validate.Length(min=1, max=255),
                         metadata={"description": "Its Idempotency-Key"})
     kind = fields.String(required=True, validate=validate.OneOf(OUTBOX_KINDS))
-    case_id = _id(required=True)
+    case_id = RowId(required=True)
     trigger = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64),
                             metadata={"description": "For kind 'transition'"})
     if_match = fields.Integer(load_default=None, allow_none=True,

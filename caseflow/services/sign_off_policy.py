@@ -29,6 +29,7 @@ from ..extensions import db
 from ..i18n import _l
 from ..models import Case, Role, SignOff, User
 from ..models.trust import Delegation, Notification, SignOffEscalation
+from ..schemas import is_row_id
 from ..workflow.definition import SUPERVISORS_SUPERVISOR, SignOffPolicy
 from . import access
 from .audit import append_case_event, append_event, user_chain
@@ -143,8 +144,8 @@ def delegate_supervisor(actor: Actor, data: dict) -> Delegation:
     if not errors and dates["ends_on"] < dates["starts_on"]:
         errors["ends_on"] = [_l("Choose a date on or after the start.")]
     with write_transaction():
-        supervisor = db.session.get(User, supervisor_id)
-        acting = db.session.get(User, acting_id)
+        supervisor = db.session.get(User, supervisor_id) if is_row_id(supervisor_id) else None
+        acting = db.session.get(User, acting_id) if is_row_id(acting_id) else None
         if supervisor is None or supervisor.role != Role.SUPERVISOR:
             errors.setdefault("supervisor_id", [_l("Choose a supervisor.")])
         elif user.role == Role.SUPERVISOR and supervisor.id != user.id:

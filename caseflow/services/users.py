@@ -14,7 +14,7 @@ from ..errors import NotAllowed, ValidationError
 from ..extensions import db
 from ..i18n import _l
 from ..models import Case, Province, Role, User
-from ..schemas import UserSchema, load
+from ..schemas import UserSchema, is_row_id, load
 from ..security.passwords import password_problems
 from .audit import append_event, user_chain
 from .context import Actor
@@ -204,8 +204,10 @@ def set_team(actor: Actor, supervisor_id: int, facilitator_ids: list[int]) -> li
         if supervisor is None or supervisor.role != Role.SUPERVISOR:
             raise ValidationError(_l("Choose a supervisor."), fields={"supervisor_id": [_l("Choose a supervisor.")]})
         wanted = set(facilitator_ids)
+        # An id beyond INTEGER names nobody (and PostgreSQL would refuse the whole query).
         chosen = list(db.session.execute(
-            select(User).where(User.id.in_(wanted)).with_for_update()).scalars()) if wanted else []
+            select(User).where(User.id.in_(wanted)).with_for_update()).scalars()
+        ) if wanted and all(map(is_row_id, wanted)) else []
         if len(chosen) != len(wanted) or any(u.role != Role.FACILITATOR for u in chosen):
             raise ValidationError(_l("Choose facilitators only."),
                                   fields={"facilitator_ids": [_l("Choose facilitators only.")]})

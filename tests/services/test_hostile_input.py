@@ -137,3 +137,36 @@ def test_nul_characters_are_refused_at_the_field(world):
     with pytest.raises(ValidationError) as refused:
         cases.save_plan(Actor(user=world["team"].facilitator), world["recorded"].id,
                         {"goals": [{"description": "x\x00"}]})
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2**31, 2**63, "2147483648"])
+@pytest.mark.parametrize("kind, field", [
+    ("reassign", "facilitator_id"), ("open", "client_id"), ("open", "facilitator_id"),
+    ("user", "supervisor_id"), ("step", "goal_id"), ("plan", "goals.0.id"), ("evaluation", "ratings.0.goal_id"),
+])
+def test_an_id_outside_the_integer_range_is_refused_at_its_field(world, kind, field, bad):
+    """PostgreSQL cannot even look such an id up (NumericValueOutOfRange): the schema names it."""
+    from caseflow.errors import ValidationError
+
+    team = world["team"]
+    facilitator = Actor(user=team.facilitator)
+    calls = {
+        "reassign": lambda: cases.reassign_case(Actor(user=team.supervisor), world["recorded"].id,
+                                                {"facilitator_id": bad, "reason": "Cuti"}),
+        "open": lambda: cases.open_case(facilitator, {
+            "client_id": world["recorded"].client_id, "ppks_category_code": "P02", field: bad}),
+        "user": lambda: users.create_user(Actor(user=team.admin), {
+            "username": "baru", "full_name": "Baru", "role": "facilitator", "password": "x" * 16,
+            "province_code": "91", "supervisor_id": bad}),
+        "step": lambda: cases.log_step(facilitator, world["evaluation"].id, {
+            "step_type": "phone_call", "occurred_at": "2026-01-05T10:00:00+09:00", "notes": "x", "goal_id": bad}),
+        "plan": lambda: cases.save_plan(facilitator, world["recorded"].id,
+                                        {"goals": [{"id": bad, "description": "Sekolah"}]}),
+        "evaluation": lambda: cases.save_evaluation(facilitator, world["evaluation"].id,
+                                                    {"ratings": [{"goal_id": bad, "rating": "achieved"}]}),
+    }
+    before = snapshot()
+    with pytest.raises(ValidationError) as refused:
+        calls[kind]()
+    assert field in refused.value.fields
+    assert snapshot() == before

@@ -182,6 +182,10 @@ def test_delegation_rules(team):
     with pytest.raises(ValidationError) as error:
         delegate(team, acting_id=team.facilitator2.id)
     assert "acting_id" in error.value.fields
+    for field in ("acting_id", "supervisor_id"):  # beyond INTEGER: PostgreSQL could not look it up
+        with pytest.raises(ValidationError) as error:
+            delegate(team, **{field: 2**31})
+        assert field in error.value.fields
     with pytest.raises(ValidationError) as error:
         delegate(team, starts_on=date(2026, 9, 10), ends_on=date(2026, 9, 1))
     assert "ends_on" in error.value.fields

@@ -99,6 +99,9 @@ def test_bad_details_are_named_and_nothing_changes(signed_in, team):
     assert refused.status_code == 422 and 'id="f-supervisor-id-error-1"' in refused.text
     no_province = client.post(f"/admin/users/{team.facilitator.id}", data={"full_name": "X", "province_code": ""})
     assert no_province.status_code == 422 and 'id="f-province-code-error-1"' in no_province.text
+    beyond = client.post(f"/admin/users/{team.facilitator.id}", data={
+        "full_name": "X", "province_code": "91", "supervisor_id": str(2**31)})
+    assert beyond.status_code == 422 and 'id="f-supervisor-id-error-1"' in beyond.text
     assert reload(team.facilitator).full_name != "X"
     assert reload(team.facilitator).supervisor_id == team.supervisor.id
     assert events("user.updated") == []
@@ -120,6 +123,9 @@ def test_admin_edits_a_supervisors_team(signed_in, team, make):
                           data={"facilitator_ids": [team.auditor.id]})
     assert refused.status_code == 422 and "field-error" in refused.text
     assert reload(team.auditor).supervisor_id is None
+    beyond = client.post(f"/admin/users/{team.supervisor.id}/team", data={"facilitator_ids": [str(2**31)]})
+    assert beyond.status_code == 422 and "field-error" in beyond.text
+    assert reload(spare).supervisor_id == team.supervisor.id
     assert client.get(f"/admin/users/{team.facilitator.id}/team").status_code == 404
 
 
