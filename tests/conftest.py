@@ -276,6 +276,17 @@ def a_step(**overrides) -> dict:
     return data
 
 
+def today_for(user) -> date:
+    """Today on `user`'s own calendar: dates about a person (a facilitator's evidence
+    period, a delegation) are read in their zone, which is ahead of UTC from 15:00 UTC
+    (WIT) and the UTC date is then their yesterday."""
+    from zoneinfo import ZoneInfo
+
+    from caseflow.database import utcnow
+
+    return utcnow().astimezone(ZoneInfo(user.timezone)).date()
+
+
 def rate_all(case, rating: str) -> dict:
     db.session.refresh(case)
     return {"ratings": [{"goal_id": g.id, "rating": rating} for g in case.plan.goals if not g.archived]}

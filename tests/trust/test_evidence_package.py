@@ -30,7 +30,7 @@ from caseflow.services.evidence import (
     export_case_package,
     export_facilitator_package,
 )
-from tests.conftest import a_step
+from tests.conftest import a_step, today_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -256,7 +256,7 @@ def test_added_and_removed_files_are_named(package_files):
 
 def test_scope_marks_cannot_be_moved(make, team):
     make.case(team.facilitator, to="assessment")
-    today = utcnow().date()
+    today = today_for(team.facilitator)  # the package's days are the facilitator's (WIT)
     files = members(export_facilitator_package(Actor(user=team.auditor), team.facilitator.id, today, today).data)
     events = event_lines(files)
     events[0]["in_scope"] = not events[0]["in_scope"]
