@@ -51,6 +51,14 @@ def is_row_id(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and ID_MIN <= value <= ID_MAX
 
 
+def parse_row_id(text: str) -> int | None:
+    """The row id a form input carries as text (ASCII digits, in range), or None."""
+    text = text.strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= len(str(ID_MAX))):
+        return None
+    return int(text) if is_row_id(int(text)) else None
+
+
 class RowId(fields.Integer):
     """The id of a row, as a request names it: a whole number in the INTEGER range."""
 

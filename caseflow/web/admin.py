@@ -20,6 +20,7 @@ from ..extensions import db
 from ..i18n import _l
 from ..models import Case, EmploymentStatus, Province, Role, User
 from ..reports.figures import final_stages
+from ..schemas import parse_row_id
 from ..services import users as user_services
 from . import navigation
 from .auth import request_actor
@@ -225,12 +226,11 @@ def team(user_id: int):
                                chosen={u.id for u in _team_context(supervisor)["candidates"]
                                        if u.supervisor_id == supervisor.id},
                                **_team_context(supervisor))
-    raw = request.form.getlist("facilitator_ids")
-    if not all(value.isdigit() for value in raw):
+    chosen = [parse_row_id(value) for value in request.form.getlist("facilitator_ids")]
+    if None in chosen:
         error = ValidationError(_("Choose facilitators only."),
                                 fields={"facilitator_ids": [_("Choose facilitators only.")]})
         return render_invalid("admin/team.html", error, chosen=set(), **_team_context(supervisor))
-    chosen = [int(value) for value in raw]
     try:
         changed = user_services.set_team(request_actor(), supervisor.id, chosen)
     except ValidationError as error:

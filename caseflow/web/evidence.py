@@ -26,6 +26,7 @@ from ..errors import NotFound, ValidationError
 from ..extensions import db
 from ..i18n import _l
 from ..models import Case, Role, User
+from ..schemas import parse_row_id
 from ..services import evidence
 from ..services.audit import public_key_pem
 from . import navigation
@@ -75,11 +76,9 @@ def _zip(package: evidence.ExportedPackage) -> Response:
 @bp.route("/evidence/case", methods=["POST"])
 def export_case():
     """By case number (the evidence page) or by id (a button on the case page)."""
-    case_id = request.form.get("case_id", "")
+    found = parse_row_id(request.form.get("case_id", ""))
     number = (request.form.get("case_number") or "").strip()
-    if case_id.isdigit():
-        found = int(case_id)
-    else:
+    if found is None:
         found = db.session.execute(select(Case.id).where(Case.number == number)).scalar_one_or_none()
     if found is None:
         error = ValidationError(_("No case with this number in your scope."),
@@ -96,8 +95,8 @@ def export_case():
 @bp.route("/evidence/facilitator", methods=["POST"])
 def export_facilitator():
     errors: dict[str, list[str]] = {}
-    facilitator_id = request.form.get("facilitator_id", "")
-    if not facilitator_id.isdigit():
+    facilitator_id = parse_row_id(request.form.get("facilitator_id", ""))
+    if facilitator_id is None:
         errors["facilitator_id"] = [_("Choose a facilitator.")]
     dates = {}
     for name in ("from", "until"):
@@ -108,7 +107,7 @@ def export_facilitator():
     if errors:
         return _invalid(ValidationError(_("Some fields need attention."), fields=errors))
     try:
-        package = evidence.export_facilitator_package(request_actor(), int(facilitator_id),
+        package = evidence.export_facilitator_package(request_actor(), facilitator_id,
                                                       dates["from"], dates["until"])
     except NotFound:
         return _invalid(ValidationError(_("Choose a facilitator."),

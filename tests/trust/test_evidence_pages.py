@@ -31,6 +31,8 @@ def test_unknown_case_number_is_named_at_its_field(signed_in, team, make):
     response = auditor.post("/audit/evidence/case", data={"case_number": "91-2099-999999"})
     assert response.status_code == 422
     assert 'id="f-case-number-error-1"' in response.text
+    beyond = auditor.post("/audit/evidence/case", data={"case_id": str(2**31)})  # no INTEGER id
+    assert beyond.status_code == 422 and 'id="f-case-number-error-1"' in beyond.text
     assert auditor.post("/audit/evidence/case", data={"case_id": str(other.id)}).status_code == 200
 
 
@@ -46,6 +48,10 @@ def test_facilitator_package_from_the_page(signed_in, make, team):
     bad = auditor.post("/audit/evidence/facilitator", data={
         "facilitator_id": str(team.facilitator.id), "from": "kemarin", "until": str(today)})
     assert bad.status_code == 422 and 'id="f-from-error-1"' in bad.text
+    for facilitator_id in (str(2**31), "²", "1" * 5000):  # beyond INTEGER, not ASCII, too long
+        beyond = auditor.post("/audit/evidence/facilitator", data={
+            "facilitator_id": facilitator_id, "from": str(today), "until": str(today)})
+        assert beyond.status_code == 422 and 'id="f-facilitator-id-error-1"' in beyond.text
 
 
 def test_evidence_pages_are_for_auditors_only(signed_in, team, make):

@@ -162,3 +162,6 @@ def test_account_services_are_for_administrators_only(app, team):
         user_services.update_user(Actor(user=team.admin), team.supervisor.id,
                                   {"full_name": "X", "province_code": "91", "auditor_scope_province_code": "53"})
     assert "auditor_scope_province_code" in refused.value.fields
+    with pytest.raises(ValidationError) as refused:  # beyond INTEGER: PostgreSQL could not look it up
+        user_services.set_team(Actor(user=team.admin), team.supervisor.id, [team.facilitator.id, 2**31])
+    assert "facilitator_ids" in refused.value.fields
