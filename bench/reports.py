@@ -4,9 +4,11 @@
     CASEFLOW_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/bench .venv/bin/python bench/reports.py --cases 1000000
 
 Creates the schema and generates cases (`caseflow generate`'s fast path) until the
-database holds --cases, then times, per role: the figures alone (median of --repeat
-runs) and the whole dashboard page through the test client; and the case list pages.
-Targets: figures < 1 s per dashboard, a case list page < 200 ms.
+database holds --cases, seals the months that are over (`caseflow reports seal`), then
+times, per role: the figures alone computed live from the sealed months and the raw rest of
+the period (median of --repeat runs; with --raw also computed from the raw tables only, for
+comparison), the whole dashboard page computed live, and the page served from a snapshot;
+and the case list pages. Targets: figures < 1 s per dashboard, a case list page < 200 ms.
 """
 
 from __future__ import annotations
@@ -27,8 +29,15 @@ from sqlalchemy import func, select  # noqa: E402
 
 from caseflow import create_app  # noqa: E402
 from caseflow.extensions import db  # noqa: E402
-from caseflow.models import Case, CaseStageHistory, Role, User  # noqa: E402
+from caseflow.models import (  # noqa: E402
+    Case,
+    CaseStageHistory,
+    ReportMonthCell,  # noqa: E402
+    Role,
+    User,
+)
 from caseflow.reports import figures as fg  # noqa: E402
+from caseflow.reports import rollup  # noqa: E402
 from caseflow.reports.generator import generate_cases  # noqa: E402
 from caseflow.services.context import Actor  # noqa: E402
 from caseflow.services.users import create_user  # noqa: E402
@@ -74,6 +83,7 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--batch", type=int, default=5000)
+    parser.add_argument("--raw", action="store_true", help="also time the figures from the raw tables only")
     args = parser.parse_args()
     url = os.environ.get("CASEFLOW_DATABASE_URL")
     if not url:
@@ -84,9 +94,17 @@ def main() -> None:
         have = db.session.execute(select(func.count(Case.id))).scalar_one()
         if have < args.cases:
             start = time.perf_counter()
-            made = generate_cases(args.cases - have, batch=args.batch,
+            made = generate_cases(args.cases - have, batch=args.batch, seal=False,
                                   progress=lambda n: print(".", end="", flush=True))
             print(f"\ngenerated {made} in {time.perf_counter() - start:.0f} s")
+            rollup.clear()
+        start = time.perf_counter()
+        sealed = rollup.seal()
+        if sealed:
+            print(f"sealed {len(sealed)} months in {time.perf_counter() - start:.1f} s "
+                  f"({(time.perf_counter() - start) / len(sealed):.2f} s a month)")
+        cells = db.session.execute(select(func.count(ReportMonthCell.id))).scalar_one()
+        print(f"{len(rollup.sealed_months())} sealed months, {cells:,} cells")
         stays = db.session.execute(select(func.count(CaseStageHistory.id))).scalar_one()
         cases = db.session.execute(select(func.count(Case.id))).scalar_one()
         print(f"database: {db.engine.dialect.name}, {cases:,} cases, {stays:,} stage stays")
@@ -105,12 +123,19 @@ def main() -> None:
         index = today.year * 12 + today.month - 12
         filters = fg.Filters(start=date(index // 12, index % 12 + 1, 1), end=today)
         print(f"period {filters.start} – {filters.end}; median of {args.repeat} runs\n")
-        print(f"{'dashboard':<22}{'figures':>10}{'page':>10}{'snapshot':>10}   headline")
+        print(f"{'dashboard':<22}{'figures':>10}{'raw only':>10}{'page':>10}{'snapshot':>10}   headline")
         client = app.test_client()
         dashboard_url = f"/reports/?start={filters.start}&end={filters.end}"
         for label, user in (("facilitator", facilitator), ("supervisor (team)", supervisor),
                             ("auditor (national)", auditor), ("programme manager", manager)):
             ms, result = timed(lambda user=user: figures_of(user, filters), args.repeat)
+            raw_ms = "-"
+            if args.raw:
+                app.config["CASEFLOW_REPORT_ROLLUPS"] = False
+                raw_time, raw = timed(lambda user=user: figures_of(user, filters), 1)
+                app.config["CASEFLOW_REPORT_ROLLUPS"] = True
+                assert raw == result, f"{label}: the sealed months disagree with the raw tables"
+                raw_ms = f"{raw_time:.0f}ms"
             client.post("/login", data={"username": user.username, "password": PASSWORD})
             app.config["CASEFLOW_REPORT_SNAPSHOT_SECONDS"] = 0  # computed live
             page_ms, response = timed(lambda: client.get(dashboard_url), args.repeat)
@@ -121,7 +146,7 @@ def main() -> None:
             assert warm.status_code == 200 and b"stat-value" in warm.data, warm.status_code
             client.post("/logout")
             head = result["headline"]
-            print(f"{label:<22}{ms:>8.0f}ms{page_ms:>8.0f}ms{warm_ms:>8.0f}ms   recorded {head['recorded']:,}, "
+            print(f"{label:<22}{ms:>8.0f}ms{raw_ms:>10}{page_ms:>8.0f}ms{warm_ms:>8.0f}ms   recorded {head['recorded']:,}, "
                   f"resolved {head['resolved']:,}, rate {head['resolution_rate']['rate']}, "
                   f"overdue {sum(head['overdue'].values()):,}, days to resolution p50 "
                   f"{(head['days_to_resolution'] or {}).get('p50')}")

@@ -1,5 +1,6 @@
-"""`caseflow import FILE` (existing registers), `caseflow generate --cases N` (data at scale)
-and `caseflow exports purge` (export files past their time)."""
+"""`caseflow import FILE` (existing registers), `caseflow generate --cases N` (data at scale),
+`caseflow exports purge` (export files past their time) and `caseflow reports seal` (the
+figures of months that are over)."""
 
 from __future__ import annotations
 
@@ -77,8 +78,35 @@ def register(app: Flask) -> None:
         from .reports.generator import generate_cases
 
         with click.progressbar(length=case_count, label="Generating cases") as bar:
-            summary = generate_cases(case_count, seed=seed, batch=batch, progress=bar.update)
+            summary = generate_cases(case_count, seed=seed, batch=batch, progress=bar.update, seal=False)
         click.echo(", ".join(f"{count} {name}" for name, count in summary.items()))
+        # The generated history reaches back into months that may be sealed already.
+        _seal_with_progress(rebuild=True)
+
+    def _seal_with_progress(rebuild: bool) -> None:
+        from .reports import rollup
+
+        if rebuild:
+            rollup.clear()
+        missing = rollup.months_to_seal()
+        if not missing:
+            click.echo("Every month that is over is sealed already")
+            return
+        cells = 0
+        with click.progressbar(missing, label="Sealing months", item_show_func=lambda m: m or "") as bar:
+            for label in bar:
+                cells += rollup.seal_month(label)
+        click.echo(f"{len(missing)} month(s) sealed, {cells} cells ({missing[0]} to {missing[-1]})")
+
+    reports = click.Group("reports", help="Monitoring figures.")
+    app.cli.add_command(reports)
+
+    @reports.command("seal")
+    @click.option("--rebuild", is_flag=True, help="Recompute every sealed month (after restoring or generating old data).")
+    @with_appcontext
+    def reports_seal(rebuild: bool) -> None:
+        """Keep the figures of every month that is over (run it daily, e.g. at 00:30 UTC)."""
+        _seal_with_progress(rebuild)
 
     exports = click.Group("exports", help="Files of long case-list exports.")
     app.cli.add_command(exports)

@@ -24,7 +24,9 @@ class ReportMonthCell(db.Model):
 
     __tablename__ = "report_month_cells"
     __table_args__ = (
-        Index("ix_report_month_cells_figure_month", "figure", "month", "province_code", "category_code"),
+        # Covering: a figure's cells over a range of months are read from the index alone.
+        Index("ix_report_month_cells_figure_month", "figure", "month", "province_code", "category_code",
+              "key", "bin", "cases", "seconds"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

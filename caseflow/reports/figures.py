@@ -34,7 +34,7 @@ from sqlalchemy import (
     select,
     true,
 )
-from sqlalchemy.sql.util import find_tables
+from sqlalchemy.sql.util import ClauseAdapter, find_tables
 
 from ..database import utcnow
 from ..extensions import db
@@ -159,13 +159,32 @@ def _with_cases(statement: Select, case_id_column, filters: Filters, user: User 
     conditions = _case_conditions(filters, user)
     if not conditions:
         return statement.join(Case, Case.id == case_id_column) if needed else statement
-    ids = _few_case_ids(conditions)
+    ids = _scope_ids(filters, user)
     if ids is not None:
         # A team's or a facilitator's cases, found first through the cases' own indexes:
-        # their history is then read by case_id instead of filtering everyone's.
-        statement = statement.where(case_id_column.in_(ids))
-        return statement.join(Case, Case.id == case_id_column) if needed else statement
+        # their rows are read by case_id (materialised, so no planner prefers scanning
+        # everyone's rows of the period by time), then the figure's conditions apply.
+        table = case_id_column.table
+        scoped = select(table).where(case_id_column.in_(ids)).cte(f"scoped_{table.name}").prefix_with("MATERIALIZED")
+        statement = ClauseAdapter(scoped).traverse(statement)
+        return statement.join_from(scoped, Case, Case.id == scoped.c[case_id_column.key]) if needed else statement
     return statement.join(Case, Case.id == case_id_column).where(*conditions)
+
+
+def _scope_ids(filters: Filters, user: User | None) -> list[int] | None:
+    """The ids of the cases of a narrow scope (at most FEW_CASES), looked up once per
+    transaction: every figure of a dashboard has the same scope."""
+    conditions = _case_conditions(filters, user)
+    if not conditions:
+        return None
+    return rollup.per_transaction(("few cases", filters.with_(start=None, end=None, as_of=None),
+                                   user.id if user else None), lambda: _few_case_ids(conditions))
+
+
+def _scoped_cases(filters: Filters, user: User | None) -> list:
+    """Conditions restricting a query of the cases table to the scope."""
+    ids = _scope_ids(filters, user)
+    return [Case.id.in_(ids)] if ids is not None else _case_conditions(filters, user)
 
 
 FEW_CASES = 5000
@@ -178,14 +197,16 @@ def _few_case_ids(conditions: list) -> list[int] | None:
 
 
 def _history(filters: Filters, user: User | None, *conditions, key=None) -> Select:
-    statement = select(H.case_id.label("case_id"), (key if key is not None else literal(None)).label("key"))
+    """Stays matching `conditions`: case, key, and the instant the case entered the stage."""
+    statement = select(H.case_id.label("case_id"), (key if key is not None else literal(None)).label("key"),
+                       H.entered_at.label("at"))
     return _with_cases(statement.where(*conditions), H.case_id, filters, user)
 
 
 def recorded(filters: Filters, user: User | None) -> Select:
     """Cases opened (terdata) in the period / up to the moment."""
     return select(Case.id.label("case_id"), literal(None).label("key")).where(
-        *_in_period(Case.opened_at, filters), *_case_conditions(filters, user)
+        *_in_period(Case.opened_at, filters), *_scoped_cases(filters, user)
     )
 
 
@@ -205,7 +226,7 @@ def _current(filters: Filters, user: User | None, *conditions) -> Select:
     """Cases by the stage they are in now: a case's current stay is always its state, so
     the present moment reads the cases table (by its state indexes) instead of the history."""
     return select(Case.id.label("case_id"), Case.state.label("key")).where(
-        *conditions, *_case_conditions(filters, user))
+        *conditions, *_scoped_cases(filters, user))
 
 
 def in_progress(filters: Filters, user: User | None) -> Select:
@@ -259,11 +280,13 @@ def resolution_within(days: int) -> list:
 
 
 def resolved_within_rows(days: int, filters: Filters, user: User | None,
-                         moment: datetime | None = None) -> Select:
-    """Cases recorded in the period and resolved within `days` days, by the moment."""
-    statement = select(H.case_id.label("case_id"), literal(None).label("key")).where(
+                         moment: datetime | None = None, extra: tuple = ()) -> Select:
+    """Cases recorded in the period and resolved within `days` days, by the moment (with
+    the instants it was recorded and resolved, and any `extra` conditions)."""
+    statement = select(H.case_id.label("case_id"), literal(None).label("key"),
+                       Case.opened_at.label("opened"), H.entered_at.label("at")).where(
         *resolution_within(days), *_in_period(Case.opened_at, filters),
-        H.entered_at <= (moment or filters.moment))
+        H.entered_at <= (moment or filters.moment), *extra)
     return _with_cases(statement, H.case_id, filters, user, needed=True)
 
 
@@ -331,16 +354,20 @@ def _repeats(name: str, plan: rollup.Plan, filters: Filters, user: User | None,
     """What adding the parts of the period up counts twice: reopened cases in two parts."""
     if name not in rollup.REPEATABLE:
         return {}
-    population = rollup.only_reopened(
-        POPULATIONS[name](filters, user).add_columns(H.entered_at.label("at")), H.case_id)
-    if by is not None:
-        population = population.add_columns(BREAKDOWNS[by].label("group")).join(Case, Case.id == H.case_id)
-    rows = db.session.execute(population).all()
+
+    def rows():
+        population = POPULATIONS[name](filters, user).subquery()
+        return db.session.execute(rollup.only_reopened(
+            select(population.c.case_id, population.c.key, population.c.at, Case.province_code.label("province"),
+                   Case.ppks_category_code.label("category")).join(Case, Case.id == population.c.case_id),
+            population.c.case_id)).all()
+
+    found = rollup.per_transaction(("repeats", name, filters, user.id if user else None), rows)
 
     def group(row):
-        return None if all_keys else (row.group if by is not None else row.key)
+        return None if all_keys else row.key if by is None else getattr(row, by)
 
-    return rollup.duplicates((row.case_id, group(row), plan.part_of(rollup._aware(row.at))) for row in rows)
+    return rollup.duplicates((row.case_id, group(row), plan.part_of(rollup._aware(row.at))) for row in found)
 
 
 def tally(name: str, filters: Filters, user: User | None = None, by: str | None = None) -> dict[Any, int]:
@@ -464,7 +491,9 @@ def histogram(values: Select) -> dict[Any, dict[int, list[int]]]:
     7 days" is exactly the bins up to 168."""
     sub = values.subquery()
     # Literal SQL, not parameters: GROUP BY must repeat exactly the selected expression.
-    index = (sub.c.seconds + literal_column(str(BIN_SECONDS - 1))) // literal_column(str(BIN_SECONDS))
+    # Integer division on both databases (SQLAlchemy's // would add FLOOR, which SQLite
+    # has only when built with its math functions).
+    index = (sub.c.seconds + literal_column(str(BIN_SECONDS - 1))).self_group().op("/")(literal_column(str(BIN_SECONDS)))
     rows = db.session.execute(
         select(sub.c.key, index, func.count(), func.sum(sub.c.seconds))
         .where(sub.c.seconds.is_not(None)).group_by(sub.c.key, index)
@@ -689,8 +718,8 @@ def steps_per_case_per_month(filters: Filters, user: User | None = None) -> list
         first, last = raw[0][1], raw[-1][2]
         step_rows.update(db.session.execute(_with_cases(
             select(month_of(Step.occurred_at), func.count(Step.id))
-            .where(Step.occurred_at >= first, Step.occurred_at < last), Step.case_id, filters, user)
-            .group_by(month_of(Step.occurred_at))
+            .where(Step.occurred_at >= first, Step.occurred_at < last)
+            .group_by(month_of(Step.occurred_at)), Step.case_id, filters, user)
         ).all())
         active_columns = [func.coalesce(func.sum(case((and_(*open_during(begin, end)), 1), else_=0)), 0).label(label)
                           for label, begin, end in raw]
@@ -722,10 +751,11 @@ def monthly_trend(filters: Filters, user: User | None = None) -> list[dict[str, 
         recorded_rows.update({m: n for m, n in db.session.execute(
             select(recorded_sub.c.month, func.count(distinct(recorded_sub.c.case_id))).group_by(recorded_sub.c.month)
         ).all() if m in raw_labels})
-        ended_sub = terminated(period, user).add_columns(month_of(H.entered_at).label("month")).subquery()
+        ended_sub = terminated(period, user).subquery()
+        ended_month = month_of(ended_sub.c.at)
         ended_rows.extend(row for row in db.session.execute(
-            select(ended_sub.c.month, ended_sub.c.key, func.count(distinct(ended_sub.c.case_id)))
-            .group_by(ended_sub.c.month, ended_sub.c.key)
+            select(ended_month, ended_sub.c.key, func.count(distinct(ended_sub.c.case_id)))
+            .group_by(ended_month, ended_sub.c.key)
         ).all() if row[0] in raw_labels)
     resolved_names = set(outcome_stages("resolved"))
     ended: dict[str, list[int]] = {}

@@ -42,6 +42,7 @@ from ..models import (
 from ..services.reference import seed_reference_data
 from ..services.runtime import engine
 from ..services.users import hash_password
+from . import rollup
 
 FIRST_F = ["Siti", "Maria", "Yosefina", "Agnes", "Dewi", "Lusia", "Martha", "Rosalina", "Fransiska", "Nur"]
 FIRST_M = ["Yakobus", "Petrus", "Andreas", "Budi", "Markus", "Simon", "Daniel", "Elias", "Ahmad", "Rudi"]
@@ -159,9 +160,10 @@ def _walk(rng: random.Random, opened: datetime, now: datetime) -> tuple[list[tup
 
 
 def generate_cases(case_count: int, *, seed: int = 2026, batch: int = 2000,
-                   progress: Callable[[int], None] = lambda _n: None) -> dict[str, int]:
+                   progress: Callable[[int], None] = lambda _n: None, seal: bool = True) -> dict[str, int]:
     """Insert `case_count` cases with clients, stage records, steps, sign-offs, stage
-    history and sealed audit chains; return how many rows of each kind."""
+    history and sealed audit chains; return how many rows of each kind. The history reaches
+    into past months, so their figures are sealed again (unless the caller does it)."""
     seed_reference_data()
     db.session.commit()
     rng = random.Random(seed)
@@ -205,6 +207,8 @@ def generate_cases(case_count: int, *, seed: int = 2026, batch: int = 2000,
     with db.engine.connect() as connection:
         connection.exec_driver_sql("ANALYZE")
         connection.commit()
+    if seal:
+        rollup.seal(rebuild=True)
     return totals
 
 

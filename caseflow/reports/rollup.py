@@ -28,8 +28,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, delete, distinct, false, func, insert, or_, select, true
+from sqlalchemy import and_, delete, distinct, event, false, func, insert, or_, select, true
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from ..database import utcnow, write_transaction
 from ..extensions import db
@@ -228,6 +229,24 @@ def only_reopened(statement, case_id_column):
     return statement.where(case_id_column.in_(select(H.case_id).where(H.reopened == true())))
 
 
+def per_transaction(key: Any, compute):
+    """`compute()` once per transaction: a dashboard asks the same correction for a
+    figure's total and each of its breakdowns. Forgotten at commit and rollback."""
+    memo = db.session.info.setdefault(MEMO, {})
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
+
+
+MEMO = "caseflow.rollup.memo"
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_soft_rollback")
+def _forget(session, *_args) -> None:
+    session.info.pop(MEMO, None)
+
+
 def duplicates(rows: Iterable[tuple[int, Any, Any]]) -> dict[Any, int]:
     """From (case_id, group, part) rows: per group, how many more (case, part) pairs there
     are than cases — what adding up the parts counts twice."""
@@ -271,7 +290,7 @@ def ensure_sealed() -> list[str]:
     """The sealed months, after sealing the last month or two if a new month has begun
     since (a larger backlog is left to `caseflow reports seal`, never a page view)."""
     missing = months_to_seal()
-    if missing and len(missing) <= LAZY_MONTHS and sealed_months():
+    if missing and len(missing) <= LAZY_MONTHS:
         for label in missing:
             seal_month(label)
     return sealed_months()
@@ -300,12 +319,17 @@ def seal_month(label: str) -> int:
     return len(rows)
 
 
+def clear() -> None:
+    """Forget every sealed month: figures are computed raw until they are sealed again."""
+    with write_transaction():
+        db.session.execute(delete(C))
+        db.session.execute(delete(ReportSealedMonth))
+
+
 def seal(progress=lambda _label, _cells: None, rebuild: bool = False) -> dict[str, int]:
     """Seal every complete month not sealed yet (all of them again with rebuild)."""
     if rebuild:
-        with write_transaction():
-            db.session.execute(delete(C))
-            db.session.execute(delete(ReportSealedMonth))
+        clear()
     result = {}
     for label in months_to_seal():
         result[label] = seal_month(label)
@@ -388,13 +412,12 @@ def within_total(days: int, filters, user: User | None, the_plan: Plan) -> int:
     cohort_ranges = _ranges(cohort)
     late = _complement(_ranges(resolved_in), cohort_ranges[0][0], moment) if cohort_ranges else []
     if late:
-        rows = fg.resolved_within_rows(days, filters, user, moment=moment).where(
-            _within_ranges(Case.opened_at, cohort_ranges), _within_ranges(H.entered_at, late))
+        rows = fg.resolved_within_rows(days, filters, user, moment=moment, extra=(
+            _within_ranges(Case.opened_at, cohort_ranges), _within_ranges(H.entered_at, late)))
         counted += db.session.execute(select(func.count(distinct(rows.subquery().c.case_id)))).scalar_one()
     # A reopened case resolved again within the days is in two parts: count it once.
-    rows = db.session.execute(only_reopened(
-        fg.resolved_within_rows(days, filters, user, moment=moment)
-        .add_columns(Case.opened_at.label("opened"), H.entered_at.label("at")), H.case_id)).all()
+    every = fg.resolved_within_rows(days, filters, user, moment=moment).subquery()
+    rows = db.session.execute(only_reopened(select(every.c.case_id, every.c.opened, every.c.at), every.c.case_id)).all()
     resolved_set, cohort_set = set(resolved_in), set(cohort)
 
     def part(opened: datetime, at: datetime) -> Any:

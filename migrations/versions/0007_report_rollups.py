@@ -34,7 +34,8 @@ def upgrade():
     )
     with op.batch_alter_table('report_month_cells', schema=None) as batch_op:
         batch_op.create_index('ix_report_month_cells_figure_month',
-                              ['figure', 'month', 'province_code', 'category_code'], unique=False)
+                              ['figure', 'month', 'province_code', 'category_code', 'key', 'bin',
+                               'cases', 'seconds'], unique=False)
     op.create_table('report_sealed_months',
     sa.Column('month', sa.String(length=7), nullable=False),
     sa.Column('sealed_at', caseflow.database.UTCDateTime(), nullable=False),
@@ -46,6 +47,8 @@ def upgrade():
         batch_op.create_index('ix_cases_closed_at', ['closed_at'], unique=False)
     with op.batch_alter_table('steps', schema=None) as batch_op:
         batch_op.create_index('ix_steps_occurred_at', ['occurred_at'], unique=False)
+    with op.batch_alter_table('case_stage_history', schema=None) as batch_op:
+        batch_op.create_index('ix_case_stage_history_case_stage', ['case_id', 'stage', 'entered_at'], unique=False)
     with op.batch_alter_table('sign_offs', schema=None) as batch_op:
         batch_op.create_index('ix_sign_offs_decided_at', ['decided_at'], unique=False)
 
@@ -53,6 +56,8 @@ def upgrade():
 def downgrade():
     with op.batch_alter_table('sign_offs', schema=None) as batch_op:
         batch_op.drop_index('ix_sign_offs_decided_at')
+    with op.batch_alter_table('case_stage_history', schema=None) as batch_op:
+        batch_op.drop_index('ix_case_stage_history_case_stage')
     with op.batch_alter_table('steps', schema=None) as batch_op:
         batch_op.drop_index('ix_steps_occurred_at')
     with op.batch_alter_table('cases', schema=None) as batch_op:
