@@ -6,10 +6,23 @@ import os
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from .config import load_config
 from .database import configure_engine
 from .extensions import csrf, db, limiter, login_manager, migrate
+
+
+class RowIdConverter(IntegerConverter):
+    """`<int:…>` in every route takes only the ids a row can have (1 to 2**31-1, the
+    INTEGER range of both databases): a larger number is a 404, never a database error."""
+
+    def __init__(self, map, *args, **kwargs):  # noqa: A002 (werkzeug's name)
+        from .schemas import ID_MAX, ID_MIN
+
+        kwargs.setdefault("min", ID_MIN)
+        kwargs.setdefault("max", ID_MAX)
+        super().__init__(map, *args, **kwargs)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -22,6 +35,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         template_folder=os.path.join(os.path.dirname(os.path.dirname(__file__)), "templates"),
     )
     app.config.update(load_config(app.instance_path, config))
+    # Before any route is added: an id in a path that no row can have is no route at all.
+    app.url_map.converters["int"] = RowIdConverter
 
     db.init_app(app)
     migrate.init_app(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 
 import pytest
@@ -95,3 +96,17 @@ def test_case_page_in_english(signed_in, team, make):
     page = client.get(f"/cases/{case.id}")
     assert "What can be done now" in page.text and "Intervention planning" in page.text
     assert "Start intervention" in page.text and "Add a goal" in page.text
+
+
+def test_an_id_no_row_can_have_is_not_found_on_every_route(app, signed_in, team):
+    """2**31 in a path would be a database error on PostgreSQL: no route takes it."""
+    client = signed_in(team.admin)
+    checked = []
+    for rule in app.url_map.iter_rules():
+        if "<int:" not in rule.rule or "GET" not in rule.methods:
+            continue
+        path = re.sub(r"<[^>]+>", "x", re.sub(r"<int:[^>]+>", str(2**31), rule.rule))
+        response = client.get(path)
+        assert response.status_code == 404, (rule.rule, response.status_code)
+        checked.append(rule.rule)
+    assert "/cases/<int:case_id>" in checked and len(checked) > 10
