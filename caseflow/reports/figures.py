@@ -404,6 +404,14 @@ def drill(name: str, filters: Filters, user: User | None = None, key: Any = None
     return statement
 
 
+def drill_total(name: str, filters: Filters, user: User | None = None, key: Any = None,
+                by: str | None = None) -> int:
+    """How many cases `drill` lists: the figure itself (so the list and its number agree)."""
+    if key is None:
+        return total(name, filters, user)
+    return tally(name, filters, user, by=by).get(key, 0)
+
+
 # --- rates ------------------------------------------------------------------------------
 
 

@@ -15,7 +15,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..errors import InvalidTransition
@@ -25,6 +25,7 @@ from ..models import Case, PpksCategory, Province, Role, User
 from ..reports import charts, documents, export_jobs, snapshots, tables
 from ..reports import figures as fg
 from ..reports.exports import Table, case_table, to_csv, to_xlsx
+from ..schemas import parse_row_id
 from ..services import cases as case_services
 from . import navigation
 from .auth import request_actor
@@ -310,13 +311,8 @@ def _drill_key(figure: str) -> tuple[Any, str | None]:
         abort(404)
     key: Any = request.args.get("key") or None
     if key is not None and by == "facilitator":
-        key = int(key) if key.isdigit() else -1
+        key = parse_row_id(key) or -1  # no facilitator has that id
     return key, by
-
-
-def _drill_statement(figure: str, filters: fg.Filters):
-    key, by = _drill_key(figure)
-    return fg.drill(figure, filters, current_user, key=key, by=by)
 
 
 @bp.route("/cases/<figure>")
@@ -324,8 +320,9 @@ def _drill_statement(figure: str, filters: fg.Filters):
 def cases(figure: str):
     _require(*CASE_READERS)
     filters = current_filters()
-    statement = _drill_statement(figure, filters)
-    total = db.session.execute(select(func.count()).select_from(statement.subquery())).scalar_one()
+    key, by = _drill_key(figure)
+    statement = fg.drill(figure, filters, current_user, key=key, by=by)
+    total = fg.drill_total(figure, filters, current_user, key=key, by=by)
     page = max(1, _int_arg("page") or 1)
     pages = max(1, math.ceil(total / PAGE_SIZE))
     rows = db.session.execute(

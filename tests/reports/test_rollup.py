@@ -124,3 +124,17 @@ def test_histogram_percentiles_are_exact_for_equal_values_and_close_otherwise():
     close = fg.percentiles_of({2: [2, 3601 + 7000]}, scale=1 / 3600)
     assert close == {"count": 2, "p50": 1.47, "p90": 1.47}
     assert fg.percentiles_of({}) is None
+
+
+@pytest.mark.parametrize("period", ["half year", "unaligned", "one province"])
+def test_the_cases_behind_each_figure_are_as_many_as_it_says(app, programme, period):
+    rollup.seal()
+    filters = PERIODS[period]
+    for name in fg.POPULATIONS:
+        listed = db.session.execute(select(func.count()).select_from(fg.drill(name, filters).subquery())).scalar()
+        assert fg.drill_total(name, filters) == listed, name
+        for key, count in fg.tally(name, filters).items():
+            assert fg.drill_total(name, filters, key=key) == count, (name, key)
+        for province, count in fg.tally(name, filters, by="province").items():
+            rows = fg.drill(name, filters, key=province, by="province")
+            assert db.session.execute(select(func.count()).select_from(rows.subquery())).scalar() == count
