@@ -69,9 +69,7 @@ def figures_of(user: User, filters: fg.Filters):
     result = {"headline": fg.headline(filters, user), "trend": fg.monthly_trend(filters, user),
               "steps": fg.steps_per_case_per_month(filters, user),
               "distribution": fg.duration_distribution(filters, user)}
-    for by in {Role.FACILITATOR: (), Role.SUPERVISOR: ("facilitator",),
-               Role.AUDITOR: ("province", "category", "facilitator"),
-               Role.PROGRAMME_MANAGER: ("province", "category")}[user.role]:
+    for by in fg.comparisons_for(filters, user):
         result[by] = fg.comparison(by, filters, user)
     if user.role != Role.FACILITATOR:
         result["caseload"] = fg.caseload(filters, user)

@@ -798,6 +798,18 @@ def headline(filters: Filters, user: User | None = None) -> dict[str, Any]:
     }
 
 
+def comparisons_for(filters: Filters, user: User) -> tuple[str, ...]:
+    """The side-by-side tables of a role's dashboard. Facilitators are compared within a
+    team or a province: nationally that is thousands of rows, so a national auditor
+    compares provinces and categories, and facilitators once a province is chosen."""
+    if user.role == Role.AUDITOR:
+        if filters.province or user.auditor_scope_province_code:
+            return ("province", "category", "facilitator")
+        return ("province", "category")
+    return {Role.FACILITATOR: (), Role.SUPERVISOR: ("facilitator",),
+            Role.PROGRAMME_MANAGER: ("province", "category")}[user.role]
+
+
 def comparison(by: str, filters: Filters, user: User | None = None) -> dict[Any, dict[str, Any]]:
     """Recorded, in progress, resolved, closed unresolved and the rate per province,
     category or facilitator, side by side."""

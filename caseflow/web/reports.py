@@ -130,12 +130,7 @@ def build_tables(filters: fg.Filters, user: User) -> tuple[dict[str, Any], list[
         _link(stages, row, 2, _drill_url(filters, "overdue", stage))
     for row, reason in enumerate(sorted(figures["closed_unresolved"])):
         _link(reasons, row, 1, _drill_url(filters, "closed_unresolved", reason))
-    comparisons = {
-        Role.FACILITATOR: (),
-        Role.SUPERVISOR: ("facilitator",),
-        Role.AUDITOR: ("province", "category", "facilitator"),
-        Role.PROGRAMME_MANAGER: ("province", "category"),
-    }[user.role]
+    comparisons = fg.comparisons_for(filters, user)
     extra: dict[str, Any] = {"figures": figures, "comparisons": {}}
     for by in comparisons:
         rows = fg.comparison(by, filters, user)
@@ -152,7 +147,7 @@ def build_tables(filters: fg.Filters, user: User) -> tuple[dict[str, Any], list[
     steps = fg.steps_per_case_per_month(filters, user)
     result.append(tables.steps_table(steps))
     caseload = fg.caseload(filters, user)
-    personal = user.role in (Role.SUPERVISOR, Role.AUDITOR)
+    personal = "facilitator" in comparisons
     if user.role != Role.FACILITATOR:
         result.append(tables.caseload_table(caseload, personal=personal))
     extra.update(trend=trend, steps=steps, caseload=caseload)
@@ -266,6 +261,8 @@ def dashboard():
         context["resolved_this_month"] = fg.total("resolved", this_month, current_user)
     if current_user.role == Role.SUPERVISOR:
         context["pending"] = case_services.pending_sign_offs_for(current_user)
+    context["facilitators_by_province"] = (
+        current_user.role == Role.AUDITOR and "facilitator" not in fg.comparisons_for(filters, current_user))
     return render_template("reports/dashboard.html", **context)
 
 

@@ -118,3 +118,16 @@ def test_programme_wide_dashboards_come_from_a_snapshot_of_the_last_minutes(app,
     assert "Angka untuk seluruh program dihitung" not in team_view
     app.config["CASEFLOW_REPORT_SNAPSHOT_SECONDS"] = 0
     assert _recorded_stat(client.get("/reports/").text) == before + 1
+
+
+def test_a_national_auditor_compares_facilitators_within_a_chosen_province(app, signed_in, programme):
+    t = programme.team
+    client = signed_in(t.auditor)
+    national = client.get(f"/reports/?{PERIOD}").text
+    assert "Pilih provinsi di atas" in national
+    assert t.facilitator.full_name not in national  # no per-facilitator table nationally
+    papua = client.get(f"/reports/?{PERIOD}&province=91").text
+    assert "Pilih provinsi di atas" not in papua
+    assert t.facilitator.full_name in papua and t.other_facilitator.full_name not in papua
+    scoped = signed_in(t.province_auditor).get(f"/reports/?{PERIOD}").text  # scope: one province
+    assert t.other_facilitator.full_name in scoped
