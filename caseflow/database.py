@@ -77,6 +77,16 @@ def is_sqlite(engine: Engine) -> bool:
 
 def configure_engine(engine: Engine, busy_timeout_ms: int) -> None:
     """Durability and locking settings that every connection must carry."""
+    if engine.dialect.name == "postgresql":
+
+        @event.listens_for(engine, "connect")
+        def _postgresql_settings(dbapi_connection, _record):
+            # Many short queries: compiling them (JIT) costs more than it saves.
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute("SET jit = off")
+            dbapi_connection.commit()
+
+        return
     if not is_sqlite(engine):
         return
 

@@ -52,9 +52,11 @@ class CaseNumberCounter(db.Model):
 class Case(db.Model):
     __tablename__ = "cases"
     __table_args__ = (
-        Index("ix_cases_facilitator_state", "facilitator_id", "state"),
+        # Covering: a facilitator's cases by state and their clients (caseload), and the
+        # cases in each stage now by province and category (in progress, overdue).
+        Index("ix_cases_facilitator_state", "facilitator_id", "state", "client_id"),
         Index("ix_cases_province_state", "province_code", "state"),
-        Index("ix_cases_state_due", "state", "stage_due_at"),
+        Index("ix_cases_state_due", "state", "stage_due_at", "province_code", "ppks_category_code"),
         Index("ix_cases_opened_at", "opened_at"),
         Index("ix_cases_closed_at", "closed_at"),
     )

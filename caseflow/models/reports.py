@@ -27,7 +27,7 @@ class CaseStageHistory(db.Model):
         Index("ix_case_stage_history_case_stage", "case_id", "stage", "entered_at"),
         Index("ix_case_stage_history_stage_entered", "stage", "entered_at"),
         Index("ix_case_stage_history_stage_left", "stage", "left_at"),
-        Index("ix_case_stage_history_reopened", "reopened", "entered_at"),
+        Index("ix_case_stage_history_reopened", "reopened", "entered_at", "case_id"),
         # Covers "stays that ended in the period" (durations, distribution) without row reads.
         Index("ix_case_stage_history_left_stage", "left_at", "stage", "duration_seconds"),
     )

@@ -321,6 +321,16 @@ def _reads_cases(statement: Select) -> bool:
     return any(Case.__table__ in find_tables(part) for part in statement.get_final_froms())
 
 
+def _one_row_per_case(statement: Select) -> bool:
+    """Read from the cases table alone: each row is a different case, no DISTINCT needed
+    (which would make PostgreSQL sort hundreds of thousands of ids)."""
+    return [part for part in statement.get_final_froms()] == [Case.__table__]
+
+
+def _count_cases(sub, statement: Select):
+    return func.count() if _one_row_per_case(statement) else func.count(distinct(sub.c.case_id))
+
+
 def _raw_tally(name: str, filters: Filters, user: User | None, by: str | None) -> dict[Any, int]:
     population = POPULATIONS[name](filters, user)
     if by is not None and _reads_cases(population):
@@ -332,14 +342,15 @@ def _raw_tally(name: str, filters: Filters, user: User | None, by: str | None) -
             Case, Case.id == inner.c.case_id)
     sub = population.subquery()
     rows = db.session.execute(
-        select(sub.c.key, func.count(distinct(sub.c.case_id))).group_by(sub.c.key)
+        select(sub.c.key, _count_cases(sub, population)).group_by(sub.c.key)
     ).all()
     return {key: count for key, count in rows}
 
 
 def _raw_total(name: str, filters: Filters, user: User | None) -> int:
-    sub = POPULATIONS[name](filters, user).subquery()
-    return db.session.execute(select(func.count(distinct(sub.c.case_id)))).scalar_one()
+    population = POPULATIONS[name](filters, user)
+    sub = population.subquery()
+    return db.session.execute(select(_count_cases(sub, population)).select_from(sub)).scalar_one()
 
 
 def _sealed_plan(name: str, filters: Filters, user: User | None, by: str | None = None):
@@ -355,17 +366,24 @@ def _repeats(name: str, plan: rollup.Plan, filters: Filters, user: User | None,
     if name not in rollup.REPEATABLE:
         return {}
 
-    def rows():
-        population = POPULATIONS[name](filters, user).subquery()
-        return db.session.execute(rollup.only_reopened(
-            select(population.c.case_id, population.c.key, population.c.at, Case.province_code.label("province"),
-                   Case.ppks_category_code.label("category")).join(Case, Case.id == population.c.case_id),
-            population.c.case_id)).all()
+    reopened = rollup.reopened_in(filters)
 
-    found = rollup.per_transaction(("repeats", name, filters, user.id if user else None), rows)
+    def rows():
+        population = POPULATIONS[name](filters, user)
+        # On the population's own column: a narrow scope reads its rows from a CTE.
+        population = population.where(rollup.among(population.selected_columns.case_id, reopened)).subquery()
+        return db.session.execute(select(population.c.case_id, population.c.key, population.c.at)).all()
+
+    found = rollup.per_transaction(("repeats", name, filters, user.id if user else None),
+                                   lambda: rollup.repeated(rows()))
+    places = rollup.places_of(filters) if by is not None else {}
 
     def group(row):
-        return None if all_keys else row.key if by is None else getattr(row, by)
+        if all_keys:
+            return None
+        if by is None:
+            return row.key
+        return places[row.case_id][0 if by == "province" else 1]
 
     return rollup.duplicates((row.case_id, group(row), plan.part_of(rollup._aware(row.at))) for row in found)
 
@@ -381,9 +399,14 @@ def tally(name: str, filters: Filters, user: User | None = None, by: str | None 
 
 
 def total(name: str, filters: Filters, user: User | None = None) -> int:
-    plan = _sealed_plan(name, filters, user)
-    if name.startswith("resolved_within_") and (plan := rollup.plan(filters, user)) is not None:
+    """Count distinct cases of a population."""
+    if name.startswith("resolved_within_"):
+        # Cohorts by the month recorded, resolutions by the month resolved: see rollup.
+        plan = rollup.plan(filters, user)
+        if plan is None:
+            return _raw_total(name, filters, user)
         return rollup.within_total(int(name.rsplit("_", 1)[1]), filters, user, plan)
+    plan = _sealed_plan(name, filters, user)
     if plan is None:
         return _raw_total(name, filters, user)
     sealed = rollup.cell_counts(name, plan.months, plan.conditions, all_keys=True)
@@ -600,11 +623,13 @@ def sign_off_turnaround(filters: Filters, user: User | None = None) -> dict[str,
     found = _scoped_histogram(sign_off_values, "sign_off_seconds", filters, user)
     decided = percentiles_of(found.get("all", {}), scale=1 / 3600) or {"count": 0, "p50": None, "p90": None}
     moment = filters.moment
+    # Waiting now: not decided (found by the decision index); at a past moment, also those
+    # decided since.
+    waiting = SignOff.decided_at.is_(None) if _is_now(moment) else or_(
+        SignOff.decided_at.is_(None), SignOff.decided_at > moment)
     pending, oldest = db.session.execute(_with_cases(
         select(func.count(SignOff.id), func.min(SignOff.requested_at))
-        .where(SignOff.requested_at <= moment,
-               or_(SignOff.decided_at.is_(None), SignOff.decided_at > moment)),
-        SignOff.case_id, filters, user)
+        .where(SignOff.requested_at <= moment, waiting), SignOff.case_id, filters, user)
     ).one()
     if oldest is not None and oldest.tzinfo is None:
         oldest = oldest.replace(tzinfo=UTC)
@@ -626,7 +651,7 @@ def caseload(filters: Filters, user: User | None = None) -> list[dict[str, Any]]
         # The current stay of a case is always its current state: read the cases alone.
         open_now = select(Case.id.label("case_id"), Case.facilitator_id.label("facilitator_id"),
                           Case.client_id.label("client_id")).where(
-            Case.state.in_(open_stages()), *_case_conditions(filters, user)).subquery()
+            Case.state.in_(open_stages()), *_scoped_cases(filters, user)).subquery()
     else:
         open_now = _with_cases(
             select(H.case_id.label("case_id"), Case.facilitator_id.label("facilitator_id"),
@@ -651,12 +676,18 @@ def caseload(filters: Filters, user: User | None = None) -> list[dict[str, Any]]
     elif user is not None and user.role == Role.ADMIN:
         people = people.where(false())
     people = people.subquery()
+    # Counted per facilitator first (in the order of the facilitator index), then joined to
+    # the accounts: thousands of people, not hundreds of thousands of cases, are joined.
+    # At the present moment each row is one case (count(*): the facilitator index alone).
+    cases_counted = func.count() if _is_now(moment) else func.count(distinct(open_now.c.case_id))
+    loads = select(open_now.c.facilitator_id, cases_counted.label("cases"),
+                   func.count(distinct(open_now.c.client_id)).label("clients")
+                   ).group_by(open_now.c.facilitator_id).subquery()
     rows = db.session.execute(
         select(people.c.id, people.c.full_name, people.c.province_code, people.c.supervisor_id,
-               func.count(distinct(open_now.c.case_id)), func.count(distinct(open_now.c.client_id)))
+               func.coalesce(loads.c.cases, 0), func.coalesce(loads.c.clients, 0))
         .select_from(people)
-        .outerjoin(open_now, open_now.c.facilitator_id == people.c.id)
-        .group_by(people.c.id, people.c.full_name, people.c.province_code, people.c.supervisor_id)
+        .outerjoin(loads, loads.c.facilitator_id == people.c.id)
         .order_by(people.c.full_name)
     ).all()
     return [
@@ -715,7 +746,10 @@ def _split_months(spans: list[tuple[str, datetime, datetime]], filters: Filters,
 
 
 def steps_per_case_per_month(filters: Filters, user: User | None = None) -> list[dict[str, Any]]:
-    """Per month: steps logged, cases open at some time that month, and steps per open case."""
+    """Per month: steps logged, cases open at some time that month, and steps per open case.
+    A sealed month keeps its open cases as they were when it was sealed: a case reopened
+    later does not become open in the months it spent closed (the case row no longer says
+    when it was closed, so the raw count would include it)."""
     spans = months(filters)
     if not spans:
         return []
@@ -725,7 +759,7 @@ def steps_per_case_per_month(filters: Filters, user: User | None = None) -> list
     if raw:
         first, last = raw[0][1], raw[-1][2]
         step_rows.update(db.session.execute(_with_cases(
-            select(month_of(Step.occurred_at), func.count(Step.id))
+            select(month_of(Step.occurred_at), func.count())  # count(*): from the time index alone
             .where(Step.occurred_at >= first, Step.occurred_at < last)
             .group_by(month_of(Step.occurred_at)), Step.case_id, filters, user)
         ).all())

@@ -43,12 +43,19 @@ def upgrade():
     sa.PrimaryKeyConstraint('month', name=op.f('pk_report_sealed_months'))
     )
     with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.drop_index('ix_cases_facilitator_state')
+        batch_op.create_index('ix_cases_facilitator_state', ['facilitator_id', 'state', 'client_id'], unique=False)
+        batch_op.drop_index('ix_cases_state_due')
+        batch_op.create_index('ix_cases_state_due', ['state', 'stage_due_at', 'province_code', 'ppks_category_code'],
+                              unique=False)
         batch_op.create_index('ix_cases_opened_at', ['opened_at'], unique=False)
         batch_op.create_index('ix_cases_closed_at', ['closed_at'], unique=False)
     with op.batch_alter_table('steps', schema=None) as batch_op:
         batch_op.create_index('ix_steps_occurred_at', ['occurred_at'], unique=False)
     with op.batch_alter_table('case_stage_history', schema=None) as batch_op:
         batch_op.create_index('ix_case_stage_history_case_stage', ['case_id', 'stage', 'entered_at'], unique=False)
+        batch_op.drop_index('ix_case_stage_history_reopened')
+        batch_op.create_index('ix_case_stage_history_reopened', ['reopened', 'entered_at', 'case_id'], unique=False)
     with op.batch_alter_table('sign_offs', schema=None) as batch_op:
         batch_op.create_index('ix_sign_offs_decided_at', ['decided_at'], unique=False)
 
@@ -58,11 +65,17 @@ def downgrade():
         batch_op.drop_index('ix_sign_offs_decided_at')
     with op.batch_alter_table('case_stage_history', schema=None) as batch_op:
         batch_op.drop_index('ix_case_stage_history_case_stage')
+        batch_op.drop_index('ix_case_stage_history_reopened')
+        batch_op.create_index('ix_case_stage_history_reopened', ['reopened', 'entered_at'], unique=False)
     with op.batch_alter_table('steps', schema=None) as batch_op:
         batch_op.drop_index('ix_steps_occurred_at')
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.drop_index('ix_cases_closed_at')
         batch_op.drop_index('ix_cases_opened_at')
+        batch_op.drop_index('ix_cases_state_due')
+        batch_op.create_index('ix_cases_state_due', ['state', 'stage_due_at'], unique=False)
+        batch_op.drop_index('ix_cases_facilitator_state')
+        batch_op.create_index('ix_cases_facilitator_state', ['facilitator_id', 'state'], unique=False)
     op.drop_table('report_sealed_months')
     with op.batch_alter_table('report_month_cells', schema=None) as batch_op:
         batch_op.drop_index('ix_report_month_cells_figure_month')
