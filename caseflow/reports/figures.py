@@ -427,6 +427,43 @@ def drill(name: str, filters: Filters, user: User | None = None, key: Any = None
     return statement
 
 
+# Lists whose cases entered the figure at an instant of their history: shown most recent
+# first by that instant (the period's index read backwards, a page at a time).
+BY_INSTANT = ("resolved", "closed_unresolved", "terminated", "reopened",
+              *(f"resolved_within_{d}" for d in WITHIN_DAYS))
+
+
+def drill_page(name: str, filters: Filters, user: User | None = None, key: Any = None,
+               by: str | None = None, *, limit: int, offset: int = 0, options=()) -> list[Case]:
+    """One page of the cases behind a figure: for a resolution, closure or reopening the
+    most recent one first; otherwise the most recently recorded case first."""
+    if name not in BY_INSTANT:
+        return list(db.session.execute(
+            drill(name, filters, user, key, by).options(*options)
+            .order_by(Case.opened_at.desc(), Case.id.desc()).limit(limit).offset(offset)).scalars())
+    population = POPULATIONS[name](filters, user)
+    if key is not None and not by:
+        population = population.where(population.selected_columns.key == key)
+    elif key is not None:
+        if not _reads_cases(population):
+            population = population.join(Case, Case.id == population.selected_columns.case_id)
+        population = population.where(BREAKDOWNS[by] == key)
+    instants = population.subquery()
+    wanted, fetch = offset + limit, offset + limit + 10
+    while True:
+        # A case is in a figure more than once only if it was reopened: a few extra rows.
+        rows = db.session.execute(select(instants.c.case_id).order_by(
+            instants.c.at.desc(), instants.c.case_id.desc()).limit(fetch)).scalars().all()
+        ids = list(dict.fromkeys(rows))
+        if len(ids) >= wanted or len(rows) < fetch:
+            break
+        fetch *= 2
+    page = ids[offset:wanted]
+    found = {case.id: case for case in db.session.execute(
+        select(Case).where(Case.id.in_(page)).options(*options)).scalars()}
+    return [found[case_id] for case_id in page]
+
+
 def drill_total(name: str, filters: Filters, user: User | None = None, key: Any = None,
                 by: str | None = None) -> int:
     """How many cases `drill` lists: the figure itself (so the list and its number agree)."""

@@ -318,15 +318,13 @@ def cases(figure: str):
     _require(*CASE_READERS)
     filters = current_filters()
     key, by = _drill_key(figure)
-    statement = fg.drill(figure, filters, current_user, key=key, by=by)
     total = fg.drill_total(figure, filters, current_user, key=key, by=by)
     page = max(1, _int_arg("page") or 1)
     pages = max(1, math.ceil(total / PAGE_SIZE))
-    rows = db.session.execute(
-        statement.options(selectinload(Case.client), selectinload(Case.facilitator),
-                          selectinload(Case.ppks_category), selectinload(Case.province))
-        .order_by(Case.opened_at.desc(), Case.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
-    ).scalars().all()
+    rows = fg.drill_page(figure, filters, current_user, key=key, by=by, limit=PAGE_SIZE,
+                         offset=(page - 1) * PAGE_SIZE,
+                         options=(selectinload(Case.client), selectinload(Case.facilitator),
+                                  selectinload(Case.ppks_category), selectinload(Case.province)))
     table = case_table(rows, current_user, locale_code(), title=FIGURE_TITLES.get(figure, figure))
     table.headers.extend([_("Case file"), _("Termination report")])
     pdf_column = len(table.headers) - 2

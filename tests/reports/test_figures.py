@@ -171,3 +171,17 @@ def test_no_cases_gives_empty_figures_not_errors(team):
     assert figures["resolution_rate"]["rate"] is None
     assert figures["days_to_resolution"] is None
     assert figures["stage_durations"] == {}
+
+
+def test_each_list_pages_through_the_cases_behind_its_figure_once(programme):
+    p = programme
+    f = half_year(p)
+    for name, key, by in [(name, None, None) for name in fg.POPULATIONS] + [
+            ("closed_unresolved", "moved", None), ("resolved", "91", "province"), ("recorded", "53", "province")]:
+        expected = case_ids(fg.drill(name, f, key=key, by=by))
+        seen = []
+        for offset in range(0, 10, 2):
+            seen += [c.id for c in fg.drill_page(name, f, key=key, by=by, limit=2, offset=offset)]
+        assert len(seen) == len(set(seen)) and set(seen) == expected, name
+    # Resolutions: the most recent first (E on day 150, A on day 72).
+    assert [c.id for c in fg.drill_page("resolved", f, limit=10)] == [p.e.id, p.a.id]
