@@ -331,8 +331,28 @@ def _count_cases(sub, statement: Select):
     return func.count() if _one_row_per_case(statement) else func.count(distinct(sub.c.case_id))
 
 
+def _case_cube(name: str, filters: Filters, user: User | None, population: Select) -> list:
+    """(key, province, category, cases) of a figure read from the cases table alone, once
+    per transaction: each row is one case with one key, so its total and its breakdowns by
+    key, province and category are sums of this one grouping."""
+    def read() -> list:
+        columns = (population.selected_columns.key, Case.province_code, Case.ppks_category_code)
+        return db.session.execute(population.with_only_columns(*columns, func.count()).group_by(*columns)).all()
+
+    return rollup.per_transaction(("cube", name, filters, user.id if user else None), read)
+
+
+CUBE_INDEX = {None: 0, "province": 1, "category": 2}
+
+
 def _raw_tally(name: str, filters: Filters, user: User | None, by: str | None) -> dict[Any, int]:
     population = POPULATIONS[name](filters, user)
+    if by in CUBE_INDEX and _one_row_per_case(population):
+        counts: dict[Any, int] = {}
+        for row in _case_cube(name, filters, user, population):
+            group = row[CUBE_INDEX[by]]
+            counts[group] = counts.get(group, 0) + row[3]
+        return counts
     if by is not None and _reads_cases(population):
         # The cases table is already read: group by its column instead of joining it again.
         population = population.with_only_columns(population.selected_columns.case_id, BREAKDOWNS[by].label("key"))
@@ -349,6 +369,8 @@ def _raw_tally(name: str, filters: Filters, user: User | None, by: str | None) -
 
 def _raw_total(name: str, filters: Filters, user: User | None) -> int:
     population = POPULATIONS[name](filters, user)
+    if _one_row_per_case(population):
+        return sum(row[3] for row in _case_cube(name, filters, user, population))
     sub = population.subquery()
     return db.session.execute(select(_count_cases(sub, population)).select_from(sub)).scalar_one()
 
@@ -622,7 +644,10 @@ def percentiles_of(bins: dict[int, list[int]], points: tuple[float, ...] = PERCE
 
 
 def stay_histogram(filters: Filters, user: User | None = None) -> dict[Any, dict[int, list[int]]]:
-    return _scoped_histogram(stay_values, "stay_seconds", filters, user)
+    """Stays ended in the period per stage and hour bin: the medians and the distribution
+    chart of one dashboard read the same one."""
+    return rollup.per_transaction(("stays", filters, user.id if user else None),
+                                  lambda: _scoped_histogram(stay_values, "stay_seconds", filters, user))
 
 
 def stage_durations(filters: Filters, user: User | None = None,
