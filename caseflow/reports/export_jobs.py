@@ -31,7 +31,7 @@ from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from ..database import utcnow, write_transaction
-from ..errors import NotAllowed, NotFound
+from ..errors import NotAllowed
 from ..extensions import db
 from ..i18n import _l
 from ..models import Case, ReportFile, ReportFilePart, ReportJob, Role, User
@@ -40,7 +40,7 @@ from ..services.context import Actor
 from . import figures as fg
 from . import progress
 from .exports import case_table, to_csv, to_xlsx, write_csv, write_xlsx
-from .jobs import run_in_background
+from .jobs import owned_job, run_in_background
 
 CASE_READERS = (Role.FACILITATOR, Role.SUPERVISOR, Role.AUDITOR)
 CONTENT_TYPES = {
@@ -286,12 +286,7 @@ def _end(job_id: int, status: str, message: str) -> None:
 
 def get_export_job(user: User, token: str) -> ReportJob:
     """The export job `token` of `user`; anyone else's looks like nothing."""
-    job = db.session.execute(
-        select(ReportJob).where(ReportJob.token == token, ReportJob.kind == "export")
-    ).scalar_one_or_none()
-    if job is None or job.user_id != user.id:
-        raise NotFound(_l("No such export."))
-    return job
+    return owned_job(user, token, "export", _l("No such export."))
 
 
 def stored_file(job: ReportJob) -> ReportFile | None:

@@ -38,13 +38,18 @@ def create_import_job(actor: Actor, filename: str, checks: list[imports.RowCheck
         return job
 
 
-def get_job(user: User, token: str) -> ReportJob:
+def owned_job(user: User, token: str, kind: str, missing) -> ReportJob:
+    """The `kind` job `token` of `user`; anyone else's looks like nothing (`missing`)."""
     job = db.session.execute(
-        select(ReportJob).where(ReportJob.token == token, ReportJob.kind == "import")
+        select(ReportJob).where(ReportJob.token == token, ReportJob.kind == kind)
     ).scalar_one_or_none()
     if job is None or job.user_id != user.id:
-        raise NotFound(_l("No such import."))
+        raise NotFound(missing)
     return job
+
+
+def get_job(user: User, token: str) -> ReportJob:
+    return owned_job(user, token, "import", _l("No such import."))
 
 
 def run_in_background(name: str, work: Callable[[], None]) -> None:
