@@ -14,9 +14,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_babel import LazyString
-from sqlalchemy import select
+from sqlalchemy import select, union
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, selectinload
 
 from ..database import utcnow, write_transaction
 from ..errors import Conflict, InvalidTransition, NotAllowed, NotFound, ValidationError
@@ -647,11 +647,14 @@ def pending_sign_offs_for(user: User) -> list[SignOff]:
     """Requests this user may decide, oldest first."""
     if user.role != Role.SUPERVISOR:
         return []
+    # Their team, the teams they act for today, and requests escalated to them: one id
+    # list from index lookups (an OR of the two would read every pending request).
+    team_request, team_case = aliased(SignOff), aliased(Case)
+    team_requests = select(team_request.id).join(team_case, team_case.id == team_request.case_id).where(
+        team_request.decision.is_(None), team_case.facilitator_id.in_(access.supervised_ids(user)))
     statement = (
         select(SignOff).join(Case).join(User, Case.facilitator_id == User.id)
-        .where(SignOff.decision.is_(None),
-               # Their team, the teams they act for today, and requests escalated to them.
-               Case.facilitator_id.in_(access.supervised_ids(user)) | SignOff.id.in_(escalated_sign_off_ids(user)),
+        .where(SignOff.decision.is_(None), SignOff.id.in_(union(team_requests, escalated_sign_off_ids(user))),
                SignOff.requested_by_id != user.id, Case.facilitator_id != user.id)
         .order_by(SignOff.requested_at)
     )
