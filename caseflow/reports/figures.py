@@ -7,9 +7,16 @@ and the list of cases behind the number (`drill`), so a figure and its list can 
 disagree. Durations and rates are built on the same populations.
 
 Times: a period is [start, end] in calendar days, cut at midnight UTC. "As of" a moment
-means the state the case was in at that moment, read from `case_stage_history`.
-Percentiles are interpolated (like PostgreSQL's percentile_cont), computed with window
-functions that SQLite and PostgreSQL both run.
+means the state the case was in at that moment, read from `case_stage_history`; at the
+present moment it is the case's state on the cases table.
+
+Durations are counted in one-hour histograms (count and sum of seconds per bin);
+percentiles are interpolated over them (like percentile_cont) reading each value as its
+bin's mean: exact when a bin holds equal values, within an hour otherwise.
+
+Programme-wide, provincial and category figures add up the sealed months of their period
+(`rollup`, `report_month_cells`) and compute only the rest from the raw tables; both give
+the same numbers (tests/reports/test_rollup.py).
 """
 
 from __future__ import annotations
