@@ -243,7 +243,9 @@ def reopened_in(filters) -> Any:
     """Cases reopened within the period: the only ones that can count in two parts of it
     (their second time in a figure follows a reopening inside the period). A few percent
     of cases, found by the covering reopened index."""
-    statement = select(H.case_id).where(H.reopened == true(), *_period(H.entered_at, filters))
+    from .figures import _in_period
+
+    statement = select(H.case_id).where(H.reopened == true(), *_in_period(H.entered_at, filters))
     if db.session.get_bind().dialect.name != "postgresql":
         return statement
     # PostgreSQL is given their ids as one array, which it looks up case by case instead
@@ -267,15 +269,6 @@ def places_of(filters) -> dict[int, tuple[str, str]]:
         return {row.id: (row.province_code, row.ppks_category_code) for row in db.session.execute(statement)}
 
     return per_transaction(("reopened places", filters.start, filters.end), read)
-
-
-def _period(column, filters) -> list:
-    conditions = []
-    if filters.start_at is not None:
-        conditions.append(column >= filters.start_at)
-    if filters.end_at is not None:
-        conditions.append(column < filters.end_at)
-    return conditions
 
 
 def per_transaction(key: Any, compute):
