@@ -395,7 +395,7 @@ def _repeats(name: str, plan: rollup.Plan, filters: Filters, user: User | None,
     if name not in rollup.REPEATABLE:
         return {}
 
-    reopened = rollup.reopened_in(filters)
+    reopened = rollup.twice_in(filters)
 
     def rows():
         population = POPULATIONS[name](filters, user)

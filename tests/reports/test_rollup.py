@@ -95,6 +95,26 @@ def test_a_case_resolved_in_two_months_counts_once(app, programme, make):
     assert by_month["2026-02"] == 1 and by_month["2026-04"] == 1  # each month counts it
 
 
+def test_a_case_reopened_in_two_months_counts_once(app, programme, make):
+    """Resolved on 11 January (before the period), reopened in February, closed unresolved
+    in March, reopened again in April: one reopened case in the period from 15 January,
+    though February's and April's cells each hold it."""
+    t = programme.team
+    case = advance(opened(make, t.facilitator, 0), t.facilitator, t.supervisor, {
+        "assessment": 1, "planning": 2, "intervention": 3, "evaluation": 5,
+        "termination_review": 7, "resolved": 10})
+    advance(case, t.facilitator, t.supervisor, {
+        "assessment": 40, "planning": 42, "intervention": 44, "evaluation": 50,
+        "termination_review": 55, "closed_unresolved": 65}, outcome="closed_unresolved")
+    advance(case, t.facilitator, t.supervisor, {"assessment": 100})
+    filters = PERIODS["unaligned"]
+    assert day(10) < filters.start_at and [day(d).month for d in (40, 65, 100)] == [2, 3, 4]
+    raw, sealed = raw_and_sealed(app, filters)
+    assert sealed == raw
+    reopened = fg.drill("reopened", filters).with_only_columns(func.count())
+    assert sealed["total reopened"] == db.session.execute(reopened).scalar_one() >= 1
+
+
 def test_a_month_sealed_by_a_dashboard_once_a_new_month_begins(app, programme):
     """With the months sealed up to last month, the first figure of a new month seals the
     month that just ended; a large backlog is left to the command."""
