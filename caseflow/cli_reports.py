@@ -114,7 +114,8 @@ def register(app: Flask) -> None:
     @exports.command("purge")
     @with_appcontext
     def exports_purge() -> None:
-        """Delete every export file older than CASEFLOW_EXPORT_KEEP_HOURS (run it hourly)."""
+        """Delete every export file older than CASEFLOW_EXPORT_KEEP_HOURS, and erase the rows
+        of imports checked that long ago but neither applied nor discarded (run it hourly)."""
         from .reports.export_jobs import purge_expired
 
         click.echo(f"{purge_expired()} expired export file(s) deleted")

@@ -40,7 +40,7 @@ from ..services.context import Actor
 from . import figures as fg
 from . import progress
 from .exports import case_table, to_csv, to_xlsx, write_csv, write_xlsx
-from .jobs import owned_job, run_in_background
+from .jobs import expire_checked_imports, owned_job, run_in_background
 
 CASE_READERS = (Role.FACILITATOR, Role.SUPERVISOR, Role.AUDITOR)
 CONTENT_TYPES = {
@@ -369,4 +369,6 @@ def purge_expired() -> int:
             .values(status="failed", message=str(_l("The file could not be made. Try again.")), updated_at=now)
         )
     progress.purge_stale(keep.total_seconds())
+    # Checked imports wait the same time for their owner (they hold a register's rows).
+    expire_checked_imports()
     return len(job_ids)

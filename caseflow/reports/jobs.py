@@ -3,7 +3,9 @@ answers the progress poll knows how far the job is (no state shared in memory; t
 progress itself lives where `reports.progress` keeps it). Long exports: `export_jobs`.
 
 The checked rows wait in the job until the user applies or discards them, and are
-erased from it as soon as either happens (they hold personal data).
+erased from it as soon as either happens (they hold personal data), or when nobody did
+either within CASEFLOW_EXPORT_KEEP_HOURS (`expire_checked_imports`: before every new
+import, and from `caseflow exports purge`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import current_app
+from datetime import timedelta
+
 from sqlalchemy import select, update
 
 from ..database import utcnow, write_transaction
@@ -26,6 +30,7 @@ from . import imports, progress
 
 
 def create_import_job(actor: Actor, filename: str, checks: list[imports.RowCheck]) -> ReportJob:
+    expire_checked_imports()
     with write_transaction():
         job = ReportJob(
             token=secrets.token_hex(16), kind="import", user_id=actor.user_id, status="checked",
@@ -79,10 +84,35 @@ def _finish(job_id: int, status: str, message: str, summary: dict[str, Any], don
     progress.clear(token)
 
 
+def expire_checked_imports() -> int:
+    """Erase the rows of checked imports left neither applied nor discarded for
+    CASEFLOW_EXPORT_KEEP_HOURS: they hold the personal data of a whole register. Returns
+    how many were expired."""
+    keep = timedelta(hours=int(current_app.config.get("CASEFLOW_EXPORT_KEEP_HOURS", 24)))
+    now = utcnow()
+    with write_transaction():
+        stale = list(db.session.execute(select(ReportJob).where(
+            ReportJob.kind == "import", ReportJob.status == "checked",
+            ReportJob.updated_at <= now - keep)).scalars())
+        for job in stale:
+            job.status = "expired"
+            job.message = str(_l("This check has expired and its rows were erased; nothing was imported. "
+                                 "Upload the file again."))
+            job.result = {"filename": (job.result or {}).get("filename")}
+            job.updated_at = now
+    return len(stale)
+
+
+def _not_waiting(job: ReportJob) -> CaseflowError:
+    if job.status == "expired":
+        return CaseflowError(_l("This check has expired; upload the file again."))
+    return CaseflowError(_l("This import has already started."))
+
+
 def discard(user: User, token: str) -> ReportJob:
     job = get_job(user, token)
     if job.status != "checked":
-        raise CaseflowError(_l("This import has already started."))
+        raise _not_waiting(job)
     _finish(job.id, "discarded", str(_l("Nothing was imported.")), {})
     return job
 
@@ -96,7 +126,8 @@ def start_import(actor: Actor, token: str) -> ReportJob:
             .values(status="running", updated_at=utcnow())
         ).rowcount
     if not claimed:
-        raise CaseflowError(_l("This import has already started."))
+        db.session.refresh(job)
+        raise _not_waiting(job)
     app = current_app._get_current_object()
     job_id, user_id, job_token, total = job.id, actor.user_id, job.token, job.total
     origin = (actor.origin_ip, actor.user_agent, actor.via)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import timedelta
 
 import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
+from caseflow.database import simulated_time, utcnow
 from caseflow.errors import ValidationError
 from caseflow.extensions import db
 from caseflow.models import AuditEvent, Case, Client, ReportJob
@@ -201,3 +203,31 @@ def test_oversized_upload_is_refused_with_413(team, signed_in, app):
     too_big = b"x" * (app.config["MAX_CONTENT_LENGTH"] + 1)
     response = upload(client, "register.csv", too_big)
     assert response.status_code == 413
+
+
+def test_a_check_left_waiting_is_erased_and_can_no_longer_be_applied(team, signed_in, app):
+    """Rows checked but neither applied nor discarded hold a register's personal data:
+    after CASEFLOW_EXPORT_KEEP_HOURS the purge erases them, and applying then says so."""
+    client = signed_in(team.facilitator)
+    response = upload(client, "register.csv", csv_bytes(row()))
+    token = response.location.rstrip("/").split("/")[-1]
+    later = utcnow() + timedelta(hours=app.config["CASEFLOW_EXPORT_KEEP_HOURS"], minutes=1)
+    with simulated_time(later):
+        result = app.test_cli_runner().invoke(args=["exports", "purge"])
+        assert result.exit_code == 0, result.output
+        db.session.rollback()
+        job = db.session.execute(select(ReportJob)).scalar_one()
+        assert job.status == "expired" and "rows" not in job.result
+        applied = client.post(f"/imports/{token}/apply", follow_redirects=True)
+    assert "sudah kedaluwarsa; unggah berkasnya lagi" in applied.text
+    db.session.rollback()
+    assert count(Case) == 0 and count(Client) == 0
+
+
+def test_a_fresh_check_is_kept_by_the_purge(team, signed_in, app):
+    client = signed_in(team.facilitator)
+    upload(client, "register.csv", csv_bytes(row()))
+    assert app.test_cli_runner().invoke(args=["exports", "purge"]).exit_code == 0
+    db.session.rollback()
+    job = db.session.execute(select(ReportJob)).scalar_one()
+    assert job.status == "checked" and len(job.result["rows"]) == 1
