@@ -60,6 +60,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # progress bar; the file waits for its owner this many hours, then it is deleted.
         "CASEFLOW_EXPORT_JOB_ROWS": int(env.get("CASEFLOW_EXPORT_JOB_ROWS", "2000")),
         "CASEFLOW_EXPORT_KEEP_HOURS": int(env.get("CASEFLOW_EXPORT_KEEP_HOURS", "24")),
+        # How many export jobs one person may have being prepared at once.
+        "CASEFLOW_EXPORT_JOBS_PER_USER": int(env.get("CASEFLOW_EXPORT_JOBS_PER_USER", "2")),
         "RATELIMIT_STORAGE_URI": env.get("CASEFLOW_RATELIMIT_STORAGE_URL", "memory://"),
         "BABEL_DEFAULT_LOCALE": "id",
         "BABEL_DEFAULT_TIMEZONE": "UTC",

@@ -70,6 +70,13 @@ class Conflict(CaseflowError):
     title = "Conflict"
 
 
+class TooMany(CaseflowError):
+    """The user already has as much running as one person may (export jobs, say)."""
+
+    status = 429
+    title = "Too many at once"
+
+
 class StorageUnavailable(CaseflowError):
     """The database refused to write (read-only, disk full, locked too long): nothing of
     this operation was saved, and nothing saved before is lost."""

@@ -31,7 +31,7 @@ from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from ..database import utcnow, write_transaction
-from ..errors import NotAllowed
+from ..errors import NotAllowed, TooMany
 from ..extensions import db
 from ..i18n import _l
 from ..models import Case, ReportFile, ReportFilePart, ReportJob, Role, User
@@ -165,9 +165,22 @@ def _record_export(actor: Actor, wanted: CaseList, *, rows: int, sha256: str, si
 
 
 def start_export_job(actor: Actor, wanted: CaseList, total: int) -> ReportJob:
-    """Create the job (after deleting every expired file) and run it in the background."""
+    """Create the job (after deleting every expired file) and run it in the background.
+    The same list asked again while it is being prepared (a reload, a second click) is the
+    same job; one person has at most CASEFLOW_EXPORT_JOBS_PER_USER jobs running at once."""
     user = _reader(actor)
     purge_expired()
+    active = list(db.session.execute(select(ReportJob).where(
+        ReportJob.kind == "export", ReportJob.user_id == user.id,
+        ReportJob.status.in_(progress.ACTIVE))).scalars())
+    for job in active:
+        if (job.result or {}).get("list") == wanted.as_dict():
+            return job
+    limit = int(current_app.config.get("CASEFLOW_EXPORT_JOBS_PER_USER", 2))
+    if len(active) >= limit:
+        db.session.rollback()
+        raise TooMany(_l("%(n)s of your exports are still being prepared. Wait for one to finish, "
+                         "then export this list.", n=len(active)))
     with write_transaction():
         job = ReportJob(
             token=secrets.token_hex(16), kind="export", user_id=user.id, status="pending",

@@ -13,11 +13,10 @@ from __future__ import annotations
 import secrets
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from datetime import timedelta
-
 from sqlalchemy import select, update
 
 from ..database import utcnow, write_transaction

@@ -36,6 +36,7 @@ from ..errors import (
     InvalidTransition,
     NotAllowed,
     NotFound,
+    TooMany,
     ValidationError,
 )
 from ..extensions import db
@@ -48,6 +49,7 @@ PAGE_TITLES = {
     405: _l("This action is not available here"),
     413: _l("What you sent is too large"),
     422: _l("Some fields need attention"),
+    429: _l("Too much at once"),
     500: _l("Something went wrong on our side"),
 }
 
@@ -59,6 +61,7 @@ PAGE_TEXTS = {
     405: _l("Use the buttons on the page instead of typing the address."),
     413: _l("Send less at once (at most 2 MB)."),
     422: _l("Check the fields marked below."),
+    429: _l("Wait until what you already asked for is done, then try again."),
     500: _l("The error was recorded. Try again in a moment."),
 }
 
@@ -157,6 +160,11 @@ def init_app(app: Flask) -> None:
     def not_allowed(error: NotAllowed):
         _record_denied("not allowed")
         return error_page(403, error.message)
+
+    @app.errorhandler(TooMany)
+    def too_many(error: TooMany):
+        db.session.rollback()
+        return error_page(429, error.message)
 
     @app.errorhandler(GuardFailed)
     @app.errorhandler(InvalidTransition)

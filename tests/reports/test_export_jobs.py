@@ -214,3 +214,22 @@ def test_a_job_that_fails_says_so_and_keeps_nothing(app, hostile_team, signed_in
     assert client.get(f"/reports/exports/{token}/status.json").get_json()["status"] == "failed"
     assert "tidak dapat dibuat" in client.get(f"/reports/exports/{token}").text
     assert count(ReportFile) == 0
+
+
+def test_asking_again_joins_the_running_job_and_one_person_runs_at_most_two(app, hostile_team, signed_in,
+                                                                            monkeypatch):
+    """A reload or a second click while a list is prepared is the same job; a third list
+    while two are running is refused with a message, and starts nothing."""
+    monkeypatch.setattr(export_jobs, "run_in_background", lambda _name, _work: None)  # jobs stay pending
+    app.config.update(CASEFLOW_EXPORT_JOB_ROWS=2)
+    client = signed_in(hostile_team.facilitator)
+    first = token_of(client.get("/reports/cases/recorded.csv"))
+    assert token_of(client.get("/reports/cases/recorded.csv")) == first
+    second = token_of(client.get("/reports/cases/recorded.xlsx"))
+    assert second != first
+    refused = client.get("/reports/cases/in_progress.csv")
+    assert refused.status_code == 429
+    assert "2 ekspor Anda masih disiapkan" in refused.text
+    assert count(ReportJob) == 2
+    # Someone else's jobs do not count against this person.
+    assert token_of(signed_in(hostile_team.supervisor).get("/reports/cases/in_progress.csv"))
