@@ -290,10 +290,15 @@ def resolved_within_rows(days: int, filters: Filters, user: User | None,
                          moment: datetime | None = None, extra: tuple = ()) -> Select:
     """Cases recorded in the period and resolved within `days` days, by the moment (with
     the instants it was recorded and resolved, and any `extra` conditions)."""
+    # The bounds on entered_at follow from those on opened_at (a case is resolved after it
+    # is recorded, and within the days): they let the resolved stays be read by time range.
+    implied = [H.entered_at >= filters.start_at] if filters.start_at is not None else []
+    if filters.end_at is not None:
+        implied.append(H.entered_at < filters.end_at + timedelta(days=days + 1))
     statement = select(H.case_id.label("case_id"), literal(None).label("key"),
                        Case.opened_at.label("opened"), H.entered_at.label("at")).where(
         *resolution_within(days), *_in_period(Case.opened_at, filters),
-        H.entered_at <= (moment or filters.moment), *extra)
+        H.entered_at <= (moment or filters.moment), *implied, *extra)
     return _with_cases(statement, H.case_id, filters, user, needed=True)
 
 
