@@ -16,6 +16,10 @@ Exactness:
   the raw path builds, so both paths give the same percentiles. They are kept nationally
   only: a province's or a category's durations are computed raw (a small part of the data).
 
+Steps are the one thing written into the past (logged late, or synced from a tablet that
+was offline): a step whose time falls in a sealed month is added to that month's cell in
+the transaction that logs it (`count_late_step`).
+
 Only programme-wide, provincial and category scopes use the cells; anything narrower (a
 team, a facilitator, "as of" a past moment) is computed raw as before.
 """
@@ -44,6 +48,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
@@ -452,6 +457,23 @@ def _month_cells(fg, label: str, first: datetime, following: datetime):
                   .group_by(Case.province_code, Case.ppks_category_code))
     for province, category, count in db.session.execute(open_cases).all():
         yield _cell(label, "open_cases", "", province, category, cases=count)
+
+
+def count_late_step(case: Case, occurred_at: datetime) -> None:
+    """Add a step just logged to its month's cell if that month is sealed (in the caller's
+    transaction). One cell row is bumped, or a row of one step added where the month had
+    none for the case's province and category: the cells are always read as sums."""
+    label = month_label(occurred_at.astimezone(UTC))
+    if db.session.get(ReportSealedMonth, label) is None:
+        return
+    place = (C.month == label, C.figure == "steps", C.key == "", C.province_code == case.province_code,
+             C.category_code == case.ppks_category_code)
+    row_id = db.session.execute(select(C.id).where(*place).limit(1)).scalar()
+    if row_id is not None:
+        db.session.execute(update(C).where(C.id == row_id).values(cases=C.cases + 1))
+    else:
+        db.session.execute(insert(C).values(**_cell(label, "steps", "", case.province_code,
+                                                   case.ppks_category_code, cases=1)))
 
 
 # --- resolved within N days: cohorts by recorded month, resolutions by sealed month -------------

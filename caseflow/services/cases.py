@@ -442,9 +442,17 @@ def log_step(actor: Actor, case_id: int, data: dict, expected_version: int | Non
         )
         db.session.add(step)
         db.session.flush()
+        _count_in_sealed_month(case, step)
         _touch(case)
         _audit(actor, case, "step.logged", None, _step_dict(step), version=case.version)
         return step
+
+
+def _count_in_sealed_month(case: Case, step: Step) -> None:
+    """A step logged into a month whose monitoring figures are sealed joins them."""
+    from ..reports import rollup  # the reports package builds on these services
+
+    rollup.count_late_step(case, step.occurred_at)
 
 
 _TEN_MINUTES = timedelta(minutes=10)

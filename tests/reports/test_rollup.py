@@ -17,6 +17,9 @@ from caseflow.models import ReportMonthCell, ReportSealedMonth
 from caseflow.reports import figures as fg
 from caseflow.reports import rollup
 from caseflow.reports.figures import Filters
+from caseflow.services import cases
+from caseflow.services.context import Actor
+from tests.conftest import a_step
 from tests.reports.conftest import advance, day, opened
 
 PERIODS = {
@@ -113,6 +116,24 @@ def test_a_case_reopened_in_two_months_counts_once(app, programme, make):
     assert sealed == raw
     reopened = fg.drill("reopened", filters).with_only_columns(func.count())
     assert sealed["total reopened"] == db.session.execute(reopened).scalar_one() >= 1
+
+
+def test_a_step_logged_into_a_sealed_month_counts_in_it(app, programme):
+    """A visit in March entered (or synced from an offline tablet) after March was sealed
+    joins March's steps, as the raw tables say; twice over, and in a month with no steps
+    in its cells before."""
+    rollup.seal()
+    filters = PERIODS["half year"]
+    before = {m["month"]: m["steps"] for m in fg.steps_per_case_per_month(filters)}
+    c = programme.c  # open, in assessment, facilitator 2's
+    for when in ("2026-03-10T09:00:00+00:00", "2026-03-11T09:00:00+00:00", "2026-05-02T09:00:00+00:00"):
+        cases.log_step(Actor(user=programme.team.facilitator2), c.id, a_step(occurred_at=when))
+    db.session.rollback()
+    sealed = fg.steps_per_case_per_month(filters)
+    app.config["CASEFLOW_REPORT_ROLLUPS"] = False
+    assert sealed == fg.steps_per_case_per_month(filters)
+    after = {m["month"]: m["steps"] for m in sealed}
+    assert after["2026-03"] == before["2026-03"] + 2 and after["2026-05"] == before["2026-05"] + 1
 
 
 def test_a_month_sealed_by_a_dashboard_once_a_new_month_begins(app, programme):
