@@ -91,12 +91,15 @@ def register(app: Flask) -> None:
         missing = rollup.months_to_seal()
         if not missing:
             click.echo("Every month that is over is sealed already")
-            return
-        cells = 0
-        with click.progressbar(missing, label="Sealing months", item_show_func=lambda m: m or "") as bar:
-            for label in bar:
-                cells += rollup.seal_month(label)
-        click.echo(f"{len(missing)} month(s) sealed, {cells} cells ({missing[0]} to {missing[-1]})")
+        else:
+            cells = 0
+            with click.progressbar(missing, label="Sealing months", item_show_func=lambda m: m or "") as bar:
+                for label in bar:
+                    cells += rollup.seal_month(label)
+            click.echo(f"{len(missing)} month(s) sealed, {cells} cells ({missing[0]} to {missing[-1]})")
+        so_far = rollup.seal_month_so_far()
+        if so_far:
+            click.echo(f"This month up to today sealed, {so_far} cells")
 
     reports = click.Group("reports", help="Monitoring figures.")
     app.cli.add_command(reports)
@@ -105,7 +108,8 @@ def register(app: Flask) -> None:
     @click.option("--rebuild", is_flag=True, help="Recompute every sealed month (after restoring or generating old data).")
     @with_appcontext
     def reports_seal(rebuild: bool) -> None:
-        """Keep the figures of every month that is over (run it daily, e.g. at 00:30 UTC)."""
+        """Keep the figures of every month that is over, and of this month up to today (run
+        it daily, e.g. at 00:30 UTC)."""
         _seal_with_progress(rebuild)
 
     exports = click.Group("exports", help="Files of long case-list exports.")

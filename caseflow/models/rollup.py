@@ -5,6 +5,9 @@ definitions as always (reports.figures) and kept here, per province and PPKS cat
 stay that ended, a case recorded or resolved in a past month never changes afterwards, so a
 sealed month's cells stay true; figures for a period add the sealed months up and compute
 only the rest of the period (the current month, partial months) from the raw tables.
+
+The current month's first days can be sealed the same way, as one block that is replaced
+every day (`caseflow reports seal`) and by the whole month once it is over.
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ class ReportMonthCell(db.Model):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    month: Mapped[str] = mapped_column(String(7))  # 'YYYY-MM', UTC
+    # 'YYYY-MM' (UTC) for a month; 'YYYY-MM-DD' for its first days, up to that day (excluded).
+    month: Mapped[str] = mapped_column(String(10))
     figure: Mapped[str] = mapped_column(String(40))
     # The population's key (stage, closure reason, opened month…), '' for none, '*' for all keys.
     key: Mapped[str] = mapped_column(String(40), default="")
@@ -47,6 +51,6 @@ class ReportSealedMonth(db.Model):
 
     __tablename__ = "report_sealed_months"
 
-    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    month: Mapped[str] = mapped_column(String(10), primary_key=True)  # as in the cells
     sealed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     cells: Mapped[int] = mapped_column(Integer, default=0)

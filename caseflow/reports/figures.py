@@ -436,7 +436,7 @@ def total(name: str, filters: Filters, user: User | None = None) -> int:
     """Count distinct cases of a population."""
     if name.startswith("resolved_within_"):
         # Cohorts by the month recorded, resolutions by the month resolved: see rollup.
-        plan = rollup.plan(filters, user)
+        plan = rollup.plan(filters, user, whole_months=True)
         if plan is None:
             return _raw_total(name, filters, user)
         return rollup.within_total(int(name.rsplit("_", 1)[1]), filters, user, plan)

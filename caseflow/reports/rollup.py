@@ -20,6 +20,12 @@ Steps are the one thing written into the past (logged late, or synced from a tab
 was offline): a step whose time falls in a sealed month is added to that month's cell in
 the transaction that logs it (`count_late_step`).
 
+The current month's first days are sealed too, as one block labelled by the day it stops
+before ('2026-11-30': 1–29 November), recomputed daily by `caseflow reports seal` and
+replaced by the whole month once it is over: at the worst moment of a month (its last
+day) a period's raw rest is then a day, not a month. A block's figures stay true however
+old it is (like a month's); an older block only leaves more of the month to read raw.
+
 Only programme-wide, provincial and category scopes use the cells; anything narrower (a
 team, a facilitator, "as of" a past moment) is computed raw as before.
 """
@@ -91,6 +97,18 @@ def month_bounds(label: str) -> tuple[datetime, datetime]:
     return first, following
 
 
+def is_month_so_far(label: str) -> bool:
+    return len(label) == 10
+
+
+def bounds(label: str) -> tuple[datetime, datetime]:
+    """[first, following) of a sealed block: a month, or a month's first days."""
+    first, following = month_bounds(label[:7])
+    if is_month_so_far(label):
+        following = datetime.combine(date.fromisoformat(label), datetime.min.time(), UTC)
+    return first, following
+
+
 def _months_between(first: datetime, last_exclusive: datetime) -> list[str]:
     labels = []
     cursor = datetime(first.year, first.month, 1, tzinfo=UTC)
@@ -110,9 +128,9 @@ def current_month_start(now: datetime | None = None) -> datetime:
 
 @dataclass
 class Plan:
-    """A period split into sealed months (read from the cells) and raw spans."""
+    """A period split into sealed blocks (read from the cells) and raw spans."""
 
-    months: list[str]
+    months: list[str]  # the sealed blocks' labels: months, and perhaps a month so far
     # Inclusive calendar days (None: open-ended), the parts of the period not sealed.
     spans: list[tuple[date | None, date | None]]
     conditions: list = field(default_factory=list)  # on the cells' province / category
@@ -122,15 +140,29 @@ class Plan:
         return set(self.months)
 
     def part_of(self, moment: datetime) -> Any:
-        """Which part of the period an instant falls in: its month, or a raw span's index."""
-        label = month_label(moment)
-        if label in self.month_set:
+        """Which part of the period an instant falls in: its block, or a raw span's index."""
+        label = block_of(moment, self.months, self.month_set)
+        if label is not None:
             return label
         day = moment.date()
         for index, (start, end) in enumerate(self.spans):
             if (start is None or day >= start) and (end is None or day <= end):
                 return index
         return None
+
+
+def block_of(moment: datetime, labels: Iterable[str], label_set: set[str] | None = None) -> str | None:
+    """The block among `labels` that holds `moment`, if any."""
+    label_set = set(labels) if label_set is None else label_set
+    month = month_label(moment)
+    if month in label_set:
+        return month
+    for label in label_set:
+        if is_month_so_far(label) and label.startswith(month):
+            first, following = bounds(label)
+            if first <= moment < following:
+                return label
+    return None
 
 
 def enabled() -> bool:
@@ -156,27 +188,31 @@ def _cell_conditions(filters, user: User | None) -> list | None:
     return conditions
 
 
-def plan(filters, user: User | None, *, national_only: bool = False) -> Plan | None:
-    """How to compute a figure for `filters` seen by `user` from sealed months, or None
-    when it must be computed raw."""
+def plan(filters, user: User | None, *, national_only: bool = False, whole_months: bool = False) -> Plan | None:
+    """How to compute a figure for `filters` seen by `user` from sealed blocks (whole months
+    only with whole_months), or None when it must be computed raw."""
     if not enabled():
         return None
     conditions = _cell_conditions(filters, user)
     if conditions is None or (national_only and conditions):
         return None
     sealed = ensure_sealed()
+    whole = {label for label in sealed if not is_month_so_far(label)}
     start_at, end_at = filters.start_at, filters.end_at
     inside = []
     for label in sealed:
-        first, following = month_bounds(label)
-        if (start_at is None or first >= start_at) and (end_at is None or following <= end_at):
+        if is_month_so_far(label) and (whole_months or label[:7] in whole):
+            continue
+        first, following = bounds(label)
+        if first < following and (start_at is None or first >= start_at) and (end_at is None or following <= end_at):
             inside.append(label)
     if not inside:
         return None
+    inside.sort(key=bounds)
     spans: list[tuple[date | None, date | None]] = []
     cursor: date | None = filters.start
     for label in inside:
-        first, following = month_bounds(label)
+        first, following = bounds(label)
         if cursor is None or cursor < first.date():
             spans.append((cursor, first.date() - timedelta(days=1)))
         cursor = following.date()
@@ -341,8 +377,14 @@ def combine(*parts: dict[Any, int], minus: dict[Any, int] | None = None) -> dict
 # --- sealing ----------------------------------------------------------------------------------
 
 
-def sealed_months() -> list[str]:
+def sealed_blocks() -> list[str]:
+    """Labels of every sealed block: whole months and months so far."""
     return list(db.session.execute(select(ReportSealedMonth.month).order_by(ReportSealedMonth.month)).scalars())
+
+
+def sealed_months() -> list[str]:
+    """The whole months sealed."""
+    return [label for label in sealed_blocks() if not is_month_so_far(label)]
 
 
 def months_to_seal(now: datetime | None = None) -> list[str]:
@@ -357,15 +399,16 @@ def months_to_seal(now: datetime | None = None) -> list[str]:
 
 
 def ensure_sealed() -> list[str]:
-    """The sealed months, after sealing the last month or two if a new month has begun
-    since (a larger backlog is left to `caseflow reports seal`, never a page view). Asked
-    once per transaction: every figure of a dashboard plans with it."""
+    """The sealed blocks, after sealing the last month or two if a new month has begun
+    since (a larger backlog, and the month so far, are left to `caseflow reports seal`,
+    never a page view). Asked once per transaction: every figure of a dashboard plans
+    with it."""
     def compute() -> list[str]:
         missing = months_to_seal()
         if missing and len(missing) <= LAZY_MONTHS:
             for label in missing:
                 seal_month(label)
-        return sealed_months()
+        return sealed_blocks()
 
     return per_transaction("sealed months", compute)
 
@@ -378,11 +421,37 @@ def seal_month(label: str) -> int:
     first, following = month_bounds(label)
     if following > current_month_start():
         raise ValueError(f"{label} is not over yet")
-    rows = list(_month_cells(fg, label, first, following))
+    return _keep(label, list(_month_cells(fg, label, first, following)))
+
+
+def seal_month_so_far(now: datetime | None = None) -> int:
+    """Seal the current month's days before today as one block, in place of the previous
+    one; returns its cells (0 on the 1st, or when today's block exists already)."""
+    from . import figures as fg
+
+    now = now or utcnow()
+    first, following = current_month_start(now), datetime.combine(now.date(), datetime.min.time(), UTC)
+    if following <= first:
+        return 0
+    label = following.date().isoformat()
+    if db.session.get(ReportSealedMonth, label) is not None:
+        return 0
+    return _keep(label, list(_month_cells(fg, label, first, following)))
+
+
+def _keep(label: str, rows: list[dict[str, Any]]) -> int:
+    """Keep a block's cells, replacing the month-so-far blocks it covers, in one
+    transaction. Two workers keeping the same block: the second keeps nothing."""
     try:
         with write_transaction():
             if db.session.get(ReportSealedMonth, label) is not None:
                 return 0
+            covered = [other for other in db.session.execute(
+                select(ReportSealedMonth.month).where(ReportSealedMonth.month.like(f"{label[:7]}-%"))).scalars()
+                if other != label]
+            if covered:
+                db.session.execute(delete(C).where(C.month.in_(covered)))
+                db.session.execute(delete(ReportSealedMonth).where(ReportSealedMonth.month.in_(covered)))
             db.session.add(ReportSealedMonth(month=label, sealed_at=utcnow(), cells=len(rows)))
             db.session.flush()
             for start in range(0, len(rows), 5000):
@@ -401,13 +470,18 @@ def clear() -> None:
 
 
 def seal(progress=lambda _label, _cells: None, rebuild: bool = False) -> dict[str, int]:
-    """Seal every complete month not sealed yet (all of them again with rebuild)."""
+    """Seal every complete month not sealed yet (all of them again with rebuild), then
+    this month's days before today."""
     if rebuild:
         clear()
     result = {}
     for label in months_to_seal():
         result[label] = seal_month(label)
         progress(label, result[label])
+    so_far = seal_month_so_far()
+    if so_far:
+        result[utcnow().date().isoformat()] = so_far
+        progress(utcnow().date().isoformat(), so_far)
     return result
 
 
@@ -463,8 +537,11 @@ def count_late_step(case: Case, occurred_at: datetime) -> None:
     """Add a step just logged to its month's cell if that month is sealed (in the caller's
     transaction). One cell row is bumped, or a row of one step added where the month had
     none for the case's province and category: the cells are always read as sums."""
-    label = month_label(occurred_at.astimezone(UTC))
-    if db.session.get(ReportSealedMonth, label) is None:
+    moment = occurred_at.astimezone(UTC)
+    month = month_label(moment)
+    label = block_of(moment, db.session.execute(select(ReportSealedMonth.month).where(or_(
+        ReportSealedMonth.month == month, ReportSealedMonth.month.like(f"{month}-%")))).scalars())
+    if label is None:
         return
     place = (C.month == label, C.figure == "steps", C.key == "", C.province_code == case.province_code,
              C.category_code == case.ppks_category_code)
@@ -486,8 +563,8 @@ def within_total(days: int, filters, user: User | None, the_plan: Plan) -> int:
     from . import figures as fg
 
     moment = filters.moment
-    cohort = list(the_plan.months)
-    resolved_in = [m for m in sealed_months() if month_bounds(m)[1] <= moment]
+    cohort = list(the_plan.months)  # whole months (keys of the cells are recorded months)
+    resolved_in = [m for m in sealed_blocks() if bounds(m)[1] <= moment]
     counted = 0
     if cohort and resolved_in:
         counted = int(db.session.execute(
@@ -514,10 +591,8 @@ def within_total(days: int, filters, user: User | None, the_plan: Plan) -> int:
 
     def part(opened: datetime, at: datetime) -> Any:
         opened, at = _aware(opened), _aware(at)
-        if month_label(opened) in cohort_set and month_label(at) in resolved_set:
-            return month_label(at)
         if month_label(opened) in cohort_set:
-            return "late"
+            return block_of(at, resolved_set, resolved_set) or "late"
         return the_plan.part_of(opened)
 
     extra = duplicates((row.case_id, None, part(row.opened, row.at)) for row in repeated(rows))
@@ -541,10 +616,10 @@ def _aware(moment: datetime) -> datetime:
 
 
 def _ranges(labels: list[str]) -> list[tuple[datetime, datetime]]:
-    """Contiguous runs of months as [first, following) instants."""
+    """Contiguous runs of blocks as [first, following) instants."""
     ranges: list[tuple[datetime, datetime]] = []
-    for label in sorted(labels):
-        first, following = month_bounds(label)
+    for label in sorted(labels, key=bounds):
+        first, following = bounds(label)
         if ranges and ranges[-1][1] == first:
             ranges[-1] = (ranges[-1][0], following)
         else:

@@ -7,11 +7,12 @@ agree exactly, for aligned and unaligned periods, filters and roles.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import func, select
 
+from caseflow.database import simulated_time
 from caseflow.extensions import db
 from caseflow.models import ReportMonthCell, ReportSealedMonth
 from caseflow.reports import figures as fg
@@ -134,6 +135,48 @@ def test_a_step_logged_into_a_sealed_month_counts_in_it(app, programme):
     assert sealed == fg.steps_per_case_per_month(filters)
     after = {m["month"]: m["steps"] for m in sealed}
     assert after["2026-03"] == before["2026-03"] + 2 and after["2026-05"] == before["2026-05"] + 1
+
+
+def test_the_month_so_far_gives_the_raw_figures_and_is_replaced_daily(app, programme, make):
+    """On 15 July the daily sealing keeps 1–14 July as one block; figures for periods
+    that end today add it up with the day left raw, and give the raw figures. A case
+    resolved in June and again in July counts once; the block is replaced the next day,
+    and by the whole month in August."""
+    t = programme.team
+    twice = advance(opened(make, t.facilitator, 160), t.facilitator, t.supervisor, {
+        "assessment": 161, "planning": 162, "intervention": 163, "evaluation": 170,
+        "termination_review": 175, "resolved": 178})
+    advance(twice, t.facilitator, t.supervisor, {
+        "assessment": 182, "planning": 183, "intervention": 184, "evaluation": 186,
+        "termination_review": 188, "resolved": 190})
+    advance(opened(make, t.facilitator, 182), t.facilitator, t.supervisor, {
+        "assessment": 183, "planning": 184, "intervention": 185, "evaluation": 190,
+        "termination_review": 192, "closed_unresolved": 193}, outcome="closed_unresolved")
+    assert day(178).month == 6 and day(190).month == 7 and day(193) < datetime(2026, 7, 15, tzinfo=UTC)
+    periods = [Filters(start=date(2026, 1, 1), end=date(2026, 7, 15)), Filters(start=date(2026, 7, 1)),
+               Filters(start=date(2026, 6, 10), end=date(2026, 7, 15)), Filters()]
+    with simulated_time(datetime(2026, 7, 15, 12, tzinfo=UTC)):
+        app.config["CASEFLOW_REPORT_ROLLUPS"] = False
+        raw = [every_figure(filters) for filters in periods]
+        app.config["CASEFLOW_REPORT_ROLLUPS"] = True
+        rollup.seal()
+        assert "2026-07-15" in rollup.sealed_blocks() and "2026-07" not in rollup.sealed_blocks()
+        sealed = [every_figure(filters) for filters in periods]
+        assert sealed == raw
+        assert sealed[0]["total resolved"] == raw[0]["total resolved"] >= 3
+        assert sealed[0]["total closed_unresolved"] == 2
+    with simulated_time(datetime(2026, 7, 16, 1, tzinfo=UTC)):
+        rollup.seal()
+        assert [b for b in rollup.sealed_blocks() if b.startswith("2026-07")] == ["2026-07-16"]
+        db.session.rollback()
+        assert [every_figure(filters) for filters in periods[:1]] == raw[:1]
+    db.session.rollback()  # a request of another day
+    with simulated_time(datetime(2026, 8, 2, tzinfo=UTC)):
+        fg.total("recorded", Filters())  # the first figure of August seals July
+        assert [b for b in rollup.sealed_blocks() if b.startswith("2026-07")] == ["2026-07"]
+        cells = db.session.execute(select(func.count()).select_from(ReportMonthCell)
+                                   .where(ReportMonthCell.month.like("2026-07-%"))).scalar_one()
+        assert cells == 0
 
 
 def test_a_month_sealed_by_a_dashboard_once_a_new_month_begins(app, programme):

@@ -1,0 +1,36 @@
+"""report rollups: a sealed block may be the current month so far ('YYYY-MM-DD': from the
+first of that month up to, not including, that day), so the label is ten characters
+
+Revision ID: 0008_month_so_far
+Revises: 0007_report_rollups
+Create Date: 2026-12-01 18:00:00
+"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = '0008_month_so_far'
+down_revision = '0007_report_rollups'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table('report_month_cells', schema=None) as batch_op:
+        batch_op.alter_column('month', existing_type=sa.String(length=7), type_=sa.String(length=10),
+                              existing_nullable=False)
+    with op.batch_alter_table('report_sealed_months', schema=None) as batch_op:
+        batch_op.alter_column('month', existing_type=sa.String(length=7), type_=sa.String(length=10),
+                              existing_nullable=False)
+
+
+def downgrade():
+    # Blocks of a month so far do not fit the old labels: they are dropped (the figures
+    # are then computed from the raw tables for that part of the month).
+    op.execute("DELETE FROM report_month_cells WHERE length(month) > 7")
+    op.execute("DELETE FROM report_sealed_months WHERE length(month) > 7")
+    with op.batch_alter_table('report_sealed_months', schema=None) as batch_op:
+        batch_op.alter_column('month', existing_type=sa.String(length=10), type_=sa.String(length=7),
+                              existing_nullable=False)
+    with op.batch_alter_table('report_month_cells', schema=None) as batch_op:
+        batch_op.alter_column('month', existing_type=sa.String(length=10), type_=sa.String(length=7),
+                              existing_nullable=False)
