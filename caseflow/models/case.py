@@ -58,7 +58,7 @@ class Case(db.Model):
         Index("ix_cases_province_state", "province_code", "state"),
         Index("ix_cases_state_due", "state", "stage_due_at", "province_code", "ppks_category_code"),
         Index("ix_cases_opened_at", "opened_at"),
-        Index("ix_cases_closed_at", "closed_at"),
+        Index("ix_cases_closed_at", "closed_at", "opened_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

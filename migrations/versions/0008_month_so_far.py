@@ -1,5 +1,6 @@
 """report rollups: a sealed block may be the current month so far ('YYYY-MM-DD': from the
-first of that month up to, not including, that day), so the label is ten characters
+first of that month up to, not including, that day), so the label is ten characters; cases
+open during a month are counted from the (closed_at, opened_at) index alone
 
 Revision ID: 0008_month_so_far
 Revises: 0007_report_rollups
@@ -15,6 +16,9 @@ depends_on = None
 
 
 def upgrade():
+    with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.drop_index('ix_cases_closed_at')
+        batch_op.create_index('ix_cases_closed_at', ['closed_at', 'opened_at'], unique=False)
     with op.batch_alter_table('report_month_cells', schema=None) as batch_op:
         batch_op.alter_column('month', existing_type=sa.String(length=7), type_=sa.String(length=10),
                               existing_nullable=False)
@@ -24,6 +28,9 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.drop_index('ix_cases_closed_at')
+        batch_op.create_index('ix_cases_closed_at', ['closed_at'], unique=False)
     # Blocks of a month so far do not fit the old labels: they are dropped (the figures
     # are then computed from the raw tables for that part of the month).
     op.execute("DELETE FROM report_month_cells WHERE length(month) > 7")
