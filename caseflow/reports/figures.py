@@ -873,7 +873,14 @@ def monthly_trend(filters: Filters, user: User | None = None) -> list[dict[str, 
     recorded_rows = {m: n for (m, _k), n in rollup.cell_counts_by_month("recorded", sealed, conditions).items()}
     ended_rows = [(m, k, n) for (m, k), n in
                   rollup.cell_counts_by_month("terminated", sealed, conditions, per_key=True).items()]
-    if raw:
+    if raw and sealed and len(raw) <= 2:
+        # This month (or two) of a programme, province or category: the month's figures,
+        # which add up its sealed first days and compute only the rest raw.
+        for label, begin, end in raw:
+            month = filters.with_(start=begin.date(), end=(end - timedelta(days=1)).date())
+            recorded_rows[label] = total("recorded", month, user)
+            ended_rows.extend((label, key, count) for key, count in tally("terminated", month, user).items())
+    elif raw:
         period = filters.with_(start=raw[0][1].date(), end=(raw[-1][2] - timedelta(days=1)).date())
         raw_labels = {label for label, _b, _e in raw}
         recorded_sub = recorded(period, user).add_columns(month_of(Case.opened_at).label("month")).subquery()
