@@ -198,10 +198,13 @@ def plan(filters, user: User | None, *, national_only: bool = False, whole_month
         return None
     sealed = ensure_sealed()
     whole = {label for label in sealed if not is_month_so_far(label)}
+    # One block per month: a whole month, else its latest days (blocks replace each other,
+    # but two runs of different days could both have committed one).
+    latest = {label[:7]: label for label in sorted(sealed) if is_month_so_far(label)}
     start_at, end_at = filters.start_at, filters.end_at
     inside = []
     for label in sealed:
-        if is_month_so_far(label) and (whole_months or label[:7] in whole):
+        if is_month_so_far(label) and (whole_months or label[:7] in whole or latest[label[:7]] != label):
             continue
         first, following = bounds(label)
         if first < following and (start_at is None or first >= start_at) and (end_at is None or following <= end_at):
