@@ -165,6 +165,15 @@ def block_of(moment: datetime, labels: Iterable[str], label_set: set[str] | None
     return None
 
 
+def usable(blocks: Iterable[str]) -> list[str]:
+    """One block per month: the whole month, else its latest days. (Blocks replace each
+    other as they are kept, but two runs of different days could each have kept one.)"""
+    blocks = sorted(blocks)
+    whole = {label for label in blocks if not is_month_so_far(label)}
+    latest = {label[:7]: label for label in blocks if is_month_so_far(label)}
+    return [label for label in blocks if label in whole or (label[:7] not in whole and latest[label[:7]] == label)]
+
+
 def enabled() -> bool:
     return bool(current_app.config.get("CASEFLOW_REPORT_ROLLUPS", True))
 
@@ -196,15 +205,11 @@ def plan(filters, user: User | None, *, national_only: bool = False, whole_month
     conditions = _cell_conditions(filters, user)
     if conditions is None or (national_only and conditions):
         return None
-    sealed = ensure_sealed()
-    whole = {label for label in sealed if not is_month_so_far(label)}
-    # One block per month: a whole month, else its latest days (blocks replace each other,
-    # but two runs of different days could both have committed one).
-    latest = {label[:7]: label for label in sorted(sealed) if is_month_so_far(label)}
+    sealed = usable(ensure_sealed())
     start_at, end_at = filters.start_at, filters.end_at
     inside = []
     for label in sealed:
-        if is_month_so_far(label) and (whole_months or label[:7] in whole or latest[label[:7]] != label):
+        if whole_months and is_month_so_far(label):
             continue
         first, following = bounds(label)
         if first < following and (start_at is None or first >= start_at) and (end_at is None or following <= end_at):
@@ -542,8 +547,8 @@ def count_late_step(case: Case, occurred_at: datetime) -> None:
     none for the case's province and category: the cells are always read as sums."""
     moment = occurred_at.astimezone(UTC)
     month = month_label(moment)
-    label = block_of(moment, db.session.execute(select(ReportSealedMonth.month).where(or_(
-        ReportSealedMonth.month == month, ReportSealedMonth.month.like(f"{month}-%")))).scalars())
+    label = block_of(moment, usable(db.session.execute(select(ReportSealedMonth.month).where(or_(
+        ReportSealedMonth.month == month, ReportSealedMonth.month.like(f"{month}-%")))).scalars()))
     if label is None:
         return
     place = (C.month == label, C.figure == "steps", C.key == "", C.province_code == case.province_code,
@@ -567,7 +572,7 @@ def within_total(days: int, filters, user: User | None, the_plan: Plan) -> int:
 
     moment = filters.moment
     cohort = list(the_plan.months)  # whole months (keys of the cells are recorded months)
-    resolved_in = [m for m in sealed_blocks() if bounds(m)[1] <= moment]
+    resolved_in = [m for m in usable(ensure_sealed()) if bounds(m)[1] <= moment]
     counted = 0
     if cohort and resolved_in:
         counted = int(db.session.execute(

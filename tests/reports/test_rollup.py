@@ -222,3 +222,9 @@ def test_the_cases_behind_each_figure_are_as_many_as_it_says(app, programme, per
         for province, count in fg.tally(name, filters, by="province").items():
             rows = fg.drill(name, filters, key=province, by="province")
             assert db.session.execute(select(func.count()).select_from(rows.subquery())).scalar() == count
+
+
+def test_one_block_per_month_is_used():
+    blocks = ["2026-05", "2026-06-10", "2026-06-20", "2026-07", "2026-07-09"]
+    assert rollup.usable(blocks) == ["2026-05", "2026-06-20", "2026-07"]
+    assert rollup.bounds("2026-06-20") == (datetime(2026, 6, 1, tzinfo=UTC), datetime(2026, 6, 20, tzinfo=UTC))
