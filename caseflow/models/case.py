@@ -12,6 +12,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
@@ -59,6 +60,10 @@ class Case(db.Model):
         Index("ix_cases_state_due", "state", "stage_due_at", "province_code", "ppks_category_code"),
         Index("ix_cases_opened_at", "opened_at"),
         Index("ix_cases_closed_at", "closed_at", "opened_at"),
+        # The open cases alone (closed_at is empty exactly while a case is not in a final
+        # stage): everyone's caseload at once reads 40 % of the cases, not all of them.
+        Index("ix_cases_open_facilitator_client", "facilitator_id", "client_id",
+              postgresql_where=text("closed_at IS NULL"), sqlite_where=text("closed_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -243,12 +243,16 @@ def in_progress(filters: Filters, user: User | None) -> Select:
     return _history(filters, user, *_covering(filters.moment), H.stage.in_(open_stages()), key=H.stage)
 
 
+def _past_due(moment: datetime) -> list:
+    """A case's current stage deadline had passed at `moment`."""
+    return [Case.stage_due_at.is_not(None), Case.stage_due_at < moment]
+
+
 def overdue(filters: Filters, user: User | None) -> Select:
     """Open cases per stage whose stage deadline had passed at the moment."""
     moment = filters.moment
     if _is_now(moment):
-        return _current(filters, user, Case.state.in_(open_stages()), Case.stage_due_at.is_not(None),
-                        Case.stage_due_at < moment)
+        return _current(filters, user, Case.state.in_(open_stages()), *_past_due(moment))
     return _history(filters, user, *_covering(moment), H.stage.in_(open_stages()),
                     H.due_at.is_not(None), H.due_at < moment, key=H.stage)
 
@@ -400,7 +404,9 @@ def _repeats(name: str, plan: rollup.Plan, filters: Filters, user: User | None,
     if name not in rollup.REPEATABLE:
         return {}
 
-    reopened = rollup.twice_in(filters)
+    # From the period's start on, not only within it: the same cases the resolved-within
+    # figures correct (they follow a cohort past the period's end), found by one query.
+    reopened = rollup.twice_in(filters.with_(end=None))
 
     def rows():
         population = POPULATIONS[name](filters, user)
@@ -410,7 +416,7 @@ def _repeats(name: str, plan: rollup.Plan, filters: Filters, user: User | None,
 
     found = rollup.per_transaction(("repeats", name, filters, user.id if user else None),
                                    lambda: rollup.repeated(rows()))
-    places = rollup.places_of(filters) if by is not None else {}
+    places = rollup.places_of(filters.with_(end=None)) if by is not None else {}
 
     def group(row):
         if all_keys:
@@ -607,8 +613,12 @@ def histogram(values: Select) -> dict[Any, dict[int, list[int]]]:
 
 
 def merge_histograms(*histograms: dict[Any, dict[int, list[int]]]) -> dict[Any, dict[int, list[int]]]:
-    result: dict[Any, dict[int, list[int]]] = {}
-    for one in histograms:
+    """Add histograms up into the largest one (which is changed: pass fresh ones)."""
+    histograms = sorted(histograms, key=lambda one: sum(len(bins) for bins in one.values()), reverse=True)
+    if not histograms:
+        return {}
+    result = histograms[0]
+    for one in histograms[1:]:
         for key, bins in one.items():
             into = result.setdefault(key, {})
             for index, (count, seconds) in bins.items():
@@ -723,9 +733,11 @@ def caseload(filters: Filters, user: User | None = None) -> list[dict[str, Any]]
     moment = filters.moment
     if _is_now(moment):
         # The current stay of a case is always its current state: read the cases alone.
+        # Open now is closed_at empty (the engine sets it on entering a final stage and
+        # clears it on leaving one), which the partial index of open cases holds.
         open_now = select(Case.id.label("case_id"), Case.facilitator_id.label("facilitator_id"),
                           Case.client_id.label("client_id")).where(
-            Case.state.in_(open_stages()), *_scoped_cases(filters, user)).subquery()
+            Case.closed_at.is_(None), *_scoped_cases(filters, user)).subquery()
     else:
         open_now = _with_cases(
             select(H.case_id.label("case_id"), Case.facilitator_id.label("facilitator_id"),

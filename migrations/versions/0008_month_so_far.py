@@ -1,6 +1,7 @@
 """report rollups: a sealed block may be the current month so far ('YYYY-MM-DD': from the
 first of that month up to, not including, that day), so the label is ten characters; cases
-open during a month are counted from the (closed_at, opened_at) index alone
+open during a month are counted from the (closed_at, opened_at) index alone, and everyone's
+caseload from a partial index of the open cases
 
 Revision ID: 0008_month_so_far
 Revises: 0007_report_rollups
@@ -19,6 +20,8 @@ def upgrade():
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.drop_index('ix_cases_closed_at')
         batch_op.create_index('ix_cases_closed_at', ['closed_at', 'opened_at'], unique=False)
+        batch_op.create_index('ix_cases_open_facilitator_client', ['facilitator_id', 'client_id'], unique=False,
+                              postgresql_where=sa.text('closed_at IS NULL'), sqlite_where=sa.text('closed_at IS NULL'))
     with op.batch_alter_table('report_month_cells', schema=None) as batch_op:
         batch_op.alter_column('month', existing_type=sa.String(length=7), type_=sa.String(length=10),
                               existing_nullable=False)
@@ -29,6 +32,7 @@ def upgrade():
 
 def downgrade():
     with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.drop_index('ix_cases_open_facilitator_client')
         batch_op.drop_index('ix_cases_closed_at')
         batch_op.create_index('ix_cases_closed_at', ['closed_at'], unique=False)
     # Blocks of a month so far do not fit the old labels: they are dropped (the figures
