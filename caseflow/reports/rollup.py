@@ -241,21 +241,31 @@ BY_COLUMNS = {"province": C.province_code, "category": C.category_code}
 
 def cell_counts(figure: str, months: Iterable[str], conditions: list, by: str | None = None,
                 all_keys: bool = False) -> dict[Any, int]:
-    """Cases per key (or per province / category, or in all with all_keys) over `months`."""
+    """Cases per key (or per province / category, or in all with all_keys) over `months`:
+    sums of one reading of the figure's cells by key, province and category."""
     months = list(months)
     if not months:
         return {}
-    if by is not None:
-        group = BY_COLUMNS[by]
-        statement = select(group, func.sum(C.cases)).where(C.key == ALL_KEYS).group_by(group)
-    elif all_keys:
-        statement = select(func.sum(C.cases)).where(C.key == ALL_KEYS)
-    else:
-        statement = select(C.key, func.sum(C.cases)).where(C.key != ALL_KEYS).group_by(C.key)
-    statement = statement.where(C.figure == figure, C.month.in_(months), *conditions)
-    if all_keys:
-        return {None: int(db.session.execute(statement).scalar() or 0)}
-    return {(key or None): int(count) for key, count in db.session.execute(statement).all()}
+    counts: dict[Any, int] = defaultdict(int)
+    for key, province, category, count in _cells_by_place(figure, months, conditions):
+        if (key == ALL_KEYS) != (all_keys or by is not None):
+            continue
+        group = None if all_keys else {"province": province, "category": category}.get(by, key or None)
+        counts[group] += count
+    return dict(counts) if not all_keys else {None: counts.get(None, 0)}
+
+
+def _cells_by_place(figure: str, months: list[str], conditions: list) -> list:
+    """(key, province, category, cases) of a figure over `months`, once per transaction."""
+    def read() -> list:
+        statement = (select(C.key, C.province_code, C.category_code, func.sum(C.cases))
+                     .where(C.figure == figure, C.month.in_(months), *conditions)
+                     .group_by(C.key, C.province_code, C.category_code))
+        return [(key, province, category, int(count)) for key, province, category, count
+                in db.session.execute(statement).all()]
+
+    scope = tuple(str(c.compile(compile_kwargs={"literal_binds": True})) for c in conditions)
+    return per_transaction(("cells by place", figure, tuple(months), scope), read)
 
 
 def cell_counts_by_month(figure: str, months: Iterable[str], conditions: list,
