@@ -726,7 +726,7 @@ def sign_off_turnaround(filters: Filters, user: User | None = None) -> dict[str,
     waiting = SignOff.decided_at.is_(None) if _is_now(moment) else or_(
         SignOff.decided_at.is_(None), SignOff.decided_at > moment)
     pending, oldest = db.session.execute(_with_cases(
-        select(func.count(SignOff.id), func.min(SignOff.requested_at))
+        select(func.count(), func.min(SignOff.requested_at))  # from the decision index alone
         .where(SignOff.requested_at <= moment, waiting), SignOff.case_id, filters, user)
     ).one()
     if oldest is not None and oldest.tzinfo is None:

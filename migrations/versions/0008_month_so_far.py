@@ -1,7 +1,7 @@
 """report rollups: a sealed block may be the current month so far ('YYYY-MM-DD': from the
 first of that month up to, not including, that day), so the label is ten characters; cases
 open during a month are counted from the (closed_at, opened_at) index alone, and everyone's
-caseload from a partial index of the open cases
+caseload from a partial index of the open cases; sign-off times from their decision index
 
 Revision ID: 0008_month_so_far
 Revises: 0007_report_rollups
@@ -22,6 +22,9 @@ def upgrade():
         batch_op.create_index('ix_cases_closed_at', ['closed_at', 'opened_at'], unique=False)
         batch_op.create_index('ix_cases_open_facilitator_client', ['facilitator_id', 'client_id'], unique=False,
                               postgresql_where=sa.text('closed_at IS NULL'), sqlite_where=sa.text('closed_at IS NULL'))
+    with op.batch_alter_table('sign_offs', schema=None) as batch_op:
+        batch_op.drop_index('ix_sign_offs_decided_at')
+        batch_op.create_index('ix_sign_offs_decided_at', ['decided_at', 'requested_at'], unique=False)
     with op.batch_alter_table('report_month_cells', schema=None) as batch_op:
         batch_op.alter_column('month', existing_type=sa.String(length=7), type_=sa.String(length=10),
                               existing_nullable=False)
@@ -31,6 +34,9 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table('sign_offs', schema=None) as batch_op:
+        batch_op.drop_index('ix_sign_offs_decided_at')
+        batch_op.create_index('ix_sign_offs_decided_at', ['decided_at'], unique=False)
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.drop_index('ix_cases_open_facilitator_client')
         batch_op.drop_index('ix_cases_closed_at')
