@@ -322,17 +322,21 @@ def twice_in(filters) -> Any:
                        .group_by(H.case_id).having(func.count() > 1))
         return reopened_twice.union(ended_twice)
 
-    if db.session.get_bind().dialect.name != "postgresql":
-        return select(statement().subquery().c.case_id)
-    # PostgreSQL is given their ids as one array, which it looks up case by case instead
-    # of reading the whole period's rows to match them (SQLite does so from the subquery).
+    # Found once per dashboard, and given to each figure's correction as their ids, which
+    # the database looks up case by case: PostgreSQL as one array, SQLite as a list (or,
+    # if there were ever very many, as the query itself).
     ids = per_transaction(("twice ids", filters.start, filters.end, filters.as_of),
                           lambda: list(db.session.execute(statement()).scalars()))
-    return literal(ids, ARRAY(Integer))
+    if db.session.get_bind().dialect.name == "postgresql":
+        return literal(ids, ARRAY(Integer))
+    return ids if len(ids) <= SQLITE_ID_LIST else select(statement().subquery().c.case_id)
+
+
+SQLITE_ID_LIST = 10_000
 
 
 def among(case_id_column, reopened) -> Any:
-    if isinstance(reopened, Select):
+    if isinstance(reopened, Select | list):
         return case_id_column.in_(reopened)
     return case_id_column == func.any(reopened)
 
