@@ -6,7 +6,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    false,
+    select,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..database import UTCDateTime, utcnow
@@ -28,6 +39,7 @@ class CaseStageHistory(db.Model):
         Index("ix_case_stage_history_stage_entered", "stage", "entered_at"),
         Index("ix_case_stage_history_stage_left", "stage", "left_at"),
         Index("ix_case_stage_history_reopened", "reopened", "entered_at", "case_id"),
+        Index("ix_case_stage_history_repeat", "repeat_entry", "entered_at", "case_id"),
         # Covers "stays that ended in the period" (durations, distribution) without row reads.
         Index("ix_case_stage_history_left_stage", "left_at", "stage", "duration_seconds"),
     )
@@ -38,6 +50,9 @@ class CaseStageHistory(db.Model):
     # The trigger that brought the case here (empty for the first stage).
     trigger: Mapped[str | None] = mapped_column(String(64))
     reopened: Mapped[bool] = mapped_column(default=False)
+    # A final stage or a reopening entered by a case that had been reopened before: the
+    # only stays by which a case can enter a counted figure a second time.
+    repeat_entry: Mapped[bool] = mapped_column(default=False, server_default=false())
     entered_at: Mapped[datetime] = mapped_column(UTCDateTime)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     left_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -53,6 +68,10 @@ class CaseStageHistory(db.Model):
         now = case.stage_entered_at
         table = cls.__table__
         connection = db.session.connection()
+        repeat = False
+        if reopened or case.closed_at is not None:  # a reopening, or a final stage
+            repeat = connection.execute(select(table.c.id).where(
+                table.c.case_id == case.id, table.c.reopened == true()).limit(1)).first() is not None
         if previous_entered_at is not None:
             connection.execute(
                 table.update()
@@ -60,7 +79,7 @@ class CaseStageHistory(db.Model):
                 .values(left_at=now, duration_seconds=max(0, int((now - previous_entered_at).total_seconds())))
             )
         connection.execute(table.insert().values(
-            case_id=case.id, stage=case.state, trigger=trigger, reopened=reopened,
+            case_id=case.id, stage=case.state, trigger=trigger, reopened=reopened, repeat_entry=repeat,
             entered_at=now, due_at=case.stage_due_at, closure_reason=case.closure_reason,
         ))
 

@@ -522,6 +522,10 @@ def drill_total(name: str, filters: Filters, user: User | None = None, key: Any 
                 by: str | None = None) -> int:
     """How many cases `drill` lists: the figure itself (so the list and its number agree)."""
     if key is None:
+        population = POPULATIONS[name](filters, user)
+        if _one_row_per_case(population) and _sealed_plan(name, filters, user) is None:
+            # A list needs no breakdowns: counted from the index alone, not grouped.
+            return db.session.execute(select(func.count()).select_from(population.subquery())).scalar_one()
         return total(name, filters, user)
     return tally(name, filters, user, by=by).get(key, 0)
 

@@ -50,6 +50,7 @@ LAST = ["Wenda", "Kogoya", "Tabuni", "Ndun", "Bria", "Lado", "Mau", "Tefa", "Wan
 CATEGORIES = ["P01", "P02", "P03", "P04", "P06", "P09", "P10", "P13", "P16", "P18", "P21", "P23"]
 REASONS = ["referred", "moved", "withdrew", "unreachable", "died"]
 PATH = ["recorded", "assessment", "planning", "intervention", "evaluation", "termination_review"]
+OUTCOMES = ("resolved", "closed_unresolved")  # the workflow's final stages
 FORWARD = {"assessment": "start_assessment", "planning": "complete_assessment",
            "intervention": "start_intervention", "evaluation": "start_evaluation",
            "termination_review": "request_termination"}
@@ -249,12 +250,15 @@ def _batch(rng, size, pairs, ids, chains, now, deadlines, zones, counters) -> di
         version = 1
         goal_id = None
         reason = rng.choice(REASONS) if outcome == "closed_unresolved" else None
+        reopened_before = False
         for index, (stage, entered, trigger) in enumerate(stays):
             left = stays[index + 1][1] if index + 1 < len(stays) else None
+            repeat = reopened_before and (trigger == "reopen" or stage in OUTCOMES)
+            reopened_before = reopened_before or trigger == "reopen"
             due = entered + timedelta(days=deadlines[stage]) if deadlines.get(stage) else None
             rows[CaseStageHistory].append({
                 "id": ids.take(CaseStageHistory), "case_id": case_id, "stage": stage, "trigger": trigger,
-                "reopened": trigger == "reopen", "entered_at": entered, "due_at": due, "left_at": left,
+                "reopened": trigger == "reopen", "repeat_entry": repeat, "entered_at": entered, "due_at": due, "left_at": left,
                 "duration_seconds": int((left - entered).total_seconds()) if left else None,
                 "closure_reason": reason if stage == "closed_unresolved" else None,
             })

@@ -10,8 +10,8 @@ or last month) from the raw tables.
 Exactness:
 - Counts are distinct cases per month, province and category. A case counts once per
   figure per month; it can appear in two months of one figure only if it was reopened in
-  between, so the cases that entered a final stage or a reopening twice in the period
-  (`twice_in`) are read raw and the duplicates taken off.
+  between, so the cases with a stay marked as a repeat entry in the period (`twice_in`)
+  are read raw and the duplicates taken off.
 - Durations are one-hour histograms (count and sum of seconds per bin), the same histograms
   the raw path builds, so both paths give the same percentiles. They are kept nationally
   only: a province's or a category's durations are computed raw (a small part of the data).
@@ -299,32 +299,20 @@ def cell_histogram(figure: str, months: Iterable[str]) -> dict[Any, dict[int, li
     return result
 
 
-def _reopened_in(filters) -> Select:
-    """Cases reopened within the period, from the covering reopened index."""
-    from .figures import _in_period
-
-    return select(H.case_id).where(H.reopened == true(), *_in_period(H.entered_at, filters))
-
-
 def twice_in(filters) -> Any:
     """The cases that can count in two parts of the period: a case is in a counted figure
-    once per month it entered it, and enters a final stage (or a reopening) twice only
-    through a reopening in between. So: cases reopened twice in the period, and cases
-    reopened in it that entered final stages twice in it — usually far fewer than the
-    reopened cases (a few percent), and found once per dashboard, not per figure."""
-    from .figures import _in_period, final_stages
+    once per month it entered it, and enters a final stage (or a reopening) a second time
+    only after a reopening, by a stay marked as a repeat entry when it was written. Found
+    once per dashboard from the index of those stays (few: most cases end once)."""
+    from .figures import _in_period
 
     def statement() -> Select:
-        reopened_twice = (select(H.case_id).where(H.reopened == true(), *_in_period(H.entered_at, filters))
-                          .group_by(H.case_id).having(func.count() > 1))
-        ended_twice = (select(H.case_id).where(H.case_id.in_(_reopened_in(filters).scalar_subquery()),
-                                               H.stage.in_(final_stages()), *_in_period(H.entered_at, filters))
-                       .group_by(H.case_id).having(func.count() > 1))
-        return reopened_twice.union(ended_twice)
+        return (select(H.case_id).where(H.repeat_entry == true(), *_in_period(H.entered_at, filters))
+                .distinct())
 
-    # Found once per dashboard, and given to each figure's correction as their ids, which
-    # the database looks up case by case: PostgreSQL as one array, SQLite as a list (or,
-    # if there were ever very many, as the query itself).
+    # Given to each figure's correction as their ids, which the database looks up case by
+    # case: PostgreSQL as one array, SQLite as a list (or, if there were ever very many,
+    # as the query itself).
     ids = per_transaction(("twice ids", filters.start, filters.end, filters.as_of),
                           lambda: list(db.session.execute(statement()).scalars()))
     if db.session.get_bind().dialect.name == "postgresql":

@@ -1,7 +1,8 @@
 """report rollups: a sealed block may be the current month so far ('YYYY-MM-DD': from the
 first of that month up to, not including, that day), so the label is ten characters; cases
 open during a month are counted from the (closed_at, opened_at) index alone, and everyone's
-caseload from a partial index of the open cases; sign-off times from their decision index
+caseload from a partial index of the open cases; sign-off times from their decision index;
+stays that let a case enter a counted figure twice are marked when written (repeat_entry)
 
 Revision ID: 0008_month_so_far
 Revises: 0007_report_rollups
@@ -16,7 +17,26 @@ branch_labels = None
 depends_on = None
 
 
+def _final_stages() -> list[str]:
+    from caseflow.services.runtime import engines
+
+    return sorted({name for workflow in engines().values()
+                   for name, state in workflow.definition.states.items() if state.final})
+
+
 def upgrade():
+    with op.batch_alter_table('case_stage_history', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('repeat_entry', sa.Boolean(), server_default=sa.false(), nullable=False))
+        batch_op.create_index('ix_case_stage_history_repeat', ['repeat_entry', 'entered_at', 'case_id'], unique=False)
+    # A final stage or a reopening entered after an earlier reopening of the same case.
+    history = sa.table('case_stage_history', sa.column('id'), sa.column('case_id'), sa.column('stage'),
+                       sa.column('reopened'), sa.column('entered_at'), sa.column('repeat_entry'))
+    earlier = history.alias('earlier')
+    op.execute(history.update().where(
+        sa.or_(history.c.reopened == sa.true(), history.c.stage.in_(_final_stages())),
+        sa.exists().where(earlier.c.case_id == history.c.case_id, earlier.c.reopened == sa.true(),
+                          earlier.c.entered_at < history.c.entered_at),
+    ).values(repeat_entry=sa.true()))
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.drop_index('ix_cases_closed_at')
         batch_op.create_index('ix_cases_closed_at', ['closed_at', 'opened_at'], unique=False)
@@ -34,6 +54,9 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table('case_stage_history', schema=None) as batch_op:
+        batch_op.drop_index('ix_case_stage_history_repeat')
+        batch_op.drop_column('repeat_entry')
     with op.batch_alter_table('sign_offs', schema=None) as batch_op:
         batch_op.drop_index('ix_sign_offs_decided_at')
         batch_op.create_index('ix_sign_offs_decided_at', ['decided_at'], unique=False)
