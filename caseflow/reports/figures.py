@@ -867,13 +867,20 @@ def steps_per_case_per_month(filters: Filters, user: User | None = None) -> list
     sealed, conditions, raw = _split_months(spans, filters, user)
     step_rows = {m: n for (m, _k), n in rollup.cell_counts_by_month("steps", sealed, conditions).items()}
     active = {m: n for (m, _k), n in rollup.cell_counts_by_month("open_cases", sealed, conditions).items()}
-    if raw:
+    if len(raw) == 1:  # this month: counted from the time index alone, no month computed per step
+        label, begin, end = raw[0]
+        step_rows[label] = db.session.execute(_with_cases(
+            select(func.count()).select_from(Step).where(Step.occurred_at >= begin, Step.occurred_at < end),
+            Step.case_id, filters, user)).scalar_one()
+    elif raw:
         first, last = raw[0][1], raw[-1][2]
         step_rows.update(db.session.execute(_with_cases(
             select(month_of(Step.occurred_at), func.count())  # count(*): from the time index alone
             .where(Step.occurred_at >= first, Step.occurred_at < last)
             .group_by(month_of(Step.occurred_at)), Step.case_id, filters, user)
         ).all())
+    if raw:
+        first, last = raw[0][1], raw[-1][2]
         scope = _case_conditions(filters, user)
         if scope:
             # A scope's own cases, in one pass: closed in the months or still open.

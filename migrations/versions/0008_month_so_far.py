@@ -2,7 +2,8 @@
 first of that month up to, not including, that day), so the label is ten characters; cases
 open during a month are counted from the (closed_at, opened_at) index alone, and everyone's
 caseload from a partial index of the open cases; sign-off times from their decision index;
-stays that let a case enter a counted figure twice are marked when written (repeat_entry)
+stays that let a case enter a counted figure twice are marked when written (repeat_entry);
+the stays entering a stage and the cases recorded in a period read from their indexes alone
 
 Revision ID: 0008_month_so_far
 Revises: 0007_report_rollups
@@ -25,6 +26,12 @@ def _final_stages() -> list[str]:
 
 
 def upgrade():
+    with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.drop_index('ix_cases_opened_at')
+        batch_op.create_index('ix_cases_opened_at', ['opened_at', 'id'], unique=False)
+    with op.batch_alter_table('case_stage_history', schema=None) as batch_op:
+        batch_op.drop_index('ix_case_stage_history_stage_entered')
+        batch_op.create_index('ix_case_stage_history_stage_entered', ['stage', 'entered_at', 'case_id'], unique=False)
     with op.batch_alter_table('case_stage_history', schema=None) as batch_op:
         batch_op.add_column(sa.Column('repeat_entry', sa.Boolean(), server_default=sa.false(), nullable=False))
         batch_op.create_index('ix_case_stage_history_repeat', ['repeat_entry', 'entered_at', 'case_id'], unique=False)
@@ -57,6 +64,11 @@ def downgrade():
     with op.batch_alter_table('case_stage_history', schema=None) as batch_op:
         batch_op.drop_index('ix_case_stage_history_repeat')
         batch_op.drop_column('repeat_entry')
+        batch_op.drop_index('ix_case_stage_history_stage_entered')
+        batch_op.create_index('ix_case_stage_history_stage_entered', ['stage', 'entered_at'], unique=False)
+    with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.drop_index('ix_cases_opened_at')
+        batch_op.create_index('ix_cases_opened_at', ['opened_at'], unique=False)
     with op.batch_alter_table('sign_offs', schema=None) as batch_op:
         batch_op.drop_index('ix_sign_offs_decided_at')
         batch_op.create_index('ix_sign_offs_decided_at', ['decided_at'], unique=False)
