@@ -28,7 +28,7 @@ def _final_stages() -> list[str]:
 def upgrade():
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.drop_index('ix_cases_opened_at')
-        batch_op.create_index('ix_cases_opened_at', ['opened_at', 'id'], unique=False)
+        batch_op.create_index('ix_cases_opened_at', ['opened_at'], unique=False, postgresql_include=['id'])
     with op.batch_alter_table('case_stage_history', schema=None) as batch_op:
         batch_op.drop_index('ix_case_stage_history_stage_entered')
         batch_op.create_index('ix_case_stage_history_stage_entered', ['stage', 'entered_at', 'case_id'], unique=False)
