@@ -29,6 +29,7 @@ from ..schemas import parse_row_id
 from ..services import cases as case_services
 from . import navigation
 from .auth import request_actor
+from .errors import error_page
 from .formatting import locale_code, safe_url_for, viewer_zone
 from .labels import CLOSURE_REASON_NAMES, labels
 
@@ -46,14 +47,27 @@ def _require(*roles: str) -> None:
         abort(403)
 
 
-def _date_arg(name: str) -> date | None:
+class FilterProblems:
+    """What was wrong in the query string's filters. A page shows it above the figures
+    (and leaves the wrong filter out); a file download is refused with it instead, since
+    nobody would see a warning on a spreadsheet that silently covers something else."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def add(self, message: str) -> None:
+        self.messages.append(message)
+
+
+def _date_arg(name: str, problems: FilterProblems) -> date | None:
     text = (request.args.get(name) or "").strip()
     if not text:
         return None
     try:
         return date.fromisoformat(text)
     except ValueError:
-        flash(_("'%(value)s' is not a date (use YYYY-MM-DD); it was ignored.", value=text), "warning")
+        problems.add(_("%(field)s: '%(value)s' is not a date (use YYYY-MM-DD); it was ignored.",
+                       field=FILTER_NAMES[name], value=text))
         return None
 
 
@@ -62,27 +76,58 @@ def _int_arg(name: str) -> int | None:
     return int(text) if text.isdigit() else None
 
 
+def _id_arg(name: str, problems: FilterProblems) -> int | None:
+    text = (request.args.get(name) or "").strip()
+    if text and not text.isdigit():
+        problems.add(_("%(field)s: '%(value)s' is not a number; it was ignored.",
+                       field=FILTER_NAMES[name], value=text))
+    return int(text) if text.isdigit() else None
+
+
+def _code_arg(name: str, model: Any, problems: FilterProblems) -> str | None:
+    code = (request.args.get(name) or "").strip() or None
+    if code is not None and db.session.get(model, code) is None:
+        problems.add(_("%(field)s: there is no code '%(value)s'; it was ignored.",
+                       field=FILTER_NAMES[name], value=code))
+        return None
+    return code
+
+
+FILTER_NAMES = {
+    "start": _l("From"), "end": _l("Until"), "province": _l("Province"), "category": _l("PPKS category"),
+    "facilitator": _l("Facilitator"), "supervisor": _l("Supervisor"),
+}
+
+
 def default_period(today: date) -> tuple[date, date]:
     """The last twelve calendar months, this one included."""
     index = today.year * 12 + today.month - 1 - 11
     return date(index // 12, index % 12 + 1, 1), today
 
 
-def current_filters() -> fg.Filters:
-    """Filters from the query string, limited to what the viewer's role may filter on."""
-    start, end = _date_arg("start"), _date_arg("end")
+def current_filters(*, for_file: bool = False) -> fg.Filters:
+    """Filters from the query string, limited to what the viewer's role may filter on.
+
+    A wrong value is named: as a warning on a page, as a refusal (400) of a file."""
+    problems = FilterProblems()
+    start, end = _date_arg("start", problems), _date_arg("end", problems)
     if start is None and end is None:
         start, end = default_period(fg.utcnow().date())
     if start and end and start > end:
         flash(_("The period starts after it ends; the dates were swapped."), "warning")
         start, end = end, start
     filters = fg.Filters(
-        province=(request.args.get("province") or None),
-        category=(request.args.get("category") or None),
-        facilitator_id=_int_arg("facilitator"),
-        supervisor_id=_int_arg("supervisor"),
+        province=_code_arg("province", Province, problems),
+        category=_code_arg("category", PpksCategory, problems),
+        facilitator_id=_id_arg("facilitator", problems),
+        supervisor_id=_id_arg("supervisor", problems),
         start=start, end=end,
     )
+    if problems.messages:
+        if for_file:
+            abort(Response(error_page(400, " ".join(problems.messages))[0], status=400))
+        for message in problems.messages:
+            flash(message, "warning")
     if current_user.role == Role.PROGRAMME_MANAGER:
         # Aggregates by place and category only: no filter can single out a person.
         filters = filters.with_(facilitator_id=None, supervisor_id=None)
@@ -271,7 +316,7 @@ def dashboard():
 def export(fmt: str):
     """Every table of the viewer's dashboard: all sheets in XLSX, or one table in CSV."""
     _require(*FIGURE_READERS)
-    filters = current_filters()
+    filters = current_filters(for_file=True)
     all_tables = dashboard_content(filters, current_user)["tables"]
     stamp = fg.utcnow().strftime("%Y%m%d")
     if fmt == "xlsx":
@@ -351,7 +396,7 @@ def cases_export(figure: str, fmt: str):
     if fmt not in ("csv", "xlsx"):
         abort(404)
     key, by = _drill_key(figure)
-    wanted = export_jobs.CaseList(figure, current_filters(), key=key, by=by, fmt=fmt, locale=locale_code(),
+    wanted = export_jobs.CaseList(figure, current_filters(for_file=True), key=key, by=by, fmt=fmt, locale=locale_code(),
                                   zone=viewer_zone(), title=str(FIGURE_TITLES.get(figure, figure)))
     result = export_jobs.export_cases(request_actor(), wanted)
     if isinstance(result, export_jobs.DirectExport):

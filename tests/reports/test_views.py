@@ -99,8 +99,32 @@ def test_case_file_and_termination_report_are_pdfs_and_the_reading_is_audited(pr
 
 
 def test_a_bad_date_is_ignored_with_a_message(team, signed_in):
-    page = signed_in(team.supervisor).get("/reports/?start=31-12-2026", headers={"Accept-Language": "en"})
+    page = signed_in(team.supervisor).get("/reports/?start=31-12-2026")
     assert page.status_code == 200
+    assert "Dari: &#39;31-12-2026&#39; bukan tanggal (gunakan TTTT-BB-HH); diabaikan." in page.text
+
+
+def test_an_unknown_province_or_category_is_named_and_left_out(programme, signed_in):
+    client = signed_in(programme.team.auditor)
+    everywhere = _recorded_stat(client.get(f"/reports/?{PERIOD}").text)
+    page = client.get(f"/reports/?{PERIOD}&province=zz&category=X99&facilitator=abc")
+    assert page.status_code == 200
+    for message in ("Provinsi: tidak ada kode &#39;zz&#39;; diabaikan.",
+                    "Kategori PPKS: tidak ada kode &#39;X99&#39;; diabaikan.",
+                    "Pendamping: &#39;abc&#39; bukan angka; diabaikan."):
+        assert message in page.text
+    assert _recorded_stat(page.text) == everywhere > 0  # not an empty province's zeros
+
+
+def test_a_file_with_a_wrong_filter_is_refused_naming_it(programme, signed_in):
+    client = signed_in(programme.team.auditor)
+    for url in (f"/reports/export.xlsx?{PERIOD}&province=zz", f"/reports/cases/recorded.csv?{PERIOD}&province=zz",
+                "/reports/export.csv?end=yesterday"):
+        answer = client.get(url)
+        assert answer.status_code == 400, url
+        assert answer.mimetype == "text/html"
+        assert "diabaikan" in answer.text and ("zz" in answer.text or "yesterday" in answer.text)
+    assert client.get(f"/reports/export.xlsx?{PERIOD}&province=91").status_code == 200
 
 
 def _recorded_stat(html: str) -> int:
