@@ -427,19 +427,15 @@ def ensure_sealed() -> list[str]:
 def seal_month(label: str) -> int:
     """Compute and keep one past month's cells; returns how many. Two workers sealing the
     same month: the second finds it sealed and keeps the first one's cells."""
-    from . import figures as fg
-
     first, following = month_bounds(label)
     if following > current_month_start():
         raise ValueError(f"{label} is not over yet")
-    return _keep(label, list(_month_cells(fg, label, first, following)))
+    return _keep(label, first, following)
 
 
 def seal_month_so_far(now: datetime | None = None) -> int:
     """Seal the current month's days before today as one block, in place of the previous
     one; returns its cells (0 on the 1st, or when today's block exists already)."""
-    from . import figures as fg
-
     now = now or utcnow()
     first, following = current_month_start(now), datetime.combine(now.date(), datetime.min.time(), UTC)
     if following <= first:
@@ -447,16 +443,34 @@ def seal_month_so_far(now: datetime | None = None) -> int:
     label = following.date().isoformat()
     if db.session.get(ReportSealedMonth, label) is not None:
         return 0
-    return _keep(label, list(_month_cells(fg, label, first, following)))
+    return _keep(label, first, following)
 
 
-def _keep(label: str, rows: list[dict[str, Any]]) -> int:
-    """Keep a block's cells, replacing the month-so-far blocks it covers, in one
-    transaction. Two workers keeping the same block: the second keeps nothing."""
+# Sealing a block and logging a step into the past exclude each other, or a step committed
+# while the block's cells were being computed would be in neither. SQLite has one writer
+# at a time already; PostgreSQL takes this advisory lock (steps share it, a sealing holds
+# it alone), only for a step older than today, since no block covers today.
+SEALING_LOCK = 0x63617365666C6F77 & 0x7FFFFFFFFFFFFFFF
+
+
+def _hold_sealing_lock(*, shared: bool) -> None:
+    if db.session.get_bind().dialect.name == "postgresql":
+        lock = func.pg_advisory_xact_lock_shared if shared else func.pg_advisory_xact_lock
+        db.session.execute(select(lock(SEALING_LOCK)))
+
+
+def _keep(label: str, first: datetime, following: datetime) -> int:
+    """Compute a block's cells and keep them, replacing the month-so-far blocks it
+    covers, in one transaction. Two workers keeping the same block: the second keeps
+    nothing."""
+    from . import figures as fg
+
     try:
         with write_transaction():
+            _hold_sealing_lock(shared=False)
             if db.session.get(ReportSealedMonth, label) is not None:
                 return 0
+            rows = list(_month_cells(fg, label, first, following))
             covered = [other for other in db.session.execute(
                 select(ReportSealedMonth.month).where(ReportSealedMonth.month.like(f"{label[:7]}-%"))).scalars()
                 if other != label]
@@ -549,6 +563,9 @@ def count_late_step(case: Case, occurred_at: datetime) -> None:
     transaction). One cell row is bumped, or a row of one step added where the month had
     none for the case's province and category: the cells are always read as sums."""
     moment = occurred_at.astimezone(UTC)
+    if moment >= datetime.combine(utcnow().date(), datetime.min.time(), UTC):
+        return  # today: no block covers it yet, and a sealing will read it
+    _hold_sealing_lock(shared=True)
     month = month_label(moment)
     label = block_of(moment, usable(db.session.execute(select(ReportSealedMonth.month).where(or_(
         ReportSealedMonth.month == month, ReportSealedMonth.month.like(f"{month}-%")))).scalars()))

@@ -7,6 +7,8 @@ agree exactly, for aligned and unaligned periods, filters and roles.
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, date, datetime
 
 import pytest
@@ -135,6 +137,53 @@ def test_a_step_logged_into_a_sealed_month_counts_in_it(app, programme):
     assert sealed == fg.steps_per_case_per_month(filters)
     after = {m["month"]: m["steps"] for m in sealed}
     assert after["2026-03"] == before["2026-03"] + 2 and after["2026-05"] == before["2026-05"] + 1
+
+
+def test_a_step_logged_while_its_month_is_being_sealed_counts_once(app, programme, monkeypatch):
+    """A tablet syncs a March visit just as the nightly sealing computes March: the
+    sealing waits for the step's transaction (or the step for the sealing), so the step is
+    in March's cells exactly once, on both databases."""
+    c, facilitator_id = programme.c.id, programme.team.facilitator2.id
+    step_checked, results = threading.Event(), {}
+    count_late_step = rollup.count_late_step
+
+    def slow_count(case, occurred_at):
+        count_late_step(case, occurred_at)
+        step_checked.set()
+        time.sleep(0.5)  # the step's transaction is still open while the sealing starts
+
+    monkeypatch.setattr(rollup, "count_late_step", slow_count)
+
+    def log_step():
+        with app.app_context():
+            from caseflow.models import User
+            try:
+                user = db.session.get(User, facilitator_id)
+                cases.log_step(Actor(user=user), c, a_step(occurred_at="2026-03-10T09:00:00+00:00"))
+                results["step"] = "ok"
+            finally:
+                db.session.remove()
+
+    def seal_march():
+        with app.app_context():
+            try:
+                step_checked.wait(10)
+                results["cells"] = rollup.seal_month("2026-03")
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=log_step), threading.Thread(target=seal_march)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert results.get("step") == "ok" and results.get("cells", 0) > 0, results
+    db.session.rollback()
+    march = Filters(start=date(2026, 3, 1), end=date(2026, 3, 31))
+    sealed = fg.steps_per_case_per_month(march)
+    app.config["CASEFLOW_REPORT_ROLLUPS"] = False
+    raw = fg.steps_per_case_per_month(march)
+    assert sealed == raw and raw[0]["steps"] >= 1
 
 
 def test_the_month_so_far_gives_the_raw_figures_and_is_replaced_daily(app, programme, make):
