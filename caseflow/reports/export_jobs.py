@@ -27,7 +27,7 @@ from typing import IO, Any
 
 from flask import current_app
 from flask_babel import force_locale
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import selectinload
 
 from ..database import utcnow, write_transaction
@@ -71,6 +71,10 @@ class CaseList:
 
     def statement(self, user: User):
         return fg.drill(self.figure, self.filters, user, key=self.key, by=self.by)
+
+    def pages(self, user: User, size: int) -> Iterator[list[Case]]:
+        """The cases in the order the list shows them, `size` at a time."""
+        return fg.drill_pages(self.figure, self.filters, user, key=self.key, by=self.by, size=size, options=SHOWN)
 
     def as_dict(self) -> dict[str, Any]:
         filters = {name: getattr(self.filters, name) for name in _FILTER_FIELDS}
@@ -126,12 +130,8 @@ def _count(statement) -> int:
     return db.session.execute(select(func.count()).select_from(statement.subquery())).scalar_one()
 
 
-def _ordered(statement):
-    """The list's order (newest first), with what each row shows loaded alongside."""
-    return statement.options(
-        selectinload(Case.client), selectinload(Case.facilitator),
-        selectinload(Case.ppks_category), selectinload(Case.province),
-    ).order_by(Case.opened_at.desc(), Case.id.desc())
+SHOWN = (selectinload(Case.client), selectinload(Case.facilitator),
+         selectinload(Case.ppks_category), selectinload(Case.province))  # what each row shows
 
 
 def export_cases(actor: Actor, wanted: CaseList) -> DirectExport | ReportJob:
@@ -143,7 +143,7 @@ def export_cases(actor: Actor, wanted: CaseList) -> DirectExport | ReportJob:
     total = _count(statement)
     if total > threshold:
         return start_export_job(actor, wanted, total)
-    cases = db.session.execute(_ordered(statement)).scalars().all()
+    cases = [case for page in wanted.pages(user, threshold + 1) for case in page]
     table = case_table(cases, user, wanted.locale, title=wanted.title or None)
     body = to_csv(table, wanted.zone) if wanted.fmt == "csv" else to_xlsx([table], wanted.zone)
     _record_export(actor, wanted, rows=len(cases), sha256=hashlib.sha256(body).hexdigest(), size=len(body))
@@ -231,7 +231,7 @@ def run_export_job(job_id: int) -> None:
         def on_page(done: int) -> None:
             progress.report(job_id, token, done, max(done, total))
 
-        cases = _Pages(statement, page_rows, on_page)
+        cases = _Pages(wanted, user, page_rows, on_page)
         table = case_table(cases, user, wanted.locale, title=wanted.title or None, lazy=True)
         if wanted.fmt == "csv":
             write_csv(table, out, wanted.zone)
@@ -242,28 +242,19 @@ def run_export_job(job_id: int) -> None:
 
 
 class _Pages:
-    """The cases of `statement` in the list's order, read `size` at a time by keyset;
-    each page is let go (expunged) before the next is read."""
+    """The list's cases in the order of its pages on screen, read `size` at a time by
+    keyset; each page is let go (expunged) before the next is read."""
 
-    def __init__(self, statement, size: int, on_page: Callable[[int], None]) -> None:
-        self.statement, self.size, self.on_page, self.done = _ordered(statement).limit(size), size, on_page, 0
+    def __init__(self, wanted: CaseList, user: User, size: int, on_page: Callable[[int], None]) -> None:
+        self.wanted, self.user, self.size, self.on_page, self.done = wanted, user, size, on_page, 0
 
     def __iter__(self) -> Iterator[Case]:
-        after: tuple[datetime, int] | None = None
-        while True:
-            statement = self.statement
-            if after is not None:
-                statement = statement.where(or_(Case.opened_at < after[0],
-                                                and_(Case.opened_at == after[0], Case.id < after[1])))
-            page = db.session.execute(statement).scalars().all()
+        for page in self.wanted.pages(self.user, self.size):
             yield from page
             self.done += len(page)
-            if page:
-                after = (page[-1].opened_at, page[-1].id)
             db.session.expunge_all()
-            if len(page) < self.size:
-                return
-            self.on_page(self.done)
+            if len(page) >= self.size:  # the last page's progress is the finished file's
+                self.on_page(self.done)
 
 
 def _store(job_id: int, wanted: CaseList, out: IO[bytes], rows: int, keep: timedelta) -> None:

@@ -22,7 +22,7 @@ the same numbers (tests/reports/test_rollup.py).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -489,6 +489,18 @@ BY_INSTANT = ("resolved", "closed_unresolved", "terminated", "reopened",
               *(f"resolved_within_{d}" for d in WITHIN_DAYS))
 
 
+def _instants(name: str, filters: Filters, user: User | None, key: Any, by: str | None):
+    """(case_id, at) of each time a case entered a BY_INSTANT figure (or one key of it)."""
+    population = POPULATIONS[name](filters, user)
+    if key is not None and not by:
+        population = population.where(population.selected_columns.key == key)
+    elif key is not None:
+        if not _reads_cases(population):
+            population = population.join(Case, Case.id == population.selected_columns.case_id)
+        population = population.where(BREAKDOWNS[by] == key)
+    return population.subquery()
+
+
 def drill_page(name: str, filters: Filters, user: User | None = None, key: Any = None,
                by: str | None = None, *, limit: int, offset: int = 0, options=()) -> list[Case]:
     """One page of the cases behind a figure: for a resolution, closure or reopening the
@@ -497,14 +509,7 @@ def drill_page(name: str, filters: Filters, user: User | None = None, key: Any =
         return list(db.session.execute(
             drill(name, filters, user, key, by).options(*options)
             .order_by(Case.opened_at.desc(), Case.id.desc()).limit(limit).offset(offset)).scalars())
-    population = POPULATIONS[name](filters, user)
-    if key is not None and not by:
-        population = population.where(population.selected_columns.key == key)
-    elif key is not None:
-        if not _reads_cases(population):
-            population = population.join(Case, Case.id == population.selected_columns.case_id)
-        population = population.where(BREAKDOWNS[by] == key)
-    instants = population.subquery()
+    instants = _instants(name, filters, user, key, by)
     wanted, fetch = offset + limit, offset + limit + 10
     while True:
         # A case is in a figure more than once only if it was reopened: a few extra rows.
@@ -514,10 +519,49 @@ def drill_page(name: str, filters: Filters, user: User | None = None, key: Any =
         if len(ids) >= wanted or len(rows) < fetch:
             break
         fetch *= 2
-    page = ids[offset:wanted]
+    return _cases_in_order(ids[offset:wanted], options)
+
+
+def _cases_in_order(ids: list[int], options=()) -> list[Case]:
     found = {case.id: case for case in db.session.execute(
-        select(Case).where(Case.id.in_(page)).options(*options)).scalars()}
-    return [found[case_id] for case_id in page]
+        select(Case).where(Case.id.in_(ids)).options(*options)).scalars()}
+    return [found[case_id] for case_id in ids if case_id in found]
+
+
+def drill_pages(name: str, filters: Filters, user: User | None = None, key: Any = None,
+                by: str | None = None, *, size: int, options=()) -> Iterator[list[Case]]:
+    """Every case behind a figure, `size` at a time, in the order of its list pages, each
+    page read by keyset (where the previous one ended), not by offset: an export of the
+    whole list reads each row once."""
+    if name not in BY_INSTANT:
+        statement = drill(name, filters, user, key, by).options(*options).order_by(
+            Case.opened_at.desc(), Case.id.desc()).limit(size)
+        after: tuple[datetime, int] | None = None
+        while True:
+            page_statement = statement if after is None else statement.where(or_(
+                Case.opened_at < after[0], and_(Case.opened_at == after[0], Case.id < after[1])))
+            page = list(db.session.execute(page_statement).scalars())
+            if page:
+                after = (page[-1].opened_at, page[-1].id)  # before the reader lets the page go
+                yield page
+            if len(page) < size:
+                return
+    instants = _instants(name, filters, user, key, by)
+    statement = select(instants.c.case_id, instants.c.at).order_by(
+        instants.c.at.desc(), instants.c.case_id.desc()).limit(size)
+    seen: set[int] = set()  # a reopened case entered the figure more than once: listed once
+    last: tuple[datetime, int] | None = None
+    while True:
+        page_statement = statement if last is None else statement.where(or_(
+            instants.c.at < last[0], and_(instants.c.at == last[0], instants.c.case_id < last[1])))
+        rows = db.session.execute(page_statement).all()
+        ids = [case_id for case_id in dict.fromkeys(case_id for case_id, _at in rows) if case_id not in seen]
+        seen.update(ids)
+        if ids:
+            yield _cases_in_order(ids, options)
+        if len(rows) < size:
+            return
+        last = (rows[-1].at, rows[-1].case_id)
 
 
 def drill_total(name: str, filters: Filters, user: User | None = None, key: Any = None,

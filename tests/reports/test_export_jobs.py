@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -233,3 +234,32 @@ def test_asking_again_joins_the_running_job_and_one_person_runs_at_most_two(app,
     assert count(ReportJob) == 2
     # Someone else's jobs do not count against this person.
     assert token_of(signed_in(hostile_team.supervisor).get("/reports/cases/in_progress.csv"))
+
+
+def test_an_exported_list_is_in_the_order_of_its_pages_with_each_case_once(app, programme, make, signed_in):
+    """Resolutions are listed most recent first: F, recorded last, was resolved first; E
+    was resolved twice (reopened in between) and is listed once, at its latest resolution."""
+    from tests.reports.conftest import advance, opened
+
+    t = programme.team
+    f = advance(opened(make, t.facilitator, 30), t.facilitator, t.supervisor, {
+        "assessment": 31, "planning": 32, "intervention": 33, "evaluation": 40,
+        "termination_review": 45, "resolved": 50})
+    e = advance(programme.e, t.facilitator, t.supervisor, {
+        "planning": 161, "intervention": 162, "evaluation": 170, "termination_review": 175, "resolved": 180})
+    expected = [e.number, programme.a.number, f.number]
+    client = signed_in(t.auditor)
+    path = "/reports/cases/resolved{}?start=2026-01-01&end=2026-12-01"
+    page = client.get(path.format(""), headers={"Accept-Language": "en"}).text
+    shown = [n for n in re.findall(r">(\d{2}-\d{4}-\d{6})<", page) if n in expected]
+    assert shown == expected, (shown, expected)
+
+    def numbers(data: bytes) -> list[str]:
+        return [r[0] for r in list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))[1:]]
+
+    app.config["CASEFLOW_EXPORT_JOB_ROWS"] = 10_000
+    direct = numbers(client.get(path.format(".csv")).data)
+    assert direct == expected, (direct, expected)
+    app.config.update(CASEFLOW_EXPORT_JOB_ROWS=1, CASEFLOW_EXPORT_PAGE_ROWS=1)
+    token = token_of(client.get(path.format(".csv")))
+    assert numbers(client.get(f"/reports/exports/{token}/file").data) == expected
