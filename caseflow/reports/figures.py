@@ -881,13 +881,25 @@ def months(filters: Filters, default_months: int = 12) -> list[tuple[str, dateti
 
 def open_during(begin: datetime, end: datetime) -> list:
     """Open at some time in [begin, end): recorded before its end, not closed before its
-    start (read from the case row: one pass over the cases, not over their whole history)."""
-    return [Case.opened_at < end, or_(Case.closed_at.is_(None), Case.closed_at >= begin)]
+    start (read from the case row: one pass over the cases, not over their whole history),
+    and not closed for the whole of it before a reopening."""
+    return [Case.opened_at < end, or_(Case.closed_at.is_(None), Case.closed_at >= begin),
+            Case.id.not_in(closed_throughout(begin, end))]
+
+
+def closed_throughout(begin: datetime, end: datetime) -> Select:
+    """Cases closed from `begin` to `end` and reopened since: the case row says they are
+    open (or closed later), their final stay says otherwise. Only a reopening ends a final
+    stay, so these are a few rows of the (stage, left_at) index."""
+    return select(CaseStageHistory.case_id).where(
+        CaseStageHistory.stage.in_(final_stages()), CaseStageHistory.left_at >= end,
+        CaseStageHistory.entered_at <= begin)
 
 
 def open_during_parts(begin: datetime, end: datetime) -> tuple[list, list]:
-    """open_during as two disjoint parts, still open and closed since `begin`: each is a
-    range of the (closed_at, opened_at) index, counted from the index alone."""
+    """open_during as two disjoint parts, still open and closed since `begin`, each a
+    range of the (closed_at, opened_at) index counted from the index alone; the cases
+    closed throughout (`closed_throughout`) are in one of them and are to be subtracted."""
     return ([Case.closed_at.is_(None), Case.opened_at < end],
             [Case.closed_at >= begin, Case.opened_at < end])
 
@@ -903,10 +915,8 @@ def _split_months(spans: list[tuple[str, datetime, datetime]], filters: Filters,
 
 
 def steps_per_case_per_month(filters: Filters, user: User | None = None) -> list[dict[str, Any]]:
-    """Per month: steps logged, cases open at some time that month, and steps per open case.
-    A sealed month keeps its open cases as they were when it was sealed: a case reopened
-    later does not become open in the months it spent closed (the case row no longer says
-    when it was closed, so the raw count would include it)."""
+    """Per month: steps logged, cases open at some time that month, and steps per open case
+    (a case closed all month and reopened later was not open that month)."""
     spans = months(filters)
     if not spans:
         return []
@@ -939,6 +949,8 @@ def steps_per_case_per_month(filters: Filters, user: User | None = None) -> list
             for label, begin, end in raw:
                 active[label] = sum(db.session.execute(select(func.count()).select_from(Case).where(*part))
                                     .scalar_one() for part in open_during_parts(begin, end))
+                active[label] -= db.session.execute(select(func.count(distinct(
+                    closed_throughout(begin, end).subquery().c.case_id)))).scalar_one()
     result = []
     for label, _begin, _end in spans:
         steps, open_cases = step_rows.get(label, 0), active.get(label, 0)

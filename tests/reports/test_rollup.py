@@ -186,6 +186,37 @@ def test_a_step_logged_while_its_month_is_being_sealed_counts_once(app, programm
     assert sealed == raw and raw[0]["steps"] >= 1
 
 
+def test_a_case_closed_for_whole_months_then_reopened_was_not_open_in_them(app, programme, make):
+    """G (category P07) resolved on 10 February, reopened on 11 May: open in January,
+    February, May and June, not in March or April, computed raw, sealed before the
+    reopening or sealed again after it."""
+    t = programme.team
+    g = advance(opened(make, t.facilitator, 0, "P07"), t.facilitator, t.supervisor, {
+        "assessment": 1, "planning": 2, "intervention": 3, "evaluation": 20,
+        "termination_review": 30, "resolved": 40})
+    only_g = Filters(start=date(2026, 1, 1), end=date(2026, 6, 30), category="P07")
+    expected = {"2026-01": 1, "2026-02": 1, "2026-03": 0, "2026-04": 0, "2026-05": 1, "2026-06": 1}
+
+    def open_cases() -> dict:
+        return {m["month"]: m["open_cases"] for m in fg.steps_per_case_per_month(only_g)}
+
+    with simulated_time(day(100)):  # mid-April: January to March sealed, G still resolved
+        rollup.seal()
+    advance(g, t.facilitator, t.supervisor, {"assessment": 130})
+    db.session.rollback()
+    assert open_cases() == expected  # March sealed before the reopening, April raw
+    app.config["CASEFLOW_REPORT_ROLLUPS"] = False
+    assert open_cases() == expected
+    app.config["CASEFLOW_REPORT_ROLLUPS"] = True
+    rollup.seal(rebuild=True)
+    db.session.rollback()
+    assert open_cases() == expected
+    everyone = Filters(start=date(2026, 4, 1), end=date(2026, 4, 30))
+    sealed_april = fg.steps_per_case_per_month(everyone)
+    app.config["CASEFLOW_REPORT_ROLLUPS"] = False
+    assert fg.steps_per_case_per_month(everyone) == sealed_april
+
+
 def test_the_month_so_far_gives_the_raw_figures_and_is_replaced_daily(app, programme, make):
     """On 15 July the daily sealing keeps 1–14 July as one block; figures for periods
     that end today add it up with the day left raw, and give the raw figures. A case
