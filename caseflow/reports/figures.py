@@ -367,11 +367,27 @@ def _case_cube(name: str, filters: Filters, user: User | None, population: Selec
     """(key, province, category, cases) of a figure read from the cases table alone, once
     per transaction: each row is one case with one key, so its total and its breakdowns by
     key, province and category are sums of this one grouping."""
+    if name in ("in_progress", "overdue") and _is_now(filters.moment):
+        column = 3 if name == "in_progress" else 4
+        return [(*row[:3], row[column]) for row in _present_cube(filters, user) if row[column]]
+
     def read() -> list:
         columns = (population.selected_columns.key, Case.province_code, Case.ppks_category_code)
         return db.session.execute(population.with_only_columns(*columns, func.count()).group_by(*columns)).all()
 
     return rollup.per_transaction(("cube", name, filters, user.id if user else None), read)
+
+
+def _present_cube(filters: Filters, user: User | None) -> list:
+    """(stage, province, category, open cases, overdue cases) now: in progress and overdue
+    are one pass over the open cases (overdue is the part past its stage deadline)."""
+    def read() -> list:
+        columns = (Case.state, Case.province_code, Case.ppks_category_code)
+        late = func.coalesce(func.sum(case((and_(*_past_due(filters.moment)), 1), else_=0)), 0)
+        return db.session.execute(select(*columns, func.count(), late).where(
+            Case.state.in_(open_stages()), *_scoped_cases(filters, user)).group_by(*columns)).all()
+
+    return rollup.per_transaction(("present cube", filters, user.id if user else None), read)
 
 
 CUBE_INDEX = {None: 0, "province": 1, "category": 2}
