@@ -66,7 +66,7 @@ def _date_arg(name: str, problems: FilterProblems) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        problems.add(_("%(field)s: '%(value)s' is not a date (use YYYY-MM-DD); it was ignored.",
+        problems.add(_("%(field)s: '%(value)s' is not a date (use YYYY-MM-DD)",
                        field=FILTER_NAMES[name], value=text))
         return None
 
@@ -79,16 +79,14 @@ def _int_arg(name: str) -> int | None:
 def _id_arg(name: str, problems: FilterProblems) -> int | None:
     text = (request.args.get(name) or "").strip()
     if text and not text.isdigit():
-        problems.add(_("%(field)s: '%(value)s' is not a number; it was ignored.",
-                       field=FILTER_NAMES[name], value=text))
+        problems.add(_("%(field)s: '%(value)s' is not a number", field=FILTER_NAMES[name], value=text))
     return int(text) if text.isdigit() else None
 
 
 def _code_arg(name: str, model: Any, problems: FilterProblems) -> str | None:
     code = (request.args.get(name) or "").strip() or None
     if code is not None and db.session.get(model, code) is None:
-        problems.add(_("%(field)s: there is no code '%(value)s'; it was ignored.",
-                       field=FILTER_NAMES[name], value=code))
+        problems.add(_("%(field)s: there is no code '%(value)s'", field=FILTER_NAMES[name], value=code))
         return None
     return code
 
@@ -125,9 +123,11 @@ def current_filters(*, for_file: bool = False) -> fg.Filters:
     )
     if problems.messages:
         if for_file:
-            abort(Response(error_page(400, " ".join(problems.messages))[0], status=400))
-        for message in problems.messages:
-            flash(message, "warning")
+            message = _("No file was made: %(problems)s. Correct the filter and download again.",
+                        problems="; ".join(problems.messages))
+            abort(Response(error_page(400, message)[0], status=400))
+        for problem in problems.messages:
+            flash(_("%(problem)s; it was ignored.", problem=problem), "warning")
     if current_user.role == Role.PROGRAMME_MANAGER:
         # Aggregates by place and category only: no filter can single out a person.
         filters = filters.with_(facilitator_id=None, supervisor_id=None)

@@ -123,7 +123,8 @@ def test_a_file_with_a_wrong_filter_is_refused_naming_it(programme, signed_in):
         answer = client.get(url)
         assert answer.status_code == 400, url
         assert answer.mimetype == "text/html"
-        assert "diabaikan" in answer.text and ("zz" in answer.text or "yesterday" in answer.text)
+        assert "Berkas tidak dibuat: " in answer.text and "diabaikan" not in answer.text
+        assert "Provinsi: tidak ada kode &#39;zz&#39;" in answer.text or "Sampai: &#39;yesterday&#39;" in answer.text
     assert client.get(f"/reports/export.xlsx?{PERIOD}&province=91").status_code == 200
 
 
