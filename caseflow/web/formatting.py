@@ -65,6 +65,16 @@ def localtime(value: datetime | None, zone: str | None = None, with_zone: bool =
     return f"{text} {zone_abbreviation(zone)}" if with_zone else text
 
 
+def table_cell(value: Any) -> Any:
+    """A table cell as a page shows it: a moment in the viewer's zone, a date as a date
+    (the exports write the same values in their own ISO form)."""
+    if isinstance(value, datetime):
+        return localtime(value)
+    if isinstance(value, date):
+        return localdate(value)
+    return "" if value is None else value
+
+
 def utc(value: datetime | None) -> str:
     if value is None:
         return ""
@@ -129,6 +139,7 @@ def current_nav_endpoint(items: list) -> str | None:
 
 def init_app(app: Flask) -> None:
     app.add_template_filter(localtime, "localtime")
+    app.add_template_filter(table_cell, "cell")
     app.add_template_filter(utc, "utc")
     app.add_template_filter(localdate, "localdate")
     app.add_template_filter(localdate, "date")

@@ -58,6 +58,8 @@ def test_auditor_clicks_a_figure_down_to_its_cases(programme, signed_in):
     assert f'href="/reports/case/{p.a.id}/termination.pdf"' in page.text
     assert p.a.client.full_name not in page.text  # auditors get the masked NIK, not the name
     assert p.a.client.nik[:4] + "*" * 10 in page.text
+    # recorded at 12:00 UTC on 1 January: shown in the auditor's zone (Jakarta), not as ISO UTC
+    assert "1 Jan 2026 19:00 WIB" in page.text and "+00:00" not in page.text
 
 
 def test_province_auditor_drills_only_into_their_province(programme, signed_in):
