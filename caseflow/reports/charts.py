@@ -30,6 +30,21 @@ def _legend(series: Sequence[Any], y: float, x0: float = 8) -> list[str]:
     return parts
 
 
+LABEL_CHARACTERS = 30  # what fits left of the bars at this font size
+
+
+def _label_lines(label: str) -> list[str]:
+    """A row label on one line, or two split at a space ("Anak yang Menjadi Korban Tindak
+    Kekerasan"), the second shortened with an ellipsis if it is still too long."""
+    if len(label) <= LABEL_CHARACTERS:
+        return [label]
+    cut = label.rfind(" ", 0, LABEL_CHARACTERS + 1)
+    first, rest = (label[:cut], label[cut + 1:]) if cut > 0 else (label[:LABEL_CHARACTERS], label[LABEL_CHARACTERS:])
+    if len(rest) > LABEL_CHARACTERS:
+        rest = rest[:LABEL_CHARACTERS - 1] + "…"
+    return [first, rest]
+
+
 def bars(title: Any, rows: Sequence[tuple[Any, Sequence[float]]], series: Sequence[Any],
          *, stacked: bool = False, width: int = 640) -> Markup:
     """Horizontal bars, one group per row (side by side, or stacked)."""
@@ -45,8 +60,11 @@ def bars(title: Any, rows: Sequence[tuple[Any, Sequence[float]]], series: Sequen
         parts.extend(_legend(series, 14))
     y = 30
     for label, values in rows:
-        parts.append(f'<text x="{label_width - 6}" y="{y + per_row / 2 + 4}" font-size="11" '
-                     f'text-anchor="end">{_e(str(label)[:30])}</text>')
+        lines = _label_lines(str(label))
+        middle = y + per_row / 2 + 4 - 6 * (len(lines) - 1)
+        for number, line in enumerate(lines):
+            parts.append(f'<text x="{label_width - 6}" y="{middle + 12 * number:.0f}" font-size="11" '
+                         f'text-anchor="end">{_e(line)}</text>')
         x = label_width
         for index, value in enumerate(values):
             length = max(0.0, value * scale)

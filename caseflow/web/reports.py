@@ -204,34 +204,42 @@ def _link(table: Table, row: int, column: int, url: str | None) -> None:
         table.links[(row, column)] = url
 
 
-def build_charts(filters: fg.Filters, user: User, extra: dict[str, Any]) -> list[tuple[str, Any]]:
+def build_charts(filters: fg.Filters, user: User, extra: dict[str, Any]) -> list[tuple[str, str, Any]]:
+    """(name, title, svg) of each chart: the title is shown above it and read out with it."""
     figures = extra["figures"]
     locale = locale_code()
     in_progress = sum(figures["in_progress"].values())
     terminated = figures["resolution_rate"]["terminated"]
-    result = [("funnel", charts.bars(_("From recorded to resolved"), [
+    result = []
+
+    def add(name: str, title: str, svg: Any) -> None:
+        result.append((name, title, svg))
+
+    title = _("From recorded to resolved")
+    add("funnel", title, charts.bars(title, [
         (_("Recorded"), [figures["recorded"]]),
         (_("In progress"), [in_progress]),
         (_("Terminated"), [terminated]),
         (_("Resolved"), [figures["resolved"]]),
-    ], [_("Cases")]))]
+    ], [_("Cases")]))
     trend = extra["trend"]
-    result.append(("trend", charts.columns(
-        _("Recorded and resolved per month"), [m["month"] for m in trend],
+    title = _("Recorded and resolved per month")
+    add("trend", title, charts.columns(
+        title, [m["month"] for m in trend],
         {_("Recorded"): [m["recorded"] for m in trend], _("Resolved"): [m["resolved"] for m in trend],
-         _("Closed unresolved"): [m["closed_unresolved"] for m in trend]})))
+         _("Closed unresolved"): [m["closed_unresolved"] for m in trend]}))
     distribution = fg.duration_distribution(filters, user)
-    result.append(("time_in_stage", charts.bars(
-        _("Days spent in each stage (stays ended in the period)"),
-        [(tables.stage_title(stage, locale), buckets) for stage, buckets in distribution.items()],
-        ["≤7", "≤14", "≤30", "≤60", "≤90", "≤180", ">180"], stacked=True)))
+    title = _("Days spent in each stage (stays ended in the period)")
+    add("time_in_stage", title, charts.bars(
+        title, [(tables.stage_title(stage, locale), buckets) for stage, buckets in distribution.items()],
+        ["≤7", "≤14", "≤30", "≤60", "≤90", "≤180", ">180"], stacked=True))
     for by, title in (("category", _("Cases per PPKS category")), ("province", _("Province comparison"))):
         if by in extra["comparisons"]:
             rows, names = extra["comparisons"][by]
             top = sorted(rows.items(), key=lambda item: -item[1]["recorded"])[:15]
-            result.append((by, charts.bars(title, [
+            add(by, title, charts.bars(title, [
                 (names.get(key, key), [row["recorded"], row["resolved"]]) for key, row in top
-            ], [_("Recorded"), _("Resolved")])))
+            ], [_("Recorded"), _("Resolved")]))
     return result
 
 
@@ -267,17 +275,21 @@ def _table_from(data: dict[str, Any]) -> Table:
                  {(r, c): url for r, c, url in data["links"]})
 
 
+SNAPSHOT_SHAPE = 2  # part of a snapshot's key: a change of what it holds leaves the old ones unread
+
+
 def dashboard_content(filters: fg.Filters, user: User) -> dict[str, Any]:
     """Headline numbers, tables and charts of `user`'s dashboard. Programme-wide ones come
     from a snapshot of the last few minutes when there is one (reports.snapshots)."""
     key = None
     if _national(user):
-        key = snapshots.snapshot_key("dashboard", user.role, locale_code(), _filter_args(filters))
+        key = snapshots.snapshot_key("dashboard", SNAPSHOT_SHAPE, user.role, locale_code(), _filter_args(filters))
         found = snapshots.fresh(key)
         if found is not None:
             created, payload = found
             return {"stats": payload["stats"], "tables": [_table_from(t) for t in payload["tables"]],
-                    "charts": [(name, Markup(svg)) for name, svg in payload["charts"]], "computed_at": created}
+                    "charts": [(name, title, Markup(svg)) for name, title, svg in payload["charts"]],
+                    "computed_at": created}
     extra, all_tables = build_tables(filters, user)
     figures = extra["figures"]
     stats = {"recorded": figures["recorded"], "resolved": figures["resolved"],
@@ -287,7 +299,7 @@ def dashboard_content(filters: fg.Filters, user: User) -> dict[str, Any]:
     if key is not None:
         content["computed_at"] = snapshots.store(key, {
             "stats": stats, "tables": [_table_dict(t) for t in all_tables],
-            "charts": [[name, str(svg)] for name, svg in chart_list]})
+            "charts": [[name, title, str(svg)] for name, title, svg in chart_list]})
     return content
 
 

@@ -20,7 +20,7 @@ def test_each_reader_role_gets_its_dashboard_with_charts_and_tables(programme, s
         page = signed_in(user).get(f"/reports/?{PERIOD}", headers={"Accept-Language": "en"})
         assert page.status_code == 200, user.role
         html = page.text
-        assert "<svg" in html and "Dari terdata hingga terselesaikan" in html
+        assert "<svg" in html and "<figcaption>Dari terdata hingga terselesaikan</figcaption>" in html
         assert "<script>" not in html and "onclick" not in html
 
 
@@ -158,3 +158,12 @@ def test_a_national_auditor_compares_facilitators_within_a_chosen_province(app, 
     assert t.facilitator.full_name in papua and t.other_facilitator.full_name not in papua
     scoped = signed_in(t.province_auditor).get(f"/reports/?{PERIOD}").text  # scope: one province
     assert t.other_facilitator.full_name in scoped
+
+
+def test_a_long_category_name_is_drawn_on_two_lines_not_cut():
+    from caseflow.reports import charts
+
+    svg = str(charts.bars("t", [("Anak yang Menjadi Korban Tindak Kekerasan", [2, 0])], ["a", "b"]))
+    assert ">Anak yang Menjadi Korban</text>" in svg and ">Tindak Kekerasan</text>" in svg
+    long = str(charts.bars("t", [("Anak yang Menjadi Korban Tindak Kekerasan atau Diperlakukan Salah", [1])], ["a"]))
+    assert ">Tindak Kekerasan atau Diperla…</text>" in long
