@@ -554,9 +554,7 @@ def drill_pages(name: str, filters: Filters, user: User | None = None, key: Any 
             Case.opened_at.desc(), Case.id.desc()).limit(size)
         after: tuple[datetime, int] | None = None
         while True:
-            page_statement = statement if after is None else statement.where(or_(
-                Case.opened_at < after[0], and_(Case.opened_at == after[0], Case.id < after[1])))
-            page = list(db.session.execute(page_statement).scalars())
+            page = list(db.session.execute(_after(statement, Case.opened_at, Case.id, after)).scalars())
             if page:
                 after = (page[-1].opened_at, page[-1].id)  # before the reader lets the page go
                 yield page
@@ -568,9 +566,7 @@ def drill_pages(name: str, filters: Filters, user: User | None = None, key: Any 
     seen: set[int] = set()  # a reopened case entered the figure more than once: listed once
     last: tuple[datetime, int] | None = None
     while True:
-        page_statement = statement if last is None else statement.where(or_(
-            instants.c.at < last[0], and_(instants.c.at == last[0], instants.c.case_id < last[1])))
-        rows = db.session.execute(page_statement).all()
+        rows = db.session.execute(_after(statement, instants.c.at, instants.c.case_id, last)).all()
         ids = [case_id for case_id in dict.fromkeys(case_id for case_id, _at in rows) if case_id not in seen]
         seen.update(ids)
         if ids:
@@ -578,6 +574,13 @@ def drill_pages(name: str, filters: Filters, user: User | None = None, key: Any 
         if len(rows) < size:
             return
         last = (rows[-1].at, rows[-1].case_id)
+
+
+def _after(statement: Select, moment, case_id, last: tuple[datetime, int] | None) -> Select:
+    """The rows after `last` in (moment, case_id) descending order: the next keyset page."""
+    if last is None:
+        return statement
+    return statement.where(or_(moment < last[0], and_(moment == last[0], case_id < last[1])))
 
 
 def drill_total(name: str, filters: Filters, user: User | None = None, key: Any = None,

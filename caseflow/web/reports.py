@@ -47,26 +47,14 @@ def _require(*roles: str) -> None:
         abort(403)
 
 
-class FilterProblems:
-    """What was wrong in the query string's filters. A page shows it above the figures
-    (and leaves the wrong filter out); a file download is refused with it instead, since
-    nobody would see a warning on a spreadsheet that silently covers something else."""
-
-    def __init__(self) -> None:
-        self.messages: list[str] = []
-
-    def add(self, message: str) -> None:
-        self.messages.append(message)
-
-
-def _date_arg(name: str, problems: FilterProblems) -> date | None:
+def _date_arg(name: str, problems: list[str]) -> date | None:
     text = (request.args.get(name) or "").strip()
     if not text:
         return None
     try:
         return date.fromisoformat(text)
     except ValueError:
-        problems.add(_("%(field)s: '%(value)s' is not a date (use YYYY-MM-DD)",
+        problems.append(_("%(field)s: '%(value)s' is not a date (use YYYY-MM-DD)",
                        field=FILTER_NAMES[name], value=text))
         return None
 
@@ -76,17 +64,17 @@ def _int_arg(name: str) -> int | None:
     return int(text) if text.isdigit() else None
 
 
-def _id_arg(name: str, problems: FilterProblems) -> int | None:
+def _id_arg(name: str, problems: list[str]) -> int | None:
     text = (request.args.get(name) or "").strip()
     if text and not text.isdigit():
-        problems.add(_("%(field)s: '%(value)s' is not a number", field=FILTER_NAMES[name], value=text))
+        problems.append(_("%(field)s: '%(value)s' is not a number", field=FILTER_NAMES[name], value=text))
     return int(text) if text.isdigit() else None
 
 
-def _code_arg(name: str, model: Any, problems: FilterProblems) -> str | None:
+def _code_arg(name: str, model: Any, problems: list[str]) -> str | None:
     code = (request.args.get(name) or "").strip() or None
     if code is not None and db.session.get(model, code) is None:
-        problems.add(_("%(field)s: there is no code '%(value)s'", field=FILTER_NAMES[name], value=code))
+        problems.append(_("%(field)s: there is no code '%(value)s'", field=FILTER_NAMES[name], value=code))
         return None
     return code
 
@@ -106,8 +94,9 @@ def default_period(today: date) -> tuple[date, date]:
 def current_filters(*, for_file: bool = False) -> fg.Filters:
     """Filters from the query string, limited to what the viewer's role may filter on.
 
-    A wrong value is named: as a warning on a page, as a refusal (400) of a file."""
-    problems = FilterProblems()
+    A wrong value is named: as a warning on a page (and left out), as a refusal (400) of
+    a file, since nobody would see a warning on a spreadsheet covering something else."""
+    problems: list[str] = []
     start, end = _date_arg("start", problems), _date_arg("end", problems)
     if start is None and end is None:
         start, end = default_period(fg.utcnow().date())
@@ -121,12 +110,12 @@ def current_filters(*, for_file: bool = False) -> fg.Filters:
         supervisor_id=_id_arg("supervisor", problems),
         start=start, end=end,
     )
-    if problems.messages:
+    if problems:
         if for_file:
             message = _("No file was made: %(problems)s. Correct the filter and download again.",
-                        problems="; ".join(problems.messages))
+                        problems="; ".join(problems))
             abort(Response(error_page(400, message)[0], status=400))
-        for problem in problems.messages:
+        for problem in problems:
             flash(_("%(problem)s; it was ignored.", problem=problem), "warning")
     if current_user.role == Role.PROGRAMME_MANAGER:
         # Aggregates by place and category only: no filter can single out a person.
