@@ -62,7 +62,7 @@ def download(token: str):
     if found is None:
         flash(_("This file is no longer kept. Export the list again."), "info")
         return redirect(url_for("exports.show", token=token), code=303)
-    response = Response(found.parts, mimetype=found.content_type)
+    response = Response(found.parts, content_type=found.content_type)  # its charset included
     response.headers["Content-Length"] = str(found.size)
     response.headers["Content-Disposition"] = f'attachment; filename="{found.filename}"'
     response.headers["Cache-Control"] = "no-store"

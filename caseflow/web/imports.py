@@ -46,7 +46,7 @@ def template(fmt: str):
         body, kind = imports.template_csv(), "text/csv; charset=utf-8"
     else:
         abort(404)
-    response = Response(body, mimetype=kind)
+    response = Response(body, content_type=kind)  # kind names its charset already
     response.headers["Content-Disposition"] = f'attachment; filename="caseflow-import-template.{fmt}"'
     return response
 

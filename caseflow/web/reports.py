@@ -66,9 +66,10 @@ def _int_arg(name: str) -> int | None:
 
 def _id_arg(name: str, problems: list[str]) -> int | None:
     text = (request.args.get(name) or "").strip()
-    if text and not text.isdigit():
+    row_id = parse_row_id(text) if text else None
+    if text and row_id is None:
         problems.append(_("%(field)s: '%(value)s' is not a number", field=FILTER_NAMES[name], value=text))
-    return int(text) if text.isdigit() else None
+    return row_id
 
 
 def _code_arg(name: str, model: Any, problems: list[str]) -> str | None:
@@ -336,7 +337,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 def _download(body: bytes, filename: str) -> Response:
     kind = {"xlsx": XLSX, "csv": "text/csv; charset=utf-8", "pdf": "application/pdf"}[filename.rsplit(".", 1)[1]]
-    response = Response(body, mimetype=kind)
+    response = Response(body, content_type=kind)  # kind names its charset already
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -365,8 +366,8 @@ def cases(figure: str):
     filters = current_filters()
     key, by = _drill_key(figure)
     total = fg.drill_total(figure, filters, current_user, key=key, by=by)
-    page = max(1, _int_arg("page") or 1)
     pages = max(1, math.ceil(total / PAGE_SIZE))
+    page = min(max(1, _int_arg("page") or 1), pages)  # past the end: the last page
     rows = fg.drill_page(figure, filters, current_user, key=key, by=by, limit=PAGE_SIZE,
                          offset=(page - 1) * PAGE_SIZE,
                          options=(selectinload(Case.client), selectinload(Case.facilitator),

@@ -128,6 +128,12 @@ def test_a_file_with_a_wrong_filter_is_refused_naming_it(programme, signed_in):
         assert "Berkas tidak dibuat: " in answer.text and "diabaikan" not in answer.text
         assert "Provinsi: tidak ada kode &#39;zz&#39;" in answer.text or "Sampai: &#39;yesterday&#39;" in answer.text
     assert client.get(f"/reports/export.xlsx?{PERIOD}&province=91").status_code == 200
+    last_page = client.get(f"/reports/cases/recorded?{PERIOD}&page=99999999999999999999")
+    assert last_page.status_code == 200 and programme.a.number in last_page.text
+    huge = client.get(f"/reports/?{PERIOD}&facilitator=99999999999999999999")  # beyond INTEGER
+    assert huge.status_code == 200 and "Pendamping: &#39;99999999999999999999&#39; bukan angka" in huge.text
+    csv_answer = client.get(f"/reports/export.csv?{PERIOD}")
+    assert csv_answer.headers["Content-Type"] == "text/csv; charset=utf-8"
 
 
 def _recorded_stat(html: str) -> int:
