@@ -186,7 +186,9 @@ class ClientSchema(FormSchema):
         self.province_codes = province_codes
         self.today = today or datetime.now(UTC).date()
 
-    @validates_schema
+    # Also when a field failed on its own: an import row or a form lists all its problems
+    # at once, not the province only after the date has been mended.
+    @validates_schema(skip_on_field_errors=False)
     def _check(self, data: dict, **_kwargs) -> None:
         errors: dict[str, list] = {}
         for key in ("nik", "phone", "guardian_name", "guardian_relationship"):

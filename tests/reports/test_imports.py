@@ -89,6 +89,15 @@ def test_every_row_problem_is_reported_by_column(team):
     assert "birth_date" in checks[5].errors
     assert "recorded_on" in checks[6].errors
     assert "consent_confirmed" in checks[7].errors
+    assert len(checks[7].errors["consent_confirmed"]) == 1  # one message, in the sheet's words
+
+
+def test_a_row_with_several_problems_gets_all_of_them_at_once(team):
+    """A wrong date and sex no longer hide the unknown province (found only after the date
+    had been mended and the file uploaded again)."""
+    [check] = imports.check_rows(Actor(user=team.facilitator), [
+        row(nik="", birth_date="1990-13-40", sex="Q", province_code="zz")])
+    assert {"birth_date", "sex", "province_code"} <= set(check.errors)
 
 
 def test_supervisor_names_facilitators_of_their_team(team):
