@@ -62,6 +62,13 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "CASEFLOW_EXPORT_KEEP_HOURS": int(env.get("CASEFLOW_EXPORT_KEEP_HOURS", "24")),
         # How many export jobs one person may have being prepared at once.
         "CASEFLOW_EXPORT_JOBS_PER_USER": int(env.get("CASEFLOW_EXPORT_JOBS_PER_USER", "2")),
+        # Register imports: a spreadsheet is refused before anything is built from it when it
+        # is larger, unpacks to more, or holds more rows or columns than this.
+        "CASEFLOW_IMPORT_MAX_FILE_MB": int(env.get("CASEFLOW_IMPORT_MAX_FILE_MB", "10")),
+        "CASEFLOW_IMPORT_MAX_UNPACKED_MB": int(env.get("CASEFLOW_IMPORT_MAX_UNPACKED_MB", "32")),
+        "CASEFLOW_IMPORT_MAX_RATIO": int(env.get("CASEFLOW_IMPORT_MAX_RATIO", "100")),
+        "CASEFLOW_IMPORT_MAX_ROWS": int(env.get("CASEFLOW_IMPORT_MAX_ROWS", "20000")),
+        "CASEFLOW_IMPORT_MAX_COLUMNS": int(env.get("CASEFLOW_IMPORT_MAX_COLUMNS", "50")),
         "RATELIMIT_STORAGE_URI": env.get("CASEFLOW_RATELIMIT_STORAGE_URL", "memory://"),
         "BABEL_DEFAULT_LOCALE": "id",
         "BABEL_DEFAULT_TIMEZONE": "UTC",
