@@ -4,6 +4,8 @@ SQLite uses its online backup API: a consistent copy while the application keeps
 running, and a restore that replaces the live file's pages in one step. PostgreSQL uses
 `pg_dump` (custom format) and `pg_restore` in a single transaction.
 
+A backup holds personal data: it is created readable by its owner only (0600).
+
 What is NOT in a backup: the instance folder's keys (the audit signing key, the field
 encryption keys, the secret key). Keep them backed up separately and safely: without the
 field keys the encrypted notes cannot be read, and whoever holds both can read them.
@@ -57,6 +59,8 @@ def backup(url: str, target: str | Path) -> Path:
     partial = target.with_name(target.name + ".partial")
     backend = make_url(url).get_backend_name()
     try:
+        # Created owner-only before anything is written into it; the tools keep the mode.
+        os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
         if backend == "sqlite":
             source = sqlite3.connect(_sqlite_path(url))
             destination = sqlite3.connect(partial)

@@ -1,9 +1,13 @@
 """`caseflow backup` / `caseflow restore`: what was saved comes back, later changes are
-gone, and the restored audit trail verifies (SQLite always; PostgreSQL with pg_dump)."""
+gone, and the restored audit trail verifies (SQLite always; PostgreSQL with pg_dump). Backups
+and the database's files are readable by their owner only."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import stat
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -65,3 +69,40 @@ def test_backup_refuses_to_overwrite_and_restore_refuses_garbage(app, tmp_path):
     result = runner.invoke(args=["restore", str(existing), "--yes"])
     assert result.exit_code == 1
     assert "not a" in result.output
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+@pytest.fixture
+def world_readable_umask():
+    """The usual umask (022), under which an ordinary file is created readable by all."""
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+def test_backups_are_readable_by_their_owner_only(app, tmp_path, world_readable_umask):
+    target = tmp_path / "caseflow.backup"
+    assert app.test_cli_runner().invoke(args=["backup", str(target)]).exit_code == 0
+    assert mode(target) == 0o600
+
+
+def test_the_sqlite_database_and_its_wal_are_created_owner_only(app, backend, tmp_path, world_readable_umask):
+    if backend != "sqlite":
+        pytest.skip("SQLite files")
+    from caseflow import create_app
+
+    path = tmp_path / "fresh" / "caseflow.sqlite3"
+    path.parent.mkdir()
+    fresh = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "TESTING": True,
+                        "SECRET_KEY": "x", "CASEFLOW_AUDIT_KEY_PATH": str(tmp_path / "key.pem")})
+    with fresh.app_context():
+        with db.engine.connect() as connection:
+            connection.exec_driver_sql("CREATE TABLE t (x)")
+            connection.exec_driver_sql("INSERT INTO t VALUES (1)")
+            connection.commit()
+            for suffix in ("", "-wal", "-shm"):
+                assert mode(Path(f"{path}{suffix}")) == 0o600, suffix
+        db.engine.dispose()
