@@ -48,6 +48,11 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "CASEFLOW_AUDIT_KEY_PATH": env.get(
             "CASEFLOW_AUDIT_KEY_PATH", str(instance / "audit_signing_key.pem")
         ),
+        # Every checkpoint sealed is also a line here, outside the database: a database put
+        # back to an older copy no longer holds them, and `caseflow audit verify` says so.
+        "CASEFLOW_CHECKPOINT_LOG": env.get(
+            "CASEFLOW_CHECKPOINT_LOG", str(instance / "audit_checkpoints.log")
+        ),
         "CASEFLOW_SQLITE_BUSY_TIMEOUT_MS": int(env.get("CASEFLOW_SQLITE_BUSY_TIMEOUT_MS", "10000")),
         # argon2id cost: OWASP's recommendation (19 MiB, 2 iterations).
         "CASEFLOW_ARGON2_TIME_COST": int(env.get("CASEFLOW_ARGON2_TIME_COST", "2")),
