@@ -168,6 +168,15 @@ class _Grid:
     def __init__(self, limits: ImportLimits) -> None:
         self.limits = limits
         self.rows: list[list[str]] = []
+        self.written = 0
+
+    def written_row(self) -> None:
+        """A row the sheet writes out, empty or not: formatting alone can write a million of
+        them, each costing a parse, so there may be as many empty ones as rows, no more."""
+        self.written += 1
+        if self.written > 2 * (self.limits.max_rows + 1):
+            raise _refuse(_l("The spreadsheet has more than %(n)s rows, counting empty formatted ones; delete "
+                             "the empty rows below your data.", n=2 * (self.limits.max_rows + 1)))
 
     def add(self, texts: list[str], *, too_wide: bool = False) -> None:
         if too_wide:
@@ -271,6 +280,9 @@ def _read_xlsx(data: bytes, limits: ImportLimits) -> list[list[str]]:
         for position, row in enumerate(sheet.iter_rows(values_only=True), start=1):
             if position > SHEET_MAX_ROWS:  # rows numbered past any spreadsheet program's limit
                 raise _damaged()
+            if not row:  # a row number the file skipped: nothing was parsed
+                continue
+            grid.written_row()
             filled = len(row) - row.count(None)  # counted in C: a row may be 16,384 cells wide
             if not filled:
                 continue

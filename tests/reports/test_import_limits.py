@@ -99,6 +99,15 @@ def test_rows_beyond_the_limit_are_refused_while_reading():
     assert len(imports.read_table("r.csv", csv_bytes(row()) + b"\r\n" * 1_000_000, limits)) == 1
 
 
+def test_a_sheet_of_empty_formatted_rows_is_refused_once_they_outnumber_the_rows_allowed():
+    """Empty rows cost a parse each: formatting alone can write a million of them."""
+    limits = imports.ImportLimits(max_rows=3)
+    empty = b"".join(b'<row r="%d"><c r="A%d" s="0"/></row>' % (n, n) for n in range(5, 9))
+    assert len(imports.read_table("r.xlsx", add_rows(template(3), empty), limits)) == 3
+    many = b"".join(b'<row r="%d"><c r="A%d" s="0"/></row>' % (n, n) for n in range(5, 50))
+    assert "empty formatted" in refused(add_rows(template(3), many), limits=limits)
+
+
 # --- what the ZIP unpacks to -----------------------------------------------------------------
 
 
