@@ -217,6 +217,20 @@ def test_the_sqlite_database_and_its_wal_are_created_owner_only(app, backend, tm
         db.engine.dispose()
 
 
+def test_the_generated_keys_are_created_owner_only(app, tmp_path, world_readable_umask):
+    from caseflow.config import _instance_secret
+    from caseflow.security.fields import KEY_FILE, forget_keys, keyring
+    from caseflow.services.audit import signing_key
+
+    instance = Path(app.instance_path)
+    _instance_secret(instance, "secret_key")
+    signing_key()
+    forget_keys()
+    keyring()
+    for path in (instance / "secret_key", Path(app.config["CASEFLOW_AUDIT_KEY_PATH"]), instance / KEY_FILE):
+        assert mode(path) == 0o600, path
+
+
 def test_backup_refuses_to_overwrite_and_restore_refuses_garbage(app, tmp_path):
     runner = app.test_cli_runner()
     existing = tmp_path / "exists.backup"
