@@ -41,7 +41,7 @@ def create_import_job(actor: Actor, filename: str, checks: list[imports.RowCheck
             token=secrets.token_hex(16), kind="import", user_id=actor.user_id, status="checked",
             total=len(valid), done=0, message="",
             result={"filename": filename[:200], "rows": [c.as_dict() for c in valid],
-                    "checked": len(checks), "invalid": len(invalid),
+                    "invalid": len(invalid),
                     "errors": [c.as_dict() for c in invalid[:imports.ERRORS_KEPT]]},
             created_at=utcnow(), updated_at=utcnow(),
         )
@@ -93,10 +93,14 @@ class CheckSummary:
 
 def check_summary(job: ReportJob) -> CheckSummary:
     result = job.result or {}
-    errors = [imports.RowCheck.from_dict(row) for row in result.get("errors", [])]
-    valid = len(result.get("rows", []))
-    invalid = int(result.get("invalid", len(errors)))
-    return CheckSummary(int(result.get("checked", valid + invalid)), valid, invalid, errors)
+    if "errors" not in result:  # checked before only the first errors were kept: rows held them all
+        invalid_rows = [check for check in checks_of(job) if not check.valid]
+        errors = invalid_rows[:imports.ERRORS_KEPT]
+        invalid = len(invalid_rows)
+    else:
+        errors = [imports.RowCheck.from_dict(row) for row in result["errors"]]
+        invalid = int(result.get("invalid", len(errors)))
+    return CheckSummary(job.total + invalid, job.total, invalid, errors)
 
 
 def _finish(job_id: int, status: str, message: str, summary: dict[str, Any], done: int | None = None) -> None:

@@ -222,3 +222,25 @@ def test_a_summary_too_long_for_a_case_is_found_when_checking_not_when_applying(
     [check] = imports.check_rows(Actor(user=team.facilitator),
                                  [row(nik="", summary="s" * 1990, recorded_on="2026-01-05")])
     assert "summary" in check.errors
+
+
+def test_a_check_stored_before_this_change_still_shows_its_errors(team, signed_in):
+    """Checks made by the previous version held every row (valid or not) with its cells."""
+    from caseflow.database import utcnow
+    from caseflow.reports import jobs as import_jobs
+
+    client = signed_in(team.facilitator)
+    response = upload(client, "register.csv", csv_bytes(row()))
+    db.session.rollback()
+    job = db.session.execute(select(ReportJob)).scalar_one()
+    valid = job.result["rows"][0]
+    job.result = {"filename": "old.csv", "rows": [
+        {**valid, "values": {"full_name": "Siti"}, "errors": {}},
+        {"number": 3, "values": {"nik": "123"}, "errors": {"nik": ["NIK harus 16 angka."]}, "client": {},
+         "case": {}}]}
+    job.updated_at = utcnow()
+    db.session.commit()
+    summary = import_jobs.check_summary(job)
+    assert (summary.checked, summary.valid, summary.invalid) == (2, 1, 1)
+    page = client.get(response.location)
+    assert "1 dari 2 baris siap diimpor" in page.text and "NIK harus 16 angka." in page.text
