@@ -97,12 +97,23 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(audit)
 
     @audit.command("verify")
+    @click.option("--package", "packages", multiple=True, type=click.Path(exists=True, dir_okay=False),
+                  help="An evidence package exported earlier: its newest checkpoint must still be in "
+                       "the database (repeatable).")
     @with_appcontext
-    def audit_verify() -> None:
-        """Walk every chain and checkpoint; exit 1 and name the first break if any."""
+    def audit_verify(packages: tuple[str, ...]) -> None:
+        """Walk every chain and checkpoint, and compare the checkpoints with those kept outside
+        the database (the checkpoint log, and --package); exit 1 and name the first break if any,
+        2 if a package is unreadable or not this server's."""
         from .services.audit import verify_everything
+        from .services.evidence import PackageRefused, package_evidence
 
-        report = verify_everything()
+        try:
+            evidence = [package_evidence(path) for path in packages]
+        except PackageRefused as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(2)
+        report = verify_everything(evidence=evidence)
         click.echo(f"{report.chains} chains, {report.events} events, {report.checkpoints} checkpoints checked")
         if report.ok:
             click.echo("OK: no event was altered, removed, inserted or reordered")

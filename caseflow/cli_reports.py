@@ -39,7 +39,9 @@ def register(app: Flask) -> None:
             _fail(f"no user '{username}'")
         actor = Actor(user=user, via="cli")
         try:
-            rows = imports.read_table(file.name, file.read_bytes())
+            limits = imports.ImportLimits.from_config()
+            with file.open("rb") as handle:  # never more than the limit in memory
+                rows = imports.read_table(file.name, handle.read(limits.max_bytes + 1), limits)
             with click.progressbar(length=len(rows), label="Checking rows") as bar:
                 last = [0]
 

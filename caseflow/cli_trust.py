@@ -160,21 +160,34 @@ def register(app: Flask) -> None:
     @app.cli.command("restore")
     @click.argument("file", type=click.Path(exists=True, dir_okay=False))
     @click.option("--yes", is_flag=True, help="Confirm: the current database is replaced.")
+    @click.option("--force", is_flag=True,
+                  help="Restore even a backup older than the database's audit history (a rollback: "
+                       "recorded in the checkpoint log and reported by `caseflow audit verify`).")
     @with_appcontext
-    def restore_command(file: str, yes: bool) -> None:
+    def restore_command(file: str, yes: bool, force: bool) -> None:
         """Replace the database with the backup in FILE, then verify every audit chain.
 
-        Stop the application first. Exit 1 if the restored audit trail does not verify.
+        Stop the application first. A backup older than the database's audit history (events
+        or a checkpoint it lacks) is refused unless --force. Exit 1 if refused, or if the
+        restored audit trail does not verify.
         """
         from flask import current_app
 
         from .security.backup import BackupError, restore
         from .services.audit import verify_everything
-        from .services.security import record_restore
+        from .services.security import record_restore, rollback_by_restoring
 
         if not yes:
             _fail("restoring replaces the current database; run again with --yes to confirm", 2)
         url = current_app.config["SQLALCHEMY_DATABASE_URI"]
+        try:
+            rollback = rollback_by_restoring(url, file)
+        except BackupError as exc:
+            _fail(str(exc))
+        if rollback is not None and not force:
+            _fail(f"the database holds newer audit history than {file}: {rollback.describe()}. Restoring "
+                  "would discard it. Nothing was changed. To restore anyway, run again with --force: the "
+                  "rollback is then recorded outside the database and `caseflow audit verify` reports it.")
         db.session.remove()
         db.engine.dispose()
         try:
@@ -182,10 +195,18 @@ def register(app: Flask) -> None:
         except BackupError as exc:
             _fail(str(exc))
         db.engine.dispose()
-        report = verify_everything()
-        record_restore(Actor.cli(), file, report.ok)
+        # The restored database on its own; what it lost is reported below, not as damage.
+        report = verify_everything(outside=False)
+        try:
+            record_restore(Actor.cli(), file, report.ok, rollback)
+        except OSError as exc:
+            _fail(f"restored from {file}, but the rollback could not be written to the checkpoint log "
+                  f"({exc}); it is recorded in the database's backup.restored event only")
         click.echo(f"restored from {file}: {report.chains} chains, {report.events} events, "
                    f"{report.checkpoints} checkpoints checked")
+        if rollback is not None:
+            click.echo(f"ROLLED BACK: {rollback.describe()} were discarded. This is recorded in the "
+                       "checkpoint log; `caseflow audit verify` reports it from now on.", err=True)
         if not report.ok:
             click.echo(f"BROKEN: {report.first_problem}", err=True)
             sys.exit(1)

@@ -48,6 +48,11 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "CASEFLOW_AUDIT_KEY_PATH": env.get(
             "CASEFLOW_AUDIT_KEY_PATH", str(instance / "audit_signing_key.pem")
         ),
+        # Every checkpoint sealed is also a line here, outside the database: a database put
+        # back to an older copy no longer holds them, and `caseflow audit verify` says so.
+        "CASEFLOW_CHECKPOINT_LOG": env.get(
+            "CASEFLOW_CHECKPOINT_LOG", str(instance / "audit_checkpoints.log")
+        ),
         "CASEFLOW_SQLITE_BUSY_TIMEOUT_MS": int(env.get("CASEFLOW_SQLITE_BUSY_TIMEOUT_MS", "10000")),
         # argon2id cost: OWASP's recommendation (19 MiB, 2 iterations).
         "CASEFLOW_ARGON2_TIME_COST": int(env.get("CASEFLOW_ARGON2_TIME_COST", "2")),
@@ -62,6 +67,13 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "CASEFLOW_EXPORT_KEEP_HOURS": int(env.get("CASEFLOW_EXPORT_KEEP_HOURS", "24")),
         # How many export jobs one person may have being prepared at once.
         "CASEFLOW_EXPORT_JOBS_PER_USER": int(env.get("CASEFLOW_EXPORT_JOBS_PER_USER", "2")),
+        # Register imports: a spreadsheet is refused before anything is built from it when it
+        # is larger, unpacks to more, or holds more rows or columns than this.
+        "CASEFLOW_IMPORT_MAX_FILE_MB": int(env.get("CASEFLOW_IMPORT_MAX_FILE_MB", "10")),
+        "CASEFLOW_IMPORT_MAX_UNPACKED_MB": int(env.get("CASEFLOW_IMPORT_MAX_UNPACKED_MB", "32")),
+        "CASEFLOW_IMPORT_MAX_RATIO": int(env.get("CASEFLOW_IMPORT_MAX_RATIO", "100")),
+        "CASEFLOW_IMPORT_MAX_ROWS": int(env.get("CASEFLOW_IMPORT_MAX_ROWS", "20000")),
+        "CASEFLOW_IMPORT_MAX_COLUMNS": int(env.get("CASEFLOW_IMPORT_MAX_COLUMNS", "50")),
         "RATELIMIT_STORAGE_URI": env.get("CASEFLOW_RATELIMIT_STORAGE_URL", "memory://"),
         "BABEL_DEFAULT_LOCALE": "id",
         "BABEL_DEFAULT_TIMEZONE": "UTC",

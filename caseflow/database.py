@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -89,6 +90,15 @@ def configure_engine(engine: Engine, busy_timeout_ms: int) -> None:
         return
     if not is_sqlite(engine):
         return
+
+    @event.listens_for(engine, "do_connect")
+    def _sqlite_private_file(_dialect, _record, _cargs, _cparams):
+        # The file holds personal data: create it owner-only before SQLite does (with the
+        # umask's usual 0644). SQLite gives its -wal and -shm files the database's mode.
+        path = engine.url.database
+        if path and path != ":memory:" and not path.startswith("file:"):
+            with contextlib.suppress(OSError):  # exists already, or SQLite will say what is wrong
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection, _record):

@@ -268,6 +268,15 @@ def verify_package(source: str | bytes | io.BytesIO, trusted_public_key_pem: str
     return report
 
 
+def sealed_checkpoints(source: str | bytes | io.BytesIO) -> list[dict[str, Any]]:
+    """The checkpoints a package carries, as written (verify the package first)."""
+    try:
+        checkpoints = json.loads(_read_members(source).get(CHECKPOINTS) or b"[]")
+    except ValueError as exc:
+        raise UnreadablePackage(f"{CHECKPOINTS} is not valid JSON: {exc}") from exc
+    return checkpoints if isinstance(checkpoints, list) else []
+
+
 def _read_members(source: str | bytes | io.BytesIO) -> dict[str, bytes]:
     if isinstance(source, bytes):
         source = io.BytesIO(source)

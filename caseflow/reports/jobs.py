@@ -13,6 +13,7 @@ from __future__ import annotations
 import secrets
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -29,12 +30,19 @@ from . import imports, progress
 
 
 def create_import_job(actor: Actor, filename: str, checks: list[imports.RowCheck]) -> ReportJob:
+    """Keep what applying the valid rows needs, and the problems of the first
+    imports.ERRORS_KEPT invalid rows (the rest are counted): a file of junk rows costs the
+    database a few kilobytes, not the file's size again."""
     expire_checked_imports()
+    valid = [c for c in checks if c.valid]
+    invalid = [c for c in checks if not c.valid]
     with write_transaction():
         job = ReportJob(
             token=secrets.token_hex(16), kind="import", user_id=actor.user_id, status="checked",
-            total=sum(1 for c in checks if c.valid), done=0, message="",
-            result={"filename": filename[:200], "rows": [c.as_dict() for c in checks]},
+            total=len(valid), done=0, message="",
+            result={"filename": filename[:200], "rows": [c.as_dict() for c in valid],
+                    "invalid": len(invalid),
+                    "errors": [c.as_dict() for c in invalid[:imports.ERRORS_KEPT]]},
             created_at=utcnow(), updated_at=utcnow(),
         )
         db.session.add(job)
@@ -67,7 +75,32 @@ def run_in_background(name: str, work: Callable[[], None]) -> None:
 
 
 def checks_of(job: ReportJob) -> list[imports.RowCheck]:
+    """The valid rows a checked import waits to apply."""
     return [imports.RowCheck.from_dict(row) for row in (job.result or {}).get("rows", [])]
+
+
+@dataclass(frozen=True)
+class CheckSummary:
+    checked: int  # rows read
+    valid: int
+    invalid: int
+    errors: list[imports.RowCheck]  # the first invalid rows, with their problems
+
+    @property
+    def errors_not_listed(self) -> int:
+        return self.invalid - len(self.errors)
+
+
+def check_summary(job: ReportJob) -> CheckSummary:
+    result = job.result or {}
+    if "errors" not in result:  # checked before only the first errors were kept: rows held them all
+        invalid_rows = [check for check in checks_of(job) if not check.valid]
+        errors = invalid_rows[:imports.ERRORS_KEPT]
+        invalid = len(invalid_rows)
+    else:
+        errors = [imports.RowCheck.from_dict(row) for row in result["errors"]]
+        invalid = int(result.get("invalid", len(errors)))
+    return CheckSummary(job.total + invalid, job.total, invalid, errors)
 
 
 def _finish(job_id: int, status: str, message: str, summary: dict[str, Any], done: int | None = None) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -16,9 +17,13 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import current_app
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
+from sqlalchemy import event as orm_event
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
+from ..audit import external
 from ..audit.chain import (
     CHECKPOINT_GENESIS,
     checkpoint_digest,
@@ -33,7 +38,7 @@ from ..audit.verify import (
     verify_checkpoints,
     verify_heads,
 )
-from ..database import utcnow, write_transaction
+from ..database import in_write_transaction, utcnow, write_transaction
 from ..extensions import db
 from ..models import (
     AuditChainHead,
@@ -192,12 +197,60 @@ def public_key_pem() -> str:
     )
 
 
+def checkpoint_log_path() -> Path:
+    return Path(current_app.config["CASEFLOW_CHECKPOINT_LOG"])
+
+
+def _log_checkpoint(line: dict[str, Any]) -> None:
+    """Record a committed checkpoint outside the database (audit.external). A log that
+    cannot be written must not undo the checkpoint nor fail an auditor's export: it is
+    reported to the operator's log instead."""
+    try:
+        external.append(checkpoint_log_path(), line)
+    except OSError as exc:
+        current_app.logger.error("checkpoint %s sealed but not written to the checkpoint log %s: %s",
+                                 line["id"], checkpoint_log_path(), exc)
+
+
+_AFTER_COMMIT = "caseflow.after_commit"
+
+
+def _after_commit(action) -> None:
+    """Run `action` once the current write transaction has committed (never if it rolls back)."""
+    db.session().info.setdefault(_AFTER_COMMIT, []).append(action)
+
+
+@orm_event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    for action in session.info.pop(_AFTER_COMMIT, []):
+        action()
+
+
+@orm_event.listens_for(Session, "after_rollback")
+def _forget_after_rollback(session: Session) -> None:
+    session.info.pop(_AFTER_COMMIT, None)
+
+
 def create_checkpoint(actor: Actor | None = None, *, force: bool = False) -> AuditCheckpoint | None:
-    """Seal every chain head that moved since the last checkpoint with a signed digest.
+    """Seal every chain head that moved since the last checkpoint with a signed digest,
+    and record it in the checkpoint log once it is committed.
 
     Heads live in two places (case chains on the case row, the others in
     audit_chain_heads); both are locked while they are sealed.
     """
+    nested = in_write_transaction()
+    checkpoint = _seal_checkpoint(force)
+    if checkpoint is not None:
+        line = external.checkpoint_line(checkpoint.id, checkpoint.created_at, checkpoint.digest,
+                                        checkpoint.prev_digest, checkpoint.entry_count)
+        if nested:
+            _after_commit(lambda: _log_checkpoint(line))
+        else:
+            _log_checkpoint(line)
+    return checkpoint
+
+
+def _seal_checkpoint(force: bool) -> AuditCheckpoint | None:
     with write_transaction():
         session = db.session
         dirty_heads = session.execute(
@@ -301,8 +354,14 @@ def load_checkpoints() -> list[CheckpointRecord]:
     ]
 
 
-def verify_everything() -> VerificationReport:
-    """Walk every chain, the heads table and every checkpoint; list what does not hold."""
+def verify_everything(*, outside: bool = True,
+                      evidence: list[external.ExternalRecord] | None = None) -> VerificationReport:
+    """Walk every chain, the heads table and every checkpoint; list what does not hold.
+
+    With `outside`, also compare the database's checkpoints with those recorded outside
+    it (the checkpoint log, and the newest checkpoint of any `evidence` package given), so
+    that a database put back to an older copy is reported, not only a tampered one.
+    """
     report = VerificationReport()
     checkpoints = load_checkpoints()
     wanted = {(chain, seq) for c in checkpoints for chain, seq, _ in c.entries}
@@ -321,8 +380,40 @@ def verify_everything() -> VerificationReport:
         checkpoints, lambda chain, seq: sealed.get((chain, seq)), report,
         trusted_public_key=public_key_pem(),
     )
+    if outside:
+        recorded = external.external_checkpoints([external.read_log(checkpoint_log_path()), *(evidence or [])])
+        external.verify_against_external({c.id: c.digest for c in checkpoints}, recorded, report)
     db.session.rollback()
     return report
+
+
+@dataclass(frozen=True)
+class HistoryMark:
+    """How far the live database's audit history goes beyond a given event id."""
+
+    events_after: int
+    newest_event_at: datetime | None
+    checkpoint_id: int | None
+    checkpoint_digest: str | None
+    checkpoint_at: datetime | None
+
+
+def history_mark(after_event_id: int) -> HistoryMark:
+    """The live history beyond event `after_event_id`, and the newest checkpoint. A database
+    without the audit tables (a new installation) has no history to lose."""
+    try:
+        count, newest = db.session.execute(
+            select(func.count(), func.max(AuditEvent.occurred_at)).where(AuditEvent.id > after_event_id)
+        ).one()
+        checkpoint = db.session.execute(
+            select(AuditCheckpoint.id, AuditCheckpoint.digest, AuditCheckpoint.created_at)
+            .order_by(AuditCheckpoint.id.desc()).limit(1)
+        ).first()
+    except SQLAlchemyError:
+        count, newest, checkpoint = 0, None, None
+    finally:
+        db.session.rollback()
+    return HistoryMark(count, newest, *(tuple(checkpoint) if checkpoint else (None, None, None)))
 
 
 def verify_case_chain(case_id: int) -> VerificationReport:

@@ -12,13 +12,21 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from ..audit import external
 from ..audit.chain import format_time
-from ..audit.package import PackageContent, build_package
+from ..audit.package import (
+    PackageContent,
+    UnreadablePackage,
+    build_package,
+    sealed_checkpoints,
+    verify_package,
+)
 from ..database import utcnow, write_transaction
 from ..errors import NotAllowed, NotFound, ValidationError
 from ..extensions import db
@@ -47,6 +55,27 @@ class ExportedPackage:
     sha256: str
     events: int
     chains: int
+
+
+class PackageRefused(Exception):
+    """An evidence package that cannot vouch for anything: unreadable, altered, or not signed
+    with this server's key."""
+
+
+def package_evidence(path: str | Path) -> external.ExternalRecord:
+    """The newest checkpoint of an evidence package exported earlier, as a record kept
+    outside the database: the database must still hold it (audit.external). Only a package
+    that verifies against this server's key counts."""
+    try:
+        report = verify_package(str(path), public_key_pem())
+        checkpoints = sealed_checkpoints(str(path))
+    except UnreadablePackage as exc:
+        raise PackageRefused(f"{path}: {exc}") from None
+    if not report.ok:
+        raise PackageRefused(f"{path}: the package does not verify ({report.problems[0]}); "
+                             "check it with `caseflow audit verify-package`")
+    newest = external.package_checkpoint(checkpoints, f"evidence package {Path(path).name}")
+    return external.ExternalRecord(checkpoints=[newest] if newest else [])
 
 
 def _require_auditor(actor: Actor) -> User:

@@ -61,7 +61,8 @@ def upload():
     try:
         if upload_file is None or not upload_file.filename:
             raise ValidationError(_l("Choose a file to upload."), fields={"file": [_l("Choose a file to upload.")]})
-        rows = imports.read_table(upload_file.filename, upload_file.read(imports.MAX_BYTES + 1))
+        limits = imports.ImportLimits.from_config()
+        rows = imports.read_table(upload_file.filename, upload_file.read(limits.max_bytes + 1), limits)
         actor = request_actor()
         checks = imports.check_rows(actor, rows)
         job = jobs.create_import_job(actor, upload_file.filename, checks)
@@ -76,11 +77,10 @@ def upload():
 def show(token: str):
     _require_importer()
     job = jobs.get_job(current_user, token)
-    checks = jobs.checks_of(job) if job.status == "checked" else []
+    summary = jobs.check_summary(job) if job.status == "checked" else None
     done, total = progress.read(job)
-    return render_template("imports/show.html", job=job, checks=checks, done=done, total=total,
-                           invalid=[c for c in checks if not c.valid],
-                           valid_count=sum(1 for c in checks if c.valid), columns=imports.COLUMN_NAMES)
+    return render_template("imports/show.html", job=job, summary=summary, done=done, total=total,
+                           columns=imports.COLUMN_NAMES)
 
 
 @bp.route("/<token>/status.json")
