@@ -199,8 +199,10 @@ def machine_cpu() -> tuple[float, float]:
 def caseflow_command(env: dict, *arguments: str) -> None:
     started = time.perf_counter()
     print(f"  caseflow {' '.join(arguments)}", flush=True)
-    subprocess.run([sys.executable, "-m", "caseflow.cli", *arguments], cwd=ROOT, env=env, check=True,
-                   stdout=subprocess.DEVNULL)
+    done = subprocess.run([sys.executable, "-m", "caseflow.cli", *arguments], cwd=ROOT, env=env,
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"caseflow {' '.join(arguments)} failed:\n{done.stdout[-2000:]}{done.stderr[-4000:]}")
     print(f"    done in {time.perf_counter() - started:.0f} s", flush=True)
 
 
@@ -498,7 +500,7 @@ def percentile(ordered: list[float], share: float) -> float:
     return ordered[max(0, math.ceil(share * len(ordered)) - 1)] if ordered else float("nan")
 
 
-def summarise(result: dict, samples: dict, start: float, end: float) -> dict[str, dict]:
+def summarise(result: dict, samples: dict, start: float, end: float, kinds: list[str]) -> dict[str, dict]:
     times: dict[str, list[float]] = defaultdict(list)
     errors: Counter = Counter()
     for kind, finished, ms, ok, _status in result["records"]:
@@ -506,8 +508,8 @@ def summarise(result: dict, samples: dict, start: float, end: float) -> dict[str
             times[kind].append(ms)
             errors[kind] += not ok
     rows = {}
-    for kind in [t[0] for t in TYPES] + ["other"]:
-        if kind not in times and kind not in samples:
+    for kind in kinds + ["other"]:
+        if kind == "other" and kind not in samples:
             continue
         ordered = sorted(times.get(kind, []))
         measured = samples.get(kind, [])
@@ -517,8 +519,9 @@ def summarise(result: dict, samples: dict, start: float, end: float) -> dict[str
             "p50": percentile(ordered, 0.50), "p95": percentile(ordered, 0.95), "p99": percentile(ordered, 0.99),
             "max": ordered[-1] if ordered else float("nan"),
             "served": len(measured),
-            "cpu": sum(s[0] for s in measured) / n / 1e6, "pg": sum(s[1] for s in measured) / n / 1e6,
-            "statements": sum(s[2] for s in measured) / n,
+            "cpu": sum(s[0] for s in measured) / n / 1e6 if measured else float("nan"),
+            "pg": sum(s[1] for s in measured) / n / 1e6 if measured else float("nan"),
+            "statements": sum(s[2] for s in measured) / n if measured else float("nan"),
         }
     return rows
 
@@ -578,6 +581,10 @@ def ms(value: float) -> str:
     return "-" if math.isnan(value) else f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
 
 
+def fixed(value: float, places: int) -> str:
+    return "-" if math.isnan(value) else f"{value:.{places}f}"
+
+
 def report(args, setup: dict, rows: dict, before: dict, after: dict, bare: dict, bare_proc: dict,
            floor: dict, once: dict, result: dict, loads: tuple) -> None:
     window = after["time"] - before["time"]
@@ -612,7 +619,8 @@ def report(args, setup: dict, rows: dict, before: dict, after: dict, bare: dict,
         if kind == "bare route":
             continue
         print(f"{kind:<22}{r['count']:>7}{r['rate']:>7.1f}{ms(r['p50']):>8}{ms(r['p95']):>8}{ms(r['p99']):>8}"
-              f"{ms(r['max']):>8}{r['errors']:>7}{r['cpu']:>11.2f}{r['pg']:>10.2f}{r['statements']:>10.1f}")
+              f"{ms(r['max']):>8}{r['errors']:>7}{fixed(r['cpu'], 2):>11}{fixed(r['pg'], 2):>10}"
+              f"{fixed(r['statements'], 1):>10}")
     every = [r for kind, r in rows.items() if kind != "bare route"]
     count = sum(r["count"] for r in every)
     print(f"{'all requests':<22}{count:>7}{count / window:>7.1f}{'':>40}{sum(r['errors'] for r in every):>7}")
@@ -629,7 +637,7 @@ def report(args, setup: dict, rows: dict, before: dict, after: dict, bare: dict,
     print()
     print("app CPU, PG CPU and statements are per request served inside the window, read by the gunicorn hooks "
           "(bench/load_gunicorn.py)")
-    hooked = sum(r["cpu"] * r["served"] for kind, r in rows.items() if kind != "bare route") / 1000
+    hooked = sum(r["cpu"] * r["served"] for kind, r in rows.items() if r["served"]) / 1000
     whole = after["server"] - before["server"]
     print(f"whole gunicorn (master + workers) from /proc: {1000 * whole / max(total_requests, 1):.2f} ms CPU per "
           f"request; the hooks account for {100 * hooked / whole if whole else 0:.0f}% of it. Bare route from /proc: "
@@ -650,9 +658,12 @@ def report(args, setup: dict, rows: dict, before: dict, after: dict, bare: dict,
     for kind, r in rows.items():
         if kind in ("bare route", "other"):
             continue
+        if not r["count"]:
+            verdicts.append((f"{kind}: none answered in the window", False))
+            continue
         verdicts.append((f"{kind}: p95 {ms(r['p95'])} ms < 100", r["p95"] < 100))
         verdicts.append((f"{kind}: p99 {ms(r['p99'])} ms < 300", r["p99"] < 300))
-        if kind in CPU_BUDGET:
+        if kind in CPU_BUDGET and r["served"]:
             verdicts.append((f"{kind}: app CPU {r['cpu']:.2f} ms ≤ {CPU_BUDGET[kind]:g}", r["cpu"] <= CPU_BUDGET[kind]))
     verdicts.append((f"errors {sum(r['errors'] for r in every)} = 0", sum(r["errors"] for r in every) == 0))
     verdicts.append(("every write acknowledged exactly once",
@@ -701,13 +712,13 @@ def main() -> None:
         since = time.time()
         plan = {"label": "mix", "mode": "mix", "host": f"http://127.0.0.1:{port}", "think": args.think_time,
                 "run_id": run_id, "people": people, "audit_cases": audit_cases, "outbox_every": 10,
-                "outbox_size": 10, "spawn_rate": 100}
+                "outbox_size": 10, "spawn_rate": 100, "drain_seconds": 330}
         result, before, after = drive(plan, workdir, server, args.warmup, args.duration, url, name)
         loads.append(os.getloadavg())
     finally:
         stop_server(server)
     rows = summarise(result, server_samples(workdir / "app", before["time"], after["time"]),
-                     before["time"], after["time"])
+                     before["time"], after["time"], [t[0] for t in TYPES if t[0] != "bare route"])
     once = exactly_once(url, run_id, result, since)
 
     print("floors: the bare route, then the raw-SQL transition", flush=True)
@@ -720,7 +731,7 @@ def main() -> None:
     finally:
         stop_server(bare_server)
     bare = summarise(bare_result, server_samples(workdir / "bare", bare_before["time"], bare_after["time"]),
-                     bare_before["time"], bare_after["time"])
+                     bare_before["time"], bare_after["time"], ["bare route"])
     served = bare.get("bare route", {}).get("served", 0)
     bare_proc = {"users": users,
                  "per_request": 1000 * (bare_after["server"] - bare_before["server"]) / max(served, 1)}
