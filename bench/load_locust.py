@@ -11,8 +11,8 @@ success, status), the Idempotency-Keys of every write the server acknowledged, a
 process's own CPU time.
 
 Modes: "mix" — each person one action every `think` seconds on average (exponential),
-in their role's loop: facilitator: my cases → a case page → log a step (API), and one
-loop in `outbox_every` also an outbox of `outbox_size` steps (API); supervisor: sign-off
+in their role's loop: facilitator: my cases → a case page → log a step (API), one loop
+in `outbox_every` (at random) opened by an outbox of `outbox_size` steps (API); supervisor: sign-off
 queue → team page; auditor: a case's audit history. "closed" — `users` loops requesting
 one path with no pause (the bare-route floor).
 """
@@ -164,9 +164,12 @@ class Person(FastHttpUser):
                    data=json.dumps({"entries": entries}), headers=self._write_headers())
 
     def _facilitator(self):
-        rounds = random.randrange(PLAN["outbox_every"])  # outboxes spread over the loops
         while True:
-            rounds += 1
+            if random.randrange(PLAN["outbox_every"]) == 0:
+                # The tablet sends what it queued offline as the signal returns, before the
+                # facilitator goes on with the day's work.
+                self._outbox()
+                yield
             self._call("GET", "/cases", "my cases")
             yield
             case_id = random.choice(list(self.versions))
@@ -178,9 +181,6 @@ class Person(FastHttpUser):
             yield
             self._log_step(case_id)
             yield
-            if rounds % PLAN["outbox_every"] == 0:
-                self._outbox()
-                yield
 
     def _supervisor(self):
         while True:
