@@ -50,6 +50,7 @@ import math
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -624,6 +625,9 @@ def report(args, setup: dict, rows: dict, before: dict, after: dict, bare: dict,
     every = [r for kind, r in rows.items() if kind != "bare route"]
     count = sum(r["count"] for r in every)
     print(f"{'all requests':<22}{count:>7}{count / window:>7.1f}{'':>40}{sum(r['errors'] for r in every):>7}")
+    if count / window < 0.8 * people / args.think_time:
+        print(f"  the server did not keep up: {count / window:.1f} requests/s answered of the "
+              f"{people / args.think_time:.1f} offered; people waited for answers instead of thinking")
     print("-" * len(header))
     print("floors, same run:")
     for kind, r in bare.items():
@@ -677,29 +681,12 @@ def report(args, setup: dict, rows: dict, before: dict, after: dict, bare: dict,
 # --- main ------------------------------------------------------------------------------------
 
 
-def main() -> None:
-    args = parse_args()
-    require_locust()
-    url = args.database_url
-    name = database_name(url)
-    args.instance.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, CASEFLOW_DATABASE_URL=url, CASEFLOW_INSTANCE_PATH=str(args.instance),
-               CASEFLOW_RATELIMIT_STORAGE_URL="redis://127.0.0.1:6379", CASEFLOW_SECRET_KEY=secrets.token_urlsafe(32),
-               CASEFLOW_INSECURE_COOKIES="1")
-    os.environ["CASEFLOW_INSTANCE_PATH"] = str(args.instance)
-    prepare_data(url, args, env)
-    copy = make_floor_copy(url)
-    run_id = uuid.uuid4().hex[:12]
-    workdir = Path(tempfile.mkdtemp(prefix="caseflow-load-"))
-    people, audit_cases = plan_people(url, args)
-    setup = {"cases": args.cases_in_database, "facilitators": sum(p["role"] == "facilitator" for p in people),
-             "supervisors": sum(p["role"] == "supervisor" for p in people),
-             "auditors": sum(p["role"] == "auditor" for p in people),
-             "open_cases": sum(len(p.get("cases", {})) for p in people)}
-    if args.api_auth == "token":
-        make_tokens(url, people, run_id)
+def run_mix(args, url: str, env: dict, people: list[dict], audit_cases: list[int], run_id: str,
+            workdir: Path) -> tuple[dict, dict, dict, tuple]:
+    """Start the app, sign everyone in, drive the mix; the app is stopped before returning."""
     limits = "100000 per 1 minute"
-    spec = f"caseflow:create_app({{'CASEFLOW_LOGIN_LIMIT_ACCOUNT': {limits!r}, 'CASEFLOW_LOGIN_LIMIT_ADDRESS': {limits!r}}})"
+    spec = (f"caseflow:create_app({{'CASEFLOW_LOGIN_LIMIT_ACCOUNT': {limits!r}, "
+            f"'CASEFLOW_LOGIN_LIMIT_ADDRESS': {limits!r}}})")
     server, port = start_server(spec, args.workers, env, workdir / "app", "/healthz")
     try:
         started = time.perf_counter()
@@ -709,43 +696,69 @@ def main() -> None:
         print(f"{len(people)} people signed in in {time.perf_counter() - started:.0f} s; the mix runs "
               f"{args.warmup:.0f} s + {args.duration:.0f} s", flush=True)
         loads = [os.getloadavg()]
-        since = time.time()
         plan = {"label": "mix", "mode": "mix", "host": f"http://127.0.0.1:{port}", "think": args.think_time,
                 "run_id": run_id, "people": people, "audit_cases": audit_cases, "outbox_every": 10,
                 "outbox_size": 10, "spawn_rate": 100, "drain_seconds": 330}
-        result, before, after = drive(plan, workdir, server, args.warmup, args.duration, url, name)
+        result, before, after = drive(plan, workdir, server, args.warmup, args.duration, url,
+                                      database_name(url))
         loads.append(os.getloadavg())
     finally:
         stop_server(server)
     rows = summarise(result, server_samples(workdir / "app", before["time"], after["time"]),
                      before["time"], after["time"], [t[0] for t in TYPES if t[0] != "bare route"])
-    once = exactly_once(url, run_id, result, since)
+    return result, rows, {"before": before, "after": after}, tuple(loads)
 
-    print("floors: the bare route, then the raw-SQL transition", flush=True)
-    bare_server, bare_port = start_server("bench.load_bare:app", args.workers, env, workdir / "bare", "/bare")
+
+def run_bare(args, env: dict, workdir: Path) -> tuple[dict, dict]:
+    """The bare route under the same gunicorn settings and hooks, in a closed loop."""
+    server, port = start_server("bench.load_bare:app", args.workers, env, workdir / "bare", "/bare")
+    users = 2 * args.workers
     try:
-        users = 2 * args.workers
-        plan = {"label": "bare", "mode": "closed", "host": f"http://127.0.0.1:{bare_port}", "think": 1,
-                "users": users, "path": "/bare", "name": "bare route", "run_id": run_id}
-        bare_result, bare_before, bare_after = drive(plan, workdir, bare_server, 3, args.floor_seconds)
+        plan = {"label": "bare", "mode": "closed", "host": f"http://127.0.0.1:{port}", "think": 1,
+                "users": users, "path": "/bare", "name": "bare route", "run_id": ""}
+        result, before, after = drive(plan, workdir, server, 3, args.floor_seconds)
     finally:
-        stop_server(bare_server)
-    bare = summarise(bare_result, server_samples(workdir / "bare", bare_before["time"], bare_after["time"]),
-                     bare_before["time"], bare_after["time"], ["bare route"])
-    served = bare.get("bare route", {}).get("served", 0)
-    bare_proc = {"users": users,
-                 "per_request": 1000 * (bare_after["server"] - bare_before["server"]) / max(served, 1)}
+        stop_server(server)
+    rows = summarise(result, server_samples(workdir / "bare", before["time"], after["time"]),
+                     before["time"], after["time"], ["bare route"])
+    served = rows["bare route"]["served"]
+    return rows, {"users": users, "per_request": 1000 * (after["server"] - before["server"]) / max(served, 1)}
+
+
+def main() -> None:
+    args = parse_args()
+    require_locust()
+    url = args.database_url
+    args.instance.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, CASEFLOW_DATABASE_URL=url, CASEFLOW_INSTANCE_PATH=str(args.instance),
+               CASEFLOW_RATELIMIT_STORAGE_URL="redis://127.0.0.1:6379", CASEFLOW_SECRET_KEY=secrets.token_urlsafe(32),
+               CASEFLOW_INSECURE_COOKIES="1")
+    os.environ["CASEFLOW_INSTANCE_PATH"] = str(args.instance)
+    prepare_data(url, args, env)
+    copy = make_floor_copy(url)
+    workdir = Path(tempfile.mkdtemp(prefix="caseflow-load-"))
     try:
+        run_id = uuid.uuid4().hex[:12]
+        people, audit_cases = plan_people(url, args)
+        setup = {"cases": args.cases_in_database, "facilitators": sum(p["role"] == "facilitator" for p in people),
+                 "supervisors": sum(p["role"] == "supervisor" for p in people),
+                 "auditors": sum(p["role"] == "auditor" for p in people),
+                 "open_cases": sum(len(p.get("cases", {})) for p in people)}
+        if args.api_auth == "token":
+            make_tokens(url, people, run_id)
+        since = time.time()
+        result, rows, window, loads = run_mix(args, url, env, people, audit_cases, run_id, workdir)
+        once = exactly_once(url, run_id, result, since)
+        print("floors: the bare route, then the raw-SQL transition", flush=True)
+        bare, bare_proc = run_bare(args, env, workdir)
         floor = sql_floor(url, copy, args.floor_ops)
+        report(args, setup, rows, window["before"], window["after"], bare, bare_proc, floor, once, result, loads)
     finally:
-        drop_database(url, copy)
-    report(args, setup, rows, before, after, bare, bare_proc, floor, once, result, tuple(loads))
-    if args.keep_samples:
-        print(f"samples kept in {workdir}")
-    else:
-        import shutil
-
-        shutil.rmtree(workdir, ignore_errors=True)
+        drop_database(url, copy)  # the floor's writes never outlive the run
+        if args.keep_samples:
+            print(f"samples kept in {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":
