@@ -25,7 +25,7 @@ What it does, in order:
 4. The mix, by bench/load_locust.py (Locust, headless, in its own process): each person one
    action every --think-time seconds on average; facilitators: my cases → a case page → log a
    step (POST /api/v1/cases/<id>/steps with Idempotency-Key and If-Match), one loop in ten
-   also an outbox of 10 (POST /api/v1/outbox); supervisors: sign-off queue → team page;
+   (at random) opened by an outbox of 10 (POST /api/v1/outbox); supervisors: sign-off queue → team page;
    auditors: a case's audit history. Measured for --duration seconds after --warmup.
 5. The floors: a bare Flask route (bench/load_bare.py) under the same gunicorn settings and
    hooks, driven by the same tool in a closed loop; and a transition in raw SQL through
