@@ -106,22 +106,13 @@ def floor_rate_sqlite(path: str, case_ids: list[int]) -> float:
 def floor_rate_postgres(url: str, case_ids: list[int]) -> float:
     import psycopg
 
+    from bench.floors import raw_transition_postgres
+
     dsn = sa.engine.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(dsn) as connection:
         start = time.perf_counter()
         for case_id in case_ids:
-            now = datetime.now(UTC)
-            with connection.transaction():
-                connection.execute(
-                    "UPDATE cases SET state = %s, stage_entered_at = %s, stage_due_at = %s, version = version + 1 WHERE id = %s",
-                    ("floor", now, now + timedelta(days=14), case_id),
-                )
-                connection.execute(
-                    "INSERT INTO audit_events (chain, seq, prev_hash, hash, occurred_at, action, case_id, before, "
-                    "after, payload_salt, payload_digest) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                    (f"floor:{case_id}", 1, "0" * 64, "1" * 64, now, "case.transition", case_id,
-                     json.dumps({"state": "assessment"}), json.dumps({"state": "floor"}), "0" * 32, "2" * 64),
-                )
+            raw_transition_postgres(connection, case_id)
         elapsed = time.perf_counter() - start
     return len(case_ids) / elapsed
 
