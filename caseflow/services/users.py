@@ -16,6 +16,7 @@ from ..i18n import _l
 from ..models import Case, Province, Role, User
 from ..schemas import UserSchema, is_row_id, load
 from ..security.passwords import password_problems
+from .api_tokens import revoke_all_of
 from .audit import append_event, user_chain
 from .context import Actor
 
@@ -118,6 +119,8 @@ def set_active(actor: Actor, user_id: int, active: bool) -> User:
         user.active = active
         if not active:
             user.session_generation += 1
+            # Reactivating the account later must not bring its old tokens back.
+            revoke_all_of(actor, user, "account deactivated")
         append_event(chain=user_chain(user.id), action="user.activated" if active else "user.deactivated",
                      actor=actor, before=before, after=user_dict(user))
         return user
@@ -231,7 +234,8 @@ def set_team(actor: Actor, supervisor_id: int, facilitator_ids: list[int]) -> li
 
 def change_password(actor: Actor, data: dict) -> User:
     """A user changes their own password after giving the current one. Every session of
-    the account ends (the one making the change must sign in again, or be re-issued)."""
+    the account ends (the one making the change must sign in again, or be re-issued) and
+    every API token is revoked: a token made by whoever knew the old password dies with it."""
     if actor.user is None:
         raise NotAllowed(_l("Sign in first."))
     current = data.get("current_password") if isinstance(data, dict) else None
@@ -265,8 +269,9 @@ def change_password(actor: Actor, data: dict) -> User:
             raise ValidationError(_l("Choose another password."), fields={"new_password": weak})
         user.password_hash = hash_password(new)
         user.session_generation += 1
+        revoked = revoke_all_of(actor, user, "password changed")
         append_event(chain=user_chain(user.id), action="user.password_changed", actor=actor,
-                     context={"sessions_ended": True})
+                     context={"sessions_ended": True, "tokens_revoked": len(revoked)})
         return user
 
 

@@ -154,21 +154,27 @@ def switch_language():
 def change_password():
     """Change one's own password. Every other session of the account ends; this one is
     issued again so the person can carry on."""
+    from ..services.api_tokens import usable_tokens_of
     from ..services.users import change_password as change_password_service
     from .errors import render_invalid
 
     if request.method == "GET":
-        return render_template("auth/password.html", errors={}, form={})
+        return render_template("auth/password.html", errors={}, form={},
+                               tokens=usable_tokens_of(current_user))
+    tokens_before = len(usable_tokens_of(current_user))
     try:
         user = change_password_service(request_actor(), {
             "current_password": request.form.get("current_password", ""),
             "new_password": request.form.get("new_password", ""),
         })
     except ValidationError as error:
-        return render_invalid("auth/password.html", error, form={})
+        return render_invalid("auth/password.html", error, form={}, tokens=usable_tokens_of(current_user))
     signed_in_at = session.get(SIGNED_IN_AT)
     login_user(user, duration=timedelta(hours=current_app.config["CASEFLOW_ABSOLUTE_TIMEOUT_HOURS"]))
     session[SIGNED_IN_AT] = signed_in_at or time.time()
     session[SEEN_AT] = time.time()
     flash(_("Your password is changed. You were signed out everywhere else."), "success")
+    if tokens_before:
+        flash(_("Your %(n)s API token(s) were revoked with the old password; create new ones if a "
+                "system still needs them.", n=tokens_before), "info")
     return redirect(url_for("main.home"), code=303)
