@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import UTCDateTime, utcnow
 from ..extensions import db
+from ..security.fields import EncryptedText
 from .reference import Province
 
 
@@ -47,6 +48,10 @@ class User(UserMixin, db.Model):
     auditor_scope_province_code: Mapped[str | None] = mapped_column(ForeignKey("provinces.code"))
     # Bumped on logout, deactivation and password change: every older session ends.
     session_generation: Mapped[int] = mapped_column(Integer, default=0)
+    # The key (urlsafe base64, 32 bytes) that seals this person's unsent work on a tablet:
+    # given to the tablet only during a live session of theirs, so once the session ends
+    # what waits there cannot be read until they sign in again.
+    offline_key: Mapped[str | None] = mapped_column(EncryptedText("users.offline_key"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     province: Mapped[Province | None] = relationship(foreign_keys=[province_code])

@@ -24,6 +24,7 @@ from ..models import (
     User,
 )
 from ..schemas import UserSchema, is_row_id, load
+from ..security.fields import new_key
 from ..security.passwords import password_problems
 from .api_tokens import revoke_all_of
 from .audit import append_event, user_chain
@@ -402,6 +403,23 @@ def record_logout(actor: Actor) -> None:
         user = db.session.get(User, actor.user_id, with_for_update=True)
         user.session_generation += 1
         append_event(chain=user_chain(user.id), action="logout", actor=actor)
+
+
+def offline_key(actor: Actor) -> str:
+    """The signed-in person's key for sealing the work their tablet keeps unsent (urlsafe
+    base64, 32 bytes), made the first time it is needed. It never changes, so work sealed
+    in one session opens in the next session of the same person."""
+    if actor.user is None:
+        raise NotAllowed(_l("Sign in first."))
+    user = db.session.get(User, actor.user_id)
+    if user.offline_key:
+        return user.offline_key
+    with write_transaction():
+        user = db.session.get(User, actor.user_id, with_for_update=True)
+        if not user.offline_key:
+            user.offline_key = new_key()
+            append_event(chain=user_chain(user.id), action="user.offline_key_created", actor=actor)
+        return user.offline_key
 
 
 def set_locale(actor: Actor, locale: str) -> User:
