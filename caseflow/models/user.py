@@ -88,6 +88,7 @@ class AccountChangeKind(enum.StrEnum):
     REACTIVATE = "reactivate"  # a deactivated privileged account back in use
     DETAILS = "details"  # a new supervisor or coordinator, or an auditor's scope
     TEAM = "team"  # facilitators put under a supervisor
+    DELEGATION = "delegation"  # a supervisor's team given to an acting supervisor for a while
 
 
 class AccountChangeStatus(enum.StrEnum):

@@ -1,6 +1,7 @@
 """Separation of duties for accounts: a privileged change one administrator asked for
 through the web (a new supervisor, auditor or administrator, a reactivation, a new
-supervisor or auditor scope, facilitators put in a team) takes effect only when a different
+supervisor or auditor scope, facilitators put in a team, a team given to an acting
+supervisor) takes effect only when a different
 administrator, or the server's command line, confirms it. Every request and decision is an
 audit event on the account's chain, and auditors see the list."""
 
@@ -72,6 +73,8 @@ def confirm_change(actor: Actor, change_id: int) -> AccountChange:
             apply_details(actor, target, values, context=context)
         elif change.kind == AccountChangeKind.TEAM:
             _add_to_team(actor, target, change.payload.get("add", []), context)
+        elif change.kind == AccountChangeKind.DELEGATION:
+            _delegate(actor, change, target, context)
         _decide(actor, change, AccountChangeStatus.CONFIRMED, None)
         return change
 
@@ -88,6 +91,23 @@ def _add_to_team(actor: Actor, supervisor: User, ids: list[int], context: dict) 
     for person in people:
         if person.supervisor_id != supervisor.id:
             move_to_team(actor, person, supervisor.id, context=context)
+
+
+def _delegate(actor: Actor, change: AccountChange, acting: User, context: dict) -> None:
+    from datetime import date
+
+    from .sign_off_policy import create_delegation
+
+    payload = change.payload
+    supervisor = db.session.get(User, payload["supervisor_id"])
+    if supervisor is None or supervisor.role != Role.SUPERVISOR:
+        raise ValidationError(_l("Choose a supervisor."), fields={"supervisor_id": [_l("Choose a supervisor.")]})
+    if acting.role != Role.SUPERVISOR or not acting.active:
+        raise ValidationError(_l("Choose an active supervisor."),
+                              fields={"acting_id": [_l("Choose an active supervisor.")]})
+    create_delegation(actor, supervisor, acting, date.fromisoformat(payload["starts_on"]),
+                      date.fromisoformat(payload["ends_on"]), payload["reason"],
+                      created_by_id=change.requested_by_id, context=context)
 
 
 def reject_change(actor: Actor, change_id: int, reason: str) -> AccountChange:

@@ -97,7 +97,7 @@ def pending_changes(user_id: int, *kinds: str) -> list[AccountChange]:
     return list(db.session.execute(statement.order_by(AccountChange.id)).scalars())
 
 
-def _record_change(actor: Actor, kind: str, target: User, payload: dict) -> AccountChange:
+def record_change(actor: Actor, kind: str, target: User, payload: dict) -> AccountChange:
     """A privileged change: from the server's command line it is applied (by the caller) and
     listed; through the web it waits for a second administrator and changes nothing yet."""
     applied = from_the_server(actor)
@@ -157,7 +157,7 @@ def create_user(actor: Actor, data: dict) -> User:
         db.session.flush()
         append_event(chain=user_chain(user.id), action="user.created", actor=actor, after=user_dict(user))
         if privileged:
-            _record_change(actor, AccountChangeKind.CREATE, user, user_dict(user) | {"active": True})
+            record_change(actor, AccountChangeKind.CREATE, user, user_dict(user) | {"active": True})
         return user
 
 
@@ -174,7 +174,7 @@ def set_active(actor: Actor, user_id: int, active: bool) -> User:
             if pending_changes(user.id, AccountChangeKind.CREATE, AccountChangeKind.REACTIVATE):
                 raise ValidationError(_l("This account already waits for a second administrator."),
                                       fields={"active": [_l("This account already waits for a second administrator.")]})
-            change = _record_change(actor, AccountChangeKind.REACTIVATE, user, {"active": True})
+            change = record_change(actor, AccountChangeKind.REACTIVATE, user, {"active": True})
             if change.status == AccountChangeStatus.PENDING:
                 return user
         if not active and user.role == Role.FACILITATOR:
@@ -295,7 +295,7 @@ def update_user(actor: Actor, user_id: int, data: dict) -> User:
         check_details(user, values)
         privileged = _privileged_details(user, values)
         if privileged:
-            change = _record_change(actor, AccountChangeKind.DETAILS, user, privileged)
+            change = record_change(actor, AccountChangeKind.DETAILS, user, privileged)
             if change.status == AccountChangeStatus.PENDING:
                 values = {key: value for key, value in values.items() if key not in privileged}
         return apply_details(actor, user, values)
@@ -327,7 +327,7 @@ def set_team(actor: Actor, supervisor_id: int, facilitator_ids: list[int]) -> li
             select(User).where(User.supervisor_id == supervisor.id).with_for_update()).scalars())
         added = [u for u in chosen if u.supervisor_id != supervisor.id]
         if added:
-            change = _record_change(actor, AccountChangeKind.TEAM, supervisor,
+            change = record_change(actor, AccountChangeKind.TEAM, supervisor,
                                     {"add": sorted(u.id for u in added)})
             if change.status == AccountChangeStatus.PENDING:
                 added = []

@@ -15,6 +15,7 @@ KIND_NAMES = {
     AccountChangeKind.REACTIVATE: _l("Reactivation"),
     AccountChangeKind.DETAILS: _l("Supervisor or scope"),
     AccountChangeKind.TEAM: _l("Facilitators added to the team"),
+    AccountChangeKind.DELEGATION: _l("Acting supervisor"),
 }
 STATUS_NAMES = {
     AccountChangeStatus.PENDING: _l("Waiting for a second administrator"),
@@ -74,6 +75,10 @@ def describe(change: AccountChange) -> list[str]:
         names = [f"{u.full_name} ({u.username})" for u in db.session.execute(
             select(User).where(User.id.in_(ids)).order_by(User.full_name)).scalars()] if ids else []
         return [_("Added: %(names)s", names=", ".join(names))]
+    if change.kind == AccountChangeKind.DELEGATION:
+        return [_("Acting for %(name)s from %(start)s to %(end)s", name=_person(payload.get("supervisor_id")),
+                  start=payload.get("starts_on"), end=payload.get("ends_on")),
+                _("Reason: %(reason)s", reason=payload.get("reason", ""))]
     return []
 
 

@@ -98,6 +98,32 @@ def test_facilitators_join_a_supervisors_team_only_once_a_second_admin_confirms(
     assert signed_in(newcomer).get(f"/cases/{case.id}").status_code == 200
 
 
+def test_an_admin_names_an_acting_supervisor_only_with_a_second_admin(signed_in, team, make, second_admin):
+    from datetime import timedelta
+
+    from caseflow.models.trust import Delegation
+    from tests.conftest import today_for
+
+    newcomer = make.user("supervisor", province="91", username="sup.pengganti")
+    case = make.case(team.facilitator, to="assessment")
+    today = today_for(team.facilitator)
+    asked = signed_in(team.admin).post("/delegations", data={
+        "supervisor_id": team.supervisor.id, "acting_id": newcomer.id, "reason": "Cuti tahunan",
+        "starts_on": (today - timedelta(days=1)).isoformat(), "ends_on": (today + timedelta(days=7)).isoformat()})
+    assert asked.status_code == 303
+    fresh()
+    assert db.session.execute(select(Delegation)).first() is None
+    assert signed_in(newcomer).get(f"/cases/{case.id}").status_code == 404
+    [change] = [c for c in changes() if c.status == "pending"]
+    assert change.kind == "delegation" and change.target_user_id == newcomer.id
+    assert "Cuti tahunan" in signed_in(second_admin).get("/admin/changes").text
+    assert signed_in(second_admin).post(f"/admin/changes/{change.id}/confirm").status_code == 303
+    fresh()
+    [delegation] = db.session.execute(select(Delegation)).scalars().all()
+    assert delegation.acting_id == newcomer.id and delegation.created_by_id == team.admin.id
+    assert signed_in(newcomer).get(f"/cases/{case.id}").status_code == 200
+
+
 def test_widening_an_auditors_scope_or_reactivating_a_supervisor_waits_for_a_second_admin(
         signed_in, team, make, second_admin):
     case = make.case(team.facilitator, to="assessment")  # province 91
