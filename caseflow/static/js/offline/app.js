@@ -389,6 +389,7 @@
       $("[data-case-list-section]").hidden = true;
       $("[data-refreshed]").textContent = "";
       $("[data-session-ended]").hidden = sessionState === "checking";
+      $("[data-send-now]").hidden = true;
       $("[data-connection]").textContent = sessionState === "checking" ? T.checking : T.session_ended;
       root.setAttribute("data-session-state", sessionState);
     });
@@ -406,6 +407,7 @@
         var cases = found[2].filter(function (c) { return c.user_id === userId; });
         found[2] = cases;
         $("[data-session-ended]").hidden = true;
+        $("[data-send-now]").hidden = false;
         $("[data-case-list-section]").hidden = false;
         root.setAttribute("data-session-state", sessionState);
         renderCases(cases);
