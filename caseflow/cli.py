@@ -73,7 +73,8 @@ def register_commands(app: Flask) -> None:
     @with_appcontext
     def users_create(username, full_name, role, password, province_code, supervisor_username,
                      nip_pppk, employment_status, auditor_scope) -> None:
-        """Create an account."""
+        """Create an account. A supervisor, auditor or administrator made here is usable at
+        once (whoever runs this holds the server) and is listed for auditors."""
         from .services.users import create_user
 
         supervisor_id = None
@@ -92,6 +93,47 @@ def register_commands(app: Flask) -> None:
         except CaseflowError as exc:
             _fail(str(exc))
         click.echo(f"Created {user.username} ({user.role}), id {user.id}")
+
+    @users.command("changes")
+    @with_appcontext
+    def users_changes() -> None:
+        """List the privileged account changes waiting for a second administrator."""
+        from .services.account_changes import waiting_changes
+
+        waiting = waiting_changes()
+        for change in waiting:
+            asked = change.requested_by.username if change.requested_by else "command line"
+            click.echo(f"{change.id}\t{change.kind}\t{change.target.username} ({change.target.role})\t"
+                       f"{change.payload}\tasked by {asked} at {change.requested_at:%Y-%m-%d %H:%M} UTC")
+        click.echo(f"{len(waiting)} change(s) waiting")
+
+    @users.command("confirm")
+    @click.argument("change_id", type=int)
+    @with_appcontext
+    def users_confirm(change_id: int) -> None:
+        """Confirm a waiting privileged account change (the server's operator acts as the
+        second administrator; audited as done on the command line)."""
+        from .services.account_changes import confirm_change
+
+        try:
+            change = confirm_change(Actor.cli(), change_id)
+        except CaseflowError as exc:
+            _fail(str(exc))
+        click.echo(f"Confirmed change {change.id} ({change.kind}) for {change.target.username}")
+
+    @users.command("reject")
+    @click.argument("change_id", type=int)
+    @click.option("--reason", required=True, help="Why the change is rejected.")
+    @with_appcontext
+    def users_reject(change_id: int, reason: str) -> None:
+        """Reject a waiting privileged account change; it never takes effect."""
+        from .services.account_changes import reject_change
+
+        try:
+            change = reject_change(Actor.cli(), change_id, reason)
+        except CaseflowError as exc:
+            _fail(str(exc))
+        click.echo(f"Rejected change {change.id} ({change.kind}) for {change.target.username}")
 
     audit = click.Group("audit", help="Audit trail: verify and seal.")
     app.cli.add_command(audit)

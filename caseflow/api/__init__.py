@@ -68,8 +68,9 @@ def init_app(app: Flask) -> None:
     from .cases import blp as cases_blp
     from .outbox import blp as outbox_blp
     from .people import BLUEPRINTS
+    from .session import blp as session_blp
 
-    for blueprint in (cases_blp, outbox_blp, *BLUEPRINTS):
+    for blueprint in (cases_blp, outbox_blp, *BLUEPRINTS, session_blp):
         csrf.exempt(blueprint)  # checked in authenticate(): session writes only, not bearer
         api.register_blueprint(blueprint)
     app.register_blueprint(docs_blp)

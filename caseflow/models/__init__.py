@@ -21,9 +21,21 @@ from .reference import PpksCategory, Province
 from .reports import CaseStageHistory, ReportFile, ReportFilePart, ReportJob, ReportSnapshot
 from .rollup import ReportMonthCell, ReportSealedMonth
 from .trust import Delegation, Notification, SignOffEscalation
-from .user import EmploymentStatus, Role, User
+from .user import (
+    PRIVILEGED_ROLES,
+    AccountChange,
+    AccountChangeKind,
+    AccountChangeStatus,
+    EmploymentStatus,
+    Role,
+    User,
+)
 
 __all__ = [
+    "PRIVILEGED_ROLES",
+    "AccountChange",
+    "AccountChangeKind",
+    "AccountChangeStatus",
     "ApiToken",
     "IdempotencyRecord",
     "Assessment",

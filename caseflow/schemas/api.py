@@ -415,3 +415,14 @@ class TokenCreatedOut(TokenOut):
 
 class TokenListOut(Schema):
     items = fields.List(fields.Nested(TokenOut))
+
+
+class SessionOut(Schema):
+    user_id = fields.Integer()
+    session = fields.String(metadata={"description": "A random name of this sign-in; a new sign-in gets a new one"})
+    expires_at = fields.DateTime(metadata={"description": "When the session ends whatever happens (absolute timeout)"})
+    idle_expires_at = fields.DateTime(
+        allow_none=True, metadata={"description": "When it ends without activity; asking here is not activity"})
+    outbox_key = fields.String(metadata={
+        "description": "urlsafe base64 AES-256 key sealing this person's unsent work on the tablet; "
+                       "the tablet drops it when the session ends"})

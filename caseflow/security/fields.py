@@ -182,4 +182,5 @@ class EncryptedText(TypeDecorator):
 ENCRYPTED_COLUMNS: list[tuple[str, str, str]] = [
     ("clients", "id", "health_notes"),
     ("assessments", "id", "protection_notes"),
+    ("users", "id", "offline_key"),
 ]

@@ -78,6 +78,29 @@ def revoke_token(actor: Actor, token_id: int) -> ApiToken:
         return token
 
 
+def revoke_all_of(actor: Actor, user: User, reason: str) -> list[ApiToken]:
+    """Every usable token of `user` stops working, inside the caller's transaction: a
+    password change or a deactivation ends the tokens with the sessions, so a token taken
+    with an old password (or kept by someone who left) does not outlive them."""
+    with write_transaction():
+        now = utcnow()
+        tokens = list(db.session.execute(
+            select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None),
+                                   ApiToken.expires_at > now)
+            .order_by(ApiToken.id).with_for_update()
+        ).scalars())
+        for token in tokens:
+            token.revoked_at = now
+            append_event(chain=user_chain(user.id), action="token.revoked", actor=actor,
+                         before=_token_dict(token), context={"reason": reason})
+        return tokens
+
+
+def usable_tokens_of(user: User) -> list[ApiToken]:
+    now = utcnow()
+    return [token for token in tokens_of(user) if token.is_usable(now)]
+
+
 def tokens_of(user: User) -> list[ApiToken]:
     return list(db.session.execute(
         select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())

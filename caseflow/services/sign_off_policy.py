@@ -27,7 +27,7 @@ from ..database import utcnow, write_transaction
 from ..errors import NotAllowed, NotFound, ValidationError
 from ..extensions import db
 from ..i18n import _l
-from ..models import Case, Role, SignOff, User
+from ..models import AccountChange, AccountChangeKind, Case, Role, SignOff, User
 from ..models.trust import Delegation, Notification, SignOffEscalation
 from ..schemas import is_row_id
 from ..workflow.definition import SUPERVISORS_SUPERVISOR, SignOffPolicy
@@ -117,9 +117,10 @@ def _delegation_dict(delegation: Delegation) -> dict:
             "starts_on": delegation.starts_on, "ends_on": delegation.ends_on, "reason": delegation.reason}
 
 
-def delegate_supervisor(actor: Actor, data: dict) -> Delegation:
+def delegate_supervisor(actor: Actor, data: dict) -> Delegation | AccountChange:
     """A supervisor (for their own team) or an administrator names an acting supervisor
-    for a date range: the acting supervisor sees and decides for that team meanwhile."""
+    for a date range: the acting supervisor sees and decides for that team meanwhile. An
+    administrator's delegation waits for a second administrator (an AccountChange)."""
     user = actor.user
     if user is None or user.role not in (Role.SUPERVISOR, Role.ADMIN):
         raise NotAllowed(_l("Only a supervisor or an administrator may delegate."))
@@ -156,16 +157,32 @@ def delegate_supervisor(actor: Actor, data: dict) -> Delegation:
             errors.setdefault("acting_id", [_l("Choose another supervisor.")])
         if errors:
             raise ValidationError(_l("Some fields need attention."), fields=errors)
-        delegation = Delegation(supervisor_id=supervisor.id, acting_id=acting.id, starts_on=dates["starts_on"],
-                                ends_on=dates["ends_on"], reason=reason, created_by_id=user.id, created_at=utcnow())
-        db.session.add(delegation)
-        db.session.flush()
-        for chain in {user_chain(supervisor.id), user_chain(acting.id)}:
-            append_event(chain=chain, action="delegation.created", actor=actor, after=_delegation_dict(delegation))
-        _notify(acting.id, "delegation.created", None, {"supervisor": supervisor.full_name,
-                                                        "starts_on": dates["starts_on"].isoformat(),
-                                                        "ends_on": dates["ends_on"].isoformat()})
-        return delegation
+        if user.role == Role.ADMIN:
+            # An administrator giving a team to another supervisor, even for a while, puts
+            # facilitators under a new supervisor: a second administrator confirms it.
+            from .users import record_change
+
+            return record_change(actor, AccountChangeKind.DELEGATION, acting, {
+                "supervisor_id": supervisor.id, "acting_id": acting.id, "reason": reason,
+                "starts_on": dates["starts_on"].isoformat(), "ends_on": dates["ends_on"].isoformat()})
+        return create_delegation(actor, supervisor, acting, dates["starts_on"], dates["ends_on"], reason,
+                                 created_by_id=user.id)
+
+
+def create_delegation(actor: Actor, supervisor: User, acting: User, starts_on: date, ends_on: date,
+                      reason: str, *, created_by_id: int | None, context: dict | None = None) -> Delegation:
+    """Record a checked delegation, on both people's chains, and tell the acting supervisor."""
+    delegation = Delegation(supervisor_id=supervisor.id, acting_id=acting.id, starts_on=starts_on,
+                            ends_on=ends_on, reason=reason, created_by_id=created_by_id, created_at=utcnow())
+    db.session.add(delegation)
+    db.session.flush()
+    for chain in {user_chain(supervisor.id), user_chain(acting.id)}:
+        append_event(chain=chain, action="delegation.created", actor=actor, after=_delegation_dict(delegation),
+                     context=context)
+    _notify(acting.id, "delegation.created", None, {"supervisor": supervisor.full_name,
+                                                    "starts_on": starts_on.isoformat(),
+                                                    "ends_on": ends_on.isoformat()})
+    return delegation
 
 
 def revoke_delegation(actor: Actor, delegation_id: int) -> Delegation:

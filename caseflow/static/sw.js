@@ -4,7 +4,7 @@
    whatever the server says wins whenever there is a connection. */
 "use strict";
 
-var VERSION = "caseflow-v1";
+var VERSION = "caseflow-v2";
 var SHELL_CACHE = VERSION + "-shell";
 var PAGE_CACHE = VERSION + "-pages";
 var SHELL = [
@@ -32,7 +32,8 @@ self.addEventListener("activate", function (event) {
 });
 
 self.addEventListener("message", function (event) {
-  /* Sign-out on a shared tablet: the cached pages (they show case data) go. */
+  /* Sign-out on a shared tablet, or the session found ended: the kept offline page (it
+     carries that person's name, id and form token) goes. */
   if (event.data && event.data.type === "logout") {
     event.waitUntil(caches.delete(PAGE_CACHE));
   }

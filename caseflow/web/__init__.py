@@ -31,10 +31,11 @@ def init_app(app: Flask) -> None:
             return None
         return user
 
-    from . import errors, formatting, navigation
+    from . import account_changes, errors, formatting, navigation
 
     navigation.init_app(app)
     formatting.init_app(app)
+    account_changes.init_app(app)
     errors.init_app(app)
 
     from .auth import bp as auth_bp

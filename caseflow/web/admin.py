@@ -1,5 +1,6 @@
 """The administrator's pages: accounts and roles, creating an account, a supervisor's
-team, an auditor's scope, deactivating and reactivating accounts.
+team, an auditor's scope, deactivating and reactivating accounts, and the privileged
+changes waiting for a second administrator's confirmation.
 
 Administrators see no case content: only how many open cases a facilitator holds (a
 facilitator is deactivated once those are reassigned).
@@ -15,16 +16,18 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 
-from ..errors import NotFound, ValidationError
+from ..errors import CaseflowError, NotFound, ValidationError
 from ..extensions import db
 from ..i18n import _l
-from ..models import Case, EmploymentStatus, Province, Role, User
+from ..models import AccountChange, Case, EmploymentStatus, Province, Role, User
 from ..reports.figures import final_stages
 from ..schemas import parse_row_id
+from ..services import account_changes as change_services
 from ..services import users as user_services
 from . import navigation
+from .account_changes import kind_name
 from .auth import request_actor
-from .errors import render_invalid
+from .errors import flash_error, render_invalid
 from .formatting import role_name
 from .supervision import require_role
 
@@ -32,6 +35,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 navigation.register("admin.users", _l("Users"), (Role.ADMIN,), order=10)
 navigation.register("admin.new_user", _l("New user"), (Role.ADMIN,), order=20)
+navigation.register("admin.changes", _l("Waiting for confirmation"), (Role.ADMIN,), order=30)
 
 PAGE_SIZE = 50
 EMPLOYMENT_NAMES = {
@@ -132,7 +136,11 @@ def new_user():
     except ValidationError as error:
         db.session.rollback()
         return render_invalid("admin/new_user.html", error, **_options())
-    flash(_("The account %(username)s is created.", username=user.username), "success")
+    if user.active:
+        flash(_("The account %(username)s is created.", username=user.username), "success")
+    else:
+        flash(_("The account %(username)s is created but cannot be used yet: a second administrator "
+                "must confirm a new supervisor, auditor or administrator.", username=user.username), "info")
     return redirect(url_for("admin.user", user_id=user.id), code=303)
 
 
@@ -145,7 +153,14 @@ def _user_context(user: User) -> dict[str, Any]:
         team = list(db.session.execute(
             select(User).where(User.supervisor_id == user.id).order_by(User.full_name)).scalars())
     return {"person": user, "team": team, "open_cases": open_case_counts([user.id]).get(user.id, 0),
-            **_options()}
+            "waiting": user_services.pending_changes(user.id), **_options()}
+
+
+def _flash_waiting(user_id: int, before: set[int]) -> None:
+    """Say so when the request left a change waiting for a second administrator."""
+    if {c.id for c in user_services.pending_changes(user_id)} - before:
+        flash(_("The new supervisor, scope or team members take effect when a second administrator "
+                "confirms them (see “Waiting for confirmation”)."), "info")
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
@@ -160,12 +175,14 @@ def user(user_id: int):
         {key: request.form.get(key, "") for key in
          ("full_name", "province_code", "supervisor_id", "auditor_scope_province_code")},
         "province_code", "supervisor_id", "auditor_scope_province_code")
+    before = {c.id for c in user_services.pending_changes(user_id)}
     try:
         user_services.update_user(request_actor(), user_id, data)
     except ValidationError as error:
         db.session.rollback()
         return render_invalid("admin/user.html", error, **_user_context(_user_or_404(user_id)))
     flash(_("The account is saved."), "success")
+    _flash_waiting(user_id, before)
     return redirect(url_for("admin.user", user_id=user_id), code=303)
 
 
@@ -180,11 +197,14 @@ def set_active(user_id: int):
                                 fields={"active": [_("You cannot deactivate your own account.")]})
         return _refused_activation(person, error)
     try:
-        user_services.set_active(request_actor(), user_id, active)
+        person = user_services.set_active(request_actor(), user_id, active)
     except ValidationError as error:
         db.session.rollback()
         return _refused_activation(_user_or_404(user_id), error)
-    if active:
+    if active and not person.active:
+        flash(_("The account %(username)s can be used again once a second administrator confirms it.",
+                username=person.username), "info")
+    elif active:
         flash(_("The account %(username)s is active again.", username=person.username), "success")
     else:
         flash(_("The account %(username)s is deactivated; its history stays.", username=person.username), "success")
@@ -231,6 +251,7 @@ def team(user_id: int):
         error = ValidationError(_("Choose facilitators only."),
                                 fields={"facilitator_ids": [_("Choose facilitators only.")]})
         return render_invalid("admin/team.html", error, chosen=set(), **_team_context(supervisor))
+    before = {c.id for c in user_services.pending_changes(user_id)}
     try:
         changed = user_services.set_team(request_actor(), supervisor.id, chosen)
     except ValidationError as error:
@@ -238,4 +259,53 @@ def team(user_id: int):
         supervisor = _user_or_404(user_id)
         return render_invalid("admin/team.html", error, chosen=set(chosen), **_team_context(supervisor))
     flash(_("The team is saved (%(n)s change(s)).", n=len(changed)), "success")
+    _flash_waiting(user_id, before)
     return redirect(url_for("admin.user", user_id=user_id), code=303)
+
+
+# --- privileged changes waiting for a second administrator ---------------------------------
+
+
+@bp.route("/changes")
+def changes():
+    return render_template("admin/changes.html", changes=change_services.waiting_changes(),
+                           errors={}, form={})
+
+
+def _change_or_404(change_id: int) -> AccountChange:
+    change = db.session.get(AccountChange, change_id)
+    if change is None:
+        raise NotFound(_l("No such account change."))
+    return change
+
+
+@bp.route("/changes/<int:change_id>/confirm", methods=["POST"])
+def confirm_change(change_id: int):
+    """A different administrator confirms: only now does the change take effect."""
+    change = _change_or_404(change_id)
+    try:
+        change_services.confirm_change(request_actor(), change_id)
+    except CaseflowError as error:
+        db.session.rollback()
+        flash_error(error)
+        return redirect(url_for("admin.changes"), code=303)
+    flash(_("Confirmed: %(kind)s for %(name)s.", kind=kind_name(change.kind), name=change.target.full_name), "success")
+    return redirect(url_for("admin.changes"), code=303)
+
+
+@bp.route("/changes/<int:change_id>/reject", methods=["POST"])
+def reject_change(change_id: int):
+    change = _change_or_404(change_id)
+    try:
+        change_services.reject_change(request_actor(), change_id, request.form.get("reason", ""))
+    except ValidationError as error:
+        db.session.rollback()
+        return render_invalid("admin/changes.html", error, changes=change_services.waiting_changes(),
+                              rejecting=change_id)
+    except CaseflowError as error:
+        db.session.rollback()
+        flash_error(error)
+        return redirect(url_for("admin.changes"), code=303)
+    flash(_("Rejected: %(kind)s for %(name)s.", kind=kind_name(change.kind), name=change.target.full_name), "info")
+    return redirect(url_for("admin.changes"), code=303)
+

@@ -24,7 +24,7 @@ from sqlalchemy.orm import selectinload
 from ..errors import ValidationError
 from ..extensions import db
 from ..i18n import _l
-from ..models import AuditEvent, Case, Client, Province, Role, User
+from ..models import AccountChange, AuditEvent, Case, Client, Province, Role, User
 from ..services import access
 from ..services import audit as audit_services
 from ..services import cases as case_services
@@ -39,6 +39,7 @@ bp = Blueprint("audit", __name__, url_prefix="/audit")
 navigation.register("audit.search", _l("Case search"), (Role.AUDITOR,), order=10)
 navigation.register("audit.trail", _l("Facilitator trail"), (Role.AUDITOR,), order=20)
 navigation.register("audit.integrity", _l("Integrity check"), (Role.AUDITOR,), order=30)
+navigation.register("audit.account_changes", _l("Privileged account changes"), (Role.AUDITOR,), order=40)
 
 PAGE_SIZE = 25
 TIMELINE_PAGE_SIZE = 50  # about 2 KB an event: a page stays well under 150 KB
@@ -309,3 +310,25 @@ def integrity():
         report = audit_services.verify_everything()
     return render_template("audit/integrity.html", report=report, errors={}, form=request.form, case=case,
                            checked_at=datetime.now(UTC))
+
+
+# --- privileged account changes ---------------------------------------------------------
+
+
+@bp.route("/account-changes")
+def account_changes():
+    """Every privileged change to an account, newest first: asked for through the web and
+    confirmed or rejected by a second administrator, still waiting, or made on the server's
+    command line. Staff accounts, not client data: every auditor sees the whole list."""
+    page = request.args.get("page", "1")
+    page = max(int(page), 1) if page.isdigit() and len(page) < 10 else 1
+    total = db.session.execute(select(func.count()).select_from(AccountChange)).scalar_one()
+    pages = max(math.ceil(total / PAGE_SIZE), 1)
+    page = min(page, pages)
+    rows = db.session.execute(
+        select(AccountChange).options(selectinload(AccountChange.target), selectinload(AccountChange.requested_by),
+                                      selectinload(AccountChange.decided_by))
+        .order_by(AccountChange.requested_at.desc(), AccountChange.id.desc())
+        .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+    ).scalars().all()
+    return render_template("audit/account_changes.html", changes=rows, total=total, page=page, pages=pages)

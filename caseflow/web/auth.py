@@ -30,12 +30,10 @@ from ..i18n_setup import LOCALES
 from ..models import User
 from ..services.context import Actor
 from ..services.users import password_matches, record_login, record_logout, set_locale
+from ..session_state import PASSIVE_ENDPOINTS, SEEN_AT, SESSION_KEY, SIGNED_IN_AT, new_session_key
 
 bp = Blueprint("auth", __name__)
 
-# Session keys for the timeouts (seconds since the epoch).
-SIGNED_IN_AT = "_signed_in_at"
-SEEN_AT = "_seen_at"
 # Touching the session on every request would re-send the cookie each time; a minute of
 # precision is plenty for a timeout counted in minutes.
 _SEEN_RESOLUTION = 60
@@ -70,7 +68,10 @@ def enforce_session_timeouts():
         # Restored from a "remember me" cookie: its lifetime is bounded by the absolute
         # timeout, and the idle clock starts now.
         session[SIGNED_IN_AT] = session[SEEN_AT] = now
+        session[SESSION_KEY] = new_session_key()
         return None
+    if SESSION_KEY not in session:  # signed in before sessions were named
+        session[SESSION_KEY] = new_session_key()
     if now - seen > idle or now - signed_in > absolute:
         logout_user()
         session.clear()
@@ -80,7 +81,7 @@ def enforce_session_timeouts():
         if request.method == "GET":
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
         return redirect(url_for("auth.login"))
-    if now - seen >= _SEEN_RESOLUTION:
+    if now - seen >= _SEEN_RESOLUTION and request.endpoint not in PASSIVE_ENDPOINTS:
         session[SEEN_AT] = now
     return None
 
@@ -113,6 +114,7 @@ def login():
             login_user(user, remember=remember,
                        duration=timedelta(hours=current_app.config["CASEFLOW_ABSOLUTE_TIMEOUT_HOURS"]))
             session[SIGNED_IN_AT] = session[SEEN_AT] = time.time()
+            session[SESSION_KEY] = new_session_key()
             if chosen_locale in LOCALES and chosen_locale != user.locale:
                 # Chosen on the sign-in page just now: it becomes the account's language.
                 set_locale(request_actor(user), chosen_locale)
@@ -154,21 +156,28 @@ def switch_language():
 def change_password():
     """Change one's own password. Every other session of the account ends; this one is
     issued again so the person can carry on."""
+    from ..services.api_tokens import usable_tokens_of
     from ..services.users import change_password as change_password_service
     from .errors import render_invalid
 
     if request.method == "GET":
-        return render_template("auth/password.html", errors={}, form={})
+        return render_template("auth/password.html", errors={}, form={},
+                               tokens=usable_tokens_of(current_user))
+    tokens_before = len(usable_tokens_of(current_user))
     try:
         user = change_password_service(request_actor(), {
             "current_password": request.form.get("current_password", ""),
             "new_password": request.form.get("new_password", ""),
         })
     except ValidationError as error:
-        return render_invalid("auth/password.html", error, form={})
-    signed_in_at = session.get(SIGNED_IN_AT)
+        return render_invalid("auth/password.html", error, form={}, tokens=usable_tokens_of(current_user))
+    signed_in_at, session_key = session.get(SIGNED_IN_AT), session.get(SESSION_KEY)
     login_user(user, duration=timedelta(hours=current_app.config["CASEFLOW_ABSOLUTE_TIMEOUT_HOURS"]))
     session[SIGNED_IN_AT] = signed_in_at or time.time()
     session[SEEN_AT] = time.time()
+    session[SESSION_KEY] = session_key or new_session_key()
     flash(_("Your password is changed. You were signed out everywhere else."), "success")
+    if tokens_before:
+        flash(_("Your %(n)s API token(s) were revoked with the old password; create new ones if a "
+                "system still needs them.", n=tokens_before), "info")
     return redirect(url_for("main.home"), code=303)

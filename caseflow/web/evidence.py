@@ -25,7 +25,7 @@ from ..audit.package import key_fingerprint
 from ..errors import NotFound, ValidationError
 from ..extensions import db
 from ..i18n import _l
-from ..models import Case, Role, User
+from ..models import AccountChange, Case, Role, User
 from ..schemas import parse_row_id
 from ..services import evidence
 from ..services.audit import public_key_pem
@@ -188,10 +188,14 @@ def delegations():
         abort(403)
     if request.method == "POST":
         try:
-            policy.delegate_supervisor(request_actor(), request.form.to_dict())
+            done = policy.delegate_supervisor(request_actor(), request.form.to_dict())
         except ValidationError as error:
             return _delegation_page(422, errors=field_errors(error), error_summary=str(error.message))
-        flash(_("The acting supervisor is recorded."), "success")
+        if isinstance(done, AccountChange):
+            flash(_("The acting supervisor takes over once a second administrator confirms it "
+                    "(see “Waiting for confirmation”)."), "info")
+        else:
+            flash(_("The acting supervisor is recorded."), "success")
         return redirect(url_for("sign_off_policy.delegations"), code=303)
     return _delegation_page()
 

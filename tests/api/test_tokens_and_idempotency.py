@@ -110,6 +110,39 @@ def test_a_token_of_a_deactivated_account_is_refused(bearer, team):
     assert_problem(client.get("/api/v1/cases", headers=headers), 401)
 
 
+def test_a_token_ends_when_its_owner_changes_password(api_as, bearer, team):
+    from tests.conftest import PASSWORD
+
+    client, headers, token = bearer(team.facilitator)
+    _, other_headers, _ = bearer(team.facilitator2)
+    assert client.get("/api/v1/cases", headers=headers).status_code == 200
+    browser = api_as(team.facilitator)
+    page = browser.get("/account/password").get_data(as_text=True)
+    assert "data-tokens-to-revoke" in page and token.prefix in page  # said before it happens
+    changed = browser.post("/account/password", data={
+        "current_password": PASSWORD, "new_password": "kopi-pahit-di-wamena-2026"})
+    assert changed.status_code == 303
+    body = assert_problem(client.get("/api/v1/cases", headers=headers), 401)
+    assert body["type"] == "urn:caseflow:problem:invalid-token"
+    assert client.get("/api/v1/cases", headers=other_headers).status_code == 200  # someone else's
+    [revoked] = events("token.revoked", actor_id=team.facilitator.id)
+    assert revoked.context["reason"] == "password changed"
+    [change] = events("user.password_changed")
+    assert change.context["tokens_revoked"] == 1
+    assert "data-tokens-to-revoke" not in browser.get("/account/password").get_data(as_text=True)
+
+
+def test_reactivating_an_account_does_not_bring_its_tokens_back(bearer, team):
+    from caseflow.services.context import Actor
+    from caseflow.services.users import set_active
+
+    client, headers, _ = bearer(team.facilitator)
+    set_active(Actor(user=team.admin), team.facilitator.id, False)
+    set_active(Actor(user=team.admin), team.facilitator.id, True)
+    assert_problem(client.get("/api/v1/cases", headers=headers), 401)
+    assert events("token.revoked")[0].context["reason"] == "account deactivated"
+
+
 def test_tokens_cannot_manage_tokens_and_garbage_is_refused(app, bearer, team):
     client, headers, _ = bearer(team.facilitator, scopes=("cases:read", "cases:write"))
     assert_problem(client.get("/api/v1/tokens", headers=headers), 403)

@@ -285,6 +285,9 @@ def test_signing_out_clears_case_data_but_keeps_unsent_work(page, live_server):
     page.wait_for_url("**/login")
     left = page.evaluate("""async () => ({
         cases: (await window.CaseflowStore.all('cases')).length,
-        outbox: (await window.CaseflowStore.all('outbox')).map(e => e.body.notes),
+        outbox: (await window.CaseflowStore.all('outbox')).map(e => [e.status, 'body' in e, 'sealed' in e]),
+        text: JSON.stringify(await window.CaseflowStore.all('outbox')),
     })""")
-    assert left == {"cases": 0, "outbox": ["Belum terkirim saat keluar"]}
+    # The entry stays, sealed: its words cannot be read until the same person signs in.
+    assert left["cases"] == 0 and left["outbox"] == [["waiting", False, True]]
+    assert "Belum terkirim" not in left["text"]

@@ -5,15 +5,27 @@ from __future__ import annotations
 import pytest
 
 from caseflow.errors import ValidationError
+from caseflow.extensions import db
+from caseflow.models import User
+from caseflow.services.account_changes import confirm_change
 from caseflow.services.context import Actor
-from caseflow.services.users import update_user
+from caseflow.services.users import pending_changes, update_user
 
 
 def edit(team, user, **changes):
+    """Asked by one administrator, confirmed by a second (a new supervisor waits for one)."""
     data = {"full_name": user.full_name, "province_code": user.province_code,
             "supervisor_id": user.supervisor_id, "auditor_scope_province_code": user.auditor_scope_province_code}
     data.update(changes)
-    return update_user(Actor(user=team.admin), user.id, data)
+    update_user(Actor(user=team.admin), user.id, data)
+    for change in pending_changes(user.id):
+        confirm_change(Actor(user=team.second_admin), change.id)
+    return db.session.get(User, user.id)
+
+
+@pytest.fixture(autouse=True)
+def _second_admin(team, make):
+    team.second_admin = make.user("admin", province="31")
 
 
 def test_a_supervisor_gets_a_coordinator_who_receives_escalations(team):

@@ -132,6 +132,7 @@ ROUTES: list[Route] = [
     R("POST", "/audit/evidence/facilitator", {"facilitator_id": "x"}, auditor="422", everyone="403"),
     R("GET", "/audit/public-key.pem", auditor="200", everyone="403"),
     R("GET", "/audit/clients/{client}/viewers", auditor="200 200 200 404", everyone="403"),
+    R("GET", "/audit/account-changes", auditor="200", everyone="403"),
     # --- programme manager
     R("GET", "/monitoring", manager="200", everyone="403"),
     # --- monitoring dashboards (figures for every case reader and the programme manager)
@@ -181,6 +182,9 @@ ROUTES: list[Route] = [
     R("POST", "/admin/users/{user}/active", {"active": "0"}, admin="422", everyone="403"),
     R("GET", "/admin/users/{supervisor}/team", admin="200", everyone="403"),
     R("POST", "/admin/users/{supervisor}/team", {"facilitator_ids": "x"}, admin="422", everyone="403"),
+    R("GET", "/admin/changes", admin="200", everyone="403"),
+    R("POST", "/admin/changes/999999/confirm", admin="404", everyone="403"),
+    R("POST", "/admin/changes/999999/reject", {"reason": "x"}, admin="404", everyone="403"),
 ]
 
 
@@ -310,6 +314,7 @@ def test_the_table_lists_every_route(world):
         for name in ("case_id", "client_id", "sign_off_id"):
             path = path.replace(f"<int:{name}>", "{" + name.removesuffix("_id") + "}")
         path = path.replace("<int:user_id>", "{user}").replace("<trigger>", "no_such_trigger")
+        path = path.replace("<int:change_id>", "999999")
         path = path.replace("<fmt>", "csv").replace("<figure>", "resolved").replace("<token>", NO_SUCH_JOB)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             if (method, path) not in listed and (method, path.replace("{user}", "{supervisor}")) not in listed:

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from caseflow.errors import NotAllowed, ValidationError
 from caseflow.extensions import db
-from caseflow.models import AuditEvent, User
+from caseflow.models import AccountChange, AuditEvent, User
 from caseflow.services import users as user_services
 from caseflow.services.context import Actor
 
@@ -76,20 +76,36 @@ def test_refused_account_is_named_at_the_field_and_nothing_saved(signed_in, team
     assert user_count() == before
 
 
-def test_admin_moves_a_facilitator_and_sets_an_auditors_scope(signed_in, team):
+def confirm_all(signed_in, admin) -> None:
+    """A second administrator confirms every change waiting on the admin pages."""
+    second = signed_in(admin)
+    db.session.rollback()
+    for change in db.session.execute(select(AccountChange).where(
+            AccountChange.status == "pending").order_by(AccountChange.id)).scalars().all():
+        assert second.post(f"/admin/changes/{change.id}/confirm").status_code == 303
+
+
+def test_admin_moves_a_facilitator_and_sets_an_auditors_scope(signed_in, team, make):
     client = signed_in(team.admin)
     page = client.get(f"/admin/users/{team.facilitator.id}")
     assert page.status_code == 200 and 'name="supervisor_id"' in page.text
     moved = client.post(f"/admin/users/{team.facilitator.id}", data={
-        "full_name": team.facilitator.full_name, "province_code": "91", "supervisor_id": team.other_supervisor.id})
+        "full_name": "Nama Baru", "province_code": "91", "supervisor_id": team.other_supervisor.id})
     assert moved.status_code == 303
-    assert reload(team.facilitator).supervisor_id == team.other_supervisor.id
+    # The name is saved at once; the new supervisor waits for a second administrator.
+    assert reload(team.facilitator).full_name == "Nama Baru"
+    assert reload(team.facilitator).supervisor_id == team.supervisor.id
+    assert "data-waiting" in client.get(f"/admin/users/{team.facilitator.id}").text
     scoped = client.post(f"/admin/users/{team.auditor.id}", data={
         "full_name": team.auditor.full_name, "province_code": "31", "auditor_scope_province_code": "91"})
-    assert scoped.status_code == 303 and reload(team.auditor).auditor_scope_province_code == "91"
-    [updated, _scope] = events("user.updated")
-    assert updated.before["supervisor_id"] == team.supervisor.id
-    assert updated.after["supervisor_id"] == team.other_supervisor.id
+    assert scoped.status_code == 303 and reload(team.auditor).auditor_scope_province_code is None
+    confirm_all(signed_in, make.user("admin", province="31"))
+    assert reload(team.facilitator).supervisor_id == team.other_supervisor.id
+    assert reload(team.auditor).auditor_scope_province_code == "91"
+    [renamed, moved_event, _scope] = events("user.updated")
+    assert renamed.after["full_name"] == "Nama Baru" and renamed.after["supervisor_id"] == team.supervisor.id
+    assert moved_event.before["supervisor_id"] == team.supervisor.id
+    assert moved_event.after["supervisor_id"] == team.other_supervisor.id
 
 
 def test_bad_details_are_named_and_nothing_changes(signed_in, team):
@@ -116,8 +132,11 @@ def test_admin_edits_a_supervisors_team(signed_in, team, make):
     saved = client.post(f"/admin/users/{team.supervisor.id}/team",
                         data={"facilitator_ids": [team.facilitator.id, spare.id]})
     assert saved.status_code == 303
-    assert reload(spare).supervisor_id == team.supervisor.id
+    # Taken out at once; put in only once a second administrator confirms.
     assert reload(team.facilitator2).supervisor_id is None
+    assert reload(spare).supervisor_id is None
+    confirm_all(signed_in, make.user("admin", province="31"))
+    assert reload(spare).supervisor_id == team.supervisor.id
     assert len(events("user.team_changed")) == 2
     refused = client.post(f"/admin/users/{team.supervisor.id}/team",
                           data={"facilitator_ids": [team.auditor.id]})

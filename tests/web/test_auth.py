@@ -40,6 +40,19 @@ def test_deactivated_account_is_refused_with_a_clear_message(client, make):
     assert "dinonaktifkan" in response.text
 
 
+def test_deactivation_ends_a_session_already_open_at_its_next_request(client, team):
+    remembered = IsolatedClient(client.application, client.response_wrapper, use_cookies=True)
+    login(client, "fac")
+    assert remembered.post("/login", data={"username": "fac", "password": PASSWORD,
+                                           "remember": "1"}).status_code == 302
+    assert client.get("/cases").status_code == 200
+    set_active(Actor(user=team.admin), team.facilitator.id, False)
+    assert "/login" in client.get("/cases").headers["Location"]
+    assert client.get("/api/v1/cases").status_code == 401
+    remembered.delete_cookie("session")  # only the "remember me" cookie is left
+    assert "/login" in remembered.get("/cases").headers["Location"]
+
+
 def test_sign_in_starts_a_fresh_session_without_remember_cookie(client, team):
     with client.session_transaction() as session:
         session["planted"] = "by someone else"

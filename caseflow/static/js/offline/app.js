@@ -1,12 +1,17 @@
 /* The offline page: the facilitator's cases read from the tablet, forms that queue work in
-   the outbox, the outbox itself (waiting, sent, refused, conflicts with choices). */
+   the outbox, the outbox itself (waiting, sent, refused, conflicts with choices).
+
+   Nothing cached is shown before the server has said this person's session lives, or —
+   with no answer — while the session the cache belongs to has not reached its end. When
+   the session ends the cases are hidden and removed at once; unsent work stays sealed. */
 (function () {
   "use strict";
 
   var root = document.getElementById("offline-app");
-  if (!root || !window.CaseflowStore || !window.CaseflowSync) { return; }
+  if (!root || !window.CaseflowStore || !window.CaseflowSync || !window.CaseflowSession) { return; }
   var Store = window.CaseflowStore;
   var Sync = window.CaseflowSync;
+  var Session = window.CaseflowSession;
   var T = JSON.parse(document.getElementById("offline-messages").textContent);
   var userId = parseInt(root.getAttribute("data-user-id"), 10);
   var csrf = root.getAttribute("data-csrf-token");
@@ -14,7 +19,13 @@
   var zoneLabel = root.getAttribute("data-zone");
   var API = "/api/v1";
   var RETRY_EVERY_MS = 5000;
+  var SESSION_CHECK_MS = 30 * 1000;
   var SENT_SHOWN_MS = 10 * 60 * 1000;
+  /* "checking" until the first answer; then "live", "offline" (no answer, session not yet
+     at its end) or "ended". Only the first two show or send anything. */
+  var sessionState = "checking";
+
+  function unlocked() { return sessionState === "live" || sessionState === "offline"; }
 
   function $(selector, within) { return (within || root).querySelector(selector); }
 
@@ -64,13 +75,14 @@
 
   /* Online: store every assigned case with its records and steps on the tablet. */
   function refresh() {
-    if (!navigator.onLine) { return Promise.resolve(); }
+    if (!navigator.onLine || sessionState !== "live") { return Promise.resolve(); }
     return listAll(API + "/cases?limit=100").then(function (summaries) {
       var ids = {};
       return Promise.all(summaries.map(function (summary) {
         ids[summary.id] = true;
         return getJSON(API + "/cases/" + summary.id).then(function (detail) {
-          return Store.put("cases", {id: detail.id, version: detail.version, detail: detail,
+          if (sessionState !== "live") { return; }
+          return Store.put("cases", {id: detail.id, user_id: userId, version: detail.version, detail: detail,
                                      fetched_at: new Date().toISOString()});
         });
       })).then(function () { return Store.all("cases"); }).then(function (cached) {
@@ -347,14 +359,58 @@
     return match ? parseInt(match[1], 10) : null;
   }
 
+  /* Nothing of a case stays in the page, shown or hidden: titles, records, steps, forms. */
+  function clearCaseSection() {
+    ["[data-case-title]", "[data-case-meta]", "[data-case-records]", "[data-case-steps]",
+     "[data-plan-goals]", "[data-evaluation-goals]"].forEach(function (selector) {
+      $(selector).textContent = "";
+    });
+    Array.prototype.forEach.call(root.querySelectorAll("form[data-offline-form]"), function (form) {
+      form.reset();
+      form.removeAttribute("data-filled-for");
+      var queued = form.querySelector("[data-queued]");
+      if (queued) { queued.remove(); }
+    });
+    var goalSelect = $("#o-goal");
+    while (goalSelect.options.length > 1) { goalSelect.remove(1); }
+    $("[data-case-section]").removeAttribute("data-case-id");
+  }
+
+  /* The session has ended: no name, no case, no entry's content; only how much waits. */
+  function renderLocked() {
+    return Store.unsentCount(userId).then(function (waiting) {
+      clearCaseSection();
+      renderOutbox([]);
+      $("[data-outbox-count]").textContent = String(waiting);
+      $("[data-outbox-empty]").hidden = true;
+      renderNotes([]);
+      renderCases([]);
+      renderCase(null, []);
+      $("[data-case-list-section]").hidden = true;
+      $("[data-refreshed]").textContent = "";
+      $("[data-session-ended]").hidden = sessionState === "checking";
+      $("[data-send-now]").hidden = true;
+      $("[data-connection]").textContent = sessionState === "checking" ? T.checking : T.session_ended;
+      root.setAttribute("data-session-state", sessionState);
+    });
+  }
+
   function render() {
-    return Promise.all([Store.all("outbox"), Store.all("notes"), Store.all("cases"), Store.get("meta", "refreshed_at")])
+    if (!unlocked()) { return renderLocked(); }
+    return Promise.all([Store.allOpen("outbox", userId), Store.allOpen("notes", userId), Store.all("cases"),
+                        Store.get("meta", "refreshed_at")])
       .then(function (found) {
-        var entries = found[0].filter(function (e) { return e.user_id === userId; })
-          .sort(function (x, y) { return x.seq - y.seq; });
+        if (!unlocked()) { return renderLocked(); }
+        var entries = found[0].sort(function (x, y) { return x.seq - y.seq; });
         renderOutbox(entries);
-        renderNotes(found[1].filter(function (n) { return n.user_id === userId; }));
-        renderCases(found[2]);
+        renderNotes(found[1]);
+        var cases = found[2].filter(function (c) { return c.user_id === userId; });
+        found[2] = cases;
+        $("[data-session-ended]").hidden = true;
+        $("[data-send-now]").hidden = false;
+        $("[data-case-list-section]").hidden = false;
+        root.setAttribute("data-session-state", sessionState);
+        renderCases(cases);
         var id = selectedCaseId();
         renderCase(found[2].filter(function (c) { return c.id === id; })[0], entries);
         $("[data-refreshed]").textContent = found[3] ? T.refreshed + ": " + localTime(found[3].value) : "";
@@ -372,12 +428,12 @@
   function sendNow(refreshAfter) {
     if (syncing) { return syncing; }
     syncing = render().then(function () {
-      if (!navigator.onLine) { return {outcome: "offline", sent: 0}; }
+      if (!navigator.onLine || sessionState !== "live") { return {outcome: "offline", sent: 0}; }
       return Sync.sendAll(userId, csrf, render);
     }).then(function (result) {
       if (result.outcome === "signed-out") {
         $("[data-connection]").textContent = T.sign_in_again;
-        return;
+        return checkSession();
       }
       if (result.outcome === "ok" && (result.sent || refreshAfter === true)) {
         return Sync.pruneConfirmed(SENT_SHOWN_MS).then(refresh);
@@ -415,6 +471,7 @@
     var kind = form.getAttribute("data-offline-form");
     if (!kind) { return; }
     event.preventDefault();
+    if (!unlocked()) { return; }
     var caseId = selectedCaseId();
     if (!caseId) { return; }
     var v = formValues(form);
@@ -490,10 +547,40 @@
     }
   });
 
+  /* Ask again whose session this is; an ended one hides everything at once. */
+  var checking = null;
+  function checkSession() {
+    if (checking) { return checking; }
+    checking = Session.check(userId).then(function (state) {
+      if (state === "other-user") {
+        /* Someone else signed in on this browser: this page is not theirs. */
+        sessionState = "ended";
+        window.location.reload();
+        return state;
+      }
+      sessionState = state;
+      return state;
+    }, function () {
+      sessionState = "ended";
+      return Session.forget().then(function () { return sessionState; });
+    }).then(function (state) {
+      checking = null;
+      return render().then(function () { return state; });
+    });
+    return checking;
+  }
+
   window.addEventListener("hashchange", render);
-  window.addEventListener("online", function () { sendNow(true); });
+  window.addEventListener("online", function () {
+    checkSession().then(function () { return sendNow(true); });
+  });
   window.addEventListener("offline", render);
+  window.addEventListener("focus", checkSession);
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible") { checkSession(); }
+  });
   window.setInterval(function () { if (navigator.onLine) { sendNow(); } }, RETRY_EVERY_MS);
+  window.setInterval(checkSession, SESSION_CHECK_MS);
 
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.ready.then(function (registration) {
@@ -503,6 +590,7 @@
     });
   }
 
-  render().then(function () { return navigator.onLine ? refresh().then(function () { return sendNow(); }) : null; })
+  render().then(checkSession)
+    .then(function () { return navigator.onLine && sessionState === "live" ? refresh().then(function () { return sendNow(); }) : null; })
     .then(render).then(function () { root.setAttribute("data-ready", "1"); });
 })();

@@ -1,7 +1,8 @@
 /* The outbox: work done on the tablet is sent to the API (POST /api/v1/outbox, in batches)
    in the order it was done, each entry with its idempotency key, the case version it was based on (If-Match) and the time
    it was done (X-Device-Time). An entry leaves the outbox only when the server confirmed it
-   or the facilitator chose what to do with it. */
+   or the facilitator chose what to do with it. Entries are stored sealed with their
+   person's key (boot.js) and sent only for the person whose session is live. */
 (function () {
   "use strict";
 
@@ -45,7 +46,7 @@
       entry.status = "waiting";
       entry.attempts = 0;
       entry.next_attempt_at = 0;
-      return Store.put("outbox", entry);
+      return Store.putSealed("outbox", entry);
     });
   }
 
@@ -91,7 +92,7 @@
       entry.problem = body || {status: status};
       outcome = "refused";
     }
-    return Store.put("outbox", entry).then(function () {
+    return Store.putSealed("outbox", entry).then(function () {
       var version = outcome === "done" ? parseVersion(etag) : null;
       if (!version) { return outcome; }
       return Store.get("cases", entry.case_id).then(function (cached) {
@@ -107,7 +108,7 @@
      its own, exactly once, and answered as if it had been sent alone. */
   function sendBatch(batch, csrf) {
     batch.forEach(function (e) { e.status = "sending"; });
-    return Promise.all(batch.map(function (e) { return Store.put("outbox", e); })).then(function () {
+    return Promise.all(batch.map(function (e) { return Store.putSealed("outbox", e); })).then(function () {
       return fetch("/api/v1/outbox", {
         method: "POST", credentials: "same-origin",
         headers: {"Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrf},
@@ -144,7 +145,7 @@
     if (sending) { return Promise.resolve({outcome: "busy", sent: 0}); }
     sending = true;
     var sent = 0;
-    return Store.all("outbox").then(function (entries) {
+    return Store.allOpen("outbox", userId).then(function (entries) {
       var held = {};
       var due = [];
       mine(entries, userId).forEach(function (e) {
@@ -182,7 +183,7 @@
   /* The facilitator's choice on a conflict: send again on the server's current version.
      Later entries of the same case move along with it, so they stay in order. */
   function resend(userId, seq, currentVersion) {
-    return Store.all("outbox").then(function (entries) {
+    return Store.allOpen("outbox", userId).then(function (entries) {
       var list = mine(entries, userId);
       var entry = list.filter(function (e) { return e.seq === seq; })[0];
       if (!entry) { return; }
@@ -195,18 +196,18 @@
         e.attempts = 0;
         e.next_attempt_at = 0;
         e.problem = null;
-        return Store.put("outbox", e);
+        return Store.putSealed("outbox", e);
       }));
     });
   }
 
   function keepAsNote(seq) {
-    return Store.get("outbox", seq).then(function (entry) {
+    return Store.getOpen("outbox", seq).then(function (entry) {
       if (!entry) { return; }
       var note = {user_id: entry.user_id, kind: entry.kind, case_id: entry.case_id,
                   case_number: entry.case_number, body: entry.body, device_time: entry.device_time,
                   problem: entry.problem, kept_at: new Date().toISOString()};
-      return Store.put("notes", note).then(function () { return Store.remove("outbox", seq); });
+      return Store.putSealed("notes", note).then(function () { return Store.remove("outbox", seq); });
     });
   }
 
