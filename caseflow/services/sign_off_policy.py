@@ -171,10 +171,11 @@ def delegate_supervisor(actor: Actor, data: dict) -> Delegation:
 def revoke_delegation(actor: Actor, delegation_id: int) -> Delegation:
     user = actor.user
     with write_transaction():
-        delegation = db.session.get(Delegation, delegation_id, with_for_update=True)
-        if delegation is None:
-            raise NotFound(_l("No such delegation."))
-        if user is None or not (user.role == Role.ADMIN or user.id == delegation.supervisor_id):
+        delegation = db.session.get(Delegation, delegation_id, with_for_update=True) if is_row_id(delegation_id) else None
+        if delegation is None or user is None or not (
+                user.role == Role.ADMIN or user.id in (delegation.supervisor_id, delegation.acting_id)):
+            raise NotFound(_l("No such delegation."))  # someone else's looks like none
+        if not (user.role == Role.ADMIN or user.id == delegation.supervisor_id):
             raise NotAllowed(_l("Only the supervisor who delegated or an administrator may end a delegation."))
         if delegation.revoked_at is None:
             delegation.revoked_at = utcnow()
