@@ -294,7 +294,27 @@ def notification_text(notification: Notification) -> str:
                  "supervisor).", number=data.get("case_number"))
     if notification.kind == "sign_off.overdue":
         return _("The sign-off for case %(number)s is overdue and was escalated.", number=data.get("case_number"))
+    if notification.kind == "client.duplicate_nik":
+        return _duplicate_nik_text(data)
     if notification.kind == "delegation.created":
         return _("You act for %(supervisor)s from %(start)s to %(end)s.", supervisor=data.get("supervisor"),
                  start=data.get("starts_on"), end=data.get("ends_on"))
     return notification.kind
+
+
+def _duplicate_nik_text(data: dict) -> str:
+    """What a supervisor is asked to check (services/duplicates.py): who, and how many."""
+    from flask_babel import gettext as _
+
+    if data.get("via") == "import":
+        text = _("%(name)s's register import held %(n)s NIK(s) already registered to clients outside their "
+                 "reach (rows %(rows)s). Check them with them.", name=data.get("by"), n=data.get("count"),
+                 rows=", ".join(str(r) for r in data.get("rows") or []))
+    else:
+        text = _("%(name)s could not register a client: the NIK is already registered to a client outside "
+                 "their reach. Check it with them.", name=data.get("by"))
+    if data.get("refused"):
+        text += " " + _("They have reached the limit of such checks for 24 hours.")
+    if data.get("client_id"):
+        text += " " + _("It is a client you can see: you may open a new case for them.")
+    return text
