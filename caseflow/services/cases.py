@@ -141,7 +141,7 @@ def _active_goal_ids(case: Case) -> set[int]:
     return {g.id for g in (case.plan.goals if case.plan else []) if not g.archived}
 
 
-def _record_refusal(actor: Actor, what: str, case_id: int | None = None) -> None:
+def record_refusal(actor: Actor, what: str, case_id: int | None = None) -> None:
     """A refused id is evidence too, on the actor's chain: it is written once the refusing
     transaction has ended, so the refusal's rollback does not take it along."""
     if actor.user is None:
@@ -218,7 +218,7 @@ def open_case(actor: Actor, data: dict) -> Case:
         if client is None or not access.can_see_client(user, client):
             # A client out of reach answers like an unknown id: ids are sequential, and a
             # case would show the client's NIK, address and health notes.
-            _record_refusal(actor, "open case: client")
+            record_refusal(actor, "open case: client")
             raise ValidationError(_l("Unknown client."), fields={"client_id": [_l("Unknown client.")]})
         if db.session.get(PpksCategory, values["ppks_category_code"]) is None:
             raise ValidationError(_l("Unknown PPKS category."),
