@@ -62,6 +62,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "CASEFLOW_EXPORT_KEEP_HOURS": int(env.get("CASEFLOW_EXPORT_KEEP_HOURS", "24")),
         # How many export jobs one person may have being prepared at once.
         "CASEFLOW_EXPORT_JOBS_PER_USER": int(env.get("CASEFLOW_EXPORT_JOBS_PER_USER", "2")),
+        # NIKs registered outside a person's reach they may run into in 24 hours (services/duplicates.py).
+        "CASEFLOW_NIK_CHECKS_PER_DAY": int(env.get("CASEFLOW_NIK_CHECKS_PER_DAY", "20")),
         "RATELIMIT_STORAGE_URI": env.get("CASEFLOW_RATELIMIT_STORAGE_URL", "memory://"),
         "BABEL_DEFAULT_LOCALE": "id",
         "BABEL_DEFAULT_TIMEZONE": "UTC",

@@ -44,7 +44,7 @@ _ROWS_KEPT = 100  # row numbers named in the audit event and the notification
 
 
 def daily_limit() -> int:
-    return int(current_app.config.get("CASEFLOW_NIK_CHECKS_PER_DAY", 20))
+    return int(current_app.config["CASEFLOW_NIK_CHECKS_PER_DAY"])
 
 
 def checks_used(user_id: int) -> int:
