@@ -2,8 +2,9 @@
 decide sign-offs, reassign it. Each function is one transaction with its audit event.
 
 Every function follows the same order: load the case with a lock → check the actor's
-right on that case → check the version the actor saw → check the guard → change →
-append the audit event.
+right on that case, and on every id the request names (a client, a goal, a facilitator:
+someone else's looks like an unknown one) → check the version the actor saw → check the
+guard → change → append the audit event.
 """
 
 from __future__ import annotations
