@@ -74,6 +74,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "CASEFLOW_IMPORT_MAX_RATIO": int(env.get("CASEFLOW_IMPORT_MAX_RATIO", "100")),
         "CASEFLOW_IMPORT_MAX_ROWS": int(env.get("CASEFLOW_IMPORT_MAX_ROWS", "20000")),
         "CASEFLOW_IMPORT_MAX_COLUMNS": int(env.get("CASEFLOW_IMPORT_MAX_COLUMNS", "50")),
+        # NIKs registered outside a person's reach they may run into in 24 hours (services/duplicates.py).
+        "CASEFLOW_NIK_CHECKS_PER_DAY": int(env.get("CASEFLOW_NIK_CHECKS_PER_DAY", "20")),
         "RATELIMIT_STORAGE_URI": env.get("CASEFLOW_RATELIMIT_STORAGE_URL", "memory://"),
         "BABEL_DEFAULT_LOCALE": "id",
         "BABEL_DEFAULT_TIMEZONE": "UTC",

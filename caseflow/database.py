@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
@@ -24,6 +25,8 @@ from .i18n import _l
 # take the write lock at once (BEGIN IMMEDIATE) instead of failing later on a stale snapshot.
 _write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("write_intent", default=False)
 _transaction_depth: contextvars.ContextVar[int] = contextvars.ContextVar("tx_depth", default=0)
+# Work to run in transactions of its own once the outermost one has ended (after_transaction).
+_afterwards: contextvars.ContextVar[list | None] = contextvars.ContextVar("afterwards", default=None)
 
 
 _clock: contextvars.ContextVar[datetime | None] = contextvars.ContextVar("clock", default=None)
@@ -154,12 +157,15 @@ def write_transaction() -> Iterator[None]:
         session.rollback()
     intent = _write_intent.set(True)
     depth_token = _transaction_depth.set(1)
+    afterwards_token = _afterwards.set([])
+    committed = False
     try:
         session.connection()  # begins now, with the write lock on SQLite
         _write_intent.reset(intent)
         intent = None
         yield
         session.commit()
+        committed = True
     except DBAPIError as exc:
         session.rollback()
         problem = _storage_problem(exc)
@@ -173,6 +179,34 @@ def write_transaction() -> Iterator[None]:
         if intent is not None:
             _write_intent.reset(intent)
         _transaction_depth.reset(depth_token)
+        afterwards = _afterwards.get()
+        _afterwards.reset(afterwards_token)
+        _run_afterwards(afterwards, raise_errors=committed)
+
+
+def after_transaction(work: Callable[[], None]) -> None:
+    """Run `work` in a write transaction of its own once the current one has ended, be it
+    committed or rolled back: the evidence of a refusal (who tried what) must outlive the
+    refused change, however deeply the refusing service was nested. Outside any write
+    transaction, `work` runs at once."""
+    pending = _afterwards.get()
+    if pending is None or not in_write_transaction():
+        with write_transaction():
+            work()
+        return
+    pending.append(work)
+
+
+def _run_afterwards(works: list, *, raise_errors: bool) -> None:
+    for work in works or ():
+        try:
+            with write_transaction():
+                work()
+        except Exception:
+            if raise_errors:
+                raise
+            # The refusal being reported matters more than its evidence: log, do not mask it.
+            logging.getLogger(__name__).exception("could not record the evidence of a refusal")
 
 
 _STORAGE_MESSAGES = (

@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import request
 
-from ..errors import CaseflowError
+from ..errors import CaseflowError, NotAllowed, NotFound
 from ..schemas import api as s
 from ..schemas import load
 from ..services import cases as case_services
@@ -71,7 +71,13 @@ def _item(me, entry: dict) -> tuple[idempotency.Item, str]:
 
     def work() -> tuple[int, str, str | None]:
         load(kind.schema(), entry["body"])  # the single endpoint's strict validation
-        result = kind.apply(actor, entry["case_id"], entry["body"], entry.get("if_match"), entry.get("trigger"))
+        try:
+            result = kind.apply(actor, entry["case_id"], entry["body"], entry.get("if_match"), entry.get("trigger"))
+        except (NotFound, NotAllowed):
+            # A case the entry may not touch is a refused attempt like any other; its
+            # savepoint is rolled back, so the record is written after the batch.
+            case_services.record_refusal(actor, f"outbox {entry['kind']}", entry["case_id"])
+            raise
         from ..extensions import db
 
         db.session.flush()

@@ -31,10 +31,11 @@ from ..database import utcnow, write_transaction
 from ..errors import CaseflowError, ValidationError
 from ..extensions import db
 from ..i18n import _l
-from ..models import Client, PpksCategory, Role, User
+from ..models import PpksCategory, Role, User
 from ..nik import NikError, parse_nik
 from ..schemas import ClientSchema, OpenCaseSchema
 from ..services import cases as case_services
+from ..services import duplicates
 from ..services.clients import province_codes, register_client
 from ..services.context import Actor
 from .exports import neutralise
@@ -378,9 +379,11 @@ def check_rows(actor: Actor, rows: list[dict[str, str]],
     categories = set(db.session.execute(select(PpksCategory.code)).scalars())
     team = _facilitators(actor)
     niks = [r.get("nik") for r in rows if r.get("nik")]
-    known = set()
-    for start in range(0, len(niks), 500):
-        known |= set(db.session.execute(select(Client.nik).where(Client.nik.in_(niks[start:start + 500]))).scalars())
+    # Registered NIKs, and the names of those clients the importer may see: of any other,
+    # the row learns only the neutral answer (services/duplicates.py).
+    known, names = duplicates.registered(actor.user, niks)
+    neutral = duplicates.neutral_message(actor.user)
+    out_of_reach: list[int] = []
     seen: dict[str, int] = {}
     today = utcnow().date()
     checks = []
@@ -413,8 +416,11 @@ def check_rows(actor: Actor, rows: list[dict[str, str]],
             except NikError as exc:
                 if "nik" not in check.errors:
                     check.add("nik", exc.message)
-            if nik in known:
-                check.add("nik", _l("A client with this NIK is already registered."))
+            if nik in known and known[nik] in names:
+                check.add("nik", duplicates.within_reach_message(names[known[nik]]))
+            elif nik in known:
+                check.add("nik", neutral)
+                out_of_reach.append(check.number)
             elif nik in seen:
                 check.add("nik", _l("The same NIK is on row %(row)s.", row=seen[nik]))
             seen.setdefault(nik, check.number)
@@ -451,6 +457,7 @@ def check_rows(actor: Actor, rows: list[dict[str, str]],
         checks.append(check)
         if progress is not None:
             progress(index + 1)
+    duplicates.charge_import(actor, out_of_reach, has_niks=bool(niks))
     return checks
 
 

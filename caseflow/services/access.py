@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, select, union
+from sqlalchemy import Select, false, or_, select, union
 from sqlalchemy.orm import aliased
 
 from ..errors import NotAllowed, NotFound
@@ -89,16 +89,47 @@ def can_view_case(user: User, case: Case) -> bool:
     return False
 
 
+def client_registrars(user: User) -> Select | None:
+    """Whose registrations of clients `user` may see: their own; a supervisor also those
+    of the team (and of the teams they act for today). None: nobody's."""
+    if user.role == Role.FACILITATOR:
+        return select(User.id).where(User.id == user.id)
+    if user.role == Role.SUPERVISOR:
+        return union(select(User.id).where(User.id == user.id),
+                     select(User.id).where(User.supervisor_id == user.id),
+                     select(User.id).where(User.supervisor_id.in_(acting_for_ids(user))))
+    return None
+
+
+def visible_clients(user: User, statement: Select | None = None) -> Select:
+    """Restrict a client query to the clients `user` may see (their personal data, and a
+    new case for them): those they or their team registered (see `client_registrars`),
+    and those with a case they may open (`visible_cases`), so a returning client is seen
+    by whoever may see one of their cases. Programme managers and administrators see none.
+
+    Checked per client row (an EXISTS on that client's cases): meant for a query that is
+    already narrowed, by id, NIK or name."""
+    from ..models import Client
+
+    statement = statement if statement is not None else select(Client)
+    if not user.is_active or user.role not in (Role.FACILITATOR, Role.SUPERVISOR, Role.AUDITOR):
+        return statement.where(false())
+    through_a_case = visible_cases(user, select(Case.id)).where(Case.client_id == Client.id).exists()
+    registrars = client_registrars(user)
+    if registrars is None:
+        return statement.where(through_a_case)
+    return statement.where(or_(Client.created_by_id.in_(registrars), through_a_case))
+
+
 def can_see_client(user: User, client) -> bool:
-    """A client's details: whoever registered them, and whoever may view one of their cases."""
-    if not user.is_active or client is None:
+    """May `user` see this client (and open a case for them)? The rule of `visible_clients`."""
+    if client is None:
         return False
-    if client.created_by_id == user.id:
-        return True
     from ..extensions import db
+    from ..models import Client
 
     return db.session.execute(
-        visible_cases(user, select(Case.id).where(Case.client_id == client.id)).limit(1)
+        visible_clients(user, select(Client.id).where(Client.id == client.id)).limit(1)
     ).first() is not None
 
 

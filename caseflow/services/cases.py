@@ -2,8 +2,9 @@
 decide sign-offs, reassign it. Each function is one transaction with its audit event.
 
 Every function follows the same order: load the case with a lock → check the actor's
-right on that case → check the version the actor saw → check the guard → change →
-append the audit event.
+right on that case, and on every id the request names (a client, a goal, a facilitator:
+someone else's looks like an unknown one) → check the version the actor saw → check the
+guard → change → append the audit event.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from sqlalchemy import select, union
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased, selectinload
 
-from ..database import utcnow, write_transaction
+from ..database import after_transaction, utcnow, write_transaction
 from ..errors import Conflict, InvalidTransition, NotAllowed, NotFound, ValidationError
 from ..extensions import db
 from ..i18n import _l
@@ -97,11 +98,17 @@ def _was_assigned_to(case: Case, user_id: int | None) -> bool:
     return any((before or {}).get("facilitator_id") == user_id for before in events)
 
 
-def _authorize(actor: Actor, case: Case, roles, what, expected_version: int | None) -> None:
-    """The actor holds one of `roles` on this very case, and saw its current version."""
+def _authorize(actor: Actor, case: Case, roles, what, expected_version: int | None, *,
+               ids_checked: bool = False) -> None:
+    """The actor holds one of `roles` on this very case, and saw its current version.
+
+    With `ids_checked`, the caller checks the version itself once it has checked the ids
+    the request names (a goal, a facilitator): those are part of the permission, and a
+    stale version must not hide that one was refused."""
     _require_visible(actor, case, expected_version)
     access.require_case_role(actor.user, case, roles, what)
-    _check_version(case, expected_version)
+    if not ids_checked:
+        _check_version(case, expected_version)
 
 
 def _check_version(case: Case, expected_version: int | None) -> None:
@@ -128,6 +135,23 @@ def _require_record_editable(case: Case, record: str) -> None:
                record=RECORD_LABELS[record], states=LazyString(lambda: ", ".join(map(str, states)))),
             current=case_summary(case),
         )
+
+
+def _active_goal_ids(case: Case) -> set[int]:
+    """The goals a request may name: those of this case's plan that were not removed."""
+    return {g.id for g in (case.plan.goals if case.plan else []) if not g.archived}
+
+
+def record_refusal(actor: Actor, what: str, case_id: int | None = None) -> None:
+    """A refused id is evidence too, on the actor's chain: it is written once the refusing
+    transaction has ended, so the refusal's rollback does not take it along."""
+    if actor.user is None:
+        return
+    from .audit import user_chain
+
+    user_id = actor.user.id
+    after_transaction(lambda: append_event(chain=user_chain(user_id), action="access.denied", actor=actor,
+                                           context={"what": what, "case_id": case_id}))
 
 
 RECORD_LABELS = {
@@ -188,9 +212,14 @@ def open_case(actor: Actor, data: dict) -> Case:
     opens a case for a registered client. The case starts in the workflow's first state."""
     values = load(OpenCaseSchema(), data)
     user = actor.user
+    if user is None or user.role not in (Role.FACILITATOR, Role.SUPERVISOR):
+        raise NotAllowed(_l("Only facilitators and supervisors open cases."))
     with write_transaction():
         client = db.session.get(Client, values["client_id"])
-        if client is None:
+        if client is None or not access.can_see_client(user, client):
+            # A client out of reach answers like an unknown id: ids are sequential, and a
+            # case would show the client's NIK, address and health notes.
+            record_refusal(actor, "open case: client")
             raise ValidationError(_l("Unknown client."), fields={"client_id": [_l("Unknown client.")]})
         if db.session.get(PpksCategory, values["ppks_category_code"]) is None:
             raise ValidationError(_l("Unknown PPKS category."),
@@ -293,7 +322,15 @@ def save_plan(actor: Actor, case_id: int, data: dict, expected_version: int | No
     values = load(PlanSchema(), data)
     with write_transaction():
         case = _lock_case(case_id)
-        _authorize(actor, case, (Role.FACILITATOR,), _l("edit the plan"), expected_version)
+        _authorize(actor, case, (Role.FACILITATOR,), _l("edit the plan"), expected_version, ids_checked=True)
+        existing_ids = _active_goal_ids(case)
+        for position, goal_values in enumerate(values["goals"]):
+            if goal_values.get("id") is not None and goal_values["id"] not in existing_ids:
+                raise ValidationError(
+                    _l("Some fields need attention."),
+                    fields={f"goals.{position}.id": [_l("This goal is not part of the plan.")]},
+                )
+        _check_version(case, expected_version)
         _require_record_editable(case, "plan")
         before = _plan_dict(case.plan)
         plan = case.plan or InterventionPlan(case=case, updated_by_id=actor.user_id)
@@ -305,12 +342,7 @@ def save_plan(actor: Actor, case_id: int, data: dict, expected_version: int | No
         for position, goal_values in enumerate(values["goals"]):
             goal_id = goal_values.get("id")
             if goal_id is not None:
-                goal = existing.get(goal_id)
-                if goal is None:
-                    raise ValidationError(
-                        _l("Some fields need attention."),
-                        fields={f"goals.{position}.id": [_l("This goal is not part of the plan.")]},
-                    )
+                goal = existing[goal_id]  # checked above
                 kept.add(goal_id)
             else:
                 goal = Goal(plan=plan)  # the relationship adds it to plan.goals
@@ -345,9 +377,9 @@ def save_evaluation(actor: Actor, case_id: int, data: dict, expected_version: in
     values = load(EvaluationSchema(), data)
     with write_transaction():
         case = _lock_case(case_id)
-        _authorize(actor, case, (Role.FACILITATOR,), _l("edit the evaluation"), expected_version)
-        _require_record_editable(case, "evaluation")
-        goals = {g.id for g in (case.plan.goals if case.plan else []) if not g.archived}
+        _authorize(actor, case, (Role.FACILITATOR,), _l("edit the evaluation"), expected_version,
+                   ids_checked=True)
+        goals = _active_goal_ids(case)
         seen: set[int] = set()
         for index, rating in enumerate(values["ratings"]):
             if rating["goal_id"] not in goals:
@@ -357,6 +389,8 @@ def save_evaluation(actor: Actor, case_id: int, data: dict, expected_version: in
                 raise ValidationError(_l("Some fields need attention."), fields={
                     f"ratings.{index}.goal_id": [_l("This goal is rated twice.")]})
             seen.add(rating["goal_id"])
+        _check_version(case, expected_version)
+        _require_record_editable(case, "evaluation")
         before = _evaluation_dict(case.evaluation)
         evaluation = case.evaluation or Evaluation(case=case, updated_by_id=actor.user_id)
         evaluation.summary = values["summary"]
@@ -420,7 +454,12 @@ def log_step(actor: Actor, case_id: int, data: dict, expected_version: int | Non
     values = load(StepSchema(), data)
     with write_transaction():
         case = _lock_case(case_id)
-        _authorize(actor, case, (Role.FACILITATOR,), _l("log a step"), expected_version)
+        _authorize(actor, case, (Role.FACILITATOR,), _l("log a step"), expected_version, ids_checked=True)
+        goal_id = values.get("goal_id")
+        if goal_id is not None and goal_id not in _active_goal_ids(case):
+            raise ValidationError(_l("Some fields need attention."),
+                                  fields={"goal_id": [_l("This goal is not part of the case's plan.")]})
+        _check_version(case, expected_version)
         _require_open(case)
         zone = actor.user.timezone
         occurred = values["occurred_at"]
@@ -429,12 +468,6 @@ def log_step(actor: Actor, case_id: int, data: dict, expected_version: int | Non
             if occurred.astimezone(UTC) > utcnow().replace(microsecond=0) + _TEN_MINUTES:
                 raise ValidationError(_l("Some fields need attention."),
                                       fields={"occurred_at": [_l("This time is in the future.")]})
-        goal_id = values.get("goal_id")
-        if goal_id is not None:
-            goals = {g.id for g in case.plan.goals} if case.plan else set()
-            if goal_id not in goals:
-                raise ValidationError(_l("Some fields need attention."),
-                                      fields={"goal_id": [_l("This goal is not part of the case's plan.")]})
         step = Step(
             case=case, step_type=values["step_type"], occurred_at=occurred.astimezone(UTC),
             occurred_timezone=zone, recorded_at=utcnow(), location=values.get("location") or None,
@@ -534,7 +567,8 @@ def decide_sign_off(actor: Actor, sign_off_id: int, data: dict, expected_version
             raise NotFound(_l("No such sign-off request."))
         case = _lock_case(sign_off.case_id)
         db.session.refresh(sign_off)
-        _require_visible(actor, case, expected_version)
+        if actor.user is None or not access.can_view_case(actor.user, case):
+            raise NotFound(_l("No such sign-off request."))  # as if there were none
         if sign_off.decision is not None:
             raise Conflict(
                 _l("This request was already decided (%(decision)s).", decision=sign_off.decision),
@@ -567,12 +601,15 @@ def reassign_case(actor: Actor, case_id: int, data: dict, expected_version: int 
     values = load(ReassignSchema(), data)
     with write_transaction():
         case = _lock_case(case_id)
-        _authorize(actor, case, (Role.SUPERVISOR,), _l("reassign the case"), expected_version)
-        _require_open(case)
+        _authorize(actor, case, (Role.SUPERVISOR,), _l("reassign the case"), expected_version, ids_checked=True)
+        # The case stays in its team, also when an acting supervisor moves it.
         target = db.session.get(User, values["facilitator_id"])
-        if (target is None or target.role != Role.FACILITATOR or target.supervisor_id != actor.user_id):
+        if (target is None or target.role != Role.FACILITATOR
+                or target.supervisor_id is None or target.supervisor_id != case.facilitator.supervisor_id):
             raise ValidationError(_l("Choose a facilitator of your team."),
                                   fields={"facilitator_id": [_l("Choose a facilitator of your team.")]})
+        _check_version(case, expected_version)
+        _require_open(case)
         if not target.active:
             raise ValidationError(_l("That facilitator's account is deactivated."),
                                   fields={"facilitator_id": [_l("Deactivated account.")]})

@@ -5,12 +5,13 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from ..database import utcnow, write_transaction
-from ..errors import NotAllowed, ValidationError
+from ..errors import NotAllowed
 from ..extensions import db
 from ..i18n import _l
 from ..models import Client, Province, Role
 from ..schemas import ClientSchema, load
 from ..security.fields import marker as sensitive_marker
+from . import duplicates
 from .audit import append_event, user_chain
 from .context import Actor
 
@@ -38,11 +39,11 @@ def register_client(actor: Actor, data: dict) -> Client:
     values = load(ClientSchema(province_codes()), data)
     values.pop("consent_confirmed")
     with write_transaction():
-        if values.get("nik") and db.session.execute(
-            select(Client.id).where(Client.nik == values["nik"])
-        ).first():
-            raise ValidationError(_l("Some fields need attention."),
-                                  fields={"nik": [_l("A client with this NIK is already registered.")]})
+        existing = db.session.execute(
+            select(Client).where(Client.nik == values["nik"])
+        ).scalar_one_or_none() if values.get("nik") else None
+        if existing is not None:
+            duplicates.refuse_registration(actor, existing)
         now = utcnow()
         client = Client(**values, consent_recorded_by_id=actor.user_id, consent_recorded_at=now,
                         created_by_id=actor.user_id, created_at=now)

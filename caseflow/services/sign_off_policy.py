@@ -188,10 +188,11 @@ def create_delegation(actor: Actor, supervisor: User, acting: User, starts_on: d
 def revoke_delegation(actor: Actor, delegation_id: int) -> Delegation:
     user = actor.user
     with write_transaction():
-        delegation = db.session.get(Delegation, delegation_id, with_for_update=True)
-        if delegation is None:
-            raise NotFound(_l("No such delegation."))
-        if user is None or not (user.role == Role.ADMIN or user.id == delegation.supervisor_id):
+        delegation = db.session.get(Delegation, delegation_id, with_for_update=True) if is_row_id(delegation_id) else None
+        if delegation is None or user is None or not (
+                user.role == Role.ADMIN or user.id in (delegation.supervisor_id, delegation.acting_id)):
+            raise NotFound(_l("No such delegation."))  # someone else's looks like none
+        if not (user.role == Role.ADMIN or user.id == delegation.supervisor_id):
             raise NotAllowed(_l("Only the supervisor who delegated or an administrator may end a delegation."))
         if delegation.revoked_at is None:
             delegation.revoked_at = utcnow()
@@ -310,7 +311,27 @@ def notification_text(notification: Notification) -> str:
                  "supervisor).", number=data.get("case_number"))
     if notification.kind == "sign_off.overdue":
         return _("The sign-off for case %(number)s is overdue and was escalated.", number=data.get("case_number"))
+    if notification.kind == "client.duplicate_nik":
+        return _duplicate_nik_text(data)
     if notification.kind == "delegation.created":
         return _("You act for %(supervisor)s from %(start)s to %(end)s.", supervisor=data.get("supervisor"),
                  start=data.get("starts_on"), end=data.get("ends_on"))
     return notification.kind
+
+
+def _duplicate_nik_text(data: dict) -> str:
+    """What a supervisor is asked to check (services/duplicates.py): who, and how many."""
+    from flask_babel import gettext as _
+
+    if data.get("via") == "import":
+        text = _("%(name)s's register import held %(n)s NIK(s) already registered to clients outside their "
+                 "reach (rows %(rows)s). Check them with them.", name=data.get("by"), n=data.get("count"),
+                 rows=", ".join(str(r) for r in data.get("rows") or []))
+    else:
+        text = _("%(name)s could not register a client: the NIK is already registered to a client outside "
+                 "their reach. Check it with them.", name=data.get("by"))
+    if data.get("refused"):
+        text += " " + _("They have reached the limit of such checks for 24 hours.")
+    if data.get("client_id"):
+        text += " " + _("It is a client you can see: you may open a new case for them.")
+    return text

@@ -66,6 +66,7 @@ ACTION_NAMES = {
     "termination.saved": _l("Termination request saved"),
     "step.logged": _l("Step logged"),
     "access.denied": _l("Access refused"),
+    "client.duplicate_nik_checked": _l("NIK registered outside their reach"),
     "login.succeeded": _l("Signed in"),
     "login.failed": _l("Sign-in refused"),
     "logout": _l("Signed out"),

@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 
-from ..errors import NotFound, ValidationError
+from ..errors import NotFound, TooMany, ValidationError
 from ..extensions import db
 from ..i18n import _l
 from ..models import Case, Client, PpksCategory, Province, Role, User
@@ -128,8 +128,11 @@ def new_client():
     data["consent_confirmed"] = request.form.get("consent_confirmed") == "1"
     try:
         client = register_client(request_actor(), data)
-    except ValidationError as error:
-        return render_invalid("cases/new_client.html", error, **context)
+    except (ValidationError, TooMany) as error:
+        # A client already within the actor's reach is pointed to (a returning client).
+        existing = (error.extra.get("current") or {}).get("client_id")
+        return render_invalid("cases/new_client.html", error, status=error.status,
+                              existing_client_id=existing, **context)
     flash(_("Client %(name)s is registered. Now open a case.", name=client.full_name), "success")
     return redirect(url_for("cases.open_case", client_id=client.id), code=303)
 

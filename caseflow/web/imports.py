@@ -18,7 +18,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ..errors import CaseflowError, ValidationError
+from ..errors import CaseflowError, TooMany, ValidationError
 from ..i18n import _l
 from ..models import Role
 from ..reports import imports, jobs, progress
@@ -66,9 +66,9 @@ def upload():
         actor = request_actor()
         checks = imports.check_rows(actor, rows)
         job = jobs.create_import_job(actor, upload_file.filename, checks)
-    except ValidationError as error:
+    except (ValidationError, TooMany) as error:
         messages = [str(m) for values in (error.fields or {}).values() for m in values] or [str(error.message)]
-        return render_template("imports/upload.html", columns=imports.COLUMNS, file_errors=messages), 422
+        return render_template("imports/upload.html", columns=imports.COLUMNS, file_errors=messages), error.status
     return redirect(url_for("imports.show", token=job.token))
 
 

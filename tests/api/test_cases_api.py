@@ -111,6 +111,40 @@ def test_a_client_is_hidden_from_people_without_their_case(api_as, make, team):
     assert seen_by_auditor.status_code == 200 and seen_by_auditor.json["nik"] is None
 
 
+def test_a_token_cannot_open_a_case_for_a_client_out_of_reach(bearer, make, team):
+    """The client id travels in the body: the answer is the one an unknown id gets, the
+    attempt is recorded, and the client's record stays unread."""
+    theirs = make.client(team.other_facilitator, province="53", health_notes="HIV positif")
+    api, headers, _token = bearer(team.facilitator, scopes=("cases:read", "cases:write"))
+    refused = api.post("/api/v1/cases", json={"client_id": theirs.id, "ppks_category_code": "P02"},
+                       headers=headers)
+    unknown = api.post("/api/v1/cases", json={"client_id": 10**6, "ppks_category_code": "P02"}, headers=headers)
+    assert assert_problem(refused, 422, "client_id") == assert_problem(unknown, 422, "client_id") | {
+        "instance": refused.json["instance"]}
+    assert count(Case) == 0
+    assert len(events("access.denied", actor_id=team.facilitator.id)) == 2
+    assert_problem(api.get(f"/api/v1/clients/{theirs.id}", headers=headers), 404)
+
+
+def test_another_teams_sign_off_answers_like_an_unknown_one(api_as, make, team):
+    theirs = make.case(team.other_facilitator, to="termination_review")
+    api = api_as(team.supervisor)
+    refused = api.post(f"/api/v1/sign-offs/{theirs.pending_sign_off.id}/decision", json={"decision": "approve"})
+    unknown = api.post("/api/v1/sign-offs/999999/decision", json={"decision": "approve"})
+    assert assert_problem(refused, 404)["detail"] == assert_problem(unknown, 404)["detail"]
+    assert fresh(theirs.id).state == "termination_review"
+
+
+def test_an_outbox_entry_for_someone_elses_case_is_refused_and_recorded(api_as, make, team):
+    theirs = make.case(team.facilitator2, to="intervention")
+    response = api_as(team.facilitator).post("/api/v1/outbox", json={"entries": [
+        {"key": "k-1", "kind": "step", "case_id": theirs.id, "body": a_step()}]})
+    assert response.status_code == 200 and response.json["results"][0]["status"] == 404
+    [denied] = events("access.denied", actor_id=team.facilitator.id)
+    assert denied.context["what"] == "outbox step" and denied.context["case_id"] == theirs.id
+    assert count(Step, Step.case_id == theirs.id) == 0
+
+
 def test_client_with_impossible_nik_is_refused_at_the_field(api_as, team):
     response = api_as(team.facilitator).post("/api/v1/clients", json=CLIENT | {"nik": "9901015508850001"})
     assert_problem(response, 422, "nik")

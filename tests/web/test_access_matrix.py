@@ -16,8 +16,12 @@ combination).
 
 from __future__ import annotations
 
+import re
 import shutil
+import uuid
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -232,8 +236,11 @@ def world(request, tmp_path_factory):
         w.cases = {}
         for relation, owner in owners.items():
             case = make.case(owner, to="termination_review", supervisor=supervisors[relation])
-            w.cases[relation] = {"case": case.id, "client": case.client_id,
-                                 "sign_off": case.pending_sign_off.id, "version": case.version}
+            w.cases[relation] = {"case": case.id, "client": case.client_id, "goal": case.plan.goals[0].id,
+                                 "sign_off": case.pending_sign_off.id, "version": case.version,
+                                 "number": case.number}
+        w.facilitators = {relation: owner.id for relation, owner in owners.items()}
+        w.supervisors = {relation: supervisor.id for relation, supervisor in supervisors.items()}
         w.user_ids = {"user": w.fac.id, "supervisor": w.sup.id}
         w.people = {role: user.username for role, user in people.items()}
         w.ids = {role: user.id for role, user in people.items()}
@@ -320,3 +327,199 @@ def test_the_table_lists_every_route(world):
             if (method, path) not in listed and (method, path.replace("{user}", "{supervisor}")) not in listed:
                 missing.append(f"{method} {rule.rule}")
     assert missing == []
+
+
+# --- ids in form and JSON bodies ----------------------------------------------------------------
+#
+# The same people and records, but the id under test travels in the body (or the query):
+# a client, a goal, a facilitator, a supervisor, a case named by an auditor's form, a
+# sign-off decided through the API. Its relation (own, team, other_team, other_province)
+# is to `fac`, as above; the record in the path is the actor's own case. Each allowed
+# request is refused by something after the id's check (an unknown workflow, a stale
+# version), so the outcome names where the refusal came from: "422:client_id" is the id
+# refused at its field, "422:workflow" or "409" means the id passed (on the case page, whose
+# stage forms a case under review does not show, a bare 422 against the 303 of a stale
+# version). 403/404 leave an access.denied event, as above; so does a client refused at
+# its field.
+
+STALE = 999  # a version no case has: an id that passes is then refused as a conflict
+STALE_HEADERS = {"If-Match": f'"{STALE}"'}
+
+
+@dataclass(frozen=True)
+class BodyRoute:
+    method: str
+    path: str
+    body: Any  # (world, relation) → the request's form or JSON body (a dict)
+    expect: dict[str, str]  # role → one outcome for any relation, or four (own team other_team other_province)
+    json: bool = False
+    headers: dict | None = None
+    outcome: Any = None  # response → status, when the status is inside the answer (the outbox)
+
+    def outcomes(self, role: str) -> dict[str, str]:
+        found = self.expect[role].split()
+        if len(found) == 1:
+            return dict.fromkeys(RELATIONS, found[0])
+        return dict(zip(RELATIONS, found, strict=True))
+
+
+def B(method: str, path: str, body, *, json: bool = False, headers: dict | None = None, outcome=None,
+      **expect: str) -> BodyRoute:
+    if "everyone" in expect:
+        expect = dict.fromkeys(ROLES, expect.pop("everyone")) | expect
+    missing = set(ROLES) - set(expect)
+    if missing:
+        raise ValueError(f"{method} {path}: no expectation for {sorted(missing)}")
+    return BodyRoute(method, path, body, expect, json, headers, outcome)
+
+
+def _earlier() -> str:
+    from caseflow.database import utcnow
+
+    return (utcnow() - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _client_of(w, rel):
+    return w.cases[rel]["client"]
+
+
+def _goal_of(w, rel):
+    return w.cases[rel]["goal"]
+
+
+def _outbox_status(response) -> int:
+    return response.get_json()["results"][0]["status"]
+
+
+BODY_ROUTES: list[BodyRoute] = [
+    # --- a client named in the body: opening a case (the id is the whole point)
+    B("POST", "/api/v1/cases", lambda w, rel: {"client_id": _client_of(w, rel), "ppks_category_code": "P02",
+                                               "workflow": "no_such"}, json=True,
+      facilitator="422:workflow 422:client_id 422:client_id 422:client_id",
+      supervisor="422:facilitator_id 422:facilitator_id 422:client_id 422:client_id",
+      auditor="403", manager="403", admin="403"),
+    # --- a facilitator named in the body: whom a case is opened for, or reassigned to
+    B("POST", "/api/v1/cases", lambda w, rel: {"client_id": w.cases["own"]["client"], "ppks_category_code": "P02",
+                                               "facilitator_id": w.facilitators[rel], "workflow": "no_such"},
+      json=True, facilitator="422:workflow 403 403 403",
+      supervisor="422:workflow 422:workflow 422:facilitator_id 422:facilitator_id",
+      auditor="403", manager="403", admin="403"),
+    B("POST", "/clients/{client}/open-case", lambda w, rel: {"ppks_category_code": "P02", "workflow": "no_such",
+                                                             "facilitator_id": w.facilitators[rel]},
+      facilitator="422:workflow 403 403 403",
+      supervisor="422:workflow 422:workflow 422:facilitator_id 422:facilitator_id",
+      auditor="403", manager="403", admin="403"),
+    B("POST", "/api/v1/cases/{case}/reassignments", lambda w, rel: {"facilitator_id": w.facilitators[rel],
+                                                                    "reason": "Cuti"},
+      json=True, headers=STALE_HEADERS, facilitator="403",
+      supervisor="409 409 422:facilitator_id 422:facilitator_id", auditor="403", manager="404", admin="404"),
+    B("POST", "/team/cases/{case}/reassign", lambda w, rel: {"facilitator_id": w.facilitators[rel],
+                                                             "reason": "Cuti", "expected_version": STALE},
+      supervisor="303 303 422:facilitator_id 422:facilitator_id", everyone="403"),
+    # --- a goal named in the body: of this case's plan only
+    B("POST", "/api/v1/cases/{case}/steps", lambda w, rel: {"step_type": "home_visit", "occurred_at": _earlier(),
+                                                            "notes": "Kunjungan", "goal_id": _goal_of(w, rel)},
+      json=True, headers=STALE_HEADERS, facilitator="409 422:goal_id 422:goal_id 422:goal_id",
+      supervisor="403", auditor="403", manager="404", admin="404"),
+    B("POST", "/cases/{case}/steps/new", lambda w, rel: {"step_type": "home_visit", "occurred_at": _earlier(),
+                                                         "notes": "Kunjungan", "goal_id": _goal_of(w, rel),
+                                                         "expected_version": STALE},
+      facilitator="303 422:goal_id 422:goal_id 422:goal_id", supervisor="403", auditor="403",
+      manager="404", admin="404"),
+    B("PUT", "/api/v1/cases/{case}/evaluation", lambda w, rel: {
+        "summary": "Evaluasi", "ratings": [{"goal_id": _goal_of(w, rel), "rating": "achieved"}]},
+      json=True, headers=STALE_HEADERS,
+      facilitator="409 422:ratings.0.goal_id 422:ratings.0.goal_id 422:ratings.0.goal_id",
+      supervisor="403", auditor="403", manager="404", admin="404"),
+    B("POST", "/cases/{case}/evaluation", lambda w, rel: {
+        "summary": "Evaluasi", f"ratings-{_goal_of(w, rel)}-goal": "1",
+        f"ratings-{_goal_of(w, rel)}-rating": "achieved", "expected_version": STALE},
+      facilitator="303 422 422 422", supervisor="403", auditor="403",
+      manager="404", admin="404"),
+    B("PUT", "/api/v1/cases/{case}/plan", lambda w, rel: {
+        "summary": "Rencana", "goals": [{"id": _goal_of(w, rel), "description": "Diubah",
+                                         "target_date": "2027-01-31"}]},
+      json=True, headers=STALE_HEADERS, facilitator="409 422:goals.0.id 422:goals.0.id 422:goals.0.id",
+      supervisor="403", auditor="403", manager="404", admin="404"),
+    B("POST", "/cases/{case}/plan", lambda w, rel: {
+        "summary": "Rencana", "goals-0-id": _goal_of(w, rel), "goals-0-description": "Diubah",
+        "goals-0-target_date": "2027-01-31", "expected_version": STALE},
+      facilitator="303 422 422 422", supervisor="403", auditor="403",
+      manager="404", admin="404"),
+    # --- a sign-off decided through the API (its id is the relation's)
+    B("POST", "/api/v1/sign-offs/{sign_off}/decision", lambda w, rel: {"decision": "approve"}, json=True,
+      headers=STALE_HEADERS, facilitator="403 404 404 404", supervisor="409 409 404 404",
+      auditor="403 403 403 404", manager="404", admin="404"),
+    # --- a case named in a queued write of the tablet's outbox
+    B("POST", "/api/v1/outbox", lambda w, rel: {"entries": [{
+        "key": f"matrix-{rel}-{uuid.uuid4().hex}", "kind": "step", "case_id": w.cases[rel]["case"],
+        "if_match": STALE, "body": {"step_type": "home_visit", "occurred_at": _earlier(), "notes": "Kunjungan"}}]},
+      json=True, outcome=_outbox_status, facilitator="409 404 404 404", supervisor="403 403 404 404",
+      auditor="403 403 403 404", manager="404", admin="404"),
+    # --- ids an auditor names in a form or a query: within their scope (province 91) only
+    B("POST", "/audit/evidence/case", lambda w, rel: {"case_id": w.cases[rel]["case"]},
+      auditor="200 200 200 422:case_number", everyone="403"),
+    B("POST", "/audit/evidence/facilitator", lambda w, rel: {
+        "facilitator_id": w.facilitators[rel], "from": "2026-01-01", "until": "2026-01-31"},
+      auditor="200 200 200 422:facilitator_id", everyone="403"),
+    B("GET", "/audit/trail", lambda w, rel: {"facilitator_id": w.facilitators[rel]},
+      auditor="200 200 200 422:facilitator_id", everyone="403"),
+    B("POST", "/audit/integrity", lambda w, rel: {"case_number": w.cases[rel]["number"]},
+      auditor="200 200 200 422:case_number", everyone="403"),
+    # --- a supervisor named in the body: delegating stays within one's own team
+    B("POST", "/delegations", lambda w, rel: {"supervisor_id": w.supervisors[rel], "acting_id": w.supervisors["own"],
+                                              "starts_on": "not a date", "ends_on": "2026-01-31", "reason": "Cuti"},
+      supervisor="422:starts_on 422:starts_on 403 403", admin="422:starts_on", facilitator="403",
+      auditor="403", manager="403"),
+]
+
+
+def _body_cases():
+    for route in BODY_ROUTES:
+        for role in ROLES:
+            for relation, outcome in route.outcomes(role).items():
+                yield pytest.param(route, role, relation, outcome,
+                                   id=f"{route.method} {route.path} {role} body:{relation}")
+
+
+def _fields_named(response, route: BodyRoute) -> set[str]:
+    if route.json:
+        body = response.get_json(silent=True) or {}
+        return set(body.get("errors") or {})
+    # A refused form names each field in its error summary, or under the field itself
+    # (templates/macros/forms.html).
+    html = response.get_data(as_text=True)
+    return set(re.findall(r'href="#f-([^"]+)"', html)) | set(re.findall(r'id="f-([^"]+?)-error-\d+"', html))
+
+
+def _field_matches(named: set[str], field: str, route: BodyRoute) -> bool:
+    return (field if route.json else field.replace(".", "-").replace("_", "-")) in named
+
+
+@pytest.mark.parametrize("route, role, relation, outcome", list(_body_cases()))
+def test_ids_in_bodies(world, route, role, relation, outcome):
+    path = route.path.format(**world.cases["own"])
+    if route.path.startswith("/api/v1/sign-offs/"):
+        path = route.path.format(**world.cases[relation])
+    body = route.body(world, relation)
+    client = _client(world, role)
+    denied_before = _denied_count(world, role)
+    cases_before = _snapshot(world)
+    headers = {"Accept-Language": "en", **(route.headers or {})}
+    if route.method == "GET":
+        response = client.get(path, query_string=body, headers=headers)
+    elif route.json:
+        response = client.open(path, method=route.method, json=body, headers=headers)
+    else:
+        response = client.open(path, method=route.method, data=body, headers=headers)
+    status_text, _, field = outcome.partition(":")
+    status = route.outcome(response) if route.outcome and response.status_code == 200 else response.status_code
+    where = f"{route.method} {path} as {role}, body id of {relation}"
+    assert status == int(status_text), f"{where}: {status} {response.get_data(as_text=True)[:300]}"
+    if field:
+        named = _fields_named(response, route)
+        assert _field_matches(named, field, route), f"{where}: refused fields {sorted(named)}, not {field}"
+    assert _snapshot(world) == cases_before, "a matrix request changed a case"
+    denied = _denied_count(world, role) - denied_before
+    if status in (403, 404) or field == "client_id":
+        assert denied == 1, f"{where}: a refusal leaves one access.denied event ({denied})"
