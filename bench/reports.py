@@ -45,7 +45,7 @@ from caseflow.models import (  # noqa: E402
     User,
 )
 from caseflow.reports import figures as fg  # noqa: E402
-from caseflow.reports import rollup  # noqa: E402
+from caseflow.reports import sealing as rollup  # noqa: E402
 from caseflow.reports.generator import generate_cases  # noqa: E402
 from caseflow.services.context import Actor  # noqa: E402
 from caseflow.services.users import create_user  # noqa: E402

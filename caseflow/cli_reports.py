@@ -84,7 +84,7 @@ def register(app: Flask) -> None:
         _seal_with_progress(rebuild=True)
 
     def _seal_with_progress(rebuild: bool) -> None:
-        from .reports import rollup
+        from .reports import sealing as rollup
 
         if rebuild:
             rollup.clear()

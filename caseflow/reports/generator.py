@@ -42,7 +42,7 @@ from ..models import (
 from ..services.reference import seed_reference_data
 from ..services.runtime import engine
 from ..services.users import hash_password
-from . import rollup
+from . import sealing as rollup
 
 FIRST_F = ["Siti", "Maria", "Yosefina", "Agnes", "Dewi", "Lusia", "Martha", "Rosalina", "Fransiska", "Nur"]
 FIRST_M = ["Yakobus", "Petrus", "Andreas", "Budi", "Markus", "Simon", "Daniel", "Elias", "Ahmad", "Rudi"]

@@ -450,7 +450,7 @@ def log_step(actor: Actor, case_id: int, data: dict, expected_version: int | Non
 
 def _count_in_sealed_month(case: Case, step: Step) -> None:
     """A step logged into a month whose monitoring figures are sealed joins them."""
-    from ..reports import rollup  # the reports package builds on these services
+    from ..reports import sealing as rollup  # the reports package builds on these services
 
     rollup.count_late_step(case, step.occurred_at)
 

@@ -18,7 +18,7 @@ from caseflow.database import simulated_time
 from caseflow.extensions import db
 from caseflow.models import ReportMonthCell, ReportSealedMonth
 from caseflow.reports import figures as fg
-from caseflow.reports import rollup
+from caseflow.reports import sealing as rollup
 from caseflow.reports.figures import Filters
 from caseflow.services import cases
 from caseflow.services.context import Actor

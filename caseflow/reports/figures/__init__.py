@@ -45,12 +45,12 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.util import ClauseAdapter, find_tables
 
-from ..database import utcnow
-from ..extensions import db
-from ..models import Case, CaseStageHistory, Role, SignOff, Step, User
-from ..services import access
-from ..services.runtime import engines
-from . import rollup
+from ...database import utcnow
+from ...extensions import db
+from ...models import Case, CaseStageHistory, Role, SignOff, Step, User
+from ...services import access
+from ...services.runtime import engines
+from .. import sealing as rollup
 
 H = CaseStageHistory
 IDEAL_CLIENTS_PER_FACILITATOR = 100

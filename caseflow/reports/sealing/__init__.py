@@ -60,9 +60,9 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..database import utcnow, write_transaction
-from ..extensions import db
-from ..models import (
+from ...database import utcnow, write_transaction
+from ...extensions import db
+from ...models import (
     Case,
     CaseStageHistory,
     ReportMonthCell,
@@ -304,7 +304,7 @@ def twice_in(filters) -> Any:
     once per month it entered it, and enters a final stage (or a reopening) a second time
     only after a reopening, by a stay marked as a repeat entry when it was written. Found
     once per dashboard from the index of those stays (few: most cases end once)."""
-    from .figures import _in_period
+    from ..figures import _in_period
 
     def statement() -> Select:
         # Without DISTINCT (the ids are made unique here): SQLite would otherwise walk a
@@ -463,7 +463,7 @@ def _keep(label: str, first: datetime, following: datetime) -> int:
     """Compute a block's cells and keep them, replacing the month-so-far blocks it
     covers, in one transaction. Two workers keeping the same block: the second keeps
     nothing."""
-    from . import figures as fg
+    from .. import figures as fg
 
     try:
         with write_transaction():
@@ -588,7 +588,7 @@ def within_total(days: int, filters, user: User | None, the_plan: Plan) -> int:
     """Cases recorded in the period and resolved within `days` days (by the moment): cells
     for cohort months inside the period resolved in sealed months up to the moment, the
     rest raw, and cases resolved twice (reopened) counted once."""
-    from . import figures as fg
+    from .. import figures as fg
 
     moment = filters.moment
     cohort = list(the_plan.months)  # whole months (keys of the cells are recorded months)
