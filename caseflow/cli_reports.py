@@ -32,7 +32,7 @@ def register(app: Flask) -> None:
     @with_appcontext
     def import_register(file: Path, username: str, all_or_nothing: bool, check_only: bool) -> None:
         """Import a register (XLSX or CSV in the template's columns) through the services."""
-        from .reports import imports
+        from .transfers import imports
 
         user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
         if user is None:
@@ -120,6 +120,6 @@ def register(app: Flask) -> None:
     def exports_purge() -> None:
         """Delete every export file older than CASEFLOW_EXPORT_KEEP_HOURS, and erase the rows
         of imports checked that long ago but neither applied nor discarded (run it hourly)."""
-        from .reports.export_jobs import purge_expired
+        from .transfers.export_jobs import purge_expired
 
         click.echo(f"{purge_expired()} expired export file(s) deleted")

@@ -10,8 +10,8 @@ from ..extensions import db
 from ..i18n import _l
 from ..models import PpksCategory, Province, User
 from ..services.runtime import engines
+from ..transfers.exports import Table
 from . import figures as fg
-from .exports import Table
 
 
 def stage_title(stage: str, locale: str) -> str:

@@ -21,7 +21,7 @@ from flask_login import current_user, login_required
 from ..errors import CaseflowError, ValidationError
 from ..i18n import _l
 from ..models import Role
-from ..reports import imports, jobs, progress
+from ..transfers import imports, jobs, progress
 from . import navigation
 from .auth import request_actor
 

@@ -22,11 +22,12 @@ from ..errors import InvalidTransition
 from ..extensions import db
 from ..i18n import _l
 from ..models import Case, PpksCategory, Province, Role, User
-from ..reports import charts, documents, export_jobs, snapshots, tables
+from ..reports import charts, documents, snapshots, tables
 from ..reports import figures as fg
-from ..reports.exports import Table, case_table, to_csv, to_xlsx
 from ..schemas import parse_row_id
 from ..services import cases as case_services
+from ..transfers import export_jobs
+from ..transfers.exports import Table, case_table, to_csv, to_xlsx
 from . import navigation
 from .auth import request_actor
 from .errors import error_page

@@ -35,9 +35,9 @@ from ..errors import NotAllowed, TooMany
 from ..extensions import db
 from ..i18n import _l
 from ..models import Case, ReportFile, ReportFilePart, ReportJob, Role, User
+from ..reports import figures as fg
 from ..services.audit import append_event, user_chain
 from ..services.context import Actor
-from . import figures as fg
 from . import progress
 from .exports import case_table, to_csv, to_xlsx, write_csv, write_xlsx
 from .jobs import expire_checked_imports, owned_job, run_in_background
