@@ -35,6 +35,7 @@ from sqlalchemy import func, select  # noqa: E402
 
 from caseflow import create_app  # noqa: E402
 from caseflow.database import simulated_time  # noqa: E402
+from caseflow.devdata.generator import generate_cases  # noqa: E402
 from caseflow.extensions import db  # noqa: E402
 from caseflow.models import (  # noqa: E402
     Case,
@@ -46,7 +47,6 @@ from caseflow.models import (  # noqa: E402
 )
 from caseflow.reports import figures as fg  # noqa: E402
 from caseflow.reports import sealing as rollup  # noqa: E402
-from caseflow.reports.generator import generate_cases  # noqa: E402
 from caseflow.services.context import Actor  # noqa: E402
 from caseflow.services.users import create_user  # noqa: E402
 

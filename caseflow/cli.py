@@ -47,7 +47,7 @@ def register_commands(app: Flask) -> None:
     @with_appcontext
     def seed_demo(password: str | None, cases: int) -> None:
         """Create demo users (one per role, two provinces) and cases in every state."""
-        from .demo import seed_demo_data
+        from .devdata.demo import seed_demo_data
 
         try:
             logins = seed_demo_data(password=password, case_count=cases, progress=click.echo)

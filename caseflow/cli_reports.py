@@ -75,7 +75,7 @@ def register(app: Flask) -> None:
     @with_appcontext
     def generate(case_count: int, seed: int, batch: int) -> None:
         """Realistic cases at scale, fast: bulk inserts with their audit chains computed here."""
-        from .reports.generator import generate_cases
+        from .devdata.generator import generate_cases
 
         with click.progressbar(length=case_count, label="Generating cases") as bar:
             summary = generate_cases(case_count, seed=seed, batch=batch, progress=bar.update, seal=False)

@@ -39,10 +39,10 @@ from ..models import (
     TerminationRequest,
     User,
 )
+from ..reports import sealing as rollup
 from ..services.reference import seed_reference_data
 from ..services.runtime import engine
 from ..services.users import hash_password
-from . import sealing as rollup
 
 FIRST_F = ["Siti", "Maria", "Yosefina", "Agnes", "Dewi", "Lusia", "Martha", "Rosalina", "Fransiska", "Nur"]
 FIRST_M = ["Yakobus", "Petrus", "Andreas", "Budi", "Markus", "Simon", "Daniel", "Elias", "Ahmad", "Rudi"]
