@@ -47,7 +47,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     login_manager.init_app(app)
 
-    from . import i18n_setup
+    from .i18n import setup as i18n_setup
 
     i18n_setup.init_app(app)
 

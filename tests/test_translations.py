@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from caseflow.i18n_tools import extracted_messages, missing
+from caseflow.i18n.tools import extracted_messages, missing
 
 
 def test_strings_are_extracted_from_code_and_templates():

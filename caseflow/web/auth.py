@@ -26,7 +26,7 @@ from sqlalchemy import select
 
 from ..errors import ValidationError
 from ..extensions import db
-from ..i18n_setup import LOCALES
+from ..i18n.setup import LOCALES
 from ..models import User
 from ..services.context import Actor
 from ..services.users import password_matches, record_login, record_logout, set_locale

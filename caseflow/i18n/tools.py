@@ -18,7 +18,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po, write_po
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 TRANSLATIONS = ROOT / "caseflow" / "translations"
 LOCALES = ("id", "en")
 
