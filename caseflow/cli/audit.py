@@ -14,10 +14,10 @@ from flask import Flask
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from .errors import CaseflowError
-from .extensions import db
-from .models import Case, User
-from .services.context import Actor
+from ..errors import CaseflowError
+from ..extensions import db
+from ..models import Case, User
+from ..services.context import Actor
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -48,7 +48,7 @@ def register(app: Flask) -> None:
 
         Needs no database: only the package, the standard library and `cryptography`.
         """
-        from .audit.package import run_verifier
+        from ..audit.package import run_verifier
 
         code = run_verifier(file, public_key, click.echo, lambda line: click.echo(line, err=True))
         sys.exit(code)
@@ -66,7 +66,7 @@ def register(app: Flask) -> None:
         Cron line (every 10 minutes):
         */10 * * * *  cd /srv/caseflow && .venv/bin/caseflow audit checkpoint >> /var/log/caseflow-checkpoint.log 2>&1
         """
-        from .services.audit import create_checkpoint
+        from ..services.audit import create_checkpoint
 
         if every is None:
             checkpoint = create_checkpoint(Actor.cli(), force=True)
@@ -99,7 +99,7 @@ def register(app: Flask) -> None:
     @with_appcontext
     def export_case(case_number: str, username: str, out: str | None) -> None:
         """Write the evidence package of one case."""
-        from .services.evidence import export_case_package
+        from ..services.evidence import export_case_package
 
         user = _user(username)
         case_id = db.session.execute(select(Case.id).where(Case.number == case_number)).scalar_one_or_none()
@@ -120,7 +120,7 @@ def register(app: Flask) -> None:
     @with_appcontext
     def export_facilitator(facilitator_username: str, start, end, username: str, out: str | None) -> None:
         """Write the evidence package of one facilitator's actions over a period (whole days)."""
-        from .services.evidence import export_facilitator_package
+        from ..services.evidence import export_facilitator_package
 
         user = _user(username)
         facilitator = db.session.execute(
@@ -145,8 +145,8 @@ def register(app: Flask) -> None:
         """
         from flask import current_app
 
-        from .security.backup import BackupError, backup
-        from .services.security import record_backup
+        from ..security.backup import BackupError, backup
+        from ..services.security import record_backup
 
         url = current_app.config["SQLALCHEMY_DATABASE_URI"]
         try:
@@ -168,9 +168,9 @@ def register(app: Flask) -> None:
         """
         from flask import current_app
 
-        from .security.backup import BackupError, restore
-        from .services.audit import verify_everything
-        from .services.security import record_restore
+        from ..security.backup import BackupError, restore
+        from ..services.audit import verify_everything
+        from ..services.security import record_restore
 
         if not yes:
             _fail("restoring replaces the current database; run again with --yes to confirm", 2)
@@ -201,7 +201,7 @@ def register(app: Flask) -> None:
         """Add a new field key first (instance key file), or print one for CASEFLOW_FIELD_KEYS."""
         from flask import current_app
 
-        from .security.fields import add_key_to_instance_file, new_key
+        from ..security.fields import add_key_to_instance_file, new_key
 
         added = add_key_to_instance_file(current_app)
         if added is None:
@@ -216,8 +216,8 @@ def register(app: Flask) -> None:
     @with_appcontext
     def keys_rotate() -> None:
         """Re-encrypt every sensitive value with the newest (first) key."""
-        from .security.fields import FieldKeyError
-        from .services.security import reencrypt_fields
+        from ..security.fields import FieldKeyError
+        from ..services.security import reencrypt_fields
 
         try:
             counts = reencrypt_fields(Actor.cli())
@@ -236,7 +236,7 @@ def register(app: Flask) -> None:
     def sign_offs_escalate() -> None:
         """Escalate every sign-off past its working-day deadline (run it hourly from cron:
         `0 * * * *  cd /srv/caseflow && .venv/bin/caseflow sign-offs escalate`)."""
-        from .services.sign_off_policy import escalate_overdue_sign_offs
+        from ..services.sign_off_policy import escalate_overdue_sign_offs
 
         done = escalate_overdue_sign_offs(Actor.cli())
         for item in done:

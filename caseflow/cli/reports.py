@@ -12,10 +12,10 @@ from flask import Flask
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from .errors import CaseflowError
-from .extensions import db
-from .models import User
-from .services.context import Actor
+from ..errors import CaseflowError
+from ..extensions import db
+from ..models import User
+from ..services.context import Actor
 
 
 def _fail(message: str) -> None:
@@ -32,7 +32,7 @@ def register(app: Flask) -> None:
     @with_appcontext
     def import_register(file: Path, username: str, all_or_nothing: bool, check_only: bool) -> None:
         """Import a register (XLSX or CSV in the template's columns) through the services."""
-        from .transfers import imports
+        from ..transfers import imports
 
         user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
         if user is None:
@@ -75,7 +75,7 @@ def register(app: Flask) -> None:
     @with_appcontext
     def generate(case_count: int, seed: int, batch: int) -> None:
         """Realistic cases at scale, fast: bulk inserts with their audit chains computed here."""
-        from .devdata.generator import generate_cases
+        from ..devdata.generator import generate_cases
 
         with click.progressbar(length=case_count, label="Generating cases") as bar:
             summary = generate_cases(case_count, seed=seed, batch=batch, progress=bar.update, seal=False)
@@ -84,7 +84,7 @@ def register(app: Flask) -> None:
         _seal_with_progress(rebuild=True)
 
     def _seal_with_progress(rebuild: bool) -> None:
-        from .reports import sealing as rollup
+        from ..reports import sealing as rollup
 
         if rebuild:
             rollup.clear()
@@ -120,6 +120,6 @@ def register(app: Flask) -> None:
     def exports_purge() -> None:
         """Delete every export file older than CASEFLOW_EXPORT_KEEP_HOURS, and erase the rows
         of imports checked that long ago but neither applied nor discarded (run it hourly)."""
-        from .transfers.export_jobs import purge_expired
+        from ..transfers.export_jobs import purge_expired
 
         click.echo(f"{purge_expired()} expired export file(s) deleted")

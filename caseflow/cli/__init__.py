@@ -9,14 +9,14 @@ from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 
-from .errors import CaseflowError
-from .extensions import db
-from .models import Role, User
-from .services.context import Actor
+from ..errors import CaseflowError
+from ..extensions import db
+from ..models import Role, User
+from ..services.context import Actor
 
 
 def _create_app(*_args, **_kwargs) -> Flask:
-    from . import create_app
+    from .. import create_app
 
     return create_app()
 
@@ -36,7 +36,7 @@ def register_commands(app: Flask) -> None:
     @with_appcontext
     def seed_reference() -> None:
         """Load the provinces and PPKS categories."""
-        from .services.reference import seed_reference_data
+        from ..services.reference import seed_reference_data
 
         provinces, categories = seed_reference_data()
         click.echo(f"{provinces} provinces, {categories} PPKS categories")
@@ -47,7 +47,7 @@ def register_commands(app: Flask) -> None:
     @with_appcontext
     def seed_demo(password: str | None, cases: int) -> None:
         """Create demo users (one per role, two provinces) and cases in every state."""
-        from .devdata.demo import seed_demo_data
+        from ..devdata.demo import seed_demo_data
 
         try:
             logins = seed_demo_data(password=password, case_count=cases, progress=click.echo)
@@ -74,7 +74,7 @@ def register_commands(app: Flask) -> None:
     def users_create(username, full_name, role, password, province_code, supervisor_username,
                      nip_pppk, employment_status, auditor_scope) -> None:
         """Create an account."""
-        from .services.users import create_user
+        from ..services.users import create_user
 
         supervisor_id = None
         if supervisor_username:
@@ -100,7 +100,7 @@ def register_commands(app: Flask) -> None:
     @with_appcontext
     def audit_verify() -> None:
         """Walk every chain and checkpoint; exit 1 and name the first break if any."""
-        from .services.audit import verify_everything
+        from ..services.audit import verify_everything
 
         report = verify_everything()
         click.echo(f"{report.chains} chains, {report.events} events, {report.checkpoints} checkpoints checked")
@@ -124,7 +124,7 @@ def register_commands(app: Flask) -> None:
         """Erase personal data of clients whose cases all closed before the retention period."""
         from flask import current_app
 
-        from .services.privacy import anonymise_closed_cases
+        from ..services.privacy import anonymise_closed_cases
 
         days = older_than_days or current_app.config["CASEFLOW_RETENTION_DAYS"]
         report = anonymise_closed_cases(Actor.cli(), days, dry_run=dry_run)
@@ -141,7 +141,7 @@ def register_commands(app: Flask) -> None:
         """Write everything held about one client to a JSON file."""
         import json
 
-        from .services.privacy import export_client_data
+        from ..services.privacy import export_client_data
 
         user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
         if user is None:
@@ -154,7 +154,8 @@ def register_commands(app: Flask) -> None:
             json.dump(data, handle, ensure_ascii=False, indent=2)
         click.echo(f"wrote {out}: {len(data['cases'])} case(s)")
 
-    from . import cli_reports, cli_trust
+    from . import audit as cli_trust
+    from . import reports as cli_reports
 
     cli_trust.register(app)  # audit checkpoint/verify-package/export, backup, restore, keys, sign-offs
     cli_reports.register(app)  # import, generate
