@@ -146,7 +146,7 @@ def register(app: Flask) -> None:
         from flask import current_app
 
         from ..security.backup import BackupError, backup
-        from ..services.security import record_backup
+        from ..services.backups import record_backup
 
         url = current_app.config["SQLALCHEMY_DATABASE_URI"]
         try:
@@ -170,7 +170,7 @@ def register(app: Flask) -> None:
 
         from ..security.backup import BackupError, restore
         from ..services.audit import verify_everything
-        from ..services.security import record_restore
+        from ..services.backups import record_restore
 
         if not yes:
             _fail("restoring replaces the current database; run again with --yes to confirm", 2)
@@ -217,7 +217,7 @@ def register(app: Flask) -> None:
     def keys_rotate() -> None:
         """Re-encrypt every sensitive value with the newest (first) key."""
         from ..security.fields import FieldKeyError
-        from ..services.security import reencrypt_fields
+        from ..services.backups import reencrypt_fields
 
         try:
             counts = reencrypt_fields(Actor.cli())

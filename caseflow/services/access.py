@@ -17,7 +17,7 @@ def acting_for_ids(user: User) -> Select:
     from zoneinfo import ZoneInfo
 
     from ..database import utcnow
-    from ..models.trust import Delegation
+    from ..models.sign_off_policy import Delegation
 
     today = utcnow().astimezone(ZoneInfo(user.timezone)).date()
     return select(Delegation.supervisor_id).where(
@@ -29,7 +29,7 @@ def acting_for_ids(user: User) -> Select:
 def acting_for(user: User, supervisor_id: int | None) -> int | None:
     """The delegation under which `user` acts for `supervisor_id` today, if any."""
     from ..extensions import db
-    from ..models.trust import Delegation
+    from ..models.sign_off_policy import Delegation
 
     if supervisor_id is None or user.role != Role.SUPERVISOR:
         return None
@@ -51,7 +51,7 @@ def supervised_ids(supervisor: User):
 def escalated_case_ids(user: User) -> Select:
     """Cases with a sign-off escalated to `user` (the supervisor's own supervisor)."""
     from ..models import SignOff
-    from ..models.trust import SignOffEscalation
+    from ..models.sign_off_policy import SignOffEscalation
 
     return select(SignOff.case_id).join(SignOffEscalation, SignOffEscalation.sign_off_id == SignOff.id).where(
         SignOffEscalation.escalated_to_id == user.id)
@@ -125,7 +125,7 @@ def is_escalated_to(user: User, case: Case) -> bool:
     """A sign-off of this case was escalated to `user`: they may see the case and decide it."""
     from ..extensions import db
     from ..models import SignOff
-    from ..models.trust import SignOffEscalation
+    from ..models.sign_off_policy import SignOffEscalation
 
     return db.session.execute(
         select(SignOff.id).join(SignOffEscalation, SignOffEscalation.sign_off_id == SignOff.id)

@@ -28,7 +28,7 @@ from ..errors import NotAllowed, NotFound, ValidationError
 from ..extensions import db
 from ..i18n import _l
 from ..models import Case, Role, SignOff, User
-from ..models.trust import Delegation, Notification, SignOffEscalation
+from ..models.sign_off_policy import Delegation, Notification, SignOffEscalation
 from ..schemas import is_row_id
 from ..workflow.definition import SUPERVISORS_SUPERVISOR, SignOffPolicy
 from . import access

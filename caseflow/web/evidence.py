@@ -164,7 +164,7 @@ def notifications():
 
 
 def _delegation_page(status: int = 200, **context):
-    from ..models.trust import Delegation
+    from ..models.sign_off_policy import Delegation
 
     statement = select(Delegation).order_by(Delegation.starts_on.desc()).limit(100)
     if current_user.role == Role.SUPERVISOR:
