@@ -34,7 +34,7 @@ from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 from caseflow import create_app  # noqa: E402
-from caseflow.database import simulated_time  # noqa: E402
+from caseflow.database import simulated_time, utcnow  # noqa: E402
 from caseflow.devdata.generator import generate_cases  # noqa: E402
 from caseflow.extensions import db  # noqa: E402
 from caseflow.models import (  # noqa: E402
@@ -48,6 +48,7 @@ from caseflow.models import (  # noqa: E402
 from caseflow.reports import figures as fg  # noqa: E402
 from caseflow.reports import sealing as rollup  # noqa: E402
 from caseflow.services.context import Actor  # noqa: E402
+from caseflow.services.sealed_months import clear_sealed_months  # noqa: E402
 from caseflow.services.users import create_user  # noqa: E402
 
 PASSWORD = "Kopi-Tubruk-Lima-88"
@@ -105,7 +106,7 @@ def main() -> None:
             made = generate_cases(args.cases - have, batch=args.batch, seal=False,
                                   progress=lambda n: print(".", end="", flush=True))
             print(f"\ngenerated {made} in {time.perf_counter() - start:.0f} s")
-            rollup.clear()
+            clear_sealed_months()
         start = time.perf_counter()
         sealed = rollup.seal()
         if sealed:
@@ -153,7 +154,7 @@ def main() -> None:
 
 
 def measure(app, args, supervisor: User, facilitator: User, manager: User, auditor: User) -> None:
-    today = fg.utcnow().date()
+    today = utcnow().date()
     index = today.year * 12 + today.month - 12
     filters = fg.Filters(start=date(index // 12, index % 12 + 1, 1), end=today)
     print(f"period {filters.start} – {filters.end}; median of {args.repeat} runs\n")
@@ -166,7 +167,7 @@ def measure(app, args, supervisor: User, facilitator: User, manager: User, audit
         raw_ms = "-"
         if args.raw:
             # The same instant for both: "overdue now" moves every few seconds at scale.
-            with simulated_time(fg.utcnow()):
+            with simulated_time(utcnow()):
                 sealed = figures_of(user, filters)
                 db.session.rollback()
                 app.config["CASEFLOW_REPORT_ROLLUPS"] = False

@@ -60,6 +60,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # An invalid workflow file raises WorkflowDefinitionError here: the app does not start.
     app.extensions["caseflow.workflows"] = build_engines(app.config["CASEFLOW_WORKFLOWS_DIR"])
 
+    from .reports import init_app as init_reports
+
+    init_reports(app)  # figures read sealed months; a step logged into one joins its cells
+
     from .web import init_app as init_web
 
     init_web(app)

@@ -84,20 +84,21 @@ def register(app: Flask) -> None:
         _seal_with_progress(rebuild=True)
 
     def _seal_with_progress(rebuild: bool) -> None:
-        from ..reports import sealing as rollup
+        from ..reports import sealing
+        from ..services.sealed_months import clear_sealed_months
 
         if rebuild:
-            rollup.clear()
-        missing = rollup.months_to_seal()
+            clear_sealed_months()
+        missing = sealing.months_to_seal()
         if not missing:
             click.echo("Every month that is over is sealed already")
         else:
             cells = 0
             with click.progressbar(missing, label="Sealing months", item_show_func=lambda m: m or "") as bar:
                 for label in bar:
-                    cells += rollup.seal_month(label)
+                    cells += sealing.seal_month(label)
             click.echo(f"{len(missing)} month(s) sealed, {cells} cells ({missing[0]} to {missing[-1]})")
-        so_far = rollup.seal_month_so_far()
+        so_far = sealing.seal_month_so_far()
         if so_far:
             click.echo(f"This month up to today sealed, {so_far} cells")
 

@@ -39,7 +39,7 @@ from ..models import (
     TerminationRequest,
     User,
 )
-from ..reports import sealing as rollup
+from ..reports import sealing
 from ..services.reference import seed_reference_data
 from ..services.runtime import engine
 from ..services.users import hash_password
@@ -209,7 +209,7 @@ def generate_cases(case_count: int, *, seed: int = 2026, batch: int = 2000,
         connection.exec_driver_sql("ANALYZE")
         connection.commit()
     if seal:
-        rollup.seal(rebuild=True)
+        sealing.seal(rebuild=True)
     return totals
 
 

@@ -53,6 +53,7 @@ from ..schemas import (
     load,
 )
 from ..security.fields import marker as sensitive_marker
+from ..signals import step_logged
 from ..workflow import Missing, TransitionDef
 from . import access
 from .audit import append_case_event, append_event
@@ -442,17 +443,10 @@ def log_step(actor: Actor, case_id: int, data: dict, expected_version: int | Non
         )
         db.session.add(step)
         db.session.flush()
-        _count_in_sealed_month(case, step)
         _touch(case)
         _audit(actor, case, "step.logged", None, _step_dict(step), version=case.version)
+        step_logged.send(case, step=step)
         return step
-
-
-def _count_in_sealed_month(case: Case, step: Step) -> None:
-    """A step logged into a month whose monitoring figures are sealed joins them."""
-    from ..reports import sealing as rollup  # the reports package builds on these services
-
-    rollup.count_late_step(case, step.occurred_at)
 
 
 _TEN_MINUTES = timedelta(minutes=10)

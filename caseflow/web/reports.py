@@ -18,6 +18,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from ..database import utcnow
 from ..errors import InvalidTransition
 from ..extensions import db
 from ..i18n import _l
@@ -101,7 +102,7 @@ def current_filters(*, for_file: bool = False) -> fg.Filters:
     problems: list[str] = []
     start, end = _date_arg("start", problems), _date_arg("end", problems)
     if start is None and end is None:
-        start, end = default_period(fg.utcnow().date())
+        start, end = default_period(utcnow().date())
     if start and end and start > end:
         flash(_("The period starts after it ends; the dates were swapped."), "warning")
         start, end = end, start
@@ -304,7 +305,7 @@ def dashboard():
         "filters": filters, "filter_args": _filter_args(filters), "options": _options(), **content,
     }
     if current_user.role == Role.FACILITATOR:
-        today = fg.utcnow().date()
+        today = utcnow().date()
         this_month = fg.Filters(start=today.replace(day=1), end=today)
         context["resolved_this_month"] = fg.total("resolved", this_month, current_user)
     if current_user.role == Role.SUPERVISOR:
@@ -321,7 +322,7 @@ def export(fmt: str):
     _require(*FIGURE_READERS)
     filters = current_filters(for_file=True)
     all_tables = dashboard_content(filters, current_user)["tables"]
-    stamp = fg.utcnow().strftime("%Y%m%d")
+    stamp = utcnow().strftime("%Y%m%d")
     if fmt == "xlsx":
         return _download(to_xlsx(all_tables, viewer_zone()), f"caseflow-figures-{stamp}.xlsx")
     if fmt == "csv":
@@ -456,7 +457,7 @@ def termination_report(case_id: int):
 
 
 def period_label(filters: fg.Filters) -> str:
-    end = filters.end or fg.utcnow().date()
+    end = filters.end or utcnow().date()
     return f"{filters.start.isoformat() if filters.start else '…'} – {end.isoformat()}"
 
 
