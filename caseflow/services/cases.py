@@ -58,24 +58,11 @@ from ..workflow import Missing, TransitionDef
 from . import access
 from .audit import append_case_event, append_event
 from .context import Actor
+from .locking import lock_case as _lock_case
 from .runtime import default_workflow_name, engine, engines
 from .sign_off_policy import decision_authority, escalated_sign_off_ids
 
 # --- loading and checks --------------------------------------------------------------
-
-
-def _lock_case(case_id: int) -> Case:
-    """Load a case for change. PostgreSQL locks the row; on SQLite the write transaction
-    (BEGIN IMMEDIATE) already holds the database's write lock."""
-    case = db.session.execute(
-        select(Case)
-        .where(Case.id == case_id)
-        .with_for_update(of=Case)
-        .execution_options(populate_existing=True)
-    ).scalar_one_or_none()
-    if case is None:
-        raise NotFound(_l("No such case."))
-    return case
 
 
 def _require_visible(actor: Actor, case: Case, expected_version: int | None) -> None:

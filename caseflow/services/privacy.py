@@ -17,6 +17,7 @@ from ..models import AuditEvent, Case, Client, Role
 from . import access
 from .audit import append_case_event, event_dicts
 from .context import Actor
+from .locking import lock_case
 from .runtime import engines
 
 ERASED = "[anonim]"
@@ -36,7 +37,6 @@ def export_client_data(actor: Actor, client_id: int) -> dict[str, Any]:
     from .cases import (
         _assessment_dict,
         _evaluation_dict,
-        _lock_case,
         _plan_dict,
         _step_dict,
         _termination_dict,
@@ -66,7 +66,7 @@ def export_client_data(actor: Actor, client_id: int) -> dict[str, Any]:
             "cases": [],
         }
         for case in client_cases:
-            case = _lock_case(case.id)
+            case = lock_case(case.id)
             exported["cases"].append({
                 "number": case.number, "state": case.state, "workflow": case.workflow,
                 "ppks_category_code": case.ppks_category_code, "opened_at": case.opened_at,
@@ -142,12 +142,10 @@ def anonymise_closed_cases(actor: Actor, older_than_days: int, *, dry_run: bool 
 
 
 def _anonymise_client(actor: Actor, client_id: int, case_ids: list[int], cutoff: datetime) -> None:
-    from .cases import _lock_case
-
     with write_transaction():
         now = utcnow()
         client = db.session.get(Client, client_id, with_for_update=True)
-        locked = [_lock_case(case_id) for case_id in sorted(case_ids)]
+        locked = [lock_case(case_id) for case_id in sorted(case_ids)]
         client.full_name = ERASED
         client.nik = None
         client.address = ""

@@ -34,6 +34,7 @@ from ..workflow.definition import SUPERVISORS_SUPERVISOR, SignOffPolicy
 from . import access
 from .audit import append_case_event, append_event, user_chain
 from .context import Actor
+from .locking import lock_case
 from .runtime import engine
 
 # --- working days -----------------------------------------------------------------
@@ -214,11 +215,9 @@ def escalate_overdue_sign_offs(actor: Actor | None = None, now: datetime | None 
 
 
 def _escalate_one(actor: Actor, sign_off_id: int, now: datetime) -> Escalated | None:
-    from .cases import _lock_case
-
     with write_transaction():
         sign_off = db.session.get(SignOff, sign_off_id)
-        case = _lock_case(sign_off.case_id)
+        case = lock_case(sign_off.case_id)
         db.session.refresh(sign_off)
         if sign_off.decision is not None or db.session.get(SignOffEscalation, sign_off.id) is not None:
             return None
