@@ -58,7 +58,7 @@ from ..workflow import Missing, TransitionDef
 from . import access
 from .audit import append_case_event, append_event
 from .context import Actor
-from .locking import lock_case as _lock_case
+from .locking import lock_case
 from .runtime import default_workflow_name, engine, engines
 from .sign_off_policy import decision_authority, escalated_sign_off_ids
 
@@ -246,7 +246,7 @@ def save_assessment(actor: Actor, case_id: int, data: dict, expected_version: in
     Saving a partial assessment is allowed; moving on needs it complete."""
     values = load(AssessmentSchema(), data)
     with write_transaction():
-        case = _lock_case(case_id)
+        case = lock_case(case_id)
         _authorize(actor, case, (Role.FACILITATOR,), _l("edit the assessment"), expected_version)
         _require_record_editable(case, "assessment")
         before = _assessment_dict(case.assessment)
@@ -280,7 +280,7 @@ def save_plan(actor: Actor, case_id: int, data: dict, expected_version: int | No
     A removed goal is archived so the steps that served it keep their meaning."""
     values = load(PlanSchema(), data)
     with write_transaction():
-        case = _lock_case(case_id)
+        case = lock_case(case_id)
         _authorize(actor, case, (Role.FACILITATOR,), _l("edit the plan"), expected_version)
         _require_record_editable(case, "plan")
         before = _plan_dict(case.plan)
@@ -332,7 +332,7 @@ def save_evaluation(actor: Actor, case_id: int, data: dict, expected_version: in
     """The facilitator rates the goals of the plan."""
     values = load(EvaluationSchema(), data)
     with write_transaction():
-        case = _lock_case(case_id)
+        case = lock_case(case_id)
         _authorize(actor, case, (Role.FACILITATOR,), _l("edit the evaluation"), expected_version)
         _require_record_editable(case, "evaluation")
         goals = {g.id for g in (case.plan.goals if case.plan else []) if not g.archived}
@@ -376,7 +376,7 @@ def save_termination_request(actor: Actor, case_id: int, data: dict, expected_ve
     unresolved (with the reason). A supervisor decides once termination is requested."""
     values = load(TerminationSchema(), data)
     with write_transaction():
-        case = _lock_case(case_id)
+        case = lock_case(case_id)
         _authorize(actor, case, (Role.FACILITATOR,), _l("prepare the termination"), expected_version)
         _require_record_editable(case, "termination")
         before = _termination_dict(case.termination)
@@ -407,7 +407,7 @@ def log_step(actor: Actor, case_id: int, data: dict, expected_version: int | Non
     A time without a zone is read in the facilitator's own province zone."""
     values = load(StepSchema(), data)
     with write_transaction():
-        case = _lock_case(case_id)
+        case = lock_case(case_id)
         _authorize(actor, case, (Role.FACILITATOR,), _l("log a step"), expected_version)
         _require_open(case)
         zone = actor.user.timezone
@@ -451,7 +451,7 @@ def fire_trigger(
     values = load(TransitionSchema(), data or {})
     reason = (values.get("reason") or "").strip() or None
     with write_transaction():
-        case = _lock_case(case_id)
+        case = lock_case(case_id)
         workflow = engine(case.workflow)
         _require_visible(actor, case, expected_version)
         transition = workflow.transition(case.state, trigger)
@@ -513,7 +513,7 @@ def decide_sign_off(actor: Actor, sign_off_id: int, data: dict, expected_version
         sign_off = db.session.get(SignOff, sign_off_id)
         if sign_off is None:
             raise NotFound(_l("No such sign-off request."))
-        case = _lock_case(sign_off.case_id)
+        case = lock_case(sign_off.case_id)
         db.session.refresh(sign_off)
         _require_visible(actor, case, expected_version)
         if sign_off.decision is not None:
@@ -547,7 +547,7 @@ def reassign_case(actor: Actor, case_id: int, data: dict, expected_version: int 
     """A supervisor moves an open case to another active facilitator of the same team."""
     values = load(ReassignSchema(), data)
     with write_transaction():
-        case = _lock_case(case_id)
+        case = lock_case(case_id)
         _authorize(actor, case, (Role.SUPERVISOR,), _l("reassign the case"), expected_version)
         _require_open(case)
         target = db.session.get(User, values["facilitator_id"])
@@ -572,7 +572,7 @@ def record_case_view(actor: Actor, case_id: int, what: str = "case") -> Case:
     with write_transaction():
         case = db.session.get(Case, case_id)
         access.require_view(actor.user, case)
-        case = _lock_case(case_id)
+        case = lock_case(case_id)
         _audit(actor, case, "case.viewed", None, None, page=what)
         return case
 
