@@ -10,36 +10,27 @@ import, and from `caseflow exports purge`).
 
 from __future__ import annotations
 
-import secrets
 import threading
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from ..database import utcnow, write_transaction
 from ..errors import CaseflowError, NotFound
 from ..extensions import db
 from ..i18n import _l
 from ..models import ReportJob, User
+from ..services import transfers as service
 from ..services.context import Actor
 from . import imports, progress
 
 
 def create_import_job(actor: Actor, filename: str, checks: list[imports.RowCheck]) -> ReportJob:
     expire_checked_imports()
-    with write_transaction():
-        job = ReportJob(
-            token=secrets.token_hex(16), kind="import", user_id=actor.user_id, status="checked",
-            total=sum(1 for c in checks if c.valid), done=0, message="",
-            result={"filename": filename[:200], "rows": [c.as_dict() for c in checks]},
-            created_at=utcnow(), updated_at=utcnow(),
-        )
-        db.session.add(job)
-        db.session.flush()
-        return job
+    return service.create_job(actor.user_id, "import", "checked", sum(1 for c in checks if c.valid),
+                              {"filename": filename[:200], "rows": [c.as_dict() for c in checks]})
 
 
 def owned_job(user: User, token: str, kind: str, missing) -> ReportJob:
@@ -71,16 +62,7 @@ def checks_of(job: ReportJob) -> list[imports.RowCheck]:
 
 
 def _finish(job_id: int, status: str, message: str, summary: dict[str, Any], done: int | None = None) -> None:
-    with write_transaction():
-        job = db.session.get(ReportJob, job_id)
-        job.status = status
-        job.message = message
-        job.result = {"filename": (job.result or {}).get("filename"), **summary}
-        if done is not None:
-            job.done = done
-        job.updated_at = utcnow()
-        token = job.token
-    progress.clear(token)
+    progress.clear(service.finish_job(job_id, status, message, summary, done))
 
 
 def expire_checked_imports() -> int:
@@ -88,18 +70,7 @@ def expire_checked_imports() -> int:
     CASEFLOW_EXPORT_KEEP_HOURS: they hold the personal data of a whole register. Returns
     how many were expired."""
     keep = timedelta(hours=int(current_app.config.get("CASEFLOW_EXPORT_KEEP_HOURS", 24)))
-    now = utcnow()
-    with write_transaction():
-        stale = list(db.session.execute(select(ReportJob).where(
-            ReportJob.kind == "import", ReportJob.status == "checked",
-            ReportJob.updated_at <= now - keep)).scalars())
-        for job in stale:
-            job.status = "expired"
-            job.message = str(_l("This check has expired and its rows were erased; nothing was imported. "
-                                 "Upload the file again."))
-            job.result = {"filename": (job.result or {}).get("filename")}
-            job.updated_at = now
-    return len(stale)
+    return service.expire_checked_imports(keep)
 
 
 def _not_waiting(job: ReportJob) -> CaseflowError:
@@ -119,12 +90,7 @@ def discard(user: User, token: str) -> ReportJob:
 def start_import(actor: Actor, token: str) -> ReportJob:
     """Apply the job's valid rows in the background (inline when testing)."""
     job = get_job(actor.user, token)
-    with write_transaction():
-        claimed = db.session.execute(
-            update(ReportJob).where(ReportJob.id == job.id, ReportJob.status == "checked")
-            .values(status="running", updated_at=utcnow())
-        ).rowcount
-    if not claimed:
+    if not service.claim_job(job.id, "checked"):
         db.session.refresh(job)
         raise _not_waiting(job)
     app = current_app._get_current_object()
