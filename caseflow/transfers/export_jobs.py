@@ -35,10 +35,11 @@ from ..extensions import db
 from ..i18n import _l
 from ..models import Case, ReportFile, ReportFilePart, ReportJob, Role, User
 from ..reports import figures as fg
+from ..reports.tables import case_table
 from ..services import transfers as service
 from ..services.context import Actor
 from . import progress
-from .exports import case_table, to_csv, to_xlsx, write_csv, write_xlsx
+from .exports import to_csv, to_xlsx, write_csv, write_xlsx
 from .jobs import expire_checked_imports, owned_job, run_in_background
 
 CASE_READERS = (Role.FACILITATOR, Role.SUPERVISOR, Role.AUDITOR)

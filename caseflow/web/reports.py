@@ -25,10 +25,11 @@ from ..i18n import _l
 from ..models import Case, PpksCategory, Province, Role, User
 from ..reports import charts, documents, snapshots, tables
 from ..reports import figures as fg
+from ..reports.tables import Table, case_table
 from ..schemas import parse_row_id
 from ..services import cases as case_services
 from ..transfers import export_jobs
-from ..transfers.exports import Table, case_table, to_csv, to_xlsx
+from ..transfers.exports import to_csv, to_xlsx
 from . import navigation
 from .auth import request_actor
 from .errors import error_page

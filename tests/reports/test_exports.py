@@ -10,7 +10,8 @@ from openpyxl import load_workbook
 
 from caseflow.extensions import db
 from caseflow.reports import documents
-from caseflow.transfers.exports import Table, case_table, neutralise, to_csv, to_xlsx
+from caseflow.reports.tables import Table, case_table
+from caseflow.transfers.exports import neutralise, to_csv, to_xlsx
 from caseflow.web.labels import labels
 
 
