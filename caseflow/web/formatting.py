@@ -17,9 +17,9 @@ from flask_login import current_user
 from werkzeug.routing import BuildError
 
 from ..i18n import _l
+from ..i18n.labels import labels
 from ..models import Role
 from ..models.reference import TIMEZONE_ABBREVIATIONS
-from .labels import labels
 
 DEFAULT_ZONE = "Asia/Jakarta"
 

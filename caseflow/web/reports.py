@@ -22,6 +22,7 @@ from ..database import utcnow
 from ..errors import InvalidTransition
 from ..extensions import db
 from ..i18n import _l
+from ..i18n.labels import CLOSURE_REASON_NAMES, labels
 from ..models import Case, PpksCategory, Province, Role, User
 from ..reports import charts, documents, snapshots, tables
 from ..reports import figures as fg
@@ -34,7 +35,6 @@ from . import navigation
 from .auth import request_actor
 from .errors import error_page
 from .formatting import locale_code, safe_url_for, viewer_zone
-from .labels import CLOSURE_REASON_NAMES, labels
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
