@@ -45,6 +45,7 @@ from caseflow.models import (  # noqa: E402
     Role,
     User,
 )
+from caseflow.reports import dashboard  # noqa: E402
 from caseflow.reports import figures as fg  # noqa: E402
 from caseflow.reports import sealing as rollup  # noqa: E402
 from caseflow.services.context import Actor  # noqa: E402
@@ -71,18 +72,6 @@ def bench_user(role: str, **extra) -> User:
         user = create_user(Actor.cli(), {"username": username, "full_name": f"Bench {role}", "role": role,
                                          "password": PASSWORD, "province_code": "31", **extra})
     return user
-
-
-def figures_of(user: User, filters: fg.Filters):
-    """What the role's dashboard computes (see web/reports.build_tables)."""
-    result = {"headline": fg.headline(filters, user), "trend": fg.monthly_trend(filters, user),
-              "steps": fg.steps_per_case_per_month(filters, user),
-              "distribution": fg.duration_distribution(filters, user)}
-    for by in fg.comparisons_for(filters, user):
-        result[by] = fg.comparison(by, filters, user)
-    if user.role != Role.FACILITATOR:
-        result["caseload"] = fg.caseload(filters, user)
-    return result
 
 
 def main() -> None:
@@ -163,15 +152,15 @@ def measure(app, args, supervisor: User, facilitator: User, manager: User, audit
     dashboard_url = f"/reports/?start={filters.start}&end={filters.end}"
     for label, user in (("facilitator", facilitator), ("supervisor (team)", supervisor),
                         ("auditor (national)", auditor), ("programme manager", manager)):
-        ms, result = timed(lambda user=user: figures_of(user, filters), args.repeat)
+        ms, result = timed(lambda user=user: dashboard.figures(filters, user), args.repeat)
         raw_ms = "-"
         if args.raw:
             # The same instant for both: "overdue now" moves every few seconds at scale.
             with simulated_time(utcnow()):
-                sealed = figures_of(user, filters)
+                sealed = dashboard.figures(filters, user)
                 db.session.rollback()
                 app.config["CASEFLOW_REPORT_ROLLUPS"] = False
-                raw_time, raw = timed(lambda user=user: figures_of(user, filters), 1)
+                raw_time, raw = timed(lambda user=user: dashboard.figures(filters, user), 1)
                 app.config["CASEFLOW_REPORT_ROLLUPS"] = True
             assert raw == sealed, f"{label}: the sealed months disagree with the raw tables"
             raw_ms = f"{raw_time:.0f}ms"
@@ -184,7 +173,7 @@ def measure(app, args, supervisor: User, facilitator: User, manager: User, audit
         warm_ms, warm = timed(lambda: client.get(dashboard_url), args.repeat)
         assert warm.status_code == 200 and b"stat-value" in warm.data, warm.status_code
         client.post("/logout")
-        head = result["headline"]
+        head = result.headline
         print(f"{label:<22}{ms:>8.0f}ms{raw_ms:>10}{page_ms:>8.0f}ms{warm_ms:>8.0f}ms   recorded {head['recorded']:,}, "
               f"resolved {head['resolved']:,}, rate {head['resolution_rate']['rate']}, "
               f"overdue {sum(head['overdue'].values()):,}, days to resolution p50 "
