@@ -217,7 +217,7 @@ def register(app: Flask) -> None:
     def keys_rotate() -> None:
         """Re-encrypt every sensitive value with the newest (first) key."""
         from ..security.fields import FieldKeyError
-        from ..services.backups import reencrypt_fields
+        from ..services.field_keys import reencrypt_fields
 
         try:
             counts = reencrypt_fields(Actor.cli())
