@@ -1,0 +1,44 @@
+"""`caseflow users …`: accounts."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import with_appcontext
+
+from ..errors import CaseflowError
+from ..models import Role
+from ..services.context import Actor
+from .util import fail, user_named
+
+
+def register(app: Flask) -> None:
+    users = click.Group("users", help="Manage accounts.")
+    app.cli.add_command(users)
+
+    @users.command("create")
+    @click.option("--username", required=True)
+    @click.option("--full-name", required=True)
+    @click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+    @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+    @click.option("--province", "province_code", default=None, help="Two-digit province code.")
+    @click.option("--supervisor", "supervisor_username", default=None, help="Supervisor's username.")
+    @click.option("--nip-pppk", default=None)
+    @click.option("--employment-status", default=None, type=click.Choice(["pppk", "asn", "volunteer"]))
+    @click.option("--auditor-scope", default=None, help="Province code; empty means national.")
+    @with_appcontext
+    def users_create(username, full_name, role, password, province_code, supervisor_username,
+                     nip_pppk, employment_status, auditor_scope) -> None:
+        """Create an account."""
+        from ..services.users import create_user
+
+        supervisor_id = user_named(supervisor_username, "--supervisor").id if supervisor_username else None
+        try:
+            user = create_user(Actor.cli(), {
+                "username": username, "full_name": full_name, "role": role, "password": password,
+                "province_code": province_code, "supervisor_id": supervisor_id, "nip_pppk": nip_pppk,
+                "employment_status": employment_status, "auditor_scope_province_code": auditor_scope,
+            })
+        except CaseflowError as exc:
+            fail(str(exc))
+        click.echo(f"Created {user.username} ({user.role}), id {user.id}")
