@@ -45,9 +45,8 @@ from caseflow.models import (  # noqa: E402
     Role,
     User,
 )
-from caseflow.reports import dashboard  # noqa: E402
+from caseflow.reports import dashboard, sealing  # noqa: E402
 from caseflow.reports import figures as fg  # noqa: E402
-from caseflow.reports import sealing as rollup  # noqa: E402
 from caseflow.services.context import Actor  # noqa: E402
 from caseflow.services.sealed_months import clear_sealed_months  # noqa: E402
 from caseflow.services.users import create_user  # noqa: E402
@@ -97,7 +96,7 @@ def main() -> None:
             print(f"\ngenerated {made} in {time.perf_counter() - start:.0f} s")
             clear_sealed_months()
         start = time.perf_counter()
-        sealed = rollup.seal()
+        sealed = sealing.seal()
         if sealed:
             print(f"sealed {len(sealed)} months in {time.perf_counter() - start:.1f} s "
                   f"({(time.perf_counter() - start) / len(sealed):.2f} s a month)")
@@ -107,7 +106,7 @@ def main() -> None:
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
                 connection.exec_driver_sql("VACUUM ANALYZE")
         cells = db.session.execute(select(func.count(ReportMonthCell.id))).scalar_one()
-        print(f"{len(rollup.sealed_months())} sealed months, {cells:,} cells")
+        print(f"{len(sealing.sealed_months())} sealed months, {cells:,} cells")
         stays = db.session.execute(select(func.count(CaseStageHistory.id))).scalar_one()
         cases = db.session.execute(select(func.count(Case.id))).scalar_one()
         print(f"database: {db.engine.dialect.name}, {cases:,} cases, {stays:,} stage stays")
@@ -124,14 +123,14 @@ def main() -> None:
         auditor = bench_user(Role.AUDITOR)
         clock = nullcontext()
         if args.month_end:
-            last = max(rollup.sealed_months())
+            last = max(sealing.sealed_months())
             db.session.execute(ReportMonthCell.__table__.delete().where(ReportMonthCell.month == last))
             db.session.execute(ReportSealedMonth.__table__.delete().where(ReportSealedMonth.month == last))
             db.session.commit()
-            following = rollup.month_bounds(last)[1]
+            following = sealing.month_bounds(last)[1]
             with simulated_time(following - timedelta(hours=23, minutes=30)):  # the daily cron, 00:30
                 started = time.perf_counter()
-                cells = rollup.seal_month_so_far()
+                cells = sealing.seal_month_so_far()
                 print(f"{last} unsealed, its first days sealed as one block: {cells:,} cells in "
                       f"{time.perf_counter() - started:.1f} s")
             clock = simulated_time(following - timedelta(hours=1))
@@ -139,7 +138,7 @@ def main() -> None:
         with clock:
             measure(app, args, supervisor, facilitator, manager, auditor)
         if args.month_end:
-            rollup.seal()
+            sealing.seal()
 
 
 def measure(app, args, supervisor: User, facilitator: User, manager: User, auditor: User) -> None:

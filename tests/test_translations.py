@@ -16,7 +16,7 @@ def test_every_message_has_an_indonesian_translation():
     report = "\n".join(f"{places[0]}: {msgid!r}" for msgid, places in sorted(untranslated.items()))
     assert not untranslated, (
         f"{len(untranslated)} message(s) lack Indonesian; run "
-        f"`python -m caseflow.i18n_tools missing --add <area>` and translate:\n{report}"
+        f"`python -m caseflow.i18n.tools missing --add <area>` and translate:\n{report}"
     )
 
 

@@ -1,13 +1,14 @@
 """Case lists as files: short ones written in the request, long ones by a background job
 with a progress bar (`report_jobs`, kind "export").
 
-Both ways write the same table with the same functions — `exports.case_table` (each
-role's masking) and `exports.write_csv` / `write_xlsx` (formula neutralisation) — and
-every download, direct or from a job, appends a "cases.exported" event to the
-downloader's audit chain.
+Both ways write the same table with the same functions — `reports.tables.case_table`
+(each role's masking) and `exports.write_csv` / `write_xlsx` (formula neutralisation) —
+and every download, direct or from a job, appends a "cases.exported" event to the
+downloader's audit chain. What is written (the job, the file, the event) is written by
+`services.transfers`.
 
 The job reads the list a page at a time (keyset on the list's own order, so memory stays
-flat however long it is), reports its progress after each page (`reports.progress`),
+flat however long it is), reports its progress after each page (`transfers.progress`),
 writes the file to an unnamed temporary file and then into the database in parts
 (`report_files`, `report_file_parts`), so whichever worker answers can serve it. The file
 holds personal data: only the person who asked may download it, they may delete it at

@@ -1,11 +1,12 @@
 """Long imports run as jobs whose state lives in `report_jobs`, so whichever worker
 answers the progress poll knows how far the job is (no state shared in memory; the
-progress itself lives where `reports.progress` keeps it). Long exports: `export_jobs`.
+progress itself lives where `transfers.progress` keeps it). Long exports: `export_jobs`.
 
 The checked rows wait in the job until the user applies or discards them, and are
 erased from it as soon as either happens (they hold personal data), or when nobody did
 either within CASEFLOW_EXPORT_KEEP_HOURS (`expire_checked_imports`: before every new
-import, and from `caseflow exports purge`).
+import, and from `caseflow exports purge`). The job rows are written by
+`services.transfers`.
 """
 
 from __future__ import annotations
@@ -105,7 +106,7 @@ def start_import(actor: Actor, token: str) -> ReportJob:
                 db.session.rollback()
                 user = db.session.get(User, user_id)
                 worker = Actor(user=user, origin_ip=origin[0], user_agent=origin[1], via=origin[2])
-                # Progress is kept outside the import's transaction (reports.progress), so
+                # Progress is kept outside the import's transaction (transfers.progress), so
                 # the bar moves while the rows are applied, on SQLite too.
                 applied = imports.apply_rows(worker, checks, all_or_nothing=False,
                                              progress=lambda n: progress.report(job_id, job_token, n, total))

@@ -1,6 +1,6 @@
 """Importing existing registers: template download, upload with a per-row check,
 then apply the valid rows or discard everything. Progress is polled from wherever
-`reports.progress` keeps it (static/js/app.js follows the status JSON)."""
+`transfers.progress` keeps it (static/js/app.js follows the status JSON)."""
 
 from __future__ import annotations
 

@@ -272,7 +272,7 @@ def cases(figure: str):
 @login_required
 def cases_export(figure: str, fmt: str):
     """The list as a file: written now when it is short, else prepared by an export job
-    whose page shows its progress (reports.export_jobs)."""
+    whose page shows its progress (transfers.export_jobs)."""
     _require(*CASE_READERS)
     if fmt not in ("csv", "xlsx"):
         abort(404)
