@@ -12,6 +12,7 @@ from typing import Any
 from flask import request
 
 from ..errors import CaseflowError
+from ..extensions import db
 from ..schemas import api as s
 from ..schemas import load
 from ..services import cases as case_services
@@ -72,8 +73,6 @@ def _item(me, entry: dict) -> tuple[idempotency.Item, str]:
     def work() -> tuple[int, str, str | None]:
         load(kind.schema(), entry["body"])  # the single endpoint's strict validation
         result = kind.apply(actor, entry["case_id"], entry["body"], entry.get("if_match"), entry.get("trigger"))
-        from ..extensions import db
-
         db.session.flush()
         shown = kind.present(result)
         return kind.status, idempotency.dumps(kind.out.dump(shown)), etag(kind.version_of(shown))

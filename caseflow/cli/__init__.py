@@ -23,7 +23,7 @@ from . import (
 
 
 def _create_app(*_args, **_kwargs) -> Flask:
-    from .. import create_app
+    from .. import create_app  # not at the top: create_app imports this package (a cycle)
 
     return create_app()
 

@@ -6,6 +6,8 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 
+from ..devdata.demo import seed_demo_data
+from ..devdata.generator import generate_cases
 from ..errors import CaseflowError
 from .reports import seal_with_progress
 from .util import fail
@@ -18,8 +20,6 @@ def register(app: Flask) -> None:
     @with_appcontext
     def seed_demo(password: str | None, cases: int) -> None:
         """Create demo users (one per role, two provinces) and cases in every state."""
-        from ..devdata.demo import seed_demo_data
-
         try:
             logins = seed_demo_data(password=password, case_count=cases, progress=click.echo)
         except CaseflowError as exc:
@@ -35,8 +35,6 @@ def register(app: Flask) -> None:
     @with_appcontext
     def generate(case_count: int, seed: int, batch: int) -> None:
         """Realistic cases at scale, fast: bulk inserts with their audit chains computed here."""
-        from ..devdata.generator import generate_cases
-
         with click.progressbar(length=case_count, label="Generating cases") as bar:
             summary = generate_cases(case_count, seed=seed, batch=batch, progress=bar.update, seal=False)
         click.echo(", ".join(f"{count} {name}" for name, count in summary.items()))

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import with_appcontext
 
+from ..security.fields import FieldKeyError, add_key_to_instance_file, new_key
 from ..services.context import Actor
+from ..services.field_keys import reencrypt_fields
 from .util import fail
 
 
@@ -18,10 +20,6 @@ def register(app: Flask) -> None:
     @with_appcontext
     def keys_new() -> None:
         """Add a new field key first (instance key file), or print one for CASEFLOW_FIELD_KEYS."""
-        from flask import current_app
-
-        from ..security.fields import add_key_to_instance_file, new_key
-
         added = add_key_to_instance_file(current_app)
         if added is None:
             click.echo("Keys come from CASEFLOW_FIELD_KEYS. Put this new key FIRST in that list, "
@@ -35,9 +33,6 @@ def register(app: Flask) -> None:
     @with_appcontext
     def keys_rotate() -> None:
         """Re-encrypt every sensitive value with the newest (first) key."""
-        from ..security.fields import FieldKeyError
-        from ..services.field_keys import reencrypt_fields
-
         try:
             counts = reencrypt_fields(Actor.cli())
         except FieldKeyError as exc:

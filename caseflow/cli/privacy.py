@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from ..errors import CaseflowError
 from ..services.context import Actor
+from ..services.privacy import anonymise_closed_cases, export_client_data
 from .util import fail, user_named
 
 
@@ -22,10 +25,6 @@ def register(app: Flask) -> None:
     @with_appcontext
     def privacy_anonymise(older_than_days: int | None, dry_run: bool) -> None:
         """Erase personal data of clients whose cases all closed before the retention period."""
-        from flask import current_app
-
-        from ..services.privacy import anonymise_closed_cases
-
         days = older_than_days or current_app.config["CASEFLOW_RETENTION_DAYS"]
         report = anonymise_closed_cases(Actor.cli(), days, dry_run=dry_run)
         verb = "would anonymise" if dry_run else "anonymised"
@@ -39,10 +38,6 @@ def register(app: Flask) -> None:
     @with_appcontext
     def privacy_export_client(client_id: int, username: str, out: str) -> None:
         """Write everything held about one client to a JSON file."""
-        import json
-
-        from ..services.privacy import export_client_data
-
         user = user_named(username)
         try:
             data = export_client_data(Actor.cli(user), client_id)

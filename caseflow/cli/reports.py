@@ -6,6 +6,9 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 
+from ..reports import sealing
+from ..services.sealed_months import clear_sealed_months
+
 
 def register(app: Flask) -> None:
     reports = click.Group("reports", help="Monitoring figures.")
@@ -22,9 +25,6 @@ def register(app: Flask) -> None:
 
 def seal_with_progress(rebuild: bool) -> None:
     """Seal the months not sealed yet (all again with rebuild) and this month so far, saying how far it is."""
-    from ..reports import sealing
-    from ..services.sealed_months import clear_sealed_months
-
     if rebuild:
         clear_sealed_months()
     missing = sealing.months_to_seal()

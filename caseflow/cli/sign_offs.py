@@ -7,6 +7,7 @@ from flask import Flask
 from flask.cli import with_appcontext
 
 from ..services.context import Actor
+from ..services.sign_off_policy import escalate_overdue_sign_offs
 
 
 def register(app: Flask) -> None:
@@ -18,8 +19,6 @@ def register(app: Flask) -> None:
     def sign_offs_escalate() -> None:
         """Escalate every sign-off past its working-day deadline (run it hourly from cron:
         `0 * * * *  cd /srv/caseflow && .venv/bin/caseflow sign-offs escalate`)."""
-        from ..services.sign_off_policy import escalate_overdue_sign_offs
-
         done = escalate_overdue_sign_offs(Actor.cli())
         for item in done:
             target = f"role {item.to_role}" if item.to_role else "the supervisor's supervisor"

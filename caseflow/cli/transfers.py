@@ -11,6 +11,8 @@ from flask.cli import with_appcontext
 
 from ..errors import CaseflowError
 from ..services.context import Actor
+from ..transfers import imports
+from ..transfers.export_jobs import purge_expired
 from .util import fail, user_named
 
 
@@ -23,8 +25,6 @@ def register(app: Flask) -> None:
     @with_appcontext
     def import_register(file: Path, username: str, all_or_nothing: bool, check_only: bool) -> None:
         """Import a register (XLSX or CSV in the template's columns) through the services."""
-        from ..transfers import imports
-
         actor = Actor(user=user_named(username), via="cli")
         try:
             rows = imports.read_table(file.name, file.read_bytes())
@@ -64,6 +64,4 @@ def register(app: Flask) -> None:
     def exports_purge() -> None:
         """Delete every export file older than CASEFLOW_EXPORT_KEEP_HOURS, and erase the rows
         of imports checked that long ago but neither applied nor discarded (run it hourly)."""
-        from ..transfers.export_jobs import purge_expired
-
         click.echo(f"{purge_expired()} expired export file(s) deleted")

@@ -9,6 +9,7 @@ from flask.cli import with_appcontext
 from ..errors import CaseflowError
 from ..models import Role
 from ..services.context import Actor
+from ..services.users import create_user
 from .util import fail, user_named
 
 
@@ -30,8 +31,6 @@ def register(app: Flask) -> None:
     def users_create(username, full_name, role, password, province_code, supervisor_username,
                      nip_pppk, employment_status, auditor_scope) -> None:
         """Create an account."""
-        from ..services.users import create_user
-
         supervisor_id = user_named(supervisor_username, "--supervisor").id if supervisor_username else None
         try:
             user = create_user(Actor.cli(), {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask, has_request_context, session
+from flask_babel import get_locale
 from flask_login import current_user
 
 from ..extensions import babel
@@ -39,8 +40,6 @@ def init_app(app: Flask) -> None:
     areas = sorted(str(p) for p in root.iterdir() if p.is_dir()) if root.exists() else []
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", ";".join(areas) or str(root))
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
-
-    from flask_babel import get_locale
 
     @app.context_processor
     def locale_context() -> dict:

@@ -3,7 +3,11 @@ recorded in the system's audit chain."""
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+
 from ..database import write_transaction
+from ..extensions import db
+from ..security.fields import ENCRYPTED_COLUMNS, forget_keys, keyring
 from .audit import SYSTEM_CHAIN, append_event
 from .context import Actor
 
@@ -12,11 +16,6 @@ def reencrypt_fields(actor: Actor, batch_size: int = 500) -> dict[str, int]:
     """Re-encrypt every encrypted value that is not under the current (first) key, in
     batches of one transaction each; return how many values per column. Safe to run again
     after an interruption: values already under the current key are skipped."""
-    import sqlalchemy as sa
-
-    from ..extensions import db
-    from ..security.fields import ENCRYPTED_COLUMNS, forget_keys, keyring
-
     forget_keys()
     ring = keyring()
     current = f"cf1:{ring.current_id}:"

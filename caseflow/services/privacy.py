@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
+from ..audit.chain import jsonable
 from ..database import utcnow, write_transaction
 from ..errors import NotAllowed, NotFound
 from ..extensions import db
@@ -16,6 +17,8 @@ from ..i18n import _l
 from ..models import AuditEvent, Case, Client, Role
 from . import access
 from .audit import append_case_event, event_dicts
+from .cases import _assessment_dict, _evaluation_dict, _plan_dict, _step_dict, _termination_dict
+from .clients import client_dict
 from .context import Actor
 from .locking import lock_case
 from .runtime import engines
@@ -34,15 +37,6 @@ def export_client_data(actor: Actor, client_id: int) -> dict[str, Any]:
     """Everything held about one client, for an authorised request: the supervisor of a
     facilitator handling one of the client's cases, or an auditor whose scope covers one.
     The export itself is recorded in the audit trail of each of the client's cases."""
-    from .cases import (
-        _assessment_dict,
-        _evaluation_dict,
-        _plan_dict,
-        _step_dict,
-        _termination_dict,
-    )
-    from .clients import client_dict
-
     user = actor.user
     if user is None or user.role not in (Role.SUPERVISOR, Role.AUDITOR):
         raise NotAllowed(_l("Only a supervisor or an auditor may export a client's data."))
@@ -93,8 +87,6 @@ def export_client_data(actor: Actor, client_id: int) -> dict[str, Any]:
 
 
 def _plain(value: Any) -> Any:
-    from ..audit.chain import jsonable
-
     return jsonable(value)
 
 

@@ -21,6 +21,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
+from flask_babel import gettext as _
 from sqlalchemy import Select, select
 
 from ..database import utcnow, write_transaction
@@ -281,8 +282,6 @@ def mark_notifications_read(actor: Actor) -> int:
 
 def notification_text(notification: Notification) -> str:
     """The message in the reader's language."""
-    from flask_babel import gettext as _
-
     data = notification.data or {}
     if notification.kind == "sign_off.escalated":
         if data.get("may_decide"):
