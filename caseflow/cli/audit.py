@@ -12,10 +12,13 @@ from flask import Flask
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from ..audit.package import run_verifier
 from ..errors import CaseflowError
 from ..extensions import db
 from ..models import Case
+from ..services.audit import create_checkpoint, verify_everything
 from ..services.context import Actor
+from ..services.evidence import export_case_package, export_facilitator_package
 from .util import fail, user_named
 
 
@@ -27,8 +30,6 @@ def register(app: Flask) -> None:
     @with_appcontext
     def audit_verify() -> None:
         """Walk every chain and checkpoint; exit 1 and name the first break if any."""
-        from ..services.audit import verify_everything
-
         report = verify_everything()
         click.echo(f"{report.chains} chains, {report.events} events, {report.checkpoints} checkpoints checked")
         if report.ok:
@@ -49,8 +50,6 @@ def register(app: Flask) -> None:
 
         Needs no database: only the package, the standard library and `cryptography`.
         """
-        from ..audit.package import run_verifier
-
         code = run_verifier(file, public_key, click.echo, lambda line: click.echo(line, err=True))
         sys.exit(code)
 
@@ -66,8 +65,6 @@ def register(app: Flask) -> None:
         Cron line (every 10 minutes):
         */10 * * * *  cd /srv/caseflow && .venv/bin/caseflow audit checkpoint >> /var/log/caseflow-checkpoint.log 2>&1
         """
-        from ..services.audit import create_checkpoint
-
         if every is None:
             checkpoint = create_checkpoint(Actor.cli(), force=True)
             click.echo(f"checkpoint {checkpoint.id}: {checkpoint.entry_count} chain heads sealed, "
@@ -99,8 +96,6 @@ def register(app: Flask) -> None:
     @with_appcontext
     def export_case(case_number: str, username: str, out: str | None) -> None:
         """Write the evidence package of one case."""
-        from ..services.evidence import export_case_package
-
         user = user_named(username)
         case_id = db.session.execute(select(Case.id).where(Case.number == case_number)).scalar_one_or_none()
         if case_id is None:
@@ -120,8 +115,6 @@ def register(app: Flask) -> None:
     @with_appcontext
     def export_facilitator(facilitator_username: str, start, end, username: str, out: str | None) -> None:
         """Write the evidence package of one facilitator's actions over a period (whole days)."""
-        from ..services.evidence import export_facilitator_package
-
         user = user_named(username)
         facilitator = user_named(facilitator_username, None)
         try:

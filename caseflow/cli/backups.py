@@ -6,10 +6,13 @@ from __future__ import annotations
 import sys
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from ..extensions import db
+from ..security.backup import BackupError, backup, restore
+from ..services.audit import verify_everything
+from ..services.backups import record_backup, record_restore
 from ..services.context import Actor
 from .util import fail
 
@@ -23,11 +26,6 @@ def register(app: Flask) -> None:
 
         The instance folder's keys are not in it: back them up separately.
         """
-        from flask import current_app
-
-        from ..security.backup import BackupError, backup
-        from ..services.backups import record_backup
-
         url = current_app.config["SQLALCHEMY_DATABASE_URI"]
         try:
             record_backup(Actor.cli(), file)
@@ -46,12 +44,6 @@ def register(app: Flask) -> None:
 
         Stop the application first. Exit 1 if the restored audit trail does not verify.
         """
-        from flask import current_app
-
-        from ..security.backup import BackupError, restore
-        from ..services.audit import verify_everything
-        from ..services.backups import record_restore
-
         if not yes:
             fail("restoring replaces the current database; run again with --yes to confirm", 2)
         url = current_app.config["SQLALCHEMY_DATABASE_URI"]

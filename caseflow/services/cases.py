@@ -56,7 +56,7 @@ from ..security.fields import marker as sensitive_marker
 from ..signals import step_logged
 from ..workflow import Missing, TransitionDef
 from . import access
-from .audit import append_case_event, append_event
+from .audit import append_case_event, append_event, user_chain
 from .context import Actor
 from .locking import lock_case
 from .runtime import default_workflow_name, engine, engines
@@ -579,8 +579,6 @@ def record_case_view(actor: Actor, case_id: int, what: str = "case") -> Case:
 
 def record_denied_access(actor: Actor, case_id: int | None, what: str) -> None:
     """A refused attempt is evidence too: it goes to the actor's own chain."""
-    from .audit import user_chain
-
     if actor.user is None:
         return
     with write_transaction():

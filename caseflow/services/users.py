@@ -18,6 +18,7 @@ from ..schemas import UserSchema, is_row_id, load
 from ..security.passwords import password_problems
 from .audit import append_event, user_chain
 from .context import Actor
+from .runtime import engines
 
 
 @lru_cache(maxsize=4)
@@ -102,8 +103,6 @@ def set_active(actor: Actor, user_id: int, active: bool) -> User:
         if user is None:
             raise ValidationError(_l("No such user."), fields={"user_id": [_l("No such user.")]})
         if not active and user.role == Role.FACILITATOR:
-            from .runtime import engines
-
             final_states = {s for e in engines().values() for s, d in e.definition.states.items() if d.final}
             open_cases = db.session.execute(
                 select(func.count()).select_from(Case).where(

@@ -29,7 +29,9 @@ from ..extensions import db
 from ..i18n.setup import LOCALES
 from ..models import User
 from ..services.context import Actor
+from ..services.users import change_password as change_password_service
 from ..services.users import password_matches, record_login, record_logout, set_locale
+from .errors import render_invalid, safe_return_url
 
 bp = Blueprint("auth", __name__)
 
@@ -136,8 +138,6 @@ def logout():
 @bp.route("/language", methods=["POST"])
 def switch_language():
     """Signed in: remembered on the account (and audited). Signed out: for this session."""
-    from .errors import safe_return_url
-
     locale = request.form.get("locale", "")
     if locale not in LOCALES:
         raise ValidationError(_("Unknown language."), fields={"locale": [_("Choose Indonesian or English.")]})
@@ -154,9 +154,6 @@ def switch_language():
 def change_password():
     """Change one's own password. Every other session of the account ends; this one is
     issued again so the person can carry on."""
-    from ..services.users import change_password as change_password_service
-    from .errors import render_invalid
-
     if request.method == "GET":
         return render_template("auth/password.html", errors={}, form={})
     try:
