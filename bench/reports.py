@@ -34,7 +34,8 @@ from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 from caseflow import create_app  # noqa: E402
-from caseflow.database import simulated_time  # noqa: E402
+from caseflow.database import simulated_time, utcnow  # noqa: E402
+from caseflow.devdata.generator import generate_cases  # noqa: E402
 from caseflow.extensions import db  # noqa: E402
 from caseflow.models import (  # noqa: E402
     Case,
@@ -44,10 +45,10 @@ from caseflow.models import (  # noqa: E402
     Role,
     User,
 )
+from caseflow.reports import dashboard, sealing  # noqa: E402
 from caseflow.reports import figures as fg  # noqa: E402
-from caseflow.reports import rollup  # noqa: E402
-from caseflow.reports.generator import generate_cases  # noqa: E402
 from caseflow.services.context import Actor  # noqa: E402
+from caseflow.services.sealed_months import clear_sealed_months  # noqa: E402
 from caseflow.services.users import create_user  # noqa: E402
 
 PASSWORD = "Kopi-Tubruk-Lima-88"
@@ -72,18 +73,6 @@ def bench_user(role: str, **extra) -> User:
     return user
 
 
-def figures_of(user: User, filters: fg.Filters):
-    """What the role's dashboard computes (see web/reports.build_tables)."""
-    result = {"headline": fg.headline(filters, user), "trend": fg.monthly_trend(filters, user),
-              "steps": fg.steps_per_case_per_month(filters, user),
-              "distribution": fg.duration_distribution(filters, user)}
-    for by in fg.comparisons_for(filters, user):
-        result[by] = fg.comparison(by, filters, user)
-    if user.role != Role.FACILITATOR:
-        result["caseload"] = fg.caseload(filters, user)
-    return result
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", type=int, default=100_000)
@@ -105,9 +94,9 @@ def main() -> None:
             made = generate_cases(args.cases - have, batch=args.batch, seal=False,
                                   progress=lambda n: print(".", end="", flush=True))
             print(f"\ngenerated {made} in {time.perf_counter() - start:.0f} s")
-            rollup.clear()
+            clear_sealed_months()
         start = time.perf_counter()
-        sealed = rollup.seal()
+        sealed = sealing.seal()
         if sealed:
             print(f"sealed {len(sealed)} months in {time.perf_counter() - start:.1f} s "
                   f"({(time.perf_counter() - start) / len(sealed):.2f} s a month)")
@@ -117,7 +106,7 @@ def main() -> None:
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
                 connection.exec_driver_sql("VACUUM ANALYZE")
         cells = db.session.execute(select(func.count(ReportMonthCell.id))).scalar_one()
-        print(f"{len(rollup.sealed_months())} sealed months, {cells:,} cells")
+        print(f"{len(sealing.sealed_months())} sealed months, {cells:,} cells")
         stays = db.session.execute(select(func.count(CaseStageHistory.id))).scalar_one()
         cases = db.session.execute(select(func.count(Case.id))).scalar_one()
         print(f"database: {db.engine.dialect.name}, {cases:,} cases, {stays:,} stage stays")
@@ -134,14 +123,14 @@ def main() -> None:
         auditor = bench_user(Role.AUDITOR)
         clock = nullcontext()
         if args.month_end:
-            last = max(rollup.sealed_months())
+            last = max(sealing.sealed_months())
             db.session.execute(ReportMonthCell.__table__.delete().where(ReportMonthCell.month == last))
             db.session.execute(ReportSealedMonth.__table__.delete().where(ReportSealedMonth.month == last))
             db.session.commit()
-            following = rollup.month_bounds(last)[1]
+            following = sealing.month_bounds(last)[1]
             with simulated_time(following - timedelta(hours=23, minutes=30)):  # the daily cron, 00:30
                 started = time.perf_counter()
-                cells = rollup.seal_month_so_far()
+                cells = sealing.seal_month_so_far()
                 print(f"{last} unsealed, its first days sealed as one block: {cells:,} cells in "
                       f"{time.perf_counter() - started:.1f} s")
             clock = simulated_time(following - timedelta(hours=1))
@@ -149,11 +138,11 @@ def main() -> None:
         with clock:
             measure(app, args, supervisor, facilitator, manager, auditor)
         if args.month_end:
-            rollup.seal()
+            sealing.seal()
 
 
 def measure(app, args, supervisor: User, facilitator: User, manager: User, auditor: User) -> None:
-    today = fg.utcnow().date()
+    today = utcnow().date()
     index = today.year * 12 + today.month - 12
     filters = fg.Filters(start=date(index // 12, index % 12 + 1, 1), end=today)
     print(f"period {filters.start} – {filters.end}; median of {args.repeat} runs\n")
@@ -162,15 +151,15 @@ def measure(app, args, supervisor: User, facilitator: User, manager: User, audit
     dashboard_url = f"/reports/?start={filters.start}&end={filters.end}"
     for label, user in (("facilitator", facilitator), ("supervisor (team)", supervisor),
                         ("auditor (national)", auditor), ("programme manager", manager)):
-        ms, result = timed(lambda user=user: figures_of(user, filters), args.repeat)
+        ms, result = timed(lambda user=user: dashboard.figures(filters, user), args.repeat)
         raw_ms = "-"
         if args.raw:
             # The same instant for both: "overdue now" moves every few seconds at scale.
-            with simulated_time(fg.utcnow()):
-                sealed = figures_of(user, filters)
+            with simulated_time(utcnow()):
+                sealed = dashboard.figures(filters, user)
                 db.session.rollback()
                 app.config["CASEFLOW_REPORT_ROLLUPS"] = False
-                raw_time, raw = timed(lambda user=user: figures_of(user, filters), 1)
+                raw_time, raw = timed(lambda user=user: dashboard.figures(filters, user), 1)
                 app.config["CASEFLOW_REPORT_ROLLUPS"] = True
             assert raw == sealed, f"{label}: the sealed months disagree with the raw tables"
             raw_ms = f"{raw_time:.0f}ms"
@@ -183,7 +172,7 @@ def measure(app, args, supervisor: User, facilitator: User, manager: User, audit
         warm_ms, warm = timed(lambda: client.get(dashboard_url), args.repeat)
         assert warm.status_code == 200 and b"stat-value" in warm.data, warm.status_code
         client.post("/logout")
-        head = result["headline"]
+        head = result.headline
         print(f"{label:<22}{ms:>8.0f}ms{raw_ms:>10}{page_ms:>8.0f}ms{warm_ms:>8.0f}ms   recorded {head['recorded']:,}, "
               f"resolved {head['resolved']:,}, rate {head['resolution_rate']['rate']}, "
               f"overdue {sum(head['overdue'].values()):,}, days to resolution p50 "

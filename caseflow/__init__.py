@@ -18,7 +18,7 @@ class RowIdConverter(IntegerConverter):
     INTEGER range of both databases): a larger number is a 404, never a database error."""
 
     def __init__(self, map, *args, **kwargs):  # noqa: A002 (werkzeug's name)
-        from .schemas import ID_MAX, ID_MIN
+        from .schemas import ID_MAX, ID_MIN  # in a function: see create_app
 
         kwargs.setdefault("min", ID_MIN)
         kwargs.setdefault("max", ID_MAX)
@@ -47,7 +47,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     login_manager.init_app(app)
 
-    from . import i18n_setup
+    # The imports below are made here, not at the top: every module of the package
+    # imports this one first (its parent), so importing the layers from the top would
+    # make each module import the whole application, itself included (a cycle through the
+    # parent: caseflow.audit.package → caseflow → web → services → caseflow.audit.package).
+    from .i18n import setup as i18n_setup
 
     i18n_setup.init_app(app)
 
@@ -59,6 +63,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     # An invalid workflow file raises WorkflowDefinitionError here: the app does not start.
     app.extensions["caseflow.workflows"] = build_engines(app.config["CASEFLOW_WORKFLOWS_DIR"])
+
+    from .reports import init_app as init_reports
+
+    init_reports(app)  # figures read sealed months; a step logged into one joins its cells
 
     from .web import init_app as init_web
 

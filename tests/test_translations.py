@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from caseflow.i18n_tools import extracted_messages, missing
+from caseflow.i18n.tools import extracted_messages, missing
 
 
 def test_strings_are_extracted_from_code_and_templates():
@@ -16,7 +16,7 @@ def test_every_message_has_an_indonesian_translation():
     report = "\n".join(f"{places[0]}: {msgid!r}" for msgid, places in sorted(untranslated.items()))
     assert not untranslated, (
         f"{len(untranslated)} message(s) lack Indonesian; run "
-        f"`python -m caseflow.i18n_tools missing --add <area>` and translate:\n{report}"
+        f"`python -m caseflow.i18n.tools missing --add <area>` and translate:\n{report}"
     )
 
 

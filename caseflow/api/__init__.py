@@ -3,14 +3,22 @@ OpenAPI 3 at /api/v1/openapi.json with a browsable page at /api/v1/docs."""
 
 from __future__ import annotations
 
+import http
+
 from flask import Blueprint, Flask, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 from werkzeug.exceptions import HTTPException
 
 from ..extensions import csrf
 from ..schemas.api import ProblemSchema
+from .cases import blp as cases_blp
 from .common import API_PREFIX, PROBLEM_MIMETYPE, http_problem
+from .offline import init_app as init_offline
+from .outbox import blp as outbox_blp
+from .people import BLUEPRINTS
+from .session import blp as session_blp
 
 docs_blp = Blueprint("api_docs_page", __name__, url_prefix=API_PREFIX)
 
@@ -25,8 +33,6 @@ class CaseflowApi(Api):
         pass
 
     def _register_responses(self):
-        import http
-
         for status in http.HTTPStatus:
             response = {"description": status.phrase}
             if status >= 400:
@@ -65,18 +71,11 @@ def init_app(app: Flask) -> None:
     })
     api.init_app(app)
 
-    from .cases import blp as cases_blp
-    from .outbox import blp as outbox_blp
-    from .people import BLUEPRINTS
-    from .session import blp as session_blp
-
     for blueprint in (cases_blp, outbox_blp, *BLUEPRINTS, session_blp):
         csrf.exempt(blueprint)  # checked in authenticate(): session writes only, not bearer
         api.register_blueprint(blueprint)
     app.register_blueprint(docs_blp)
     _answer_unrouted_api_errors(app)
-
-    from .offline import init_app as init_offline
 
     init_offline(app)
 
@@ -84,8 +83,6 @@ def init_app(app: Flask) -> None:
 def _answer_unrouted_api_errors(app: Flask) -> None:
     """A path under /api/ that matches no route (404, 405) belongs to no blueprint: it is
     answered here as problem+json, anything else by the handler the web layer installed."""
-    from flask.typing import ResponseReturnValue
-
     fallback = app.error_handler_spec[None][None].get(HTTPException)
 
     def handler(error: HTTPException) -> ResponseReturnValue:

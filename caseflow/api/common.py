@@ -15,6 +15,7 @@ from flask import Response, current_app, g, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest import Blueprint
+from flask_wtf.csrf import CSRFError
 from marshmallow import Schema
 from werkzeug.exceptions import HTTPException
 
@@ -22,7 +23,9 @@ from ..errors import CaseflowError, GuardFailed, NotAllowed, NotFound
 from ..extensions import csrf, db, login_manager
 from ..schemas import ID_MAX, _flatten, is_row_id
 from ..services import api_tokens, idempotency
+from ..services.cases import record_denied_access
 from ..services.context import Actor
+from ..workflow.definition import current_locale
 
 API_PREFIX = "/api/v1"
 PROBLEM_MIMETYPE = "application/problem+json"
@@ -78,8 +81,6 @@ def problem(status: int, title: str, detail: str | None = None, *, slug: str = "
 
 
 def _current_locale() -> str:
-    from ..workflow.definition import current_locale
-
     return current_locale()
 
 
@@ -152,8 +153,6 @@ def _record_denied(what: str) -> None:
     user = getattr(g, "api_user", None)
     if user is None:
         return
-    from ..services.cases import record_denied_access
-
     try:
         record_denied_access(actor(), int(case_id) if case_id is not None else None,
                              what=f"{request.endpoint} ({what})")
@@ -187,8 +186,6 @@ def http_problem(error: HTTPException) -> Response:
     headers = dict(data.get("headers") or {})
     if code == 405 and getattr(error, "valid_methods", None):
         headers["Allow"] = ", ".join(error.valid_methods)
-    from flask_wtf.csrf import CSRFError
-
     if isinstance(error, CSRFError):
         return problem(400, _("CSRF check failed"), _(
             "Send the page's CSRF token in the X-CSRFToken header, or use a bearer token."),

@@ -10,6 +10,8 @@ from flask_login import current_user, login_required
 from ..errors import NotAllowed
 from ..i18n import _l
 from ..models import Role
+from ..services.runtime import engines
+from ..web.navigation import register
 
 bp = Blueprint("offline", __name__)
 
@@ -36,15 +38,11 @@ def app_page():
 def _editable_records() -> dict[str, dict[str, list[str]]]:
     """Which records each stage of each workflow lets the facilitator change (the workflow
     file's `records:`), so the page shows only the forms the cached case's stage allows."""
-    from ..services.runtime import engines
-
     return {name: {state: list(definition_state.records)
                    for state, definition_state in workflow.definition.states.items()}
             for name, workflow in engines().items()}
 
 
 def init_app(app) -> None:
-    from ..web.navigation import register
-
     register("offline.app_page", _l("Offline work"), (Role.FACILITATOR,), order=15)
     app.register_blueprint(bp)

@@ -12,6 +12,7 @@ from typing import Any
 from flask import request
 
 from ..errors import CaseflowError, NotAllowed, NotFound
+from ..extensions import db
 from ..schemas import api as s
 from ..schemas import load
 from ..services import cases as case_services
@@ -78,8 +79,6 @@ def _item(me, entry: dict) -> tuple[idempotency.Item, str]:
             # savepoint is rolled back, so the record is written after the batch.
             case_services.record_refusal(actor, f"outbox {entry['kind']}", entry["case_id"])
             raise
-        from ..extensions import db
-
         db.session.flush()
         shown = kind.present(result)
         return kind.status, idempotency.dumps(kind.out.dump(shown)), etag(kind.version_of(shown))

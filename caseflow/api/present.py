@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..database import utcnow
-from ..models import Case, Client, SignOff
+from ..models import Case, Client, Role, SignOff
 from ..services import access
 from ..services.cases import available_actions
 from ..services.runtime import engine
@@ -69,8 +69,6 @@ def case_detail(user, case: Case) -> dict[str, Any]:
 def client(user, client: Client) -> dict[str, Any]:
     """The full NIK only for whoever registered the client or works on one of their cases;
     auditors read it masked."""
-    from ..models import Role
-
     data = {name: getattr(client, name) for name in (
         "id", "full_name", "masked_nik", "sex", "birth_date", "province_code", "nik", "address",
         "phone", "guardian_name", "guardian_relationship", "consent_given_by",

@@ -22,6 +22,7 @@ reported as not yet sealed: they are linked, but no signature vouches for them y
 
 from __future__ import annotations
 
+import argparse
 import base64
 import csv
 import hashlib
@@ -522,8 +523,6 @@ def describe(report: PackageReport) -> Iterable[str]:
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m caseflow.audit.package FILE [--public-key PEM]`: 0 verified, 1 broken, 2 unreadable."""
-    import argparse
-
     parser = argparse.ArgumentParser(description="Verify a Caseflow evidence package.")
     parser.add_argument("file")
     parser.add_argument("--public-key", help="the server's public key (PEM) to trust")

@@ -20,7 +20,7 @@ from .client import Client, mask_nik
 from .reference import PpksCategory, Province
 from .reports import CaseStageHistory, ReportFile, ReportFilePart, ReportJob, ReportSnapshot
 from .rollup import ReportMonthCell, ReportSealedMonth
-from .trust import Delegation, Notification, SignOffEscalation
+from .sign_off_policy import Delegation, Notification, SignOffEscalation
 from .user import (
     PRIVILEGED_ROLES,
     AccountChange,

@@ -106,7 +106,7 @@ class ReportJob(db.Model):
 class ReportFile(db.Model):
     """The file an export job produced. It lives in the database, so whichever worker
     answers the download can serve it; it holds personal data, so it is deleted when it
-    expires (reports.export_jobs.purge_expired) or when its owner deletes it."""
+    expires (transfers.export_jobs.purge_expired) or when its owner deletes it."""
 
     __tablename__ = "report_files"
 

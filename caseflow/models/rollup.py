@@ -12,7 +12,9 @@ every day (`caseflow reports seal`) and by the whole month once it is over.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -54,3 +56,63 @@ class ReportSealedMonth(db.Model):
     month: Mapped[str] = mapped_column(String(10), primary_key=True)  # as in the cells
     sealed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     cells: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# --- labels of sealed blocks --------------------------------------------------------------
+# 'YYYY-MM' is a whole month; 'YYYY-MM-DD' the month's first days, up to that day (excluded).
+
+ALL_KEYS = "*"  # the key of a cell counting a figure's cases whatever their key
+
+
+def month_label(moment: datetime) -> str:
+    return f"{moment.year:04d}-{moment.month:02d}"
+
+
+def month_bounds(label: str) -> tuple[datetime, datetime]:
+    year, month = int(label[:4]), int(label[5:7])
+    first = datetime(year, month, 1, tzinfo=UTC)
+    following = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
+    return first, following
+
+
+def is_month_so_far(label: str) -> bool:
+    return len(label) == 10
+
+
+def bounds(label: str) -> tuple[datetime, datetime]:
+    """[first, following) of a sealed block: a month, or a month's first days."""
+    first, following = month_bounds(label[:7])
+    if is_month_so_far(label):
+        following = datetime.combine(date.fromisoformat(label), datetime.min.time(), UTC)
+    return first, following
+
+
+def block_of(moment: datetime, labels: Iterable[str], label_set: set[str] | None = None) -> str | None:
+    """The block among `labels` that holds `moment`, if any."""
+    label_set = set(labels) if label_set is None else label_set
+    month = month_label(moment)
+    if month in label_set:
+        return month
+    for label in label_set:
+        if is_month_so_far(label) and label.startswith(month):
+            first, following = bounds(label)
+            if first <= moment < following:
+                return label
+    return None
+
+
+def usable(blocks: Iterable[str]) -> list[str]:
+    """One block per month: the whole month, else its latest days. (Blocks replace each
+    other as they are kept, but two runs of different days could each have kept one.)"""
+    blocks = sorted(blocks)
+    whole = {label for label in blocks if not is_month_so_far(label)}
+    latest = {label[:7]: label for label in blocks if is_month_so_far(label)}
+    return [label for label in blocks if label in whole or (label[:7] not in whole and latest[label[:7]] == label)]
+
+
+def cell_row(label: str, figure: str, key: Any = "", province: str = "", category: str = "",
+             bin_: int = 0, cases: int = 0, seconds: int = 0) -> dict[str, Any]:
+    """One row of report_month_cells, as inserted in bulk."""
+    return {"month": label, "figure": figure, "key": "" if key is None else str(key),
+            "province_code": province or "", "category_code": category or "", "bin": bin_,
+            "cases": int(cases), "seconds": int(seconds or 0)}

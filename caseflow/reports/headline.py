@@ -2,7 +2,7 @@
 closed unresolved, for the whole programme, by province and by PPKS category.
 
 Aggregates only — counts per key, never a case, a client or a person. Each figure is the
-one defined in `figures.py` (the same population a deeper dashboard drills into).
+one defined in `figures` (the same population a deeper dashboard drills into).
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 National figures read hundreds of thousands of stage stays; programme managers and
 national auditors need them fresh to the quarter hour, not to the second. The first
-view computes and stores the dashboard, the next views within the freshness window
-read it (from any worker). Team and facilitator dashboards are always computed live.
+view computes the dashboard and stores it (services.snapshots), the next views within the
+freshness window read it here (from any worker). Team and facilitator dashboards are always
+computed live.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
-from ..database import utcnow, write_transaction
+from ..database import utcnow
 from ..extensions import db
 from ..models import ReportSnapshot
 
@@ -35,12 +36,3 @@ def fresh(key: str) -> tuple[datetime, Any] | None:
     if row is None or row.created_at < utcnow() - timedelta(seconds=seconds):
         return None
     return row.created_at, row.payload
-
-
-def store(key: str, payload: Any) -> datetime:
-    """Replace the snapshot under `key` (two workers storing at once: the later one wins)."""
-    now = utcnow()
-    with write_transaction():
-        db.session.execute(delete(ReportSnapshot).where(ReportSnapshot.key == key))
-        db.session.add(ReportSnapshot(key=key, created_at=now, payload=payload))
-    return now

@@ -1,17 +1,31 @@
-"""Figures laid out as tables: the same tables are shown under each chart and exported."""
+"""Tables: figures laid out under each chart, and lists of cases with the columns each
+role may see. The same tables are shown on pages and written to files (`transfers.exports`)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
 
 from ..extensions import db
 from ..i18n import _l
-from ..models import PpksCategory, Province, User
-from ..services.runtime import engines
+from ..models import Case, PpksCategory, Province, Role, User, mask_nik
+from ..services.runtime import engine, engines
 from . import figures as fg
-from .exports import Table
+
+
+@dataclass
+class Table:
+    """A titled table: what a page shows and what every export writes."""
+
+    name: str
+    title: Any
+    headers: list[Any]
+    rows: list[list[Any]] = field(default_factory=list)
+    # (row, column) → address of the cases behind that number (pages only, not exports).
+    links: dict[tuple[int, int], str] = field(default_factory=dict)
 
 
 def stage_title(stage: str, locale: str) -> str:
@@ -113,3 +127,52 @@ def caseload_table(rows: list[dict[str, Any]], personal: bool) -> Table:
     return Table("caseload", _l("Caseload against 1 facilitator : 100 clients"), [
         _l("Facilitator"), _l("Open cases"), _l("Clients"), _l("Share of 100 clients"),
     ], [[r["name"], r["open_cases"], r["clients"], _percent(r["load"])] for r in rows])
+
+
+# --- case lists, masked per role ---------------------------------------------------------
+
+
+def personal_columns(user: User) -> tuple[bool, bool]:
+    """(client name, masked NIK) a role may see in a list or export. Programme managers
+    and administrators get no case lists at all."""
+    if user.role in (Role.FACILITATOR, Role.SUPERVISOR):
+        return True, True
+    if user.role == Role.AUDITOR:
+        return False, True
+    return False, False
+
+
+def case_table(cases: Iterable[Case], user: User, locale: str = "id", title: Any = None, *,
+               lazy: bool = False) -> Table:
+    """The list of `cases` with the columns `user`'s role may see. With `lazy`, the rows are
+    a generator read once, as the export writes them (long lists: `cases` may be one too)."""
+    if user.role not in (Role.FACILITATOR, Role.SUPERVISOR, Role.AUDITOR):
+        raise PermissionError("case lists are for case readers only")
+    with_name, with_nik = personal_columns(user)
+    headers: list[Any] = [_l("Case number"), _l("Stage"), _l("PPKS category"), _l("Province"),
+                          _l("Facilitator"), _l("Recorded"), _l("Stage due"), _l("Closure reason")]
+    if with_name:
+        headers.append(_l("Client"))
+    if with_nik:
+        headers.append(_l("NIK (masked)"))
+    rows = _case_rows(cases, locale, with_name, with_nik)
+    return Table("cases", title or _l("Cases"), headers, rows if lazy else list(rows))
+
+
+def _case_rows(cases: Iterable[Case], locale: str, with_name: bool, with_nik: bool) -> Iterator[list[Any]]:
+    for case in cases:
+        row = [
+            case.number,
+            engine(case.workflow).definition.states[case.state].title(locale),
+            case.ppks_category.name(locale),
+            case.province.name,
+            case.facilitator.full_name,
+            case.opened_at,
+            case.stage_due_at,
+            case.closure_reason or "",
+        ]
+        if with_name:
+            row.append(case.client.full_name if not case.client.anonymised_at else "")
+        if with_nik:
+            row.append(mask_nik(case.client.nik))
+        yield row

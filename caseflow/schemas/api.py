@@ -8,7 +8,10 @@ from marshmallow import RAISE, Schema, fields, validate, validates_schema
 from marshmallow import ValidationError as MarshmallowValidationError
 from sqlalchemy import select
 
+from ..database import utcnow
+from ..extensions import db
 from ..i18n import _l
+from ..models import Province
 from . import (
     ID_MAX,
     AssessmentSchema,
@@ -105,15 +108,10 @@ class ApiClientSchema(ClientSchema):
 
     @property
     def province_codes(self) -> set[str]:
-        from ..extensions import db
-        from ..models import Province
-
         return set(db.session.execute(select(Province.code)).scalars())
 
     @property
     def today(self):
-        from ..database import utcnow
-
         return utcnow().date()
 
 

@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from sqlalchemy import Select, false, or_, select, union
 from sqlalchemy.orm import aliased
 
+from ..database import utcnow
 from ..errors import NotAllowed, NotFound
+from ..extensions import db
 from ..i18n import _l
-from ..models import Case, Role, User
+from ..models import Case, Client, Role, SignOff, User
+from ..models.sign_off_policy import Delegation, SignOffEscalation
 from ..workflow import TransitionDef
 
 
 def acting_for_ids(user: User) -> Select:
     """The supervisors `user` stands in for today (an active delegation, in the acting
     supervisor's own calendar day)."""
-    from zoneinfo import ZoneInfo
-
-    from ..database import utcnow
-    from ..models.trust import Delegation
-
     today = utcnow().astimezone(ZoneInfo(user.timezone)).date()
     return select(Delegation.supervisor_id).where(
         Delegation.acting_id == user.id, Delegation.revoked_at.is_(None),
@@ -28,9 +28,6 @@ def acting_for_ids(user: User) -> Select:
 
 def acting_for(user: User, supervisor_id: int | None) -> int | None:
     """The delegation under which `user` acts for `supervisor_id` today, if any."""
-    from ..extensions import db
-    from ..models.trust import Delegation
-
     if supervisor_id is None or user.role != Role.SUPERVISOR:
         return None
     return db.session.execute(
@@ -50,9 +47,6 @@ def supervised_ids(supervisor: User):
 
 def escalated_case_ids(user: User) -> Select:
     """Cases with a sign-off escalated to `user` (the supervisor's own supervisor)."""
-    from ..models import SignOff
-    from ..models.trust import SignOffEscalation
-
     return select(SignOff.case_id).join(SignOffEscalation, SignOffEscalation.sign_off_id == SignOff.id).where(
         SignOffEscalation.escalated_to_id == user.id)
 
@@ -109,8 +103,6 @@ def visible_clients(user: User, statement: Select | None = None) -> Select:
 
     Checked per client row (an EXISTS on that client's cases): meant for a query that is
     already narrowed, by id, NIK or name."""
-    from ..models import Client
-
     statement = statement if statement is not None else select(Client)
     if not user.is_active or user.role not in (Role.FACILITATOR, Role.SUPERVISOR, Role.AUDITOR):
         return statement.where(false())
@@ -125,9 +117,6 @@ def can_see_client(user: User, client) -> bool:
     """May `user` see this client (and open a case for them)? The rule of `visible_clients`."""
     if client is None:
         return False
-    from ..extensions import db
-    from ..models import Client
-
     return db.session.execute(
         visible_clients(user, select(Client.id).where(Client.id == client.id)).limit(1)
     ).first() is not None
@@ -154,10 +143,6 @@ def holds_case_role(user: User, case: Case, role: str) -> bool:
 
 def is_escalated_to(user: User, case: Case) -> bool:
     """A sign-off of this case was escalated to `user`: they may see the case and decide it."""
-    from ..extensions import db
-    from ..models import SignOff
-    from ..models.trust import SignOffEscalation
-
     return db.session.execute(
         select(SignOff.id).join(SignOffEscalation, SignOffEscalation.sign_off_id == SignOff.id)
         .where(SignOff.case_id == case.id, SignOffEscalation.escalated_to_id == user.id).limit(1)

@@ -7,6 +7,8 @@ audit event on the account's chain, and auditors see the list."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import select
 
 from ..database import utcnow, write_transaction
@@ -17,6 +19,7 @@ from ..models import AccountChange, AccountChangeKind, AccountChangeStatus, Role
 from ..schemas import is_row_id
 from .audit import append_event, user_chain
 from .context import Actor
+from .sign_off_policy import create_delegation
 from .users import (
     apply_details,
     change_dict,
@@ -94,10 +97,6 @@ def _add_to_team(actor: Actor, supervisor: User, ids: list[int], context: dict) 
 
 
 def _delegate(actor: Actor, change: AccountChange, acting: User, context: dict) -> None:
-    from datetime import date
-
-    from .sign_off_policy import create_delegation
-
     payload = change.payload
     supervisor = db.session.get(User, payload["supervisor_id"])
     if supervisor is None or supervisor.role != Role.SUPERVISOR:

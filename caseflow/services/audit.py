@@ -99,7 +99,7 @@ def append_case_event(
 ) -> dict[str, Any]:
     """Append one event to the case's own chain, whose head lives on the case row.
 
-    The caller holds the case locked (services load it with `_lock_case`), so no other
+    The caller holds the case locked (services load it with `locking.lock_case`), so no other
     transaction can link to the same head.
     """
     chain = case_chain(case.id)

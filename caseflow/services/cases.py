@@ -54,28 +54,16 @@ from ..schemas import (
     load,
 )
 from ..security.fields import marker as sensitive_marker
+from ..signals import step_logged
 from ..workflow import Missing, TransitionDef
 from . import access
-from .audit import append_case_event, append_event
+from .audit import append_case_event, append_event, user_chain
 from .context import Actor
+from .locking import lock_case
 from .runtime import default_workflow_name, engine, engines
 from .sign_off_policy import decision_authority, escalated_sign_off_ids
 
 # --- loading and checks --------------------------------------------------------------
-
-
-def _lock_case(case_id: int) -> Case:
-    """Load a case for change. PostgreSQL locks the row; on SQLite the write transaction
-    (BEGIN IMMEDIATE) already holds the database's write lock."""
-    case = db.session.execute(
-        select(Case)
-        .where(Case.id == case_id)
-        .with_for_update(of=Case)
-        .execution_options(populate_existing=True)
-    ).scalar_one_or_none()
-    if case is None:
-        raise NotFound(_l("No such case."))
-    return case
 
 
 def _require_visible(actor: Actor, case: Case, expected_version: int | None) -> None:
@@ -147,8 +135,6 @@ def record_refusal(actor: Actor, what: str, case_id: int | None = None) -> None:
     transaction has ended, so the refusal's rollback does not take it along."""
     if actor.user is None:
         return
-    from .audit import user_chain
-
     user_id = actor.user.id
     after_transaction(lambda: append_event(chain=user_chain(user_id), action="access.denied", actor=actor,
                                            context={"what": what, "case_id": case_id}))
@@ -287,7 +273,7 @@ def save_assessment(actor: Actor, case_id: int, data: dict, expected_version: in
     Saving a partial assessment is allowed; moving on needs it complete."""
     values = load(AssessmentSchema(), data)
     with write_transaction():
-        case = _lock_case(case_id)
+        case = lock_case(case_id)
         _authorize(actor, case, (Role.FACILITATOR,), _l("edit the assessment"), expected_version)
         _require_record_editable(case, "assessment")
         before = _assessment_dict(case.assessment)
@@ -321,7 +307,7 @@ def save_plan(actor: Actor, case_id: int, data: dict, expected_version: int | No
     A removed goal is archived so the steps that served it keep their meaning."""
     values = load(PlanSchema(), data)
     with write_transaction():
-        case = _lock_case(case_id)
+        case = lock_case(case_id)
         _authorize(actor, case, (Role.FACILITATOR,), _l("edit the plan"), expected_version, ids_checked=True)
         existing_ids = _active_goal_ids(case)
         for position, goal_values in enumerate(values["goals"]):
@@ -376,7 +362,7 @@ def save_evaluation(actor: Actor, case_id: int, data: dict, expected_version: in
     """The facilitator rates the goals of the plan."""
     values = load(EvaluationSchema(), data)
     with write_transaction():
-        case = _lock_case(case_id)
+        case = lock_case(case_id)
         _authorize(actor, case, (Role.FACILITATOR,), _l("edit the evaluation"), expected_version,
                    ids_checked=True)
         goals = _active_goal_ids(case)
@@ -422,7 +408,7 @@ def save_termination_request(actor: Actor, case_id: int, data: dict, expected_ve
     unresolved (with the reason). A supervisor decides once termination is requested."""
     values = load(TerminationSchema(), data)
     with write_transaction():
-        case = _lock_case(case_id)
+        case = lock_case(case_id)
         _authorize(actor, case, (Role.FACILITATOR,), _l("prepare the termination"), expected_version)
         _require_record_editable(case, "termination")
         before = _termination_dict(case.termination)
@@ -453,7 +439,7 @@ def log_step(actor: Actor, case_id: int, data: dict, expected_version: int | Non
     A time without a zone is read in the facilitator's own province zone."""
     values = load(StepSchema(), data)
     with write_transaction():
-        case = _lock_case(case_id)
+        case = lock_case(case_id)
         _authorize(actor, case, (Role.FACILITATOR,), _l("log a step"), expected_version, ids_checked=True)
         goal_id = values.get("goal_id")
         if goal_id is not None and goal_id not in _active_goal_ids(case):
@@ -475,17 +461,10 @@ def log_step(actor: Actor, case_id: int, data: dict, expected_version: int | Non
         )
         db.session.add(step)
         db.session.flush()
-        _count_in_sealed_month(case, step)
         _touch(case)
         _audit(actor, case, "step.logged", None, _step_dict(step), version=case.version)
+        step_logged.send(case, step=step)
         return step
-
-
-def _count_in_sealed_month(case: Case, step: Step) -> None:
-    """A step logged into a month whose monitoring figures are sealed joins them."""
-    from ..reports import rollup  # the reports package builds on these services
-
-    rollup.count_late_step(case, step.occurred_at)
 
 
 _TEN_MINUTES = timedelta(minutes=10)
@@ -503,7 +482,7 @@ def fire_trigger(
     values = load(TransitionSchema(), data or {})
     reason = (values.get("reason") or "").strip() or None
     with write_transaction():
-        case = _lock_case(case_id)
+        case = lock_case(case_id)
         workflow = engine(case.workflow)
         _require_visible(actor, case, expected_version)
         transition = workflow.transition(case.state, trigger)
@@ -565,7 +544,7 @@ def decide_sign_off(actor: Actor, sign_off_id: int, data: dict, expected_version
         sign_off = db.session.get(SignOff, sign_off_id)
         if sign_off is None:
             raise NotFound(_l("No such sign-off request."))
-        case = _lock_case(sign_off.case_id)
+        case = lock_case(sign_off.case_id)
         db.session.refresh(sign_off)
         if actor.user is None or not access.can_view_case(actor.user, case):
             raise NotFound(_l("No such sign-off request."))  # as if there were none
@@ -600,7 +579,7 @@ def reassign_case(actor: Actor, case_id: int, data: dict, expected_version: int 
     """A supervisor moves an open case to another active facilitator of the same team."""
     values = load(ReassignSchema(), data)
     with write_transaction():
-        case = _lock_case(case_id)
+        case = lock_case(case_id)
         _authorize(actor, case, (Role.SUPERVISOR,), _l("reassign the case"), expected_version, ids_checked=True)
         # The case stays in its team, also when an acting supervisor moves it.
         target = db.session.get(User, values["facilitator_id"])
@@ -628,15 +607,13 @@ def record_case_view(actor: Actor, case_id: int, what: str = "case") -> Case:
     with write_transaction():
         case = db.session.get(Case, case_id)
         access.require_view(actor.user, case)
-        case = _lock_case(case_id)
+        case = lock_case(case_id)
         _audit(actor, case, "case.viewed", None, None, page=what)
         return case
 
 
 def record_denied_access(actor: Actor, case_id: int | None, what: str) -> None:
     """A refused attempt is evidence too: it goes to the actor's own chain."""
-    from .audit import user_chain
-
     if actor.user is None:
         return
     with write_transaction():

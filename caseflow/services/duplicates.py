@@ -31,7 +31,7 @@ from ..errors import TooMany, ValidationError
 from ..extensions import db
 from ..i18n import _l
 from ..models import AuditEvent, Client, User
-from ..models.trust import Notification
+from ..models.sign_off_policy import Notification
 from . import access
 from .audit import append_event, user_chain
 from .context import Actor

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
+from ..audit.chain import jsonable
 from ..database import utcnow, write_transaction
 from ..errors import NotAllowed, NotFound
 from ..extensions import db
@@ -16,7 +17,10 @@ from ..i18n import _l
 from ..models import AuditEvent, Case, Client, Role
 from . import access
 from .audit import append_case_event, event_dicts
+from .cases import _assessment_dict, _evaluation_dict, _plan_dict, _step_dict, _termination_dict
+from .clients import client_dict
 from .context import Actor
+from .locking import lock_case
 from .runtime import engines
 
 ERASED = "[anonim]"
@@ -33,16 +37,6 @@ def export_client_data(actor: Actor, client_id: int) -> dict[str, Any]:
     """Everything held about one client, for an authorised request: the supervisor of a
     facilitator handling one of the client's cases, or an auditor whose scope covers one.
     The export itself is recorded in the audit trail of each of the client's cases."""
-    from .cases import (
-        _assessment_dict,
-        _evaluation_dict,
-        _lock_case,
-        _plan_dict,
-        _step_dict,
-        _termination_dict,
-    )
-    from .clients import client_dict
-
     user = actor.user
     if user is None or user.role not in (Role.SUPERVISOR, Role.AUDITOR):
         raise NotAllowed(_l("Only a supervisor or an auditor may export a client's data."))
@@ -66,7 +60,7 @@ def export_client_data(actor: Actor, client_id: int) -> dict[str, Any]:
             "cases": [],
         }
         for case in client_cases:
-            case = _lock_case(case.id)
+            case = lock_case(case.id)
             exported["cases"].append({
                 "number": case.number, "state": case.state, "workflow": case.workflow,
                 "ppks_category_code": case.ppks_category_code, "opened_at": case.opened_at,
@@ -93,8 +87,6 @@ def export_client_data(actor: Actor, client_id: int) -> dict[str, Any]:
 
 
 def _plain(value: Any) -> Any:
-    from ..audit.chain import jsonable
-
     return jsonable(value)
 
 
@@ -142,12 +134,10 @@ def anonymise_closed_cases(actor: Actor, older_than_days: int, *, dry_run: bool 
 
 
 def _anonymise_client(actor: Actor, client_id: int, case_ids: list[int], cutoff: datetime) -> None:
-    from .cases import _lock_case
-
     with write_transaction():
         now = utcnow()
         client = db.session.get(Client, client_id, with_for_update=True)
-        locked = [_lock_case(case_id) for case_id in sorted(case_ids)]
+        locked = [lock_case(case_id) for case_id in sorted(case_ids)]
         client.full_name = ERASED
         client.nik = None
         client.address = ""

@@ -21,6 +21,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
+from flask_babel import gettext as _
 from sqlalchemy import Select, select
 
 from ..database import utcnow, write_transaction
@@ -28,13 +29,15 @@ from ..errors import NotAllowed, NotFound, ValidationError
 from ..extensions import db
 from ..i18n import _l
 from ..models import AccountChange, AccountChangeKind, Case, Role, SignOff, User
-from ..models.trust import Delegation, Notification, SignOffEscalation
+from ..models.sign_off_policy import Delegation, Notification, SignOffEscalation
 from ..schemas import is_row_id
 from ..workflow.definition import SUPERVISORS_SUPERVISOR, SignOffPolicy
 from . import access
 from .audit import append_case_event, append_event, user_chain
 from .context import Actor
+from .locking import lock_case
 from .runtime import engine
+from .users import record_change
 
 # --- working days -----------------------------------------------------------------
 
@@ -160,8 +163,6 @@ def delegate_supervisor(actor: Actor, data: dict) -> Delegation | AccountChange:
         if user.role == Role.ADMIN:
             # An administrator giving a team to another supervisor, even for a while, puts
             # facilitators under a new supervisor: a second administrator confirms it.
-            from .users import record_change
-
             return record_change(actor, AccountChangeKind.DELEGATION, acting, {
                 "supervisor_id": supervisor.id, "acting_id": acting.id, "reason": reason,
                 "starts_on": dates["starts_on"].isoformat(), "ends_on": dates["ends_on"].isoformat()})
@@ -232,11 +233,9 @@ def escalate_overdue_sign_offs(actor: Actor | None = None, now: datetime | None 
 
 
 def _escalate_one(actor: Actor, sign_off_id: int, now: datetime) -> Escalated | None:
-    from .cases import _lock_case
-
     with write_transaction():
         sign_off = db.session.get(SignOff, sign_off_id)
-        case = _lock_case(sign_off.case_id)
+        case = lock_case(sign_off.case_id)
         db.session.refresh(sign_off)
         if sign_off.decision is not None or db.session.get(SignOffEscalation, sign_off.id) is not None:
             return None
@@ -300,8 +299,6 @@ def mark_notifications_read(actor: Actor) -> int:
 
 def notification_text(notification: Notification) -> str:
     """The message in the reader's language."""
-    from flask_babel import gettext as _
-
     data = notification.data or {}
     if notification.kind == "sign_off.escalated":
         if data.get("may_decide"):
@@ -321,8 +318,6 @@ def notification_text(notification: Notification) -> str:
 
 def _duplicate_nik_text(data: dict) -> str:
     """What a supervisor is asked to check (services/duplicates.py): who, and how many."""
-    from flask_babel import gettext as _
-
     if data.get("via") == "import":
         text = _("%(name)s's register import held %(n)s NIK(s) already registered to clients outside their "
                  "reach (rows %(rows)s). Check them with them.", name=data.get("by"), n=data.get("count"),

@@ -29,6 +29,7 @@ from ..security.passwords import password_problems
 from .api_tokens import revoke_all_of
 from .audit import append_event, user_chain
 from .context import Actor
+from .runtime import engines
 
 
 @lru_cache(maxsize=4)
@@ -178,8 +179,6 @@ def set_active(actor: Actor, user_id: int, active: bool) -> User:
             if change.status == AccountChangeStatus.PENDING:
                 return user
         if not active and user.role == Role.FACILITATOR:
-            from .runtime import engines
-
             final_states = {s for e in engines().values() for s, d in e.definition.states.items() if d.final}
             open_cases = db.session.execute(
                 select(func.count()).select_from(Case).where(

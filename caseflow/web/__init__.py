@@ -7,6 +7,21 @@ from flask import Flask
 from ..extensions import db, login_manager
 from ..i18n import _l
 from ..models import User
+from ..security import throttle
+from . import account_changes, errors, formatting, navigation
+from .admin import bp as admin_bp
+from .audit import bp as audit_bp
+from .auth import bp as auth_bp
+from .cases import bp as cases_bp
+from .evidence import bp as evidence_bp
+from .evidence import policy_bp
+from .exports import bp as exports_bp
+from .imports import bp as imports_bp
+from .main import bp as main_bp
+from .monitoring import bp as monitoring_bp
+from .reports import bp as reports_bp
+from .supervision import bp as supervision_bp
+from .tokens import bp as tokens_bp
 
 
 def init_app(app: Flask) -> None:
@@ -31,53 +46,15 @@ def init_app(app: Flask) -> None:
             return None
         return user
 
-    from . import account_changes, errors, formatting, navigation
-
     navigation.init_app(app)
     formatting.init_app(app)
     account_changes.init_app(app)
     errors.init_app(app)
 
-    from .auth import bp as auth_bp
-    from .cases import bp as cases_bp
-    from .main import bp as main_bp
-
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(main_bp)
-    app.register_blueprint(cases_bp)
-
-    from .tokens import bp as tokens_bp  # api: personal access tokens for integrations
-
-    app.register_blueprint(tokens_bp)
-
-    from .evidence import bp as evidence_bp  # trust: auditors' evidence pages
-    from .evidence import policy_bp  # trust: notifications, acting supervisors
-
-    app.register_blueprint(evidence_bp)
-    app.register_blueprint(policy_bp)
-
-    from .exports import bp as exports_bp  # monitoring: long case-list exports (jobs)
-    from .reports import bp as reports_bp  # monitoring: dashboards, exports, documents
-
-    app.register_blueprint(reports_bp)
-    app.register_blueprint(exports_bp)
-
-    from .imports import bp as imports_bp  # monitoring: importing existing registers
-
-    app.register_blueprint(imports_bp)
-
-    # oversight: supervisor, auditor, programme manager and administrator pages
-    from .admin import bp as admin_bp
-    from .audit import bp as audit_bp
-    from .monitoring import bp as monitoring_bp
-    from .supervision import bp as supervision_bp
-
-    for blueprint in (supervision_bp, audit_bp, monitoring_bp, admin_bp):
+    for blueprint in (auth_bp, main_bp, cases_bp, tokens_bp, evidence_bp, policy_bp, reports_bp, exports_bp,
+                      imports_bp, supervision_bp, audit_bp, monitoring_bp, admin_bp):
         app.register_blueprint(blueprint)
-
-    from ..security import throttle  # trust: sign-in throttling per account and address
-
-    throttle.init_app(app)
+    throttle.init_app(app)  # sign-in throttling per account and address
 
     @app.after_request
     def security_headers(response):

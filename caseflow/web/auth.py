@@ -26,11 +26,14 @@ from sqlalchemy import select
 
 from ..errors import ValidationError
 from ..extensions import db
-from ..i18n_setup import LOCALES
+from ..i18n.setup import LOCALES
 from ..models import User
+from ..services.api_tokens import usable_tokens_of
 from ..services.context import Actor
+from ..services.users import change_password as change_password_service
 from ..services.users import password_matches, record_login, record_logout, set_locale
 from ..session_state import PASSIVE_ENDPOINTS, SEEN_AT, SESSION_KEY, SIGNED_IN_AT, new_session_key
+from .errors import render_invalid, safe_return_url
 
 bp = Blueprint("auth", __name__)
 
@@ -138,8 +141,6 @@ def logout():
 @bp.route("/language", methods=["POST"])
 def switch_language():
     """Signed in: remembered on the account (and audited). Signed out: for this session."""
-    from .errors import safe_return_url
-
     locale = request.form.get("locale", "")
     if locale not in LOCALES:
         raise ValidationError(_("Unknown language."), fields={"locale": [_("Choose Indonesian or English.")]})
@@ -156,10 +157,6 @@ def switch_language():
 def change_password():
     """Change one's own password. Every other session of the account ends; this one is
     issued again so the person can carry on."""
-    from ..services.api_tokens import usable_tokens_of
-    from ..services.users import change_password as change_password_service
-    from .errors import render_invalid
-
     if request.method == "GET":
         return render_template("auth/password.html", errors={}, form={},
                                tokens=usable_tokens_of(current_user))

@@ -41,6 +41,9 @@ from ..errors import (
 )
 from ..extensions import db
 from ..i18n import _l
+from ..models import Case
+from ..services.cases import record_denied_access
+from .formatting import state_title
 
 PAGE_TITLES = {
     400: _l("The request could not be understood"),
@@ -115,9 +118,6 @@ def _what_changed(error: Conflict) -> list[str]:
     current = error.extra.get("current") or {}
     if not current.get("id") or current.get("reassigned"):
         return []
-    from ..models import Case
-    from .formatting import state_title
-
     case = db.session.get(Case, current["id"])
     if case is None or not getattr(current_user, "is_authenticated", False):
         return []
@@ -132,7 +132,7 @@ def _record_denied(what: str) -> None:
     if not getattr(current_user, "is_authenticated", False):
         return
     case_id = (request.view_args or {}).get("case_id")
-    from ..services.cases import record_denied_access
+    # Not at the top: web.auth imports this module for its error pages (a cycle).
     from .auth import request_actor
 
     try:

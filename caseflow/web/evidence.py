@@ -26,12 +26,14 @@ from ..errors import NotFound, ValidationError
 from ..extensions import db
 from ..i18n import _l
 from ..models import AccountChange, Case, Role, User
+from ..models.sign_off_policy import Delegation
 from ..schemas import parse_row_id
 from ..services import evidence
+from ..services import sign_off_policy as policy
 from ..services.audit import public_key_pem
 from . import navigation
 from .auth import request_actor
-from .errors import render_invalid
+from .errors import field_errors, render_invalid
 
 bp = Blueprint("evidence", __name__, url_prefix="/audit")
 
@@ -154,8 +156,6 @@ def _signed_in():
 
 @policy_bp.route("/notifications", methods=["GET", "POST"])
 def notifications():
-    from ..services import sign_off_policy as policy
-
     if request.method == "POST":
         policy.mark_notifications_read(request_actor())
         return redirect(url_for("sign_off_policy.notifications"), code=303)
@@ -164,8 +164,6 @@ def notifications():
 
 
 def _delegation_page(status: int = 200, **context):
-    from ..models.trust import Delegation
-
     statement = select(Delegation).order_by(Delegation.starts_on.desc()).limit(100)
     if current_user.role == Role.SUPERVISOR:
         statement = statement.where((Delegation.supervisor_id == current_user.id)
@@ -181,9 +179,6 @@ def _delegation_page(status: int = 200, **context):
 
 @policy_bp.route("/delegations", methods=["GET", "POST"])
 def delegations():
-    from ..services import sign_off_policy as policy
-    from .errors import field_errors
-
     if current_user.role not in (Role.SUPERVISOR, Role.ADMIN):
         abort(403)
     if request.method == "POST":
@@ -202,8 +197,6 @@ def delegations():
 
 @policy_bp.route("/delegations/<int:delegation_id>/end", methods=["POST"])
 def end_delegation(delegation_id: int):
-    from ..services import sign_off_policy as policy
-
     policy.revoke_delegation(request_actor(), delegation_id)
     flash(_("The delegation has ended."), "success")
     return redirect(url_for("sign_off_policy.delegations"), code=303)

@@ -17,7 +17,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ..reports import export_jobs, progress
+from ..transfers import export_jobs, progress
 from .auth import request_actor
 from .reports import CASE_READERS, _filter_args
 

@@ -17,9 +17,10 @@ from flask_login import current_user
 from werkzeug.routing import BuildError
 
 from ..i18n import _l
+from ..i18n.labels import labels
 from ..models import Role
 from ..models.reference import TIMEZONE_ABBREVIATIONS
-from .labels import labels
+from ..services.runtime import engine
 
 DEFAULT_ZONE = "Asia/Jakarta"
 
@@ -102,8 +103,6 @@ def role_name(role: str | None) -> str:
 
 def state_title(case_or_workflow: Any, state: str | None = None) -> str:
     """The workflow's label for a case's state (or for `state` of a named workflow)."""
-    from ..services.runtime import engine
-
     if state is None:
         workflow, state = case_or_workflow.workflow, case_or_workflow.state
     else:

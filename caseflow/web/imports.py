@@ -1,6 +1,6 @@
 """Importing existing registers: template download, upload with a per-row check,
 then apply the valid rows or discard everything. Progress is polled from wherever
-`reports.progress` keeps it (static/js/app.js follows the status JSON)."""
+`transfers.progress` keeps it (static/js/app.js follows the status JSON)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from flask_login import current_user, login_required
 from ..errors import CaseflowError, TooMany, ValidationError
 from ..i18n import _l
 from ..models import Role
-from ..reports import imports, jobs, progress
+from ..transfers import imports, jobs, progress
 from . import navigation
 from .auth import request_actor
 

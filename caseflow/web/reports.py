@@ -14,24 +14,27 @@ from typing import Any
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from ..database import utcnow
 from ..errors import InvalidTransition
 from ..extensions import db
 from ..i18n import _l
+from ..i18n.labels import labels
 from ..models import Case, PpksCategory, Province, Role, User
-from ..reports import charts, documents, export_jobs, snapshots, tables
+from ..reports import documents
 from ..reports import figures as fg
-from ..reports.exports import Table, case_table, to_csv, to_xlsx
+from ..reports.dashboard import Dashboard, assemble
+from ..reports.tables import case_table
 from ..schemas import parse_row_id
 from ..services import cases as case_services
+from ..transfers import export_jobs
+from ..transfers.exports import to_csv, to_xlsx
 from . import navigation
 from .auth import request_actor
 from .errors import error_page
 from .formatting import locale_code, safe_url_for, viewer_zone
-from .labels import CLOSURE_REASON_NAMES, labels
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -100,7 +103,7 @@ def current_filters(*, for_file: bool = False) -> fg.Filters:
     problems: list[str] = []
     start, end = _date_arg("start", problems), _date_arg("end", problems)
     if start is None and end is None:
-        start, end = default_period(fg.utcnow().date())
+        start, end = default_period(utcnow().date())
     if start and end and start > end:
         flash(_("The period starts after it ends; the dates were swapped."), "warning")
         start, end = end, start
@@ -148,89 +151,10 @@ def _drill_url(filters: fg.Filters, figure: str, key: Any = None, by: str | None
 # --- dashboards ------------------------------------------------------------------------
 
 
-def _reason_names() -> dict[str, str]:
-    return {code: str(name) for code, name in CLOSURE_REASON_NAMES.items()}
-
-
-def build_tables(filters: fg.Filters, user: User) -> tuple[dict[str, Any], list[Table]]:
-    """The dashboard of `user`'s role: its figures and tables (with drill-down links)."""
-    locale = locale_code()
-    figures = fg.headline(filters, user)
-    result = tables.headline_tables(figures, locale, _reason_names())
-    counts, stages, reasons = result
-    for row, figure in enumerate(["recorded", "in_progress", "resolved", "closed_unresolved", "reopened", "overdue"]):
-        _link(counts, row, 1, _drill_url(filters, figure))
-    for row, stage in enumerate(fg.open_stages()):
-        _link(stages, row, 1, _drill_url(filters, "in_progress", stage))
-        _link(stages, row, 2, _drill_url(filters, "overdue", stage))
-    for row, reason in enumerate(sorted(figures["closed_unresolved"])):
-        _link(reasons, row, 1, _drill_url(filters, "closed_unresolved", reason))
-    comparisons = fg.comparisons_for(filters, user)
-    extra: dict[str, Any] = {"figures": figures, "comparisons": {}}
-    for by in comparisons:
-        rows = fg.comparison(by, filters, user)
-        table = tables.comparison_table(by, rows, locale)
-        names = tables.key_names(by, locale)
-        ordered = sorted(rows, key=lambda key, names=names: names.get(key, str(key)))
-        for index, key in enumerate(ordered):
-            for column, figure in enumerate(["recorded", "in_progress", "overdue", "resolved", "closed_unresolved"], 1):
-                _link(table, index, column, _drill_url(filters, figure, key, by))
-        result.append(table)
-        extra["comparisons"][by] = (rows, names)
-    trend = fg.monthly_trend(filters, user)
-    result.append(tables.trend_table(trend))
-    steps = fg.steps_per_case_per_month(filters, user)
-    result.append(tables.steps_table(steps))
-    caseload = fg.caseload(filters, user)
-    personal = "facilitator" in comparisons
-    if user.role != Role.FACILITATOR:
-        result.append(tables.caseload_table(caseload, personal=personal))
-    extra.update(trend=trend, steps=steps, caseload=caseload)
-    return extra, result
-
-
-def _link(table: Table, row: int, column: int, url: str | None) -> None:
-    if url and row < len(table.rows):
-        table.links[(row, column)] = url
-
-
-def build_charts(filters: fg.Filters, user: User, extra: dict[str, Any]) -> list[tuple[str, str, Any]]:
-    """(name, title, svg) of each chart: the title is shown above it and read out with it."""
-    figures = extra["figures"]
-    locale = locale_code()
-    in_progress = sum(figures["in_progress"].values())
-    terminated = figures["resolution_rate"]["terminated"]
-    result = []
-
-    def add(name: str, title: str, svg: Any) -> None:
-        result.append((name, title, svg))
-
-    title = _("From recorded to resolved")
-    add("funnel", title, charts.bars(title, [
-        (_("Recorded"), [figures["recorded"]]),
-        (_("In progress"), [in_progress]),
-        (_("Terminated"), [terminated]),
-        (_("Resolved"), [figures["resolved"]]),
-    ], [_("Cases")]))
-    trend = extra["trend"]
-    title = _("Recorded and resolved per month")
-    add("trend", title, charts.columns(
-        title, [m["month"] for m in trend],
-        {_("Recorded"): [m["recorded"] for m in trend], _("Resolved"): [m["resolved"] for m in trend],
-         _("Closed unresolved"): [m["closed_unresolved"] for m in trend]}))
-    distribution = fg.duration_distribution(filters, user)
-    title = _("Days spent in each stage (stays ended in the period)")
-    add("time_in_stage", title, charts.bars(
-        title, [(tables.stage_title(stage, locale), buckets) for stage, buckets in distribution.items()],
-        ["≤7", "≤14", "≤30", "≤60", "≤90", "≤180", ">180"], stacked=True))
-    for by, title in (("category", _("Cases per PPKS category")), ("province", _("Province comparison"))):
-        if by in extra["comparisons"]:
-            rows, names = extra["comparisons"][by]
-            top = sorted(rows.items(), key=lambda item: -item[1]["recorded"])[:15]
-            add(by, title, charts.bars(title, [
-                (names.get(key, key), [row["recorded"], row["resolved"]]) for key, row in top
-            ], [_("Recorded"), _("Resolved")]))
-    return result
+def dashboard_content(filters: fg.Filters, user: User) -> Dashboard:
+    """Headline numbers, tables and charts of `user`'s dashboard (reports.dashboard)."""
+    return assemble(filters, user, locale_code(),
+                    lambda figure, key, by: _drill_url(filters, figure, key, by))
 
 
 def _options() -> dict[str, Any]:
@@ -246,53 +170,6 @@ def _options() -> dict[str, Any]:
     return options
 
 
-def _national(user: User) -> bool:
-    return user.role == Role.PROGRAMME_MANAGER or (
-        user.role == Role.AUDITOR and not user.auditor_scope_province_code)
-
-
-def _table_dict(table: Table) -> dict[str, Any]:
-    def plain(value: Any) -> Any:
-        return value if value is None or isinstance(value, bool | int | float) else str(value)
-
-    return {"name": table.name, "title": str(table.title), "headers": [str(h) for h in table.headers],
-            "rows": [[plain(v) for v in row] for row in table.rows],
-            "links": [[r, c, url] for (r, c), url in table.links.items()]}
-
-
-def _table_from(data: dict[str, Any]) -> Table:
-    return Table(data["name"], data["title"], data["headers"], data["rows"],
-                 {(r, c): url for r, c, url in data["links"]})
-
-
-SNAPSHOT_SHAPE = 2  # part of a snapshot's key: a change of what it holds leaves the old ones unread
-
-
-def dashboard_content(filters: fg.Filters, user: User) -> dict[str, Any]:
-    """Headline numbers, tables and charts of `user`'s dashboard. Programme-wide ones come
-    from a snapshot of the last few minutes when there is one (reports.snapshots)."""
-    key = None
-    if _national(user):
-        key = snapshots.snapshot_key("dashboard", SNAPSHOT_SHAPE, user.role, locale_code(), _filter_args(filters))
-        found = snapshots.fresh(key)
-        if found is not None:
-            created, payload = found
-            return {"stats": payload["stats"], "tables": [_table_from(t) for t in payload["tables"]],
-                    "charts": [(name, title, Markup(svg)) for name, title, svg in payload["charts"]],
-                    "computed_at": created}
-    extra, all_tables = build_tables(filters, user)
-    figures = extra["figures"]
-    stats = {"recorded": figures["recorded"], "resolved": figures["resolved"],
-             "rate": figures["resolution_rate"]["rate"], "overdue": sum(figures["overdue"].values())}
-    chart_list = build_charts(filters, user, extra)
-    content = {"stats": stats, "tables": all_tables, "charts": chart_list, "computed_at": None}
-    if key is not None:
-        content["computed_at"] = snapshots.store(key, {
-            "stats": stats, "tables": [_table_dict(t) for t in all_tables],
-            "charts": [[name, title, str(svg)] for name, title, svg in chart_list]})
-    return content
-
-
 @bp.route("/")
 @login_required
 def dashboard():
@@ -300,10 +177,12 @@ def dashboard():
     filters = current_filters()
     content = dashboard_content(filters, current_user)
     context: dict[str, Any] = {
-        "filters": filters, "filter_args": _filter_args(filters), "options": _options(), **content,
+        "filters": filters, "filter_args": _filter_args(filters), "options": _options(),
+        "stats": content.stats, "tables": content.tables, "charts": content.charts,
+        "computed_at": content.computed_at,
     }
     if current_user.role == Role.FACILITATOR:
-        today = fg.utcnow().date()
+        today = utcnow().date()
         this_month = fg.Filters(start=today.replace(day=1), end=today)
         context["resolved_this_month"] = fg.total("resolved", this_month, current_user)
     if current_user.role == Role.SUPERVISOR:
@@ -319,8 +198,8 @@ def export(fmt: str):
     """Every table of the viewer's dashboard: all sheets in XLSX, or one table in CSV."""
     _require(*FIGURE_READERS)
     filters = current_filters(for_file=True)
-    all_tables = dashboard_content(filters, current_user)["tables"]
-    stamp = fg.utcnow().strftime("%Y%m%d")
+    all_tables = dashboard_content(filters, current_user).tables
+    stamp = utcnow().strftime("%Y%m%d")
     if fmt == "xlsx":
         return _download(to_xlsx(all_tables, viewer_zone()), f"caseflow-figures-{stamp}.xlsx")
     if fmt == "csv":
@@ -393,7 +272,7 @@ def cases(figure: str):
 @login_required
 def cases_export(figure: str, fmt: str):
     """The list as a file: written now when it is short, else prepared by an export job
-    whose page shows its progress (reports.export_jobs)."""
+    whose page shows its progress (transfers.export_jobs)."""
     _require(*CASE_READERS)
     if fmt not in ("csv", "xlsx"):
         abort(404)
@@ -455,7 +334,7 @@ def termination_report(case_id: int):
 
 
 def period_label(filters: fg.Filters) -> str:
-    end = filters.end or fg.utcnow().date()
+    end = filters.end or utcnow().date()
     return f"{filters.start.isoformat() if filters.start else '…'} – {end.isoformat()}"
 
 

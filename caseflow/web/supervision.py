@@ -64,7 +64,7 @@ def _team() -> list[User]:
 
 def _month_start() -> date:
     """The first day of this month where the supervisor works. Like every figure, the
-    count then runs from midnight UTC of that day (caseflow/reports/figures.py)."""
+    count then runs from midnight UTC of that day (caseflow/reports/figures/)."""
     return to_zone(utcnow(), viewer_zone()).date().replace(day=1)
 
 

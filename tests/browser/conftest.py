@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from caseflow.demo import DEMO_PASSWORD
+from caseflow.devdata.demo import DEMO_PASSWORD
 
 CHROMIUM = os.environ.get("CASEFLOW_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).parent / "screenshots"
@@ -38,7 +38,7 @@ class LiveServer:
 @pytest.fixture(scope="module")
 def live_server(sqlite_template, tmp_path_factory):
     """The application on a fresh SQLite copy seeded with the demo data, per test module."""
-    from caseflow.demo import seed_demo_data
+    from caseflow.devdata.demo import seed_demo_data
     from caseflow.extensions import db
     from tests.conftest import _build_app
 

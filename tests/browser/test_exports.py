@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from caseflow.reports import progress
+from caseflow.transfers import progress
 from tests.browser.conftest import login, screenshot
 from tests.browser.test_oversight import SMALL_TARGETS
 

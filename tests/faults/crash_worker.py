@@ -57,8 +57,8 @@ def main() -> None:
 def _import_and_hang(actor, signal_file: str, rows: int) -> None:
     """Import a register of `rows` rows; die after three rows are written, uncommitted."""
     from caseflow.extensions import db
-    from caseflow.reports import imports
     from caseflow.services import cases
+    from caseflow.transfers import imports
 
     # Only the import's own hook announces the middle; the case events stay as they are.
     cases.append_case_event = _ORIGINAL_APPEND

@@ -9,10 +9,10 @@ from sqlalchemy import func, select
 from caseflow.extensions import db
 from caseflow.models import Case, CaseStageHistory, Client
 from caseflow.reports import figures as fg
-from caseflow.reports import imports
 from caseflow.services import cases
 from caseflow.services.audit import verify_everything
 from caseflow.services.context import Actor
+from caseflow.transfers import imports
 
 
 def count(model) -> int:

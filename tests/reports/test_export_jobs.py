@@ -15,9 +15,9 @@ from sqlalchemy import func, select
 from caseflow.database import simulated_time, utcnow, write_transaction
 from caseflow.extensions import db
 from caseflow.models import AuditEvent, ReportFile, ReportFilePart, ReportJob, User
-from caseflow.reports import export_jobs
 from caseflow.reports import figures as fg
 from caseflow.services.context import Actor
+from caseflow.transfers import export_jobs
 from tests.reports.test_imports import csv_bytes, row, upload
 
 

@@ -9,9 +9,10 @@ import pytest
 from openpyxl import load_workbook
 
 from caseflow.extensions import db
+from caseflow.i18n.labels import labels
 from caseflow.reports import documents
-from caseflow.reports.exports import Table, case_table, neutralise, to_csv, to_xlsx
-from caseflow.web.labels import labels
+from caseflow.reports.tables import Table, case_table
+from caseflow.transfers.exports import neutralise, to_csv, to_xlsx
 
 
 @pytest.mark.parametrize("text", ["=HYPERLINK(\"x\")", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\tx", "\rx"])

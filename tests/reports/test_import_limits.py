@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from caseflow.errors import ValidationError
 from caseflow.extensions import db
 from caseflow.models import ReportJob
-from caseflow.reports import imports
+from caseflow.transfers import imports
 from tests.reports.test_imports import _xlsx, csv_bytes, row, upload
 
 SHEET = "xl/worksheets/sheet1.xml"
@@ -227,7 +227,7 @@ def test_a_summary_too_long_for_a_case_is_found_when_checking_not_when_applying(
 def test_a_check_stored_before_this_change_still_shows_its_errors(team, signed_in):
     """Checks made by the previous version held every row (valid or not) with its cells."""
     from caseflow.database import utcnow
-    from caseflow.reports import jobs as import_jobs
+    from caseflow.transfers import jobs as import_jobs
 
     client = signed_in(team.facilitator)
     response = upload(client, "register.csv", csv_bytes(row()))

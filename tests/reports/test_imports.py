@@ -14,8 +14,8 @@ from caseflow.database import simulated_time, utcnow
 from caseflow.errors import ValidationError
 from caseflow.extensions import db
 from caseflow.models import AuditEvent, Case, Client, ReportJob
-from caseflow.reports import imports
 from caseflow.services.context import Actor
+from caseflow.transfers import imports
 
 HEADER = ",".join(imports.COLUMN_NAMES)
 

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from caseflow.extensions import db
 from caseflow.models import Case
-from caseflow.reports import progress
+from caseflow.transfers import progress
 from tests.reports.test_imports import csv_bytes, row, upload
 
 

@@ -14,13 +14,13 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import func, select
 
-from caseflow.database import simulated_time
+from caseflow.database import simulated_time, utcnow
 from caseflow.extensions import db
 from caseflow.models import ReportMonthCell, ReportSealedMonth
 from caseflow.reports import figures as fg
-from caseflow.reports import rollup
+from caseflow.reports import sealing as rollup
 from caseflow.reports.figures import Filters
-from caseflow.services import cases
+from caseflow.services import cases, sealed_months
 from caseflow.services.context import Actor
 from tests.conftest import a_step
 from tests.reports.conftest import advance, day, opened
@@ -28,7 +28,7 @@ from tests.reports.conftest import advance, day, opened
 PERIODS = {
     "half year": Filters(start=date(2026, 1, 1), end=date(2026, 6, 30)),
     "unaligned": Filters(start=date(2026, 1, 15), end=date(2026, 5, 20)),
-    "to today": Filters(start=date(2026, 2, 1), end=fg.utcnow().date()),
+    "to today": Filters(start=date(2026, 2, 1), end=utcnow().date()),
     "all time": Filters(),
     "one province": Filters(start=date(2026, 1, 1), end=date(2026, 6, 30), province="91"),
     "one category": Filters(start=date(2026, 1, 1), end=date(2026, 12, 31), category="P03"),
@@ -58,7 +58,7 @@ def raw_and_sealed(app, filters: Filters, user=None) -> tuple[dict, dict]:
 def test_sealing_keeps_each_past_month_once(app, programme):
     sealed = rollup.seal()
     assert "2026-01" in sealed and "2026-06" in sealed and "2026-11" in sealed
-    assert fg.utcnow().strftime("%Y-%m") not in sealed  # this month is not over
+    assert utcnow().strftime("%Y-%m") not in sealed  # this month is not over
     assert rollup.seal() == {}  # nothing left to seal
     cells = db.session.execute(
         select(func.sum(ReportMonthCell.cases)).where(ReportMonthCell.figure == "recorded",
@@ -145,14 +145,14 @@ def test_a_step_logged_while_its_month_is_being_sealed_counts_once(app, programm
     in March's cells exactly once, on both databases."""
     c, facilitator_id = programme.c.id, programme.team.facilitator2.id
     step_checked, results = threading.Event(), {}
-    count_late_step = rollup.count_late_step
+    count_late_step = sealed_months.count_late_step
 
     def slow_count(case, occurred_at):
         count_late_step(case, occurred_at)
         step_checked.set()
         time.sleep(0.5)  # the step's transaction is still open while the sealing starts
 
-    monkeypatch.setattr(rollup, "count_late_step", slow_count)
+    monkeypatch.setattr(sealed_months, "count_late_step", slow_count)
 
     def log_step():
         with app.app_context():
@@ -276,7 +276,7 @@ def test_a_month_sealed_by_a_dashboard_once_a_new_month_begins(app, programme):
 
 def test_a_month_that_is_not_over_cannot_be_sealed(app):
     with pytest.raises(ValueError):
-        rollup.seal_month(fg.utcnow().strftime("%Y-%m"))
+        rollup.seal_month(utcnow().strftime("%Y-%m"))
 
 
 def test_histogram_percentiles_are_exact_for_equal_values_and_close_otherwise():

@@ -19,8 +19,8 @@ from caseflow.database import simulated_time, utcnow
 from caseflow.errors import TooMany, ValidationError
 from caseflow.extensions import db
 from caseflow.models import AuditEvent, Client
-from caseflow.models.trust import Notification
-from caseflow.reports import imports
+from caseflow.models.sign_off_policy import Notification
+from caseflow.transfers import imports
 from caseflow.services.clients import register_client
 from caseflow.services.context import Actor
 

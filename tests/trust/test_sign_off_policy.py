@@ -13,7 +13,7 @@ from caseflow.database import simulated_time, utcnow
 from caseflow.errors import NotAllowed, NotFound, ValidationError, WorkflowDefinitionError
 from caseflow.extensions import db
 from caseflow.models import AuditEvent, SignOff
-from caseflow.models.trust import SignOffEscalation
+from caseflow.models.sign_off_policy import SignOffEscalation
 from caseflow.services import access, cases
 from caseflow.services.context import Actor
 from caseflow.services.sign_off_policy import (
@@ -220,7 +220,7 @@ def test_supervisor_names_an_acting_supervisor_and_ends_it_from_the_page(signed_
     assert saved.status_code == 303
     page = client.get("/delegations")
     assert team.other_supervisor.full_name in page.text and "Cuti tahunan" in page.text
-    from caseflow.models.trust import Delegation
+    from caseflow.models.sign_off_policy import Delegation
 
     delegation = db.session.execute(select(Delegation)).scalar_one()
     assert client.post(f"/delegations/{delegation.id}/end").status_code == 303

@@ -101,7 +101,7 @@ def test_facilitators_join_a_supervisors_team_only_once_a_second_admin_confirms(
 def test_an_admin_names_an_acting_supervisor_only_with_a_second_admin(signed_in, team, make, second_admin):
     from datetime import timedelta
 
-    from caseflow.models.trust import Delegation
+    from caseflow.models.sign_off_policy import Delegation
     from tests.conftest import today_for
 
     newcomer = make.user("supervisor", province="91", username="sup.pengganti")

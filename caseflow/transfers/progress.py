@@ -20,17 +20,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import update
 
-from ..database import is_sqlite, utcnow
+from ..database import is_sqlite
 from ..extensions import db
 from ..models import ReportJob
+from ..services.transfers import ACTIVE, record_progress
 
 # Called after every report with (job token, done, total). Tests use it to look at a job
 # in the middle of its work; nothing else sets it.
 observer: Callable[[str, int, int], None] | None = None
-
-ACTIVE = ("pending", "running")
 
 
 def _in_files() -> bool:
@@ -52,9 +50,7 @@ def report(job_id: int, token: str, done: int, total: int) -> None:
     if _in_files():
         _write_file(token, done, total)
     else:
-        with db.engine.begin() as connection:
-            connection.execute(update(ReportJob).where(ReportJob.id == job_id)
-                               .values(done=done, total=total, updated_at=utcnow()))
+        record_progress(job_id, done, total)
     if observer is not None:
         observer(token, done, total)
 

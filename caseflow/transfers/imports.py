@@ -27,17 +27,17 @@ from flask import current_app, has_app_context
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import select
 
-from ..database import utcnow, write_transaction
-from ..errors import CaseflowError, ValidationError
+from ..database import utcnow
+from ..errors import ValidationError
 from ..extensions import db
 from ..i18n import _l
 from ..models import PpksCategory, Role, User
 from ..nik import NikError, parse_nik
 from ..schemas import ClientSchema, OpenCaseSchema
-from ..services import cases as case_services
 from ..services import duplicates
-from ..services.clients import province_codes, register_client
+from ..services.clients import province_codes
 from ..services.context import Actor
+from ..services.transfers import ImportRefused, import_register
 from .exports import neutralise
 
 # (column, required, example)
@@ -464,11 +464,6 @@ def check_rows(actor: Actor, rows: list[dict[str, str]],
 # --- applying ------------------------------------------------------------------------------
 
 
-class ImportRefused(CaseflowError):
-    status = 409
-    title = "Import refused"
-
-
 def apply_rows(actor: Actor, checks: list[RowCheck], *, all_or_nothing: bool,
                progress: Callable[[int], None] | None = None) -> list[tuple[int, str]]:
     """Register each valid row's client and open its case, in one transaction: any
@@ -476,17 +471,4 @@ def apply_rows(actor: Actor, checks: list[RowCheck], *, all_or_nothing: bool,
     invalid = [c.number for c in checks if not c.valid]
     if all_or_nothing and invalid:
         raise ImportRefused(_l("%(n)s rows have errors, so nothing was imported.", n=len(invalid)))
-    applied = []
-    with write_transaction():
-        for index, check in enumerate(c for c in checks if c.valid):
-            try:
-                client = register_client(actor, check.client)
-                case = case_services.open_case(actor, check.case | {"client_id": client.id})
-            except ValidationError as exc:
-                problems = "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in (exc.fields or {}).items())
-                raise ImportRefused(_l("Row %(row)s could not be imported (%(problems)s); nothing was imported.",
-                                       row=check.number, problems=problems or str(exc))) from None
-            applied.append((check.number, case.number))
-            if progress is not None:
-                progress(index + 1)
-    return applied
+    return import_register(actor, [(c.number, c.client, c.case) for c in checks if c.valid], progress=progress)

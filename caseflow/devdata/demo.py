@@ -12,16 +12,16 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from .database import simulated_time, utcnow
-from .errors import CaseflowError
-from .extensions import db
-from .models import Case, User
-from .services import cases as case_services
-from .services.audit import create_checkpoint
-from .services.clients import register_client
-from .services.context import Actor
-from .services.reference import seed_reference_data
-from .services.users import create_user
+from ..database import simulated_time, utcnow
+from ..errors import CaseflowError
+from ..extensions import db
+from ..models import Case, User
+from ..services import cases as case_services
+from ..services.audit import create_checkpoint
+from ..services.clients import register_client
+from ..services.context import Actor
+from ..services.reference import seed_reference_data
+from ..services.users import create_user
 
 DEMO_PASSWORD = "Demo-Caseflow-2026"
 

@@ -39,10 +39,10 @@ from ..models import (
     TerminationRequest,
     User,
 )
+from ..reports import sealing
 from ..services.reference import seed_reference_data
 from ..services.runtime import engine
 from ..services.users import hash_password
-from . import rollup
 
 FIRST_F = ["Siti", "Maria", "Yosefina", "Agnes", "Dewi", "Lusia", "Martha", "Rosalina", "Fransiska", "Nur"]
 FIRST_M = ["Yakobus", "Petrus", "Andreas", "Budi", "Markus", "Simon", "Daniel", "Elias", "Ahmad", "Rudi"]
@@ -209,7 +209,7 @@ def generate_cases(case_count: int, *, seed: int = 2026, batch: int = 2000,
         connection.exec_driver_sql("ANALYZE")
         connection.commit()
     if seal:
-        rollup.seal(rebuild=True)
+        sealing.seal(rebuild=True)
     return totals
 
 

@@ -1,13 +1,14 @@
 """Case lists as files: short ones written in the request, long ones by a background job
 with a progress bar (`report_jobs`, kind "export").
 
-Both ways write the same table with the same functions — `exports.case_table` (each
-role's masking) and `exports.write_csv` / `write_xlsx` (formula neutralisation) — and
-every download, direct or from a job, appends a "cases.exported" event to the
-downloader's audit chain.
+Both ways write the same table with the same functions — `reports.tables.case_table`
+(each role's masking) and `exports.write_csv` / `write_xlsx` (formula neutralisation) —
+and every download, direct or from a job, appends a "cases.exported" event to the
+downloader's audit chain. What is written (the job, the file, the event) is written by
+`services.transfers`.
 
 The job reads the list a page at a time (keyset on the list's own order, so memory stays
-flat however long it is), reports its progress after each page (`reports.progress`),
+flat however long it is), reports its progress after each page (`transfers.progress`),
 writes the file to an unnamed temporary file and then into the database in parts
 (`report_files`, `report_file_parts`), so whichever worker answers can serve it. The file
 holds personal data: only the person who asked may download it, they may delete it at
@@ -18,28 +19,28 @@ once, and it is deleted CASEFLOW_EXPORT_KEEP_HOURS after it was made (`purge_exp
 from __future__ import annotations
 
 import hashlib
-import secrets
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import IO, Any
+from typing import Any
 
 from flask import current_app
 from flask_babel import force_locale
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from ..database import utcnow, write_transaction
+from ..database import utcnow
 from ..errors import NotAllowed, TooMany
 from ..extensions import db
 from ..i18n import _l
 from ..models import Case, ReportFile, ReportFilePart, ReportJob, Role, User
-from ..services.audit import append_event, user_chain
+from ..reports import figures as fg
+from ..reports.tables import case_table
+from ..services import transfers as service
 from ..services.context import Actor
-from . import figures as fg
 from . import progress
-from .exports import case_table, to_csv, to_xlsx, write_csv, write_xlsx
+from .exports import to_csv, to_xlsx, write_csv, write_xlsx
 from .jobs import expire_checked_imports, owned_job, run_in_background
 
 CASE_READERS = (Role.FACILITATOR, Role.SUPERVISOR, Role.AUDITOR)
@@ -48,7 +49,6 @@ CONTENT_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 PAGE_ROWS = 1000  # cases read at a time (CASEFLOW_EXPORT_PAGE_ROWS)
-PART_BYTES = 1024 * 1024  # size of each stored piece of a file
 
 
 @dataclass(frozen=True)
@@ -153,12 +153,11 @@ def export_cases(actor: Actor, wanted: CaseList) -> DirectExport | ReportJob:
 def _record_export(actor: Actor, wanted: CaseList, *, rows: int, sha256: str, size: int,
                    job_id: int | None = None) -> None:
     """Personal data left the server: who took which list, how many rows, which file."""
-    with write_transaction():
-        append_event(chain=user_chain(actor.user_id), action="cases.exported", actor=actor, context={
-            "figure": wanted.figure, "key": wanted.key, "by": wanted.by, "format": wanted.fmt,
-            "filters": wanted.as_dict()["filters"], "rows": rows, "sha256": sha256, "bytes": size,
-            "job_id": job_id,
-        })
+    service.record_export(actor, {
+        "figure": wanted.figure, "key": wanted.key, "by": wanted.by, "format": wanted.fmt,
+        "filters": wanted.as_dict()["filters"], "rows": rows, "sha256": sha256, "bytes": size,
+        "job_id": job_id,
+    })
 
 
 # --- the job ---------------------------------------------------------------------------
@@ -181,14 +180,8 @@ def start_export_job(actor: Actor, wanted: CaseList, total: int) -> ReportJob:
         db.session.rollback()
         raise TooMany(_l("%(n)s of your exports are still being prepared. Wait for one to finish, "
                          "then export this list.", n=len(active)))
-    with write_transaction():
-        job = ReportJob(
-            token=secrets.token_hex(16), kind="export", user_id=user.id, status="pending",
-            total=total, done=0, message="", result={"list": wanted.as_dict(), "filename": wanted.filename},
-            created_at=utcnow(), updated_at=utcnow(),
-        )
-        db.session.add(job)
-        db.session.flush()
+    job = service.create_job(user.id, "export", "pending", total,
+                             {"list": wanted.as_dict(), "filename": wanted.filename})
     app = current_app._get_current_object()
     job_id = job.id
 
@@ -209,12 +202,7 @@ def start_export_job(actor: Actor, wanted: CaseList, total: int) -> ReportJob:
 
 def run_export_job(job_id: int) -> None:
     """Write the job's list to a file in the database; progress after every page."""
-    with write_transaction():
-        claimed = db.session.execute(
-            update(ReportJob).where(ReportJob.id == job_id, ReportJob.status == "pending")
-            .values(status="running", updated_at=utcnow())
-        ).rowcount
-    if not claimed:
+    if not service.claim_job(job_id, "pending"):
         return
     job = db.session.get(ReportJob, job_id)
     token, wanted = job.token, CaseList.from_dict(job.result["list"])
@@ -237,7 +225,8 @@ def run_export_job(job_id: int) -> None:
             write_csv(table, out, wanted.zone)
         else:
             write_xlsx([table], out, wanted.zone)
-        _store(job_id, wanted, out, cases.done, keep)
+        service.store_export_file(job_id, out, filename=wanted.filename, content_type=CONTENT_TYPES[wanted.fmt],
+                                  rows=cases.done, keep=keep)
     progress.clear(token)
 
 
@@ -257,32 +246,8 @@ class _Pages:
                 self.on_page(self.done)
 
 
-def _store(job_id: int, wanted: CaseList, out: IO[bytes], rows: int, keep: timedelta) -> None:
-    out.seek(0)
-    digest, size, now = hashlib.sha256(), 0, utcnow()
-    with write_transaction():
-        stored = ReportFile(job_id=job_id, filename=wanted.filename, content_type=CONTENT_TYPES[wanted.fmt],
-                            size=0, sha256="", created_at=now, expires_at=now + keep)
-        db.session.add(stored)
-        db.session.flush()
-        seq = 0
-        while chunk := out.read(PART_BYTES):
-            digest.update(chunk)
-            size += len(chunk)
-            db.session.execute(insert(ReportFilePart).values(file_id=stored.id, seq=seq, data=chunk))
-            seq += 1
-        stored.size, stored.sha256 = size, digest.hexdigest()
-        job = db.session.get(ReportJob, job_id)
-        job.status, job.done, job.total, job.updated_at = "done", rows, rows, utcnow()
-        job.result = {**job.result, "rows": rows, "expires_at": stored.expires_at.isoformat()}
-
-
 def _end(job_id: int, status: str, message: str) -> None:
-    with write_transaction():
-        job = db.session.get(ReportJob, job_id)
-        job.status, job.message, job.updated_at = status, message, utcnow()
-        token = job.token
-    progress.clear(token)
+    progress.clear(service.finish_job(job_id, status, message))
 
 
 # --- reading, downloading, deleting ------------------------------------------------------------
@@ -338,41 +303,16 @@ def download(actor: Actor, token: str) -> Download | None:
 def delete_file(actor: Actor, token: str) -> ReportJob:
     """The owner no longer needs the file: it is deleted now."""
     job = get_export_job(_reader(actor), token)
-    with write_transaction():
-        _delete_files(select(ReportFile.id).where(ReportFile.job_id == job.id))
-        db.session.execute(update(ReportJob).where(ReportJob.id == job.id, ReportJob.status == "done")
-                           .values(status="deleted", updated_at=utcnow()))
-    db.session.refresh(job)
+    service.delete_export_file(job)
     return job
-
-
-def _delete_files(file_ids) -> list[int]:
-    """Delete the files (and their parts) whose ids `file_ids` selects; their jobs' ids."""
-    ids = list(db.session.execute(file_ids).scalars())
-    if not ids:
-        return []
-    job_ids = list(db.session.execute(select(ReportFile.job_id).where(ReportFile.id.in_(ids))).scalars())
-    db.session.execute(delete(ReportFilePart).where(ReportFilePart.file_id.in_(ids)))
-    db.session.execute(delete(ReportFile).where(ReportFile.id.in_(ids)))
-    return job_ids
 
 
 def purge_expired() -> int:
     """Delete every export file past its expiry; jobs that never ended (their worker
     stopped) are marked failed once as old. Returns how many files were deleted."""
     keep = _settings()[2]
-    now = utcnow()
-    with write_transaction():
-        job_ids = _delete_files(select(ReportFile.id).where(ReportFile.expires_at <= now))
-        if job_ids:
-            db.session.execute(update(ReportJob).where(ReportJob.id.in_(job_ids))
-                               .values(status="expired", updated_at=now))
-        db.session.execute(
-            update(ReportJob).where(ReportJob.kind == "export", ReportJob.status.in_(progress.ACTIVE),
-                                    ReportJob.created_at <= now - keep)
-            .values(status="failed", message=str(_l("The file could not be made. Try again.")), updated_at=now)
-        )
+    deleted = service.purge_expired_files(keep)
     progress.purge_stale(keep.total_seconds())
     # Checked imports wait the same time for their owner (they hold a register's rows).
     expire_checked_imports()
-    return len(job_ids)
+    return deleted

@@ -1,7 +1,7 @@
 """Developer tool for the catalogs: which user-facing strings lack an Indonesian text.
 
-    python -m caseflow.i18n_tools missing            # list them
-    python -m caseflow.i18n_tools missing --add web  # append them, untranslated, to the web area
+    python -m caseflow.i18n.tools missing            # list them
+    python -m caseflow.i18n.tools missing --add web  # append them, untranslated, to the web area
 
 Each area of the application keeps its own catalog folder under caseflow/translations/;
 Flask-Babel merges them at run time.
@@ -18,7 +18,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po, write_po
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 TRANSLATIONS = ROOT / "caseflow" / "translations"
 LOCALES = ("id", "en")
 
@@ -81,7 +81,7 @@ def add_missing(area: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m caseflow.i18n_tools")
+    parser = argparse.ArgumentParser(prog="python -m caseflow.i18n.tools")
     sub = parser.add_subparsers(dest="command", required=True)
     cmd = sub.add_parser("missing", help="list strings without an Indonesian translation")
     cmd.add_argument("--add", metavar="AREA", help="append them to that area's catalogs")

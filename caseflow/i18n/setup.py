@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask, has_request_context, session
+from flask_babel import get_locale
 from flask_login import current_user
 
-from .extensions import babel
+from ..extensions import babel
 
 LOCALES = ("id", "en")
 
@@ -35,12 +36,10 @@ def select_timezone() -> str:
 def init_app(app: Flask) -> None:
     # One catalog folder per area of the application (core, web, api, …): Flask-Babel
     # merges them, so areas can be translated without editing one shared file.
-    root = Path(__file__).parent / "translations"
+    root = Path(__file__).parent.parent / "translations"
     areas = sorted(str(p) for p in root.iterdir() if p.is_dir()) if root.exists() else []
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", ";".join(areas) or str(root))
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
-
-    from flask_babel import get_locale
 
     @app.context_processor
     def locale_context() -> dict:

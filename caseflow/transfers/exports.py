@@ -1,4 +1,4 @@
-"""Tables as CSV and XLSX: case lists with each role's masking, and figure tables.
+"""Tables as CSV and XLSX: the case lists and the figure tables of `reports.tables`.
 
 Every text cell is neutralised against formula injection: a spreadsheet must never run
 what a facilitator typed into a case ('=HYPERLINK(…)', '+cmd|…', '@SUM(…)').
@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo
@@ -18,10 +17,8 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
-from ..i18n import _l
-from ..models import Case, Role, User, mask_nik
 from ..models.reference import TIMEZONE_ABBREVIATIONS
-from ..services.runtime import engine
+from ..reports.tables import Table
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -31,18 +28,6 @@ def neutralise(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
-
-
-@dataclass
-class Table:
-    """A titled table: what a page shows and what every export writes."""
-
-    name: str
-    title: Any
-    headers: list[Any]
-    rows: list[list[Any]] = field(default_factory=list)
-    # (row, column) → address of the cases behind that number (pages only, not exports).
-    links: dict[tuple[int, int], str] = field(default_factory=dict)
 
 
 def _cell(value: Any, zone: str) -> Any:
@@ -122,51 +107,3 @@ def _sheet_title(title: str, used: set[str]) -> str:
     used.add(candidate.lower())
     return candidate
 
-
-# --- case lists, masked per role ---------------------------------------------------------
-
-
-def personal_columns(user: User) -> tuple[bool, bool]:
-    """(client name, masked NIK) a role may see in a list or export. Programme managers
-    and administrators get no case lists at all."""
-    if user.role in (Role.FACILITATOR, Role.SUPERVISOR):
-        return True, True
-    if user.role == Role.AUDITOR:
-        return False, True
-    return False, False
-
-
-def case_table(cases: Iterable[Case], user: User, locale: str = "id", title: Any = None, *,
-               lazy: bool = False) -> Table:
-    """The list of `cases` with the columns `user`'s role may see. With `lazy`, the rows are
-    a generator read once, as the export writes them (long lists: `cases` may be one too)."""
-    if user.role not in (Role.FACILITATOR, Role.SUPERVISOR, Role.AUDITOR):
-        raise PermissionError("case lists are for case readers only")
-    with_name, with_nik = personal_columns(user)
-    headers: list[Any] = [_l("Case number"), _l("Stage"), _l("PPKS category"), _l("Province"),
-                          _l("Facilitator"), _l("Recorded"), _l("Stage due"), _l("Closure reason")]
-    if with_name:
-        headers.append(_l("Client"))
-    if with_nik:
-        headers.append(_l("NIK (masked)"))
-    rows = _case_rows(cases, locale, with_name, with_nik)
-    return Table("cases", title or _l("Cases"), headers, rows if lazy else list(rows))
-
-
-def _case_rows(cases: Iterable[Case], locale: str, with_name: bool, with_nik: bool) -> Iterator[list[Any]]:
-    for case in cases:
-        row = [
-            case.number,
-            engine(case.workflow).definition.states[case.state].title(locale),
-            case.ppks_category.name(locale),
-            case.province.name,
-            case.facilitator.full_name,
-            case.opened_at,
-            case.stage_due_at,
-            case.closure_reason or "",
-        ]
-        if with_name:
-            row.append(case.client.full_name if not case.client.anonymised_at else "")
-        if with_nik:
-            row.append(mask_nik(case.client.nik))
-        yield row

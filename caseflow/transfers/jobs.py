@@ -1,16 +1,16 @@
 """Long imports run as jobs whose state lives in `report_jobs`, so whichever worker
 answers the progress poll knows how far the job is (no state shared in memory; the
-progress itself lives where `reports.progress` keeps it). Long exports: `export_jobs`.
+progress itself lives where `transfers.progress` keeps it). Long exports: `export_jobs`.
 
 The checked rows wait in the job until the user applies or discards them, and are
 erased from it as soon as either happens (they hold personal data), or when nobody did
 either within CASEFLOW_EXPORT_KEEP_HOURS (`expire_checked_imports`: before every new
-import, and from `caseflow exports purge`).
+import, and from `caseflow exports purge`). The job rows are written by
+`services.transfers`.
 """
 
 from __future__ import annotations
 
-import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,13 +18,13 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from ..database import utcnow, write_transaction
 from ..errors import CaseflowError, NotFound
 from ..extensions import db
 from ..i18n import _l
 from ..models import ReportJob, User
+from ..services import transfers as service
 from ..services.context import Actor
 from . import imports, progress
 
@@ -36,18 +36,9 @@ def create_import_job(actor: Actor, filename: str, checks: list[imports.RowCheck
     expire_checked_imports()
     valid = [c for c in checks if c.valid]
     invalid = [c for c in checks if not c.valid]
-    with write_transaction():
-        job = ReportJob(
-            token=secrets.token_hex(16), kind="import", user_id=actor.user_id, status="checked",
-            total=len(valid), done=0, message="",
-            result={"filename": filename[:200], "rows": [c.as_dict() for c in valid],
-                    "invalid": len(invalid),
-                    "errors": [c.as_dict() for c in invalid[:imports.ERRORS_KEPT]]},
-            created_at=utcnow(), updated_at=utcnow(),
-        )
-        db.session.add(job)
-        db.session.flush()
-        return job
+    return service.create_job(actor.user_id, "import", "checked", len(valid), {
+        "filename": filename[:200], "rows": [c.as_dict() for c in valid], "invalid": len(invalid),
+        "errors": [c.as_dict() for c in invalid[:imports.ERRORS_KEPT]]})
 
 
 def owned_job(user: User, token: str, kind: str, missing) -> ReportJob:
@@ -104,16 +95,7 @@ def check_summary(job: ReportJob) -> CheckSummary:
 
 
 def _finish(job_id: int, status: str, message: str, summary: dict[str, Any], done: int | None = None) -> None:
-    with write_transaction():
-        job = db.session.get(ReportJob, job_id)
-        job.status = status
-        job.message = message
-        job.result = {"filename": (job.result or {}).get("filename"), **summary}
-        if done is not None:
-            job.done = done
-        job.updated_at = utcnow()
-        token = job.token
-    progress.clear(token)
+    progress.clear(service.finish_job(job_id, status, message, summary, done))
 
 
 def expire_checked_imports() -> int:
@@ -121,18 +103,7 @@ def expire_checked_imports() -> int:
     CASEFLOW_EXPORT_KEEP_HOURS: they hold the personal data of a whole register. Returns
     how many were expired."""
     keep = timedelta(hours=int(current_app.config.get("CASEFLOW_EXPORT_KEEP_HOURS", 24)))
-    now = utcnow()
-    with write_transaction():
-        stale = list(db.session.execute(select(ReportJob).where(
-            ReportJob.kind == "import", ReportJob.status == "checked",
-            ReportJob.updated_at <= now - keep)).scalars())
-        for job in stale:
-            job.status = "expired"
-            job.message = str(_l("This check has expired and its rows were erased; nothing was imported. "
-                                 "Upload the file again."))
-            job.result = {"filename": (job.result or {}).get("filename")}
-            job.updated_at = now
-    return len(stale)
+    return service.expire_checked_imports(keep)
 
 
 def _not_waiting(job: ReportJob) -> CaseflowError:
@@ -152,12 +123,7 @@ def discard(user: User, token: str) -> ReportJob:
 def start_import(actor: Actor, token: str) -> ReportJob:
     """Apply the job's valid rows in the background (inline when testing)."""
     job = get_job(actor.user, token)
-    with write_transaction():
-        claimed = db.session.execute(
-            update(ReportJob).where(ReportJob.id == job.id, ReportJob.status == "checked")
-            .values(status="running", updated_at=utcnow())
-        ).rowcount
-    if not claimed:
+    if not service.claim_job(job.id, "checked"):
         db.session.refresh(job)
         raise _not_waiting(job)
     app = current_app._get_current_object()
@@ -172,7 +138,7 @@ def start_import(actor: Actor, token: str) -> ReportJob:
                 db.session.rollback()
                 user = db.session.get(User, user_id)
                 worker = Actor(user=user, origin_ip=origin[0], user_agent=origin[1], via=origin[2])
-                # Progress is kept outside the import's transaction (reports.progress), so
+                # Progress is kept outside the import's transaction (transfers.progress), so
                 # the bar moves while the rows are applied, on SQLite too.
                 applied = imports.apply_rows(worker, checks, all_or_nothing=False,
                                              progress=lambda n: progress.report(job_id, job_token, n, total))

@@ -1,0 +1,2 @@
+"""Development data: the demo seed (through the services) and the large-data generator
+(bulk inserts for benchmarks)."""

@@ -1,0 +1,24 @@
+"""Loading a case for change: every use case that changes a case starts here."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from ..errors import NotFound
+from ..extensions import db
+from ..i18n import _l
+from ..models import Case
+
+
+def lock_case(case_id: int) -> Case:
+    """Load a case for change. PostgreSQL locks the row; on SQLite the write transaction
+    (BEGIN IMMEDIATE) already holds the database's write lock."""
+    case = db.session.execute(
+        select(Case)
+        .where(Case.id == case_id)
+        .with_for_update(of=Case)
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    if case is None:
+        raise NotFound(_l("No such case."))
+    return case

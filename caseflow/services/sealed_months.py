@@ -1,0 +1,92 @@
+"""Keeping sealed months: the figures of months that are over, written once into
+`report_month_cells` per province and category, and a step logged late into one of them
+added to its cell.
+
+What a block's cells hold is computed by the read side (`caseflow.reports.sealing`), from
+the figure definitions, and handed in here as a function: these writes never need to know
+what a figure means, and the read side never opens a write transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..database import utcnow, write_transaction
+from ..extensions import db
+from ..models import Case, ReportMonthCell, ReportSealedMonth
+from ..models.rollup import block_of, cell_row, month_label, usable
+
+C = ReportMonthCell
+
+# Sealing a block and logging a step into the past exclude each other, or a step committed
+# while the block's cells were being computed would be in neither. SQLite has one writer
+# at a time already; PostgreSQL takes this advisory lock (steps share it, a sealing holds
+# it alone), only for a step older than today, since no block covers today.
+SEALING_LOCK = 0x63617365666C6F77 & 0x7FFFFFFFFFFFFFFF
+
+
+def hold_sealing_lock(*, shared: bool) -> None:
+    if db.session.get_bind().dialect.name == "postgresql":
+        lock = func.pg_advisory_xact_lock_shared if shared else func.pg_advisory_xact_lock
+        db.session.execute(select(lock(SEALING_LOCK)))
+
+
+def keep_block(label: str, cells: Callable[[], Iterable[dict[str, Any]]]) -> int:
+    """Compute a block's cells (`cells()`, rows made by `cell_row`) and keep them,
+    replacing the month-so-far blocks it covers, in one transaction; returns how many.
+    Two workers keeping the same block: the second keeps nothing."""
+    try:
+        with write_transaction():
+            hold_sealing_lock(shared=False)
+            if db.session.get(ReportSealedMonth, label) is not None:
+                return 0
+            rows = list(cells())
+            covered = [other for other in db.session.execute(
+                select(ReportSealedMonth.month).where(ReportSealedMonth.month.like(f"{label[:7]}-%"))).scalars()
+                if other != label]
+            if covered:
+                db.session.execute(delete(C).where(C.month.in_(covered)))
+                db.session.execute(delete(ReportSealedMonth).where(ReportSealedMonth.month.in_(covered)))
+            db.session.add(ReportSealedMonth(month=label, sealed_at=utcnow(), cells=len(rows)))
+            db.session.flush()
+            for start in range(0, len(rows), 5000):
+                db.session.execute(insert(C), rows[start:start + 5000])
+    except IntegrityError:
+        db.session.rollback()
+        return 0
+    return len(rows)
+
+
+def clear_sealed_months() -> None:
+    """Forget every sealed month: figures are computed raw until they are sealed again."""
+    with write_transaction():
+        db.session.execute(delete(C))
+        db.session.execute(delete(ReportSealedMonth))
+
+
+def count_late_step(case: Case, occurred_at: datetime) -> None:
+    """Add a step just logged to its month's cell if that month is sealed (in the caller's
+    transaction). One cell row is bumped, or a row of one step added where the month had
+    none for the case's province and category: the cells are always read as sums."""
+    moment = occurred_at.astimezone(UTC)
+    if moment >= datetime.combine(utcnow().date(), datetime.min.time(), UTC):
+        return  # today: no block covers it yet, and a sealing will read it
+    hold_sealing_lock(shared=True)
+    month = month_label(moment)
+    label = block_of(moment, usable(db.session.execute(select(ReportSealedMonth.month).where(or_(
+        ReportSealedMonth.month == month, ReportSealedMonth.month.like(f"{month}-%")))).scalars()))
+    if label is None:
+        return
+    place = (C.month == label, C.figure == "steps", C.key == "", C.province_code == case.province_code,
+             C.category_code == case.ppks_category_code)
+    row_id = db.session.execute(select(C.id).where(*place).limit(1)).scalar()
+    if row_id is not None:
+        db.session.execute(update(C).where(C.id == row_id).values(cases=C.cases + 1))
+    else:
+        db.session.execute(insert(C).values(**cell_row(label, "steps", "", case.province_code,
+                                                      case.ppks_category_code, cases=1)))

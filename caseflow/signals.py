@@ -1,0 +1,16 @@
+"""Domain events: what the services have done that other parts of the application care
+about. A service sends its signal after the change, inside its transaction, so a receiver
+that writes changes together with it (or the whole use case fails); receivers are
+connected by `create_app`.
+
+- `step_logged`: sender the Case, `step=` the Step just added (flushed, with its id).
+  The sealed monitoring figures count a step logged into a past month.
+"""
+
+from __future__ import annotations
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+step_logged = _signals.signal("step-logged")
