@@ -30,6 +30,7 @@ from ..i18n_setup import LOCALES
 from ..models import User
 from ..services.context import Actor
 from ..services.users import password_matches, record_login, record_logout, set_locale
+from .errors import is_plain_address
 
 bp = Blueprint("auth", __name__)
 
@@ -52,7 +53,7 @@ def request_actor(user=None) -> Actor:
 
 def _safe_next(target: str | None) -> str | None:
     """Only a path on this site: never an absolute or scheme-relative address."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    if not target or not target.startswith("/") or target.startswith("//") or not is_plain_address(target):
         return None
     return target
 

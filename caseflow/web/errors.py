@@ -87,14 +87,23 @@ def safe_return_url(default: str | None = None) -> str:
     return default or url_for("main.home")
 
 
+def is_plain_address(url: str) -> bool:
+    """No character a browser would drop or reinterpret: browsers remove tabs and newlines
+    from an address (`/<TAB>/host` becomes `//host`, another site) and read a backslash as a
+    slash, and a newline cannot go into a Location header at all (a 500 after sign-in)."""
+    return not any(ch <= " " or ch in "\x7f\\" for ch in url)
+
+
 def _same_site(url: str) -> bool:
+    if not is_plain_address(url):
+        return False
     parts = urlsplit(url)
     if parts.scheme and parts.scheme not in ("http", "https"):
         return False
     if parts.netloc and parts.netloc != request.host:
         return False
     path = parts.path or "/"
-    return path.startswith("/") and not path.startswith("//") and "\\" not in url
+    return path.startswith("/") and not path.startswith("//")
 
 
 def flash_error(error: CaseflowError) -> None:

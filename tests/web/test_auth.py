@@ -103,6 +103,31 @@ def test_next_page_after_sign_in_stays_on_this_site(client, team):
     assert response.headers["Location"] == "/clients/new"
 
 
+@pytest.mark.parametrize("target", [
+    "/\t/evil.example", "/\n/evil.example", "/\r\n/evil.example", "/\r/evil.example", "\t//evil.example",
+    "/ /evil.example", "/\\evil.example", "https://evil.example", "///evil.example", "/\x7f/evil.example",
+])
+def test_a_next_page_that_a_browser_reads_as_another_site_is_ignored(client, team, target):
+    """Browsers drop tabs and newlines from an address (`/<TAB>/host` is `//host`), and a
+    newline cannot go into a Location header at all: such a `next` leads home."""
+    form = client.get("/login", query_string={"next": target})
+    assert form.status_code == 200 and "evil.example" not in form.text
+    response = client.post("/login", data={"username": "fac", "password": PASSWORD, "next": target})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+
+
+def test_the_way_back_after_a_form_never_leaves_the_site(client, team):
+    login(client, "fac")
+    for target in ("/\t/evil.example", "/\n/evil.example"):
+        response = client.post("/language", data={"locale": "en", "next": target})
+        assert response.status_code == 303
+        assert "evil.example" not in response.headers["Location"]
+    response = client.post("/language", data={"locale": "id"},
+                           headers={"Referer": "http://localhost/\t/evil.example"})
+    assert "evil.example" not in response.headers["Location"]
+
+
 def test_language_switch_is_remembered_on_the_account_and_audited(client, team, app):
     login(client, "fac")
     response = client.post("/language", data={"locale": "en"}, headers={"Referer": "http://localhost/cases"})
