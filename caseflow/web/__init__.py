@@ -31,6 +31,10 @@ def init_app(app: Flask) -> None:
             return None
         return user
 
+    from ..security import request_input  # before every other check reads the request
+
+    request_input.init_app(app)
+
     from . import errors, formatting, navigation
 
     navigation.init_app(app)

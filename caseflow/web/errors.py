@@ -41,6 +41,7 @@ from ..errors import (
 )
 from ..extensions import db
 from ..i18n import _l
+from ..security.request_input import UnusableInput
 
 PAGE_TITLES = {
     400: _l("The request could not be understood"),
@@ -196,7 +197,7 @@ def init_app(app: Flask) -> None:
         if error.code in (403, 404):
             _record_denied(str(error.code))
         if error.code in PAGE_TITLES:
-            return error_page(error.code)
+            return error_page(error.code, error.description if isinstance(error, UnusableInput) else None)
         return error
 
     @app.errorhandler(InternalServerError)

@@ -170,3 +170,21 @@ def test_an_id_outside_the_integer_range_is_refused_at_its_field(world, kind, fi
         calls[kind]()
     assert field in refused.value.fields
     assert snapshot() == before
+
+
+# --- dates a person types --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("occurred", ["0001-01-01T00:00:00", "0001-01-01T00:00:00+09:00",
+                                      "9999-12-31T23:59:59", "1850-06-01T10:00:00"])
+def test_a_time_outside_1900_to_2100_is_refused_at_the_field(world, occurred):
+    """Year 1 read in UTC+9 overflowed Python's datetime: a 500."""
+    from caseflow.errors import ValidationError
+
+    before = snapshot()
+    with pytest.raises(ValidationError) as refused:
+        cases.log_step(Actor(user=world["team"].facilitator), world["evaluation"].id,
+                       {"step_type": "home_visit", "occurred_at": occurred, "notes": "x"})
+    assert list(refused.value.fields) == ["occurred_at"]
+    assert snapshot() == before
+
