@@ -62,6 +62,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "CASEFLOW_EXPORT_KEEP_HOURS": int(env.get("CASEFLOW_EXPORT_KEEP_HOURS", "24")),
         # How many export jobs one person may have being prepared at once.
         "CASEFLOW_EXPORT_JOBS_PER_USER": int(env.get("CASEFLOW_EXPORT_JOBS_PER_USER", "2")),
+        # A step (and a goal's target date) may lie this many days before its case was
+        # recorded: work written on paper first and entered later.
+        "CASEFLOW_STEP_BACKDATE_TOLERANCE_DAYS": int(env.get("CASEFLOW_STEP_BACKDATE_TOLERANCE_DAYS", "30")),
         "RATELIMIT_STORAGE_URI": env.get("CASEFLOW_RATELIMIT_STORAGE_URL", "memory://"),
         "BABEL_DEFAULT_LOCALE": "id",
         "BABEL_DEFAULT_TIMEZONE": "UTC",
