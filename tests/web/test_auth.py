@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -191,6 +192,40 @@ def test_security_headers_and_cookie_flags(csrf_client, team):
         "username": "fac", "password": PASSWORD, "remember": "1", "csrf_token": csrf_token(page.text)})
     remember_cookie = next(c for c in remembered.headers.getlist("Set-Cookie") if c.startswith("remember_token"))
     assert "Secure" in remember_cookie and "HttpOnly" in remember_cookie
+
+
+def test_hsts_is_sent_over_https_only(client, team):
+    assert "Strict-Transport-Security" not in client.get("/login").headers
+    secure = client.get("/login", base_url="https://localhost")
+    max_age = int(re.search(r"max-age=(\d+)", secure.headers["Strict-Transport-Security"]).group(1))
+    assert max_age >= 365 * 24 * 3600
+    assert "Strict-Transport-Security" in client.get("/static/css/app.css", base_url="https://localhost").headers
+
+
+@pytest.mark.parametrize("proxies, https", [(0, False), (1, True)])
+def test_a_proxy_is_believed_about_https_only_when_configured(database_url, tmp_path, proxies, https):
+    app = _build_app(database_url, tmp_path / "proxy", CASEFLOW_TRUSTED_PROXIES=proxies)
+    with app.app_context():
+        page = app.test_client().get("/login", headers={"X-Forwarded-Proto": "https",
+                                                        "X-Forwarded-For": "203.0.113.1"})
+        assert ("Strict-Transport-Security" in page.headers) is https
+        db.engine.dispose()
+
+
+def test_pages_and_api_answers_with_personal_data_are_never_stored(signed_in, team, make):
+    """A shared tablet's back button, a browser cache or a proxy must not keep a case."""
+    case = make.case(team.facilitator, to="assessment")
+    facilitator, auditor = signed_in(team.facilitator), signed_in(team.auditor)
+    for who, url in [
+        (facilitator, "/cases"), (facilitator, f"/cases/{case.id}"), (facilitator, f"/api/v1/cases/{case.id}"),
+        (facilitator, f"/api/v1/clients/{case.client_id}"), (facilitator, f"/api/v1/cases/{case.id}/steps"),
+        (auditor, f"/audit/cases/{case.id}/history"), (auditor, "/audit/trail"),
+        (auditor, f"/audit/clients/{case.client_id}/viewers"), (auditor, "/audit/cases"),
+    ]:
+        response = who.get(url)
+        assert response.status_code == 200, url
+        assert response.headers["Cache-Control"] == "no-store", url
+    assert "no-store" not in facilitator.get("/static/css/app.css").headers.get("Cache-Control", "")
 
 
 def test_an_expired_session_on_the_api_gets_401_problem_not_a_redirect(client, team):
