@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from .config import load_config
@@ -35,6 +36,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         template_folder=os.path.join(os.path.dirname(os.path.dirname(__file__)), "templates"),
     )
     app.config.update(load_config(app.instance_path, config))
+    proxies = app.config["CASEFLOW_TRUSTED_PROXIES"]
+    if proxies:
+        # Only behind proxies the operator named: the client address (sign-in throttling,
+        # audit) and the scheme (HSTS, secure cookies) as the last N proxies saw them.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     # Before any route is added: an id in a path that no row can have is no route at all.
     app.url_map.converters["int"] = RowIdConverter
 

@@ -28,6 +28,13 @@ def _instance_secret(instance_path: Path, filename: str, nbytes: int = 48) -> st
     return value
 
 
+def _count(text: str, name: str) -> int:
+    value = int(text) if text.strip().isascii() and text.strip().isdigit() else -1
+    if value < 0:
+        raise ValueError(f"{name} must be a whole number, 0 or more (got {text!r})")
+    return value
+
+
 def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     instance = Path(instance_path)
     overrides = dict(overrides or {})
@@ -76,7 +83,20 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "CASEFLOW_IMPORT_MAX_COLUMNS": int(env.get("CASEFLOW_IMPORT_MAX_COLUMNS", "50")),
         # NIKs registered outside a person's reach they may run into in 24 hours (services/duplicates.py).
         "CASEFLOW_NIK_CHECKS_PER_DAY": int(env.get("CASEFLOW_NIK_CHECKS_PER_DAY", "20")),
+        # A step (and a goal's target date) may lie this many days before its case was
+        # recorded: work written on paper first and entered later.
+        "CASEFLOW_STEP_BACKDATE_TOLERANCE_DAYS": int(env.get("CASEFLOW_STEP_BACKDATE_TOLERANCE_DAYS", "30")),
         "RATELIMIT_STORAGE_URI": env.get("CASEFLOW_RATELIMIT_STORAGE_URL", "memory://"),
+        # Sign-in throttling (caseflow/security/throttle.py): failures that lock an account
+        # for the rest of the window, and failures from one address after which each attempt
+        # from it waits a little (an address is never locked: one office shares one NAT).
+        "CASEFLOW_LOGIN_LIMIT_ACCOUNT": env.get("CASEFLOW_LOGIN_LIMIT_ACCOUNT", "5 per 15 minutes"),
+        "CASEFLOW_LOGIN_LIMIT_ADDRESS": env.get("CASEFLOW_LOGIN_LIMIT_ADDRESS", "30 per 15 minutes"),
+        "CASEFLOW_LOGIN_ADDRESS_DELAY_SECONDS": float(env.get("CASEFLOW_LOGIN_ADDRESS_DELAY_SECONDS", "2")),
+        # How many reverse proxies stand in front of the application. 0: X-Forwarded-For and
+        # X-Forwarded-Proto are ignored (anyone could write them); N: the addresses and scheme
+        # the N proxies appended are trusted (Werkzeug's ProxyFix).
+        "CASEFLOW_TRUSTED_PROXIES": _count(env.get("CASEFLOW_TRUSTED_PROXIES", "0"), "CASEFLOW_TRUSTED_PROXIES"),
         "BABEL_DEFAULT_LOCALE": "id",
         "BABEL_DEFAULT_TIMEZONE": "UTC",
         "SESSION_COOKIE_HTTPONLY": True,

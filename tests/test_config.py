@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from caseflow.config import load_config
 
 
@@ -31,3 +33,14 @@ def test_stored_hashes_verify_whatever_the_current_cost(app, team):
     strong, _ = _hasher_for(2, 19 * 1024)
     team.facilitator.password_hash = strong.hash(PASSWORD)
     assert password_matches(team.facilitator, PASSWORD)
+
+
+def test_no_proxy_is_trusted_unless_configured(tmp_path, monkeypatch):
+    monkeypatch.delenv("CASEFLOW_TRUSTED_PROXIES", raising=False)
+    assert load_config(str(tmp_path))["CASEFLOW_TRUSTED_PROXIES"] == 0
+    monkeypatch.setenv("CASEFLOW_TRUSTED_PROXIES", "1")
+    assert load_config(str(tmp_path))["CASEFLOW_TRUSTED_PROXIES"] == 1
+    for wrong in ("-1", "yes", "²"):
+        monkeypatch.setenv("CASEFLOW_TRUSTED_PROXIES", wrong)
+        with pytest.raises(ValueError, match="CASEFLOW_TRUSTED_PROXIES"):
+            load_config(str(tmp_path))

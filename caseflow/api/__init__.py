@@ -81,7 +81,8 @@ def init_app(app: Flask) -> None:
 
 
 def _answer_unrouted_api_errors(app: Flask) -> None:
-    """A path under /api/ that matches no route (404, 405) belongs to no blueprint: it is
+    """A path under /api/ that matches no route (404, 405, or a 400 from the checks that
+    run before routing is looked at) belongs to no blueprint: it is
     answered here as problem+json, anything else by the handler the web layer installed."""
     fallback = app.error_handler_spec[None][None].get(HTTPException)
 
@@ -91,7 +92,7 @@ def _answer_unrouted_api_errors(app: Flask) -> None:
             return http_problem(error)
         return fallback(error) if fallback else error
 
-    for code in (404, 405):
+    for code in (400, 404, 405):
         app.register_error_handler(code, handler)
 
 

@@ -21,7 +21,8 @@ from werkzeug.exceptions import HTTPException
 
 from ..errors import CaseflowError, GuardFailed, NotAllowed, NotFound
 from ..extensions import csrf, db, login_manager
-from ..schemas import ID_MAX, _flatten, is_row_id
+from ..schemas import ID_MAX, _flatten, is_plausible_day, is_row_id
+from ..security.request_input import UnusableInput
 from ..services import api_tokens, idempotency
 from ..services.cases import record_denied_access
 from ..services.context import Actor
@@ -190,6 +191,9 @@ def http_problem(error: HTTPException) -> Response:
         return problem(400, _("CSRF check failed"), _(
             "Send the page's CSRF token in the X-CSRFToken header, or use a bearer token."),
             slug="csrf", errors={"X-CSRFToken": [str(error.description)]})
+    if isinstance(error, UnusableInput):
+        return problem(400, title, str(error.description), slug="unusable-input",
+                       errors={error.parameter: [error.reason]})
     if code == 400 and messages and "json" in messages and messages["json"] == ["Invalid JSON body."]:
         return problem(400, _("Malformed JSON"), _("The request body is not valid JSON."),
                        slug="malformed-json", errors={"body": [_("Not valid JSON.")]})
@@ -343,7 +347,7 @@ def device_time() -> datetime | None:
         value = datetime.fromisoformat(header.strip().replace("Z", "+00:00"))
     except ValueError:
         value = None
-    if value is None or value.tzinfo is None:
+    if value is None or value.tzinfo is None or not is_plausible_day(value.date()):
         raise ApiProblem(400, _("Bad request"), _("X-Device-Time must be an ISO 8601 time with its offset."),
                          slug="bad-device-time",
                          errors={"X-Device-Time": [_("An ISO 8601 time with offset, e.g. 2026-11-23T09:30:00+09:00.")]})

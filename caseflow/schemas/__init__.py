@@ -53,10 +53,30 @@ def is_row_id(value: object) -> bool:
 
 def parse_row_id(text: str) -> int | None:
     """The row id a form input carries as text (ASCII digits, in range), or None."""
-    text = text.strip()
-    if not (text.isascii() and text.isdigit() and len(text) <= len(str(ID_MAX))):
+    number = ascii_number(text, max_digits=len(str(ID_MAX)))
+    return number if is_row_id(number) else None
+
+
+def ascii_number(text: str | None, max_digits: int = 9) -> int | None:
+    """A whole number written in ASCII digits, at most `max_digits` long, or None.
+    str.isdigit() also says yes to '²' (which int() refuses: a 500) and to other scripts'
+    digits, and int() of thousands of digits is refused too."""
+    text = (text or "").strip()
+    if not text or len(text) > max_digits or not (text.isascii() and text.isdigit()):
         return None
-    return int(text) if is_row_id(int(text)) else None
+    return int(text)
+
+
+PAGE_MAX = 10**9
+
+
+def page_number(text: str | None) -> int:
+    """The page of a list a query string asks for: 1 unless it is written in ASCII digits;
+    a number past any real page is PAGE_MAX, which the list shows as its last page."""
+    text = (text or "").strip()
+    if not (text.isascii() and text.isdigit()):
+        return 1
+    return max(1, min(int(text) if len(text) <= 10 else PAGE_MAX, PAGE_MAX))
 
 
 class RowId(fields.Integer):
@@ -69,6 +89,44 @@ class RowId(fields.Integer):
 
 
 _CONTROL = {chr(c) for c in range(32)} - {"\t", "\n", "\r"}
+
+# Dates and times a person types lie between 1900 and 2100. Year 1 or 9999 is a slip of the
+# keyboard, and moving such a time between zones overflows Python's datetime (a 500).
+EARLIEST_DAY, LATEST_DAY = date(1900, 1, 1), date(2100, 12, 31)
+
+
+def is_plausible_day(day: date) -> bool:
+    return EARLIEST_DAY <= day <= LATEST_DAY
+
+
+class PlausibleDate(fields.Date):
+    """A date between 1900 and 2100."""
+
+    default_error_messages = {"out_of_range": _l("Use a date between 1900 and 2100.")}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        day = super()._deserialize(value, attr, data, **kwargs)
+        if not is_plausible_day(day):
+            raise self.make_error("out_of_range")
+        return day
+
+
+class _PlausibleMoment:
+    default_error_messages = {"out_of_range": _l("Use a date and time between 1900 and 2100.")}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        if not is_plausible_day(moment.date()):
+            raise self.make_error("out_of_range")
+        return moment
+
+
+class PlausibleDateTime(_PlausibleMoment, fields.DateTime):
+    """A date and time between 1900 and 2100, with or without its zone."""
+
+
+class PlausibleAwareDateTime(_PlausibleMoment, fields.AwareDateTime):
+    """A date and time between 1900 and 2100, with its zone."""
 
 
 def _translate_marshmallow_messages() -> None:
@@ -248,7 +306,7 @@ class AssessmentSchema(FormSchema):
 class GoalSchema(FormSchema):
     id = RowId(load_default=None, allow_none=True)
     description = _text(required=True, maximum=1000)
-    target_date = fields.Date(load_default=None, allow_none=True)
+    target_date = PlausibleDate(load_default=None, allow_none=True)
     responsible_party = _text(maximum=120)
 
 
@@ -289,7 +347,7 @@ class TerminationSchema(FormSchema):
 
 class StepSchema(FormSchema):
     step_type = fields.String(required=True, validate=validate.OneOf(STEP_TYPES))
-    occurred_at = fields.DateTime(required=True)
+    occurred_at = PlausibleDateTime(required=True)
     location = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
     notes = _text(required=True, maximum=5000)
     goal_id = RowId(load_default=None, allow_none=True)

@@ -20,6 +20,7 @@ from . import (
     GoalSchema,
     OpenCaseSchema,
     PlanSchema,
+    PlausibleAwareDateTime,
     RatingSchema,
     ReassignSchema,
     RowId,
@@ -154,7 +155,7 @@ class OutboxEntrySchema(StrictSchema):
     if_match = fields.Integer(load_default=None, allow_none=True,
                               validate=validate.Range(min=0, max=ID_MAX),
                               metadata={"description": "The case version it was based on"})
-    device_time = fields.AwareDateTime(load_default=None, allow_none=True,
+    device_time = PlausibleAwareDateTime(load_default=None, allow_none=True,
                                        metadata={"description": "When it was done on the tablet"})
     body = fields.Dict(keys=fields.String(), load_default=dict)
 

@@ -10,10 +10,11 @@ guard → change → append the audit event.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask import current_app, has_app_context
 from flask_babel import LazyString
 from sqlalchemy import select, union
 from sqlalchemy.dialects import postgresql, sqlite
@@ -325,6 +326,7 @@ def save_plan(actor: Actor, case_id: int, data: dict, expected_version: int | No
         plan.updated_at = utcnow()
         existing = {goal.id: goal for goal in plan.goals if not goal.archived}
         kept: set[int] = set()
+        _refuse_targets_before_the_case(case, values["goals"], existing)
         for position, goal_values in enumerate(values["goals"]):
             goal_id = goal_values.get("id")
             if goal_id is not None:
@@ -344,6 +346,21 @@ def save_plan(actor: Actor, case_id: int, data: dict, expected_version: int | No
         _touch(case)
         _audit(actor, case, "plan.saved", before, _plan_dict(plan), version=case.version)
         return case
+
+
+def _refuse_targets_before_the_case(case: Case, goals: list[dict], existing: dict[int, Goal]) -> None:
+    """A goal's target date, when set or changed, is not before the case began (the day it
+    was recorded, less the tolerance for work written down late)."""
+    earliest = earliest_case_day(case)
+    errors = {}
+    for position, goal in enumerate(goals):
+        target = goal.get("target_date")
+        unchanged = goal.get("id") in existing and existing[goal["id"]].target_date == target
+        if target is not None and not unchanged and target < earliest:
+            errors[f"goals.{position}.target_date"] = [
+                _l("A target date cannot be before %(day)s, when the case began.", day=earliest.isoformat())]
+    if errors:
+        raise ValidationError(_l("Some fields need attention."), fields=errors)
 
 
 def _evaluation_dict(evaluation: Evaluation | None) -> dict | None:
@@ -454,6 +471,7 @@ def log_step(actor: Actor, case_id: int, data: dict, expected_version: int | Non
             if occurred.astimezone(UTC) > utcnow().replace(microsecond=0) + _TEN_MINUTES:
                 raise ValidationError(_l("Some fields need attention."),
                                       fields={"occurred_at": [_l("This time is in the future.")]})
+        _refuse_a_step_before_the_case(case, occurred, zone)
         step = Step(
             case=case, step_type=values["step_type"], occurred_at=occurred.astimezone(UTC),
             occurred_timezone=zone, recorded_at=utcnow(), location=values.get("location") or None,
@@ -468,6 +486,38 @@ def log_step(actor: Actor, case_id: int, data: dict, expected_version: int | Non
 
 
 _TEN_MINUTES = timedelta(minutes=10)
+DEFAULT_BACKDATE_TOLERANCE_DAYS = 30
+
+
+def backdate_tolerance() -> timedelta:
+    """How long before a case was recorded its first work may have happened (written on
+    paper first, entered later): CASEFLOW_STEP_BACKDATE_TOLERANCE_DAYS."""
+    days = DEFAULT_BACKDATE_TOLERANCE_DAYS
+    if has_app_context():
+        days = current_app.config.get("CASEFLOW_STEP_BACKDATE_TOLERANCE_DAYS", days)
+    return timedelta(days=days)
+
+
+def earliest_case_day(case: Case) -> date:
+    """The first day work on the case can have happened, in the case's province zone."""
+    recorded = case.opened_at.astimezone(ZoneInfo(case.province.timezone))
+    return (recorded - backdate_tolerance()).date()
+
+
+def _refuse_a_step_before_the_case(case: Case, occurred: datetime, zone: str) -> None:
+    """A step is the evidence that work happened: not before the client was born, and not
+    before the case was recorded beyond the tolerance for work written down late."""
+    tolerance = backdate_tolerance()
+    problem = None
+    if occurred < case.opened_at - tolerance:
+        recorded = case.opened_at.astimezone(ZoneInfo(zone)).date()
+        problem = _l("A step can be at most %(days)s days before the case was recorded (%(day)s).",
+                     days=tolerance.days, day=recorded.isoformat())
+    elif case.client.birth_date and occurred.astimezone(ZoneInfo(zone)).date() < case.client.birth_date:
+        problem = _l("A step cannot be before the client was born (%(day)s).",
+                     day=case.client.birth_date.isoformat())
+    if problem is not None:
+        raise ValidationError(_l("Some fields need attention."), fields={"occurred_at": [problem]})
 
 
 # --- triggers and sign-offs --------------------------------------------------------

@@ -32,6 +32,7 @@ from ..errors import NotAllowed, NotFound, ValidationError
 from ..extensions import db
 from ..i18n import _l
 from ..models import AuditCheckpoint, AuditCheckpointEntry, AuditEvent, Case, Client, Role, User
+from ..schemas import is_plausible_day
 from . import access
 from .audit import (
     append_event,
@@ -111,6 +112,10 @@ def export_facilitator_package(actor: Actor, facilitator_id: int, start: date, e
     facilitator = db.session.get(User, facilitator_id)
     if facilitator is None or facilitator.role != Role.FACILITATOR or not _in_scope(user, facilitator):
         raise NotFound(_l("No such facilitator."))
+    for name, day in (("from", start), ("until", end)):
+        if not is_plausible_day(day):
+            raise ValidationError(_l("Some fields need attention."),
+                                  fields={name: [_l("Use a date between 1900 and 2100.")]})
     if end < start:
         raise ValidationError(_l("The period ends before it starts."),
                               fields={"until": [_l("Choose a date on or after the start.")]})

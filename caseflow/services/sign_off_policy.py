@@ -30,7 +30,7 @@ from ..extensions import db
 from ..i18n import _l
 from ..models import AccountChange, AccountChangeKind, Case, Role, SignOff, User
 from ..models.sign_off_policy import Delegation, Notification, SignOffEscalation
-from ..schemas import is_row_id
+from ..schemas import is_plausible_day, is_row_id
 from ..workflow.definition import SUPERVISORS_SUPERVISOR, SignOffPolicy
 from . import access
 from .audit import append_case_event, append_event, user_chain
@@ -120,6 +120,11 @@ def _delegation_dict(delegation: Delegation) -> dict:
             "starts_on": delegation.starts_on, "ends_on": delegation.ends_on, "reason": delegation.reason}
 
 
+# An acting supervisor decides sign-offs for another team: for a leave or a transfer, not
+# for good.
+MAX_DELEGATION_DAYS = 366
+
+
 def delegate_supervisor(actor: Actor, data: dict) -> Delegation | AccountChange:
     """A supervisor (for their own team) or an administrator names an acting supervisor
     for a date range: the acting supervisor sees and decides for that team meanwhile. An
@@ -145,8 +150,15 @@ def delegate_supervisor(actor: Actor, data: dict) -> Delegation | AccountChange:
         errors["reason"] = [_l("Say why (leave, transfer…).")]
     elif len(reason) > 500:
         errors["reason"] = [_l("Use at most %(n)s characters.", n=500)]
+    for name, day in dates.items():
+        if not is_plausible_day(day):
+            errors[name] = [_l("Use a date between 1900 and 2100.")]
     if not errors and dates["ends_on"] < dates["starts_on"]:
         errors["ends_on"] = [_l("Choose a date on or after the start.")]
+    elif not errors and dates["ends_on"] < utcnow().astimezone(ZoneInfo(user.timezone)).date():
+        errors["ends_on"] = [_l("This day has passed: a delegation that is over would change nothing.")]
+    elif not errors and (dates["ends_on"] - dates["starts_on"]).days > MAX_DELEGATION_DAYS:
+        errors["ends_on"] = [_l("A delegation lasts at most a year; name it again after that.")]
     with write_transaction():
         supervisor = db.session.get(User, supervisor_id) if is_row_id(supervisor_id) else None
         acting = db.session.get(User, acting_id) if is_row_id(acting_id) else None

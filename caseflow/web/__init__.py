@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, request
 
 from ..extensions import db, login_manager
 from ..i18n import _l
 from ..models import User
-from ..security import throttle
+from ..security import request_input, throttle
 from . import account_changes, errors, formatting, navigation
 from .admin import bp as admin_bp
 from .audit import bp as audit_bp
@@ -22,6 +22,11 @@ from .monitoring import bp as monitoring_bp
 from .reports import bp as reports_bp
 from .supervision import bp as supervision_bp
 from .tokens import bp as tokens_bp
+
+# Two years: browsers keep to HTTPS for this long after one visit over HTTPS (at least a
+# year is what browsers' preload lists ask). Not for subdomains: those are not ours to
+# decide.
+HSTS_MAX_AGE = 2 * 365 * 24 * 3600
 
 
 def init_app(app: Flask) -> None:
@@ -46,6 +51,7 @@ def init_app(app: Flask) -> None:
             return None
         return user
 
+    request_input.init_app(app)  # before every other check reads the request
     navigation.init_app(app)
     formatting.init_app(app)
     account_changes.init_app(app)
@@ -66,4 +72,11 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.is_secure:  # behind a proxy, only when CASEFLOW_TRUSTED_PROXIES says so
+            response.headers.setdefault("Strict-Transport-Security", f"max-age={HSTS_MAX_AGE}")
+        if request.endpoint != "static" and "Cache-Control" not in response.headers:
+            # Pages and API answers carry personal data (cases, clients, the audit trail) and
+            # even the sign-in page a CSRF token: no browser or proxy keeps a copy. A shared
+            # tablet's back button must not show the previous person's case.
+            response.headers["Cache-Control"] = "no-store"
         return response

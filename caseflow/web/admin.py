@@ -21,7 +21,7 @@ from ..extensions import db
 from ..i18n import _l
 from ..models import AccountChange, Case, EmploymentStatus, Province, Role, User
 from ..reports.figures import final_stages
-from ..schemas import parse_row_id
+from ..schemas import page_number, parse_row_id
 from ..services import account_changes as change_services
 from ..services import users as user_services
 from . import navigation
@@ -97,8 +97,7 @@ def _options() -> dict[str, Any]:
 def users():
     query = (request.args.get("q") or "").strip()[:100]
     role = request.args.get("role") or ""
-    page = request.args.get("page", "1")
-    page = max(int(page), 1) if page.isdigit() else 1
+    page = page_number(request.args.get("page"))
     statement = select(User)
     if query:
         pattern = f"%{query.lower()}%"

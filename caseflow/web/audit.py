@@ -25,6 +25,7 @@ from ..errors import ValidationError
 from ..extensions import db
 from ..i18n import _l
 from ..models import AccountChange, AuditEvent, Case, Client, Province, Role, User
+from ..schemas import is_plausible_day, page_number, parse_row_id
 from ..services import access
 from ..services import audit as audit_services
 from ..services import cases as case_services
@@ -166,8 +167,7 @@ def search():
     """Cases within the auditor's scope, by case number or client name, and province."""
     query = (request.args.get("q") or "").strip()[:100]
     province = request.args.get("province") or ""
-    page = request.args.get("page", "1")
-    page = max(int(page), 1) if page.isdigit() else 1
+    page = page_number(request.args.get("page"))
     statement = access.visible_cases(current_user, select(Case).join(Client, Case.client_id == Client.id))
     if query:
         pattern = f"%{query.lower()}%"
@@ -199,8 +199,7 @@ def history(case_id: int):
     condition = or_(AuditEvent.case_id == case.id, AuditEvent.chain == audit_services.case_chain(case.id))
     total = db.session.execute(select(func.count()).select_from(AuditEvent).where(condition)).scalar_one()
     pages = max(math.ceil(total / TIMELINE_PAGE_SIZE), 1)
-    page = request.args.get("page", "")
-    page = min(max(int(page), 1), pages) if page.isdigit() else 1
+    page = min(page_number(request.args.get("page")), pages)
     events = db.session.execute(
         select(AuditEvent).where(condition).order_by(AuditEvent.occurred_at, AuditEvent.chain, AuditEvent.seq)
         .limit(TIMELINE_PAGE_SIZE).offset((page - 1) * TIMELINE_PAGE_SIZE)
@@ -237,6 +236,9 @@ def _trail_form() -> tuple[dict[str, Any], dict[str, list[str]]]:
             values[name] = date.fromisoformat(raw[name])
         except ValueError:
             errors[name] = [_("Enter a date (YYYY-MM-DD).")]
+        else:
+            if not is_plausible_day(values[name]):
+                errors[name] = [_("Use a date between 1900 and 2100.")]
     if not errors:
         if values["until"] < values["from"]:
             errors["until"] = [_("The end of the period is before its start.")]
@@ -244,7 +246,7 @@ def _trail_form() -> tuple[dict[str, Any], dict[str, list[str]]]:
             errors["until"] = [_("Choose a period of at most a year.")]
     facilitator = None
     if raw["facilitator_id"]:
-        chosen = int(raw["facilitator_id"]) if raw["facilitator_id"].isdigit() else None
+        chosen = parse_row_id(raw["facilitator_id"])
         facilitator = next((u for u in _facilitators() if u.id == chosen), None)
         if facilitator is None:
             errors["facilitator_id"] = [_("Choose a facilitator within your scope.")]
@@ -321,8 +323,7 @@ def account_changes():
     """Every privileged change to an account, newest first: asked for through the web and
     confirmed or rejected by a second administrator, still waiting, or made on the server's
     command line. Staff accounts, not client data: every auditor sees the whole list."""
-    page = request.args.get("page", "1")
-    page = max(int(page), 1) if page.isdigit() and len(page) < 10 else 1
+    page = page_number(request.args.get("page"))
     total = db.session.execute(select(func.count()).select_from(AccountChange)).scalar_one()
     pages = max(math.ceil(total / PAGE_SIZE), 1)
     page = min(page, pages)

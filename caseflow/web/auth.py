@@ -33,7 +33,7 @@ from ..services.context import Actor
 from ..services.users import change_password as change_password_service
 from ..services.users import password_matches, record_login, record_logout, set_locale
 from ..session_state import PASSIVE_ENDPOINTS, SEEN_AT, SESSION_KEY, SIGNED_IN_AT, new_session_key
-from .errors import render_invalid, safe_return_url
+from .errors import is_plain_address, render_invalid, safe_return_url
 
 bp = Blueprint("auth", __name__)
 
@@ -53,7 +53,7 @@ def request_actor(user=None) -> Actor:
 
 def _safe_next(target: str | None) -> str | None:
     """Only a path on this site: never an absolute or scheme-relative address."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    if not target or not target.startswith("/") or target.startswith("//") or not is_plain_address(target):
         return None
     return target
 

@@ -19,6 +19,7 @@ from ..errors import NotFound, TooMany, ValidationError
 from ..extensions import db
 from ..i18n import _l
 from ..models import Case, Client, PpksCategory, Province, Role, User
+from ..schemas import ascii_number, page_number
 from ..services import access
 from ..services import cases as case_services
 from ..services.clients import register_client
@@ -44,8 +45,7 @@ def _require_role(*roles: str) -> None:
 
 
 def _expected_version() -> int | None:
-    value = request.form.get("expected_version", "")
-    return int(value) if value.isdigit() else None
+    return ascii_number(request.form.get("expected_version"))
 
 
 def _blank_to_none(data: dict[str, Any], *keys: str) -> dict[str, Any]:
@@ -80,8 +80,7 @@ def my_cases():
     query = (request.args.get("q") or "").strip()[:100]
     state = request.args.get("state") or ""
     category = request.args.get("category") or ""
-    page = request.args.get("page", "1")
-    page = max(int(page), 1) if page.isdigit() else 1
+    page = page_number(request.args.get("page"))
 
     statement = access.visible_cases(current_user, select(Case).join(Client, Case.client_id == Client.id))
     if query:
@@ -213,14 +212,17 @@ def _goal_rows_from_plan(case: Case) -> list[dict[str, Any]]:
 
 
 def _goal_rows_from_form() -> list[dict[str, Any]]:
-    indexes = sorted({int(key.split("-")[1]) for key in request.form
-                      if key.startswith("goals-") and key.split("-")[1].isdigit()})
+    indexes = sorted({ascii_number(key.split("-")[1]) for key in request.form
+                      if key.startswith("goals-") and ascii_number(key.split("-")[1]) is not None})
     rows = []
     for index in indexes:
         row = {name: request.form.get(f"goals-{index}-{name}", "")
                for name in ("id", "description", "target_date", "responsible_party", "remove")}
         row["index"] = index
-        row["id"] = int(row["id"]) if row["id"].isdigit() else None
+        text = row["id"].strip()
+        # An id that is not a number goes to the schema as it is, which names it (RowId);
+        # it is not taken for a new goal.
+        row["id"] = (ascii_number(text, max_digits=20) or text) if text else None
         row["blank"] = False
         rows.append(row)
     return rows
@@ -312,8 +314,9 @@ def save_plan(case_id: int):
         errors = {}
         for name, messages in field_errors(error).items():
             parts = name.split(".")
-            if len(parts) == 3 and parts[0] == "goals" and parts[1].isdigit() and int(parts[1]) < len(kept):
-                name = f"goals-{kept[int(parts[1])]['index']}-{parts[2]}"
+            position = ascii_number(parts[1]) if len(parts) == 3 and parts[0] == "goals" else None
+            if position is not None and position < len(kept):
+                name = f"goals-{kept[position]['index']}-{parts[2]}"
             errors[name] = messages
         return _render_case(case_id, status=422, form_name="plan", errors=errors, goal_rows=kept or rows)
     flash(_("The intervention plan is saved."), "success")
@@ -323,8 +326,9 @@ def save_plan(case_id: int):
 @bp.route("/cases/<int:case_id>/evaluation", methods=["POST"])
 @login_required
 def save_evaluation(case_id: int):
-    goal_ids = [int(key.split("-")[1]) for key in request.form
-                if key.startswith("ratings-") and key.endswith("-goal") and key.split("-")[1].isdigit()]
+    goal_ids = [ascii_number(key.split("-")[1], max_digits=20) for key in request.form
+                if key.startswith("ratings-") and key.endswith("-goal")
+                and ascii_number(key.split("-")[1], max_digits=20) is not None]
     ratings = []
     for goal_id in goal_ids:
         rating = request.form.get(f"ratings-{goal_id}-rating", "")
@@ -338,9 +342,10 @@ def save_evaluation(case_id: int):
         errors = {}
         for name, messages in field_errors(error).items():
             parts = name.split(".")
-            if len(parts) == 3 and parts[0] == "ratings" and parts[1].isdigit() and int(parts[1]) < len(ratings):
+            position = ascii_number(parts[1]) if len(parts) == 3 and parts[0] == "ratings" else None
+            if position is not None and position < len(ratings):
                 field = "rating" if parts[2] == "goal_id" else parts[2]
-                name = f"ratings-{ratings[int(parts[1])]['goal_id']}-{field}"
+                name = f"ratings-{ratings[position]['goal_id']}-{field}"
             errors[name] = messages
         return _render_case(case_id, status=422, form_name="evaluation", errors=errors)
     flash(_("The evaluation is saved."), "success")

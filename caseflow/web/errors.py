@@ -42,6 +42,7 @@ from ..errors import (
 from ..extensions import db
 from ..i18n import _l
 from ..models import Case
+from ..security.request_input import UnusableInput
 from ..services.cases import record_denied_access
 from .formatting import state_title
 
@@ -90,14 +91,23 @@ def safe_return_url(default: str | None = None) -> str:
     return default or url_for("main.home")
 
 
+def is_plain_address(url: str) -> bool:
+    """No character a browser would drop or reinterpret: browsers remove tabs and newlines
+    from an address (`/<TAB>/host` becomes `//host`, another site) and read a backslash as a
+    slash, and a newline cannot go into a Location header at all (a 500 after sign-in)."""
+    return not any(ch <= " " or ch in "\x7f\\" for ch in url)
+
+
 def _same_site(url: str) -> bool:
+    if not is_plain_address(url):
+        return False
     parts = urlsplit(url)
     if parts.scheme and parts.scheme not in ("http", "https"):
         return False
     if parts.netloc and parts.netloc != request.host:
         return False
     path = parts.path or "/"
-    return path.startswith("/") and not path.startswith("//") and "\\" not in url
+    return path.startswith("/") and not path.startswith("//")
 
 
 def flash_error(error: CaseflowError) -> None:
@@ -187,7 +197,7 @@ def init_app(app: Flask) -> None:
         if error.code in (403, 404):
             _record_denied(str(error.code))
         if error.code in PAGE_TITLES:
-            return error_page(error.code)
+            return error_page(error.code, error.description if isinstance(error, UnusableInput) else None)
         return error
 
     @app.errorhandler(InternalServerError)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template
+from flask import Blueprint, current_app, redirect, render_template
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Role
+from ..security.throttle import storage_reachable
 from .formatting import safe_url_for
 
 bp = Blueprint("main", __name__)
@@ -35,5 +36,19 @@ def home():
 
 @bp.route("/healthz")
 def health():
-    db.session.execute(select(1))
-    return {"status": "ok"}
+    """What the application depends on, for a load balancer and for monitoring: 503 when
+    the database cannot be reached (nothing works); 200 "degraded" when only the shared
+    throttling storage cannot (sign-in still works, with each worker's own counters).
+    No details beyond ok/unreachable: anyone may ask."""
+    checks = {"database": "ok", "ratelimit_storage": "ok"}
+    try:
+        db.session.execute(select(1))
+    except Exception:  # noqa: BLE001 - whatever the driver raised, the answer is "unreachable"
+        db.session.rollback()
+        current_app.logger.exception("health check: the database is unreachable")
+        checks["database"] = "unreachable"
+    if not storage_reachable():
+        checks["ratelimit_storage"] = "unreachable"
+    if checks["database"] != "ok":
+        return {"status": "failing", "checks": checks}, 503
+    return {"status": "ok" if checks["ratelimit_storage"] == "ok" else "degraded", "checks": checks}

@@ -27,7 +27,7 @@ from ..reports import documents
 from ..reports import figures as fg
 from ..reports.dashboard import Dashboard, assemble
 from ..reports.tables import case_table
-from ..schemas import parse_row_id
+from ..schemas import is_plausible_day, page_number, parse_row_id
 from ..services import cases as case_services
 from ..transfers import export_jobs
 from ..transfers.exports import to_csv, to_xlsx
@@ -55,16 +55,15 @@ def _date_arg(name: str, problems: list[str]) -> date | None:
     if not text:
         return None
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         problems.append(_("%(field)s: '%(value)s' is not a date (use YYYY-MM-DD)",
                        field=FILTER_NAMES[name], value=text))
         return None
-
-
-def _int_arg(name: str) -> int | None:
-    text = (request.args.get(name) or "").strip()
-    return int(text) if text.isdigit() else None
+    if not is_plausible_day(day):
+        problems.append(_("%(field)s: use a date between 1900 and 2100", field=FILTER_NAMES[name]))
+        return None
+    return day
 
 
 def _id_arg(name: str, problems: list[str]) -> int | None:
@@ -246,7 +245,7 @@ def cases(figure: str):
     key, by = _drill_key(figure)
     total = fg.drill_total(figure, filters, current_user, key=key, by=by)
     pages = max(1, math.ceil(total / PAGE_SIZE))
-    page = min(max(1, _int_arg("page") or 1), pages)  # past the end: the last page
+    page = min(page_number(request.args.get("page")), pages)  # past the end: the last page
     rows = fg.drill_page(figure, filters, current_user, key=key, by=by, limit=PAGE_SIZE,
                          offset=(page - 1) * PAGE_SIZE,
                          options=(selectinload(Case.client), selectinload(Case.facilitator),

@@ -22,6 +22,7 @@ from ..extensions import db
 from ..i18n import _l
 from ..models import Case, Role, SignOff, User
 from ..reports import figures
+from ..schemas import ascii_number
 from ..services import access
 from ..services import cases as case_services
 from ..services.cases import record_denied_access
@@ -51,8 +52,7 @@ def _supervisors_only():
 
 
 def _expected_version() -> int | None:
-    value = request.form.get("expected_version", "")
-    return int(value) if value.isdigit() else None
+    return ascii_number(request.form.get("expected_version"))
 
 
 def _team() -> list[User]:

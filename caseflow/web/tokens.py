@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 from ..errors import NotAllowed, ValidationError
 from ..i18n import _l
 from ..models import Role
+from ..schemas import ascii_number
 from ..services import api_tokens
 from .auth import request_actor
 from .errors import render_invalid
@@ -50,9 +51,9 @@ def create():
         "scopes": request.form.getlist("scopes"),
         "expires_in_days": request.form.get("expires_in_days", "90"),
     }
-    days = data["expires_in_days"].strip()
-    if days.isdigit():
-        data["expires_in_days"] = int(days)
+    days = ascii_number(data["expires_in_days"])
+    if days is not None:
+        data["expires_in_days"] = days
     try:
         token, secret = api_tokens.create_token(request_actor(), data)
     except ValidationError as error:

@@ -13,6 +13,7 @@ from caseflow.models import AuditEvent, Case, Step, User
 from caseflow.services import cases as case_services
 from caseflow.services.context import Actor
 from tests.browser.conftest import login, screenshot
+from tests.conftest import a_step
 
 pytestmark = pytest.mark.browser
 
@@ -147,7 +148,7 @@ def test_offline_work_is_kept_sent_once_in_order_and_conflicts_are_resolved(page
         me = db.session.execute(select(User).where(User.username == "pendamping")).scalar_one()
         case_services.log_step(Actor(user=me), case_id, {
             "step_type": "phone_call", "notes": "Dari perangkat lain",
-            "occurred_at": "2026-11-01T09:00:00"})
+            "occurred_at": a_step()["occurred_at"]})
         db.session.remove()
     page.context.set_offline(False)
     stale = page.locator("li[data-entry=step][data-status=conflict]")

@@ -19,6 +19,7 @@ from caseflow.models import Case, SignOff
 from caseflow.services import cases
 from caseflow.services.audit import verify_everything
 from caseflow.services.context import Actor
+from tests.conftest import a_step
 
 WORKER = Path(__file__).with_name("crash_worker.py")
 
@@ -130,7 +131,7 @@ def test_full_disk_gives_a_clear_error_and_loses_nothing(app, backend, make, tea
             for number in range(200):  # fill the last free pages, then hit the wall
                 steps_before = number
                 cases.log_step(actor, case.id, {
-                    "step_type": "home_visit", "occurred_at": "2026-01-05T10:00:00",
+                    "step_type": "home_visit", "occurred_at": a_step()["occurred_at"],
                     "notes": f"Kunjungan {number} " + "x" * 4000,
                 })
     finally:

@@ -238,7 +238,12 @@ def test_stale_version_is_a_conflict_and_nothing_changes(team, make):
 
 
 def test_step_logged_in_facilitator_zone_and_stored_in_utc(team, make):
-    case = make.case(team.facilitator)
+    from datetime import UTC, datetime
+
+    from caseflow.database import simulated_time
+
+    with simulated_time(datetime(2026, 1, 2, tzinfo=UTC)):  # a step is not long before its case
+        case = make.case(team.facilitator)
     step = cases.log_step(act(team.facilitator), case.id, a_step(occurred_at="2026-01-05T10:00:00"))
     # Papua (91) is WIT, UTC+9.
     assert step.occurred_at.isoformat() == "2026-01-05T01:00:00+00:00"

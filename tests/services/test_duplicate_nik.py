@@ -20,9 +20,9 @@ from caseflow.errors import TooMany, ValidationError
 from caseflow.extensions import db
 from caseflow.models import AuditEvent, Client
 from caseflow.models.sign_off_policy import Notification
-from caseflow.transfers import imports
 from caseflow.services.clients import register_client
 from caseflow.services.context import Actor
+from caseflow.transfers import imports
 
 ACTION = "client.duplicate_nik_checked"
 

@@ -170,3 +170,92 @@ def test_an_id_outside_the_integer_range_is_refused_at_its_field(world, kind, fi
         calls[kind]()
     assert field in refused.value.fields
     assert snapshot() == before
+
+
+# --- dates a person types --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("occurred", ["0001-01-01T00:00:00", "0001-01-01T00:00:00+09:00",
+                                      "9999-12-31T23:59:59", "1850-06-01T10:00:00"])
+def test_a_time_outside_1900_to_2100_is_refused_at_the_field(world, occurred):
+    """Year 1 read in UTC+9 overflowed Python's datetime: a 500."""
+    from caseflow.errors import ValidationError
+
+    before = snapshot()
+    with pytest.raises(ValidationError) as refused:
+        cases.log_step(Actor(user=world["team"].facilitator), world["evaluation"].id,
+                       {"step_type": "home_visit", "occurred_at": occurred, "notes": "x"})
+    assert list(refused.value.fields) == ["occurred_at"]
+    assert snapshot() == before
+
+
+def _step_at(world, when: str):
+    return cases.log_step(Actor(user=world["team"].facilitator), world["evaluation"].id,
+                          {"step_type": "home_visit", "occurred_at": when, "notes": "Kunjungan"})
+
+
+def test_a_step_cannot_predate_the_case_beyond_the_tolerance(world, app):
+    """Dated 1900 (or a year before the case was recorded) is refused; a visit written down
+    a few weeks late is not."""
+    from datetime import timedelta
+
+    from caseflow.errors import ValidationError
+
+    recorded = world["evaluation"].opened_at
+    for when in ("1900-01-01T10:00:00", (recorded - timedelta(days=31)).isoformat()):
+        with pytest.raises(ValidationError) as refused:
+            _step_at(world, when)
+        assert list(refused.value.fields) == ["occurred_at"]
+        assert "30" in str(refused.value.fields["occurred_at"][0])
+    assert _step_at(world, (recorded - timedelta(days=29)).isoformat()).id
+    app.config["CASEFLOW_STEP_BACKDATE_TOLERANCE_DAYS"] = 60
+    assert _step_at(world, (recorded - timedelta(days=59)).isoformat()).id
+
+
+def test_a_step_cannot_predate_the_clients_birth(make, team, app):
+    from caseflow.errors import ValidationError
+
+    app.config["CASEFLOW_STEP_BACKDATE_TOLERANCE_DAYS"] = 365 * 100
+    client = make.client(team.facilitator, nik=None, birth_date="2015-05-01", guardian_name="Ibu")
+    case = cases.open_case(Actor(user=team.facilitator), {"client_id": client.id, "ppks_category_code": "P02"})
+    world = {"team": team, "evaluation": case}
+    with pytest.raises(ValidationError) as refused:
+        _step_at(world, "2015-04-30T10:00:00")
+    assert list(refused.value.fields) == ["occurred_at"] and "2015-05-01" in str(refused.value.fields["occurred_at"][0])
+    assert _step_at(world, "2015-05-01T10:00:00").id
+
+
+@pytest.mark.parametrize("target", ["0001-01-01", "1900-01-01", "9999-12-31", "past"])
+def test_a_goal_target_date_before_the_case_or_far_out_is_refused(make, team, target):
+    from datetime import timedelta
+
+    from caseflow.errors import ValidationError
+
+    case = make.case(team.facilitator, to="planning")
+    if target == "past":
+        target = (case.opened_at - timedelta(days=40)).date().isoformat()
+    before = snapshot()
+    with pytest.raises(ValidationError) as refused:
+        cases.save_plan(Actor(user=team.facilitator), case.id, {
+            "goals": [{"description": "Kembali sekolah", "target_date": "2030-01-01"},
+                      {"description": "Punya KTP", "target_date": target}]})
+    assert list(refused.value.fields) == ["goals.1.target_date"]
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("dates, field", [
+    (("0001-01-01", "today"), "starts_on"), (("today", "9999-12-31"), "ends_on"),
+    (("2020-01-01", "2020-01-31"), "ends_on"), (("today", "in two years"), "ends_on"),
+])
+def test_a_delegation_far_out_or_already_over_is_refused(team, dates, field):
+    from datetime import date, timedelta
+
+    from caseflow.errors import ValidationError
+    from caseflow.services.sign_off_policy import delegate_supervisor
+
+    named = {"today": date.today().isoformat(), "in two years": (date.today() + timedelta(days=730)).isoformat()}
+    starts_on, ends_on = (named.get(d, d) for d in dates)
+    with pytest.raises(ValidationError) as refused:
+        delegate_supervisor(Actor(user=team.supervisor), {
+            "acting_id": team.other_supervisor.id, "starts_on": starts_on, "ends_on": ends_on, "reason": "Cuti"})
+    assert list(refused.value.fields) == [field]

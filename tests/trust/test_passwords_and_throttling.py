@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from caseflow.errors import ValidationError
-from caseflow.extensions import db, limiter
+from caseflow.extensions import db
 from caseflow.models import AuditEvent
+from caseflow.security import throttle
 from caseflow.security.passwords import common_passwords, is_common, password_problems
 from caseflow.services.context import Actor
 from caseflow.services.users import change_password, password_matches
@@ -97,21 +100,33 @@ def _redis_available() -> bool:
         return False
 
 
+def _throttled(database_url, tmp_path, storage: str, **extra):
+    return _build_app(database_url, tmp_path, RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=storage,
+                      RATELIMIT_KEY_PREFIX=f"caseflow-test-{uuid.uuid4().hex}",
+                      CASEFLOW_LOGIN_LIMIT_ACCOUNT="3 per 15 minutes",
+                      CASEFLOW_LOGIN_LIMIT_ADDRESS="5 per 15 minutes", **extra)
+
+
 @pytest.fixture(params=["memory://", "redis://127.0.0.1:6379"])
 def throttled_app(request, database_url, tmp_path):
     """Counters in process memory (one worker) and in Redis (several workers share them)."""
     if request.param.startswith("redis") and not _redis_available():
         pytest.skip("no Redis server on 127.0.0.1:6379")
-    app = _build_app(database_url, tmp_path, RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=request.param,
-                     RATELIMIT_KEY_PREFIX=f"caseflow-test-{uuid.uuid4().hex}",
-                     CASEFLOW_LOGIN_LIMIT_ACCOUNT="3 per 15 minutes",
-                     CASEFLOW_LOGIN_LIMIT_ADDRESS="5 per 15 minutes")
+    app = _throttled(database_url, tmp_path, request.param)
     with app.app_context():
-        limiter.reset()
+        throttle.reset()
         yield app
-        limiter.reset()
+        throttle.reset()
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture
+def pauses(monkeypatch):
+    """The waits the throttle asked for, instead of waiting."""
+    asked: list[float] = []
+    monkeypatch.setattr(throttle, "pause", asked.append)
+    return asked
 
 
 def _client(app, address="10.0.0.1"):
@@ -144,10 +159,93 @@ def test_successful_sign_ins_do_not_count(throttled_app, make):
     assert db.session.execute(select(AuditEvent).where(AuditEvent.action == "login.succeeded")).scalars().all()
 
 
-def test_address_is_throttled_across_accounts(throttled_app, make):
-    client = _client(throttled_app, "10.0.0.9")
+def test_a_failing_address_is_slowed_but_never_locks_out_a_correct_password(throttled_app, make, pauses):
+    """One office behind one NAT: someone guessing from it must not lock its staff out."""
+    make.user("facilitator", username="sari")
+    office = _client(throttled_app, "10.0.0.9")
     for number in range(5):
-        assert client.post("/login", data={"username": f"tebak{number}", "password": "x" * 12}).status_code == 401
-    assert client.post("/login", data={"username": "lain", "password": "x" * 12}).status_code == 429
+        assert office.post("/login", data={"username": f"tebak{number}", "password": "x" * 12}).status_code == 401
+    assert pauses == []
+    assert office.post("/login", data={"username": "lain", "password": "x" * 12}).status_code == 401
+    assert pauses == [2.0]
+    colleague = _client(throttled_app, "10.0.0.9")
+    assert colleague.post("/login", data={"username": "sari", "password": PASSWORD}).status_code == 302
+    assert pauses == [2.0, 2.0]  # a short wait, then signed in
     assert _client(throttled_app, "10.0.0.10").post(
         "/login", data={"username": "lain", "password": "x" * 12}).status_code == 401
+    assert len(pauses) == 2  # another address is not slowed
+
+
+def test_concurrent_guesses_do_not_slip_past_the_account_limit(throttled_app, make):
+    """Twelve wrong passwords sent at once against a limit of three: exactly three are
+    checked (before, every guess that arrived before the first failure was counted went
+    through)."""
+    make.user("facilitator", username="budi")
+    start = threading.Barrier(12)
+    statuses: list[int] = []
+
+    def guess(number: int) -> None:
+        client = _client(throttled_app, f"10.0.1.{number}")
+        start.wait()
+        statuses.append(client.post("/login", data={"username": "budi", "password": f"salah-{number}-xyz"}).status_code)
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [401] * 3 + [429] * 9
+
+
+def test_with_the_shared_storage_unreachable_sign_in_works_and_health_says_so(database_url, tmp_path, make):
+    """Redis down: sign-in uses the worker's own counters (still throttled), never a 500,
+    and /healthz names the failing dependency."""
+    app = _throttled(database_url, tmp_path, "redis://127.0.0.1:1")  # nothing listens there
+    with app.app_context():
+        make.user("facilitator", username="budi")
+        client = _client(app)
+        assert client.post("/login", data={"username": "budi", "password": PASSWORD}).status_code == 302
+        for _ in range(3):
+            assert _client(app).post("/login", data={"username": "budi", "password": "salah-salah-1"}).status_code == 401
+        assert _client(app).post("/login", data={"username": "budi", "password": PASSWORD}).status_code == 429
+        health = _client(app).get("/healthz")
+        assert health.status_code == 200
+        assert health.json == {"status": "degraded", "checks": {"database": "ok", "ratelimit_storage": "unreachable"}}
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_health_reports_each_dependency(client, monkeypatch):
+    assert client.get("/healthz").json == {"status": "ok", "checks": {"database": "ok", "ratelimit_storage": "ok"}}
+
+    def unreachable(*_args, **_kwargs):
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(db.session, "execute", unreachable)
+    down = client.get("/healthz")
+    assert down.status_code == 503
+    assert down.json == {"status": "failing", "checks": {"database": "unreachable", "ratelimit_storage": "ok"}}
+
+
+# --- the client's address behind a proxy ---------------------------------------------------
+
+
+@pytest.mark.parametrize("proxies, seen", [(0, "10.0.0.1"), (1, "203.0.113.7")])
+def test_x_forwarded_for_is_believed_only_from_a_configured_proxy(database_url, tmp_path, make, pauses,
+                                                                    proxies, seen):
+    """Without CASEFLOW_TRUSTED_PROXIES anyone could write X-Forwarded-For: to escape the
+    per-address slowdown, or to put someone else's address in the audit trail."""
+    app = _throttled(database_url, tmp_path, "memory://", CASEFLOW_TRUSTED_PROXIES=proxies)
+    with app.app_context():
+        throttle.reset()
+        make.user("facilitator", username="budi")
+        for number in range(6):  # each guess claims another address
+            _client(app).post("/login", data={"username": f"tebak{number}", "password": "x" * 12},
+                              headers={"X-Forwarded-For": f"203.0.113.{number + 2}"})
+        assert len(pauses) == (1 if proxies == 0 else 0)
+        _client(app).post("/login", data={"username": "budi", "password": PASSWORD},
+                          headers={"X-Forwarded-For": "203.0.113.7"})
+        event = db.session.execute(select(AuditEvent).where(AuditEvent.action == "login.succeeded")).scalar_one()
+        assert event.origin_ip == seen
+        db.session.remove()
+        db.engine.dispose()

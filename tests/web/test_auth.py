@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -116,6 +117,31 @@ def test_next_page_after_sign_in_stays_on_this_site(client, team):
     assert response.headers["Location"] == "/clients/new"
 
 
+@pytest.mark.parametrize("target", [
+    "/\t/evil.example", "/\n/evil.example", "/\r\n/evil.example", "/\r/evil.example", "\t//evil.example",
+    "/ /evil.example", "/\\evil.example", "https://evil.example", "///evil.example", "/\x7f/evil.example",
+])
+def test_a_next_page_that_a_browser_reads_as_another_site_is_ignored(client, team, target):
+    """Browsers drop tabs and newlines from an address (`/<TAB>/host` is `//host`), and a
+    newline cannot go into a Location header at all: such a `next` leads home."""
+    form = client.get("/login", query_string={"next": target})
+    assert form.status_code == 200 and "evil.example" not in form.text
+    response = client.post("/login", data={"username": "fac", "password": PASSWORD, "next": target})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+
+
+def test_the_way_back_after_a_form_never_leaves_the_site(client, team):
+    login(client, "fac")
+    for target in ("/\t/evil.example", "/\n/evil.example"):
+        response = client.post("/language", data={"locale": "en", "next": target})
+        assert response.status_code == 303
+        assert "evil.example" not in response.headers["Location"]
+    response = client.post("/language", data={"locale": "id"},
+                           headers={"Referer": "http://localhost/\t/evil.example"})
+    assert "evil.example" not in response.headers["Location"]
+
+
 def test_language_switch_is_remembered_on_the_account_and_audited(client, team, app):
     login(client, "fac")
     response = client.post("/language", data={"locale": "en"}, headers={"Referer": "http://localhost/cases"})
@@ -179,6 +205,40 @@ def test_security_headers_and_cookie_flags(csrf_client, team):
         "username": "fac", "password": PASSWORD, "remember": "1", "csrf_token": csrf_token(page.text)})
     remember_cookie = next(c for c in remembered.headers.getlist("Set-Cookie") if c.startswith("remember_token"))
     assert "Secure" in remember_cookie and "HttpOnly" in remember_cookie
+
+
+def test_hsts_is_sent_over_https_only(client, team):
+    assert "Strict-Transport-Security" not in client.get("/login").headers
+    secure = client.get("/login", base_url="https://localhost")
+    max_age = int(re.search(r"max-age=(\d+)", secure.headers["Strict-Transport-Security"]).group(1))
+    assert max_age >= 365 * 24 * 3600
+    assert "Strict-Transport-Security" in client.get("/static/css/app.css", base_url="https://localhost").headers
+
+
+@pytest.mark.parametrize("proxies, https", [(0, False), (1, True)])
+def test_a_proxy_is_believed_about_https_only_when_configured(database_url, tmp_path, proxies, https):
+    app = _build_app(database_url, tmp_path / "proxy", CASEFLOW_TRUSTED_PROXIES=proxies)
+    with app.app_context():
+        page = app.test_client().get("/login", headers={"X-Forwarded-Proto": "https",
+                                                        "X-Forwarded-For": "203.0.113.1"})
+        assert ("Strict-Transport-Security" in page.headers) is https
+        db.engine.dispose()
+
+
+def test_pages_and_api_answers_with_personal_data_are_never_stored(signed_in, team, make):
+    """A shared tablet's back button, a browser cache or a proxy must not keep a case."""
+    case = make.case(team.facilitator, to="assessment")
+    facilitator, auditor = signed_in(team.facilitator), signed_in(team.auditor)
+    for who, url in [
+        (facilitator, "/cases"), (facilitator, f"/cases/{case.id}"), (facilitator, f"/api/v1/cases/{case.id}"),
+        (facilitator, f"/api/v1/clients/{case.client_id}"), (facilitator, f"/api/v1/cases/{case.id}/steps"),
+        (auditor, f"/audit/cases/{case.id}/history"), (auditor, "/audit/trail"),
+        (auditor, f"/audit/clients/{case.client_id}/viewers"), (auditor, "/audit/cases"),
+    ]:
+        response = who.get(url)
+        assert response.status_code == 200, url
+        assert response.headers["Cache-Control"] == "no-store", url
+    assert "no-store" not in facilitator.get("/static/css/app.css").headers.get("Cache-Control", "")
 
 
 def test_an_expired_session_on_the_api_gets_401_problem_not_a_redirect(client, team):

@@ -293,7 +293,10 @@ def test_termination_request_closed_unresolved_needs_a_reason(signed_in, team, m
 
 
 def test_step_defaults_to_now_in_the_facilitators_zone_and_is_stored_in_utc(signed_in, team, make):
-    case = make.case(team.facilitator, to="intervention")
+    from caseflow.database import simulated_time
+
+    with simulated_time(datetime(2026, 2, 20, tzinfo=UTC)):  # a step is not long before its case
+        case = make.case(team.facilitator, to="intervention")
     client = signed_in(team.facilitator)
     form = client.get(f"/cases/{case.id}/steps/new")
     assert form.status_code == 200 and "(WIT)" in form.text
