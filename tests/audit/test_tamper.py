@@ -12,7 +12,7 @@ from caseflow.extensions import db
 from caseflow.models import AuditEvent
 from caseflow.services.audit import case_chain, create_checkpoint, event_dicts, verify_everything
 from caseflow.services.context import Actor
-from tests.audit.helpers import tamper
+from tests.support.tamper import tamper
 
 
 @pytest.fixture

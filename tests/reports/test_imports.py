@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import timedelta
 
 import pytest
 from openpyxl import Workbook
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from caseflow.database import simulated_time, utcnow
 from caseflow.errors import ValidationError
@@ -16,27 +15,8 @@ from caseflow.extensions import db
 from caseflow.models import AuditEvent, Case, Client, ReportJob
 from caseflow.reports import imports
 from caseflow.services.context import Actor
-
-HEADER = ",".join(imports.COLUMN_NAMES)
-
-
-def row(**overrides) -> dict[str, str]:
-    values = dict(zip(imports.COLUMN_NAMES, imports.template_rows()[1], strict=True))
-    values["facilitator_username"] = ""
-    values.update(overrides)
-    return values
-
-
-def csv_bytes(*rows: dict[str, str]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(imports.COLUMN_NAMES)
-    writer.writerows([[r[c] for c in imports.COLUMN_NAMES] for r in rows])
-    return buffer.getvalue().encode()
-
-
-def count(model) -> int:
-    return db.session.execute(select(func.count()).select_from(model)).scalar_one()
+from tests.support.imports import HEADER, csv_bytes, row, upload
+from tests.support.queries import count
 
 
 def test_both_templates_read_back_as_one_valid_row(team):
@@ -139,11 +119,6 @@ def test_a_row_that_fails_while_applying_rolls_back_every_row(team, make):
 
 
 # --- through the pages --------------------------------------------------------------------
-
-
-def upload(client, name: str, data: bytes):
-    return client.post("/imports/", data={"file": (io.BytesIO(data), name)},
-                       content_type="multipart/form-data", headers={"Accept-Language": "en"})
 
 
 def test_upload_check_apply_and_poll(team, signed_in):

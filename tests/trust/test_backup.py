@@ -6,25 +6,21 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from caseflow.extensions import db
 from caseflow.models import AuditEvent, Case
 from caseflow.services import cases
 from caseflow.services.audit import create_checkpoint, verify_everything
 from caseflow.services.context import Actor
-from tests.conftest import a_step
+from tests.support.factories import a_step
+from tests.support.queries import count
 
 
 @pytest.fixture(autouse=True)
 def _needs_tools(backend):
     if backend == "postgres" and not (shutil.which("pg_dump") and shutil.which("pg_restore")):
         pytest.skip("pg_dump/pg_restore not installed")
-
-
-def count(model) -> int:
-    db.session.rollback()
-    return db.session.execute(select(func.count()).select_from(model)).scalar_one()
 
 
 def test_backup_and_restore_round_trip_and_the_chain_verifies(app, make, team, tmp_path):

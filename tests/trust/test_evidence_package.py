@@ -30,7 +30,7 @@ from caseflow.services.evidence import (
     export_case_package,
     export_facilitator_package,
 )
-from tests.conftest import a_step, today_for
+from tests.support.factories import a_step, today_for
 
 ROOT = Path(__file__).resolve().parents[2]
 

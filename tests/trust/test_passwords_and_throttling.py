@@ -13,8 +13,8 @@ from caseflow.models import AuditEvent
 from caseflow.security.passwords import common_passwords, is_common, password_problems
 from caseflow.services.context import Actor
 from caseflow.services.users import change_password, password_matches
-from tests.conftest import PASSWORD, _build_app
-from tests.web.conftest import IsolatedClient
+from tests.support.clients import isolated_client
+from tests.support.factories import PASSWORD
 
 NEW_PASSWORD = "tenang-sungai-kapuas-88"
 
@@ -77,8 +77,7 @@ def test_change_password_refuses_a_weak_new_one(team):
 
 
 def test_change_password_signs_out_other_sessions(app, team):
-    app.test_client_class = IsolatedClient
-    other = app.test_client()
+    other = isolated_client(app)
     assert other.post("/login", data={"username": "fac", "password": PASSWORD}).status_code == 302
     assert "/login" not in other.get("/").headers.get("Location", "")
     change_password(Actor(user=team.facilitator), {"current_password": PASSWORD, "new_password": NEW_PASSWORD})
@@ -98,25 +97,23 @@ def _redis_available() -> bool:
 
 
 @pytest.fixture(params=["memory://", "redis://127.0.0.1:6379"])
-def throttled_app(request, database_url, tmp_path):
+def throttled_app(request, app_with):
     """Counters in process memory (one worker) and in Redis (several workers share them)."""
     if request.param.startswith("redis") and not _redis_available():
         pytest.skip("no Redis server on 127.0.0.1:6379")
-    app = _build_app(database_url, tmp_path, RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=request.param,
-                     RATELIMIT_KEY_PREFIX=f"caseflow-test-{uuid.uuid4().hex}",
-                     CASEFLOW_LOGIN_LIMIT_ACCOUNT="3 per 15 minutes",
-                     CASEFLOW_LOGIN_LIMIT_ADDRESS="5 per 15 minutes")
+    app = app_with(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=request.param,
+                   RATELIMIT_KEY_PREFIX=f"caseflow-test-{uuid.uuid4().hex}",
+                   CASEFLOW_LOGIN_LIMIT_ACCOUNT="3 per 15 minutes",
+                   CASEFLOW_LOGIN_LIMIT_ADDRESS="5 per 15 minutes")
     with app.app_context():
         limiter.reset()
         yield app
         limiter.reset()
         db.session.remove()
-        db.engine.dispose()
 
 
 def _client(app, address="10.0.0.1"):
-    app.test_client_class = IsolatedClient
-    client = app.test_client()
+    client = isolated_client(app)
     client.environ_base["REMOTE_ADDR"] = address
     return client
 

@@ -11,8 +11,8 @@ from caseflow.extensions import db
 from caseflow.models import AuditEvent, User
 from caseflow.services.context import Actor
 from caseflow.services.users import set_active
-from tests.conftest import PASSWORD, _build_app
-from tests.web.conftest import IsolatedClient, csrf_token, login
+from tests.support.clients import csrf_token, isolated_client, login
+from tests.support.factories import PASSWORD
 
 
 def test_sign_in_page_is_indonesian_with_remember_me_off(client):
@@ -83,10 +83,8 @@ def test_idle_and_absolute_timeouts_end_the_session(client, team, key, age):
     assert client.get("/cases").status_code == 302
 
 
-def test_timeouts_come_from_the_configuration(database_url, tmp_path, team):
-    app = _build_app(database_url, tmp_path / "short", CASEFLOW_IDLE_TIMEOUT_MINUTES=1)
-    app.test_client_class = IsolatedClient
-    client = app.test_client()
+def test_timeouts_come_from_the_configuration(app_with, team):
+    client = isolated_client(app_with(CASEFLOW_IDLE_TIMEOUT_MINUTES=1))
     login(client, "fac")
     with client.session_transaction() as session:
         session["_seen_at"] = time.time() - 90
@@ -130,11 +128,10 @@ def test_language_switch_before_sign_in_and_bad_choice(client, team):
 
 
 @pytest.fixture
-def csrf_client(database_url, tmp_path):
-    app = _build_app(database_url, tmp_path / "csrf", WTF_CSRF_ENABLED=True, SESSION_COOKIE_SECURE=True)
-    app.test_client_class = IsolatedClient
+def csrf_client(app_with):
+    app = app_with(WTF_CSRF_ENABLED=True, SESSION_COOKIE_SECURE=True)
     with app.app_context():
-        yield app.test_client()
+        yield isolated_client(app)
 
 
 def test_forms_without_a_csrf_token_are_refused(csrf_client, team):
