@@ -128,6 +128,14 @@ def make(app) -> Factory:
 
 
 @pytest.fixture
-def team(make) -> Team:
+def prepared(shared, make):
+    """prepared(name, build) → what `build()` returns: the records it makes through the
+    services. The first test builds them; later tests (on a database that holds nothing
+    else yet) get the same rows copied back, and `make` counts on from where it stood."""
+    return lambda name, build: shared.prepared(name, make, build)
+
+
+@pytest.fixture
+def team(make, prepared) -> Team:
     """Two teams in two provinces in different zones, and the other roles."""
-    return Team(make)
+    return prepared("team", lambda: Team(make))

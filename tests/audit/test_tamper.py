@@ -16,8 +16,8 @@ from tests.support.tamper import tamper
 
 
 @pytest.fixture
-def case(make, team):
-    return make.case(team.facilitator, to="evaluation")
+def case(make, team, prepared):
+    return prepared("the tampered case", lambda: make.case(team.facilitator, to="evaluation"))
 
 
 def events_of(case_id):

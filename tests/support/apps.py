@@ -9,6 +9,11 @@ hold rows emptied, the sequences used restarted), the configuration, the instanc
 the test client class and the field-key cache. Tests that need an application built with
 other settings get one from the `app_with` fixture (see `AppBuilder`).
 
+The people of `team` and the cases of the report tests' `programme` are made through the
+services by the first test that asks for them; the rows they wrote are kept, and later tests
+on an untouched database get those rows copied back instead (`SharedApp.prepared`).
+CASEFLOW_TEST_NO_SNAPSHOTS=1 makes every test build them again.
+
 Rolling back one outer transaction per test (instead of restoring) does not fit this
 application: every service commits through `write_transaction()`, and the concurrency
 tests write from several connections at once, which must see each other's commits.
@@ -19,6 +24,7 @@ from __future__ import annotations
 import copy
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -30,6 +36,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import Flask
 from flask_migrate import upgrade as alembic_upgrade
+from sqlalchemy import event
+from sqlalchemy.orm.state import InstanceState
 
 from caseflow import create_app
 from caseflow.api import api
@@ -41,6 +49,8 @@ POSTGRES_URL = os.environ.get("CASEFLOW_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite"] + (["postgres"] if POSTGRES_URL else [])
 # Tables whose rows come with the migrations (reference data), kept between tests.
 KEPT_TABLES = ("alembic_version", "provinces", "ppks_categories")
+SNAPSHOTS = os.environ.get("CASEFLOW_TEST_NO_SNAPSHOTS") != "1"
+WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER", "TRUNCATE", "COPY")
 
 
 def test_config(database_url: str, instance: Path, **extra) -> dict:
@@ -124,12 +134,24 @@ class SqliteDatabase:
         engine.dispose()
         shutil.copyfile(self.path, self.template)
 
-    def restore(self, engine: sa.Engine) -> None:
-        """The database as migrated."""
+    def capture(self, engine: sa.Engine, name: str) -> Path:
+        """A copy of the database as committed now (SQLite's backup reads a consistent
+        snapshot, whatever the test's own session holds open)."""
+        copy_path = self.directory / f"{name}.sqlite3"
+        source, target = sqlite3.connect(self.path), sqlite3.connect(copy_path)
+        try:
+            source.backup(target)
+        finally:
+            target.close()
+            source.close()
+        return copy_path
+
+    def restore(self, engine: sa.Engine, snapshot: Path | None = None) -> None:
+        """The database as migrated (or as `snapshot` holds it)."""
         engine.dispose()
         # A new file under the old name: a connection a test left open keeps the old one.
         fresh = self.path.with_name(self.path.name + ".fresh")
-        shutil.copyfile(self.template, fresh)
+        shutil.copyfile(snapshot or self.template, fresh)
         os.replace(fresh, self.path)
         for suffix in ("-wal", "-shm", "-journal"):
             self.path.with_name(self.path.name + suffix).unlink(missing_ok=True)
@@ -182,8 +204,23 @@ class PostgresDatabase:
         )
         engine.dispose()
 
-    def restore(self, engine: sa.Engine) -> None:
-        """Only the reference data."""
+    def capture(self, engine: sa.Engine, name: str) -> tuple[list[tuple[str, bytes]], list[tuple[str, int]]]:
+        """The rows of every table that holds some (parents first), and the sequences used."""
+        with engine.connect() as connection:
+            sequences, *holds_rows = connection.exec_driver_sql(self.probe).one()
+            used = [(sequence, connection.exec_driver_sql(f"SELECT last_value FROM {sequence}").scalar())
+                    for sequence in sequences]
+            cursor = connection.connection.driver_connection.cursor()
+            rows = []
+            for table, holds in reversed(list(zip(self.tables, holds_rows, strict=True))):
+                if holds:
+                    with cursor.copy(f'COPY "{table}" TO STDOUT (FORMAT binary)') as copy:
+                        rows.append((table, b"".join(bytes(block) for block in copy)))
+            connection.rollback()
+        return rows, used
+
+    def restore(self, engine: sa.Engine, snapshot=None) -> None:
+        """Only the reference data (or the rows `snapshot` holds)."""
         with engine.begin() as connection:
             sequences, *holds_rows = connection.exec_driver_sql(self.probe).one()
             statements = [f'DELETE FROM "{name}"' for name, rows in zip(self.tables, holds_rows, strict=True)
@@ -193,6 +230,14 @@ class PostgresDatabase:
                 # Audit rows may be deleted only in maintenance (migration 0005_trust).
                 connection.exec_driver_sql(
                     "; ".join(["SET LOCAL caseflow.maintenance = 'on'", *statements]))
+            if snapshot:
+                rows, used = snapshot
+                cursor = connection.connection.driver_connection.cursor()
+                for table, data in rows:
+                    with cursor.copy(f'COPY "{table}" FROM STDIN (FORMAT binary)') as copy:
+                        copy.write(data)
+                for sequence, value in used:
+                    connection.exec_driver_sql(f"SELECT setval('{sequence}', {int(value)}, true)")
 
     def close(self) -> None:
         """DROP DATABASE waits for a server checkpoint (seconds on a busy server): a detached
@@ -210,6 +255,53 @@ class PostgresDatabase:
 # --- the shared applications ------------------------------------------------------------
 
 
+class Snapshot:
+    """The rows a build wrote, the factory's counter after it, what it returned (rows as
+    keys), and whether it left the test's session inside a read transaction."""
+
+    def __init__(self, rows, counter: int, result, reading: bool) -> None:
+        self.rows, self.counter, self.result, self.reading = rows, counter, result, reading
+
+
+class _Row:
+    def __init__(self, model, identity) -> None:
+        self.model, self.identity = model, identity
+
+
+class _Object:
+    def __init__(self, cls, attributes: dict) -> None:
+        self.cls, self.attributes = cls, attributes
+
+
+def _freeze(value):
+    """`value` with every database row in it replaced by its class and primary key."""
+    state = sa.inspect(value, raiseerr=False)
+    if isinstance(state, InstanceState):
+        return _Row(type(value), state.identity)
+    if isinstance(value, dict):
+        return {k: _freeze(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_freeze(v) for v in value)
+    if type(value).__module__.startswith("tests.") and hasattr(value, "__dict__"):
+        return _Object(type(value), {k: _freeze(v) for k, v in vars(value).items()})
+    return copy.deepcopy(value)
+
+
+def _thaw(frozen):
+    """What `_freeze` kept, with its rows loaded in the current session."""
+    if isinstance(frozen, _Row):
+        return db.session.get(frozen.model, frozen.identity)
+    if isinstance(frozen, _Object):
+        thawed = frozen.cls.__new__(frozen.cls)
+        thawed.__dict__.update({k: _thaw(v) for k, v in frozen.attributes.items()})
+        return thawed
+    if isinstance(frozen, dict):
+        return {k: _thaw(v) for k, v in frozen.items()}
+    if isinstance(frozen, list | tuple):
+        return type(frozen)(_thaw(v) for v in frozen)
+    return copy.deepcopy(frozen)
+
+
 class SharedApp:
     """The session's application on one database, and what each test starts from."""
 
@@ -225,11 +317,57 @@ class SharedApp:
         self.config = copy.deepcopy(dict(self.app.config))
         self.workflows = self.app.extensions["caseflow.workflows"]
         self.extensions = ExtensionState()
+        # What the database holds: the template or a snapshot (`base`), and whether anything
+        # was written to it since (through this engine: fixtures run in this process).
+        self.base: tuple | None = None
+        self.written = False
+        self.snapshots: dict[tuple, Snapshot | None] = {}
+        event.listen(self.engine, "before_cursor_execute", self._note_writes)
+
+    def _note_writes(self, _connection, _cursor, statement, *_args) -> None:
+        if not self.written and statement.lstrip()[:8].upper().startswith(WRITES):
+            self.written = True
 
     def reset_database(self) -> None:
         with self.app.app_context():
             db.session.remove()
         self.database.restore(self.engine)
+        self.base, self.written = None, False
+
+    def prepared(self, name: str, make, build):
+        """`build()`'s result: built through the services the first time, on a database
+        holding only what the last snapshot held; afterwards its rows are copied back (and
+        its objects loaded again) instead. Built as usual when the test wrote anything first,
+        or when building left files in the instance folder (keys the rows depend on)."""
+        key = (self.base, name)
+        session = db.session()
+        if not SNAPSHOTS or self.written or session.new or session.dirty or session.deleted:
+            return build()
+        if key not in self.snapshots:
+            instance = Path(self.app.instance_path)
+            files = set(instance.iterdir()) if instance.exists() else set()
+            result = build()
+            if instance.exists() and set(instance.iterdir()) != files:
+                self.snapshots[key] = None
+                return result
+            rows = self.database.capture(self.engine, f"snapshot-{len(self.snapshots)}")
+            self.snapshots[key] = Snapshot(rows, make._counter, _freeze(result), session.in_transaction())
+            self.base, self.written = key, False
+            return result
+        snapshot = self.snapshots[key]
+        if snapshot is None:
+            return build()
+        # Nothing is pending (checked above): ending the read transaction this way keeps the
+        # session's objects loaded, as a service's commit does.
+        session.commit()
+        self.database.restore(self.engine, snapshot.rows)
+        session.expire_all()
+        self.base, self.written = key, False
+        make._counter = snapshot.counter
+        result = _thaw(snapshot.result)
+        if not snapshot.reading:
+            session.commit()  # building ended with a commit: no read transaction is left open
+        return result
 
     def begin(self, instance: Path) -> Flask:
         """The application as freshly built, with its instance folder at `instance`."""

@@ -36,8 +36,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def case(make, team):
-    return make.case(team.facilitator, to="evaluation")
+def case(make, team, prepared):
+    return prepared("the packaged case", lambda: make.case(team.facilitator, to="evaluation"))
 
 
 def members(data: bytes) -> dict[str, bytes]:
