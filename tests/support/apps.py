@@ -53,7 +53,7 @@ SNAPSHOTS = os.environ.get("CASEFLOW_TEST_NO_SNAPSHOTS") != "1"
 WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER", "TRUNCATE", "COPY")
 
 
-def test_config(database_url: str, instance: Path, **extra) -> dict:
+def app_config(database_url: str, instance: Path, **extra) -> dict:
     config = {
         "SQLALCHEMY_DATABASE_URI": database_url,
         "TESTING": True,
@@ -76,7 +76,7 @@ def build_app(database_url: str, instance: Path, **extra) -> Flask:
     previous = os.environ.get("CASEFLOW_INSTANCE_PATH")
     os.environ["CASEFLOW_INSTANCE_PATH"] = str(instance)
     try:
-        return create_app(test_config(database_url, instance, **extra))
+        return create_app(app_config(database_url, instance, **extra))
     finally:
         if previous is None:
             os.environ.pop("CASEFLOW_INSTANCE_PATH", None)
