@@ -28,7 +28,7 @@ def test_postgres_urls_use_psycopg_3(tmp_path, monkeypatch):
 
 def test_stored_hashes_verify_whatever_the_current_cost(app, team):
     from caseflow.services.users import _hasher_for, password_matches
-    from tests.conftest import PASSWORD
+    from tests.support.factories import PASSWORD
 
     strong, _ = _hasher_for(2, 19 * 1024)
     team.facilitator.password_hash = strong.hash(PASSWORD)

@@ -6,20 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from caseflow.extensions import db
 from caseflow.models import Case, Step
-from tests.api.conftest import assert_problem, count, events, sync
-from tests.conftest import COMPLETE_ASSESSMENT, a_step, complete_plan
+from tests.support.clients import assert_problem
+from tests.support.factories import CLIENT_FORM, COMPLETE_ASSESSMENT, a_step, complete_plan
+from tests.support.queries import count, events, fresh
 
-CLIENT = {
-    "full_name": "Siti Kogoya", "nik": "9101015508850001", "birth_date": "1985-08-15", "sex": "F",
-    "province_code": "91", "address": "Wamena", "consent_given_by": "klien", "consent_confirmed": True,
-}
-
-
-def fresh(case_id: int) -> Case:
-    sync()
-    return db.session.get(Case, case_id)
+CLIENT = CLIENT_FORM | {"consent_confirmed": True}
 
 
 # --- listing and reading ---------------------------------------------------------------

@@ -16,7 +16,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.conftest import PASSWORD, a_step
+from tests.support.factories import PASSWORD, a_step
 
 USER_AGENT = "caseflow-schemathesis"
 # Few examples per operation: the suite runs on two databases and must stay fast.

@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from caseflow.extensions import db
 from caseflow.services.context import Actor
 from caseflow.services.users import set_active
-from tests.api.conftest import assert_problem
-from tests.conftest import PASSWORD, IsolatedClient
+from tests.support.clients import IsolatedClient, assert_problem
+from tests.support.factories import PASSWORD
 
 
 def browser(app, username: str):

@@ -13,9 +13,9 @@ from caseflow.database import utcnow
 from caseflow.extensions import db
 from caseflow.models import ApiToken, IdempotencyRecord, Step
 from caseflow.services import cases as case_services
-from tests.api.conftest import assert_problem, count, events
-from tests.conftest import a_step
-from tests.web.conftest import IsolatedClient
+from tests.support.clients import IsolatedClient, assert_problem
+from tests.support.factories import a_step, rate_all
+from tests.support.queries import count, events
 
 # --- tokens ---------------------------------------------------------------------------
 
@@ -111,7 +111,7 @@ def test_a_token_of_a_deactivated_account_is_refused(bearer, team):
 
 
 def test_a_token_ends_when_its_owner_changes_password(api_as, bearer, team):
-    from tests.conftest import PASSWORD
+    from tests.support.factories import PASSWORD
 
     client, headers, token = bearer(team.facilitator)
     _, other_headers, _ = bearer(team.facilitator2)
@@ -333,8 +333,6 @@ def test_outbox_batches_are_validated(api_as, bearer, make, team):
 
 
 def test_a_termination_request_made_offline_goes_through_the_outbox(api_as, make, team):
-    from tests.conftest import rate_all
-
     case = make.case(team.facilitator, to="evaluation")
     api = api_as(team.facilitator)
     assert api.put(f"/api/v1/cases/{case.id}/evaluation", json=rate_all(case, "achieved")).status_code == 200

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from caseflow.extensions import db
 from caseflow.models import ApiToken
-from tests.api.conftest import sync
+from tests.support.queries import sync
 
 
 def test_facilitator_creates_and_revokes_a_token_on_the_page(api_as, team):

@@ -12,12 +12,12 @@ from caseflow.extensions import db
 from caseflow.models import AuditEvent
 from caseflow.services.audit import case_chain, create_checkpoint, event_dicts, verify_everything
 from caseflow.services.context import Actor
-from tests.audit.helpers import tamper
+from tests.support.tamper import tamper
 
 
 @pytest.fixture
-def case(make, team):
-    return make.case(team.facilitator, to="evaluation")
+def case(make, team, prepared):
+    return prepared("the tampered case", lambda: make.case(team.facilitator, to="evaluation"))
 
 
 def events_of(case_id):

@@ -3,57 +3,33 @@ in Debian's Chromium. Screenshots go to tests/browser/screenshots/ (gitignored).
 
 from __future__ import annotations
 
-import os
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
-from caseflow.devdata.demo import DEMO_PASSWORD
-
-CHROMIUM = os.environ.get("CASEFLOW_CHROMIUM", "/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).parent / "screenshots"
-TABLET_PORTRAIT = {"width": 768, "height": 1024}
-TABLET_LANDSCAPE = {"width": 1280, "height": 800}
+from tests.support.apps import memory_directory
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, TABLET_PORTRAIT, LiveServer
 
 
-class LiveServer:
-    def __init__(self, app):
-        self.app = app
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def start(self) -> LiveServer:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.thread.join(timeout=5)
-
-
-@pytest.fixture(scope="module")
-def live_server(sqlite_template, tmp_path_factory):
-    """The application on a fresh SQLite copy seeded with the demo data, per test module."""
-    from caseflow.devdata.demo import seed_demo_data
-    from caseflow.extensions import db
-    from tests.conftest import _build_app
-
-    directory = tmp_path_factory.mktemp("live")
-    path = directory / "caseflow.sqlite3"
-    shutil.copyfile(sqlite_template, path)
-    app = _build_app(f"sqlite:///{path}", directory, WTF_CSRF_ENABLED=True, TESTING=False)
-    with app.app_context():
-        seed_demo_data(case_count=16)
-        db.session.remove()
-    server = LiveServer(app).start()
+@pytest.fixture(scope="session")
+def demo_server(sqlite_template, shared_sqlite):
+    """The application seeded with the demo data, served for the whole session."""
+    directory = memory_directory("caseflow-live-")
+    server = LiveServer(sqlite_template, directory)
+    shared_sqlite.extensions.restore()  # building it re-initialised the module-level extensions
+    server.start()
     try:
         yield server
     finally:
         server.stop()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def live_server(demo_server) -> LiveServer:
+    """The demo server with its database and configuration as seeded, for one test module."""
+    return demo_server.fresh()
 
 
 @pytest.fixture(scope="session")
@@ -63,11 +39,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu",
-                  "--disable-component-update", "--no-first-run"],
-        )
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
 
@@ -79,18 +51,3 @@ def page(browser, live_server):
     page.set_default_timeout(10_000)
     yield page
     context.close()
-
-
-def login(page, username: str, password: str = DEMO_PASSWORD) -> None:
-    page.goto("/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.click("form[action$='/login'] button[type=submit]")
-    page.wait_for_load_state()
-
-
-def screenshot(page, name: str) -> Path:
-    SCREENSHOTS.mkdir(exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path

@@ -15,8 +15,8 @@ import pytest
 from playwright.sync_api import expect
 
 from caseflow.transfers import progress
-from tests.browser.conftest import login, screenshot
-from tests.browser.test_oversight import SMALL_TARGETS
+from tests.support.browser import SMALL_TARGETS_IN_MAIN as SMALL_TARGETS
+from tests.support.browser import login, screenshot
 
 pytestmark = pytest.mark.browser
 

@@ -9,19 +9,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import TABLET_LANDSCAPE, login, screenshot
+from tests.support.browser import SMALL_TARGETS, TABLET_LANDSCAPE, login, screenshot
 
 pytestmark = pytest.mark.browser
-
-
-# Visible controls smaller than 44×44 px (a radio or checkbox counts by its label).
-SMALL_TARGETS = """() => Array.from(document.querySelectorAll('a, button, input, select, textarea, label'))
-  .filter(e => e.offsetParent !== null && e.type !== 'hidden' && e.type !== 'radio' && e.type !== 'checkbox')
-  .filter(e => e.tagName !== 'LABEL' || e.querySelector('input[type=radio]') || e.htmlFor &&
-          document.getElementById(e.htmlFor) && document.getElementById(e.htmlFor).type === 'checkbox')
-  .map(e => [e.tagName, (e.textContent || e.name || '').trim().slice(0, 40),
-             Math.round(e.getBoundingClientRect().width), Math.round(e.getBoundingClientRect().height)])
-  .filter(r => r[2] < 44 || r[3] < 44)"""
 
 
 def action(page, trigger: str):

@@ -4,6 +4,8 @@ order; a case reassigned meanwhile is shown as a conflict and resolved in the pa
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
@@ -12,23 +14,31 @@ from caseflow.extensions import db
 from caseflow.models import AuditEvent, Case, Step, User
 from caseflow.services import cases as case_services
 from caseflow.services.context import Actor
-from tests.browser.conftest import login, screenshot
-from tests.conftest import a_step
+from tests.support.browser import login, screenshot
+from tests.support.factories import a_step
 
 pytestmark = pytest.mark.browser
 
 
+@contextmanager
 def _server(live_server):
-    return live_server.app.app_context()
+    """The server's database, read or changed behind the page's back."""
+    with live_server.app.app_context():
+        try:
+            yield
+        finally:
+            db.session.remove()
+
+
+def _user(username: str) -> User:
+    return db.session.execute(select(User).where(User.username == username)).scalar_one()
 
 
 def _open_cases(live_server, username: str, state: str) -> list[int]:
     with _server(live_server):
-        user = db.session.execute(select(User).where(User.username == username)).scalar_one()
-        ids = db.session.execute(select(Case.id).where(
-            Case.facilitator_id == user.id, Case.state == state).order_by(Case.id)).scalars().all()
-        db.session.remove()
-        return list(ids)
+        user = _user(username)
+        return list(db.session.execute(select(Case.id).where(
+            Case.facilitator_id == user.id, Case.state == state).order_by(Case.id)).scalars().all())
 
 
 def _ready(page) -> None:
@@ -38,12 +48,29 @@ def _ready(page) -> None:
 def _log_step(page, notes: str) -> None:
     form = page.locator("form[data-offline-form=step]")
     waiting = int(page.locator("[data-outbox-count]").inner_text() or 0)
-    form.locator("select[name=step_type]").select_option("home_visit")
-    form.locator("textarea[name=notes]").fill(notes)
-    form.locator("button[type=submit]").click()
+    _submit(form, {"select[name=step_type]": "home_visit", "textarea[name=notes]": notes})
     expect(form.locator("[data-queued]")).to_be_visible()
     # Queued for real (the status line of the previous step is still on the form).
     expect(page.locator("[data-outbox-count]")).to_have_text(str(waiting + 1))
+
+
+def _submit(form, fields: dict[str, str]) -> None:
+    """Fill each field of `form` (a select is chosen, any other typed in) and send it."""
+    for selector, value in fields.items():
+        field = form.locator(selector)
+        if selector.startswith("select"):
+            field.select_option(value)
+        else:
+            field.fill(value)
+    form.locator("button[type=submit]").click()
+
+
+def _queue_step_offline(page, case_id: int, notes: str) -> None:
+    """Open the case, lose the signal, and log a step (it waits in the outbox)."""
+    page.goto(f"/offline/#case-{case_id}")
+    _ready(page)
+    page.context.set_offline(True)
+    _log_step(page, notes)
 
 
 def test_offline_work_is_kept_sent_once_in_order_and_conflicts_are_resolved(page, live_server):
@@ -76,12 +103,9 @@ def test_offline_work_is_kept_sent_once_in_order_and_conflicts_are_resolved(page
     expect(page.locator("#offline-app")).to_have_attribute("data-online", "0")
     for n in (1, 2, 3):
         _log_step(page, f"Kunjungan luring {n}")
-    assessment = page.locator("form[data-offline-form=assessment]")
-    assessment.locator("textarea[name=problem]").fill("Masalah dicatat luring")
-    assessment.locator("textarea[name=needs]").fill("Kebutuhan")
-    assessment.locator("textarea[name=strengths]").fill("Kekuatan")
-    assessment.locator("select[name=risk_level]").select_option("high")
-    assessment.locator("button[type=submit]").click()
+    _submit(page.locator("form[data-offline-form=assessment]"), {
+        "textarea[name=problem]": "Masalah dicatat luring", "textarea[name=needs]": "Kebutuhan",
+        "textarea[name=strengths]": "Kekuatan", "select[name=risk_level]": "high"})
     expect(page.locator("[data-outbox-count]")).to_have_text("4")
     expect(page.locator("li[data-step=queued]")).to_have_count(3)
 
@@ -112,19 +136,12 @@ def test_offline_work_is_kept_sent_once_in_order_and_conflicts_are_resolved(page
         offline_events = [e for e in events if (e.context or {}).get("device_time")]
         assert [e.action for e in offline_events] == ["step.logged"] * 3 + ["assessment.saved"]
         assert all(e.context["via"] == "api" for e in offline_events)
-        db.session.remove()
 
     # Conflict: the supervisor reassigns the other case while the tablet is offline.
-    page.goto(f"/offline/#case-{other_case_id}")
-    _ready(page)
-    page.context.set_offline(True)
-    _log_step(page, "Langkah pada kasus yang dialihkan")
+    _queue_step_offline(page, other_case_id, "Langkah pada kasus yang dialihkan")
     with _server(live_server):
-        supervisor = db.session.execute(select(User).where(User.username == "supervisor")).scalar_one()
-        other = db.session.execute(select(User).where(User.username == "pendamping2")).scalar_one()
-        case_services.reassign_case(Actor(user=supervisor), other_case_id,
-                                    {"facilitator_id": other.id, "reason": "Cuti"})
-        db.session.remove()
+        case_services.reassign_case(Actor(user=_user("supervisor")), other_case_id,
+                                    {"facilitator_id": _user("pendamping2").id, "reason": "Cuti"})
     page.context.set_offline(False)
     conflict = page.locator("li[data-entry=step][data-status=conflict]")
     expect(conflict).to_be_visible(timeout=20_000)
@@ -137,16 +154,11 @@ def test_offline_work_is_kept_sent_once_in_order_and_conflicts_are_resolved(page
     with _server(live_server):
         assert db.session.execute(select(Step).where(
             Step.notes == "Langkah pada kasus yang dialihkan")).first() is None
-        db.session.remove()
 
     # Moved on meanwhile (a step from another device): resend on the current version.
-    page.goto(f"/offline/#case-{case_id}")
-    _ready(page)
-    page.context.set_offline(True)
-    _log_step(page, "Langkah setelah versi berubah")
+    _queue_step_offline(page, case_id, "Langkah setelah versi berubah")
     with _server(live_server):
-        me = db.session.execute(select(User).where(User.username == "pendamping")).scalar_one()
-        case_services.log_step(Actor(user=me), case_id, {
+        case_services.log_step(Actor(user=_user("pendamping")), case_id, {
             "step_type": "phone_call", "notes": "Dari perangkat lain",
             "occurred_at": a_step()["occurred_at"]})
         db.session.remove()
@@ -158,15 +170,12 @@ def test_offline_work_is_kept_sent_once_in_order_and_conflicts_are_resolved(page
     with _server(live_server):
         assert len(db.session.execute(select(Step).where(
             Step.notes == "Langkah setelah versi berubah")).all()) == 1
-        db.session.remove()
 
 
 def _goal_ids(live_server, case_id: int) -> list[int]:
     with _server(live_server):
         plan = db.session.get(Case, case_id).plan
-        ids = [g.id for g in plan.goals if not g.archived]
-        db.session.remove()
-        return ids
+        return [g.id for g in plan.goals if not g.archived]
 
 
 def _show_case(page, case_id: int) -> None:
@@ -269,16 +278,12 @@ def test_plan_and_evaluation_queued_offline_reach_the_server_once(page, live_ser
             AuditEvent.action.in_(["plan.saved", "evaluation.saved"]))).scalars().all()
         offline_events = sorted((e.case_id, e.action) for e in events if (e.context or {}).get("device_time"))
         assert offline_events == sorted([(plan_case, "plan.saved"), (evaluation_case, "evaluation.saved")])
-        db.session.remove()
 
 
 def test_signing_out_clears_case_data_but_keeps_unsent_work(page, live_server):
     case_id = _open_cases(live_server, "pendamping", "assessment")[0]
     login(page, "pendamping")
-    page.goto(f"/offline/#case-{case_id}")
-    _ready(page)
-    page.context.set_offline(True)
-    _log_step(page, "Belum terkirim saat keluar")
+    _queue_step_offline(page, case_id, "Belum terkirim saat keluar")
     page.route("**/api/v1/**", lambda route: route.abort())  # the server cannot be reached
     page.context.set_offline(False)
     page.once("dialog", lambda dialog: dialog.accept())

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from caseflow.extensions import db
 from caseflow.models import Case, Client, Step, User
-from tests.browser.conftest import login, screenshot
+from tests.support.browser import login, screenshot
 
 pytestmark = pytest.mark.browser
 

@@ -11,14 +11,10 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import SCREENSHOTS, login, screenshot
-from tests.browser.test_journeys import SMALL_TARGETS as _ANYWHERE
+from tests.support.browser import SCREENSHOTS, login, screenshot
+from tests.support.browser import SMALL_TARGETS_IN_MAIN as SMALL_TARGETS
 
 pytestmark = pytest.mark.browser
-
-# The page's own content (the shared header is checked by the facilitator journeys).
-SMALL_TARGETS = _ANYWHERE.replace("document.querySelectorAll(", "document.querySelector('main').querySelectorAll(")
-assert SMALL_TARGETS != _ANYWHERE
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +25,7 @@ def second_request(live_server):
 
     from caseflow.extensions import db
     from caseflow.models import User
-    from tests.conftest import Factory
+    from tests.support.factories import Factory
 
     with live_server.app.app_context():
         facilitator = db.session.execute(select(User).where(User.username == "pendamping2")).scalar_one()

@@ -19,7 +19,7 @@ from caseflow.models import Case, SignOff
 from caseflow.services import cases
 from caseflow.services.audit import verify_everything
 from caseflow.services.context import Actor
-from tests.conftest import a_step
+from tests.support.factories import a_step
 
 WORKER = Path(__file__).with_name("crash_worker.py")
 
@@ -80,16 +80,14 @@ def test_killed_during_an_import_imports_nothing(app, make, team, tmp_path):
 
 
 @pytest.fixture
-def read_only_app(app, backend, database_url, tmp_path):
-    from tests.conftest import _build_app
-
+def read_only_app(app, backend, database_url, app_with):
     if backend == "sqlite":
         url = database_url.replace("sqlite:///", "sqlite:///file:", 1) + "?mode=ro&uri=true"
         options = {}
     else:
         url = database_url
         options = {"SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"options": "-c default_transaction_read_only=on"}}}
-    read_only = _build_app(url, tmp_path, **options)
+    read_only = app_with(SQLALCHEMY_DATABASE_URI=url, **options)
     return read_only
 
 

@@ -13,10 +13,7 @@ from caseflow.services import cases
 from caseflow.services.audit import verify_everything
 from caseflow.services.context import Actor
 from caseflow.transfers import imports
-
-
-def count(model) -> int:
-    return db.session.execute(select(func.count()).select_from(model)).scalar_one()
+from tests.support.queries import count
 
 
 def test_generate_makes_cases_whose_audit_chains_verify(app, team, make):

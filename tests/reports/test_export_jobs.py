@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from caseflow.database import simulated_time, utcnow, write_transaction
 from caseflow.extensions import db
@@ -18,12 +18,9 @@ from caseflow.models import AuditEvent, ReportFile, ReportFilePart, ReportJob, U
 from caseflow.reports import figures as fg
 from caseflow.services.context import Actor
 from caseflow.transfers import export_jobs
-from tests.reports.test_imports import csv_bytes, row, upload
-
-
-def count(model) -> int:
-    db.session.rollback()
-    return db.session.execute(select(func.count()).select_from(model)).scalar_one()
+from tests.support.imports import csv_bytes, row, upload
+from tests.support.programme import advance, opened, walked
+from tests.support.queries import count, events
 
 
 def token_of(response) -> str:
@@ -33,10 +30,7 @@ def token_of(response) -> str:
 
 
 def exported_events(user) -> list[AuditEvent]:
-    db.session.rollback()
-    return list(db.session.execute(
-        select(AuditEvent).where(AuditEvent.action == "cases.exported", AuditEvent.actor_id == user.id)
-        .order_by(AuditEvent.id)).scalars())
+    return events("cases.exported", actor_id=user.id)
 
 
 @pytest.fixture
@@ -239,12 +233,8 @@ def test_asking_again_joins_the_running_job_and_one_person_runs_at_most_two(app,
 def test_an_exported_list_is_in_the_order_of_its_pages_with_each_case_once(app, programme, make, signed_in):
     """Resolutions are listed most recent first: F, recorded last, was resolved first; E
     was resolved twice (reopened in between) and is listed once, at its latest resolution."""
-    from tests.reports.conftest import advance, opened
-
     t = programme.team
-    f = advance(opened(make, t.facilitator, 30), t.facilitator, t.supervisor, {
-        "assessment": 31, "planning": 32, "intervention": 33, "evaluation": 40,
-        "termination_review": 45, "resolved": 50})
+    f = advance(opened(make, t.facilitator, 30), t.facilitator, t.supervisor, walked(31, 32, 33, 40, 45, 50))
     e = advance(programme.e, t.facilitator, t.supervisor, {
         "planning": 161, "intervention": 162, "evaluation": 170, "termination_review": 175, "resolved": 180})
     expected = [e.number, programme.a.number, f.number]

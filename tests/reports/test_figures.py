@@ -1,11 +1,11 @@
-"""Every figure on hand-built data (see conftest.programme for the days of each move)."""
+"""Every figure on hand-built data (see tests/support/programme.py for the days of each move)."""
 
 from __future__ import annotations
 
 from caseflow.extensions import db
 from caseflow.reports import figures as fg
 from caseflow.reports.figures import Filters
-from tests.reports.conftest import day
+from tests.support.programme import day
 
 
 def half_year(p, **extra) -> Filters:

@@ -16,7 +16,7 @@ from caseflow.errors import ValidationError
 from caseflow.extensions import db
 from caseflow.models import ReportJob
 from caseflow.transfers import imports
-from tests.reports.test_imports import _xlsx, csv_bytes, row, upload
+from tests.support.imports import csv_bytes, row, upload, xlsx_bytes
 
 SHEET = "xl/worksheets/sheet1.xml"
 LAUGHS = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
@@ -26,7 +26,7 @@ LAUGHS = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
 
 
 def template(rows: int = 3) -> bytes:
-    return _xlsx([imports.COLUMN_NAMES] + [list(row(nik="").values()) for _ in range(rows)])
+    return xlsx_bytes([imports.COLUMN_NAMES] + [list(row(nik="").values()) for _ in range(rows)])
 
 
 def rewrite(data: bytes, member: str, change) -> bytes:

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import timedelta
 
 import pytest
-from openpyxl import Workbook
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from caseflow.database import simulated_time, utcnow
 from caseflow.errors import ValidationError
@@ -16,27 +13,8 @@ from caseflow.extensions import db
 from caseflow.models import AuditEvent, Case, Client, ReportJob
 from caseflow.services.context import Actor
 from caseflow.transfers import imports
-
-HEADER = ",".join(imports.COLUMN_NAMES)
-
-
-def row(**overrides) -> dict[str, str]:
-    values = dict(zip(imports.COLUMN_NAMES, imports.template_rows()[1], strict=True))
-    values["facilitator_username"] = ""
-    values.update(overrides)
-    return values
-
-
-def csv_bytes(*rows: dict[str, str]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(imports.COLUMN_NAMES)
-    writer.writerows([[r[c] for c in imports.COLUMN_NAMES] for r in rows])
-    return buffer.getvalue().encode()
-
-
-def count(model) -> int:
-    return db.session.execute(select(func.count()).select_from(model)).scalar_one()
+from tests.support.imports import HEADER, csv_bytes, row, upload, xlsx_bytes
+from tests.support.queries import count
 
 
 def test_both_templates_read_back_as_one_valid_row(team):
@@ -141,11 +119,6 @@ def test_a_row_that_fails_while_applying_rolls_back_every_row(team, make):
 # --- through the pages --------------------------------------------------------------------
 
 
-def upload(client, name: str, data: bytes):
-    return client.post("/imports/", data={"file": (io.BytesIO(data), name)},
-                       content_type="multipart/form-data", headers={"Accept-Language": "en"})
-
-
 def test_upload_check_apply_and_poll(team, signed_in):
     client = signed_in(team.facilitator)
     assert client.get("/imports/template.xlsx").status_code == 200
@@ -175,7 +148,7 @@ def test_a_file_that_is_not_a_spreadsheet_gets_a_message_and_nothing_is_kept(tea
 
 def test_discard_imports_nothing(team, signed_in):
     client = signed_in(team.facilitator)
-    response = upload(client, "register.xlsx", _xlsx([imports.COLUMN_NAMES, list(row().values())]))
+    response = upload(client, "register.xlsx", xlsx_bytes([imports.COLUMN_NAMES, list(row().values())]))
     token = response.location.rstrip("/").split("/")[-1]
     client.post(f"/imports/{token}/discard")
     db.session.rollback()
@@ -184,15 +157,6 @@ def test_discard_imports_nothing(team, signed_in):
 
 def test_programme_managers_do_not_import(team, signed_in):
     assert signed_in(team.manager).get("/imports/").status_code == 403
-
-
-def _xlsx(rows) -> bytes:
-    workbook = Workbook()
-    for values in rows:
-        workbook.active.append(values)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
 
 
 @pytest.mark.parametrize("name", ["../../../../tmp/caseflow-evil.csv", "..\\..\\evil.csv", "/etc/passwd"])

@@ -9,17 +9,10 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from sqlalchemy import func, select
-
-from caseflow.extensions import db
 from caseflow.models import Case
 from caseflow.transfers import progress
-from tests.reports.test_imports import csv_bytes, row, upload
-
-
-def count(model) -> int:
-    db.session.rollback()
-    return db.session.execute(select(func.count()).select_from(model)).scalar_one()
+from tests.support.imports import csv_bytes, row, upload
+from tests.support.queries import count
 
 
 class Pause:

@@ -1,6 +1,6 @@
 """Sealed months give the same figures as the raw tables, for every scope they answer.
 
-Each figure is computed twice on the hand-built programme (conftest.programme): from the
+Each figure is computed twice on the hand-built programme (tests/support/programme.py): from the
 raw tables only (CASEFLOW_REPORT_ROLLUPS off), and with every past month sealed. They must
 agree exactly, for aligned and unaligned periods, filters and roles.
 """
@@ -22,8 +22,8 @@ from caseflow.reports import sealing as rollup
 from caseflow.reports.figures import Filters
 from caseflow.services import cases, sealed_months
 from caseflow.services.context import Actor
-from tests.conftest import a_step
-from tests.reports.conftest import advance, day, opened
+from tests.support.factories import a_step
+from tests.support.programme import advance, day, opened, walked
 
 PERIODS = {
     "half year": Filters(start=date(2026, 1, 1), end=date(2026, 6, 30)),
@@ -85,12 +85,8 @@ def test_a_case_resolved_in_two_months_counts_once(app, programme, make):
     """Resolved in February, reopened in March, resolved again in April: one resolved case
     in the half year, in February's cells and in April's."""
     t = programme.team
-    case = advance(opened(make, t.facilitator, 0), t.facilitator, t.supervisor, {
-        "assessment": 2, "planning": 4, "intervention": 6, "evaluation": 30,
-        "termination_review": 35, "resolved": 40})
-    advance(case, t.facilitator, t.supervisor, {
-        "assessment": 70, "planning": 72, "intervention": 74, "evaluation": 90,
-        "termination_review": 95, "resolved": 100})
+    case = advance(opened(make, t.facilitator, 0), t.facilitator, t.supervisor, walked(2, 4, 6, 30, 35, 40))
+    advance(case, t.facilitator, t.supervisor, walked(70, 72, 74, 90, 95, 100))
     assert day(40).month == 2 and day(100).month == 4
     filters = PERIODS["half year"]
     raw, sealed = raw_and_sealed(app, filters)
@@ -106,12 +102,8 @@ def test_a_case_reopened_in_two_months_counts_once(app, programme, make):
     in March, reopened again in April: one reopened case in the period from 15 January,
     though February's and April's cells each hold it."""
     t = programme.team
-    case = advance(opened(make, t.facilitator, 0), t.facilitator, t.supervisor, {
-        "assessment": 1, "planning": 2, "intervention": 3, "evaluation": 5,
-        "termination_review": 7, "resolved": 10})
-    advance(case, t.facilitator, t.supervisor, {
-        "assessment": 40, "planning": 42, "intervention": 44, "evaluation": 50,
-        "termination_review": 55, "closed_unresolved": 65}, outcome="closed_unresolved")
+    case = advance(opened(make, t.facilitator, 0), t.facilitator, t.supervisor, walked(1, 2, 3, 5, 7, 10))
+    advance(case, t.facilitator, t.supervisor, walked(40, 42, 44, 50, 55, 65, end="closed_unresolved"))
     advance(case, t.facilitator, t.supervisor, {"assessment": 100})
     filters = PERIODS["unaligned"]
     assert day(10) < filters.start_at and [day(d).month for d in (40, 65, 100)] == [2, 3, 4]
@@ -191,9 +183,7 @@ def test_a_case_closed_for_whole_months_then_reopened_was_not_open_in_them(app, 
     February, May and June, not in March or April, computed raw, sealed before the
     reopening or sealed again after it."""
     t = programme.team
-    g = advance(opened(make, t.facilitator, 0, "P07"), t.facilitator, t.supervisor, {
-        "assessment": 1, "planning": 2, "intervention": 3, "evaluation": 20,
-        "termination_review": 30, "resolved": 40})
+    g = advance(opened(make, t.facilitator, 0, "P07"), t.facilitator, t.supervisor, walked(1, 2, 3, 20, 30, 40))
     only_g = Filters(start=date(2026, 1, 1), end=date(2026, 6, 30), category="P07")
     expected = {"2026-01": 1, "2026-02": 1, "2026-03": 0, "2026-04": 0, "2026-05": 1, "2026-06": 1}
 
@@ -223,15 +213,11 @@ def test_the_month_so_far_gives_the_raw_figures_and_is_replaced_daily(app, progr
     resolved in June and again in July counts once; the block is replaced the next day,
     and by the whole month in August."""
     t = programme.team
-    twice = advance(opened(make, t.facilitator, 160), t.facilitator, t.supervisor, {
-        "assessment": 161, "planning": 162, "intervention": 163, "evaluation": 170,
-        "termination_review": 175, "resolved": 178})
-    advance(twice, t.facilitator, t.supervisor, {
-        "assessment": 182, "planning": 183, "intervention": 184, "evaluation": 186,
-        "termination_review": 188, "resolved": 190})
-    advance(opened(make, t.facilitator, 182), t.facilitator, t.supervisor, {
-        "assessment": 183, "planning": 184, "intervention": 185, "evaluation": 190,
-        "termination_review": 192, "closed_unresolved": 193}, outcome="closed_unresolved")
+    twice = advance(opened(make, t.facilitator, 160), t.facilitator, t.supervisor,
+                    walked(161, 162, 163, 170, 175, 178))
+    advance(twice, t.facilitator, t.supervisor, walked(182, 183, 184, 186, 188, 190))
+    advance(opened(make, t.facilitator, 182), t.facilitator, t.supervisor,
+            walked(183, 184, 185, 190, 192, 193, end="closed_unresolved"))
     assert day(178).month == 6 and day(190).month == 7 and day(193) < datetime(2026, 7, 15, tzinfo=UTC)
     periods = [Filters(start=date(2026, 1, 1), end=date(2026, 7, 15)), Filters(start=date(2026, 7, 1)),
                Filters(start=date(2026, 6, 10), end=date(2026, 7, 15)), Filters()]

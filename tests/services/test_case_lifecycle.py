@@ -9,7 +9,7 @@ from caseflow.extensions import db
 from caseflow.models import StateAssignmentError
 from caseflow.services import cases
 from caseflow.services.context import Actor
-from tests.conftest import COMPLETE_ASSESSMENT, a_step, complete_plan, rate_all
+from tests.support.factories import COMPLETE_ASSESSMENT, a_step, complete_plan, rate_all
 
 
 def act(user) -> Actor:

@@ -16,7 +16,7 @@ from caseflow.services import audit as audit_service
 from caseflow.services import cases
 from caseflow.services.audit import verify_everything
 from caseflow.services.context import Actor
-from tests.conftest import a_step
+from tests.support.factories import a_step
 
 
 def run_concurrently(app, calls, slow_first_commit: float = 0.3):

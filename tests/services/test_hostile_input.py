@@ -71,13 +71,13 @@ SETTINGS = settings(max_examples=25, deadline=None,
 
 
 @pytest.fixture
-def world(make, team):
-    return {
+def world(make, team, prepared):
+    return prepared("hostile input world", lambda: {
         "recorded": make.case(team.facilitator),
         "evaluation": make.case(team.facilitator, to="evaluation"),
         "review": make.case(team.facilitator2, to="termination_review"),
         "team": team,
-    }
+    })
 
 
 @SETTINGS

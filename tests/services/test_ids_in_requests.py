@@ -15,7 +15,7 @@ from caseflow.models import AuditEvent, Case, Client
 from caseflow.services import access, cases
 from caseflow.services import sign_off_policy as policy
 from caseflow.services.context import Actor
-from tests.conftest import a_step, complete_plan, rate_all, today_for
+from tests.support.factories import a_step, complete_plan, rate_all, today_for
 
 NO_SUCH_ID = 10**6
 

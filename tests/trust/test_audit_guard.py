@@ -17,8 +17,8 @@ from caseflow.services.audit import create_checkpoint, verify_everything
 
 
 @pytest.fixture
-def case(make, team):
-    return make.case(team.facilitator, to="planning")
+def case(make, team, prepared):
+    return prepared("the guarded case", lambda: make.case(team.facilitator, to="planning"))
 
 
 def attempt(sql: str, **params) -> None:

@@ -22,18 +22,14 @@ from caseflow.services import cases
 from caseflow.services.audit import create_checkpoint, verify_everything
 from caseflow.services.context import Actor
 from caseflow.services.evidence import export_case_package
-from tests.conftest import a_step
+from tests.support.factories import a_step
+from tests.support.queries import count
 
 
 @pytest.fixture(autouse=True)
 def _needs_tools(backend):
     if backend == "postgres" and not (shutil.which("pg_dump") and shutil.which("pg_restore")):
         pytest.skip("pg_dump/pg_restore not installed")
-
-
-def count(model) -> int:
-    db.session.rollback()
-    return db.session.execute(select(func.count()).select_from(model)).scalar_one()
 
 
 def checkpoint_log(app) -> Path:

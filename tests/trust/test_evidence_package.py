@@ -30,14 +30,14 @@ from caseflow.services.evidence import (
     export_case_package,
     export_facilitator_package,
 )
-from tests.conftest import a_step, today_for
+from tests.support.factories import a_step, today_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def case(make, team):
-    return make.case(team.facilitator, to="evaluation")
+def case(make, team, prepared):
+    return prepared("the packaged case", lambda: make.case(team.facilitator, to="evaluation"))
 
 
 def members(data: bytes) -> dict[str, bytes]:

@@ -8,7 +8,7 @@ from caseflow.audit.package import verify_package
 from caseflow.services import cases
 from caseflow.services.audit import public_key_pem
 from caseflow.services.context import Actor
-from tests.conftest import today_for
+from tests.support.factories import today_for
 
 
 def test_auditor_exports_a_case_package_from_the_evidence_page(signed_in, make, team):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from caseflow.extensions import db
 from caseflow.models import Assessment, AuditEvent, Client
@@ -15,7 +15,8 @@ from caseflow.security.fields import MARKER, FieldKeyError, KeyRing, forget_keys
 from caseflow.services import cases
 from caseflow.services.context import Actor
 from caseflow.services.privacy import export_client_data
-from tests.conftest import COMPLETE_ASSESSMENT
+from tests.support.factories import COMPLETE_ASSESSMENT
+from tests.support.queries import raw
 
 HEALTH = "HIV positif, terapi ARV sejak 2024"
 PROTECTION = "Korban perdagangan orang (TPPO) di Batam, pelaku pamannya"
@@ -31,11 +32,6 @@ def assessed(make, team):
     case = make.case(team.facilitator, to="assessment")
     cases.save_assessment(Actor(user=team.facilitator), case.id, {**COMPLETE_ASSESSMENT, "protection_notes": PROTECTION})
     return case
-
-
-def raw(sql: str, **params):
-    db.session.rollback()
-    return db.session.execute(text(sql), params).scalar_one()
 
 
 def test_health_notes_are_stored_encrypted_and_read_back(client_with_notes):
@@ -127,7 +123,7 @@ def test_retention_erases_the_encrypted_notes_and_the_chain_still_verifies(make,
     from caseflow.database import simulated_time, utcnow
     from caseflow.services.audit import verify_everything
     from caseflow.services.privacy import anonymise_closed_cases
-    from tests.conftest import Factory
+    from tests.support.factories import Factory
 
     monkeypatch.setitem(COMPLETE_ASSESSMENT, "protection_notes", PROTECTION)
     monkeypatch.setattr(make, "client", lambda user, **kw: Factory.client(make, user, health_notes=HEALTH, **kw))

@@ -16,8 +16,8 @@ from caseflow.security import throttle
 from caseflow.security.passwords import common_passwords, is_common, password_problems
 from caseflow.services.context import Actor
 from caseflow.services.users import change_password, password_matches
-from tests.conftest import PASSWORD, _build_app
-from tests.web.conftest import IsolatedClient
+from tests.support.clients import isolated_client
+from tests.support.factories import PASSWORD
 
 NEW_PASSWORD = "tenang-sungai-kapuas-88"
 
@@ -80,8 +80,7 @@ def test_change_password_refuses_a_weak_new_one(team):
 
 
 def test_change_password_signs_out_other_sessions(app, team):
-    app.test_client_class = IsolatedClient
-    other = app.test_client()
+    other = isolated_client(app)
     assert other.post("/login", data={"username": "fac", "password": PASSWORD}).status_code == 302
     assert "/login" not in other.get("/").headers.get("Location", "")
     change_password(Actor(user=team.facilitator), {"current_password": PASSWORD, "new_password": NEW_PASSWORD})
@@ -100,25 +99,24 @@ def _redis_available() -> bool:
         return False
 
 
-def _throttled(database_url, tmp_path, storage: str, **extra):
-    return _build_app(database_url, tmp_path, RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=storage,
-                      RATELIMIT_KEY_PREFIX=f"caseflow-test-{uuid.uuid4().hex}",
-                      CASEFLOW_LOGIN_LIMIT_ACCOUNT="3 per 15 minutes",
-                      CASEFLOW_LOGIN_LIMIT_ADDRESS="5 per 15 minutes", **extra)
+def _throttled(app_with, storage: str, **extra):
+    return app_with(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=storage,
+                    RATELIMIT_KEY_PREFIX=f"caseflow-test-{uuid.uuid4().hex}",
+                    CASEFLOW_LOGIN_LIMIT_ACCOUNT="3 per 15 minutes",
+                    CASEFLOW_LOGIN_LIMIT_ADDRESS="5 per 15 minutes", **extra)
 
 
 @pytest.fixture(params=["memory://", "redis://127.0.0.1:6379"])
-def throttled_app(request, database_url, tmp_path):
+def throttled_app(request, app_with):
     """Counters in process memory (one worker) and in Redis (several workers share them)."""
     if request.param.startswith("redis") and not _redis_available():
         pytest.skip("no Redis server on 127.0.0.1:6379")
-    app = _throttled(database_url, tmp_path, request.param)
+    app = _throttled(app_with, request.param)
     with app.app_context():
         throttle.reset()
         yield app
         throttle.reset()
         db.session.remove()
-        db.engine.dispose()
 
 
 @pytest.fixture
@@ -130,8 +128,7 @@ def pauses(monkeypatch):
 
 
 def _client(app, address="10.0.0.1"):
-    app.test_client_class = IsolatedClient
-    client = app.test_client()
+    client = isolated_client(app)
     client.environ_base["REMOTE_ADDR"] = address
     return client
 
@@ -197,10 +194,10 @@ def test_concurrent_guesses_do_not_slip_past_the_account_limit(throttled_app, ma
     assert sorted(statuses) == [401] * 3 + [429] * 9
 
 
-def test_with_the_shared_storage_unreachable_sign_in_works_and_health_says_so(database_url, tmp_path, make):
+def test_with_the_shared_storage_unreachable_sign_in_works_and_health_says_so(app_with, make):
     """Redis down: sign-in uses the worker's own counters (still throttled), never a 500,
     and /healthz names the failing dependency."""
-    app = _throttled(database_url, tmp_path, "redis://127.0.0.1:1")  # nothing listens there
+    app = _throttled(app_with, "redis://127.0.0.1:1")  # nothing listens there
     with app.app_context():
         make.user("facilitator", username="budi")
         client = _client(app)
@@ -231,11 +228,10 @@ def test_health_reports_each_dependency(client, monkeypatch):
 
 
 @pytest.mark.parametrize("proxies, seen", [(0, "10.0.0.1"), (1, "203.0.113.7")])
-def test_x_forwarded_for_is_believed_only_from_a_configured_proxy(database_url, tmp_path, make, pauses,
-                                                                    proxies, seen):
+def test_x_forwarded_for_is_believed_only_from_a_configured_proxy(app_with, make, pauses, proxies, seen):
     """Without CASEFLOW_TRUSTED_PROXIES anyone could write X-Forwarded-For: to escape the
     per-address slowdown, or to put someone else's address in the audit trail."""
-    app = _throttled(database_url, tmp_path, "memory://", CASEFLOW_TRUSTED_PROXIES=proxies)
+    app = _throttled(app_with, "memory://", CASEFLOW_TRUSTED_PROXIES=proxies)
     with app.app_context():
         throttle.reset()
         make.user("facilitator", username="budi")

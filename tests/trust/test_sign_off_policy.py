@@ -26,7 +26,7 @@ from caseflow.services.sign_off_policy import (
     sign_off_due_at,
 )
 from caseflow.workflow import parse_workflow
-from tests.conftest import ROOT
+from tests.support.apps import ROOT
 
 MONDAY = date(2026, 8, 10)
 

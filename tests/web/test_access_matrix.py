@@ -10,14 +10,13 @@ Whatever is refused (403 / 404) must leave an "access.denied" audit event in the
 refused person's chain, and change nothing.
 
 Requests that are allowed carry input that is refused or changes nothing lasting, so all
-cases share one database per backend (built once per module: fast enough to list every
+cases share one database per backend (filled once per module: fast enough to list every
 combination).
 """
 
 from __future__ import annotations
 
 import re
-import shutil
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -28,8 +27,9 @@ from sqlalchemy import func, select
 
 from caseflow.extensions import db
 from caseflow.models import AuditEvent, Case
-from tests.conftest import BACKENDS, PASSWORD, Factory, _build_app, _reset_postgres
-from tests.web.conftest import IsolatedClient
+from tests.support.apps import BACKENDS
+from tests.support.clients import IsolatedClient, login
+from tests.support.factories import PASSWORD, Factory
 
 ROLES = ("facilitator", "supervisor", "auditor", "manager", "admin")
 RELATIONS = ("own", "team", "other_team", "other_province")
@@ -201,21 +201,20 @@ class World:
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def world(request, tmp_path_factory):
-    directory = tmp_path_factory.mktemp("matrix")
-    if request.param == "sqlite":
-        path = directory / "caseflow.sqlite3"
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
-        url = f"sqlite:///{path}"
-    else:
-        url = request.getfixturevalue("postgres_database")
-        _reset_postgres(url)
-    app = _build_app(url, directory)
+    """The session's application of the backend, on a database filled for the module."""
+    shared = request.getfixturevalue(f"shared_{request.param}")
+    shared.reset_database()
+    with shared.serving(tmp_path_factory.mktemp("matrix")) as app:
+        yield _fill(app, request.param)
+
+
+def _fill(app, backend: str) -> World:
     app.test_client_class = IsolatedClient
     with app.app_context():
         make = Factory(app)
         w = World()
         w.app = app
-        w.backend = request.param
+        w.backend = backend
         w.sup = make.user("supervisor", province="91", username="sup")
         w.fac = make.user("facilitator", province="91", supervisor=w.sup, username="fac")
         w.fac2 = make.user("facilitator", province="91", supervisor=w.sup, username="fac2")
@@ -246,17 +245,13 @@ def world(request, tmp_path_factory):
         w.ids = {role: user.id for role, user in people.items()}
         w.clients = {}
         db.session.remove()
-    yield w
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    return w
 
 
 def _client(world: World, role: str):
     if role not in world.clients:
         client = world.app.test_client()
-        response = client.post("/login", data={"username": world.people[role], "password": PASSWORD})
-        assert response.status_code == 302, response.text
+        login(client, world.people[role])
         world.clients[role] = client
     return world.clients[role]
 

@@ -13,7 +13,8 @@ from caseflow.extensions import db
 from caseflow.models import AccountChange, AuditEvent, User
 from caseflow.services import account_changes, users
 from caseflow.services.context import Actor
-from tests.conftest import PASSWORD, IsolatedClient
+from tests.support.clients import IsolatedClient
+from tests.support.factories import PASSWORD, today_for
 
 NEW_AUDITOR = {"username": "auditor.baru", "full_name": "Auditor Baru", "role": "auditor",
                "password": "Sungai-Baliem-2026!", "province_code": "31", "locale": "id",
@@ -102,7 +103,6 @@ def test_an_admin_names_an_acting_supervisor_only_with_a_second_admin(signed_in,
     from datetime import timedelta
 
     from caseflow.models.sign_off_policy import Delegation
-    from tests.conftest import today_for
 
     newcomer = make.user("supervisor", province="91", username="sup.pengganti")
     case = make.case(team.facilitator, to="assessment")

@@ -4,32 +4,21 @@ details, supervisor's team, auditor scope, deactivation (open cases first)."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from caseflow.errors import NotAllowed, ValidationError
 from caseflow.extensions import db
-from caseflow.models import AccountChange, AuditEvent, User
+from caseflow.models import AccountChange, User
 from caseflow.services import users as user_services
 from caseflow.services.context import Actor
+from tests.support.queries import count, events, reload
 
 NEW = {"username": "pendamping.baru", "full_name": "Pendamping Baru", "role": "facilitator",
        "password": "Sungai-Baliem-2026!", "province_code": "91", "locale": "id"}
 
 
 def user_count() -> int:
-    db.session.rollback()
-    return db.session.execute(select(func.count()).select_from(User)).scalar_one()
-
-
-def reload(user) -> User:
-    db.session.rollback()
-    db.session.expire_all()
-    return db.session.get(User, user.id)
-
-
-def events(action: str) -> list[AuditEvent]:
-    db.session.rollback()
-    return list(db.session.execute(select(AuditEvent).where(AuditEvent.action == action)).scalars())
+    return count(User)
 
 
 def test_admin_lands_on_users_and_sees_roles_without_case_content(signed_in, team, make):

@@ -8,15 +8,8 @@ from sqlalchemy import select
 from caseflow.extensions import db
 from caseflow.models import AuditEvent, User
 from caseflow.web.audit import changes
-from tests.audit.helpers import tamper
-
-
-def events(action: str, case_id: int | None = None) -> list[AuditEvent]:
-    db.session.rollback()
-    statement = select(AuditEvent).where(AuditEvent.action == action)
-    if case_id is not None:
-        statement = statement.where(AuditEvent.case_id == case_id)
-    return list(db.session.execute(statement).scalars())
+from tests.support.queries import events
+from tests.support.tamper import tamper
 
 
 def test_changes_lists_fields_added_removed_and_changed():

@@ -12,8 +12,8 @@ from caseflow.extensions import db
 from caseflow.models import AuditEvent, User
 from caseflow.services.context import Actor
 from caseflow.services.users import set_active
-from tests.conftest import PASSWORD, _build_app
-from tests.web.conftest import IsolatedClient, csrf_token, login
+from tests.support.clients import IsolatedClient, csrf_token, isolated_client, login
+from tests.support.factories import PASSWORD
 
 
 def test_sign_in_page_is_indonesian_with_remember_me_off(client):
@@ -97,10 +97,8 @@ def test_idle_and_absolute_timeouts_end_the_session(client, team, key, age):
     assert client.get("/cases").status_code == 302
 
 
-def test_timeouts_come_from_the_configuration(database_url, tmp_path, team):
-    app = _build_app(database_url, tmp_path / "short", CASEFLOW_IDLE_TIMEOUT_MINUTES=1)
-    app.test_client_class = IsolatedClient
-    client = app.test_client()
+def test_timeouts_come_from_the_configuration(app_with, team):
+    client = isolated_client(app_with(CASEFLOW_IDLE_TIMEOUT_MINUTES=1))
     login(client, "fac")
     with client.session_transaction() as session:
         session["_seen_at"] = time.time() - 90
@@ -169,11 +167,10 @@ def test_language_switch_before_sign_in_and_bad_choice(client, team):
 
 
 @pytest.fixture
-def csrf_client(database_url, tmp_path):
-    app = _build_app(database_url, tmp_path / "csrf", WTF_CSRF_ENABLED=True, SESSION_COOKIE_SECURE=True)
-    app.test_client_class = IsolatedClient
+def csrf_client(app_with):
+    app = app_with(WTF_CSRF_ENABLED=True, SESSION_COOKIE_SECURE=True)
     with app.app_context():
-        yield app.test_client()
+        yield isolated_client(app)
 
 
 def test_forms_without_a_csrf_token_are_refused(csrf_client, team):
@@ -216,8 +213,8 @@ def test_hsts_is_sent_over_https_only(client, team):
 
 
 @pytest.mark.parametrize("proxies, https", [(0, False), (1, True)])
-def test_a_proxy_is_believed_about_https_only_when_configured(database_url, tmp_path, proxies, https):
-    app = _build_app(database_url, tmp_path / "proxy", CASEFLOW_TRUSTED_PROXIES=proxies)
+def test_a_proxy_is_believed_about_https_only_when_configured(app_with, proxies, https):
+    app = app_with(CASEFLOW_TRUSTED_PROXIES=proxies)
     with app.app_context():
         page = app.test_client().get("/login", headers={"X-Forwarded-Proto": "https",
                                                         "X-Forwarded-For": "203.0.113.1"})

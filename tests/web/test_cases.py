@@ -7,43 +7,15 @@ import re
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from caseflow.extensions import db
-from caseflow.models import AuditEvent, Case, Client, Goal, Step
+from caseflow.models import Case, Client, Goal, Step
 from caseflow.services import cases as case_services
 from caseflow.services.context import Actor
-from tests.conftest import COMPLETE_ASSESSMENT, complete_plan
-
-CLIENT = {
-    "full_name": "Siti Kogoya", "nik": "9101015508850001", "birth_date": "1985-08-15", "sex": "F",
-    "province_code": "91", "address": "Wamena", "consent_given_by": "klien", "consent_confirmed": "1",
-}
-
-
-def sync() -> None:
-    """See what the requests committed: end the test's own read transaction."""
-    db.session.rollback()
-    db.session.expire_all()
-
-
-def count(model, *where) -> int:
-    sync()
-    return db.session.execute(select(func.count()).select_from(model).where(*where)).scalar_one()
-
-
-def fresh(case) -> Case:
-    sync()
-    return db.session.get(Case, case.id)
-
-
-def events(action: str, case_id: int | None = None) -> list[AuditEvent]:
-    sync()
-    statement = select(AuditEvent).where(AuditEvent.action == action)
-    if case_id is not None:
-        statement = statement.where(AuditEvent.case_id == case_id)
-    return list(db.session.execute(statement).scalars())
-
+from tests.support.factories import CLIENT_FORM as CLIENT
+from tests.support.factories import COMPLETE_ASSESSMENT, complete_plan
+from tests.support.queries import count, events, fresh, sync
 
 # --- landing and my cases ---------------------------------------------------------
 

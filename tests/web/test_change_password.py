@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-from tests.conftest import PASSWORD
-from tests.web.conftest import IsolatedClient
+from tests.support.clients import isolated_client as client_for
+from tests.support.clients import login
+from tests.support.factories import PASSWORD
 
 NEW = "kopi-pahit-di-wamena-2026"
 
 
-def client_for(app):
-    app.test_client_class = IsolatedClient
-    return app.test_client()
-
-
-def sign_in(client, username):
-    assert client.post("/login", data={"username": username, "password": PASSWORD}).status_code == 302
-
-
 def test_password_change_keeps_this_session_and_ends_the_others(app, team):
     here, elsewhere = client_for(app), client_for(app)
-    sign_in(here, "fac")
-    sign_in(elsewhere, "fac")
+    login(here, "fac")
+    login(elsewhere, "fac")
     page = here.get("/account/password")
     assert page.status_code == 200 and 'name="new_password"' in page.text
     done = here.post("/account/password", data={"current_password": PASSWORD, "new_password": NEW})
@@ -33,7 +25,7 @@ def test_password_change_keeps_this_session_and_ends_the_others(app, team):
 
 def test_wrong_current_or_weak_new_password_is_shown_at_the_field(app, team):
     client = client_for(app)
-    sign_in(client, "fac")
+    login(client, "fac")
     wrong = client.post("/account/password", data={"current_password": "nope-nope-nope", "new_password": NEW})
     assert wrong.status_code == 422
     assert 'class="field has-error' in wrong.text

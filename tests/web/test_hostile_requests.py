@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from werkzeug.datastructures import ImmutableMultiDict
 
 from caseflow import RowIdConverter
-from tests.conftest import PASSWORD, a_step
-from tests.web.conftest import IsolatedClient
+from tests.support.clients import IsolatedClient
+from tests.support.factories import PASSWORD, a_step
 
 PROBLEM = "application/problem+json"
 

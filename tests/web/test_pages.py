@@ -10,6 +10,7 @@ from flask import render_template_string
 
 from caseflow.models import User
 from caseflow.web.formatting import localdate, localtime, utc
+from tests.support.clients import isolated_client
 
 
 @pytest.mark.parametrize("zone, expected", [
@@ -43,7 +44,7 @@ def test_dates_follow_the_language(app):
 
 
 def test_error_pages_are_templated_and_translated(client, team):
-    from tests.web.conftest import login
+    from tests.support.clients import login
 
     missing = client.get("/no-such-page")
     assert missing.status_code == 404 and "Halaman tidak ditemukan" in missing.text
@@ -57,14 +58,15 @@ def test_error_pages_are_templated_and_translated(client, team):
     assert "Page not found" in client.get("/no-such-page").text
 
 
-def test_server_error_page(app, client):
-    app.config["PROPAGATE_EXCEPTIONS"] = False
+def test_server_error_page(app_with):
+    # A route of its own: the shared application has served requests and takes no more.
+    app = app_with(PROPAGATE_EXCEPTIONS=False)
 
     @app.route("/boom")
     def boom():
         raise RuntimeError("boom")
 
-    response = client.get("/boom")
+    response = isolated_client(app).get("/boom")
     assert response.status_code == 500 and "Galat 500" in response.text
 
 

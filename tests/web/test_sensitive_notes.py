@@ -3,20 +3,13 @@ stored encrypted (a copied database file does not reveal them)."""
 
 from __future__ import annotations
 
-from sqlalchemy import text
-
 from caseflow.extensions import db
 from caseflow.models import Client
-from tests.web.test_cases import CLIENT, fresh, sync
+from tests.support.factories import CLIENT_FORM as CLIENT
+from tests.support.queries import fresh, raw, sync
 
 SECRET_HEALTH = "ODHA, terapi ARV rutin di puskesmas"
 SECRET_PROTECTION = "Korban perdagangan orang, pelaku masih di kampung"
-
-
-def raw(sql: str, **params):
-    db.session.rollback()
-    with db.engine.connect() as connection:
-        return connection.execute(text(sql), params).scalar_one()
 
 
 def test_notes_are_entered_shown_and_encrypted(signed_in, team, make):

@@ -5,29 +5,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
-
 from caseflow.database import simulated_time, utcnow
 from caseflow.extensions import db
-from caseflow.models import AuditEvent, Case, SignOff
-
-
-def sync() -> None:
-    db.session.rollback()
-    db.session.expire_all()
-
-
-def fresh(case) -> Case:
-    sync()
-    return db.session.get(Case, case.id)
-
-
-def events(action: str, case_id: int | None = None) -> list[AuditEvent]:
-    sync()
-    statement = select(AuditEvent).where(AuditEvent.action == action)
-    if case_id is not None:
-        statement = statement.where(AuditEvent.case_id == case_id)
-    return list(db.session.execute(statement).scalars())
+from caseflow.models import SignOff
+from tests.support.queries import events, fresh
 
 
 def test_supervisor_lands_on_the_team_overview(signed_in, team, make):

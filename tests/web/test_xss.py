@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from caseflow.services import cases
 from caseflow.services.context import Actor
-from tests.conftest import a_step, rate_all
+from tests.support.factories import a_step, rate_all
 
 PAYLOAD = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 RAW_MARKERS = ("<script>alert", "<img src=x")

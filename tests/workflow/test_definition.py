@@ -112,16 +112,14 @@ def test_invalid_yaml_is_named(tmp_path):
     assert str(path) in str(refused.value) and "not valid YAML" in str(refused.value)
 
 
-def test_app_refuses_to_start_with_a_broken_workflow(tmp_path, database_url):
-    from tests.conftest import _build_app
-
+def test_app_refuses_to_start_with_a_broken_workflow(tmp_path, app_with):
     directory = tmp_path / "workflows"
     directory.mkdir()
     raw = rehabilitation()
     raw["initial"] = "nowhere"
     (directory / "rehabilitation.yaml").write_text(yaml.safe_dump(raw))
     with pytest.raises(WorkflowDefinitionError) as refused:
-        _build_app(database_url, tmp_path, CASEFLOW_WORKFLOWS_DIR=str(directory))
+        app_with(CASEFLOW_WORKFLOWS_DIR=str(directory))
     assert "rehabilitation.yaml: initial: unknown state 'nowhere'" in str(refused.value)
 
 
@@ -143,22 +141,19 @@ def test_cli_start_fails_with_the_message(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def two_workflow_app(database_url, tmp_path):
-    from tests.conftest import _build_app
-
+def two_workflow_app(app_with, tmp_path):
     directory = tmp_path / "workflows"
     directory.mkdir()
     shutil.copy(REHABILITATION, directory)
     shutil.copy(REFERRAL, directory)
-    app = _build_app(database_url, tmp_path, CASEFLOW_WORKFLOWS_DIR=str(directory))
+    app = app_with(CASEFLOW_WORKFLOWS_DIR=str(directory))
     with app.app_context():
         yield app
         db.session.remove()
-        db.engine.dispose()
 
 
 def test_a_second_workflow_runs_on_the_same_engine(two_workflow_app):
-    from tests.conftest import COMPLETE_ASSESSMENT, Factory
+    from tests.support.factories import COMPLETE_ASSESSMENT, Factory
 
     make = Factory(two_workflow_app)
     supervisor = make.user("supervisor")

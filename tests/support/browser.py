@@ -1,0 +1,102 @@
+"""The browser journeys' server (one for the session, its demo database put back for each
+test module), and what the journeys do in a page."""
+
+from __future__ import annotations
+
+import copy
+import os
+import shutil
+import threading
+from pathlib import Path
+
+from werkzeug.serving import make_server
+
+from caseflow.devdata.demo import DEMO_PASSWORD
+
+CHROMIUM = os.environ.get("CASEFLOW_CHROMIUM", "/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "browser" / "screenshots"
+TABLET_PORTRAIT = {"width": 768, "height": 1024}
+TABLET_LANDSCAPE = {"width": 1280, "height": 800}
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu",
+                 "--disable-component-update", "--no-first-run"]
+
+# Visible controls smaller than 44×44 px (a radio or checkbox counts by its label).
+SMALL_TARGETS = """() => Array.from(document.querySelectorAll('a, button, input, select, textarea, label'))
+  .filter(e => e.offsetParent !== null && e.type !== 'hidden' && e.type !== 'radio' && e.type !== 'checkbox')
+  .filter(e => e.tagName !== 'LABEL' || e.querySelector('input[type=radio]') || e.htmlFor &&
+          document.getElementById(e.htmlFor) && document.getElementById(e.htmlFor).type === 'checkbox')
+  .map(e => [e.tagName, (e.textContent || e.name || '').trim().slice(0, 40),
+             Math.round(e.getBoundingClientRect().width), Math.round(e.getBoundingClientRect().height)])
+  .filter(r => r[2] < 44 || r[3] < 44)"""
+# The same, for the page's own content only (the shared header is checked by the
+# facilitator journeys).
+SMALL_TARGETS_IN_MAIN = SMALL_TARGETS.replace(
+    "document.querySelectorAll(", "document.querySelector('main').querySelectorAll(")
+assert SMALL_TARGETS_IN_MAIN != SMALL_TARGETS
+
+
+class LiveServer:
+    """The application (CSRF on, background jobs in threads as in production) served on a
+    free port, on a SQLite file seeded once with the demo data."""
+
+    def __init__(self, sqlite_template: Path, directory: Path) -> None:
+        from caseflow.devdata.demo import seed_demo_data
+        from caseflow.extensions import db
+
+        from .apps import build_app
+
+        self.path = directory / "caseflow.sqlite3"
+        self.demo = directory / "demo.sqlite3"
+        shutil.copyfile(sqlite_template, self.path)
+        self.app = build_app(f"sqlite:///{self.path}", directory, WTF_CSRF_ENABLED=True, TESTING=False)
+        with self.app.app_context():
+            seed_demo_data(case_count=16)
+            db.session.remove()
+            self.engine = db.engine
+            with self.engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            self.engine.dispose()
+        shutil.copyfile(self.path, self.demo)
+        self.config = copy.deepcopy(dict(self.app.config))
+        self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self) -> LiveServer:
+        self.thread.start()
+        return self
+
+    def fresh(self) -> LiveServer:
+        """The demo database and the configuration as seeded, for the next test module."""
+        for thread in threading.enumerate():
+            if thread.name.startswith(("export-", "import-")):
+                thread.join(timeout=30)  # a job of the last module still writing
+        self.app.config.clear()
+        self.app.config.update(copy.deepcopy(self.config))
+        self.engine.dispose()
+        copy_path = self.path.with_name(self.path.name + ".fresh")
+        shutil.copyfile(self.demo, copy_path)
+        os.replace(copy_path, self.path)
+        for suffix in ("-wal", "-shm"):
+            self.path.with_name(self.path.name + suffix).unlink(missing_ok=True)
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.thread.join(timeout=5)
+        self.engine.dispose()
+
+
+def login(page, username: str, password: str = DEMO_PASSWORD) -> None:
+    page.goto("/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("form[action$='/login'] button[type=submit]")
+    page.wait_for_load_state()
+
+
+def screenshot(page, name: str) -> Path:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
