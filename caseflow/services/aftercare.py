@@ -19,14 +19,16 @@ from typing import Any
 
 from flask import Flask
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from ..database import utcnow, write_transaction
 from ..errors import InvalidTransition
 from ..extensions import db
 from ..i18n import _l
-from ..models import Aftercare, AftercareContact, Case, Role, Step
+from ..models import Aftercare, AftercareContact, Case, Role, Step, User
 from ..signals import case_moved, step_logged
 from ..workflow import AftercareDef, TransitionDef
+from . import access
 from . import cases as case_services
 from .audit import append_case_event
 from .context import Actor
@@ -117,7 +119,7 @@ def log_follow_up(actor: Actor, case_id: int, data: dict, expected_version: int 
 # --- reading -----------------------------------------------------------------------------
 
 
-def _contact_status(period: Aftercare, contact: AftercareContact, now: datetime) -> str:
+def contact_status(period: Aftercare, contact: AftercareContact, now: datetime) -> str:
     """made / missed / open / planned; "cancelled" for a contact a relapse came before."""
     if period.outcome == RELAPSED and contact.made_at is None and contact.closes_at > period.ended_at:
         return "cancelled"
@@ -132,7 +134,7 @@ def status_of(case: Case, now: datetime | None = None) -> dict[str, Any] | None:
         return None
     now = now or utcnow()
     contacts = [{"number": c.number, "due_at": c.due_at, "opens_at": c.opens_at, "closes_at": c.closes_at,
-                 "made_at": c.made_at, "step_id": c.step_id, "status": _contact_status(period, c, now)}
+                 "made_at": c.made_at, "step_id": c.step_id, "status": contact_status(period, c, now)}
                 for c in period.contacts]
     if period.outcome == RELAPSED:
         state = RELAPSED
@@ -149,3 +151,27 @@ def status_of(case: Case, now: datetime | None = None) -> dict[str, Any] | None:
             "contacts": contacts, "as_planned": all(c["status"] == "made" for c in contacts),
             "next_contact": next((c for c in contacts if c["status"] in ("open", "planned")), None),
             "steps": list(steps)}
+
+
+def running_periods(user: User, now: datetime | None = None) -> list[tuple[Aftercare, Case]]:
+    """The aftercare periods running now on the cases `user` may open, the one whose next
+    contact is due first at the top."""
+    now = now or utcnow()
+    rows = db.session.execute(
+        access.visible_cases(user, select(Aftercare, Case).join(Case, Case.id == Aftercare.case_id))
+        .where(Aftercare.outcome.is_(None), Aftercare.started_at <= now, Aftercare.ended_at > now)
+        .options(selectinload(Aftercare.contacts), selectinload(Case.client), selectinload(Case.facilitator))
+    ).all()
+
+    def next_due(row) -> datetime:
+        waiting = [c.closes_at for c in row[0].contacts if c.made_at is None and c.closes_at > now]
+        return min(waiting) if waiting else row[0].ended_at
+
+    return sorted(((period, case) for period, case in rows), key=next_due)
+
+
+def contacts_due(user: User, now: datetime | None = None) -> list[tuple[AftercareContact, Case]]:
+    """Planned contacts whose window is open now and not yet made, on `user`'s cases."""
+    now = now or utcnow()
+    return [(contact, case) for period, case in running_periods(user, now) for contact in period.contacts
+            if contact.made_at is None and contact.opens_at <= now < contact.closes_at]

@@ -139,3 +139,43 @@ def get_client(user: User, client_id: int) -> Client:
     if client is None or not access.can_see_client(user, client):
         raise NotFound(_l("No such client."))
     return client
+
+
+def cases_by_client(user: User, client_ids: list[int]) -> dict[int, dict]:
+    """Per client of a list: how many of their cases `user` may open, their open case if
+    `user` may open it, or only that one is open elsewhere (what refusing a second open
+    case says too), and whether they have any case at all (a client left without one)."""
+    result: dict[int, dict] = {cid: {"count": 0, "any": False, "open": None, "open_elsewhere": False}
+                               for cid in client_ids}
+    if not client_ids:
+        return result
+    visible = set(db.session.execute(
+        access.visible_cases(user, select(Case.id).where(Case.client_id.in_(client_ids)))).scalars())
+    for case in db.session.execute(select(Case).where(Case.client_id.in_(client_ids))).scalars():
+        entry = result[case.client_id]
+        entry["any"] = True
+        entry["count"] += case.id in visible
+        if case.closed_at is None:
+            if case.id in visible:
+                entry["open"] = case
+            else:
+                entry["open_elsewhere"] = True
+    return result
+
+
+def record_client_view(actor: Actor, client_id: int) -> None:
+    """A client's page shows their personal data: reading it is recorded on the reader's
+    chain (a case's page records its reads on the case's own chain)."""
+    with write_transaction():
+        append_event(chain=user_chain(actor.user_id), action="client.viewed", actor=actor,
+                     context={"client_id": client_id})
+
+
+def registration_matches(user: User, data: dict) -> list[Client]:
+    """`possible_matches` for a registration form's raw values (a date not yet checked)."""
+    try:
+        birth = date.fromisoformat(str(data.get("birth_date") or "").strip())
+    except ValueError:
+        birth = None
+    nik = str(data.get("nik") or "").strip() or None
+    return possible_matches(user, full_name=str(data.get("full_name") or ""), birth_date=birth, nik=nik)
