@@ -4,8 +4,6 @@ same way (a step within a contact's window makes it)."""
 
 from __future__ import annotations
 
-from ..errors import NotFound
-from ..i18n import _l
 from ..schemas import api as s
 from ..schemas.aftercare import AftercareOut
 from ..services import aftercare
@@ -28,14 +26,15 @@ blp = make_blueprint("api_aftercare", "Aftercare (bimbingan lanjut) of resolved 
 @blp.response(200, AftercareOut)
 @scope("cases:read")
 def get_aftercare(case_id: int):
-    """The case's latest aftercare period with each planned contact's status (404 if the
-    case never had one). Reading it is recorded on the case."""
+    """The case's latest aftercare period with each planned contact's status; state "none"
+    for a case that never had one. Reading it is recorded on the case."""
     case_services.record_case_view(actor(), case_id, what="api aftercare")
     case = case_services.get_case(user(), case_id)
-    status = aftercare.status_of(case)
-    if status is None:
-        raise NotFound(_l("This case has had no aftercare."))
-    return status
+    return aftercare.status_of(case) or NO_AFTERCARE
+
+
+NO_AFTERCARE = {"id": None, "state": "none", "started_at": None, "planned_end_at": None, "ended_at": None,
+                "plan": "", "as_planned": False, "contacts": [], "steps": []}
 
 
 @blp.route("/cases/<int:case_id>/aftercare/follow-ups", methods=["POST"])

@@ -18,11 +18,11 @@ class AftercareContactOut(Schema):
 
 
 class AftercareOut(Schema):
-    id = fields.Integer()
-    state = fields.String(metadata={"description": "running, completed or relapsed"})
-    started_at = fields.DateTime(metadata={"description": "The resolution it follows"})
-    planned_end_at = fields.DateTime()
-    ended_at = fields.DateTime()
+    id = fields.Integer(allow_none=True)
+    state = fields.String(metadata={"description": "running, completed, relapsed, or none (never had one)"})
+    started_at = fields.DateTime(allow_none=True, metadata={"description": "The resolution it follows"})
+    planned_end_at = fields.DateTime(allow_none=True)
+    ended_at = fields.DateTime(allow_none=True)
     plan = fields.String()
     as_planned = fields.Boolean(metadata={"description": "Every planned contact made"})
     contacts = fields.List(fields.Nested(AftercareContactOut))

@@ -129,8 +129,10 @@ def new_client():
     data["consent_confirmed"] = request.form.get("consent_confirmed") == "1"
     # Someone already registered within reach (the same NIK, or name and birth date) is
     # offered first: continue with them, or say this is another person.
+    # The same NIK is refused by the service (below), pointing to the client.
     matches = client_services.registration_matches(current_user, data)
-    if matches and request.form.get("different_person") != "1":
+    same_nik = any(m.nik and m.nik == data.get("nik") for m in matches)
+    if matches and not same_nik and request.form.get("different_person") != "1":
         return render_template("cases/new_client.html", errors={}, form=request.form, matches=matches, **context)
     try:
         client = register_client(request_actor(), data)

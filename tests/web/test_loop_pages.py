@@ -65,11 +65,14 @@ def test_registering_someone_already_registered_offers_to_continue_with_them(sig
     assert registered.status_code == 303 and count(Client) == 2
 
 
-def test_the_same_nik_within_reach_is_pointed_to(signed_in, team, make):
+def test_the_same_nik_within_reach_is_refused_pointing_to_the_client(signed_in, team, make):
     earlier = make.client(team.facilitator, full_name="Siti Lama")
-    data = PERSON | {"full_name": "Siti Baru", "nik": earlier.nik, "birth_date": earlier.birth_date.isoformat()}
-    page = signed_in(team.facilitator).post("/clients/new", data=data).get_data(as_text=True)
-    assert "Lanjutkan dengan Siti Lama" in page
+    data = PERSON | {"full_name": "Siti Baru", "nik": earlier.nik, "birth_date": earlier.birth_date.isoformat(),
+                     "different_person": "1"}
+    refused = signed_in(team.facilitator).post("/clients/new", data=data)
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "Lanjutkan dengan Siti Lama" in page
+    assert 'name="different_person"' not in page  # a NIK is one person's: no "register anyway"
     assert count(Client) == 1
 
 
