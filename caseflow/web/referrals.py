@@ -63,9 +63,10 @@ def index():
     rows = db.session.execute(statement.options(
         selectinload(Referral.case).selectinload(Case.client),
         selectinload(Referral.case).selectinload(Case.facilitator)).limit(LIST_SIZE)).scalars().all()
-    return render_template("referrals/index.html", referrals=rows, show=show,
-                           today=referral_services.today_for(current_user),
-                           overdue_count=len(db.session.execute(referral_services.overdue(current_user)).all()))
+    overdue_count = db.session.execute(
+        select(func.count()).select_from(referral_services.overdue(current_user).subquery())).scalar_one()
+    return render_template("referrals/index.html", referrals=rows, show=show, overdue_count=overdue_count,
+                           today=referral_services.today_for(current_user))
 
 
 # --- sending one ----------------------------------------------------------------------------
@@ -105,11 +106,13 @@ def new(case_id: int):
 
 def _show_context(referral: Referral) -> dict[str, Any]:
     case = referral.case
-    is_facilitator = access.holds_case_role(current_user, case, Role.FACILITATOR)
-    return {"referral": referral, "case": case, "can_answer": is_facilitator and bool(
-                NEXT_STATUSES[referral.status] or referral.status == "sent"),
+    # What the answer may be now (the service holds the rule): the next statuses, and "sent"
+    # again while waiting, to record that the service asked for more time.
+    allowed = set(NEXT_STATUSES[referral.status]) | ({"sent"} if referral.status == "sent" else set())
+    return {"referral": referral, "case": case,
+            "can_answer": bool(allowed) and access.holds_case_role(current_user, case, Role.FACILITATOR),
             "status_options": [(code, label) for code, label in followup_labels.referral_status_options()
-                               if code in NEXT_STATUSES[referral.status] or code == referral.status == "sent"],
+                               if code in allowed],
             "today": referral_services.today_for(current_user)}
 
 
