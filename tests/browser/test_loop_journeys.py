@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import login, screenshot
+from tests.browser.test_journeys import SMALL_TARGETS
 
 pytestmark = pytest.mark.browser
 
@@ -40,6 +41,7 @@ def test_a_lost_client_is_found_and_continued(page):
     page.check("input[name=without_case]")
     page.get_by_role("button", name="Cari").click()
     expect(page.locator(".case-item")).to_have_count(1)
+    assert page.evaluate(SMALL_TARGETS) == []
     screenshot(page, "clients-without-a-case")
     page.locator(".case-item a").first.click()
     expect(page.locator("h1")).to_contain_text("Petrus Tabuni")
@@ -80,6 +82,7 @@ def test_an_aftercare_follow_up_is_logged(page):
     expect(page.locator(".badge-resolved").first).to_have_text("Terselesaikan")
     expect(panel.locator("[data-contact-status=made]")).to_have_count(1)
     expect(panel.locator("[data-contact-status=open]")).to_have_count(1)
+    assert page.evaluate(SMALL_TARGETS) == []
     screenshot(page, "aftercare-contact-due")
     panel.get_by_role("link", name="Catat kontak bimbingan lanjut").click()
     page.check("input[name=step_type][value=home_visit]")
@@ -112,11 +115,12 @@ def test_a_referral_is_sent_answered_and_overdue_ones_are_shown(page):
     # An overdue referral shows on the facilitator's own list.
     overdue = page.locator("#overdue-referrals")
     expect(overdue).to_contain_text("Rujukan terlambat")
+    assert page.evaluate(SMALL_TARGETS) == []
     screenshot(page, "facilitator-overdue-referral")
 
     # Send one from a case in intervention, with the letter to take along.
     page.goto("/cases?state=intervention")
-    page.locator(".case-item a").first.click()
+    page.locator("main > ul.case-list .case-item a").first.click()
     page.get_by_role("link", name="Rujuk klien").click()
     page.select_option("select[name=destination_type]", "health")
     page.fill("input[name=institution]", "Puskesmas Wamena Kota")
@@ -131,6 +135,7 @@ def test_a_referral_is_sent_answered_and_overdue_ones_are_shown(page):
     # The answer comes back.
     page.check("input[name=status][value=service_given]")
     page.fill("textarea[name=feedback]", "Sudah diperiksa; jadwal imunisasi berikutnya bulan depan.")
+    assert page.evaluate(SMALL_TARGETS) == []
     screenshot(page, "referral-answer")
     page.get_by_role("button", name="Simpan jawaban").click()
     expect(page.locator("[data-referral-status]")).to_have_text("Layanan diberikan")
