@@ -4,7 +4,11 @@ that writes changes together with it (or the whole use case fails); receivers ar
 connected by `create_app`.
 
 - `step_logged`: sender the Case, `step=` the Step just added (flushed, with its id).
-  The sealed monitoring figures count a step logged into a past month.
+  The sealed monitoring figures count a step logged into a past month; a step logged
+  during aftercare makes the planned contact whose window it falls in.
+- `case_moved`: sender the Case (in its new state), `transition=` the TransitionDef taken,
+  `source=` the state it left, `actor=` and `now=`. Aftercare starts after a resolution
+  and ends when the case is reopened during it.
 """
 
 from __future__ import annotations
@@ -14,3 +18,4 @@ from blinker import Namespace
 _signals = Namespace()
 
 step_logged = _signals.signal("step-logged")
+case_moved = _signals.signal("case-moved")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..database import utcnow
-from ..models import Case, Client, Role, SignOff
+from ..i18n.referral_labels import DESTINATION_NAMES, REFERRAL_STATUS_NAMES
+from ..models import Case, Client, Referral, Role, SignOff
 from ..services import access
 from ..services.cases import available_actions
 from ..services.runtime import engine
@@ -76,3 +77,26 @@ def client(user, client: Client) -> dict[str, Any]:
     if user.role not in (Role.FACILITATOR, Role.SUPERVISOR) or not access.can_see_client(user, client):
         data["nik"] = None
     return data
+
+
+def client_list_item(client: Client, cases: dict[str, Any]) -> dict[str, Any]:
+    """A client in a list: masked NIK, and where their cases stand."""
+    data = {name: getattr(client, name) for name in (
+        "id", "full_name", "masked_nik", "sex", "birth_date", "province_code", "created_at")}
+    open_case = cases["open"]
+    return data | {"has_case": cases["any"], "cases": cases["count"],
+                   "open_case_id": open_case.id if open_case is not None else None,
+                   "open_case_elsewhere": cases["open_elsewhere"]}
+
+
+def referral(referral: Referral) -> dict[str, Any]:
+    today = utcnow().date()
+    return {name: getattr(referral, name) for name in (
+        "id", "case_id", "destination_type", "institution", "reason", "goal_id", "sent_on",
+        "expected_answer_on", "status", "feedback", "answered_on", "step_id", "created_by_id",
+        "created_at", "updated_at")} | {
+        "case_number": referral.case.number,
+        "destination_title": str(DESTINATION_NAMES.get(referral.destination_type, referral.destination_type)),
+        "status_title": str(REFERRAL_STATUS_NAMES.get(referral.status, referral.status)),
+        "overdue": referral.is_overdue(today),
+    }

@@ -17,6 +17,7 @@ from ..errors import CaseflowError
 from ..extensions import db
 from ..models import Case, User
 from ..services import cases as case_services
+from ..services import referrals as referral_services
 from ..services.audit import create_checkpoint
 from ..services.clients import register_client
 from ..services.context import Actor
@@ -77,8 +78,36 @@ def seed_demo_data(password: str | None = None, case_count: int = 36,
         _demo_case(rng, index, facilitator, supervisors[facilitator.id], target, opened)
         if (index + 1) % 10 == 0:
             progress(f"{index + 1}/{case_count} cases")
+    _loose_ends(rng, users)
     create_checkpoint(Actor.cli(), force=True)
     return [(u[0], password, u[2]) for u in DEMO_USERS]
+
+
+def _loose_ends(rng: random.Random, users: dict[str, User]) -> None:
+    """What the loop between the people must catch: a client registered while the signal
+    dropped before the case was opened, and a returning client with a new case linked to
+    the earlier one."""
+    me = Actor(user=users["pendamping"], via="cli")
+    with simulated_time(utcnow() - timedelta(days=3)):
+        register_client(me, {
+            "full_name": "Petrus Tabuni", "nik": _nik(rng, "91", date(1979, 4, 12), "M"),
+            "birth_date": "1979-04-12", "sex": "M", "address": "Kampung Hitigima, RT 02",
+            "province_code": "91", "consent_given_by": "klien sendiri", "consent_confirmed": True,
+        })
+    colleague = users["pendamping2"]
+    closed = db.session.execute(select(Case).where(
+        Case.facilitator_id == colleague.id, Case.state == "closed_unresolved").order_by(Case.id)).scalars().first()
+    if closed is not None:
+        with simulated_time(utcnow() - timedelta(days=2)):
+            case_services.open_case(Actor(user=colleague, via="cli"), {
+                "client_id": closed.client_id, "ppks_category_code": closed.ppks_category_code,
+                "summary": "Klien kembali: masalah muncul lagi setelah kasus sebelumnya ditutup.",
+            })
+
+
+# How the referral of each demo case was answered (by case index); a case left in
+# intervention keeps its referral waiting, past its expected day (overdue).
+REFERRAL_ANSWERS = ("service_given", "accepted", "refused", "no_answer")
 
 
 def _nik(rng: random.Random, province: str, birth: date, sex: str) -> str:
@@ -152,6 +181,18 @@ def _demo_case(rng, index, facilitator: User, supervisor: User, target: str, ope
                 ]})
                 fire(me, "start_intervention")
         goals = [g.id for g in case.plan.goals] if case.plan else []
+        if order >= 3:
+            with later(1, 3):
+                referral = referral_services.send_referral(me, case.id, {
+                    "destination_type": "dukcapil", "institution": f"Dukcapil Kabupaten {rng.choice(LAST_NAMES)}",
+                    "reason": "Klien belum memiliki KTP dan KK.", "goal_id": goals[1],
+                })
+            if target != "intervention":
+                with later(2, 12):
+                    status = REFERRAL_ANSWERS[index % len(REFERRAL_ANSWERS)]
+                    referral_services.record_answer(me, referral.id, {
+                        "status": status, "feedback": "" if status == "no_answer" else "Jawaban dari Dukcapil.",
+                    })
         if order >= 4:
             for number in range(rng.randint(1, 4)):
                 with later(5, 20):
@@ -188,6 +229,14 @@ def _demo_case(rng, index, facilitator: User, supervisor: User, target: str, ope
             with later(1, 6):
                 db.session.refresh(case)
                 case_services.decide_sign_off(boss, case.pending_sign_off.id, {"decision": "approve"})
+            if target == "resolved":
+                # Aftercare: the first planned contact, a month after the resolution.
+                db.session.refresh(case)
+                follow_up = case.stage_entered_at + timedelta(days=31)
+                if follow_up < utcnow():
+                    clock[0] = follow_up
+                    with simulated_time(follow_up):
+                        step("Kunjungan bimbingan lanjut: klien tetap bersekolah, keluarga mendukung.")
         if 1 <= order <= 4 and index % 12 == 1 and facilitator.supervisor_id == supervisor.id:
             colleague = db.session.execute(select(User).where(
                 User.supervisor_id == supervisor.id, User.id != facilitator.id, User.role == "facilitator")).scalars().first()

@@ -1,5 +1,6 @@
 """SQLAlchemy models, one module per aggregate. Importing this package registers them all."""
 
+from .aftercare import Aftercare, AftercareContact
 from .api import ApiToken, IdempotencyRecord
 from .audit import AuditChainHead, AuditCheckpoint, AuditCheckpointEntry, AuditEvent
 from .case import (
@@ -18,6 +19,7 @@ from .case import (
 )
 from .client import Client, mask_nik
 from .reference import PpksCategory, Province
+from .referral import Referral
 from .reports import CaseStageHistory, ReportFile, ReportFilePart, ReportJob, ReportSnapshot
 from .rollup import ReportMonthCell, ReportSealedMonth
 from .sign_off_policy import Delegation, Notification, SignOffEscalation
@@ -32,6 +34,9 @@ from .user import (
 )
 
 __all__ = [
+    "Aftercare",
+    "AftercareContact",
+    "Referral",
     "PRIVILEGED_ROLES",
     "AccountChange",
     "AccountChangeKind",

@@ -30,7 +30,8 @@ class Client(db.Model):
     consent_given_by: Mapped[str] = mapped_column(String(120))
     consent_recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     consent_recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # Indexed: a facilitator's (or a team's) client list starts from who registered them.
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Set when the retention rule erased this person's data (figures stay, names go).
     anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -19,14 +19,14 @@ from markupsafe import Markup
 from ..i18n.labels import CLOSURE_REASON_NAMES
 from ..models import Role, User
 from ..services.snapshots import store_snapshot
-from . import charts, snapshots, tables
+from . import charts, followup_tables, snapshots, tables
 from . import figures as fg
 from .tables import Table
 
 # The address of the cases behind a number: (figure, key, by) → URL, or None for no link.
 Link = Callable[[str, Any, str | None], str | None]
 
-SNAPSHOT_SHAPE = 2  # part of a snapshot's key: a change of what it holds leaves the old ones unread
+SNAPSHOT_SHAPE = 3  # part of a snapshot's key: a change of what it holds leaves the old ones unread
 HEADLINE_FIGURES = ("recorded", "in_progress", "resolved", "closed_unresolved", "reopened", "overdue")
 COMPARED_FIGURES = ("recorded", "in_progress", "overdue", "resolved", "closed_unresolved")
 
@@ -41,6 +41,8 @@ class Figures:
     steps: list[dict[str, Any]]
     caseload: list[dict[str, Any]] | None  # not shown to facilitators
     distribution: dict[str, list[int]]
+    aftercare: dict[str, Any] | None = None  # figures.aftercare (raw only)
+    referrals: dict[str, Any] | None = None  # figures.referrals (raw only)
 
 
 def figures(filters: fg.Filters, user: User) -> Figures:
@@ -55,6 +57,8 @@ def figures(filters: fg.Filters, user: User) -> Figures:
         steps=fg.steps_per_case_per_month(filters, user),
         caseload=fg.caseload(filters, user) if user.role != Role.FACILITATOR else None,
         distribution=fg.duration_distribution(filters, user),
+        aftercare=fg.aftercare_summary(filters, user),
+        referrals=fg.referral_summary(filters, user),
     )
 
 
@@ -133,6 +137,24 @@ def _tables(found: Figures, names: dict[str, dict[Any, str]], user: User, locale
     result.append(tables.steps_table(found.steps))
     if found.caseload is not None:
         result.append(tables.caseload_table(found.caseload, personal="facilitator" in found.comparisons))
+    result.extend(_followup_tables(found, link))
+    return result
+
+
+def _followup_tables(found: Figures, link: Link) -> list[Table]:
+    """Aftercare and referrals, each number linked to the cases (or referrals) behind it."""
+    result = []
+    if found.aftercare is not None:
+        aftercare = followup_tables.aftercare_table(found.aftercare)
+        for row, (_label, figure, key) in enumerate(followup_tables.AFTERCARE_ROWS):
+            _link(aftercare, row, 1, link(figure, key, None))
+        result.append(aftercare)
+    if found.referrals is not None:
+        referrals = followup_tables.referral_table(found.referrals)
+        for row, (destination, _values) in enumerate(followup_tables.referral_rows(found.referrals)):
+            for column, (_header, figure) in enumerate(followup_tables.REFERRAL_COLUMNS, 1):
+                _link(referrals, row, column, link(figure, destination, None))
+        result.append(referrals)
     return result
 
 

@@ -25,6 +25,7 @@ from ..errors import Conflict, InvalidTransition, NotAllowed, NotFound, Validati
 from ..extensions import db
 from ..i18n import _l
 from ..models import (
+    Aftercare,
     Assessment,
     AuditEvent,
     Case,
@@ -55,7 +56,7 @@ from ..schemas import (
     load,
 )
 from ..security.fields import marker as sensitive_marker
-from ..signals import step_logged
+from ..signals import case_moved, step_logged
 from ..workflow import Missing, TransitionDef
 from . import access
 from .audit import append_case_event, append_event, user_chain
@@ -113,6 +114,18 @@ def _check_version(case: Case, expected_version: int | None) -> None:
 def _require_open(case: Case) -> None:
     if engine(case.workflow).is_final(case.state):
         raise InvalidTransition(_l("The case is closed; reopen it first."), current=case_summary(case))
+
+
+def accepts_steps(case: Case) -> bool:
+    """Work is logged on an open case, and on a resolved case during its aftercare period
+    (which leaves the case resolved: services/aftercare.py)."""
+    return not engine(case.workflow).is_final(case.state) or Aftercare.running_for(case.id) is not None
+
+
+def _require_in_work(case: Case) -> None:
+    if not accepts_steps(case):
+        raise InvalidTransition(_l("The case is closed and its aftercare is over; reopen it first."),
+                                current=case_summary(case))
 
 
 def _require_record_editable(case: Case, record: str) -> None:
@@ -227,6 +240,7 @@ def open_case(actor: Actor, data: dict) -> Case:
         workflow_name = values.get("workflow") or default_workflow_name()
         if workflow_name not in engines():
             raise ValidationError(_l("Unknown workflow."), fields={"workflow": [_l("Unknown workflow.")]})
+        earlier = _require_no_open_case(user, client)
         engine(workflow_name).start(case, now)
         db.session.add(case)
         db.session.flush()
@@ -234,8 +248,28 @@ def open_case(actor: Actor, data: dict) -> Case:
         _audit(actor, case, "case.opened", None, case_summary(case) | {
             "client_id": client.id, "ppks_category_code": case.ppks_category_code,
             "workflow": case.workflow,
-        })
+        }, earlier_case_ids=earlier or None)
         return case
+
+
+def _require_no_open_case(user: User, client: Client) -> list[int]:
+    """A client has one open case at a time: a returning client whose earlier cases are
+    closed gets a new case, linked to them (the ids go in the new case's audit event)."""
+    rows = db.session.execute(
+        select(Case.id, Case.closed_at).where(Case.client_id == client.id).order_by(Case.opened_at)
+    ).all()
+    for case_id, closed_at in rows:
+        if closed_at is None:
+            current = db.session.get(Case, case_id)
+            # The number only to whoever may open that case; the others learn only that it exists.
+            if access.can_view_case(user, current):
+                message = _l("This client already has an open case (%(number)s): continue it instead of "
+                             "opening another.", number=current.number)
+                raise ValidationError(message, fields={"client_id": [message]}, current={"case_id": case_id})
+            message = _l("This client already has an open case, held by another facilitator. Ask your "
+                         "supervisor.")
+            raise ValidationError(message, fields={"client_id": [message]})
+    return [case_id for case_id, _closed in rows]
 
 
 def _facilitator_for_new_case(user: User, facilitator_id: int | None) -> User:
@@ -463,7 +497,7 @@ def log_step(actor: Actor, case_id: int, data: dict, expected_version: int | Non
             raise ValidationError(_l("Some fields need attention."),
                                   fields={"goal_id": [_l("This goal is not part of the case's plan.")]})
         _check_version(case, expected_version)
-        _require_open(case)
+        _require_in_work(case)
         zone = actor.user.timezone
         occurred = values["occurred_at"]
         if occurred.tzinfo is None:
@@ -571,6 +605,7 @@ def _move(actor: Actor, case: Case, trigger: str, *, reason: str | None,
            trigger=trigger, reason=reason,
            sign_off_requested=requested.id if requested else None,
            sign_off_decided=sign_off.id if sign_off else None, **(authority or {}))
+    case_moved.send(case, actor=actor, transition=taken, source=source, now=now)
     return case
 
 
@@ -638,7 +673,7 @@ def reassign_case(actor: Actor, case_id: int, data: dict, expected_version: int 
             raise ValidationError(_l("Choose a facilitator of your team."),
                                   fields={"facilitator_id": [_l("Choose a facilitator of your team.")]})
         _check_version(case, expected_version)
-        _require_open(case)
+        _require_in_work(case)  # a case in aftercare still has someone following it
         if not target.active:
             raise ValidationError(_l("That facilitator's account is deactivated."),
                                   fields={"facilitator_id": [_l("Deactivated account.")]})

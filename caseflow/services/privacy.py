@@ -14,13 +14,14 @@ from ..database import utcnow, write_transaction
 from ..errors import NotAllowed, NotFound
 from ..extensions import db
 from ..i18n import _l
-from ..models import AuditEvent, Case, Client, Role
+from ..models import Aftercare, AuditEvent, Case, Client, Referral, Role
 from . import access
 from .audit import append_case_event, event_dicts
 from .cases import _assessment_dict, _evaluation_dict, _plan_dict, _step_dict, _termination_dict
 from .clients import client_dict
 from .context import Actor
 from .locking import lock_case
+from .referrals import referral_dict
 from .runtime import engines
 
 ERASED = "[anonim]"
@@ -72,6 +73,9 @@ def export_client_data(actor: Actor, client_id: int) -> dict[str, Any]:
                 "evaluation": _evaluation_dict(case.evaluation),
                 "termination": _termination_dict(case.termination),
                 "steps": [_step_dict(step) for step in case.steps],
+                "referrals": [referral_dict(r) for r in _referrals(case)],
+                "aftercare": [{"started_at": a.started_at, "ended_at": a.ended_at, "outcome": a.outcome,
+                               "plan": a.plan} for a in _aftercare(case)],
                 "sign_offs": [
                     {"requested_at": s.requested_at, "decision": s.decision, "decided_at": s.decided_at,
                      "reason": s.reason} for s in case.sign_offs
@@ -118,7 +122,9 @@ def anonymise_closed_cases(actor: Actor, older_than_days: int, *, dry_run: bool 
     db.session.rollback()
     for client_id in candidates:
         cases = db.session.execute(select(Case).where(Case.client_id == client_id)).scalars().all()
-        if any(c.state not in final or c.closed_at is None or c.closed_at >= cutoff for c in cases):
+        # A case still followed in aftercare is still in work, however long ago it was resolved.
+        if any(c.state not in final or c.closed_at is None or c.closed_at >= cutoff
+               or Aftercare.running_for(c.id) is not None for c in cases):
             report.skipped_clients.append(client_id)
             db.session.rollback()
             continue
@@ -179,6 +185,22 @@ def _scrub_case_texts(case: Case) -> None:
     for step in case.steps:
         step.notes = ""
         step.location = None
+    # The kind of service and the dates stay (referral figures); why and what came back go.
+    for referral in _referrals(case):
+        referral.reason = ""
+        referral.feedback = ""
+    for period in _aftercare(case):
+        period.plan = ""
+
+
+def _referrals(case: Case) -> list[Referral]:
+    return list(db.session.execute(select(Referral).where(Referral.case_id == case.id)
+                                   .order_by(Referral.id)).scalars())
+
+
+def _aftercare(case: Case) -> list[Aftercare]:
+    return list(db.session.execute(select(Aftercare).where(Aftercare.case_id == case.id)
+                                   .order_by(Aftercare.started_at)).scalars())
 
 
 def _erase_audit_payloads(client_id: int, case_ids: list[int], now: datetime) -> None:

@@ -10,15 +10,18 @@ from ..models import User
 from ..security import request_input, throttle
 from . import account_changes, errors, formatting, navigation
 from .admin import bp as admin_bp
+from .aftercare import bp as aftercare_bp
 from .audit import bp as audit_bp
 from .auth import bp as auth_bp
 from .cases import bp as cases_bp
+from .clients import bp as clients_bp
 from .evidence import bp as evidence_bp
 from .evidence import policy_bp
 from .exports import bp as exports_bp
 from .imports import bp as imports_bp
 from .main import bp as main_bp
 from .monitoring import bp as monitoring_bp
+from .referrals import bp as referrals_bp
 from .reports import bp as reports_bp
 from .supervision import bp as supervision_bp
 from .tokens import bp as tokens_bp
@@ -58,7 +61,8 @@ def init_app(app: Flask) -> None:
     errors.init_app(app)
 
     for blueprint in (auth_bp, main_bp, cases_bp, tokens_bp, evidence_bp, policy_bp, reports_bp, exports_bp,
-                      imports_bp, supervision_bp, audit_bp, monitoring_bp, admin_bp):
+                      imports_bp, supervision_bp, audit_bp, monitoring_bp, admin_bp,
+                      clients_bp, referrals_bp, aftercare_bp):
         app.register_blueprint(blueprint)
     throttle.init_app(app)  # sign-in throttling per account and address
 

@@ -22,6 +22,7 @@ from ..models import Case, Client, PpksCategory, Province, Role, User
 from ..schemas import ascii_number, page_number
 from ..services import access
 from ..services import cases as case_services
+from ..services import clients as client_services
 from ..services.clients import register_client
 from ..services.runtime import engine, engines
 from . import navigation
@@ -125,12 +126,19 @@ def new_client():
     data = _blank_to_none(request.form.to_dict(), "nik", "phone", "guardian_name",
                           "guardian_relationship", "birth_date")
     data["consent_confirmed"] = request.form.get("consent_confirmed") == "1"
+    # Someone already registered within reach (the same NIK, or name and birth date) is
+    # offered first: continue with them, or say this is another person.
+    # The same NIK is refused by the service (below), pointing to the client.
+    matches = client_services.registration_matches(current_user, data)
+    same_nik = any(m.nik and m.nik == data.get("nik") for m in matches)
+    if matches and not same_nik and request.form.get("different_person") != "1":
+        return render_template("cases/new_client.html", errors={}, form=request.form, matches=matches, **context)
     try:
         client = register_client(request_actor(), data)
     except (ValidationError, TooMany) as error:
         # A client already within the actor's reach is pointed to (a returning client).
         existing = (error.extra.get("current") or {}).get("client_id")
-        return render_invalid("cases/new_client.html", error, status=error.status,
+        return render_invalid("cases/new_client.html", error, status=error.status, matches=matches,
                               existing_client_id=existing, **context)
     flash(_("Client %(name)s is registered. Now open a case.", name=client.full_name), "success")
     return redirect(url_for("cases.open_case", client_id=client.id), code=303)
@@ -158,7 +166,9 @@ def _team_options() -> list[tuple[str, str]]:
 def open_case(client_id: int):
     _require_role(*CLIENT_REGISTRARS)
     client = _client_for_opening(client_id)
-    context = {"client": client, "category_options": _category_options(), "team_options": _team_options()}
+    context = {"client": client, "category_options": _category_options(), "team_options": _team_options(),
+               "open_case": client_services.open_case_of(client),
+               "earlier_cases": client_services.cases_of(current_user, client)}
     if request.method == "GET":
         return render_template("cases/open_case.html", errors={}, form={}, **context)
     data = _blank_to_none(request.form.to_dict(), "facilitator_id", "workflow")
@@ -248,7 +258,7 @@ def _case_context(case: Case, *, form_name: str | None = None, errors: dict | No
         "progress": _progress(case),
         "is_final": definition.states[case.state].final,
         "editable": editable,
-        "can_log_step": is_facilitator and not definition.states[case.state].final,
+        "can_log_step": is_facilitator and case_services.accepts_steps(case),  # open, or in aftercare
         "read_only": not is_facilitator,
         "actions": actions,
         "active_goals": active_goals,

@@ -144,6 +144,8 @@ def _drill_url(filters: fg.Filters, figure: str, key: Any = None, by: str | None
         args["key"] = key
     if by:
         args["by"] = by
+    if figure in fg.REFERRAL_POPULATIONS:  # referrals, not cases: their own list (web/referrals.py)
+        return url_for("referrals.figure", figure=figure, **args)
     return url_for("reports.cases", figure=figure, **args)
 
 
@@ -295,6 +297,8 @@ FIGURE_TITLES = {
     "resolved_as_of": _l("Closed cases"),
     "resolved_within_90": _l("Resolved within 90 days"),
     "resolved_within_180": _l("Resolved within 180 days"),
+    "in_aftercare": _l("Cases in aftercare"),
+    "aftercare_ended": _l("Aftercare ended"),
 }
 
 

@@ -1,6 +1,7 @@
 """Workflow definitions (workflows/*.yaml) and the engine that runs them."""
 
 from .definition import (
+    AftercareDef,
     StateDef,
     TransitionDef,
     WorkflowDefinition,
@@ -18,6 +19,7 @@ def build_engines(directory) -> dict[str, WorkflowEngine]:
 
 __all__ = [
     "GUARDS",
+    "AftercareDef",
     "Missing",
     "StateDef",
     "TransitionDef",

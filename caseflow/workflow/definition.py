@@ -24,13 +24,14 @@ STAGE_RECORDS = ("assessment", "plan", "evaluation", "termination")
 CASE_ROLES = (Role.FACILITATOR.value, Role.SUPERVISOR.value)
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
-_TOP_KEYS = {"name", "title", "initial", "states", "transitions"}
+_TOP_KEYS = {"name", "title", "initial", "states", "transitions", "aftercare"}
 _STATE_KEYS = {"label", "deadline_days", "records", "final", "outcome"}
 _TRANSITION_KEYS = {
     "trigger", "source", "dest", "roles", "guards", "label", "sign_off",
     "via_sign_off", "requires_reason", "reopens",
 }
 _SIGN_OFF_KEYS = {"decided_by", "approve", "reject", "within_working_days", "escalate_to"}
+_AFTERCARE_KEYS = {"after", "period_days", "contacts_days", "window_days"}
 # Escalation of an overdue sign-off: to the deciding supervisor's own supervisor (who may
 # then decide), or a notification to every user of a named role in the case's province.
 SUPERVISORS_SUPERVISOR = "supervisors_supervisor"
@@ -50,6 +51,19 @@ class SignOffPolicy:
     reject: str
     within_working_days: int | None = None
     escalate_to: str | None = None
+
+
+@dataclass(frozen=True)
+class AftercareDef:
+    """After a resolved stage, the case is followed for `period_days` with a planned
+    contact on each of `contacts_days` (days after the resolution); a step logged within
+    `window_days` either side of a contact's day makes it. Reopening the case during the
+    period (a relapse) ends it."""
+
+    after: tuple[str, ...]
+    period_days: int
+    contacts_days: tuple[int, ...]
+    window_days: int
 
 
 @dataclass(frozen=True)
@@ -99,6 +113,7 @@ class WorkflowDefinition:
     initial: str
     states: dict[str, StateDef]
     transitions: list[TransitionDef]
+    aftercare: AftercareDef | None = None
     triggers: dict[str, list[TransitionDef]] = field(default_factory=dict)
     _stage_order: list[str] | None = field(default=None, repr=False)
 
@@ -127,6 +142,12 @@ class WorkflowDefinition:
                     seen.add(transition.dest)
                     queue.append(transition.dest)
         return order
+
+    def aftercare_after(self, state: str) -> AftercareDef | None:
+        """The aftercare that follows entering `state`, if the workflow has one there."""
+        if self.aftercare is not None and state in self.aftercare.after:
+            return self.aftercare
+        return None
 
     def editable_records(self, state: str) -> tuple[str, ...]:
         return self.states[state].records
@@ -209,6 +230,7 @@ def parse_workflow(raw: Any, path: str) -> WorkflowDefinition:
     definition = WorkflowDefinition(
         name=name, path=path, title=_label(raw.get("title"), name, "title", fail),
         initial=initial, states=states, transitions=transitions,
+        aftercare=_parse_aftercare(raw.get("aftercare"), states, transitions, fail),
     )
     _check_sign_offs(definition, fail)
     _check_reachability(definition, fail)
@@ -335,6 +357,47 @@ def _parse_transition(index: int, entry_value: Any, states: dict[str, StateDef],
         sign_off=sign_off, via_sign_off=bool(entry_value.get("via_sign_off", False)),
         requires_reason=bool(entry_value.get("requires_reason", False)), reopens=reopens,
     )
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _parse_aftercare(raw: Any, states: dict[str, StateDef], transitions: list[TransitionDef],
+                     fail) -> AftercareDef | None:
+    if raw is None:
+        return None
+    entry = "aftercare"
+    if not isinstance(raw, dict):
+        raise fail(entry, "must be a mapping with after, period_days, contacts_days and window_days")
+    _reject_unknown(raw, _AFTERCARE_KEYS, entry, fail)
+    after = _names(raw.get("after"), f"{entry}.after", fail, required=True)
+    for state in after:
+        if state not in states:
+            raise fail(f"{entry}.after", f"unknown state '{state}'")
+        if states[state].outcome != "resolved":
+            raise fail(f"{entry}.after", f"'{state}' is not a final state with outcome 'resolved'")
+        if not any(state in t.sources and t.reopens for t in transitions):
+            raise fail(f"{entry}.after", f"no transition reopens '{state}': a relapse could not reopen the case")
+    period = raw.get("period_days")
+    if not _whole(period) or not 1 <= period <= 3650:
+        raise fail(f"{entry}.period_days", "must be a whole number of days, 1 to 3650")
+    window = raw.get("window_days", 0)
+    if not _whole(window) or window < 0:
+        raise fail(f"{entry}.window_days", "must be a whole number of days, 0 or more")
+    days = raw.get("contacts_days")
+    if not isinstance(days, list) or not days or not all(_whole(d) and d > 0 for d in days):
+        raise fail(f"{entry}.contacts_days", "must be a list of days after the resolution (whole numbers above 0)")
+    for index, day in enumerate(days):
+        if day - window < 0 or day + window > period:
+            raise fail(f"{entry}.contacts_days",
+                       f"the contact on day {day} with a window of {window} day(s) does not fit in the "
+                       f"period of {period} days")
+        if index and days[index - 1] + window >= day - window:
+            raise fail(f"{entry}.contacts_days",
+                       f"the windows of the contacts on days {days[index - 1]} and {day} overlap "
+                       f"(or are not in order)")
+    return AftercareDef(after=after, period_days=period, contacts_days=tuple(days), window_days=window)
 
 
 def _check_sign_offs(definition: WorkflowDefinition, fail) -> None:

@@ -19,7 +19,7 @@ from transitions import Machine, MachineError
 from ..errors import GuardFailed, InvalidTransition
 from ..i18n import _l
 from ..models.case import Case, _state_change_allowed
-from .definition import TransitionDef, WorkflowDefinition
+from .definition import AftercareDef, TransitionDef, WorkflowDefinition
 from .guards import GUARDS, Missing
 
 
@@ -150,3 +150,7 @@ class WorkflowEngine:
 
     def is_final(self, state: str) -> bool:
         return self.definition.states[state].final
+
+    def aftercare_after(self, state: str) -> AftercareDef | None:
+        """The workflow's aftercare for a case that has just entered `state` (or None)."""
+        return self.definition.aftercare_after(state)

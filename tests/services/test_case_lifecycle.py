@@ -251,7 +251,8 @@ def test_step_logged_in_facilitator_zone_and_stored_in_utc(team, make):
 
 
 def test_step_refused_on_closed_case_and_for_unknown_goal(team, make):
-    case = make.case(team.facilitator, to="resolved", supervisor=team.supervisor)
+    # A resolved case takes steps during its aftercare (tests/services/test_aftercare.py).
+    case = make.case(team.facilitator, to="closed_unresolved", supervisor=team.supervisor)
     with pytest.raises(InvalidTransition, match="closed"):
         cases.log_step(act(team.facilitator), case.id, a_step())
     open_case = make.case(team.facilitator)
@@ -301,6 +302,8 @@ def test_every_change_appends_one_linked_audit_event(team, make):
     assert actions.count("case.transition") == 6
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
     assert all(b.prev_hash == a.hash for a, b in zip(events, events[1:], strict=False))
-    decision = events[-1]
+    # The approval is the last transition; the aftercare it starts follows it in the chain.
+    assert actions[-1] == "aftercare.started"
+    decision = [e for e in events if e.action == "case.transition"][-1]
     assert decision.actor_id == team.supervisor.id and decision.actor_role == "supervisor"
     assert decision.before["state"] == "termination_review" and decision.after["state"] == "resolved"

@@ -27,6 +27,8 @@ from sqlalchemy import func, select
 
 from caseflow.extensions import db
 from caseflow.models import AuditEvent, Case
+from caseflow.services.context import Actor
+from caseflow.services.referrals import send_referral
 from tests.support.apps import BACKENDS
 from tests.support.clients import IsolatedClient, login
 from tests.support.factories import PASSWORD, Factory
@@ -37,14 +39,14 @@ API_PREFIX = "/api/"
 
 # Blueprints whose routes the table must cover (the web application's HTML pages).
 COVERED_BLUEPRINTS = {"main", "auth", "cases", "supervision", "audit", "monitoring", "admin", "evidence",
-                      "reports", "exports"}
+                      "reports", "exports", "clients", "referrals", "aftercare"}
 NO_SUCH_JOB = "0" * 32  # export jobs are their owner's only (tests/reports/test_export_jobs.py)
 
 
 @dataclass(frozen=True)
 class Route:
     method: str
-    path: str  # {case} {client} {sign_off} {user} {supervisor} are filled per record
+    path: str  # {case} {client} {sign_off} {referral} {user} {supervisor} are filled per record
     expect: dict[str, str]  # role → "200" (any record) or "200 404 404 404" (own team other_team other_province)
     data: dict | None = None
 
@@ -61,7 +63,7 @@ class Route:
 
 
 def _per_record(path: str) -> bool:
-    return any(k in path for k in ("{case}", "{client}", "{sign_off}"))
+    return any(k in path for k in ("{case}", "{client}", "{sign_off}", "{referral}"))
 
 
 def R(method: str, path: str, data: dict | None = None, **expect: str) -> Route:
@@ -117,6 +119,30 @@ ROUTES: list[Route] = [
     R("POST", "/cases/{case}/steps/new", {"step_type": "dance"},
       facilitator="422 404 404 404", supervisor="403 403 404 404", auditor="403 403 403 404",
       manager="404", admin="404"),
+    # --- clients, aftercare and referrals (the loop between the people)
+    R("GET", "/clients", facilitator="200", supervisor="200", auditor="403", manager="403", admin="403"),
+    R("GET", "/clients/{client}", facilitator="200 404 404 404", supervisor="200 200 404 404",
+      auditor="403", manager="403", admin="403"),
+    R("GET", "/aftercare", facilitator="200", supervisor="200", auditor="403", manager="403", admin="403"),
+    R("GET", "/referrals", facilitator="200", supervisor="200", auditor="403", manager="403", admin="403"),
+    R("GET", "/cases/{case}/referrals/new", facilitator="200 404 404 404", supervisor="403 403 404 404",
+      auditor="403 403 403 404", manager="404", admin="404"),
+    R("POST", "/cases/{case}/referrals/new", {"destination_type": "dukun"},
+      facilitator="422 404 404 404", supervisor="403 403 404 404", auditor="403 403 403 404",
+      manager="404", admin="404"),
+    R("GET", "/referrals/{referral}", facilitator="200 404 404 404", supervisor="200 200 404 404",
+      auditor="200 200 200 404", manager="404", admin="404"),
+    R("POST", "/referrals/{referral}", {"status": "lost"}, facilitator="422 404 404 404",
+      supervisor="422 422 404 404", auditor="422 422 422 404", manager="404", admin="404"),
+    R("GET", "/referrals/{referral}/letter.pdf", facilitator="200 404 404 404", supervisor="200 200 404 404",
+      auditor="200 200 200 404", manager="403", admin="403"),
+    R("GET", "/reports/referrals/referrals_sent", facilitator="200", supervisor="200", auditor="200",
+      manager="403", admin="403"),
+    R("GET", "/reports/referrals/referrals_overdue.csv", facilitator="200", supervisor="200", auditor="200",
+      manager="403", admin="403"),
+    # The route table's stand-in figure ('resolved') is no referral figure: nothing there.
+    R("GET", "/reports/referrals/resolved", everyone="404"),
+    R("GET", "/reports/referrals/resolved.csv", everyone="404"),
     # --- supervisor
     R("GET", "/team", supervisor="200", everyone="403"),
     R("GET", "/team/sign-offs", supervisor="200", everyone="403"),
@@ -173,6 +199,16 @@ ROUTES: list[Route] = [
     R("GET", "/api/v1/cases/{case}/audit-events", facilitator="200 404 404 404",
       supervisor="200 200 404 404", auditor="200 200 200 404", manager="404", admin="404"),
     R("GET", "/api/v1/clients/{client}", facilitator="200 404 404 404", supervisor="200 200 404 404",
+      auditor="200 200 200 404", manager="404", admin="404"),
+    R("GET", "/api/v1/clients", everyone="200"),  # a facilitator's or a team's clients (none for others)
+    R("GET", "/api/v1/clients/{client}/cases", facilitator="200 404 404 404", supervisor="200 200 404 404",
+      auditor="200 200 200 404", manager="404", admin="404"),
+    R("GET", "/api/v1/cases/{case}/aftercare", facilitator="200 404 404 404", supervisor="200 200 404 404",
+      auditor="200 200 200 404", manager="404", admin="404"),
+    R("GET", "/api/v1/cases/{case}/referrals", facilitator="200 404 404 404", supervisor="200 200 404 404",
+      auditor="200 200 200 404", manager="404", admin="404"),
+    R("GET", "/api/v1/referrals", everyone="200"),
+    R("GET", "/api/v1/referrals/{referral}", facilitator="200 404 404 404", supervisor="200 200 404 404",
       auditor="200 200 200 404", manager="404", admin="404"),
     R("GET", "/api/v1/sign-offs", everyone="200"),  # the requests this person may decide (often none)
     R("GET", "/api/v1/reference/provinces", everyone="200"),
@@ -235,9 +271,12 @@ def _fill(app, backend: str) -> World:
         w.cases = {}
         for relation, owner in owners.items():
             case = make.case(owner, to="termination_review", supervisor=supervisors[relation])
+            referral = send_referral(Actor(user=owner), case.id, {
+                "destination_type": "school", "institution": "SD Inpres", "reason": "Kembali sekolah"})
+            db.session.refresh(case)
             w.cases[relation] = {"case": case.id, "client": case.client_id, "goal": case.plan.goals[0].id,
                                  "sign_off": case.pending_sign_off.id, "version": case.version,
-                                 "number": case.number}
+                                 "number": case.number, "referral": referral.id}
         w.facilitators = {relation: owner.id for relation, owner in owners.items()}
         w.supervisors = {relation: supervisor.id for relation, supervisor in supervisors.items()}
         w.user_ids = {"user": w.fac.id, "supervisor": w.sup.id}
@@ -313,7 +352,7 @@ def test_the_table_lists_every_route(world):
         if blueprint not in COVERED_BLUEPRINTS or rule.rule.startswith(API_PREFIX):
             continue
         path = rule.rule
-        for name in ("case_id", "client_id", "sign_off_id"):
+        for name in ("case_id", "client_id", "sign_off_id", "referral_id"):
             path = path.replace(f"<int:{name}>", "{" + name.removesuffix("_id") + "}")
         path = path.replace("<int:user_id>", "{user}").replace("<trigger>", "no_such_trigger")
         path = path.replace("<int:change_id>", "999999")
@@ -440,6 +479,16 @@ BODY_ROUTES: list[BodyRoute] = [
         "summary": "Rencana", "goals-0-id": _goal_of(w, rel), "goals-0-description": "Diubah",
         "goals-0-target_date": "2027-01-31", "expected_version": STALE},
       facilitator="303 422 422 422", supervisor="403", auditor="403",
+      manager="404", admin="404"),
+    # --- a goal named in a referral: of this case's plan only
+    B("POST", "/api/v1/cases/{case}/referrals", lambda w, rel: {
+        "destination_type": "school", "institution": "SD Inpres", "reason": "Sekolah", "goal_id": _goal_of(w, rel)},
+      json=True, headers=STALE_HEADERS, facilitator="409 422:goal_id 422:goal_id 422:goal_id",
+      supervisor="403", auditor="403", manager="404", admin="404"),
+    B("POST", "/cases/{case}/referrals/new", lambda w, rel: {
+        "destination_type": "school", "institution": "SD Inpres", "reason": "Sekolah", "goal_id": _goal_of(w, rel),
+        "expected_version": STALE},
+      facilitator="303 422:goal_id 422:goal_id 422:goal_id", supervisor="403", auditor="403",
       manager="404", admin="404"),
     # --- a sign-off decided through the API (its id is the relation's)
     B("POST", "/api/v1/sign-offs/{sign_off}/decision", lambda w, rel: {"decision": "approve"}, json=True,

@@ -146,7 +146,11 @@ def test_resolved_case_shows_its_outcome(signed_in, team, make):
     case = make.case(team.facilitator, to="resolved", supervisor=team.supervisor)
     page = signed_in(team.facilitator).get(f"/cases/{case.id}")
     assert 'outcome-resolved' in page.text and "Kasus sudah ditutup." in page.text
-    assert "Catat langkah" not in page.text
+    # Resolved, and in aftercare: follow-up steps are logged (tests/web/test_loop_pages.py).
+    assert 'id="aftercare"' in page.text and "Catat langkah" in page.text
+    closed = make.case(team.facilitator, to="closed_unresolved", supervisor=team.supervisor)
+    page = signed_in(team.facilitator).get(f"/cases/{closed.id}")
+    assert 'outcome-closed_unresolved' in page.text and "Catat langkah" not in page.text
 
 
 def test_assessment_with_a_bad_risk_level_is_refused_at_the_field(signed_in, team, make):

@@ -21,12 +21,15 @@ raw tables; both give the same numbers (tests/reports/test_rollup.py).
 By subject: `scope` (filters, whose cases), `stages` (the workflow's vocabulary),
 `populations` (the counted figures), `counts` (totals, breakdowns and the cases behind
 them), `rates`, `durations`, `workload` (caseload), `monthly` (tables per month),
-`summary` (a dashboard's headline and comparisons); `sql` (expressions for both
-databases), `memo` (once per transaction) and `sealed` (what figures ask of sealed months).
+`summary` (a dashboard's headline and comparisons), `aftercare` (cases followed after
+their resolution: counted populations, raw only), `referrals` (referrals counted per kind
+of service, raw only); `sql` (expressions for both databases), `memo` (once per
+transaction) and `sealed` (what figures ask of sealed months).
 """
 
 from __future__ import annotations
 
+from .aftercare import ENDED_KEYS as AFTERCARE_ENDED_KEYS
 from .counts import BY_INSTANT, drill, drill_page, drill_pages, drill_total, tally, total
 from .durations import (
     days_to_resolution,
@@ -49,14 +52,28 @@ from .populations import (
     resolved_within_rows,
 )
 from .rates import resolution_rate, resolved_within
+from .referrals import (
+    ANSWER_WITHIN_DAYS,
+    REFERRAL_POPULATIONS,
+    referral_drill,
+    referral_summary,
+    referral_tally,
+)
 from .scope import Filters
 from .sql import month_of
 from .stages import final_stages, open_stages, outcome_stages
-from .summary import comparison, comparisons_for, headline
+from .summary import aftercare_summary, comparison, comparisons_for, headline
 from .workload import caseload, caseload_summary
 
 __all__ = [
+    "AFTERCARE_ENDED_KEYS",
+    "ANSWER_WITHIN_DAYS",
     "BREAKDOWNS",
+    "REFERRAL_POPULATIONS",
+    "aftercare_summary",
+    "referral_drill",
+    "referral_summary",
+    "referral_tally",
     "BY_INSTANT",
     "POPULATIONS",
     "WITHIN_DAYS",

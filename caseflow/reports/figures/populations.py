@@ -15,6 +15,7 @@ from sqlalchemy.sql.util import find_tables
 
 from ...database import utcnow
 from ...models import Case, CaseStageHistory, User
+from .aftercare import POPULATIONS as AFTERCARE_POPULATIONS
 from .scope import Filters, in_period, scoped_cases, with_cases
 from .sql import days_between
 from .stages import final_stages, open_stages, outcome_stages
@@ -144,6 +145,7 @@ POPULATIONS: dict[str, Callable[[Filters, User | None], Select]] = {
     "reopened": reopened,
     "resolved_as_of": resolved_as_of,
     **{f"resolved_within_{d}": _resolved_within(d) for d in WITHIN_DAYS},
+    **AFTERCARE_POPULATIONS,  # computed raw only: figures/aftercare.py
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...models import Role, User
+from .aftercare import ENDED_KEYS
 from .counts import tally, total
 from .durations import days_to_resolution, sign_off_turnaround, stage_durations
 from .rates import resolution_rate, resolved_within, share
@@ -57,3 +58,12 @@ def comparison(by: str, filters: Filters, user: User | None = None) -> dict[Any,
         row["rate"] = share(row["resolved"], row["resolved"] + row["closed_unresolved"])
         result[key] = row
     return result
+
+
+def aftercare_summary(filters: Filters, user: User | None = None) -> dict[str, Any]:
+    """Resolved cases in aftercare at the moment, and the aftercare periods that ended in
+    the period: followed up as planned, not as planned, or relapsed (figures.aftercare)."""
+    ended = tally("aftercare_ended", filters, user)
+    return {"in_aftercare": total("in_aftercare", filters, user),
+            "ended": total("aftercare_ended", filters, user),
+            **{key: ended.get(key, 0) for key in ENDED_KEYS}}
