@@ -18,7 +18,7 @@ from flask import current_app, has_app_context
 from flask_babel import LazyString
 from sqlalchemy import select, union
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm import aliased, contains_eager, selectinload
 
 from ..database import after_transaction, utcnow, write_transaction
 from ..errors import Conflict, InvalidTransition, NotAllowed, NotFound, ValidationError
@@ -750,8 +750,9 @@ def get_case(user: User, case_id: int) -> Case:
     return access.require_view(user, case)
 
 
-def pending_sign_offs_for(user: User) -> list[SignOff]:
-    """Requests this user may decide, oldest first."""
+def pending_sign_offs_for(user: User, *, details: bool = False) -> list[SignOff]:
+    """Requests this user may decide, oldest first; with `details`, each with its case, the
+    case's client, facilitator and termination request loaded (the queue shows them)."""
     if user.role != Role.SUPERVISOR:
         return []
     # Their team, the teams they act for today, and requests escalated to them: one id
@@ -765,6 +766,12 @@ def pending_sign_offs_for(user: User) -> list[SignOff]:
                SignOff.requested_by_id != user.id, Case.facilitator_id != user.id)
         .order_by(SignOff.requested_at)
     )
+    if details:
+        statement = statement.options(
+            contains_eager(SignOff.case).contains_eager(Case.facilitator),
+            contains_eager(SignOff.case).selectinload(Case.client),
+            contains_eager(SignOff.case).selectinload(Case.termination),
+        )
     return list(db.session.execute(statement).scalars())
 
 

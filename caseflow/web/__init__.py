@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, request
+from sqlalchemy.orm import joinedload
 
 from ..extensions import db, login_manager
 from ..i18n import _l
@@ -49,7 +50,8 @@ def init_app(app: Flask) -> None:
             user_id, generation = (int(part) for part in session_id.split(":"))
         except ValueError:
             return None
-        user = db.session.get(User, user_id)
+        # With the province: its time zone is read by nearly every page.
+        user = db.session.get(User, user_id, options=[joinedload(User.province)])
         if user is None or user.session_generation != generation or not user.active:
             return None
         return user

@@ -14,6 +14,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
 
 from ..errors import NotFound, TooMany, ValidationError
 from ..extensions import db
@@ -67,10 +68,17 @@ def _state_options() -> list[tuple[str, str]]:
     return list(seen.items())
 
 
-def _category_options() -> list[tuple[str, str]]:
+def _categories() -> list[PpksCategory]:
+    return list(db.session.execute(select(PpksCategory).order_by(PpksCategory.code)).scalars())
+
+
+def _category_options(categories: list[PpksCategory] | None = None) -> list[tuple[str, str]]:
     locale = locale_code()
-    categories = db.session.execute(select(PpksCategory).order_by(PpksCategory.code)).scalars()
-    return [(c.code, f"{c.code} · {c.name(locale)}") for c in categories]
+    return [(c.code, f"{c.code} · {c.name(locale)}") for c in categories or _categories()]
+
+
+# What each row of the list shows: the client's name, waiting for sign-off (and the category).
+_CASE_ROW_LOADS = (selectinload(Case.client), selectinload(Case.sign_offs))
 
 
 @bp.route("/cases")
@@ -82,6 +90,8 @@ def my_cases():
     state = request.args.get("state") or ""
     category = request.args.get("category") or ""
     page = page_number(request.args.get("page"))
+    # Held while the page renders: each row's category is then found without a query.
+    categories = _categories()
 
     statement = access.visible_cases(current_user, select(Case).join(Client, Case.client_id == Client.id))
     if query:
@@ -99,11 +109,12 @@ def my_cases():
         statement.order_by(Case.closed_at.is_not(None), Case.stage_due_at.is_(None),
                            Case.stage_due_at, Case.id)
         .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+        .options(*_CASE_ROW_LOADS, *([selectinload(Case.facilitator)] if current_user.role != Role.FACILITATOR else []))
     ).scalars().all()
     return render_template(
         "cases/list.html", cases=cases, total=total, page=page, pages=pages,
         filters={"q": query, "state": state, "category": category},
-        state_options=_state_options(), category_options=_category_options(),
+        state_options=_state_options(), category_options=_category_options(categories),
     )
 
 

@@ -95,13 +95,7 @@ def team():
 
 @bp.route("/sign-offs")
 def sign_offs():
-    pending = case_services.pending_sign_offs_for(current_user)
-    if pending:
-        # Load what the queue shows in two queries instead of one per row.
-        ids = [s.case_id for s in pending]
-        db.session.execute(select(Case).where(Case.id.in_(ids)).options(
-            selectinload(Case.client), selectinload(Case.facilitator), selectinload(Case.termination),
-        )).scalars().all()
+    pending = case_services.pending_sign_offs_for(current_user, details=True)
     return render_template("supervision/sign_offs.html", pending=pending, now=utcnow())
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, text
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import event, func, select, text
+from sqlalchemy.engine import Engine
 
 from caseflow.extensions import db
 from caseflow.models import AuditEvent, Case
@@ -46,3 +50,19 @@ def raw(sql: str, **params):
     """One value read with plain SQL, as stored (encrypted fields stay encrypted)."""
     db.session.rollback()
     return db.session.execute(text(sql), params).scalar_one()
+
+
+@contextmanager
+def statements() -> Iterator[list[str]]:
+    """The SQL statements sent to any database while the block runs, in order (the query
+    budgets of tests/test_query_budgets.py count them)."""
+    seen: list[str] = []
+
+    def note(_connection, _cursor, statement, _parameters, _context, _executemany):
+        seen.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(Engine, "before_cursor_execute", note)

@@ -1,0 +1,203 @@
+"""Query budgets: each main page and API endpoint sends a fixed number of SQL statements,
+whatever the number of cases, clients, steps or audit events behind it (issue 14).
+
+Each test asks for the page once with N rows behind it and once with 3N: both answers must
+cost the same number of statements, at most the page's budget. A lazy load per row (an N+1)
+makes the second count larger; a new query on every request shows up against the budget.
+The first request of each client is not counted: it fills per-process caches (workflow
+titles, reference data) that every later request of a worker finds ready.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+from caseflow.services import api_tokens
+from caseflow.services import cases as case_services
+from caseflow.services.context import Actor
+from tests.support.clients import isolated_client
+from tests.support.factories import a_step
+from tests.support.queries import fresh, statements
+
+N = 2
+
+# Statements per request. Each includes the signed-in user's row and, where the page is a
+# read of one case, the read recorded in its audit chain.
+BUDGETS = {
+    "my_cases": 10,
+    "client_list": 9,
+    "case_page": 24,
+    "api_case_detail": 18,
+    "api_log_step": 18,
+    "api_outbox": 26,
+    "sign_off_queue": 9,
+    "team_page": 8,
+    "audit_history": 16,
+}
+
+
+def _cost(client, method: str, url: str, **kwargs) -> int:
+    with statements() as seen:
+        response = client.open(url, method=method, **kwargs)
+    if os.environ.get("CASEFLOW_SHOW_QUERIES"):
+        print(f"\n--- {method} {url}: {len(seen)}", *(" ".join(q.split())[:160] for q in seen), sep="\n")
+    assert response.status_code < 400, (url, response.status_code, response.get_data(as_text=True)[:500])
+    return len(seen)
+
+
+def _same_cost(name: str, measure, grow) -> None:
+    """`measure()` costs the same with N rows and with 3N rows (grow(2N) in between), and no
+    more than the page's budget."""
+    measure()  # warms the worker's caches
+    small = measure()
+    grow(2 * N)
+    large = measure()
+    assert small == large, f"{name}: {small} statements with {N} rows, {large} with {3 * N}"
+    assert large <= BUDGETS[name], f"{name}: {large} statements, budget {BUDGETS[name]}"
+
+
+def _log_steps(facilitator, case, count: int) -> None:
+    for _ in range(count):
+        case_services.log_step(Actor(user=facilitator), case.id, a_step())
+
+
+def test_my_cases(signed_in, team, make):
+    states = ["intervention", "termination_review", "assessment"]
+    for i in range(N):
+        make.case(team.facilitator, to=states[i % 3])
+    client = signed_in(team.facilitator)
+
+    def grow(count):
+        for i in range(count):
+            make.case(team.facilitator, to=states[i % 3])
+
+    _same_cost("my_cases", lambda: _cost(client, "GET", "/cases"), grow)
+
+
+def test_my_cases_as_supervisor_shows_facilitators(signed_in, team, make):
+    for _ in range(N):
+        make.case(team.facilitator, to="intervention")
+    client = signed_in(team.supervisor)
+
+    def grow(count):
+        for i in range(count):
+            make.case(team.facilitator2 if i % 2 else team.facilitator, to="termination_review")
+
+    _same_cost("my_cases", lambda: _cost(client, "GET", "/cases"), grow)
+
+
+def test_client_list(signed_in, team, make):
+    for _ in range(N):
+        make.case(team.facilitator, to="intervention")
+    client = signed_in(team.facilitator)
+
+    def grow(count):
+        for i in range(count):
+            if i % 2:
+                make.client(team.facilitator)
+            else:
+                make.case(team.facilitator, to="assessment")
+
+    _same_cost("client_list", lambda: _cost(client, "GET", "/clients"), grow)
+
+
+def test_case_page(signed_in, team, make):
+    case = make.case(team.facilitator, to="intervention")
+    _log_steps(team.facilitator, case, N)
+    client = signed_in(team.facilitator)
+    _same_cost("case_page", lambda: _cost(client, "GET", f"/cases/{case.id}"),
+               lambda count: _log_steps(team.facilitator, case, count))
+
+
+def test_case_page_as_supervisor(signed_in, team, make):
+    case = make.case(team.facilitator, to="intervention")
+    _log_steps(team.facilitator, case, N)
+    client = signed_in(team.supervisor)
+    _same_cost("case_page", lambda: _cost(client, "GET", f"/cases/{case.id}"),
+               lambda count: _log_steps(team.facilitator, case, count))
+
+
+def test_api_case_detail(signed_in, team, make):
+    case = make.case(team.facilitator, to="intervention")
+    _log_steps(team.facilitator, case, N)
+    client = signed_in(team.facilitator)
+    _same_cost("api_case_detail", lambda: _cost(client, "GET", f"/api/v1/cases/{case.id}"),
+               lambda count: _log_steps(team.facilitator, case, count))
+
+
+def test_api_log_step(signed_in, team, make):
+    case = make.case(team.facilitator, to="intervention")
+    _log_steps(team.facilitator, case, N)
+    client = signed_in(team.facilitator)
+
+    def measure():
+        headers = {"Idempotency-Key": str(uuid.uuid4()), "If-Match": f'"{fresh(case).version}"'}
+        return _cost(client, "POST", f"/api/v1/cases/{case.id}/steps", json=a_step(), headers=headers)
+
+    _same_cost("api_log_step", measure, lambda count: _log_steps(team.facilitator, case, count))
+
+
+def test_api_log_step_with_a_token(app, team, make):
+    case = make.case(team.facilitator, to="intervention")
+    _log_steps(team.facilitator, case, N)
+    _token, secret = api_tokens.create_token(
+        Actor(user=team.facilitator), {"name": "budget", "scopes": ["cases:read", "cases:write"], "expires_in_days": 30})
+    client, auth = isolated_client(app), {"Authorization": f"Bearer {secret}"}
+
+    def measure():
+        headers = auth | {"Idempotency-Key": str(uuid.uuid4()), "If-Match": f'"{fresh(case).version}"'}
+        return _cost(client, "POST", f"/api/v1/cases/{case.id}/steps", json=a_step(), headers=headers)
+
+    _same_cost("api_log_step", measure, lambda count: _log_steps(team.facilitator, case, count))
+
+
+def test_api_outbox(signed_in, team, make):
+    first = make.case(team.facilitator, to="intervention")
+    second = make.case(team.facilitator, to="intervention")
+    _log_steps(team.facilitator, first, N)
+    client = signed_in(team.facilitator)
+
+    def measure():
+        entries = [{"key": str(uuid.uuid4()), "kind": "step", "case_id": c.id, "body": a_step()}
+                   for c in (first, second)]
+        return _cost(client, "POST", "/api/v1/outbox", json={"entries": entries})
+
+    def grow(count):
+        _log_steps(team.facilitator, first, count)
+        _log_steps(team.facilitator, second, count)
+
+    _same_cost("api_outbox", measure, grow)
+
+
+def test_sign_off_queue(signed_in, team, make):
+    for i in range(N):
+        make.case(team.facilitator if i % 2 else team.facilitator2, to="termination_review")
+    client = signed_in(team.supervisor)
+
+    def grow(count):
+        for i in range(count):
+            make.case(team.facilitator if i % 2 else team.facilitator2, to="termination_review")
+
+    _same_cost("sign_off_queue", lambda: _cost(client, "GET", "/team/sign-offs"), grow)
+
+
+def test_team_page(signed_in, team, make):
+    for _ in range(N):
+        make.case(team.facilitator, to="intervention")
+    client = signed_in(team.supervisor)
+
+    def grow(count):
+        for i in range(count):
+            make.case(team.facilitator2, to="termination_review" if i % 2 else "planning")
+        make.user("facilitator", supervisor=team.supervisor)
+
+    _same_cost("team_page", lambda: _cost(client, "GET", "/team"), grow)
+
+
+def test_audit_history(signed_in, team, make):
+    case = make.case(team.facilitator, to="intervention")
+    _log_steps(team.facilitator, case, N)
+    client = signed_in(team.auditor)
+    _same_cost("audit_history", lambda: _cost(client, "GET", f"/audit/cases/{case.id}/history"),
+               lambda count: _log_steps(team.facilitator, case, count))
