@@ -11,6 +11,7 @@ titles, reference data) that every later request of a worker finds ready.
 from __future__ import annotations
 
 import os
+import re
 import uuid
 
 from caseflow.services import api_tokens
@@ -27,8 +28,8 @@ N = 2
 BUDGETS = {
     "my_cases": 10,
     "client_list": 9,
-    "case_page": 24,
-    "api_case_detail": 18,
+    "case_page": 17,
+    "api_case_detail": 13,
     "api_log_step": 18,
     "api_outbox": 26,
     "sign_off_queue": 9,
@@ -201,3 +202,27 @@ def test_audit_history(signed_in, team, make):
     client = signed_in(team.auditor)
     _same_cost("audit_history", lambda: _cost(client, "GET", f"/audit/cases/{case.id}/history"),
                lambda count: _log_steps(team.facilitator, case, count))
+
+
+def test_case_page_shows_the_latest_steps_and_pages_back(signed_in, team, make):
+    """A long case: its page shows the latest steps and links to the older ones, each page
+    at the same cost; the API's case detail pages back the same way."""
+    case = make.case(team.facilitator, to="intervention")
+    _log_steps(team.facilitator, case, case_services.STEP_PAGE_SIZE + 5)
+    client = signed_in(team.facilitator)
+    first = client.get(f"/cases/{case.id}")
+    assert f"({case_services.STEP_PAGE_SIZE + 5})" in first.text
+    assert first.text.count('<p class="step-notes">') == case_services.STEP_PAGE_SIZE
+    older = re.search(r'href="(/cases/\d+\?before=[^"#]+)#steps"', first.text).group(1)
+    second = client.get(older.replace("&amp;", "&"))
+    assert second.text.count('<p class="step-notes">') == 5 and "?before=" not in second.text
+    assert _cost(client, "GET", f"/cases/{case.id}") == _cost(client, "GET", older.replace("&amp;", "&"))
+
+    detail = client.get(f"/api/v1/cases/{case.id}").get_json()
+    assert len(detail["steps"]) == case_services.STEP_PAGE_SIZE and detail["step_count"] == 25
+    assert detail["steps"][0]["occurred_at"] <= detail["steps"][-1]["occurred_at"]
+    rest = client.get(f"/api/v1/cases/{case.id}", query_string={"steps_before": detail["older_steps"]}).get_json()
+    assert len(rest["steps"]) == 5 and rest["older_steps"] is None
+    assert {s["id"] for s in rest["steps"]}.isdisjoint({s["id"] for s in detail["steps"]})
+    refused = client.get(f"/api/v1/cases/{case.id}", query_string={"steps_before": "nonsense"})
+    assert refused.status_code == 400 and "steps_before" in refused.get_json()["errors"]

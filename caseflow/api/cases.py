@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import gettext as _
 from marshmallow import RAISE
 from sqlalchemy import and_, or_, select
 
@@ -13,6 +14,7 @@ from ..extensions import db
 from ..i18n import _l
 from ..models import AuditEvent, Case, Step
 from ..schemas import api as s
+from ..schemas import parse_step_key
 from ..services import access
 from ..services import cases as case_services
 from ..services.audit import case_chain
@@ -20,6 +22,7 @@ from . import present
 from .common import (
     CASE_WRITE_HEADERS,
     WRITE_HEADERS,
+    ApiProblem,
     actor,
     decode_cursor,
     etag,
@@ -63,14 +66,22 @@ def open_case(_values):
 
 
 @blp.route("/cases/<int:case_id>", methods=["GET"], parameters=[])
+@blp.arguments(s.CaseDetailArgsSchema, location="query", as_kwargs=True)
 @blp.response(200, s.CaseDetailOut, headers={"ETag": {"$ref": "#/components/headers/ETAG"}})
 @scope("cases:read")
-def get_case(case_id: int):
-    """One case with its stage records, steps, pending sign-off and your actions.
-    Reading it is recorded in the case's audit trail. The ETag is the case version."""
-    case_services.record_case_view(actor(), case_id, what="api")
-    case = case_services.get_case(user(), case_id)
-    return present.case_detail(user(), case), 200, {"ETag": etag(case.version)}
+def get_case(case_id: int, steps_before: str | None):
+    """One case with its stage records, its latest steps (at most 20, in the order they
+    happened; `older_steps` is the `steps_before` of the page before them), pending
+    sign-off and your actions. Reading it is recorded in the case's audit trail. The ETag is
+    the case version."""
+    before = None
+    if steps_before is not None:
+        before = parse_step_key(steps_before)
+        if before is None:
+            raise ApiProblem(400, _("Bad request"), _("The cursor is not one this API gave out."),
+                             slug="bad-cursor", errors={"steps_before": [_("Use older_steps of the case.")]})
+    reading = case_services.read_case(actor(), case_id, what="api", before=before)
+    return present.case_detail(user(), reading), 200, {"ETag": etag(reading.case.version)}
 
 
 def _case_write(service):

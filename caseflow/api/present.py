@@ -7,8 +7,9 @@ from typing import Any
 from ..database import utcnow
 from ..i18n.referral_labels import DESTINATION_NAMES, REFERRAL_STATUS_NAMES
 from ..models import Case, Client, Referral, Role, SignOff
+from ..schemas import step_key_text
 from ..services import access
-from ..services.cases import available_actions
+from ..services.cases import CaseReading, available_actions
 from ..services.runtime import engine
 from ..workflow.definition import current_locale
 
@@ -49,7 +50,8 @@ def actions(user, case: Case) -> list[dict[str, Any]]:
     ]
 
 
-def case_detail(user, case: Case) -> dict[str, Any]:
+def case_detail(user, reading: CaseReading) -> dict[str, Any]:
+    case = reading.case
     plan = case.plan
     return case_summary(case) | {
         "summary": case.summary,
@@ -61,7 +63,9 @@ def case_detail(user, case: Case) -> dict[str, Any]:
         },
         "evaluation": case.evaluation,
         "termination": case.termination,
-        "steps": list(case.steps),
+        "steps": reading.steps[::-1],
+        "step_count": reading.step_count,
+        "older_steps": step_key_text(reading.older) if reading.older else None,
         "pending_sign_off": sign_off(case.pending_sign_off) if case.pending_sign_off else None,
         "actions": actions(user, case),
     }

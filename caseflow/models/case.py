@@ -12,6 +12,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    exists,
+    select,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
@@ -120,6 +122,14 @@ class Case(db.Model):
 
     def is_overdue(self, now: datetime | None = None) -> bool:
         return self.stage_due_at is not None and self.stage_due_at < (now or utcnow())
+
+    def has_step_recorded_since(self, since: datetime) -> bool:
+        """A step recorded at or after `since`: from the loaded steps, or one EXISTS query
+        (a guard must not load a long case's every step)."""
+        if "steps" in self.__dict__:
+            return any(step.recorded_at >= since for step in self.steps)
+        return bool(db.session.execute(select(exists().where(
+            Step.case_id == self.id, Step.recorded_at >= since))).scalar())
 
     @property
     def pending_sign_off(self) -> SignOff | None:

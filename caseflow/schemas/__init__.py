@@ -79,6 +79,26 @@ def page_number(text: str | None) -> int:
     return max(1, min(int(text) if len(text) <= 10 else PAGE_MAX, PAGE_MAX))
 
 
+def step_key_text(key: tuple[datetime, int]) -> str:
+    """A position in a case's steps (when, id) as a query string carries it (?before=…)."""
+    moment, step_id = key
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return f"{moment.astimezone(UTC).strftime('%Y%m%dT%H%M%S.%f')}_{step_id}"
+
+
+def parse_step_key(text: str | None) -> tuple[datetime, int] | None:
+    """The position step_key_text wrote, or None (the newest steps) for anything else."""
+    moment, _sep, number = (text or "").strip().partition("_")
+    step_id = parse_row_id(number)
+    if step_id is None or not moment.isascii():
+        return None
+    try:
+        value = datetime.strptime(moment, "%Y%m%dT%H%M%S.%f").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    return (value, step_id) if is_plausible_day(value.date()) else None
+
+
 class RowId(fields.Integer):
     """The id of a row, as a request names it: a whole number in the INTEGER range."""
 

@@ -185,6 +185,14 @@ class OutboxResultsOut(Schema):
     results = fields.List(fields.Nested(OutboxResultOut))
 
 
+class CaseDetailArgsSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    steps_before = fields.String(load_default=None, validate=validate.Length(max=60),
+                                 metadata={"description": "older_steps of an earlier answer"})
+
+
 class PageArgsSchema(Schema):
     class Meta:
         unknown = RAISE
@@ -371,7 +379,11 @@ class CaseDetailOut(CaseSummaryOut):
     plan = fields.Nested(PlanOut, allow_none=True)
     evaluation = fields.Nested(EvaluationOut, allow_none=True)
     termination = fields.Nested(TerminationOut, allow_none=True)
-    steps = fields.List(fields.Nested(StepOut))
+    steps = fields.List(fields.Nested(StepOut), metadata={
+        "description": "The latest steps (at most 20), in the order they happened"})
+    step_count = fields.Integer(metadata={"description": "All the case's steps"})
+    older_steps = fields.String(allow_none=True, metadata={
+        "description": "Pass as steps_before for the steps before these; null when there are none"})
     pending_sign_off = fields.Nested(SignOffOut, allow_none=True)
     actions = fields.List(fields.Nested(ActionOut))
 

@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
 from flask_babel import LazyString
-from sqlalchemy import select, union
+from sqlalchemy import and_, func, or_, select, union
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import aliased, contains_eager, selectinload
+from sqlalchemy.orm import aliased, contains_eager, joinedload, selectinload
 
 from ..database import after_transaction, utcnow, write_transaction
 from ..errors import Conflict, InvalidTransition, NotAllowed, NotFound, ValidationError
@@ -685,6 +685,62 @@ def reassign_case(actor: Actor, case_id: int, data: dict, expected_version: int 
         _touch(case)
         _audit(actor, case, "case.reassigned", before, case_summary(case), reason=values["reason"])
         return case
+
+
+# What a case's page (and the API's case detail) shows beside the case row.
+# The one-to-one records come in the case's own row (outer joins; PostgreSQL locks only
+# the case's row: FOR UPDATE OF cases), the lists in one query each.
+CASE_DETAIL_LOADS = (
+    joinedload(Case.facilitator), joinedload(Case.client), joinedload(Case.ppks_category),
+    joinedload(Case.assessment), joinedload(Case.termination), selectinload(Case.sign_offs),
+    joinedload(Case.plan).selectinload(InterventionPlan.goals),
+    joinedload(Case.evaluation).selectinload(Evaluation.ratings),
+)
+STEP_PAGE_SIZE = 20
+
+
+@dataclass(frozen=True)
+class CaseReading:
+    """A case as one page of it is shown: its records, the latest steps (newest first, at
+    most a page), how many steps it has, and the key of the last step shown when older
+    ones exist (the next page starts before it)."""
+
+    case: Case
+    steps: list[Step]
+    step_count: int
+    older: tuple[datetime, int] | None
+
+
+def latest_steps(case_id: int, before: tuple[datetime, int] | None = None,
+                 limit: int = STEP_PAGE_SIZE) -> tuple[list[Step], tuple[datetime, int] | None]:
+    """A case's steps newest first, `limit` of them, starting before the key `before`
+    (occurred_at, id): one indexed query whatever the number of steps."""
+    statement = (select(Step).where(Step.case_id == case_id)
+                 .order_by(Step.occurred_at.desc(), Step.id.desc()).limit(limit + 1)
+                 .options(selectinload(Step.recorded_by)))
+    if before is not None:
+        statement = statement.where(or_(Step.occurred_at < before[0],
+                                        and_(Step.occurred_at == before[0], Step.id < before[1])))
+    steps = list(db.session.execute(statement).scalars())
+    if len(steps) > limit:
+        steps = steps[:limit]
+        return steps, (steps[-1].occurred_at, steps[-1].id)
+    return steps, None
+
+
+def read_case(actor: Actor, case_id: int, what: str = "case", *,
+              before: tuple[datetime, int] | None = None, limit: int = STEP_PAGE_SIZE) -> CaseReading:
+    """A case with what its page shows, its read recorded in the same transaction: the
+    access check, the audit event and the reads commit together (no second transaction),
+    and what was recorded as seen is what is shown. A fixed number of statements whatever
+    the case's size."""
+    with write_transaction():
+        case = lock_case(case_id, *CASE_DETAIL_LOADS)
+        access.require_view(actor.user, case)
+        _audit(actor, case, "case.viewed", None, None, page=what)
+        steps, older = latest_steps(case_id, before, limit)
+        count = db.session.execute(select(func.count()).select_from(Step).where(Step.case_id == case_id)).scalar_one()
+    return CaseReading(case, steps, count, older)
 
 
 def record_case_view(actor: Actor, case_id: int, what: str = "case") -> Case:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm.interfaces import ORMOption
 
 from ..errors import NotFound
 from ..extensions import db
@@ -10,12 +11,14 @@ from ..i18n import _l
 from ..models import Case
 
 
-def lock_case(case_id: int) -> Case:
-    """Load a case for change. PostgreSQL locks the row; on SQLite the write transaction
-    (BEGIN IMMEDIATE) already holds the database's write lock."""
+def lock_case(case_id: int, *options: ORMOption) -> Case:
+    """Load a case for change (with the relationships `options` load). PostgreSQL locks the
+    row; on SQLite the write transaction (BEGIN IMMEDIATE) already holds the database's
+    write lock."""
     case = db.session.execute(
         select(Case)
         .where(Case.id == case_id)
+        .options(*options)
         .with_for_update(of=Case)
         .execution_options(populate_existing=True)
     ).scalar_one_or_none()

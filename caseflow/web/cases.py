@@ -20,7 +20,7 @@ from ..errors import NotFound, TooMany, ValidationError
 from ..extensions import db
 from ..i18n import _l
 from ..models import Case, Client, PpksCategory, Province, Role, User
-from ..schemas import ascii_number, page_number
+from ..schemas import ascii_number, page_number, parse_step_key, step_key_text
 from ..services import access
 from ..services import cases as case_services
 from ..services import clients as client_services
@@ -255,9 +255,10 @@ def _record_values(record: Any) -> dict[str, Any]:
     return {column.key: getattr(record, column.key) for column in record.__table__.columns}
 
 
-def _case_context(case: Case, *, form_name: str | None = None, errors: dict | None = None,
-                  goal_rows: list | None = None) -> dict[str, Any]:
+def _case_context(reading: case_services.CaseReading, *, form_name: str | None = None,
+                  errors: dict | None = None, goal_rows: list | None = None) -> dict[str, Any]:
     user = current_user
+    case = reading.case
     definition = engine(case.workflow).definition
     is_facilitator = access.holds_case_role(user, case, Role.FACILITATOR)
     editable = set(definition.editable_records(case.state)) if is_facilitator else set()
@@ -282,16 +283,19 @@ def _case_context(case: Case, *, form_name: str | None = None, errors: dict | No
         "form_name": form_name,
         "form": request.form if form_name else {},
         "errors": errors or {},
-        "steps": sorted(case.steps, key=lambda s: s.occurred_at, reverse=True),
+        "steps": reading.steps,
+        "step_count": reading.step_count,
+        "older_steps": step_key_text(reading.older) if reading.older else None,
+        "newest_steps": bool(request.args.get("before")),
         "pending_sign_off": case.pending_sign_off,
         "goal_names": {g.id: g.description for g in (case.plan.goals if case.plan else [])},
     }
 
 
 def _render_case(case_id: int, status: int = 200, **kwargs: Any):
-    case_services.record_case_view(request_actor(), case_id)
-    case = case_services.get_case(current_user, case_id)
-    return render_template("cases/show.html", **_case_context(case, **kwargs)), status
+    reading = case_services.read_case(request_actor(), case_id,
+                                      before=parse_step_key(request.args.get("before")))
+    return render_template("cases/show.html", **_case_context(reading, **kwargs)), status
 
 
 @bp.route("/cases/<int:case_id>")

@@ -7,11 +7,13 @@ Times are stored in UTC and shown in the viewer's province zone with WIB / WITA 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
-from flask import Flask, has_request_context, request, url_for
+from babel import Locale
+from babel.dates import format_date, parse_pattern
+from flask import Flask, g, has_request_context, request, url_for
 from flask_babel import get_locale
 from flask_login import current_user
 from werkzeug.routing import BuildError
@@ -57,12 +59,28 @@ def to_zone(value: datetime, zone: str | None = None) -> datetime:
     return _aware(value).astimezone(ZoneInfo(zone or viewer_zone()))
 
 
+@lru_cache(maxsize=8)
+def _babel_locale(code: str) -> Locale:
+    return Locale.parse(code)
+
+
+_MINUTE_PATTERN = parse_pattern("d MMM yyyy HH:mm")
+
+
 def localtime(value: datetime | None, zone: str | None = None, with_zone: bool = True) -> str:
-    """A UTC datetime in the viewer's zone (or `zone`), e.g. '5 Jan 2026 17.00 WIT'."""
+    """A UTC datetime in the viewer's zone (or `zone`), e.g. '5 Jan 2026 17.00 WIT'.
+
+    Each value is formatted once per request (a page shows the same moments again), with
+    the pattern parsed once per process and the locale once per language."""
     if value is None:
         return ""
     zone = zone or viewer_zone()
-    text = format_datetime(to_zone(value, zone), "d MMM yyyy HH:mm", locale=locale_code())
+    code = locale_code()
+    cache = g.setdefault("_localtimes", {}) if has_request_context() else {}
+    key = (value, zone, code)
+    text = cache.get(key)
+    if text is None:
+        text = cache[key] = _MINUTE_PATTERN.apply(to_zone(value, zone), _babel_locale(code))
     return f"{text} {zone_abbreviation(zone)}" if with_zone else text
 
 

@@ -87,8 +87,7 @@ def plan_complete(case) -> list[Missing]:
 
 @guard("intervention_step_logged")
 def intervention_step_logged(case) -> list[Missing]:
-    since = case.stage_entered_at
-    if any(step.recorded_at >= since for step in case.steps):
+    if case.has_step_recorded_since(case.stage_entered_at):
         return []
     return [Missing("steps", None,
                     _l("Log at least one step of the intervention before evaluating it."))]
