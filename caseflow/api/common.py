@@ -8,6 +8,7 @@ import binascii
 import json
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,7 +24,7 @@ from ..errors import CaseflowError, GuardFailed, NotAllowed, NotFound
 from ..extensions import csrf, db, login_manager
 from ..schemas import ID_MAX, _flatten, is_plausible_day, is_row_id
 from ..security.request_input import UnusableInput
-from ..services import api_tokens, idempotency
+from ..services import api_tokens, audit, idempotency
 from ..services.cases import record_denied_access
 from ..services.context import Actor
 from ..workflow.definition import current_locale
@@ -265,12 +266,13 @@ def authenticate() -> None:
         if kind.lower() != "bearer" or not secret.strip():
             raise ApiProblem(401, _("Sign-in required"), _("Use 'Authorization: Bearer <token>'."),
                              slug="unauthorized", headers={"WWW-Authenticate": 'Bearer realm="caseflow"'})
-        token = api_tokens.authenticate(secret.strip(), _base_actor(None), f"{request.method} {request.path}")
+        token = api_tokens.authenticate(secret.strip())
         if token is None:
             raise ApiProblem(401, _("Sign-in required"),
                              _("The token is unknown, expired or revoked."), slug="invalid-token",
                              headers={"WWW-Authenticate": 'Bearer realm="caseflow", error="invalid_token"'})
         g.api_user, g.api_token = token.user, token
+        audit.count_token_uses()
         # The token's owner is the request's user (language, time zone); no session is made.
         login_manager._update_request_context_with_user(token.user)
     elif current_user.is_authenticated:
@@ -281,6 +283,11 @@ def authenticate() -> None:
         raise ApiProblem(401, _("Sign-in required"),
                          _("Sign in, or send a personal access token as 'Authorization: Bearer <token>'."),
                          slug="unauthorized", headers={"WWW-Authenticate": 'Bearer realm="caseflow"'})
+    token = g.api_token
+    # Built now, while the user and token just read are fresh (a write transaction that
+    # starts later expires them); the device time is added when the actor is first used.
+    g.api_base_actor = Actor.from_request(request, g.api_user, via="api",
+                                          token_id=token.id if token is not None else None)
     view = current_app.view_functions.get(request.endpoint)
     needed = getattr(view, "_api_scope", None)
     if g.api_token is not None:
@@ -302,21 +309,35 @@ def _ids_in_range(_endpoint, values) -> None:
                              slug="not-found")
 
 
+def record_token_use(response: Response) -> Response:
+    """Every use of a token is on record before its answer leaves: in the audit event of the
+    change it made (same transaction, naming the token), or else — a read, a refusal, an
+    answer replayed — as a 'token.used' event on the owner's chain. An error answer always
+    gets its own event: the change that named the token may have been rolled back."""
+    token = getattr(g, "api_token", None)
+    if token is not None and (response.status_code >= 400 or not audit.token_use_recorded(token.id)):
+        api_tokens.record_use(token, actor(), f"{request.method} {request.path}")
+    return response
+
+
 def make_blueprint(name: str, description: str) -> Blueprint:
     blp = Blueprint(name, __name__, url_prefix=API_PREFIX, description=description)
     blp.url_value_preprocessor(_ids_in_range)
     blp.before_request(authenticate)
+    blp.after_request(record_token_use)
     install_error_handlers(blp)
     return blp
 
 
-def _base_actor(user) -> Actor:
-    return Actor(user=user, origin_ip=request.remote_addr, user_agent=request.headers.get("User-Agent"),
-                 via="api", device_time=device_time())
-
-
-def actor() -> Actor:
-    return _base_actor(g.api_user)
+def actor(device_time_value: datetime | None | bool = True) -> Actor:
+    """The request's actor (one per request, built on first use); `device_time_value` other
+    than True: the same actor with that device time (an outbox entry's)."""
+    built = getattr(g, "api_actor", None)
+    if built is None:
+        built = g.api_actor = replace(g.api_base_actor, device_time=device_time())
+    if device_time_value is not True:
+        return replace(built, device_time=device_time_value)
+    return built
 
 
 def user():

@@ -9,17 +9,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import request
-
 from ..errors import CaseflowError, NotAllowed, NotFound
 from ..extensions import db
 from ..schemas import api as s
 from ..schemas import load
 from ..services import cases as case_services
 from ..services import idempotency
-from ..services.context import Actor
 from . import present
 from .common import API_PREFIX, etag, make_blueprint, problem_document, scope, user
+from .common import actor as request_actor
 
 blp = make_blueprint("api_outbox", "A tablet's queued writes, sent together.")
 
@@ -67,8 +65,7 @@ def _item(me, entry: dict) -> tuple[idempotency.Item, str]:
     path = f"{API_PREFIX}/cases/{entry['case_id']}" + kind.path.format(trigger=entry.get("trigger") or "")
     raw = json.dumps(entry["body"]).encode()
     fingerprint = idempotency.fingerprint(kind.method, path, idempotency.canonical_body(raw))
-    actor = Actor(user=me, origin_ip=request.remote_addr, user_agent=request.headers.get("User-Agent"),
-                  via="api", device_time=entry.get("device_time"))
+    actor = request_actor(entry.get("device_time"))
 
     def work() -> tuple[int, str, str | None]:
         load(kind.schema(), entry["body"])  # the single endpoint's strict validation

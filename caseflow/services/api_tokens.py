@@ -8,6 +8,7 @@ import secrets
 from datetime import timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from ..database import utcnow, write_transaction
 from ..errors import NotAllowed, NotFound
@@ -16,7 +17,7 @@ from ..i18n import _l
 from ..models import ApiToken, Role, User
 from ..schemas import load
 from ..schemas.api import TokenCreateSchema
-from .audit import append_event, user_chain
+from .audit import append_event, note_token_use, user_chain
 from .context import Actor
 
 TOKEN_PREFIX = "cf_"
@@ -107,21 +108,27 @@ def tokens_of(user: User) -> list[ApiToken]:
     ).scalars())
 
 
-def authenticate(secret: str, actor: Actor, what: str) -> ApiToken | None:
-    """The usable token with this secret (owner active, not revoked, not expired), or None.
-    A successful use is recorded on the owner's audit chain."""
+def authenticate(secret: str) -> ApiToken | None:
+    """The usable token with this secret (owner active, not revoked, not expired), or None:
+    one read, no transaction of its own. Its use is recorded by record_use, or by the audit
+    event of the change the request makes (audit.note_token_use)."""
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         return None
+    token = db.session.execute(
+        select(ApiToken).where(ApiToken.token_hash == hash_secret(secret))
+        .options(joinedload(ApiToken.user).joinedload(User.province))
+    ).scalar_one_or_none()
+    if token is None or not token.is_usable(utcnow()) or not token.user.active:
+        return None
+    return token
+
+
+def record_use(token: ApiToken, actor: Actor, what: str) -> None:
+    """A use of the token that wrote no audit event naming it (a read, a refusal): a
+    'token.used' event on the owner's chain, before the answer leaves."""
     with write_transaction():
-        token = db.session.execute(
-            select(ApiToken).where(ApiToken.token_hash == hash_secret(secret))
-        ).scalar_one_or_none()
-        now = utcnow()
-        if token is None or not token.is_usable(now) or not token.user.active:
-            return None
-        token.last_used_at = now
+        note_token_use(token.id)
         append_event(chain=user_chain(token.user_id), action="token.used",
-                     actor=Actor(user=token.user, origin_ip=actor.origin_ip,
+                     actor=Actor(user=actor.user, origin_ip=actor.origin_ip,
                                  user_agent=actor.user_agent, via="api"),
                      context={"token_id": token.id, "request": what[:300]})
-        return token

@@ -7,6 +7,7 @@ system), so writes to different cases never wait on one shared row.
 from __future__ import annotations
 
 import base64
+import contextvars
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ from ..audit.verify import (
 from ..database import in_write_transaction, utcnow, write_transaction
 from ..extensions import db
 from ..models import (
+    ApiToken,
     AuditChainHead,
     AuditCheckpoint,
     AuditCheckpointEntry,
@@ -113,11 +115,38 @@ def append_case_event(
     return fields
 
 
+# The personal access tokens whose use an audit event of the current request named.
+_token_uses: contextvars.ContextVar[set[int] | None] = contextvars.ContextVar("token_uses", default=None)
+
+
+def count_token_uses() -> None:
+    """A request with a token starts: no use of it recorded yet."""
+    _token_uses.set(set())
+
+
+def token_use_recorded(token_id: int) -> bool:
+    return token_id in (_token_uses.get() or ())
+
+
+def note_token_use(token_id: int) -> None:
+    """In the current write transaction: the token was used now (its last use, in the same
+    transaction as the event that names it)."""
+    db.session.execute(ApiToken.__table__.update().where(ApiToken.__table__.c.id == token_id)
+                       .values(last_used_at=utcnow()))
+    uses = _token_uses.get()
+    if uses is not None:
+        uses.add(token_id)
+
+
 def _event_fields(chain, seq, prev_hash, action, actor, case_id, before, after, context, now) -> dict[str, Any]:
     actor = actor or Actor.system()
     context = dict(context or {})
     if actor.via != "web":
         context.setdefault("via", actor.via)
+    if actor.token_id is not None and "token_id" not in context:
+        context["token_id"] = actor.token_id
+        if not token_use_recorded(actor.token_id):
+            note_token_use(actor.token_id)
     if actor.device_time is not None:
         context["device_time"] = actor.device_time
     fields = {

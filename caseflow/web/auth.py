@@ -43,12 +43,8 @@ _SEEN_RESOLUTION = 60
 
 
 def request_actor(user=None) -> Actor:
-    return Actor(
-        user=user if user is not None else (current_user if current_user.is_authenticated else None),
-        origin_ip=request.remote_addr,
-        user_agent=request.headers.get("User-Agent"),
-        via="web",
-    )
+    return Actor.from_request(
+        request, user if user is not None else (current_user if current_user.is_authenticated else None))
 
 
 def _safe_next(target: str | None) -> str | None:
