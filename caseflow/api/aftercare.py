@@ -4,6 +4,7 @@ same way (a step within a contact's window makes it)."""
 
 from __future__ import annotations
 
+from ..schemas import StepSchema
 from ..schemas import api as s
 from ..schemas.aftercare import AftercareOut
 from ..services import aftercare
@@ -38,7 +39,7 @@ NO_AFTERCARE = {"id": None, "state": "none", "started_at": None, "planned_end_at
 
 
 @blp.route("/cases/<int:case_id>/aftercare/follow-ups", methods=["POST"])
-@blp.arguments(s.ApiStepSchema)
+@blp.arguments(s.strict(StepSchema))
 @blp.response(201, s.StepOut, headers={"ETag": {"$ref": "#/components/headers/ETAG"}})
 @blp.doc(parameters=CASE_WRITE_HEADERS)
 @scope("cases:write")

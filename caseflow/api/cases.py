@@ -13,8 +13,18 @@ from ..errors import NotFound
 from ..extensions import db
 from ..i18n import _l
 from ..models import AuditEvent, Case, Step
+from ..schemas import (
+    AssessmentSchema,
+    EvaluationSchema,
+    OpenCaseSchema,
+    PlanSchema,
+    ReassignSchema,
+    StepSchema,
+    TerminationSchema,
+    TransitionSchema,
+    parse_step_key,
+)
 from ..schemas import api as s
-from ..schemas import parse_step_key
 from ..services import access
 from ..services import cases as case_services
 from ..services.audit import case_chain
@@ -27,7 +37,6 @@ from .common import (
     decode_cursor,
     etag,
     expected_version,
-    json_body,
     make_blueprint,
     page,
     scope,
@@ -55,13 +64,13 @@ def list_cases(limit: int, cursor: str | None, state: str | None):
 
 
 @blp.route("/cases", methods=["POST"])
-@blp.arguments(s.ApiOpenCaseSchema)
+@blp.arguments(s.strict(OpenCaseSchema))
 @blp.response(201, s.CaseSummaryOut, headers={"ETag": {"$ref": "#/components/headers/ETAG"}})
 @blp.doc(parameters=WRITE_HEADERS)
 @scope("cases:write")
-def open_case(_values):
+def open_case(values):
     """Open a case for a registered client."""
-    return write(lambda: case_services.open_case(actor(), json_body()), s.CaseSummaryOut(),
+    return write(lambda: case_services.open_case(actor(), values), s.CaseSummaryOut(),
                  status=201, present=present.case_summary, version_of=lambda c: c["version"])
 
 
@@ -90,47 +99,47 @@ def _case_write(service):
 
 
 @blp.route("/cases/<int:case_id>/assessment", methods=["PUT"])
-@blp.arguments(s.ApiAssessmentSchema)
+@blp.arguments(s.strict(AssessmentSchema))
 @blp.response(200, s.CaseSummaryOut, headers={"ETag": {"$ref": "#/components/headers/ETAG"}})
 @blp.doc(parameters=CASE_WRITE_HEADERS)
 @scope("cases:write")
-def put_assessment(_values, case_id: int):
+def put_assessment(values, case_id: int):
     """Save the assessment (partial is allowed; moving on needs it complete)."""
     version = expected_version()
-    return _case_write(lambda: case_services.save_assessment(actor(), case_id, json_body(), version))
+    return _case_write(lambda: case_services.save_assessment(actor(), case_id, values, version))
 
 
 @blp.route("/cases/<int:case_id>/plan", methods=["PUT"])
-@blp.arguments(s.ApiPlanSchema)
+@blp.arguments(s.strict(PlanSchema))
 @blp.response(200, s.CaseSummaryOut, headers={"ETag": {"$ref": "#/components/headers/ETAG"}})
 @blp.doc(parameters=CASE_WRITE_HEADERS)
 @scope("cases:write")
-def put_plan(_values, case_id: int):
+def put_plan(values, case_id: int):
     """Save the intervention plan: goals with an id are changed, without one added, absent ones archived."""
     version = expected_version()
-    return _case_write(lambda: case_services.save_plan(actor(), case_id, json_body(), version))
+    return _case_write(lambda: case_services.save_plan(actor(), case_id, values, version))
 
 
 @blp.route("/cases/<int:case_id>/evaluation", methods=["PUT"])
-@blp.arguments(s.ApiEvaluationSchema)
+@blp.arguments(s.strict(EvaluationSchema))
 @blp.response(200, s.CaseSummaryOut, headers={"ETag": {"$ref": "#/components/headers/ETAG"}})
 @blp.doc(parameters=CASE_WRITE_HEADERS)
 @scope("cases:write")
-def put_evaluation(_values, case_id: int):
+def put_evaluation(values, case_id: int):
     """Rate the plan's goals."""
     version = expected_version()
-    return _case_write(lambda: case_services.save_evaluation(actor(), case_id, json_body(), version))
+    return _case_write(lambda: case_services.save_evaluation(actor(), case_id, values, version))
 
 
 @blp.route("/cases/<int:case_id>/termination", methods=["PUT"])
-@blp.arguments(s.ApiTerminationSchema)
+@blp.arguments(s.strict(TerminationSchema))
 @blp.response(200, s.CaseSummaryOut, headers={"ETag": {"$ref": "#/components/headers/ETAG"}})
 @blp.doc(parameters=CASE_WRITE_HEADERS)
 @scope("cases:write")
-def put_termination(_values, case_id: int):
+def put_termination(values, case_id: int):
     """Prepare the termination request (resolved, or closed unresolved with a reason)."""
     version = expected_version()
-    return _case_write(lambda: case_services.save_termination_request(actor(), case_id, json_body(), version))
+    return _case_write(lambda: case_services.save_termination_request(actor(), case_id, values, version))
 
 
 @blp.route("/cases/<int:case_id>/steps", methods=["GET"])
@@ -152,27 +161,27 @@ def list_steps(case_id: int, limit: int, cursor: str | None):
 
 
 @blp.route("/cases/<int:case_id>/steps", methods=["POST"])
-@blp.arguments(s.ApiStepSchema)
+@blp.arguments(s.strict(StepSchema))
 @blp.response(201, s.StepOut, headers={"ETag": {"$ref": "#/components/headers/ETAG"}})
 @blp.doc(parameters=CASE_WRITE_HEADERS)
 @scope("cases:write")
-def log_step(_values, case_id: int):
+def log_step(values, case_id: int):
     """Log a step (langkah penanganan) on an open case. A time without offset is read in
     your province's zone. The ETag of the answer is the case's new version."""
     version = expected_version()
-    return write(lambda: case_services.log_step(actor(), case_id, json_body(), version),
+    return write(lambda: case_services.log_step(actor(), case_id, values, version),
                  s.StepOut(), status=201, version_of=lambda st: st.case.version)
 
 
 @blp.route("/cases/<int:case_id>/transitions/<string:trigger>", methods=["POST"])
-@blp.arguments(s.ApiTransitionSchema)
+@blp.arguments(s.strict(TransitionSchema))
 @blp.response(200, s.CaseSummaryOut, headers={"ETag": {"$ref": "#/components/headers/ETAG"}})
 @blp.doc(parameters=CASE_WRITE_HEADERS)
 @scope("cases:write")
-def fire_trigger(_values, case_id: int, trigger: str):
+def fire_trigger(values, case_id: int, trigger: str):
     """Move the case along its workflow. A refused guard answers 409 naming what is missing."""
     version = expected_version()
-    return _case_write(lambda: case_services.fire_trigger(actor(), case_id, trigger, json_body(), version))
+    return _case_write(lambda: case_services.fire_trigger(actor(), case_id, trigger, values, version))
 
 
 @blp.route("/cases/<int:case_id>/actions", methods=["GET"])
@@ -185,14 +194,14 @@ def list_actions(case_id: int):
 
 
 @blp.route("/cases/<int:case_id>/reassignments", methods=["POST"])
-@blp.arguments(s.ApiReassignSchema)
+@blp.arguments(s.strict(ReassignSchema))
 @blp.response(200, s.CaseSummaryOut, headers={"ETag": {"$ref": "#/components/headers/ETAG"}})
 @blp.doc(parameters=CASE_WRITE_HEADERS)
 @scope("cases:write")
-def reassign(_values, case_id: int):
+def reassign(values, case_id: int):
     """A supervisor moves an open case to another facilitator of the team."""
     version = expected_version()
-    return _case_write(lambda: case_services.reassign_case(actor(), case_id, json_body(), version))
+    return _case_write(lambda: case_services.reassign_case(actor(), case_id, values, version))
 
 
 @blp.route("/cases/<int:case_id>/audit-events", methods=["GET"])

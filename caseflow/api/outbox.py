@@ -9,10 +9,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from flask import Response
+
 from ..errors import CaseflowError, NotAllowed, NotFound
 from ..extensions import db
+from ..schemas import (
+    AssessmentSchema,
+    EvaluationSchema,
+    PlanSchema,
+    StepSchema,
+    TerminationSchema,
+    TransitionSchema,
+    load,
+)
 from ..schemas import api as s
-from ..schemas import load
 from ..services import cases as case_services
 from ..services import idempotency
 from . import present
@@ -39,28 +49,28 @@ def _summary_version(summary) -> int:
 
 
 KINDS = {
-    "step": Kind("POST", "/steps", s.ApiStepSchema, 201, s.StepOut(),
+    "step": Kind("POST", "/steps", s.strict(StepSchema), 201, s.StepOut(),
                  lambda a, cid, body, v, _t: case_services.log_step(a, cid, body, v),
                  lambda step: step, lambda step: step.case.version),
-    "assessment": Kind("PUT", "/assessment", s.ApiAssessmentSchema, 200, s.CaseSummaryOut(),
+    "assessment": Kind("PUT", "/assessment", s.strict(AssessmentSchema), 200, s.CaseSummaryOut(),
                        lambda a, cid, body, v, _t: case_services.save_assessment(a, cid, body, v),
                        present.case_summary, _summary_version),
-    "plan": Kind("PUT", "/plan", s.ApiPlanSchema, 200, s.CaseSummaryOut(),
+    "plan": Kind("PUT", "/plan", s.strict(PlanSchema), 200, s.CaseSummaryOut(),
                  lambda a, cid, body, v, _t: case_services.save_plan(a, cid, body, v),
                  present.case_summary, _summary_version),
-    "evaluation": Kind("PUT", "/evaluation", s.ApiEvaluationSchema, 200, s.CaseSummaryOut(),
+    "evaluation": Kind("PUT", "/evaluation", s.strict(EvaluationSchema), 200, s.CaseSummaryOut(),
                        lambda a, cid, body, v, _t: case_services.save_evaluation(a, cid, body, v),
                        present.case_summary, _summary_version),
-    "termination": Kind("PUT", "/termination", s.ApiTerminationSchema, 200, s.CaseSummaryOut(),
+    "termination": Kind("PUT", "/termination", s.strict(TerminationSchema), 200, s.CaseSummaryOut(),
                         lambda a, cid, body, v, _t: case_services.save_termination_request(a, cid, body, v),
                         present.case_summary, _summary_version),
-    "transition": Kind("POST", "/transitions/{trigger}", s.ApiTransitionSchema, 200, s.CaseSummaryOut(),
+    "transition": Kind("POST", "/transitions/{trigger}", s.strict(TransitionSchema), 200, s.CaseSummaryOut(),
                        lambda a, cid, body, v, trigger: case_services.fire_trigger(a, cid, trigger, body, v),
                        present.case_summary, _summary_version),
 }
 
 
-def _item(me, entry: dict) -> tuple[idempotency.Item, str]:
+def _item(me, entry: dict) -> idempotency.Item:
     kind = KINDS[entry["kind"]]
     path = f"{API_PREFIX}/cases/{entry['case_id']}" + kind.path.format(trigger=entry.get("trigger") or "")
     raw = json.dumps(entry["body"]).encode()
@@ -68,9 +78,10 @@ def _item(me, entry: dict) -> tuple[idempotency.Item, str]:
     actor = request_actor(entry.get("device_time"))
 
     def work() -> tuple[int, str, str | None]:
-        load(kind.schema(), entry["body"])  # the single endpoint's strict validation
+        # The single endpoint's strict validation, once: the service takes what it loaded.
+        values = load(kind.schema(), entry["body"])
         try:
-            result = kind.apply(actor, entry["case_id"], entry["body"], entry.get("if_match"), entry.get("trigger"))
+            result = kind.apply(actor, entry["case_id"], values, entry.get("if_match"), entry.get("trigger"))
         except (NotFound, NotAllowed):
             # A case the entry may not touch is a refused attempt like any other; its
             # savepoint is rolled back, so the record is written after the batch.
@@ -80,7 +91,7 @@ def _item(me, entry: dict) -> tuple[idempotency.Item, str]:
         shown = kind.present(result)
         return kind.status, idempotency.dumps(kind.out.dump(shown)), etag(kind.version_of(shown))
 
-    return idempotency.Item(entry["key"], fingerprint, kind.method, path, entry["case_id"], work), path
+    return idempotency.Item(entry["key"], fingerprint, kind.method, path, entry["case_id"], work)
 
 
 @blp.route("/outbox", methods=["POST"])
@@ -92,17 +103,20 @@ def send_outbox(values):
     A refused entry changes nothing and holds back the later entries of its case (424)."""
     me = user()
     entries = values["entries"]
-    items, paths = zip(*(_item(me, entry) for entry in entries), strict=True)
+    items = [_item(me, entry) for entry in entries]
 
-    def refused(error: CaseflowError) -> tuple[int, str]:
-        return error.status, idempotency.dumps(problem_document(error, ""))
+    def refused(error: CaseflowError, item: idempotency.Item) -> tuple[int, str]:
+        return error.status, idempotency.dumps(problem_document(error, item.path))
 
-    results = []
-    for index, result in enumerate(idempotency.run_many(me.id, list(items), refused)):
-        body = json.loads(result.body) if result.body else None
-        if isinstance(body, dict) and body.get("instance") == "":
-            body["instance"] = paths[index]  # a refusal names the entry's own path
-        results.append({"key": entries[index]["key"], "kind": entries[index]["kind"],
-                        "case_id": entries[index]["case_id"], "status": result.status,
-                        "replayed": result.replayed, "etag": result.etag, "body": body})
-    return {"results": results}
+    # Each entry's answer is already JSON (as stored for a replay): it goes into the
+    # document as it is, neither parsed nor written again.
+    answers = idempotency.run_many(me.id, items, refused)
+    results = ", ".join(_result_json(entry, result) for entry, result in zip(entries, answers, strict=True))
+    return Response(f'{{"results": [{results}]}}', mimetype="application/json")
+
+
+def _result_json(entry: dict, result: idempotency.StoredResult) -> str:
+    fields = {"key": entry["key"], "kind": entry["kind"], "case_id": entry["case_id"], "status": result.status,
+              "replayed": result.replayed, "etag": result.etag}
+    known = json.dumps(fields, ensure_ascii=False)[:-1]
+    return f'{known}, "body": {result.body or "null"}}}'

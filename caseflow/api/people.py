@@ -11,6 +11,7 @@ from ..errors import NotFound
 from ..extensions import db
 from ..i18n import _l
 from ..models import Client, PpksCategory, Province
+from ..schemas import SignOffDecisionSchema
 from ..schemas import api as s
 from ..services import access, api_tokens
 from ..services import cases as case_services
@@ -81,15 +82,15 @@ def pending_sign_offs(limit: int, cursor: str | None):
 
 
 @sign_offs_blp.route("/sign-offs/<int:sign_off_id>/decision", methods=["POST"])
-@sign_offs_blp.arguments(s.ApiSignOffDecisionSchema)
+@sign_offs_blp.arguments(s.strict(SignOffDecisionSchema))
 @sign_offs_blp.response(200, s.SignOffOut, headers={"ETag": {"$ref": "#/components/headers/ETAG"}})
 @sign_offs_blp.doc(parameters=CASE_WRITE_HEADERS)
 @scope("cases:write")
-def decide(_values, sign_off_id: int):
+def decide(values, sign_off_id: int):
     """Approve or reject (with a reason). Four eyes: never the case's facilitator."""
     version = expected_version()
     return write(
-        lambda: present.sign_off(case_services.decide_sign_off(actor(), sign_off_id, json_body(), version)),
+        lambda: present.sign_off(case_services.decide_sign_off(actor(), sign_off_id, values, version)),
         s.SignOffOut(),
     )
 

@@ -212,8 +212,20 @@ class FormSchema(_CleanTextSchema):
         unknown = EXCLUDE
 
 
+class Loaded(dict):
+    """Values a schema has already validated and loaded (the API's strict variant of it,
+    schemas.api.strict): `load` with that schema, or a schema it derives from, takes them as
+    they are instead of validating them again."""
+
+    def __init__(self, values: dict, schema_class: type[Schema]) -> None:
+        super().__init__(values)
+        self.schema_class = schema_class
+
+
 def load(schema: Schema, data: Any) -> dict:
     """Validate with `schema`, turning marshmallow's error into the service layer's."""
+    if isinstance(data, Loaded) and issubclass(data.schema_class, type(schema)):
+        return data
     try:
         return schema.load(data)
     except MarshmallowValidationError as exc:

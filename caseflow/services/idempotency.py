@@ -77,11 +77,11 @@ class Item:
 
 
 def run_many(user_id: int, items: list[Item],
-             refused: Callable[[Exception], tuple[int, str]]) -> list[StoredResult]:
+             refused: Callable[[Exception, Item], tuple[int, str]]) -> list[StoredResult]:
     """Apply a tablet's queued writes in order, each exactly once, in one transaction (one
     disk sync for the lot) with a savepoint per item: a refused item changes nothing, and
     the later items of its group (its case, which they were based on) are held back with
-    status 424. `refused` turns a typed error into (status, problem body)."""
+    status 424. `refused` turns a typed error (and its item) into (status, problem body)."""
     results: list[StoredResult] = []
     held: set[int] = set()
     with write_transaction():
@@ -95,7 +95,7 @@ def run_many(user_id: int, items: list[Item],
                     results.append(_once(user_id, item.key, item.fingerprint, item.method,
                                          item.path, item.work))
             except CaseflowError as error:
-                status, body = refused(error)
+                status, body = refused(error, item)
                 results.append(StoredResult(status, body, None, replayed=False))
                 held.add(item.group)
     return results
