@@ -27,14 +27,14 @@ N = 2
 # read of one case, the read recorded in its audit chain.
 BUDGETS = {
     "my_cases": 10,
-    "client_list": 9,
+    "client_list": 6,
     "case_page": 17,
     "api_case_detail": 13,
-    "api_log_step": 18,
+    "api_log_step": 17,
     "api_outbox": 26,
-    "sign_off_queue": 9,
+    "sign_off_queue": 5,
     "team_page": 8,
-    "audit_history": 16,
+    "audit_history": 13,
 }
 
 

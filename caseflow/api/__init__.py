@@ -17,7 +17,6 @@ from .aftercare import blp as aftercare_blp
 from .cases import blp as cases_blp
 from .clients import blp as client_list_blp
 from .common import API_PREFIX, PROBLEM_MIMETYPE, http_problem
-from .offline import init_app as init_offline
 from .outbox import blp as outbox_blp
 from .people import BLUEPRINTS
 from .referrals import blp as referrals_blp
@@ -80,8 +79,6 @@ def init_app(app: Flask) -> None:
         api.register_blueprint(blueprint)
     app.register_blueprint(docs_blp)
     _answer_unrouted_api_errors(app)
-
-    init_offline(app)
 
 
 def _answer_unrouted_api_errors(app: Flask) -> None:

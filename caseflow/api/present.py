@@ -59,7 +59,7 @@ def case_detail(user, reading: CaseReading) -> dict[str, Any]:
         "assessment": case.assessment,
         "plan": None if plan is None else {
             "summary": plan.summary, "updated_at": plan.updated_at,
-            "goals": [g for g in plan.goals if not g.archived],
+            "goals": plan.active_goals,
         },
         "evaluation": case.evaluation,
         "termination": case.termination,

@@ -132,6 +132,11 @@ class Case(db.Model):
             Step.case_id == self.id, Step.recorded_at >= since))).scalar())
 
     @property
+    def active_goals(self) -> list[Goal]:
+        """The goals of the case's plan that were not removed; none without a plan."""
+        return self.plan.active_goals if self.plan is not None else []
+
+    @property
     def pending_sign_off(self) -> SignOff | None:
         for sign_off in self.sign_offs:
             if sign_off.decision is None:
@@ -173,6 +178,11 @@ class InterventionPlan(db.Model):
     goals: Mapped[list[Goal]] = relationship(
         back_populates="plan", order_by="Goal.position", cascade="all, delete-orphan"
     )
+
+    @property
+    def active_goals(self) -> list[Goal]:
+        """The plan's goals that were not removed (removed ones stay for their steps)."""
+        return [goal for goal in self.goals if not goal.archived]
 
 
 class Goal(db.Model):

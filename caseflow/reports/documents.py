@@ -145,7 +145,7 @@ def case_pdf(case: Case, *, locale: str, zone: str, names: Any) -> bytes:
     else:
         w.p(_("No assessment yet."))
     w.h2(_("Intervention plan"))
-    goals = [g for g in (case.plan.goals if case.plan else []) if not g.archived]
+    goals = case.active_goals
     if case.plan:
         w.p(case.plan.summary)
         w.table([[_("Goal"), _("Target date"), _("Responsible")]] +

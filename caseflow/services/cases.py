@@ -141,7 +141,7 @@ def _require_record_editable(case: Case, record: str) -> None:
 
 def _active_goal_ids(case: Case) -> set[int]:
     """The goals a request may name: those of this case's plan that were not removed."""
-    return {g.id for g in (case.plan.goals if case.plan else []) if not g.archived}
+    return {g.id for g in case.active_goals}
 
 
 def record_refusal(actor: Actor, what: str, case_id: int | None = None) -> None:
@@ -332,7 +332,7 @@ def _plan_dict(plan: InterventionPlan | None) -> dict | None:
         "goals": [
             {"id": g.id, "description": g.description, "target_date": g.target_date,
              "responsible_party": g.responsible_party}
-            for g in plan.goals if not g.archived
+            for g in plan.active_goals
         ],
     }
 
@@ -358,7 +358,7 @@ def save_plan(actor: Actor, case_id: int, data: dict, expected_version: int | No
         plan.summary = values["summary"]
         plan.updated_by_id = actor.user_id
         plan.updated_at = utcnow()
-        existing = {goal.id: goal for goal in plan.goals if not goal.archived}
+        existing = {goal.id: goal for goal in plan.active_goals}
         kept: set[int] = set()
         _refuse_targets_before_the_case(case, values["goals"], existing)
         for position, goal_values in enumerate(values["goals"]):
@@ -733,11 +733,13 @@ def read_case(actor: Actor, case_id: int, what: str = "case", *,
     """A case with what its page shows, its read recorded in the same transaction: the
     access check, the audit event and the reads commit together (no second transaction),
     and what was recorded as seen is what is shown. A fixed number of statements whatever
-    the case's size."""
+    the case's size; `limit` 0: no steps (a page that does not show them)."""
     with write_transaction():
         case = lock_case(case_id, *CASE_DETAIL_LOADS)
         access.require_view(actor.user, case)
         _audit(actor, case, "case.viewed", None, None, page=what)
+        if not limit:
+            return CaseReading(case, [], 0, None)
         steps, older = latest_steps(case_id, before, limit)
         count = db.session.execute(select(func.count()).select_from(Step).where(Step.case_id == case_id)).scalar_one()
     return CaseReading(case, steps, count, older)

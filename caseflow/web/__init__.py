@@ -22,6 +22,7 @@ from .exports import bp as exports_bp
 from .imports import bp as imports_bp
 from .main import bp as main_bp
 from .monitoring import bp as monitoring_bp
+from .offline import bp as offline_bp
 from .referrals import bp as referrals_bp
 from .reports import bp as reports_bp
 from .supervision import bp as supervision_bp
@@ -64,7 +65,7 @@ def init_app(app: Flask) -> None:
 
     for blueprint in (auth_bp, main_bp, cases_bp, tokens_bp, evidence_bp, policy_bp, reports_bp, exports_bp,
                       imports_bp, supervision_bp, audit_bp, monitoring_bp, admin_bp,
-                      clients_bp, referrals_bp, aftercare_bp):
+                      clients_bp, referrals_bp, aftercare_bp, offline_bp):
         app.register_blueprint(blueprint)
     throttle.init_app(app)  # sign-in throttling per account and address
 

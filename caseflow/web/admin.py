@@ -8,7 +8,6 @@ facilitator is deactivated once those are reassigned).
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -21,7 +20,7 @@ from ..extensions import db
 from ..i18n import _l
 from ..models import AccountChange, Case, EmploymentStatus, Province, Role, User
 from ..reports.figures import final_stages
-from ..schemas import page_number, parse_row_id
+from ..schemas import parse_row_id
 from ..services import account_changes as change_services
 from ..services import users as user_services
 from . import navigation
@@ -29,7 +28,7 @@ from .account_changes import kind_name
 from .auth import request_actor
 from .errors import flash_error, render_invalid
 from .formatting import role_name
-from .supervision import require_role
+from .helpers import paginate, require_role
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -97,7 +96,6 @@ def _options() -> dict[str, Any]:
 def users():
     query = (request.args.get("q") or "").strip()[:100]
     role = request.args.get("role") or ""
-    page = page_number(request.args.get("page"))
     statement = select(User)
     if query:
         pattern = f"%{query.lower()}%"
@@ -105,15 +103,10 @@ def users():
                                         func.lower(User.full_name).like(pattern)))
     if role:
         statement = statement.where(User.role == role)
-    total = db.session.execute(select(func.count()).select_from(statement.subquery())).scalar_one()
-    pages = max(math.ceil(total / PAGE_SIZE), 1)
-    page = min(page, pages)
-    people = db.session.execute(
-        statement.order_by(User.active.desc(), User.role, User.full_name)
-        .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
-    ).scalars().all()
+    found = paginate(statement.order_by(User.active.desc(), User.role, User.full_name), PAGE_SIZE)
+    people = found.items
     return render_template(
-        "admin/users.html", people=people, total=total, page=page, pages=pages,
+        "admin/users.html", people=people, **found.fields(),
         filters={"q": query, "role": role},
         open_cases=open_case_counts([u.id for u in people if u.role == Role.FACILITATOR]),
         **_options(),

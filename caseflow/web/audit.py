@@ -8,7 +8,6 @@ Opening a case's history is a read of the case and is recorded like one.
 from __future__ import annotations
 
 import json
-import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -25,7 +24,7 @@ from ..errors import ValidationError
 from ..extensions import db
 from ..i18n import _l
 from ..models import AccountChange, AuditEvent, Case, Client, Province, Role, User
-from ..schemas import is_plausible_day, page_number, parse_row_id
+from ..schemas import is_plausible_day, parse_row_id
 from ..services import access
 from ..services import audit as audit_services
 from ..services import cases as case_services
@@ -33,7 +32,7 @@ from . import navigation
 from .auth import request_actor
 from .errors import render_invalid
 from .formatting import localtime, utc, viewer_zone
-from .supervision import require_role
+from .helpers import paginate, require_role
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
@@ -173,7 +172,6 @@ def search():
     """Cases within the auditor's scope, by case number or client name, and province."""
     query = (request.args.get("q") or "").strip()[:100]
     province = request.args.get("province") or ""
-    page = page_number(request.args.get("page"))
     statement = access.visible_cases(current_user, select(Case).join(Client, Case.client_id == Client.id))
     if query:
         pattern = f"%{query.lower()}%"
@@ -181,15 +179,11 @@ def search():
                                         func.lower(Client.full_name).like(pattern)))
     if province:
         statement = statement.where(Case.province_code == province)
-    total = db.session.execute(select(func.count()).select_from(statement.subquery())).scalar_one()
-    pages = max(math.ceil(total / PAGE_SIZE), 1)
-    page = min(page, pages)
-    cases = db.session.execute(
+    found = paginate(
         statement.options(selectinload(Case.client), selectinload(Case.facilitator),
                           selectinload(Case.ppks_category), selectinload(Case.province))
-        .order_by(Case.opened_at.desc(), Case.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
-    ).scalars().all()
-    return render_template("audit/search.html", cases=cases, total=total, page=page, pages=pages,
+        .order_by(Case.opened_at.desc(), Case.id.desc()), PAGE_SIZE)
+    return render_template("audit/search.html", cases=found.items, **found.fields(),
                            filters={"q": query, "province": province}, province_options=_province_options())
 
 
@@ -200,22 +194,16 @@ def search():
 def history(case_id: int):
     """Every audit event of the case, oldest first: who, in which role, when (local time
     and UTC), from where, and what changed."""
-    case_services.record_case_view(request_actor(), case_id, what="audit history")
-    case = case_services.get_case(current_user, case_id)
+    case = case_services.read_case(request_actor(), case_id, what="audit history", limit=0).case
     condition = or_(AuditEvent.case_id == case.id, AuditEvent.chain == audit_services.case_chain(case.id))
-    total = db.session.execute(select(func.count()).select_from(AuditEvent).where(condition)).scalar_one()
-    pages = max(math.ceil(total / TIMELINE_PAGE_SIZE), 1)
-    page = min(page_number(request.args.get("page")), pages)
-    events = db.session.execute(
-        select(AuditEvent).where(condition).order_by(AuditEvent.occurred_at, AuditEvent.chain, AuditEvent.seq)
-        .limit(TIMELINE_PAGE_SIZE).offset((page - 1) * TIMELINE_PAGE_SIZE)
-    ).scalars().all()
+    found = paginate(select(AuditEvent).where(condition)
+                     .order_by(AuditEvent.occurred_at, AuditEvent.chain, AuditEvent.seq), TIMELINE_PAGE_SIZE)
+    events = found.items
     people = _people({e.actor_id for e in events})
     entries = [{"event": e, "actor": people.get(e.actor_id), "action": action_name(e.action),
                 "changes": changes(e.before, e.after), "context": _context_items(e.context)}
                for e in events]
-    return render_template("audit/history.html", case=case, entries=entries, total=total, page=page,
-                           pages=pages)
+    return render_template("audit/history.html", case=case, entries=entries, **found.fields())
 
 
 # --- a facilitator's trail ------------------------------------------------------------------
@@ -329,14 +317,8 @@ def account_changes():
     """Every privileged change to an account, newest first: asked for through the web and
     confirmed or rejected by a second administrator, still waiting, or made on the server's
     command line. Staff accounts, not client data: every auditor sees the whole list."""
-    page = page_number(request.args.get("page"))
-    total = db.session.execute(select(func.count()).select_from(AccountChange)).scalar_one()
-    pages = max(math.ceil(total / PAGE_SIZE), 1)
-    page = min(page, pages)
-    rows = db.session.execute(
+    found = paginate(
         select(AccountChange).options(selectinload(AccountChange.target), selectinload(AccountChange.requested_by),
                                       selectinload(AccountChange.decided_by))
-        .order_by(AccountChange.requested_at.desc(), AccountChange.id.desc())
-        .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
-    ).scalars().all()
-    return render_template("audit/account_changes.html", changes=rows, total=total, page=page, pages=pages)
+        .order_by(AccountChange.requested_at.desc(), AccountChange.id.desc()), PAGE_SIZE)
+    return render_template("audit/account_changes.html", changes=found.items, **found.fields())

@@ -7,7 +7,6 @@ what the viewer may do (services.cases.available_actions, access.holds_case_role
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -20,7 +19,7 @@ from ..errors import NotFound, TooMany, ValidationError
 from ..extensions import db
 from ..i18n import _l
 from ..models import Case, Client, PpksCategory, Province, Role, User
-from ..schemas import ascii_number, page_number, parse_step_key, step_key_text
+from ..schemas import ascii_number, parse_step_key, step_key_text
 from ..services import access
 from ..services import cases as case_services
 from ..services import clients as client_services
@@ -30,6 +29,7 @@ from . import navigation
 from .auth import request_actor
 from .errors import field_errors, render_invalid
 from .formatting import locale_code, state_title
+from .helpers import paginate, require_role
 
 bp = Blueprint("cases", __name__)
 
@@ -39,11 +39,6 @@ navigation.register("cases.new_client", _l("Register a client"), (Role.FACILITAT
 PAGE_SIZE = 20
 CASE_READERS = (Role.FACILITATOR, Role.SUPERVISOR, Role.AUDITOR)
 CLIENT_REGISTRARS = (Role.FACILITATOR, Role.SUPERVISOR)
-
-
-def _require_role(*roles: str) -> None:
-    if current_user.role not in roles:
-        abort(403)
 
 
 def _expected_version() -> int | None:
@@ -85,11 +80,10 @@ _CASE_ROW_LOADS = (selectinload(Case.client), selectinload(Case.sign_offs))
 @login_required
 def my_cases():
     """The cases the viewer may open, searchable by client name or case number."""
-    _require_role(*CASE_READERS)
+    require_role(*CASE_READERS)
     query = (request.args.get("q") or "").strip()[:100]
     state = request.args.get("state") or ""
     category = request.args.get("category") or ""
-    page = page_number(request.args.get("page"))
     # Held while the page renders: each row's category is then found without a query.
     categories = _categories()
 
@@ -102,17 +96,12 @@ def my_cases():
         statement = statement.where(Case.state == state)
     if category:
         statement = statement.where(Case.ppks_category_code == category)
-    total = db.session.execute(select(func.count()).select_from(statement.subquery())).scalar_one()
-    pages = max(math.ceil(total / PAGE_SIZE), 1)
-    page = min(page, pages)
-    cases = db.session.execute(
-        statement.order_by(Case.closed_at.is_not(None), Case.stage_due_at.is_(None),
-                           Case.stage_due_at, Case.id)
-        .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
-        .options(*_CASE_ROW_LOADS, *([selectinload(Case.facilitator)] if current_user.role != Role.FACILITATOR else []))
-    ).scalars().all()
+    found = paginate(
+        statement.order_by(Case.closed_at.is_not(None), Case.stage_due_at.is_(None), Case.stage_due_at, Case.id)
+        .options(*_CASE_ROW_LOADS, *([selectinload(Case.facilitator)] if current_user.role != Role.FACILITATOR else [])),
+        PAGE_SIZE)
     return render_template(
-        "cases/list.html", cases=cases, total=total, page=page, pages=pages,
+        "cases/list.html", cases=found.items, **found.fields(),
         filters={"q": query, "state": state, "category": category},
         state_options=_state_options(), category_options=_category_options(categories),
     )
@@ -129,7 +118,7 @@ def _province_options() -> list[tuple[str, str]]:
 @bp.route("/clients/new", methods=["GET", "POST"])
 @login_required
 def new_client():
-    _require_role(*CLIENT_REGISTRARS)
+    require_role(*CLIENT_REGISTRARS)
     context = {"province_options": _province_options()}
     if request.method == "GET":
         return render_template("cases/new_client.html", errors={},
@@ -175,7 +164,7 @@ def _team_options() -> list[tuple[str, str]]:
 @bp.route("/clients/<int:client_id>/open-case", methods=["GET", "POST"])
 @login_required
 def open_case(client_id: int):
-    _require_role(*CLIENT_REGISTRARS)
+    require_role(*CLIENT_REGISTRARS)
     client = _client_for_opening(client_id)
     context = {"client": client, "category_options": _category_options(), "team_options": _team_options(),
                "open_case": client_services.open_case_of(client),
@@ -222,7 +211,7 @@ def _progress(case: Case) -> list[dict[str, Any]]:
 
 
 def _goal_rows_from_plan(case: Case) -> list[dict[str, Any]]:
-    goals = [g for g in (case.plan.goals if case.plan else []) if not g.archived]
+    goals = case.active_goals
     rows = [{"index": i, "id": g.id, "description": g.description,
              "target_date": g.target_date.isoformat() if g.target_date else "",
              "responsible_party": g.responsible_party, "blank": False}
@@ -263,7 +252,7 @@ def _case_context(reading: case_services.CaseReading, *, form_name: str | None =
     is_facilitator = access.holds_case_role(user, case, Role.FACILITATOR)
     editable = set(definition.editable_records(case.state)) if is_facilitator else set()
     actions = case_services.available_actions(user, [case])[case.id]
-    active_goals = [g for g in (case.plan.goals if case.plan else []) if not g.archived]
+    active_goals = case.active_goals
     ratings = {r.goal_id: r for r in (case.evaluation.ratings if case.evaluation else [])}
     return {
         "case": case,
@@ -406,7 +395,7 @@ def fire(case_id: int, trigger: str):
 
 
 def _step_context(case: Case) -> dict[str, Any]:
-    goals = [g for g in (case.plan.goals if case.plan else []) if not g.archived]
+    goals = case.active_goals
     return {"case": case, "goal_options": [(str(g.id), g.description) for g in goals]}
 
 

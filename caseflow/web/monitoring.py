@@ -12,7 +12,7 @@ from ..models import Role
 from ..reports import headline
 from . import navigation
 from .formatting import locale_code
-from .supervision import require_role
+from .helpers import require_role
 
 bp = Blueprint("monitoring", __name__, url_prefix="/monitoring")
 

@@ -4,7 +4,6 @@ referral letter (PDF, in Indonesian)."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
@@ -31,6 +30,7 @@ from . import navigation
 from .auth import request_actor
 from .errors import render_invalid
 from .formatting import viewer_zone
+from .helpers import paginate
 from .reports import XLSX, current_filters
 from .reports import _filter_args as filter_args
 
@@ -73,7 +73,7 @@ def index():
 
 
 def _new_context(case: Case) -> dict[str, Any]:
-    goals = [g for g in (case.plan.goals if case.plan else []) if not g.archived]
+    goals = case.active_goals
     return {"case": case, "goal_options": [(str(g.id), g.description) for g in goals],
             "today": referral_services.today_for(current_user)}
 
@@ -216,20 +216,15 @@ def figure(figure: str):
     key = _figure_query(figure)
     filters = current_filters()
     statement = fg.referral_drill(figure, filters, current_user, key)
-    total = db.session.execute(select(func.count()).select_from(statement.order_by(None).subquery())).scalar_one()
-    pages = max(1, math.ceil(total / FIGURE_PAGE))
-    page = request.args.get("page", "1")
-    page = min(max(int(page), 1) if page.isdigit() and len(page) < 7 else 1, pages)
-    rows = db.session.execute(statement.options(*_row_options()).limit(FIGURE_PAGE)
-                              .offset((page - 1) * FIGURE_PAGE)).scalars().all()
+    found = paginate(statement.options(*_row_options()), FIGURE_PAGE)
+    rows = found.items
     title = FIGURE_TITLES[figure]
     table = referral_list_table(rows, current_user, title)
     for index, referral in enumerate(rows):
         table.links[(index, 0)] = url_for("cases.show", case_id=referral.case_id)
         table.links[(index, 2)] = url_for("referrals.show", referral_id=referral.id)
     args = filter_args(filters) | ({"key": key} if key else {})
-    return render_template("referrals/figure.html", table=table, figure=figure, total=total, page=page,
-                           pages=pages, args=args, back_args=filter_args(filters), title=title)
+    return render_template("referrals/figure.html", table=table, figure=figure, **found.fields(), args=args, back_args=filter_args(filters), title=title)
 
 
 @bp.route("/reports/referrals/<figure>.<fmt>")

@@ -35,6 +35,7 @@ from . import navigation
 from .auth import request_actor
 from .errors import error_page
 from .formatting import locale_code, safe_url_for, viewer_zone
+from .helpers import require_role
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -43,11 +44,6 @@ CASE_READERS = (Role.FACILITATOR, Role.SUPERVISOR, Role.AUDITOR)
 PAGE_SIZE = 50
 
 navigation.register("reports.dashboard", _l("Monitoring"), FIGURE_READERS, order=60)
-
-
-def _require(*roles: str) -> None:
-    if current_user.role not in roles:
-        abort(403)
 
 
 def _date_arg(name: str, problems: list[str]) -> date | None:
@@ -174,7 +170,7 @@ def _options() -> dict[str, Any]:
 @bp.route("/")
 @login_required
 def dashboard():
-    _require(*FIGURE_READERS)
+    require_role(*FIGURE_READERS)
     filters = current_filters()
     content = dashboard_content(filters, current_user)
     context: dict[str, Any] = {
@@ -197,7 +193,7 @@ def dashboard():
 @login_required
 def export(fmt: str):
     """Every table of the viewer's dashboard: all sheets in XLSX, or one table in CSV."""
-    _require(*FIGURE_READERS)
+    require_role(*FIGURE_READERS)
     filters = current_filters(for_file=True)
     all_tables = dashboard_content(filters, current_user).tables
     stamp = utcnow().strftime("%Y%m%d")
@@ -242,7 +238,7 @@ def _drill_key(figure: str) -> tuple[Any, str | None]:
 @bp.route("/cases/<figure>")
 @login_required
 def cases(figure: str):
-    _require(*CASE_READERS)
+    require_role(*CASE_READERS)
     filters = current_filters()
     key, by = _drill_key(figure)
     total = fg.drill_total(figure, filters, current_user, key=key, by=by)
@@ -274,7 +270,7 @@ def cases(figure: str):
 def cases_export(figure: str, fmt: str):
     """The list as a file: written now when it is short, else prepared by an export job
     whose page shows its progress (transfers.export_jobs)."""
-    _require(*CASE_READERS)
+    require_role(*CASE_READERS)
     if fmt not in ("csv", "xlsx"):
         abort(404)
     key, by = _drill_key(figure)
@@ -313,7 +309,7 @@ def _user_name(user_id: int | None) -> str:
 @bp.route("/case/<int:case_id>/file.pdf")
 @login_required
 def case_file(case_id: int):
-    _require(*CASE_READERS)
+    require_role(*CASE_READERS)
     case = case_services.get_case(current_user, case_id)
     case_services.record_case_view(request_actor(), case_id, "pdf:case_file")
     body = documents.case_pdf(case, locale=locale_code(), zone=viewer_zone(), names=labels)
@@ -323,7 +319,7 @@ def case_file(case_id: int):
 @bp.route("/case/<int:case_id>/termination.pdf")
 @login_required
 def termination_report(case_id: int):
-    _require(*CASE_READERS)
+    require_role(*CASE_READERS)
     case = case_services.get_case(current_user, case_id)
     case_services.record_case_view(request_actor(), case_id, "pdf:termination_report")
     db.session.refresh(case)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -30,19 +30,13 @@ from . import navigation
 from .auth import request_actor
 from .errors import render_invalid
 from .formatting import to_zone, viewer_zone
+from .helpers import require_role
 
 bp = Blueprint("supervision", __name__, url_prefix="/team")
 
 navigation.register("supervision.team", _l("My team"), (Role.SUPERVISOR,), order=10)
 navigation.register("supervision.sign_offs", _l("Sign-off requests"), (Role.SUPERVISOR,), order=20)
 navigation.register("supervision.overdue", _l("Overdue cases"), (Role.SUPERVISOR,), order=30)
-
-
-def require_role(*roles: str) -> None:
-    """Refuse (403) a signed-in user whose role does not use this page; the error page
-    records the refusal in their audit chain (caseflow/web/errors.py)."""
-    if current_user.role not in roles:
-        abort(403)
 
 
 @bp.before_request

@@ -43,7 +43,7 @@ def _blank(value: Any) -> bool:
 
 
 def active_goals(case: Any) -> list[Any]:
-    return [goal for goal in case.plan.goals if not goal.archived] if case.plan else []
+    return case.active_goals
 
 
 @guard("assessment_complete")

@@ -11,9 +11,11 @@ from ..errors import NotAllowed
 from ..i18n import _l
 from ..models import Role
 from ..services.runtime import engines
-from ..web.navigation import register
+from . import navigation
 
 bp = Blueprint("offline", __name__)
+
+navigation.register("offline.app_page", _l("Offline work"), (Role.FACILITATOR,), order=15)
 
 
 @bp.route("/sw.js")
@@ -42,7 +44,3 @@ def _editable_records() -> dict[str, dict[str, list[str]]]:
                    for state, definition_state in workflow.definition.states.items()}
             for name, workflow in engines().items()}
 
-
-def init_app(app) -> None:
-    register("offline.app_page", _l("Offline work"), (Role.FACILITATOR,), order=15)
-    app.register_blueprint(bp)

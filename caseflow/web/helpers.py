@@ -1,0 +1,45 @@
+"""What the pages share: refusing a role that does not use a page, and one page of a list."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from flask import abort, request
+from flask_login import current_user
+from sqlalchemy import Select, func, select
+
+from ..extensions import db
+from ..schemas import page_number
+
+
+def require_role(*roles: str) -> None:
+    """Refuse (403) a signed-in user whose role does not use this page; the error page
+    records the refusal in their audit chain (caseflow/web/errors.py)."""
+    if current_user.role not in roles:
+        abort(403)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list: its rows, how many rows the whole list has, which page, of how
+    many (templates/macros/pager.html links the pages)."""
+
+    items: list[Any]
+    total: int
+    page: int
+    pages: int
+
+    def fields(self) -> dict[str, int]:
+        return {"total": self.total, "page": self.page, "pages": self.pages}
+
+
+def paginate(statement: Select, size: int) -> Page:
+    """The page of `statement` (already ordered) that ?page= asks for, `size` rows a page: a
+    count and one query of `size` rows. A page past the end is the last page."""
+    total = db.session.execute(select(func.count()).select_from(statement.order_by(None).subquery())).scalar_one()
+    pages = max(math.ceil(total / size), 1)
+    page = min(page_number(request.args.get("page")), pages)
+    items = list(db.session.execute(statement.limit(size).offset((page - 1) * size)).scalars())
+    return Page(items, total, page, pages)
