@@ -1,0 +1,113 @@
+"""What one request of each type costs in the application, measured in one process: CPU time
+and SQL statements per request, through Flask's test client (no HTTP server, no network),
+against the PostgreSQL database bench/load.py builds (run that once first).
+
+    .venv/bin/python bench/request_cost.py [--database-url URL] [--repeat 40]
+
+Unlike bench/load.py's figures, read while 2 cores serve many people at once, these are the
+costs of requests one after the other: what other processes on the machine do changes them
+much less (the CPU time is the process's own). The same script runs against another version
+of the code with PYTHONPATH pointing at its source: its requests are plain HTTP.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+# bench/ holds a file named like the `transitions` library: not on the path. caseflow comes
+# from the installed project, or from PYTHONPATH (another version of the code).
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+from sqlalchemy import event  # noqa: E402
+from sqlalchemy.engine import Engine  # noqa: E402
+
+from caseflow import create_app  # noqa: E402
+
+PASSWORD = "Beban-Nasional-Uji-2026"  # bench/load.py's people
+STATEMENTS: list[int] = [0]
+
+
+def _count(*_args) -> None:
+    STATEMENTS[0] += 1
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/caseflow_load")
+    parser.add_argument("--instance", default=os.environ.get("CASEFLOW_INSTANCE_PATH", "/tmp/caseflow-load"))
+    parser.add_argument("--repeat", type=int, default=40)
+    args = parser.parse_args()
+    os.environ["CASEFLOW_INSTANCE_PATH"] = args.instance
+    os.environ["CASEFLOW_DATABASE_URL"] = args.database_url
+    app = create_app({"WTF_CSRF_ENABLED": False, "CASEFLOW_LOGIN_LIMIT_ACCOUNT": "100000 per minute",
+                      "CASEFLOW_LOGIN_LIMIT_ADDRESS": "100000 per minute"})
+    event.listen(Engine, "before_cursor_execute", _count)
+
+    def signed_in(username: str):
+        client = app.test_client()
+        response = client.post("/login", data={"username": username, "password": PASSWORD})
+        assert response.status_code == 302, (username, response.status_code)
+        return client
+
+    facilitator, supervisor, auditor = signed_in("load.fac0001"), signed_in("load.sup01"), signed_in("load.aud01")
+    cases = facilitator.get("/api/v1/cases?limit=5").get_json()["items"]
+    versions = {c["id"]: c["version"] for c in cases if c["state"] not in ("resolved", "closed_unresolved")}
+    case_id = next(iter(versions))
+
+    def step_body() -> dict:
+        return {"step_type": "home_visit", "occurred_at": datetime.now(UTC).isoformat(), "location": "Desa",
+                "notes": "request cost"}
+
+    def log_step():
+        response = facilitator.post(f"/api/v1/cases/{case_id}/steps", data=json.dumps(step_body()), headers={
+            "Content-Type": "application/json", "Idempotency-Key": str(uuid.uuid4()),
+            "If-Match": f'"{versions[case_id]}"'})
+        versions[case_id] = int(response.headers["ETag"].strip('"'))
+        return response
+
+    def outbox():
+        entries = []
+        for _ in range(10):
+            entries.append({"key": str(uuid.uuid4()), "kind": "step", "case_id": case_id,
+                            "if_match": versions[case_id], "body": step_body()})
+            versions[case_id] += 1
+        return facilitator.post("/api/v1/outbox", data=json.dumps({"entries": entries}),
+                                headers={"Content-Type": "application/json"})
+
+    kinds = {
+        "my cases": lambda: facilitator.get("/cases"),
+        "case page": lambda: facilitator.get(f"/cases/{case_id}"),
+        "case detail (API)": lambda: facilitator.get(f"/api/v1/cases/{case_id}"),
+        "log a step (API)": log_step,
+        "outbox of 10 (API)": outbox,
+        "client list": lambda: facilitator.get("/clients"),
+        "sign-off queue": lambda: supervisor.get("/team/sign-offs"),
+        "team page": lambda: supervisor.get("/team"),
+        "audit history": lambda: auditor.get(f"/audit/cases/{case_id}/history"),
+    }
+    print(f"{'request type':22} {'CPU ms p50':>10} {'CPU ms mean':>11} {'SQL stmts':>9}   ({args.repeat} each, one after the other)")
+    for name, call in kinds.items():
+        for _ in range(3):  # caches of the process
+            assert call().status_code < 400, name
+        costs, statements = [], []
+        for _ in range(args.repeat):
+            STATEMENTS[0] = 0
+            start = time.process_time()
+            response = call()
+            costs.append((time.process_time() - start) * 1000)
+            statements.append(STATEMENTS[0])
+            assert response.status_code < 400, (name, response.status_code)
+        print(f"{name:22} {statistics.median(costs):10.2f} {statistics.fmean(costs):11.2f} "
+              f"{statistics.fmean(statements):9.1f}")
+
+
+if __name__ == "__main__":
+    main()
