@@ -93,10 +93,10 @@ ROUTES: list[Route] = [
     R("GET", "/clients/new", facilitator="200", supervisor="200", auditor="403", manager="403", admin="403"),
     R("POST", "/clients/new", {"full_name": ""}, facilitator="422", supervisor="422", auditor="403",
       manager="403", admin="403"),
-    R("GET", "/clients/{client}/open-case", facilitator="200 404 404 404", supervisor="200 200 404 404",
+    R("GET", "/clients/{client}/open-case", facilitator="200 200 404 404", supervisor="200 200 404 404",
       auditor="403", manager="403", admin="403"),
     R("POST", "/clients/{client}/open-case", {"ppks_category_code": "P99"},
-      facilitator="422 404 404 404", supervisor="422 422 404 404", auditor="403", manager="403", admin="403"),
+      facilitator="422 422 404 404", supervisor="422 422 404 404", auditor="403", manager="403", admin="403"),
     R("GET", "/cases/{case}", facilitator="200 404 404 404", supervisor="200 200 404 404",
       auditor="200 200 200 404", manager="404", admin="404"),
     R("POST", "/cases/{case}/assessment", {"risk_level": "extreme"},
@@ -121,7 +121,8 @@ ROUTES: list[Route] = [
       manager="404", admin="404"),
     # --- clients, aftercare and referrals (the loop between the people)
     R("GET", "/clients", facilitator="200", supervisor="200", auditor="403", manager="403", admin="403"),
-    R("GET", "/clients/{client}", facilitator="200 404 404 404", supervisor="200 200 404 404",
+    # A facilitator sees their team's clients too (issue 19: a client a colleague registered is not lost).
+    R("GET", "/clients/{client}", facilitator="200 200 404 404", supervisor="200 200 404 404",
       auditor="403", manager="403", admin="403"),
     R("GET", "/aftercare", facilitator="200", supervisor="200", auditor="403", manager="403", admin="403"),
     R("GET", "/referrals", facilitator="200", supervisor="200", auditor="403", manager="403", admin="403"),
@@ -198,10 +199,10 @@ ROUTES: list[Route] = [
       auditor="200 200 200 404", manager="404", admin="404"),
     R("GET", "/api/v1/cases/{case}/audit-events", facilitator="200 404 404 404",
       supervisor="200 200 404 404", auditor="200 200 200 404", manager="404", admin="404"),
-    R("GET", "/api/v1/clients/{client}", facilitator="200 404 404 404", supervisor="200 200 404 404",
+    R("GET", "/api/v1/clients/{client}", facilitator="200 200 404 404", supervisor="200 200 404 404",
       auditor="200 200 200 404", manager="404", admin="404"),
     R("GET", "/api/v1/clients", everyone="200"),  # a facilitator's or a team's clients (none for others)
-    R("GET", "/api/v1/clients/{client}/cases", facilitator="200 404 404 404", supervisor="200 200 404 404",
+    R("GET", "/api/v1/clients/{client}/cases", facilitator="200 200 404 404", supervisor="200 200 404 404",
       auditor="200 200 200 404", manager="404", admin="404"),
     R("GET", "/api/v1/cases/{case}/aftercare", facilitator="200 404 404 404", supervisor="200 200 404 404",
       auditor="200 200 200 404", manager="404", admin="404"),
@@ -429,7 +430,7 @@ BODY_ROUTES: list[BodyRoute] = [
     # --- a client named in the body: opening a case (the id is the whole point)
     B("POST", "/api/v1/cases", lambda w, rel: {"client_id": _client_of(w, rel), "ppks_category_code": "P02",
                                                "workflow": "no_such"}, json=True,
-      facilitator="422:workflow 422:client_id 422:client_id 422:client_id",
+      facilitator="422:workflow 422:workflow 422:client_id 422:client_id",
       supervisor="422:facilitator_id 422:facilitator_id 422:client_id 422:client_id",
       auditor="403", manager="403", admin="403"),
     # --- a facilitator named in the body: whom a case is opened for, or reassigned to
