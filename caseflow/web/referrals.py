@@ -21,9 +21,9 @@ from ..i18n.referral_labels import followup_labels
 from ..models import Case, Referral, Role
 from ..models.referral import DESTINATION_TYPES, NEXT_STATUSES
 from ..reports import figures as fg
-from ..schemas import ascii_number, page_number
 from ..reports.followup_tables import referral_list_table
 from ..reports.referral_letter import referral_letter_pdf
+from ..schemas import ascii_number, page_number
 from ..services import access
 from ..services import cases as case_services
 from ..services import referrals as referral_services
