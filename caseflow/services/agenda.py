@@ -285,7 +285,6 @@ def team_agenda(actor: Actor, facilitator_id: int | None = None, *, now: datetim
     owners = select(User.id).where(User.id.in_(access.supervised_ids(user)))
     if facilitator_id is not None:
         if facilitator_id not in {m.id for m in team_members(user)}:
-            case_services.record_refusal(actor, "agenda.team facilitator_id")
             raise NotFound(_l("No such facilitator in your team."), fields={"facilitator": [
                 _l("No such facilitator in your team.")]})
         owners = select(User.id).where(User.id == facilitator_id)
@@ -337,16 +336,16 @@ def get_visit(user: User, visit_id: int) -> PlannedVisit:
 
 
 def cancel_visit(actor: Actor, visit_id: int, data: dict) -> PlannedVisit:
-    """The case's facilitator cancels a visit still planned (or missed), with a reason."""
-    values = load(CancelVisitSchema(), data)
+    """The case's facilitator cancels a visit still planned (or missed), with a reason.
+    The visit's id is checked before the reason: someone else's visit looks like none."""
     with write_transaction():
         found = db.session.get(PlannedVisit, visit_id)
         if found is None or actor.user is None or not access.can_view_case(actor.user, found.case):
-            case_services.record_refusal(actor, "visit.cancel", found.case_id if found else None)
             raise NotFound(_l("No such planned visit."))
         case = lock_case(found.case_id)
         visit = db.session.get(PlannedVisit, visit_id, populate_existing=True)
         case_services._authorize(actor, case, (Role.FACILITATOR,), _l("cancel a planned visit"), None)
+        values = load(CancelVisitSchema(), data)
         if visit.status != PLANNED:
             raise ValidationError(_l("Some fields need attention."),
                                   fields={"reason": [_l("This visit is no longer planned.")]})
