@@ -3,6 +3,8 @@ Templates get them as `agenda_labels`; the calendar feed uses them too."""
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+
 from ..i18n import _l
 
 KIND_NAMES = {
@@ -58,3 +60,11 @@ class AgendaLabels:
 
 
 agenda_labels = AgendaLabels()
+
+
+def agenda_reminder_text(kind: str, data: dict) -> str:
+    """A reminder of the agenda (services.agenda.send_reminders) in the reader's language."""
+    what, number, day = agenda_labels.kind(data.get("item")), data.get("case_number"), data.get("day")
+    if kind == "agenda.overdue":
+        return _("Overdue: %(what)s, case %(number)s (due %(day)s).", what=what, number=number, day=day)
+    return _("Due tomorrow: %(what)s, case %(number)s.", what=what, number=number)

@@ -17,6 +17,7 @@ from caseflow.extensions import db
 from caseflow.models import AuditEvent, Notification, PlannedVisit
 from caseflow.services import agenda, cases, referrals
 from caseflow.services.context import Actor
+from caseflow.services.sign_off_policy import notification_text
 from caseflow.web.calendar_feed import calendar_bytes
 from tests.support.factories import a_step, today_for
 
@@ -184,6 +185,7 @@ def test_reminders_are_sent_once_per_item_and_follow_the_persons_choice(team, ma
     assert agenda.send_reminders() == 0  # once only
     notes = db.session.execute(select(Notification).where(Notification.user_id == team.facilitator.id)).scalars().all()
     assert [(n.kind, n.data["item"]) for n in notes] == [("agenda.tomorrow", "planned_visit")]
+    assert notification_text(notes[0]) == f"Due tomorrow: Planned visit, case {case.number}."
     with simulated_time(utcnow() + timedelta(days=3)):
         assert agenda.send_reminders() == 1  # the missed visit, now overdue
     agenda.update_settings(me, {"remind_tomorrow": False, "remind_overdue": False, "feed_details": False})
