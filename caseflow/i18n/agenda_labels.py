@@ -19,7 +19,7 @@ MEASURE_NAMES = {
     "cases_resolved": _l("Cases resolved"),
     "assessed_within": _l("Cases assessed within 14 days of recording"),
     "visits_made": _l("Planned visits made"),
-    "referrals_answered": _l("Referrals answered"),
+    "referrals_answered": _l("Referral answers received"),
     "aftercare_contacts_made": _l("Aftercare contacts made"),
 }
 PERIOD_NAMES = {"month": _l("Month"), "quarter": _l("Quarter"), "year": _l("Year")}

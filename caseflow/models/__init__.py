@@ -1,7 +1,7 @@
 """SQLAlchemy models, one module per aggregate. Importing this package registers them all."""
 
 from .aftercare import Aftercare, AftercareContact
-from .agenda import AgendaReminder, AgendaSettings, PlannedVisit, WorkTarget
+from .agenda import AgendaReminder, AgendaSettings, PerformanceReport, PlannedVisit, WorkTarget
 from .api import ApiToken, IdempotencyRecord
 from .audit import AuditChainHead, AuditCheckpoint, AuditCheckpointEntry, AuditEvent
 from .case import (
@@ -38,6 +38,7 @@ __all__ = [
     "Aftercare",
     "AgendaReminder",
     "AgendaSettings",
+    "PerformanceReport",
     "PlannedVisit",
     "WorkTarget",
     "AftercareContact",

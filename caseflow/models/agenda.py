@@ -9,9 +9,22 @@ computed from the figures (caseflow/reports/figures/targets.py), never stored.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import UTCDateTime, utcnow
@@ -106,3 +119,30 @@ class WorkTarget(db.Model):
     reason: Mapped[str] = mapped_column(Text, default="")
     set_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     set_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PerformanceReport(db.Model):
+    """A facilitator's results of one period signed by their supervisor (four eyes: never
+    by the facilitator themselves) for the PPPK evaluation: the figures approved are kept
+    as they were shown, with their digest, so a later change of the figures shows."""
+
+    __tablename__ = "performance_reports"
+    __table_args__ = (UniqueConstraint("facilitator_id", "period_kind", "period_start"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    facilitator_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    period_kind: Mapped[str] = mapped_column(String(8))
+    period_start: Mapped[date] = mapped_column(Date)
+    figures: Mapped[Any] = mapped_column(JSON)
+    digest: Mapped[str] = mapped_column(String(64))
+    signed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    facilitator: Mapped[User] = relationship(foreign_keys=[facilitator_id])
+    signed_by: Mapped[User] = relationship(foreign_keys=[signed_by_id])
+
+
+def figures_digest(figures: dict[str, Any]) -> str:
+    """The digest binding a performance report's signature to the figures it approved."""
+    return hashlib.sha256(json.dumps(figures, sort_keys=True, separators=(",", ":")).encode()).hexdigest()

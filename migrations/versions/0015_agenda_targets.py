@@ -1,10 +1,11 @@
 """agenda and work targets: planned visits (planned_visits), agenda settings with the
 private calendar feed and reminder choices (agenda_settings), reminders sent
-(agenda_reminders), and work targets (work_targets)
+(agenda_reminders), work targets (work_targets) and signed performance reports
+(performance_reports)
 
 Revision ID: 0015_agenda_targets
 Revises: 0011_loop_clients
-Create Date: 2026-12-02 06:07:46.739710
+Create Date: 2026-12-02 06:22:41.772096
 
 """
 from alembic import op
@@ -42,6 +43,21 @@ def upgrade():
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_agenda_settings_user_id_users')),
     sa.PrimaryKeyConstraint('user_id', name=op.f('pk_agenda_settings')),
     sa.UniqueConstraint('feed_token_hash', name=op.f('uq_agenda_settings_feed_token_hash'))
+    )
+    op.create_table('performance_reports',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('facilitator_id', sa.Integer(), nullable=False),
+    sa.Column('period_kind', sa.String(length=8), nullable=False),
+    sa.Column('period_start', sa.Date(), nullable=False),
+    sa.Column('figures', sa.JSON(), nullable=False),
+    sa.Column('digest', sa.String(length=64), nullable=False),
+    sa.Column('signed_by_id', sa.Integer(), nullable=False),
+    sa.Column('signed_at', caseflow.database.UTCDateTime(), nullable=False),
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['facilitator_id'], ['users.id'], name=op.f('fk_performance_reports_facilitator_id_users')),
+    sa.ForeignKeyConstraint(['signed_by_id'], ['users.id'], name=op.f('fk_performance_reports_signed_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_performance_reports')),
+    sa.UniqueConstraint('facilitator_id', 'period_kind', 'period_start', name=op.f('uq_performance_reports_facilitator_id_period_kind_period_start'))
     )
     op.create_table('work_targets',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -99,6 +115,7 @@ def downgrade():
         batch_op.drop_index('ix_work_targets_lookup')
 
     op.drop_table('work_targets')
+    op.drop_table('performance_reports')
     op.drop_table('agenda_settings')
     op.drop_table('agenda_reminders')
     # ### end Alembic commands ###
