@@ -41,7 +41,7 @@ API_PREFIX = "/api/"
 
 # Blueprints whose routes the table must cover (the web application's HTML pages).
 COVERED_BLUEPRINTS = {"main", "auth", "cases", "supervision", "audit", "monitoring", "admin", "evidence",
-                      "reports", "exports", "clients", "referrals", "aftercare", "agenda"}
+                      "reports", "exports", "clients", "referrals", "aftercare", "agenda", "targets"}
 NO_SUCH_JOB = "0" * 32  # export jobs are their owner's only (tests/reports/test_export_jobs.py)
 
 
@@ -164,6 +164,16 @@ ROUTES: list[Route] = [
       manager="404", admin="404"),
     R("POST", "/visits/{visit}/cancel", {"reason": ""}, facilitator="303 404 404 404",
       supervisor="403 403 404 404", auditor="403 403 403 404", manager="404", admin="404"),
+    # --- work targets ({user} is the facilitator `fac`; other teams: tests/web/test_targets_pages.py)
+    R("GET", "/targets", facilitator="200", supervisor="200", auditor="403", manager="200", admin="403"),
+    R("POST", "/targets/defaults", {"target": "x"}, manager="422", everyone="403"),
+    R("GET", "/targets/facilitators/{user}", facilitator="200", supervisor="200", auditor="403",
+      manager="403", admin="403"),
+    R("POST", "/targets/facilitators/{user}", {"measure": "x"}, supervisor="422", everyone="403"),
+    # A digest of other figures signs nothing: back to the report with the message.
+    R("POST", "/targets/facilitators/{user}/sign", {"digest": ""}, supervisor="303", everyone="403"),
+    R("GET", "/targets/facilitators/{user}/report.csv", facilitator="200", supervisor="200", auditor="403",
+      manager="403", admin="403"),
     # --- supervisor
     R("GET", "/team", supervisor="200", everyone="403"),
     R("GET", "/team/sign-offs", supervisor="200", everyone="403"),
