@@ -50,3 +50,33 @@ def test_another_teams_agenda_and_visits_are_out_of_reach(api_as, make, team):
     assert not api_as(team.other_supervisor).get("/api/v1/agenda/team").json["this_week"]
     assert_problem(api_as(team.facilitator).get("/api/v1/agenda/team"), 403)
     assert_problem(api_as(team.manager).get("/api/v1/agenda"), 403)
+
+
+def test_work_targets_through_the_api(api_as, make, team):
+    make.case(team.facilitator, to="resolved", supervisor=team.supervisor)
+    manager = api_as(team.manager)
+    assert manager.post("/api/v1/targets/national", json={"period_kind": "month", "measure": "cases_resolved",
+                                                         "target": 2}).status_code == 201
+    provinces = manager.get("/api/v1/targets").json["rows"]
+    assert provinces[-1]["province"] is None and provinces[-1]["measures"]["cases_resolved"] == {
+        "actual": 1, "target": 6, "percent": 17}  # three facilitators (two in Papua, one in NTT) × 2
+    assert all("facilitator_id" not in row for row in provinces)
+    own = api_as(team.facilitator).get("/api/v1/targets").json
+    [row] = own["rows"]
+    assert row["facilitator_id"] == team.facilitator.id and row["measures"]["cases_resolved"]["actual"] == 1
+    start = own["start"]
+    supervisor = api_as(team.supervisor)
+    assert_problem(supervisor.post("/api/v1/targets/facilitators", json={
+        "facilitator_id": team.facilitator.id, "period_kind": "month", "period_start": start,
+        "measure": "cases_resolved", "target": 1}), 422, "reason")
+    assert_problem(supervisor.post("/api/v1/targets/facilitators", json={
+        "facilitator_id": team.other_facilitator.id, "period_kind": "month", "period_start": start,
+        "measure": "cases_resolved", "target": 1, "reason": "x"}), 404, "facilitator_id")
+    assert supervisor.post("/api/v1/targets/facilitators", json={
+        "facilitator_id": team.facilitator.id, "period_kind": "month", "period_start": start,
+        "measure": "cases_resolved", "target": 1, "reason": "Cuti melahirkan"}).status_code == 201
+    rows = {r["facilitator_id"]: r for r in supervisor.get("/api/v1/targets").json["rows"]}
+    assert rows[team.facilitator.id]["measures"]["cases_resolved"]["percent"] == 100
+    assert_problem(api_as(team.facilitator).post("/api/v1/targets/national", json={
+        "period_kind": "month", "measure": "cases_resolved", "target": 9}), 403)
+    assert_problem(api_as(team.admin).get("/api/v1/targets"), 403)

@@ -243,7 +243,8 @@ ROUTES: list[Route] = [
       auditor="200 200 200 404", manager="404", admin="404"),
     R("GET", "/api/v1/sign-offs", everyone="200"),
     R("GET", "/api/v1/agenda", facilitator="200", supervisor="200", auditor="403", manager="403", admin="403"),
-    R("GET", "/api/v1/agenda/team", supervisor="200", everyone="403"),  # the requests this person may decide (often none)
+    R("GET", "/api/v1/agenda/team", supervisor="200", everyone="403"),
+    R("GET", "/api/v1/targets", facilitator="200", supervisor="200", auditor="403", manager="200", admin="403"),  # the requests this person may decide (often none)
     R("GET", "/api/v1/reference/provinces", everyone="200"),
     R("GET", "/api/v1/reference/ppks-categories", everyone="200"),
     # --- administrator
