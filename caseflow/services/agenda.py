@@ -35,6 +35,7 @@ from ..models import (
     Aftercare,
     AftercareContact,
     Case,
+    Evaluation,
     Goal,
     GoalRating,
     InterventionPlan,
@@ -55,7 +56,7 @@ from . import cases as case_services
 from .audit import append_case_event, append_event, user_chain
 from .context import Actor
 from .locking import lock_case
-from .runtime import engine
+from .runtime import engine, engines
 from .sign_off_policy import sign_off_due_at
 
 KINDS = ("stage_deadline", "planned_visit", "goal_target", "aftercare_contact", "referral_answer", "sign_off")
@@ -133,9 +134,17 @@ def _item(kind: str, case: Case, record_id: int, day: date, owner_id: int, **ext
                       **extra)
 
 
-def _cases_of(owners) -> Any:
-    """The cases held by `owners` (a SELECT of user ids): the case's facilitator now."""
+def _cases_of(owners: list[int]) -> Any:
+    """The cases held by `owners` (user ids): the case's facilitator now. A list of ids,
+    not a subquery: the databases then start from the cases' facilitator index."""
     return Case.facilitator_id.in_(owners)
+
+
+def _open_stages() -> list[str]:
+    """The stages of every workflow that are not final: with the facilitator, they make
+    the databases read a facilitator's open cases from ix_cases_facilitator_state (a test
+    of closed_at would make SQLite read every open case of the programme)."""
+    return sorted({name for e in engines().values() for name, s in e.definition.states.items() if not s.final})
 
 
 def _stage_deadlines(owners, until: datetime) -> Iterable[AgendaItem]:
@@ -143,7 +152,7 @@ def _stage_deadlines(owners, until: datetime) -> Iterable[AgendaItem]:
     (then the decider owns the deadline)."""
     waiting = exists().where(SignOff.case_id == Case.id, SignOff.decision.is_(None))
     rows = db.session.execute(
-        select(Case).where(_cases_of(owners), Case.closed_at.is_(None), Case.stage_due_at.is_not(None),
+        select(Case).where(_cases_of(owners), Case.state.in_(_open_stages()), Case.stage_due_at.is_not(None),
                            Case.stage_due_at < until + timedelta(days=1), ~waiting)
         .options(selectinload(Case.client), selectinload(Case.province))
     ).scalars()
@@ -174,11 +183,13 @@ def _planned_visits(owners, until: datetime) -> Iterable[AgendaItem]:
 
 def _goal_targets(owners, until: datetime) -> Iterable[AgendaItem]:
     """Goals of open cases' plans with a target date by `until`, until rated achieved."""
-    achieved = exists().where(GoalRating.goal_id == Goal.id, GoalRating.rating == "achieved")
+    # Through the case's evaluation: goal_ratings is indexed by (evaluation, goal), not by goal.
+    achieved = exists().where(Evaluation.case_id == Case.id, GoalRating.evaluation_id == Evaluation.id,
+                              GoalRating.goal_id == Goal.id, GoalRating.rating == "achieved")
     rows = db.session.execute(
         select(Goal, Case).join(InterventionPlan, InterventionPlan.id == Goal.plan_id)
         .join(Case, Case.id == InterventionPlan.case_id)
-        .where(_cases_of(owners), Case.closed_at.is_(None), Goal.archived.is_(False),
+        .where(_cases_of(owners), Case.state.in_(_open_stages()), Goal.archived.is_(False),
                Goal.target_date.is_not(None), Goal.target_date <= until.date() + timedelta(days=1), ~achieved)
         .options(selectinload(Case.client), selectinload(Case.province))
     ).all()
@@ -218,7 +229,12 @@ def _referral_answers(owners, until: datetime) -> Iterable[AgendaItem]:
 def _sign_offs(supervisor: User, until: datetime) -> Iterable[AgendaItem]:
     """The sign-offs this supervisor may decide, by the deadline of their policy (or the
     stage's deadline when the workflow sets none)."""
-    for sign_off in case_services.pending_sign_offs_for(supervisor):
+    pending = case_services.pending_sign_offs_for(supervisor)
+    # Their cases, provinces and clients in three queries (a sign-off then finds its case
+    # in the session instead of loading it, and its province, one by one).
+    db.session.execute(select(Case).where(Case.id.in_({s.case_id for s in pending}))
+                       .options(selectinload(Case.province), selectinload(Case.client))).scalars().all()
+    for sign_off in pending:
         case = sign_off.case
         due = sign_off_due_at(sign_off) or case.stage_due_at
         if due is None or due >= until + timedelta(days=1):
@@ -232,6 +248,7 @@ def _sign_offs(supervisor: User, until: datetime) -> Iterable[AgendaItem]:
 def gather(user: User, owners, until: datetime, *, sign_offs: bool) -> list[AgendaItem]:
     """Every item of the facilitators `owners` (a SELECT of user ids) due by `until`
     (and every overdue one), plus the sign-offs `user` may decide."""
+    owners = list(db.session.execute(owners).scalars())
     items: list[AgendaItem] = []
     for source in (_stage_deadlines, _planned_visits, _goal_targets, _aftercare_contacts, _referral_answers):
         items.extend(source(owners, until))
