@@ -427,13 +427,15 @@ def _require_agenda_user(actor: Actor) -> User:
     return actor.user
 
 
-def _locked_settings(user: User) -> AgendaSettings:
+def _locked_settings(user: User) -> tuple[AgendaSettings, bool]:
+    """The person's settings row, locked; and whether it is new (the defaults until now)."""
     settings = db.session.get(AgendaSettings, user.id, with_for_update=True, populate_existing=True)
-    if settings is None:
-        settings = AgendaSettings(user_id=user.id, remind_tomorrow=True, remind_overdue=True,
-                                  feed_details=False, updated_at=utcnow())
-        db.session.add(settings)
-    return settings
+    if settings is not None:
+        return settings, False
+    settings = AgendaSettings(user_id=user.id, remind_tomorrow=True, remind_overdue=True,
+                              feed_details=False, updated_at=utcnow())
+    db.session.add(settings)
+    return settings, True
 
 
 def update_settings(actor: Actor, data: dict) -> AgendaSettings:
@@ -442,8 +444,8 @@ def update_settings(actor: Actor, data: dict) -> AgendaSettings:
     user = _require_agenda_user(actor)
     values = load(AgendaSettingsSchema(), data)
     with write_transaction():
-        settings = _locked_settings(user)
-        before = _settings_dict(settings) if settings.updated_at else None
+        settings, new = _locked_settings(user)
+        before = None if new else _settings_dict(settings)
         for name in ("remind_tomorrow", "remind_overdue", "feed_details"):
             setattr(settings, name, values[name])
         settings.updated_at = utcnow()
@@ -462,7 +464,7 @@ def create_feed(actor: Actor) -> str:
     user = _require_agenda_user(actor)
     token = secrets.token_urlsafe(32)
     with write_transaction():
-        settings = _locked_settings(user)
+        settings, _new = _locked_settings(user)
         replaced = settings.feed_token_hash is not None
         settings.feed_token_hash = _token_hash(token)
         settings.feed_created_at = settings.updated_at = utcnow()
@@ -475,7 +477,7 @@ def revoke_feed(actor: Actor) -> None:
     """The private calendar address stops working at once."""
     user = _require_agenda_user(actor)
     with write_transaction():
-        settings = _locked_settings(user)
+        settings, _new = _locked_settings(user)
         if settings.feed_token_hash is None:
             return
         settings.feed_token_hash = None
