@@ -59,6 +59,19 @@ def team_facilitator(actor: Actor, facilitator_id: int | None, field: str = "fac
     return found
 
 
+def report_subject(actor: Actor, user_id: int) -> User:
+    """Whose targets and performance report `actor` may open: their own (a facilitator),
+    or a facilitator of their team (a supervisor); anyone else's looks like nobody's."""
+    user = actor.user
+    if user is not None and user.role == Role.FACILITATOR:
+        if user_id != user.id:
+            raise NotFound(_l("No such facilitator in your team."))
+        return user
+    if user is not None and user.role == Role.SUPERVISOR:
+        return team_facilitator(actor, user_id)
+    raise NotAllowed(_l("Only facilitators and their supervisors see a performance report."))
+
+
 def _first_of_period(kind: str, day: date) -> bool:
     if day.day != 1:
         return False

@@ -91,15 +91,7 @@ def set_default():
 
 
 def _subject(user_id: int) -> User:
-    """Whose targets and report the viewer may open: their own, or (a supervisor) a
-    facilitator of their team; anyone else looks like nobody."""
-    if current_user.role == Role.FACILITATOR and user_id == current_user.id:
-        return current_user
-    if current_user.role == Role.SUPERVISOR:
-        return target_services.team_facilitator(request_actor(), user_id)
-    if current_user.role == Role.FACILITATOR:
-        abort(404)
-    abort(403)
+    return target_services.report_subject(request_actor(), user_id)
 
 
 def _report_context(person: User, period: progress.Period) -> dict[str, Any]:
