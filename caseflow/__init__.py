@@ -86,6 +86,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     init_api(app)  # after the web layer: API paths answer their errors as problem+json
 
+    from . import queue, tasks  # noqa: F401  (tasks declares the periodic tasks on the queue)
+
+    queue.init_app(app)  # imports, exports and periodic tasks: `caseflow worker` runs them
+
     from .cli import register_commands
 
     register_commands(app)

@@ -118,6 +118,13 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # A step (and a goal's target date) may lie this many days before its case was
         # recorded: work written on paper first and entered later.
         "CASEFLOW_STEP_BACKDATE_TOLERANCE_DAYS": int(env.get("CASEFLOW_STEP_BACKDATE_TOLERANCE_DAYS", "30")),
+        # The task queue (caseflow.queue): empty for an SQLite file in the instance folder,
+        # redis://host:6379/1 when several servers share the work.
+        "CASEFLOW_TASKS_URL": env.get("CASEFLOW_TASKS_URL", ""),
+        # A running import or export that reported nothing for this long lost its worker.
+        "CASEFLOW_JOB_STALE_MINUTES": int(env.get("CASEFLOW_JOB_STALE_MINUTES", "30")),
+        # Bearer token Prometheus sends to /metrics; unset: no metrics served.
+        "CASEFLOW_METRICS_TOKEN": env.get("CASEFLOW_METRICS_TOKEN", ""),
         "RATELIMIT_STORAGE_URI": env.get("CASEFLOW_RATELIMIT_STORAGE_URL", "memory://"),
         # Sign-in throttling (caseflow/security/throttle.py): failures that lock an account
         # for the rest of the window, and failures from one address after which each attempt

@@ -18,6 +18,7 @@ from . import (
     backups,
     devdata,
     keys,
+    ops,
     privacy,
     reference,
     reports,
@@ -51,5 +52,5 @@ def main() -> None:
 
 def register_commands(app: Flask) -> None:
     """Every `caseflow …` command, by area."""
-    for area in (reference, devdata, users, audit, privacy, backups, keys, sign_offs, transfers, reports):
+    for area in (reference, devdata, users, audit, privacy, backups, keys, sign_offs, transfers, reports, ops):
         area.register(app)

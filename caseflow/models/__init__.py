@@ -23,6 +23,7 @@ from .referral import Referral
 from .reports import CaseStageHistory, ReportFile, ReportFilePart, ReportJob, ReportSnapshot
 from .rollup import ReportMonthCell, ReportSealedMonth
 from .sign_off_policy import Delegation, Notification, SignOffEscalation
+from .tasks import TaskRun
 from .user import (
     PRIVILEGED_ROLES,
     AccountChange,
@@ -34,6 +35,7 @@ from .user import (
 )
 
 __all__ = [
+    "TaskRun",
     "Aftercare",
     "AftercareContact",
     "Referral",
