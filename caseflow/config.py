@@ -57,9 +57,12 @@ def read_config_file(path: str) -> dict[str, str]:
 
 def environment() -> dict[str, str]:
     """The settings: the file CASEFLOW_CONFIG_FILE names (if any), overridden by the
-    process environment."""
+    process environment. The file's values join the environment, so every part of the
+    application that reads a setting from it (field keys, say) sees them."""
     path = os.environ.get("CASEFLOW_CONFIG_FILE")
-    return {**(read_config_file(path) if path else {}), **os.environ}
+    for name, value in (read_config_file(path) if path else {}).items():
+        os.environ.setdefault(name, value)
+    return dict(os.environ)
 
 
 def instance_path(env: dict[str, str] | None = None) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 
-from prometheus_flask_exporter.multiprocess import GunicornInternalPrometheusMetrics
+from prometheus_flask_exporter.multiprocess import GunicornPrometheusMetrics
 
 from caseflow.config import environment
 
@@ -36,4 +36,4 @@ forwarded_allow_ips = "127.0.0.1"
 
 def child_exit(server, worker) -> None:  # noqa: ARG001 (gunicorn's signature)
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        GunicornInternalPrometheusMetrics.mark_process_dead_on_child_exit(worker.pid)
+        GunicornPrometheusMetrics.mark_process_dead_on_child_exit(worker.pid)

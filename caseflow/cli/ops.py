@@ -122,6 +122,9 @@ def config_findings(production: bool) -> list[tuple[str, str]]:
     if not sqlite and not (config.get("CASEFLOW_TASKS_URL") or "").startswith(("redis", "unix")):
         found.append(("warning", "PostgreSQL with the task queue in an SQLite file: only workers on this "
                                  "server see the queue; set CASEFLOW_TASKS_URL=redis://… for several servers"))
+    if not sqlite and not env.get("CASEFLOW_FIELD_KEYS"):
+        found.append((serious, "CASEFLOW_FIELD_KEYS is not set: each server encrypts with the key generated in "
+                               "its own instance folder; give every server the same keys"))
     if not config.get("CASEFLOW_METRICS_TOKEN"):
         found.append(("warning", "CASEFLOW_METRICS_TOKEN is not set: /metrics serves nothing"))
     try:

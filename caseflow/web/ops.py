@@ -22,7 +22,7 @@ from flask_login import login_required
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_flask_exporter import PrometheusMetrics
-from prometheus_flask_exporter.multiprocess import GunicornInternalPrometheusMetrics
+from prometheus_flask_exporter.multiprocess import GunicornPrometheusMetrics
 from sqlalchemy import func, select, text
 
 from .. import queue, resources
@@ -42,7 +42,8 @@ navigation.register("ops_admin.tasks", _l("Background tasks"), (Role.ADMIN,), or
 def init_app(app: Flask) -> None:
     options = {"group_by": "endpoint", "defaults_prefix": "caseflow", "excluded_paths": ["^/static/", "^/metrics$"]}
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        metrics = GunicornInternalPrometheusMetrics(app, **options)
+        # Not the "Internal" variant: it would add an unprotected /metrics of its own.
+        metrics = GunicornPrometheusMetrics(app, **options)
     else:  # one process: its own registry (tests build several applications)
         metrics = PrometheusMetrics(app, path=None, registry=CollectorRegistry(), **options)
     app.extensions["caseflow.metrics"] = metrics
