@@ -8,7 +8,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from . import resources
+from . import logs, resources
 from .config import instance_path as config_instance_path
 from .config import load_config
 from .database import configure_engine
@@ -41,6 +41,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         # Only behind proxies the operator named: the client address (sign-in throttling,
         # audit) and the scheme (HSTS, secure cookies) as the last N proxies saw them.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
+    logs.init_app(app)  # JSON logs when asked, a request id on every line and audit event
     # Before any route is added: an id in a path that no row can have is no route at all.
     app.url_map.converters["int"] = RowIdConverter
 

@@ -126,6 +126,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "CASEFLOW_TASKS_URL": env.get("CASEFLOW_TASKS_URL", ""),
         # A running import or export that reported nothing for this long lost its worker.
         "CASEFLOW_JOB_STALE_MINUTES": int(env.get("CASEFLOW_JOB_STALE_MINUTES", "30")),
+        # "json": one JSON object per log line; "text": plain lines; empty: Flask's default.
+        "CASEFLOW_LOG_FORMAT": env.get("CASEFLOW_LOG_FORMAT", ""),
         # Bearer token Prometheus sends to /metrics; unset: no metrics served.
         "CASEFLOW_METRICS_TOKEN": env.get("CASEFLOW_METRICS_TOKEN", ""),
         "RATELIMIT_STORAGE_URI": env.get("CASEFLOW_RATELIMIT_STORAGE_URL", "memory://"),
