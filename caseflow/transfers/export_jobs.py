@@ -43,7 +43,7 @@ from ..services import transfers as service
 from ..services.context import Actor
 from . import progress
 from .exports import to_csv, to_xlsx, write_csv, write_xlsx
-from .jobs import expire_checked_imports, owned_job
+from .jobs import expire_checked_imports, owned_job, recover_interrupted
 
 CASE_READERS = (Role.FACILITATOR, Role.SUPERVISOR, Role.AUDITOR)
 CONTENT_TYPES = {
@@ -312,6 +312,8 @@ def purge_expired() -> int:
     keep = _settings()[2]
     deleted = service.purge_expired_files(keep)
     progress.purge_stale(keep.total_seconds())
-    # Checked imports wait the same time for their owner (they hold a register's rows).
+    # Checked imports wait the same time for their owner (they hold a register's rows), and
+    # a job whose worker stopped ends (an import's rows erased) even without the scheduler.
     expire_checked_imports()
+    recover_interrupted()
     return deleted
