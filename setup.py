@@ -36,6 +36,7 @@ class BuildWithData(build_py):
         if getattr(self, "editable_mode", False):
             return  # an editable install reads the source tree itself
         package = Path(self.build_lib) / "caseflow"
+        shutil.rmtree(package / "_bundled", ignore_errors=True)  # no file left from an older build
         for name in BUNDLED:
             shutil.copytree(ROOT / name, package / "_bundled" / name, dirs_exist_ok=True,
                             ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
