@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from alembic.script import ScriptDirectory
+from sqlalchemy import text
+
 PACKAGE = Path(__file__).resolve().parent
 BUNDLED = PACKAGE / "_bundled"
 SOURCE_TREE = PACKAGE.parent
@@ -23,3 +26,9 @@ def folder(name: str) -> Path:
     bundled = BUNDLED / name
     return bundled if bundled.is_dir() else SOURCE_TREE / name
 
+
+
+def migrations_at_head(session) -> bool:
+    """Whether the database `session` reads has every migration of this version applied."""
+    heads = set(ScriptDirectory(str(folder("migrations"))).get_heads())
+    return set(session.execute(text("SELECT version_num FROM alembic_version")).scalars()) == heads

@@ -15,10 +15,9 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from .. import queue
+from .. import queue, resources
 from ..config import environment
 from ..extensions import db
-from ..web.ops import _migrations_at_head
 from .util import fail
 
 
@@ -129,7 +128,7 @@ def config_findings(production: bool) -> list[tuple[str, str]]:
         found.append(("warning", "CASEFLOW_METRICS_TOKEN is not set: /metrics serves nothing"))
     try:
         db.session.execute(select(1))
-        if _migrations_at_head() != "ok":
+        if not resources.migrations_at_head(db.session):
             found.append(("problem", "the database is not at the newest migration: run `caseflow db upgrade heads`"))
     except Exception as exc:  # noqa: BLE001 - report whatever stops it
         db.session.rollback()

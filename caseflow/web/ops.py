@@ -16,14 +16,13 @@ import hmac
 import os
 from datetime import timedelta
 
-from alembic.script import ScriptDirectory
 from flask import Blueprint, Flask, abort, current_app, render_template, request
 from flask_login import login_required
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_flask_exporter import PrometheusMetrics
 from prometheus_flask_exporter.multiprocess import GunicornPrometheusMetrics
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from .. import queue, resources
 from ..database import utcnow
@@ -55,9 +54,7 @@ def init_app(app: Flask) -> None:
 
 
 def _migrations_at_head() -> str:
-    heads = set(ScriptDirectory(str(resources.folder("migrations"))).get_heads())
-    current = set(db.session.execute(text("SELECT version_num FROM alembic_version")).scalars())
-    return "ok" if current == heads else "behind"
+    return "ok" if resources.migrations_at_head(db.session) else "behind"
 
 
 def _redis_checks() -> dict[str, str]:
