@@ -24,6 +24,7 @@ from .referral import Referral
 from .reports import CaseStageHistory, ReportFile, ReportFilePart, ReportJob, ReportSnapshot
 from .rollup import ReportMonthCell, ReportSealedMonth
 from .sign_off_policy import Delegation, Notification, SignOffEscalation
+from .tasks import TaskRun
 from .user import (
     PRIVILEGED_ROLES,
     AccountChange,
@@ -35,6 +36,7 @@ from .user import (
 )
 
 __all__ = [
+    "TaskRun",
     "Aftercare",
     "AgendaReminder",
     "AgendaSettings",

@@ -35,9 +35,39 @@ SMALL_TARGETS_IN_MAIN = SMALL_TARGETS.replace(
 assert SMALL_TARGETS_IN_MAIN != SMALL_TARGETS
 
 
+class QueueWorker:
+    """What `caseflow worker` does, in a thread of the test process: take the next queued
+    task (the live server's queue is in memory) and run it."""
+
+    def __init__(self, huey) -> None:
+        self.huey, self.stopping, self.busy = huey, threading.Event(), threading.Lock()
+        self.thread = threading.Thread(target=self.run, name="queue-worker", daemon=True)
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            with self.busy:
+                task = self.huey.dequeue()
+                if task is not None:
+                    self.huey.execute(task)
+            if task is None:
+                self.stopping.wait(0.05)
+
+    def wait_idle(self, seconds: float = 30) -> None:
+        """Until the queue is empty and no task is running (a job of the last module)."""
+        for _ in range(int(seconds / 0.05)):
+            with self.busy:
+                if not self.huey.pending_count():
+                    return
+            self.stopping.wait(0.05)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join(timeout=5)
+
+
 class LiveServer:
-    """The application (CSRF on, background jobs in threads as in production) served on a
-    free port, on a SQLite file seeded once with the demo data."""
+    """The application (CSRF on, background jobs run by a queue worker as in production)
+    served on a free port, on a SQLite file seeded once with the demo data."""
 
     def __init__(self, sqlite_template: Path, directory: Path) -> None:
         from caseflow.devdata.demo import seed_demo_data
@@ -48,7 +78,9 @@ class LiveServer:
         self.path = directory / "caseflow.sqlite3"
         self.demo = directory / "demo.sqlite3"
         shutil.copyfile(sqlite_template, self.path)
-        self.app = build_app(f"sqlite:///{self.path}", directory, WTF_CSRF_ENABLED=True, TESTING=False)
+        self.app = build_app(f"sqlite:///{self.path}", directory, WTF_CSRF_ENABLED=True, TESTING=False,
+                             CASEFLOW_TASKS_URL="memory://")
+        self.worker = QueueWorker(self.app.extensions["caseflow.huey"])
         with self.app.app_context():
             seed_demo_data(case_count=16)
             db.session.remove()
@@ -64,13 +96,12 @@ class LiveServer:
 
     def start(self) -> LiveServer:
         self.thread.start()
+        self.worker.thread.start()
         return self
 
     def fresh(self) -> LiveServer:
         """The demo database and the configuration as seeded, for the next test module."""
-        for thread in threading.enumerate():
-            if thread.name.startswith(("export-", "import-")):
-                thread.join(timeout=30)  # a job of the last module still writing
+        self.worker.wait_idle()  # a job of the last module still writing
         self.app.config.clear()
         self.app.config.update(copy.deepcopy(self.config))
         self.engine.dispose()
@@ -82,6 +113,7 @@ class LiveServer:
         return self
 
     def stop(self) -> None:
+        self.worker.stop()
         self.server.shutdown()
         self.thread.join(timeout=5)
         self.engine.dispose()
