@@ -100,3 +100,21 @@ def screenshot(page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def offline_ready(page) -> None:
+    """The offline app has asked the server (or found no answer) and shown what it may."""
+    page.wait_for_selector("#offline-app[data-ready='1']", state="attached", timeout=20_000)
+
+
+def keep_offline_page(page) -> None:
+    """Wait until the service worker controls the page and keeps the offline page."""
+    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=20_000)
+    page.reload()
+    offline_ready(page)
+    page.wait_for_function("""async () => {
+        for (const name of await caches.keys()) {
+            if (await (await caches.open(name)).match('/offline/')) return true;
+        }
+        return false;
+    }""", polling=100, timeout=20_000)
