@@ -194,6 +194,7 @@ def test_a_whole_field_day_offline_reaches_the_server_once(page, live_server):
     side = conflict.locator("[data-current-state]")
     expect(side).to_contain_text("Evaluasi")
     expect(side).to_contain_text("Rencana intervensi")
+    expect(conflict.locator("[data-choice=resend]")).to_have_count(0)  # planning takes no termination
     expect(duplicate.locator("[data-duplicates]")).to_contain_text("Petrus Tabuni")
     _no_raw_words(page)
     screenshot(page, "offline-day-choices-800")

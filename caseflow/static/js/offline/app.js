@@ -25,6 +25,7 @@
      at its end) or "ended". Only the first two show or send anything. */
   var sessionState = "checking";
   var casesById = {};
+  var outboxUnfolded = null;
 
   function unlocked() { return sessionState === "live" || sessionState === "offline"; }
 
@@ -273,8 +274,7 @@
     if (entry.kind === "assessment") { return body.problem || ""; }
     if (entry.kind === "termination") { return T.outcomes[body.outcome] || ""; }
     if (entry.kind === "client") {
-      if (body.existing_client_id) { return ""; }
-      return (body.full_name || "") + (body.birth_date ? " · " + localDay(body.birth_date) : "");
+      return body.birth_date && !body.existing_client_id ? localDay(body.birth_date) : "";
     }
     if (entry.kind === "case") { return T.categories[body.ppks_category_code] || ""; }
     if (entry.kind === "transition") {
@@ -309,7 +309,7 @@
     if (entry.status === "conflict" && current) { box.appendChild(sideBySide(entry, current)); }
     if (entry.kind === "client" && current && current.duplicates) { box.appendChild(duplicateChoices(entry, current.duplicates)); }
     var canResend = entry.status === "conflict" && current && !current.reassigned &&
-      typeof current.version === "number" && !/^(resolved|closed_unresolved)$/.test(current.state || "");
+      typeof current.version === "number" && fitsOnServer(entry, current);
     if (canResend) {
       actions.appendChild(button(T.resend, "resend", function () {
         Sync.resend(userId, entry.seq, current.version).then(function () { return sendNow(true); });
@@ -329,6 +329,21 @@
     }));
     box.appendChild(actions);
     return box;
+  }
+
+  /* Sending again on the server's version makes sense only if the case's stage there still
+     takes this entry (a step on an open case, a record its stage lets change, a move from it). */
+  function fitsOnServer(entry, current) {
+    var workflow = T.workflows[current.workflow] || T.workflows[T.default_workflow];
+    var state = workflow.states[current.state];
+    if (!state) { return false; }
+    if (entry.kind === "step") { return !state.final; }
+    if (entry.kind === "transition") {
+      return workflow.transitions.some(function (t) {
+        return t.trigger === entry.trigger && t.sources.indexOf(current.state) >= 0;
+      });
+    }
+    return state.records.indexOf(entry.kind) >= 0;
   }
 
   /* A real conflict: what the tablet's work was based on beside what the server holds now. */
@@ -414,6 +429,9 @@
     $("[data-outbox-summary]").textContent = summary.join(" · ");
     $("[data-outbox-summary]").hidden = summary.length === 0;
     $("[data-outbox-summary]").classList.toggle("outbox-summary-refused", refused.length > 0);
+    /* On a case page the list folds away, unless something waits for the facilitator's choice. */
+    var unfold = selectedCaseId() === null || refused.length > 0;
+    if (unfold !== outboxUnfolded) { $("[data-outbox-details]").open = unfold; outboxUnfolded = unfold; }
     entries.forEach(function (entry) {
       var item = el("li", null, {"class": "outbox-entry outbox-" + entry.status,
                                  "data-entry": entry.kind, "data-status": entry.status});

@@ -110,7 +110,7 @@
     batch.forEach(function (entry, index) {
       var result = results ? results[index] : null;
       if (entry.kind === "case" && result && result.status >= 200 && result.status < 300 && result.body) {
-        opened["p-" + entry.key] = {id: result.body.id, key: entry.key};
+        opened["p-" + entry.key] = {id: result.body.id, key: entry.key, number: result.body.number};
       }
     });
     if (!Object.keys(opened).length) { return Promise.resolve(); }
@@ -119,6 +119,7 @@
       if (!real || e.kind === "case") { return false; }
       e.case_ref = real.key;
       e.case_id = real.id;
+      if (real.number) { e.case_number = real.number; }
       return true;
     }
     batch.forEach(follow);
