@@ -18,6 +18,7 @@ from ..schemas import api as s
 from ..schemas import load
 from ..services import cases as case_services
 from ..services import idempotency
+from ..services.attachments import add_attachment
 from ..services.context import Actor
 from ..services.offline_registration import register_from_tablet
 from . import present
@@ -96,6 +97,9 @@ def _tablet_client_body(body: dict) -> dict:
 KINDS["client"] = Kind("POST", "/clients", dict, 201, s.ClientOut(),
                        lambda a, _cid, body, _v, _t: register_from_tablet(a, body),
                        lambda client: client, lambda _client: 0)
+KINDS["attachment"] = Kind("POST", "/attachments", s.AttachmentUploadSchema, 201, s.AttachmentOut(),
+                           lambda a, cid, body, _v, _t: add_attachment(a, cid, body),
+                           lambda attachment: attachment, lambda _attachment: 0)
 KINDS["case"] = Kind("POST", "/clients/{client}/cases", s.ApiOpenCaseSchema, 201, s.CaseSummaryOut(),
                      lambda a, _cid, body, _v, _t: case_services.open_case(a, body),
                      present.case_summary, _summary_version)
@@ -128,6 +132,8 @@ def _resolved_entry(me, entry: dict) -> tuple[int | None, dict]:
         return None, _tablet_client_body(body)
     if entry.get("client_ref") is not None:
         body = body | {"client_id": _resolved(me, entry["client_ref"], "client_ref")}
+    if entry.get("step_ref") is not None:
+        body = body | {"step_id": _resolved(me, entry["step_ref"], "step_ref")}
     case_id = entry["case_id"]
     if case_id is None and entry.get("case_ref") is not None:
         case_id = _resolved(me, entry["case_ref"], "case_ref")

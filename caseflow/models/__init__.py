@@ -2,6 +2,7 @@
 
 from .aftercare import Aftercare, AftercareContact
 from .api import ApiToken, IdempotencyRecord
+from .attachment import Attachment
 from .audit import AuditChainHead, AuditCheckpoint, AuditCheckpointEntry, AuditEvent
 from .case import (
     Assessment,
@@ -34,6 +35,7 @@ from .user import (
 )
 
 __all__ = [
+    "Attachment",
     "Aftercare",
     "AftercareContact",
     "Referral",

@@ -140,7 +140,7 @@ class TokenCreateSchema(StrictSchema):
 
 
 OUTBOX_KINDS = ("step", "assessment", "plan", "evaluation", "termination", "transition",
-                "client", "case")
+                "client", "case", "attachment")
 # Kinds that create what later entries may name by the creating entry's key (a provisional id).
 OUTBOX_CREATING_KINDS = ("client", "case")
 OUTBOX_BATCH_MAX = 100
@@ -160,6 +160,9 @@ class OutboxEntrySchema(StrictSchema):
     client_ref = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=255),
                                metadata={"description": "For kind 'case': the key of the entry (kind "
                                                         "'client') that registered the client on the tablet"})
+    step_ref = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=255),
+                             metadata={"description": "For kind 'attachment': the key of the entry (kind "
+                                                      "'step') that logged the step it documents"})
     trigger = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64),
                             metadata={"description": "For kind 'transition'"})
     if_match = fields.Integer(load_default=None, allow_none=True,
@@ -181,6 +184,30 @@ class OutboxEntrySchema(StrictSchema):
             raise MarshmallowValidationError({"case_id": [str(_l("Name the case by case_id or case_ref."))]})
         if data.get("client_ref") is not None and kind != "case":
             raise MarshmallowValidationError({"client_ref": [str(_l("Only for a new case."))]})
+        if data.get("step_ref") is not None and kind != "attachment":
+            raise MarshmallowValidationError({"step_ref": [str(_l("Only for an attachment."))]})
+
+
+class AttachmentUploadSchema(StrictSchema):
+    """A photo, document or signature, its content in base64 (its type is found from it)."""
+
+    purpose = fields.String(required=True, validate=validate.OneOf(
+        ("photo", "document", "consent_registration", "consent_termination")))
+    data = fields.String(required=True, metadata={"description": "The file, base64"})
+    step_id = RowId(load_default=None, allow_none=True)
+
+
+class AttachmentOut(Schema):
+    id = fields.Integer()
+    case_id = fields.Integer()
+    client_id = fields.Integer()
+    step_id = fields.Integer(allow_none=True)
+    purpose = fields.String()
+    content_type = fields.String()
+    size = fields.Integer()
+    sha256 = fields.String()
+    created_by_id = fields.Integer()
+    created_at = fields.DateTime()
 
 
 class OutboxBatchSchema(StrictSchema):
