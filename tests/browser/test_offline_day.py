@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from caseflow.extensions import db
-from caseflow.models import AuditEvent, Case, Client, Step, User
+from caseflow.models import Attachment, AuditEvent, Case, Client, Step, User
 from caseflow.services import cases as case_services
 from caseflow.services.context import Actor
 from tests.support.browser import keep_offline_page, login, offline_ready, screenshot
@@ -67,7 +67,18 @@ def _fill(form, fields: dict[str, str]) -> None:
             field.fill(value)
 
 
-def _register(page, name: str, birth: str, sex: str) -> None:
+def _sign(page, form) -> None:
+    """Draw a signature on the form's pad, as a finger would."""
+    box = form.locator("canvas.signature-pad").bounding_box()
+    page.mouse.move(box["x"] + 20, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    for n in range(1, 12):
+        page.mouse.move(box["x"] + 20 + n * 25, box["y"] + box["height"] / 2 + (15 if n % 2 else -15))
+    page.mouse.up()
+    expect(form.locator("[data-signature][data-signed]")).to_have_count(1)
+
+
+def _register(page, name: str, birth: str, sex: str, *, sign: bool = False) -> None:
     page.evaluate("window.location.hash = ''")
     page.locator("[data-show-register]").click()
     form = page.locator("form[data-offline-form=register]")
@@ -75,6 +86,8 @@ def _register(page, name: str, birth: str, sex: str) -> None:
     _fill(form, {"input[name=full_name]": name, "input[name=birth_date]": birth, "select[name=sex]": sex,
                  "input[name=consent_given_by]": "klien sendiri", "input[name=consent_confirmed]": True,
                  "select[name=ppks_category_code]": "P02", "textarea[name=summary]": "Ditemui saat kunjungan"})
+    if sign:
+        _sign(page, form)
     form.locator("button[type=submit]").click()
     expect(page.locator("[data-case-title]")).to_contain_text(name)
 
@@ -87,12 +100,16 @@ def _move(page, trigger: str) -> None:
     expect(page.locator("[data-outbox-count]")).to_have_text(str(waiting + 1))
 
 
-def _step(page, notes: str) -> None:
+def _step(page, notes: str, photo=None, where: bool = False) -> None:
     form = page.locator("form[data-offline-form=step]")
     waiting = int(page.locator("[data-outbox-count]").inner_text())
     _fill(form, {"select[name=step_type]": "home_visit", "textarea[name=notes]": notes})
+    if photo is not None:
+        form.locator("input[name=files]").set_input_files(str(photo))
+    if where:
+        form.locator("input[name=with_location]").check()
     form.locator("button[type=submit]").click()
-    expect(page.locator("[data-outbox-count]")).to_have_text(str(waiting + 1))
+    expect(page.locator("[data-outbox-count]")).to_have_text(str(waiting + 1 + (photo is not None)))
 
 
 def _show(page, case_id) -> None:
@@ -105,7 +122,19 @@ def _no_raw_words(page) -> None:
     assert not RAW.findall(text), RAW.findall(text)
 
 
-def test_a_whole_field_day_offline_reaches_the_server_once(page, live_server):
+def _a_photo(directory) -> object:
+    """A camera-sized photo (about 2 MB as a PNG) the tablet makes smaller before queueing."""
+    from PIL import Image
+
+    image = Image.effect_noise((2400, 1800), 60).convert("RGB")
+    path = directory / "kunjungan.png"
+    image.save(path)
+    return path
+
+
+def test_a_whole_field_day_offline_reaches_the_server_once(page, live_server, tmp_path):
+    page.context.grant_permissions(["geolocation"])
+    page.context.set_geolocation({"latitude": -2.53311, "longitude": 140.71813})
     intervention = _case_in(live_server, "intervention")
     evaluation = _case_in(live_server, "evaluation")
     _rate_every_goal_not_achieved(live_server, evaluation)
@@ -120,7 +149,7 @@ def test_a_whole_field_day_offline_reaches_the_server_once(page, live_server):
     offline_ready(page)
 
     # A new client and her case, walked from recorded to intervention without a signal.
-    _register(page, "Maria Wenda", "1990-04-12", "F")
+    _register(page, "Maria Wenda", "1990-04-12", "F", sign=True)
     meta = page.locator("[data-case-meta]")
     expect(meta).to_contain_text("Terdata")
     expect(page.locator("form[data-offline-form=assessment]")).to_be_hidden()
@@ -142,7 +171,8 @@ def test_a_whole_field_day_offline_reaches_the_server_once(page, live_server):
     _move(page, "start_intervention")
     expect(page.locator("[data-move=start_evaluation] button")).to_be_disabled()
     expect(page.locator("[data-move=start_evaluation] [data-missing]")).to_contain_text("langkah")
-    _step(page, "Kunjungan rumah Maria")
+    _step(page, "Kunjungan rumah Maria", photo=_a_photo(tmp_path), where=True)
+    expect(page.locator("li[data-step=queued]")).to_contain_text("1 terlampir")
     expect(page.locator("[data-move=start_evaluation] button")).to_be_enabled()
     expect(page.locator("[data-case-records]")).to_contain_text("Tinggi")
     expect(page.locator("[data-case-records]")).to_contain_text("1 Maret 2027")
@@ -171,7 +201,7 @@ def test_a_whole_field_day_offline_reaches_the_server_once(page, live_server):
     # Reloaded without a signal: all of it is still on the tablet.
     page.reload()
     offline_ready(page)
-    expect(page.locator("[data-outbox-count]")).to_have_text("14")
+    expect(page.locator("[data-outbox-count]")).to_have_text("16")
     expect(page.locator("[data-cases] .case-provisional")).to_have_count(2)
     _no_raw_words(page)
     page.evaluate("window.location.hash = ''")
@@ -215,6 +245,12 @@ def test_a_whole_field_day_offline_reaches_the_server_once(page, live_server):
         new_case = db.session.execute(select(Case).where(Case.client_id == maria[0].id)).scalar_one()
         assert new_case.state == "intervention" and new_case.risk_level == "high"
         assert [s.notes for s in new_case.steps] == ["Kunjungan rumah Maria"]
+        assert new_case.steps[0].location == "-2.53311, 140.71813"
+        files = db.session.execute(select(Attachment).where(Attachment.case_id == new_case.id)
+                                   .order_by(Attachment.id)).scalars().all()
+        assert [(f.purpose, f.content_type, f.step_id) for f in files] == [
+            ("consent_registration", "image/png", None), ("photo", "image/jpeg", new_case.steps[0].id)]
+        assert files[1].size < 1_000_000  # made smaller on the tablet
         petrus = db.session.execute(select(Client).where(Client.full_name == "Petrus Tabuni")).scalars().all()
         assert len(petrus) == 1
         assert db.session.execute(select(func.count()).select_from(Case).where(
@@ -231,4 +267,4 @@ def test_a_whole_field_day_offline_reaches_the_server_once(page, live_server):
         offline = [e for e in db.session.execute(select(AuditEvent).where(
             AuditEvent.case_id == new_case.id).order_by(AuditEvent.seq)).scalars()
             if (e.context or {}).get("device_time")]
-        assert [e.action for e in offline][:2] == ["case.opened", "case.transition"]
+        assert [e.action for e in offline][:3] == ["case.opened", "attachment.added", "case.transition"]

@@ -277,6 +277,9 @@
       return body.birth_date && !body.existing_client_id ? localDay(body.birth_date) : "";
     }
     if (entry.kind === "case") { return T.categories[body.ppks_category_code] || ""; }
+    if (entry.kind === "attachment") {
+      return (T.purposes[body.purpose] || "") + (body.data ? " · " + Math.ceil(body.data.length * 3 / 4 / 1000) + " kB" : "");
+    }
     if (entry.kind === "transition") {
       var moves = [];
       Object.keys(T.workflows).forEach(function (name) {
@@ -528,10 +531,15 @@
       steps.appendChild(el("li", localTime(s.occurred_at) + " · " + (T.step_types[s.step_type] || s.step_type) +
         " · " + s.notes, {"data-step": "server"}));
     });
+    var files = {};
+    entries.forEach(function (e) {
+      if (e.kind === "attachment" && e.step_ref) { files[e.step_ref] = (files[e.step_ref] || 0) + 1; }
+    });
     entries.filter(function (e) { return e.case_id === d.id && e.kind === "step" && e.status !== "done"; })
       .forEach(function (e) {
         steps.appendChild(el("li", typedTime(e.body.occurred_at) + " · " +
-          (T.step_types[e.body.step_type] || e.body.step_type) + " · " + e.body.notes + " (" + T.not_sent_steps + ")",
+          (T.step_types[e.body.step_type] || e.body.step_type) + " · " + e.body.notes +
+          (files[e.key] ? " · " + files[e.key] + " " + T.attached : "") + " (" + T.not_sent_steps + ")",
           {"data-step": "queued"}));
       });
     if (!steps.children.length) { steps.appendChild(el("li", T.no_steps, {"class": "muted"})); }
@@ -781,6 +789,130 @@
     return syncing;
   }
 
+  // --- photos, documents, signatures ------------------------------------------------------
+
+  var PHOTO_MAX_SIDE = 1600;
+  var PHOTO_QUALITY = 0.8;
+
+  function base64Of(dataUrl) { return dataUrl.slice(dataUrl.indexOf(",") + 1); }
+
+  function readAs(file, how) {
+    return new Promise(function (resolve, reject) {
+      var reader = new FileReader();
+      reader.onload = function () { resolve(reader.result); };
+      reader.onerror = function () { reject(reader.error); };
+      reader[how](file);
+    });
+  }
+
+  /* A photo made smaller on the tablet (its longest side at most PHOTO_MAX_SIDE, JPEG);
+     a PDF as it is. The server finds the type from the content again. */
+  function prepareFile(file) {
+    if (file.type === "application/pdf") {
+      return readAs(file, "readAsDataURL").then(function (url) { return {purpose: "document", data: base64Of(url)}; });
+    }
+    if (!/^image\//.test(file.type)) { return Promise.reject(new Error("type")); }
+    return readAs(file, "readAsDataURL").then(function (url) {
+      return new Promise(function (resolve, reject) {
+        var image = new Image();
+        image.onload = function () {
+          var scale = Math.min(1, PHOTO_MAX_SIDE / Math.max(image.naturalWidth, image.naturalHeight));
+          var canvas = document.createElement("canvas");
+          canvas.width = Math.max(1, Math.round(image.naturalWidth * scale));
+          canvas.height = Math.max(1, Math.round(image.naturalHeight * scale));
+          var context = canvas.getContext("2d");
+          context.fillStyle = "#fff";
+          context.fillRect(0, 0, canvas.width, canvas.height);
+          context.drawImage(image, 0, 0, canvas.width, canvas.height);
+          resolve({purpose: "photo", data: base64Of(canvas.toDataURL("image/jpeg", PHOTO_QUALITY))});
+        };
+        image.onerror = function () { reject(new Error("image")); };
+        image.src = url;
+      });
+    });
+  }
+
+  function prepareFiles(input) {
+    return Promise.all(Array.prototype.map.call(input.files || [], function (file) {
+      return prepareFile(file).catch(function () { return null; });
+    })).then(function (files) {
+      if (files.some(function (f) { return f === null; })) { window.alert(T.files_unreadable); }
+      return files.filter(Boolean);
+    });
+  }
+
+  /* A signature drawn with a finger or pen; nothing is kept unless something was drawn. */
+  function setUpSignature(pad) {
+    var canvas = pad.querySelector("canvas");
+    var context = canvas.getContext("2d");
+    var drawing = false;
+    function point(event) {
+      var box = canvas.getBoundingClientRect();
+      return [(event.clientX - box.left) * canvas.width / box.width, (event.clientY - box.top) * canvas.height / box.height];
+    }
+    function clear() {
+      context.fillStyle = "#fff";
+      context.fillRect(0, 0, canvas.width, canvas.height);
+      pad.removeAttribute("data-signed");
+    }
+    clear();
+    context.lineWidth = 3;
+    context.lineCap = "round";
+    context.strokeStyle = "#1a1a1a";
+    canvas.addEventListener("pointerdown", function (event) {
+      drawing = true;
+      canvas.setPointerCapture(event.pointerId);
+      var p = point(event);
+      context.beginPath();
+      context.moveTo(p[0], p[1]);
+      event.preventDefault();
+    });
+    canvas.addEventListener("pointermove", function (event) {
+      if (!drawing) { return; }
+      var p = point(event);
+      context.lineTo(p[0], p[1]);
+      context.stroke();
+      pad.setAttribute("data-signed", "1");
+    });
+    ["pointerup", "pointercancel"].forEach(function (name) {
+      canvas.addEventListener(name, function () { drawing = false; });
+    });
+    pad.querySelector("[data-clear-signature]").addEventListener("click", clear);
+    pad.clearSignature = clear;
+  }
+
+  function signatureOf(form) {
+    var pad = form.querySelector("[data-signature]");
+    if (!pad || !pad.hasAttribute("data-signed")) { return null; }
+    return {purpose: pad.getAttribute("data-signature"),
+            data: base64Of(pad.querySelector("canvas").toDataURL("image/png"))};
+  }
+
+  function clearSignature(form) {
+    var pad = form.querySelector("[data-signature]");
+    if (pad && pad.clearSignature) { pad.clearSignature(); }
+  }
+
+  Array.prototype.forEach.call(root.querySelectorAll("[data-signature]"), setUpSignature);
+
+  function queueAttachments(caseId, files, stepKey) {
+    return files.reduce(function (previous, file) {
+      return previous.then(function () {
+        return queue(caseId, "attachment", file, null, stepKey ? {step_ref: stepKey} : null);
+      });
+    }, Promise.resolve());
+  }
+
+  /* Where the tablet is, only when the facilitator asked for it for this step. */
+  function locationIfAsked(asked) {
+    if (!asked || !navigator.geolocation) { return Promise.resolve(asked ? "" : null); }
+    return new Promise(function (resolve) {
+      navigator.geolocation.getCurrentPosition(function (position) {
+        resolve(position.coords.latitude.toFixed(5) + ", " + position.coords.longitude.toFixed(5));
+      }, function () { resolve(""); }, {timeout: 15000, maximumAge: 60000});
+    });
+  }
+
   // --- forms ---------------------------------------------------------------------------
 
   function formValues(form) {
@@ -792,13 +924,15 @@
     return values;
   }
 
-  function queue(caseId, kind, body, trigger) {
+  function queue(caseId, kind, body, trigger, extra) {
     return Promise.resolve(casesById[caseId]).then(function (cached) {
-      return Sync.enqueue(userId, {
+      var entry = {
         kind: kind, trigger: trigger || null, case_id: caseId,
         case_number: cached ? cached.detail.number : "", body: body,
         created_at: new Date().toISOString()
-      });
+      };
+      Object.keys(extra || {}).forEach(function (name) { entry[name] = extra[name]; });
+      return Sync.enqueue(userId, entry);
     });
   }
 
@@ -822,6 +956,7 @@
     client.consent_confirmed = true;
     var clientKey = Sync.newKey();
     var caseKey = Sync.newKey();
+    var signature = signatureOf(form);
     return Sync.enqueue(userId, {key: clientKey, kind: "client", case_id: null, base_version: null,
                                  case_number: client.full_name,
                                  body: client, created_at: new Date().toISOString()})
@@ -831,7 +966,13 @@
                                      body: {ppks_category_code: v.ppks_category_code, summary: v.summary || ""},
                                      created_at: new Date().toISOString()});
       }).then(function () {
+        if (signature) {
+          return Sync.enqueue(userId, {kind: "attachment", case_id: "p-" + caseKey, case_number: client.full_name,
+                                       body: signature, created_at: new Date().toISOString()});
+        }
+      }).then(function () {
         form.reset();
+        clearSignature(form);
         form.elements.province_code.value = root.getAttribute("data-province") || form.elements.province_code.value;
         window.location.hash = "#case-p-" + caseKey;
         var note = el("p", T.new_client_queued, {"role": "status", "class": "muted", "data-queued": ""});
@@ -856,9 +997,16 @@
     var queued;
     if (kind === "step") {
       var step = {step_type: v.step_type, occurred_at: v.occurred_at, notes: v.notes};
-      if (v.location) { step.location = v.location; }
       if (v.goal_id) { step.goal_id = parseInt(v.goal_id, 10); }
-      queued = queue(caseId, "step", step);
+      var stepKey = Sync.newKey();
+      queued = Promise.all([prepareFiles(form.elements.files), locationIfAsked(v.with_location)]).then(function (found) {
+        var where = [v.location, found[1]].filter(Boolean).join(" · ");
+        if (where) { step.location = where.slice(0, 200); }
+        if (found[1] === "") { window.alert(T.location_unavailable); }
+        return queue(caseId, "step", step, null, {key: stepKey}).then(function () {
+          return queueAttachments(caseId, found[0], stepKey);
+        });
+      });
     } else if (kind === "assessment") {
       queued = queue(caseId, "assessment", {
         problem: v.problem, needs: v.needs, strengths: v.strengths, resources: v.resources,
@@ -887,9 +1035,13 @@
       });
       queued = queue(caseId, "evaluation", {summary: v.summary, ratings: ratings});
     } else if (kind === "termination") {
+      var signature = signatureOf(form);
       queued = queue(caseId, "termination", {
         outcome: v.outcome, closure_reason: v.closure_reason || null,
         reason_details: v.reason_details, aftercare_plan: v.aftercare_plan
+      }).then(function () {
+        clearSignature(form);
+        if (signature) { return queue(caseId, "attachment", signature); }
       });
     }
     queued.then(function () {
@@ -898,6 +1050,8 @@
       if (kind === "step" && form.elements.notes.value === v.notes) {
         form.elements.notes.value = "";
         form.elements.location.value = "";
+        form.elements.files.value = "";
+        form.elements.with_location.checked = false;
         form.elements.occurred_at.value = nowInZone();
       }
       var status = el("p", T.queued, {"role": "status", "class": "muted", "data-queued": ""});

@@ -32,7 +32,10 @@
       var pending = mine(found[1], userId).filter(function (e) {
         return e.case_id === caseId && e.status !== "done";
       });
-      if (pending.length) { return pending[pending.length - 1].base_version + 1; }
+      if (pending.length) {
+        var last = pending[pending.length - 1];
+        return last.base_version + (movesVersion(last) ? 1 : 0);
+      }
       return cached ? cached.version : null;
     });
   }
@@ -51,6 +54,7 @@
       var before = list.filter(function (e) { return e.seq < refused.seq; }).pop();
       entry.seq = before ? (before.seq + refused.seq) / 2 : refused.seq - 1;
       entry.base_version = refused.base_version;
+      if (!movesVersion(entry)) { return true; }
       return Promise.all(list.filter(function (e) {
         return e.case_id === entry.case_id && e.seq >= refused.seq && e.status !== "done";
       }).map(function (e) {
@@ -59,6 +63,10 @@
       })).then(function () { return true; });
     });
   }
+
+  /* Every write on a case moves its version on by one, except an attachment (it adds
+     evidence, it changes nothing of the case). */
+  function movesVersion(entry) { return entry.kind !== "attachment"; }
 
   function enqueue(userId, entry) {
     return placeBeforeRefused(userId, entry).then(function (placed) {
@@ -98,6 +106,10 @@
     }
     var ref = entry.case_ref || provisionalKey(entry.case_id);
     if (ref) { data.case_ref = ref; } else { data.case_id = entry.case_id; }
+    if (entry.kind === "attachment") {
+      if (entry.step_ref) { data.step_ref = entry.step_ref; }
+      return data;
+    }
     if (entry.trigger) { data.trigger = entry.trigger; }
     if (entry.base_version !== null && entry.base_version !== undefined) { data.if_match = entry.base_version; }
     return data;
@@ -246,8 +258,18 @@
         }
         due.push(e);
       });
+      /* An attachment travels alone: a photo is most of a request's allowed size. */
       var batches = [];
-      for (var i = 0; i < due.length; i += BATCH) { batches.push(due.slice(i, i + BATCH)); }
+      var current = [];
+      due.forEach(function (e) {
+        if (e.kind === "attachment" || current.length === BATCH) {
+          if (current.length) { batches.push(current); }
+          current = [];
+        }
+        current.push(e);
+        if (e.kind === "attachment") { batches.push(current); current = []; }
+      });
+      if (current.length) { batches.push(current); }
       return batches.reduce(function (previous, batch) {
         return previous.then(function (stop) {
           if (stop) { return stop; }
@@ -336,7 +358,7 @@
       }).then(function (entries) {
         return Promise.all(entries.filter(function (e) {
           return e.case_id === gone.case_id && e.seq > seq && e.status !== "done" &&
-            typeof e.base_version === "number" && gone.kind !== "client";
+            typeof e.base_version === "number" && gone.kind !== "client" && movesVersion(gone);
         }).map(function (e) {
           e.base_version -= 1;
           return Store.putSealed("outbox", e);
