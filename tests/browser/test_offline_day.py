@@ -268,3 +268,21 @@ def test_a_whole_field_day_offline_reaches_the_server_once(page, live_server, tm
             AuditEvent.case_id == new_case.id).order_by(AuditEvent.seq)).scalars()
             if (e.context or {}).get("device_time")]
         assert [e.action for e in offline][:3] == ["case.opened", "attachment.added", "case.transition"]
+
+    # Back at the office: the supervisor sees the photo and the signature on the case page;
+    # another province's supervisor gets nothing.
+    page.locator("form.signout button[type=submit]").click()
+    page.wait_for_url("**/login")
+    login(page, "supervisor")
+    page.goto(f"/cases/{new_case.id}")
+    listed = page.locator("#attachments li")
+    expect(listed).to_have_count(2)
+    expect(page.locator("#steps")).to_contain_text("-2.53311, 140.71813")
+    screenshot(page, "offline-day-supervisor-attachments")
+    photo_url = listed.nth(1).locator("a").get_attribute("href")
+    shown = page.request.get(photo_url)
+    assert shown.status == 200 and shown.headers["content-type"] == "image/jpeg"
+    page.locator("form.signout button[type=submit]").click()
+    page.wait_for_url("**/login")
+    login(page, "supervisor.ntt")
+    assert page.request.get(photo_url).status == 404
