@@ -25,6 +25,7 @@
      at its end) or "ended". Only the first two show or send anything. */
   var sessionState = "checking";
   var casesById = {};
+  var lastEntries = [];
   var outboxUnfolded = null;
 
   function unlocked() { return sessionState === "live" || sessionState === "offline"; }
@@ -369,7 +370,7 @@
     if (current.reassigned) {
       row(T.facilitator, root.getAttribute("data-user-name") || "", T.reassigned);
     } else {
-      row(T.stage, cached ? stateLabel(workflow, cached.detail.state) : "",
+      row(T.stage, stateLabel(workflow, entry.base_state || (cached && cached.detail.state)),
           stateLabel(workflow, current.state) || current.state_title || "");
       row(T.version, String(entry.base_version), String(current.version));
     }
@@ -733,6 +734,7 @@
       .then(function (found) {
         if (!unlocked()) { return renderLocked(); }
         var entries = found[0].sort(function (x, y) { return x.seq - y.seq; });
+        lastEntries = entries;
         renderOutbox(entries);
         renderNotes(found[1]);
         var cases = found[2].filter(function (c) { return c.user_id === userId; })
@@ -895,6 +897,12 @@
 
   Array.prototype.forEach.call(root.querySelectorAll("[data-signature]"), setUpSignature);
 
+  function showFilesChosen(input) {
+    var count = input.files ? input.files.length : 0;
+    root.querySelector("[data-files-chosen]").textContent = count ? fill(T.files_chosen, {n: count}) : "";
+  }
+  root.querySelector("#o-files").addEventListener("change", function (event) { showFilesChosen(event.target); });
+
   function queueAttachments(caseId, files, stepKey) {
     return files.reduce(function (previous, file) {
       return previous.then(function () {
@@ -928,6 +936,8 @@
     return Promise.resolve(casesById[caseId]).then(function (cached) {
       var entry = {
         kind: kind, trigger: trigger || null, case_id: caseId,
+        /* The stage the work was done in, to set beside the server's if they disagree. */
+        base_state: cached ? localView(cached.detail, lastEntries).state : null,
         case_number: cached ? cached.detail.number : "", body: body,
         created_at: new Date().toISOString()
       };
@@ -1051,6 +1061,7 @@
         form.elements.notes.value = "";
         form.elements.location.value = "";
         form.elements.files.value = "";
+        showFilesChosen(form.elements.files);
         form.elements.with_location.checked = false;
         form.elements.occurred_at.value = nowInZone();
       }
@@ -1112,7 +1123,12 @@
   document.addEventListener("visibilitychange", function () {
     if (document.visibilityState === "visible") { checkSession(); }
   });
-  window.setInterval(function () { if (navigator.onLine) { sendNow(); } }, RETRY_EVERY_MS);
+  /* The signal came back while the last session check found none (a connection that
+     flaps): ask again before the next try, rather than waiting for the half-minute check. */
+  window.setInterval(function () {
+    if (!navigator.onLine) { return; }
+    (sessionState === "offline" ? checkSession() : Promise.resolve()).then(function () { return sendNow(); });
+  }, RETRY_EVERY_MS);
   window.setInterval(checkSession, SESSION_CHECK_MS);
 
   if ("serviceWorker" in navigator) {
