@@ -20,12 +20,9 @@ import argparse
 import base64
 import importlib.util
 import json
-import os
 import random
 import signal
-import socket
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -143,19 +140,8 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="caseflow-day-"))
     database = workdir / "caseflow.sqlite3"
     case_ids = sync.prepare(database, workdir, 10)
-    port = sync.free_port()
-    env = dict(os.environ, CASEFLOW_INSTANCE_PATH=str(workdir), CASEFLOW_DATABASE_URL=f"sqlite:///{database}",
-               CASEFLOW_SECRET_KEY="bench", CASEFLOW_INSECURE_COOKIES="1")
-    server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "-w", "1", "-b", f"127.0.0.1:{port}", "--log-level", "warning",
-         "caseflow:create_app()"], cwd=ROOT, env=env)
+    server, port = sync.start_server(database, workdir)
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
         tablet = sync.Tablet(port)
         tablet.sign_in()
         entries = a_day(case_ids, rng)

@@ -8,17 +8,23 @@ choice, in Indonesian, with nothing of the code's English showing."""
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from caseflow.extensions import db
-from caseflow.models import Attachment, AuditEvent, Case, Client, Step, User
+from caseflow.models import Attachment, AuditEvent, Case, Client, Step
 from caseflow.services import cases as case_services
 from caseflow.services.context import Actor
-from tests.support.browser import keep_offline_page, login, offline_ready, screenshot
+from tests.support.browser import (
+    login,
+    offline_app_without_signal,
+    offline_ready,
+    on_the_server,
+    screenshot,
+    user_named,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -29,30 +35,17 @@ RAW = re.compile(r"\b(problem|needs|strengths|risk_level|high|medium|low|resolve
                  r"urn:caseflow)\b|\d{4}-\d{2}-\d{2}")
 
 
-@contextmanager
-def _server(live_server):
-    with live_server.app.app_context():
-        try:
-            yield
-        finally:
-            db.session.remove()
-
-
-def _user(username: str) -> User:
-    return db.session.execute(select(User).where(User.username == username)).scalar_one()
-
-
 def _case_in(live_server, state: str) -> int:
-    with _server(live_server):
+    with on_the_server(live_server):
         return db.session.execute(select(Case.id).where(
-            Case.facilitator_id == _user("pendamping").id, Case.state == state).order_by(Case.id)).scalars().first()
+            Case.facilitator_id == user_named("pendamping").id, Case.state == state).order_by(Case.id)).scalars().first()
 
 
 def _rate_every_goal_not_achieved(live_server, case_id: int) -> None:
-    with _server(live_server):
+    with on_the_server(live_server):
         case = db.session.get(Case, case_id)
         goals = [g.id for g in case.plan.goals if not g.archived]
-        case_services.save_evaluation(Actor(user=_user("pendamping")), case_id, {
+        case_services.save_evaluation(Actor(user=user_named("pendamping")), case_id, {
             "summary": "Belum ada kemajuan", "ratings": [{"goal_id": g, "rating": "not_achieved"} for g in goals]})
 
 
@@ -138,15 +131,8 @@ def test_a_whole_field_day_offline_reaches_the_server_once(page, live_server, tm
     intervention = _case_in(live_server, "intervention")
     evaluation = _case_in(live_server, "evaluation")
     _rate_every_goal_not_achieved(live_server, evaluation)
-    login(page, "pendamping")
-    page.goto("/offline/")
-    offline_ready(page)
-    keep_offline_page(page)
-
     # No signal all day; the app opens again from the tablet.
-    page.context.set_offline(True)
-    page.reload()
-    offline_ready(page)
+    offline_app_without_signal(page, "pendamping")
 
     # A new client and her case, walked from recorded to intervention without a signal.
     _register(page, "Maria Wenda", "1990-04-12", "F", sign=True)
@@ -195,8 +181,8 @@ def test_a_whole_field_day_offline_reaches_the_server_once(page, live_server, tm
     _fill(termination, {"select[name=outcome]": "closed_unresolved", "select[name=closure_reason]": "moved"})
     termination.locator("button[type=submit]").click()
     _move(page, "request_termination")
-    with _server(live_server):
-        case_services.fire_trigger(Actor(user=_user("supervisor")), evaluation, "revise_plan", {})
+    with on_the_server(live_server):
+        case_services.fire_trigger(Actor(user=user_named("supervisor")), evaluation, "revise_plan", {})
 
     # Reloaded without a signal: all of it is still on the tablet.
     page.reload()
@@ -239,7 +225,7 @@ def test_a_whole_field_day_offline_reaches_the_server_once(page, live_server, tm
     expect(page.locator("[data-outbox-count]")).to_have_text("0", timeout=30_000)
     expect(page.locator("li[data-note]")).to_have_count(2)
 
-    with _server(live_server):
+    with on_the_server(live_server):
         maria = db.session.execute(select(Client).where(Client.full_name == "Maria Wenda")).scalars().all()
         assert len(maria) == 1
         new_case = db.session.execute(select(Case).where(Case.client_id == maria[0].id)).scalar_one()

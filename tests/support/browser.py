@@ -7,11 +7,15 @@ import copy
 import os
 import shutil
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
+from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from caseflow.devdata.demo import DEMO_PASSWORD
+from caseflow.extensions import db
+from caseflow.models import User
 
 CHROMIUM = os.environ.get("CASEFLOW_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "browser" / "screenshots"
@@ -118,3 +122,29 @@ def keep_offline_page(page) -> None:
         }
         return false;
     }""", polling=100, timeout=20_000)
+
+
+def offline_app_without_signal(page, username: str) -> None:
+    """Sign in, open the offline app (kept by the service worker), lose the signal, and
+    open it again from the tablet."""
+    login(page, username)
+    page.goto("/offline/")
+    offline_ready(page)
+    keep_offline_page(page)
+    page.context.set_offline(True)
+    page.reload()
+    offline_ready(page)
+
+
+@contextmanager
+def on_the_server(live_server):
+    """The journey server's database, read or changed behind the page's back."""
+    with live_server.app.app_context():
+        try:
+            yield
+        finally:
+            db.session.remove()
+
+
+def user_named(username: str) -> User:
+    return db.session.execute(select(User).where(User.username == username)).scalar_one()
