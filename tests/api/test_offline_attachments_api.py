@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
+import json
+import zipfile
 from datetime import timedelta
 
 import pytest
@@ -15,6 +18,7 @@ from caseflow.database import simulated_time, utcnow
 from caseflow.models import Attachment
 from caseflow.services import attachments as attachment_services
 from caseflow.services.context import Actor
+from caseflow.services.evidence import export_case_package
 from caseflow.services.privacy import anonymise_closed_cases
 from tests.support.clients import assert_problem
 from tests.support.factories import a_step
@@ -124,3 +128,15 @@ def test_retention_removes_attachments_and_their_files(make, team):
     assert report.clients == [case.client_id]
     assert count(Attachment, Attachment.case_id == case.id) == 0 and not path.exists()
     assert events("attachment.added", case_id=case.id)  # the trail keeps that it existed (by hash)
+
+
+def test_the_evidence_package_names_an_attachment_by_its_hash_not_its_content(make, team):
+    case = make.case(team.facilitator, to="assessment")
+    attachment = attachment_services.add_attachment(Actor(user=team.facilitator), case.id,
+                                                    {"purpose": "photo", "data": _b64(JPEG)})
+    package = export_case_package(Actor(user=team.auditor), case.id, seal=False)
+    with zipfile.ZipFile(io.BytesIO(package.data)) as archive:
+        lines = archive.read("events.jsonl").decode().splitlines()
+    added = [json.loads(line) for line in lines if '"attachment.added"' in line]
+    assert [e["after"]["sha256"] for e in added] == [attachment.sha256]
+    assert _b64(JPEG)[:200] not in "\n".join(lines)
