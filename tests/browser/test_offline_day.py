@@ -18,6 +18,7 @@ from caseflow.models import Attachment, AuditEvent, Case, Client, Step
 from caseflow.services import cases as case_services
 from caseflow.services.context import Actor
 from tests.support.browser import (
+    SMALL_TARGETS_IN_MAIN,
     login,
     offline_app_without_signal,
     offline_ready,
@@ -162,6 +163,7 @@ def test_a_whole_field_day_offline_reaches_the_server_once(page, live_server, tm
     expect(page.locator("[data-move=start_evaluation] button")).to_be_enabled()
     expect(page.locator("[data-case-records]")).to_contain_text("Tinggi")
     expect(page.locator("[data-case-records]")).to_contain_text("1 Maret 2027")
+    assert page.evaluate(SMALL_TARGETS_IN_MAIN) == []  # tap-sized on the tablet
     screenshot(page, "offline-day-new-case-800")
 
     # A client the server already knows (registered before, no case yet): same name and birth date.

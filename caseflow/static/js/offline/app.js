@@ -902,6 +902,9 @@
     root.querySelector("[data-files-chosen]").textContent = count ? fill(T.files_chosen, {n: count}) : "";
   }
   root.querySelector("#o-files").addEventListener("change", function (event) { showFilesChosen(event.target); });
+  root.querySelector("[data-choose-files]").addEventListener("keydown", function (event) {
+    if (event.key === "Enter" || event.key === " ") { event.preventDefault(); root.querySelector("#o-files").click(); }
+  });
 
   function queueAttachments(caseId, files, stepKey) {
     return files.reduce(function (previous, file) {
