@@ -3,6 +3,7 @@
 from .aftercare import Aftercare, AftercareContact
 from .agenda import AgendaReminder, AgendaSettings, PerformanceReport, PlannedVisit, WorkTarget
 from .api import ApiToken, IdempotencyRecord
+from .attachment import Attachment
 from .audit import AuditChainHead, AuditCheckpoint, AuditCheckpointEntry, AuditEvent
 from .case import (
     Assessment,
@@ -37,6 +38,7 @@ from .user import (
 
 __all__ = [
     "TaskRun",
+    "Attachment",
     "Aftercare",
     "AgendaReminder",
     "AgendaSettings",

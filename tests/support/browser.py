@@ -7,11 +7,15 @@ import copy
 import os
 import shutil
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
+from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from caseflow.devdata.demo import DEMO_PASSWORD
+from caseflow.extensions import db
+from caseflow.models import User
 
 CHROMIUM = os.environ.get("CASEFLOW_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "browser" / "screenshots"
@@ -132,3 +136,47 @@ def screenshot(page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def offline_ready(page) -> None:
+    """The offline app has asked the server (or found no answer) and shown what it may."""
+    page.wait_for_selector("#offline-app[data-ready='1']", state="attached", timeout=20_000)
+
+
+def keep_offline_page(page) -> None:
+    """Wait until the service worker controls the page and keeps the offline page."""
+    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=20_000)
+    page.reload()
+    offline_ready(page)
+    page.wait_for_function("""async () => {
+        for (const name of await caches.keys()) {
+            if (await (await caches.open(name)).match('/offline/')) return true;
+        }
+        return false;
+    }""", polling=100, timeout=20_000)
+
+
+def offline_app_without_signal(page, username: str) -> None:
+    """Sign in, open the offline app (kept by the service worker), lose the signal, and
+    open it again from the tablet."""
+    login(page, username)
+    page.goto("/offline/")
+    offline_ready(page)
+    keep_offline_page(page)
+    page.context.set_offline(True)
+    page.reload()
+    offline_ready(page)
+
+
+@contextmanager
+def on_the_server(live_server):
+    """The journey server's database, read or changed behind the page's back."""
+    with live_server.app.app_context():
+        try:
+            yield
+        finally:
+            db.session.remove()
+
+
+def user_named(username: str) -> User:
+    return db.session.execute(select(User).where(User.username == username)).scalar_one()
