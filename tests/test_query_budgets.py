@@ -28,10 +28,10 @@ N = 2
 BUDGETS = {
     "my_cases": 10,
     "client_list": 6,
-    "case_page": 17,
+    "case_page": 19,
     "api_case_detail": 13,
-    "api_log_step": 17,
-    "api_outbox": 26,
+    "api_log_step": 18,
+    "api_outbox": 28,
     "sign_off_queue": 5,
     "team_page": 8,
     "audit_history": 13,

@@ -1,7 +1,9 @@
 """SQLAlchemy models, one module per aggregate. Importing this package registers them all."""
 
 from .aftercare import Aftercare, AftercareContact
+from .agenda import AgendaReminder, AgendaSettings, PerformanceReport, PlannedVisit, WorkTarget
 from .api import ApiToken, IdempotencyRecord
+from .attachment import Attachment
 from .audit import AuditChainHead, AuditCheckpoint, AuditCheckpointEntry, AuditEvent
 from .case import (
     Assessment,
@@ -23,6 +25,7 @@ from .referral import Referral
 from .reports import CaseStageHistory, ReportFile, ReportFilePart, ReportJob, ReportSnapshot
 from .rollup import ReportMonthCell, ReportSealedMonth
 from .sign_off_policy import Delegation, Notification, SignOffEscalation
+from .tasks import TaskRun
 from .user import (
     PRIVILEGED_ROLES,
     AccountChange,
@@ -34,7 +37,14 @@ from .user import (
 )
 
 __all__ = [
+    "TaskRun",
+    "Attachment",
     "Aftercare",
+    "AgendaReminder",
+    "AgendaSettings",
+    "PerformanceReport",
+    "PlannedVisit",
+    "WorkTarget",
     "AftercareContact",
     "Referral",
     "PRIVILEGED_ROLES",

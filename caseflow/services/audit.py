@@ -41,6 +41,7 @@ from ..audit.verify import (
 )
 from ..database import in_write_transaction, utcnow, write_transaction
 from ..extensions import db
+from ..logs import current_request_id
 from ..models import (
     ApiToken,
     AuditChainHead,
@@ -147,6 +148,8 @@ def _event_fields(chain, seq, prev_hash, action, actor, case_id, before, after, 
         context["token_id"] = actor.token_id
         if not token_use_recorded(actor.token_id):
             note_token_use(actor.token_id)
+    if (request_id := current_request_id()) is not None:
+        context.setdefault("request_id", request_id)
     if actor.device_time is not None:
         context["device_time"] = actor.device_time
     fields = {

@@ -9,9 +9,10 @@ from ..extensions import db, login_manager
 from ..i18n import _l
 from ..models import User
 from ..security import request_input, throttle
-from . import account_changes, errors, formatting, navigation
+from . import account_changes, errors, formatting, navigation, ops
 from .admin import bp as admin_bp
 from .aftercare import bp as aftercare_bp
+from .agenda import bp as agenda_bp
 from .audit import bp as audit_bp
 from .auth import bp as auth_bp
 from .cases import bp as cases_bp
@@ -26,6 +27,7 @@ from .offline import bp as offline_bp
 from .referrals import bp as referrals_bp
 from .reports import bp as reports_bp
 from .supervision import bp as supervision_bp
+from .targets import bp as targets_bp
 from .tokens import bp as tokens_bp
 
 # Two years: browsers keep to HTTPS for this long after one visit over HTTPS (at least a
@@ -65,9 +67,10 @@ def init_app(app: Flask) -> None:
 
     for blueprint in (auth_bp, main_bp, cases_bp, tokens_bp, evidence_bp, policy_bp, reports_bp, exports_bp,
                       imports_bp, supervision_bp, audit_bp, monitoring_bp, admin_bp,
-                      clients_bp, referrals_bp, aftercare_bp, offline_bp):
+                      clients_bp, referrals_bp, aftercare_bp, agenda_bp, targets_bp, offline_bp):
         app.register_blueprint(blueprint)
     throttle.init_app(app)  # sign-in throttling per account and address
+    ops.init_app(app)  # /readyz, /metrics, the background tasks page
 
     @app.after_request
     def security_headers(response):

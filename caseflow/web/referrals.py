@@ -22,6 +22,7 @@ from ..models.referral import DESTINATION_TYPES, NEXT_STATUSES
 from ..reports import figures as fg
 from ..reports.followup_tables import referral_list_table
 from ..reports.referral_letter import referral_letter_pdf
+from ..schemas import ascii_number
 from ..services import access
 from ..services import cases as case_services
 from ..services import referrals as referral_services
@@ -43,8 +44,7 @@ LIST_SIZE = 200
 
 
 def _expected_version() -> int | None:
-    value = request.form.get("expected_version", "")
-    return int(value) if value.isdigit() and len(value) < 10 else None
+    return ascii_number(request.form.get("expected_version"))
 
 
 @bp.route("/referrals")
