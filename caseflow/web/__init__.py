@@ -18,6 +18,7 @@ from .clients import bp as clients_bp
 from .evidence import bp as evidence_bp
 from .evidence import policy_bp
 from .exports import bp as exports_bp
+from .feedback import bp as feedback_bp
 from .imports import bp as imports_bp
 from .main import bp as main_bp
 from .monitoring import bp as monitoring_bp
@@ -62,7 +63,7 @@ def init_app(app: Flask) -> None:
 
     for blueprint in (auth_bp, main_bp, cases_bp, tokens_bp, evidence_bp, policy_bp, reports_bp, exports_bp,
                       imports_bp, supervision_bp, audit_bp, monitoring_bp, admin_bp,
-                      clients_bp, referrals_bp, aftercare_bp):
+                      clients_bp, referrals_bp, aftercare_bp, feedback_bp):
         app.register_blueprint(blueprint)
     throttle.init_app(app)  # sign-in throttling per account and address
 
