@@ -8,7 +8,7 @@ from flask import Blueprint
 from flask_login import current_user
 
 from ..models import Case, SignOff
-from ..services import feedback, notifications
+from ..services import deadlines, feedback, notifications
 from . import navigation
 
 bp = Blueprint("feedback", __name__)
@@ -34,3 +34,15 @@ def standing_rejections(cases: list[Case]) -> dict[int, SignOff]:
 def earlier_rejections(sign_off: SignOff) -> list[feedback.EarlierRejection]:
     """Earlier rejections of the same request, with what changed after each."""
     return feedback.earlier_rejections(sign_off)
+
+
+@bp.app_template_global()
+def next_action(case: Case):
+    """Who must act next on the case, what, and by when (services.deadlines)."""
+    return deadlines.next_action(case, current_user if current_user.is_authenticated else None)
+
+
+@bp.app_template_global()
+def next_actions(cases: list[Case]) -> dict:
+    """`next_action` for a page of cases."""
+    return deadlines.next_actions(cases, current_user if current_user.is_authenticated else None)
