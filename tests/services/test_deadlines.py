@@ -13,7 +13,13 @@ import pytest
 from caseflow.database import simulated_time, utcnow
 from caseflow.extensions import db
 from caseflow.models import Case, SignOff
-from caseflow.models.deadlines import DeadlineStatus, days_left, deadline_end, deadline_status, last_day
+from caseflow.models.deadlines import (
+    DeadlineStatus,
+    days_left,
+    deadline_end,
+    deadline_status,
+    last_day,
+)
 from caseflow.services import deadlines
 from caseflow.services.sign_off_policy import sign_off_due_at
 
