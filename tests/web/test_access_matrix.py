@@ -39,7 +39,7 @@ API_PREFIX = "/api/"
 
 # Blueprints whose routes the table must cover (the web application's HTML pages).
 COVERED_BLUEPRINTS = {"main", "auth", "cases", "supervision", "audit", "monitoring", "admin", "evidence",
-                      "reports", "exports", "clients", "referrals", "aftercare"}
+                      "reports", "exports", "clients", "referrals", "aftercare", "feedback"}
 NO_SUCH_JOB = "0" * 32  # export jobs are their owner's only (tests/reports/test_export_jobs.py)
 
 
@@ -107,6 +107,9 @@ ROUTES: list[Route] = [
       manager="404", admin="404"),
     R("POST", "/cases/{case}/evaluation", {"summary": ""},
       facilitator="303 404 404 404", supervisor="403 403 404 404", auditor="403 403 403 404",
+      manager="404", admin="404"),
+    R("POST", "/cases/{case}/evaluation/submit", {"next": "celebrate"},
+      facilitator="422 404 404 404", supervisor="422 422 404 404", auditor="422 422 422 404",
       manager="404", admin="404"),
     R("POST", "/cases/{case}/termination", {"outcome": "maybe"},
       facilitator="422 404 404 404", supervisor="422 422 404 404", auditor="422 422 422 404",
