@@ -19,6 +19,7 @@ from .evidence import bp as evidence_bp
 from .evidence import policy_bp
 from .exports import bp as exports_bp
 from .feedback import bp as feedback_bp
+from .handover import bp as handover_bp
 from .imports import bp as imports_bp
 from .main import bp as main_bp
 from .monitoring import bp as monitoring_bp
@@ -63,7 +64,8 @@ def init_app(app: Flask) -> None:
 
     for blueprint in (auth_bp, main_bp, cases_bp, tokens_bp, evidence_bp, policy_bp, reports_bp, exports_bp,
                       imports_bp, supervision_bp, audit_bp, monitoring_bp, admin_bp,
-                      clients_bp, referrals_bp, aftercare_bp, feedback_bp):
+                      clients_bp, referrals_bp, aftercare_bp, feedback_bp,
+                      handover_bp):
         app.register_blueprint(blueprint)
     throttle.init_app(app)  # sign-in throttling per account and address
 

@@ -39,7 +39,7 @@ API_PREFIX = "/api/"
 
 # Blueprints whose routes the table must cover (the web application's HTML pages).
 COVERED_BLUEPRINTS = {"main", "auth", "cases", "supervision", "audit", "monitoring", "admin", "evidence",
-                      "reports", "exports", "clients", "referrals", "aftercare", "feedback"}
+                      "reports", "exports", "clients", "referrals", "aftercare", "feedback", "handover"}
 NO_SUCH_JOB = "0" * 32  # export jobs are their owner's only (tests/reports/test_export_jobs.py)
 
 
@@ -154,6 +154,12 @@ ROUTES: list[Route] = [
     R("GET", "/team/cases/{case}/reassign", supervisor="200 200 404 404", everyone="403"),
     R("POST", "/team/cases/{case}/reassign", {"reason": ""}, supervisor="422 422 404 404", everyone="403"),
     R("GET", "/team/overdue", supervisor="200", everyone="403"),
+    # --- handing a facilitator's cases over ({user} is the facilitator `fac` of `sup`)
+    R("GET", "/facilitators/{user}/handover", supervisor="200", admin="200", everyone="403"),
+    R("POST", "/facilitators/{user}/handover", {"step": "preview"}, supervisor="422", admin="422",
+      everyone="403"),
+    R("POST", "/facilitators/{user}/handover", {"step": "confirm", "reason": ""}, supervisor="422",
+      admin="422", everyone="403"),
     # --- auditor
     R("GET", "/audit/cases", auditor="200", everyone="403"),
     R("GET", "/audit/cases/{case}/history", auditor="200 200 200 404", everyone="403"),
