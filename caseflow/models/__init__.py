@@ -23,6 +23,7 @@ from .referral import Referral
 from .reports import CaseStageHistory, ReportFile, ReportFilePart, ReportJob, ReportSnapshot
 from .rollup import ReportMonthCell, ReportSealedMonth
 from .sign_off_policy import Delegation, Notification, SignOffEscalation
+from .supervision import ActionPoint, SupervisionSession
 from .user import (
     PRIVILEGED_ROLES,
     AccountChange,
@@ -76,4 +77,6 @@ __all__ = [
     "Delegation",
     "Notification",
     "SignOffEscalation",
+    "ActionPoint",
+    "SupervisionSession",
 ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
+from ..models.supervision import SESSION_KINDS
 from . import FormSchema, RowId, _text
 
 
@@ -27,3 +28,20 @@ class HandoverSchema(FormSchema):
     assignments = fields.List(fields.Nested(HandoverAssignmentSchema), required=True,
                               validate=validate.Length(min=1, max=5000))
     reason = _text(required=True, maximum=1000)
+
+
+class ActionPointSchema(FormSchema):
+    description = _text(required=True, maximum=1000)
+    owner_id = RowId(required=True)
+    due_on = fields.Date(required=True)
+    case_id = RowId(load_default=None, allow_none=True)
+
+
+class SupervisionSessionSchema(FormSchema):
+    kind = fields.String(required=True, validate=validate.OneOf(SESSION_KINDS))
+    held_on = fields.Date(required=True)
+    facilitator_ids = fields.List(RowId(), required=True, validate=validate.Length(min=1, max=50))
+    case_ids = fields.List(RowId(), load_default=list, validate=validate.Length(max=100))
+    notes = _text(required=True, maximum=10000)
+    action_points = fields.List(fields.Nested(ActionPointSchema), load_default=list,
+                                validate=validate.Length(max=50))

@@ -53,7 +53,6 @@ def require_may_hand_over(actor: Actor, facilitator_id: object) -> User:
         raise NotAllowed(_l("Only a supervisor or an administrator hands cases over."))
     source = db.session.get(User, facilitator_id) if is_row_id(facilitator_id) else None
     if source is None or source.role != Role.FACILITATOR or not _leads(user, source):
-        record_refusal(actor, "hand over: facilitator")
         raise NotFound(_l("No such facilitator in your team."))
     return source
 

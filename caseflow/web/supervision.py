@@ -25,6 +25,7 @@ from ..reports import figures
 from ..schemas import ascii_number
 from ..services import access, deadlines
 from ..services import cases as case_services
+from ..services import supervision as supervision_records
 from ..services.cases import record_denied_access
 from . import navigation
 from .auth import request_actor
@@ -80,10 +81,12 @@ def team():
     # Overdue against whoever must act: a case waiting for a decision is the supervisor's.
     overdue_by = deadlines.overdue_counts_by_facilitator(current_user)
     resolved_by = figures.tally("resolved", month, current_user, by="facilitator")
+    team = _team()
+    last_supervised = supervision_records.last_supervised([user.id for user in team])
     rows = [
         {"user": user, "open": open_by.get(user.id, 0), "overdue": overdue_by.get(user.id, 0),
-         "resolved": resolved_by.get(user.id, 0)}
-        for user in _team()
+         "resolved": resolved_by.get(user.id, 0), "last_supervised": last_supervised.get(user.id)}
+        for user in team
     ]
     totals = {key: sum(row[key] for row in rows) for key in ("open", "overdue", "resolved")}
     pending = case_services.pending_sign_offs_for(current_user)

@@ -39,7 +39,8 @@ API_PREFIX = "/api/"
 
 # Blueprints whose routes the table must cover (the web application's HTML pages).
 COVERED_BLUEPRINTS = {"main", "auth", "cases", "supervision", "audit", "monitoring", "admin", "evidence",
-                      "reports", "exports", "clients", "referrals", "aftercare", "feedback", "handover"}
+                      "reports", "exports", "clients", "referrals", "aftercare", "feedback", "handover",
+                      "supervision_sessions"}
 NO_SUCH_JOB = "0" * 32  # export jobs are their owner's only (tests/reports/test_export_jobs.py)
 
 
@@ -154,6 +155,12 @@ ROUTES: list[Route] = [
     R("GET", "/team/cases/{case}/reassign", supervisor="200 200 404 404", everyone="403"),
     R("POST", "/team/cases/{case}/reassign", {"reason": ""}, supervisor="422 422 404 404", everyone="403"),
     R("GET", "/team/overdue", supervisor="200", everyone="403"),
+    # --- supervision sessions and their action points
+    R("GET", "/supervision", facilitator="200", supervisor="200", everyone="403"),
+    R("GET", "/supervision/new", supervisor="200", everyone="403"),
+    R("POST", "/supervision/new", {"step": "save", "kind": "group"}, supervisor="422", everyone="403"),
+    R("GET", "/supervision/999999", facilitator="404", supervisor="404", everyone="403"),
+    R("POST", "/action-points/999999/done", everyone="404"),
     # --- handing a facilitator's cases over ({user} is the facilitator `fac` of `sup`)
     R("GET", "/facilitators/{user}/handover", supervisor="200", admin="200", everyone="403"),
     R("POST", "/facilitators/{user}/handover", {"step": "preview"}, supervisor="422", admin="422",
@@ -365,6 +372,9 @@ def test_the_table_lists_every_route(world):
             path = path.replace(f"<int:{name}>", "{" + name.removesuffix("_id") + "}")
         path = path.replace("<int:user_id>", "{user}").replace("<trigger>", "no_such_trigger")
         path = path.replace("<int:change_id>", "999999")
+        # Supervision sessions and action points: the other people's are refused in
+        # tests/services/test_supervision_sessions.py; here an unknown one.
+        path = path.replace("<int:session_id>", "999999").replace("<int:point_id>", "999999")
         path = path.replace("<fmt>", "csv").replace("<figure>", "resolved").replace("<token>", NO_SUCH_JOB)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             if (method, path) not in listed and (method, path.replace("{user}", "{supervisor}")) not in listed:
