@@ -226,7 +226,13 @@ ROUTES: list[Route] = [
     R("GET", "/api/v1/referrals", everyone="200"),
     R("GET", "/api/v1/referrals/{referral}", facilitator="200 404 404 404", supervisor="200 200 404 404",
       auditor="200 200 200 404", manager="404", admin="404"),
-    R("GET", "/api/v1/sign-offs", everyone="200"),  # the requests this person may decide (often none)
+    R("GET", "/api/v1/sign-offs", everyone="200"),
+    R("GET", "/api/v1/sign-offs/{sign_off}/earlier-rejections", facilitator="200 404 404 404",
+      supervisor="200 200 404 404", auditor="200 200 200 404", manager="404", admin="404"),
+    R("GET", "/api/v1/cases/{case}/action-points", facilitator="200 404 404 404", supervisor="200 200 404 404",
+      auditor="200 200 200 404", manager="404", admin="404"),
+    R("GET", "/api/v1/notifications", everyone="200"),
+    R("GET", "/api/v1/supervision/sessions", everyone="200"),  # held or attended (none for others)  # the requests this person may decide (often none)
     R("GET", "/api/v1/reference/provinces", everyone="200"),
     R("GET", "/api/v1/reference/ppks-categories", everyone="200"),
     # --- administrator
