@@ -86,12 +86,12 @@ def test_a_new_request_shows_the_earlier_rejections_and_what_changed(team, waiti
 def test_the_facilitator_sees_the_reason_on_the_case_page_the_list_and_the_menu(team, waiting, signed_in):
     reject(team.supervisor, waiting)
     browser = signed_in(team.facilitator)
-    page = browser.get(f"/cases/{waiting.id}", headers={"Accept-Language": "en"}).get_data(as_text=True)
-    assert "Termination request rejected" in page and REASON in page
-    listing = browser.get("/cases", headers={"Accept-Language": "en"}).get_data(as_text=True)
-    assert "Termination rejected" in listing and REASON[:40] in listing
+    page = browser.get(f"/cases/{waiting.id}").get_data(as_text=True)
+    assert "Pengajuan terminasi ditolak" in page and REASON in page
+    listing = browser.get("/cases").get_data(as_text=True)
+    assert "Terminasi ditolak" in listing and REASON[:40] in listing
     assert 'class="nav-count">1' in listing
-    notes = browser.get("/notifications", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    notes = browser.get("/notifications").get_data(as_text=True)
     assert REASON in notes
     browser.post("/notifications", data={"csrf_token": ""})
     assert notifications.unread_count(team.facilitator) == 0
@@ -101,7 +101,6 @@ def test_the_supervisor_sees_the_history_on_the_new_request(team, waiting, signe
     reject(team.supervisor, waiting)
     cases.fire_trigger(act(team.facilitator), waiting.id, "request_termination")
     db.session.refresh(waiting)
-    page = signed_in(team.supervisor).get(f"/team/sign-offs/{waiting.pending_sign_off.id}",
-                                          headers={"Accept-Language": "en"}).get_data(as_text=True)
-    assert "Rejected before: 1 time(s)" in page and REASON in page
-    assert "Nothing changed in the evaluation" in page
+    page = signed_in(team.supervisor).get(f"/team/sign-offs/{waiting.pending_sign_off.id}").get_data(as_text=True)
+    assert "Pernah ditolak: 1 kali" in page and REASON in page
+    assert "tidak ada perubahan pada evaluasi" in page
