@@ -3,7 +3,7 @@ facilitators about cases, their notes, and action points with an owner and a due
 are ticked off on the case page
 
 Revision ID: 0013_supervision_feedback
-Revises: 0011_loop_clients
+Revises: 0015_agenda_targets
 Create Date: 2026-12-02 06:26:40.835975
 
 """
@@ -14,7 +14,7 @@ import caseflow.database
 
 # revision identifiers, used by Alembic.
 revision = '0013_supervision_feedback'
-down_revision = '0011_loop_clients'
+down_revision = '0015_agenda_targets'
 branch_labels = None
 depends_on = None
 
