@@ -71,10 +71,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # An invalid workflow file raises WorkflowDefinitionError here: the app does not start.
     app.extensions["caseflow.workflows"] = build_engines(app.config["CASEFLOW_WORKFLOWS_DIR"])
 
-    from .services import aftercare, agenda
+    from .services import aftercare, agenda, feedback
 
     aftercare.init_app(app)  # a resolution starts aftercare, a step during it makes a contact
     agenda.init_app(app)  # a step of a planned visit's type on its day makes the visit done
+    feedback.init_app(app)  # a rejected request is told to the facilitator
 
     from .reports import init_app as init_reports
 

@@ -9,6 +9,8 @@ connected by `create_app`.
 - `case_moved`: sender the Case (in its new state), `transition=` the TransitionDef taken,
   `source=` the state it left, `actor=` and `now=`. Aftercare starts after a resolution
   and ends when the case is reopened during it.
+- `sign_off_decided`: sender the Case (already moved), `sign_off=` the decided SignOff,
+  `actor=`. A rejection is told to the facilitator (services/feedback.py).
 """
 
 from __future__ import annotations
@@ -19,3 +21,4 @@ _signals = Namespace()
 
 step_logged = _signals.signal("step-logged")
 case_moved = _signals.signal("case-moved")
+sign_off_decided = _signals.signal("sign-off-decided")

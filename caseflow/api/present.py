@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import g
+
 from ..database import utcnow
 from ..i18n.referral_labels import DESTINATION_NAMES, REFERRAL_STATUS_NAMES
 from ..models import Case, Client, Referral, Role, SignOff
 from ..schemas import step_key_text
-from ..services import access
+from ..services import access, deadlines
 from ..services.cases import CaseReading, available_actions
 from ..services.runtime import engine
 from ..workflow.definition import current_locale
@@ -26,7 +28,14 @@ def case_summary(case: Case) -> dict[str, Any]:
         "stage_entered_at": case.stage_entered_at, "stage_due_at": case.stage_due_at,
         "overdue": case.is_overdue(utcnow()) and not workflow.is_final(case.state),
         "opened_at": case.opened_at, "closed_at": case.closed_at, "closure_reason": case.closure_reason,
+        "next_action": _next_action(case),
     }
+
+
+def _next_action(case: Case) -> dict[str, Any] | None:
+    """Who must act next, what and by when, as the caller reads it (services.deadlines)."""
+    action = deadlines.next_action(case, g.get("api_user"))
+    return action.as_dict() if action else None
 
 
 

@@ -39,6 +39,7 @@ from ..models import (
     TerminationRequest,
     User,
 )
+from ..models.deadlines import deadline_end
 from ..reports import sealing
 from ..services.reference import seed_reference_data
 from ..services.runtime import engine
@@ -325,7 +326,8 @@ def _batch(rng, size, pairs, ids, chains, now, deadlines, zones, counters) -> di
             "id": case_id, "number": number, "workflow": "rehabilitation", "client_id": client_id,
             "ppks_category_code": category, "province_code": province, "facilitator_id": facilitator.id,
             "state": last_stage, "risk_level": None, "stage_entered_at": last_entered,
-            "stage_due_at": (last_entered + timedelta(days=deadlines[last_stage])) if deadlines.get(last_stage) else None,
+            "stage_due_at": (deadline_end(last_entered, deadlines[last_stage], zones[province])
+                             if deadlines.get(last_stage) else None),
             "opened_at": opened, "closed_at": last_entered if final else None,
             "closure_reason": reason if last_stage == "closed_unresolved" else None,
             "summary": "", "anonymised_at": None, "version": version, "audit_seq": head_seq,

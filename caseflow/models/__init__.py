@@ -25,6 +25,7 @@ from .referral import Referral
 from .reports import CaseStageHistory, ReportFile, ReportFilePart, ReportJob, ReportSnapshot
 from .rollup import ReportMonthCell, ReportSealedMonth
 from .sign_off_policy import Delegation, Notification, SignOffEscalation
+from .supervision import ActionPoint, SupervisionSession
 from .tasks import TaskRun
 from .user import (
     PRIVILEGED_ROLES,
@@ -86,4 +87,6 @@ __all__ = [
     "Delegation",
     "Notification",
     "SignOffEscalation",
+    "ActionPoint",
+    "SupervisionSession",
 ]

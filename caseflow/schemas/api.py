@@ -257,6 +257,19 @@ class ClientOut(ClientBriefOut):
     created_at = fields.DateTime()
 
 
+class NextActionOut(Schema):
+    """Who must act next on a case (the facilitator, or the supervisor deciding a request),
+    what, and by when: `last_day` ends at 23:59 in the case's province zone."""
+
+    holder = fields.String()
+    holder_name = fields.String()
+    what = fields.String()
+    due_at = fields.DateTime(allow_none=True)
+    last_day = fields.Date(allow_none=True)
+    status = fields.String(allow_none=True)  # overdue / due_today / upcoming
+    mine = fields.Boolean()
+
+
 class CaseSummaryOut(Schema):
     id = fields.Integer()
     number = fields.String()
@@ -275,6 +288,7 @@ class CaseSummaryOut(Schema):
     opened_at = fields.DateTime()
     closed_at = fields.DateTime(allow_none=True)
     closure_reason = fields.String(allow_none=True)
+    next_action = fields.Nested(NextActionOut, allow_none=True)
 
 
 class CasePageOut(Schema):

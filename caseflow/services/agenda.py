@@ -47,6 +47,7 @@ from ..models import (
     User,
 )
 from ..models.agenda import CANCELLED, DONE, PLANNED, AgendaReminder, AgendaSettings, PlannedVisit
+from ..models.deadlines import last_day
 from ..models.referral import SENT
 from ..schemas import load
 from ..schemas.agenda import AgendaSettingsSchema, CancelVisitSchema, PlanVisitSchema
@@ -159,7 +160,8 @@ def _stage_deadlines(owners, until: datetime) -> Iterable[AgendaItem]:
     for case in rows:
         if engine(case.workflow).is_final(case.state):
             continue
-        day = local_day(case.stage_due_at, _zone(case))
+        # A stage deadline is stored as the first instant after its last day (models/deadlines.py).
+        day = last_day(case.stage_due_at, _zone(case))
         yield _item("stage_deadline", case, case.id, day, case.facilitator_id,
                     details={"state": case.state, "workflow": case.workflow})
 

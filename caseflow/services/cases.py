@@ -56,7 +56,7 @@ from ..schemas import (
     load,
 )
 from ..security.fields import marker as sensitive_marker
-from ..signals import case_moved, step_logged
+from ..signals import case_moved, sign_off_decided, step_logged
 from ..workflow import Missing, TransitionDef
 from . import access
 from .audit import append_case_event, append_event, user_chain
@@ -657,6 +657,7 @@ def decide_sign_off(actor: Actor, sign_off_id: int, data: dict, expected_version
         sign_off.decided_at = now
         sign_off.reason = (values.get("reason") or "").strip() or None
         _move(actor, case, trigger, reason=sign_off.reason, sign_off=sign_off, authority=authority)
+        sign_off_decided.send(case, sign_off=sign_off, actor=actor)
         return sign_off
 
 

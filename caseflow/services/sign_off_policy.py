@@ -33,7 +33,7 @@ from ..models import AccountChange, AccountChangeKind, Case, Role, SignOff, User
 from ..models.sign_off_policy import Delegation, Notification, SignOffEscalation
 from ..schemas import is_plausible_day, is_row_id
 from ..workflow.definition import SUPERVISORS_SUPERVISOR, SignOffPolicy
-from . import access
+from . import access, notifications
 from .audit import append_case_event, append_event, user_chain
 from .context import Actor
 from .locking import lock_case
@@ -328,7 +328,7 @@ def notification_text(notification: Notification) -> str:
     if notification.kind == "delegation.created":
         return _("You act for %(supervisor)s from %(start)s to %(end)s.", supervisor=data.get("supervisor"),
                  start=data.get("starts_on"), end=data.get("ends_on"))
-    return notification.kind
+    return notifications.render(notification) or notification.kind
 
 
 def _duplicate_nik_text(data: dict) -> str:

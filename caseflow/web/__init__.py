@@ -20,6 +20,8 @@ from .clients import bp as clients_bp
 from .evidence import bp as evidence_bp
 from .evidence import policy_bp
 from .exports import bp as exports_bp
+from .feedback import bp as feedback_bp
+from .handover import bp as handover_bp
 from .imports import bp as imports_bp
 from .main import bp as main_bp
 from .monitoring import bp as monitoring_bp
@@ -27,6 +29,7 @@ from .offline import bp as offline_bp
 from .referrals import bp as referrals_bp
 from .reports import bp as reports_bp
 from .supervision import bp as supervision_bp
+from .supervision_sessions import bp as supervision_sessions_bp
 from .targets import bp as targets_bp
 from .tokens import bp as tokens_bp
 
@@ -67,7 +70,8 @@ def init_app(app: Flask) -> None:
 
     for blueprint in (auth_bp, main_bp, cases_bp, tokens_bp, evidence_bp, policy_bp, reports_bp, exports_bp,
                       imports_bp, supervision_bp, audit_bp, monitoring_bp, admin_bp,
-                      clients_bp, referrals_bp, aftercare_bp, agenda_bp, targets_bp, offline_bp):
+                      clients_bp, referrals_bp, aftercare_bp, agenda_bp, targets_bp, offline_bp, feedback_bp,
+                      handover_bp, supervision_sessions_bp):
         app.register_blueprint(blueprint)
     throttle.init_app(app)  # sign-in throttling per account and address
     ops.init_app(app)  # /readyz, /metrics, the background tasks page

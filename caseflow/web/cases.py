@@ -20,7 +20,7 @@ from ..extensions import db
 from ..i18n import _l
 from ..models import Case, Client, PpksCategory, Province, Role, User
 from ..schemas import ascii_number, parse_step_key, step_key_text
-from ..services import access
+from ..services import access, evaluation
 from ..services import attachments as attachment_services
 from ..services import cases as case_services
 from ..services import clients as client_services
@@ -253,6 +253,8 @@ def _case_context(reading: case_services.CaseReading, *, form_name: str | None =
     is_facilitator = access.holds_case_role(user, case, Role.FACILITATOR)
     editable = set(definition.editable_records(case.state)) if is_facilitator else set()
     actions = case_services.available_actions(user, [case])[case.id]
+    if "evaluation" in editable:  # the evaluation form is the one way to go on from there
+        actions = [a for a in actions if a.trigger not in evaluation.FORM_TRIGGERS]
     active_goals = case.active_goals
     ratings = {r.goal_id: r for r in (case.evaluation.ratings if case.evaluation else [])}
     return {
@@ -283,7 +285,7 @@ def _case_context(reading: case_services.CaseReading, *, form_name: str | None =
     }
 
 
-def _render_case(case_id: int, status: int = 200, **kwargs: Any):
+def render_case(case_id: int, status: int = 200, **kwargs: Any):
     reading = case_services.read_case(request_actor(), case_id,
                                       before=parse_step_key(request.args.get("before")))
     return render_template("cases/show.html", **_case_context(reading, **kwargs)), status
@@ -292,12 +294,12 @@ def _render_case(case_id: int, status: int = 200, **kwargs: Any):
 @bp.route("/cases/<int:case_id>")
 @login_required
 def show(case_id: int):
-    return _render_case(case_id)
+    return render_case(case_id)
 
 
 def _refused(case_id: int, error: ValidationError, form_name: str, **kwargs: Any):
     """The case page again with the refused form's messages next to its fields."""
-    return _render_case(case_id, status=422, form_name=form_name, errors=field_errors(error),
+    return render_case(case_id, status=422, form_name=form_name, errors=field_errors(error),
                         **kwargs)
 
 
@@ -334,14 +336,13 @@ def save_plan(case_id: int):
             if position is not None and position < len(kept):
                 name = f"goals-{kept[position]['index']}-{parts[2]}"
             errors[name] = messages
-        return _render_case(case_id, status=422, form_name="plan", errors=errors, goal_rows=kept or rows)
+        return render_case(case_id, status=422, form_name="plan", errors=errors, goal_rows=kept or rows)
     flash(_("The intervention plan is saved."), "success")
     return redirect(url_for("cases.show", case_id=case_id, _anchor="stage-form"), code=303)
 
 
-@bp.route("/cases/<int:case_id>/evaluation", methods=["POST"])
-@login_required
-def save_evaluation(case_id: int):
+def ratings_from_form() -> list[dict[str, Any]]:
+    """The goals' ratings as the evaluation form sends them (a goal left blank is left out)."""
     goal_ids = [ascii_number(key.split("-")[1], max_digits=20) for key in request.form
                 if key.startswith("ratings-") and key.endswith("-goal")
                 and ascii_number(key.split("-")[1], max_digits=20) is not None]
@@ -351,19 +352,34 @@ def save_evaluation(case_id: int):
         notes = request.form.get(f"ratings-{goal_id}-notes", "")
         if rating or notes.strip():
             ratings.append({"goal_id": goal_id, "rating": rating, "notes": notes})
+    return ratings
+
+
+def rating_errors(error: ValidationError, ratings: list[dict[str, Any]]) -> dict[str, list]:
+    """The service names ratings by their position in what was sent (or a goal by its id,
+    `goals.<id>`); the form by the goal's fields."""
+    errors = {}
+    for name, messages in field_errors(error).items():
+        parts = name.split(".")
+        position = ascii_number(parts[1]) if len(parts) == 3 and parts[0] == "ratings" else None
+        if position is not None and position < len(ratings):
+            field = "rating" if parts[2] == "goal_id" else parts[2]
+            name = f"ratings-{ratings[position]['goal_id']}-{field}"
+        elif len(parts) == 2 and parts[0] == "goals" and ascii_number(parts[1], max_digits=20) is not None:
+            name = f"ratings-{parts[1]}-rating"
+        errors[name] = messages
+    return errors
+
+
+@bp.route("/cases/<int:case_id>/evaluation", methods=["POST"])
+@login_required
+def save_evaluation(case_id: int):
+    ratings = ratings_from_form()
     data = {"summary": request.form.get("summary", ""), "ratings": ratings}
     try:
         case_services.save_evaluation(request_actor(), case_id, data, _expected_version())
     except ValidationError as error:
-        errors = {}
-        for name, messages in field_errors(error).items():
-            parts = name.split(".")
-            position = ascii_number(parts[1]) if len(parts) == 3 and parts[0] == "ratings" else None
-            if position is not None and position < len(ratings):
-                field = "rating" if parts[2] == "goal_id" else parts[2]
-                name = f"ratings-{ratings[position]['goal_id']}-{field}"
-            errors[name] = messages
-        return _render_case(case_id, status=422, form_name="evaluation", errors=errors)
+        return render_case(case_id, status=422, form_name="evaluation", errors=rating_errors(error, ratings))
     flash(_("The evaluation is saved."), "success")
     return redirect(url_for("cases.show", case_id=case_id, _anchor="stage-form"), code=303)
 

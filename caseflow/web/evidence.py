@@ -143,7 +143,7 @@ def client_viewers(client_id: int):
 policy_bp = Blueprint("sign_off_policy", __name__)
 
 navigation.register("sign_off_policy.notifications", _l("Notifications"),
-                    (Role.SUPERVISOR, Role.ADMIN), order=70)
+                    (Role.FACILITATOR, Role.SUPERVISOR, Role.ADMIN), order=70)
 navigation.register("sign_off_policy.delegations", _l("Acting supervisors"),
                     (Role.SUPERVISOR, Role.ADMIN), order=75)
 

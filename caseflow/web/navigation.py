@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,10 +19,20 @@ class NavItem:
 
 
 _ITEMS: dict[str, NavItem] = {}
+# A number shown beside an entry (unread notifications): endpoint → function of the user.
+_COUNTS: dict[str, Callable[[Any], int]] = {}
 
 
 def register(endpoint: str, label: Any, roles: tuple[str, ...] | list[str], order: int = 50) -> None:
     _ITEMS[endpoint] = NavItem(endpoint, label, tuple(roles), order)
+
+
+def register_count(endpoint: str, count: Callable[[Any], int]) -> None:
+    _COUNTS[endpoint] = count
+
+
+def counts_for(user, items: list[NavItem]) -> dict[str, int]:
+    return {item.endpoint: _COUNTS[item.endpoint](user) for item in items if item.endpoint in _COUNTS}
 
 
 def items_for(user) -> list[NavItem]:
@@ -33,4 +44,5 @@ def items_for(user) -> list[NavItem]:
 def init_app(app: Flask) -> None:
     @app.context_processor
     def navigation() -> dict:
-        return {"nav_items": items_for(current_user)}
+        items = items_for(current_user)
+        return {"nav_items": items, "nav_counts": counts_for(current_user, items)}

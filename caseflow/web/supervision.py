@@ -23,8 +23,9 @@ from ..i18n import _l
 from ..models import Case, Role, SignOff, User
 from ..reports import figures
 from ..schemas import ascii_number
-from ..services import access
+from ..services import access, deadlines
 from ..services import cases as case_services
+from ..services import supervision as supervision_records
 from ..services.cases import record_denied_access
 from . import navigation
 from .auth import request_actor
@@ -71,17 +72,20 @@ def team():
     now = figures.Filters()
     month = figures.Filters(start=_month_start())
     open_by = figures.tally("in_progress", now, current_user, by="facilitator")
-    overdue_by = figures.tally("overdue", now, current_user, by="facilitator")
+    # Overdue against whoever must act: a case waiting for a decision is the supervisor's.
+    overdue_by = deadlines.overdue_counts_by_facilitator(current_user)
     resolved_by = figures.tally("resolved", month, current_user, by="facilitator")
+    team = _team()
+    last_supervised = supervision_records.last_supervised([user.id for user in team])
     rows = [
         {"user": user, "open": open_by.get(user.id, 0), "overdue": overdue_by.get(user.id, 0),
-         "resolved": resolved_by.get(user.id, 0)}
-        for user in _team()
+         "resolved": resolved_by.get(user.id, 0), "last_supervised": last_supervised.get(user.id)}
+        for user in team
     ]
     totals = {key: sum(row[key] for row in rows) for key in ("open", "overdue", "resolved")}
     pending = case_services.pending_sign_offs_for(current_user)
     return render_template("supervision/team.html", rows=rows, totals=totals, pending=pending,
-                           month_start=_month_start())
+                           decisions_overdue=deadlines.decisions_overdue(pending), month_start=_month_start())
 
 
 # --- sign-offs ---------------------------------------------------------------------
@@ -90,7 +94,8 @@ def team():
 @bp.route("/sign-offs")
 def sign_offs():
     pending = case_services.pending_sign_offs_for(current_user, details=True)
-    return render_template("supervision/sign_offs.html", pending=pending, now=utcnow())
+    return render_template("supervision/sign_offs.html", pending=pending, now=utcnow(),
+                           actions=deadlines.next_actions([s.case for s in pending], current_user))
 
 
 def _sign_off_or_404(sign_off_id: int) -> SignOff:
@@ -173,13 +178,15 @@ def reassign(case_id: int):
 
 @bp.route("/overdue")
 def overdue():
-    """The team's open cases past their stage deadline, the longest overdue first."""
+    """What is overdue, by whoever must act: the decisions waiting for this supervisor past
+    their deadline first, then the team's cases past their stage deadline (longest first)."""
     now = utcnow()
-    finals = figures.final_stages()
     cases = db.session.execute(
-        access.visible_cases(current_user, select(Case))
-        .where(Case.stage_due_at.is_not(None), Case.stage_due_at < now, Case.state.not_in(finals))
+        deadlines.overdue_with_facilitators(current_user, now)
         .options(selectinload(Case.client), selectinload(Case.facilitator), selectinload(Case.ppks_category))
         .order_by(Case.stage_due_at, Case.id)
     ).scalars().all()
-    return render_template("supervision/overdue.html", cases=cases, now=now)
+    late_decisions = deadlines.decisions_overdue(case_services.pending_sign_offs_for(current_user), now)
+    return render_template("supervision/overdue.html", cases=cases, now=now, late_decisions=late_decisions,
+                           actions=deadlines.next_actions(cases + [s.case for s in late_decisions],
+                                                          current_user, now))

@@ -11,16 +11,25 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from transitions import Machine, MachineError
 
 from ..errors import GuardFailed, InvalidTransition
+from ..extensions import db
 from ..i18n import _l
 from ..models.case import Case, _state_change_allowed
+from ..models.deadlines import deadline_end
+from ..models.reference import Province
 from .definition import AftercareDef, TransitionDef, WorkflowDefinition
 from .guards import GUARDS, Missing
+
+
+def _zone_of(case: Case) -> str:
+    """The case's province zone (a case being opened has only its province code yet)."""
+    province = case.province or db.session.get(Province, case.province_code)
+    return province.timezone
 
 
 @dataclass
@@ -141,7 +150,9 @@ class WorkflowEngine:
         with _engine_may_set_state():
             case.state = state
         case.stage_entered_at = now
-        case.stage_due_at = now + timedelta(days=settings.deadline_days) if settings.deadline_days else None
+        # The last day ends at 23:59 in the case's province zone (models/deadlines.py).
+        case.stage_due_at = (deadline_end(now, settings.deadline_days, _zone_of(case))
+                             if settings.deadline_days else None)
         case.closed_at = now if settings.final else None
 
     def start(self, case: Case, now: datetime) -> None:

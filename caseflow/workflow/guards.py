@@ -110,6 +110,9 @@ def evaluation_complete(case) -> list[Missing]:
 def some_goal_not_achieved(case) -> list[Missing]:
     if case.evaluation and any(r.rating != "achieved" for r in case.evaluation.ratings):
         return []
+    if case.evaluation is None or not case.evaluation.ratings:
+        # Nothing rated is not "everything achieved": say what is really missing.
+        return [Missing("evaluation", None, _l("No goal is rated yet."))]
     return [Missing("evaluation", None,
                     _l("Every goal is rated achieved: there is nothing to plan again."))]
 

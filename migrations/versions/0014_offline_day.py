@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import caseflow.database
 
 revision = '0014_offline_day'
-down_revision = '0011_loop_clients'
+down_revision = '0013_supervision_feedback'
 branch_labels = None
 depends_on = None
 

@@ -115,15 +115,15 @@ def test_facilitator_registers_a_client_and_walks_the_case_to_termination(page):
     # Evaluation and the termination request.
     action(page, "start_evaluation").click()
     expect(page.locator(".badge-state")).to_have_text("Evaluasi")
+    # One evaluation form, one action: rate, say what next, send (issue 19).
     for radio in page.locator("input[type=radio][value=achieved]").all():
         radio.check()
-    page.get_by_role("button", name="Simpan evaluasi").click()
-    expect(page.locator(".flash-success")).to_be_visible()
+    expect(page.locator("#evaluation-summary")).to_contain_text("Belum ada tujuan yang dinilai")
+    page.check("input[name=next][value=request_termination]")
     page.check("input[name=outcome][value=resolved]")
     page.fill("textarea[name=aftercare_plan]", "Kunjungan bulanan selama enam bulan.")
-    page.get_by_role("button", name="Simpan permohonan terminasi").click()
+    page.locator("#stage-form").get_by_role("button", name="Simpan", exact=True).click()
     expect(page.locator(".flash-success")).to_be_visible()
-    action(page, "request_termination").click()
     expect(page.locator(".badge-waiting")).to_have_text("Menunggu persetujuan terminasi")
     expect(page.locator("#actions")).to_contain_text("supervisor")
     screenshot(page, "case-termination-requested")
