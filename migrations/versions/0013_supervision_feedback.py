@@ -3,7 +3,7 @@ facilitators about cases, their notes, and action points with an owner and a due
 are ticked off on the case page
 
 Revision ID: 0013_supervision_feedback
-Revises: 0015_agenda_targets
+Revises: 0011_loop_clients
 Create Date: 2026-12-02 06:26:40.835975
 
 """

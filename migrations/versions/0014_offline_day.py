@@ -2,7 +2,7 @@
 their content stored encrypted outside the database, the row with its hash
 
 Revision ID: 0014_offline_day
-Revises: 0011_loop_clients
+Revises: 0013_supervision_feedback
 Create Date: 2026-12-02 12:00:00
 """
 from alembic import op

@@ -4,7 +4,7 @@ private calendar feed and reminder choices (agenda_settings), reminders sent
 (performance_reports)
 
 Revision ID: 0015_agenda_targets
-Revises: 0011_loop_clients
+Revises: 0014_offline_day
 Create Date: 2026-12-02 06:22:41.772096
 
 """

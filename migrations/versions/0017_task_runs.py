@@ -1,7 +1,7 @@
 """task runs: when each background task ran and how it ended (task_runs)
 
 Revision ID: 0017_task_runs
-Revises: 0011_loop_clients
+Revises: 0015_agenda_targets
 Create Date: 2026-12-02 06:30:00
 """
 from alembic import op
