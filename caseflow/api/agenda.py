@@ -10,7 +10,8 @@ from ..errors import NotAllowed
 from ..i18n import _l
 from ..i18n.agenda_labels import agenda_labels
 from ..models import Role
-from ..schemas.agenda import AgendaOut, ApiCancelVisitSchema, ApiPlanVisitSchema, PlannedVisitOut
+from ..schemas.agenda import AgendaOut, CancelVisitSchema, PlannedVisitOut, PlanVisitSchema
+from ..schemas.api import strict
 from ..services import agenda as agenda_services
 from ..services.agenda import Agenda, AgendaItem
 from .common import WRITE_HEADERS, actor, json_body, make_blueprint, scope, user, write
@@ -71,7 +72,7 @@ def get_team_agenda(facilitator_id: int | None):
 
 
 @blp.route("/cases/<int:case_id>/visits", methods=["POST"])
-@blp.arguments(ApiPlanVisitSchema)
+@blp.arguments(strict(PlanVisitSchema))
 @blp.response(201, PlannedVisitOut)
 @blp.doc(parameters=WRITE_HEADERS)
 @scope("cases:write")
@@ -84,7 +85,7 @@ def plan_visit(_values, case_id: int):
 
 
 @blp.route("/visits/<int:visit_id>/cancel", methods=["POST"])
-@blp.arguments(ApiCancelVisitSchema)
+@blp.arguments(strict(CancelVisitSchema))
 @blp.response(200, PlannedVisitOut)
 @blp.doc(parameters=WRITE_HEADERS)
 @scope("cases:write")

@@ -8,12 +8,12 @@ from marshmallow import RAISE, fields, validate
 from ..extensions import db
 from ..models import Referral
 from ..models.referral import STATUSES
-from ..schemas.api import PageArgsSchema
+from ..schemas.api import PageArgsSchema, strict
 from ..schemas.referrals import (
-    ApiReferralAnswerSchema,
-    ApiReferralSchema,
+    ReferralAnswerSchema,
     ReferralOut,
     ReferralPageOut,
+    ReferralSchema,
 )
 from ..services import cases as case_services
 from ..services import referrals as referral_services
@@ -72,7 +72,7 @@ def get_referral(referral_id: int):
 
 
 @blp.route("/referrals/<int:referral_id>/answer", methods=["POST"])
-@blp.arguments(ApiReferralAnswerSchema)
+@blp.arguments(strict(ReferralAnswerSchema))
 @blp.response(200, ReferralOut, headers={"ETag": {"$ref": "#/components/headers/ETAG"}})
 @blp.doc(parameters=CASE_WRITE_HEADERS)
 @scope("cases:write")
@@ -94,7 +94,7 @@ def case_referrals(case_id: int):
 
 
 @blp.route("/cases/<int:case_id>/referrals", methods=["POST"])
-@blp.arguments(ApiReferralSchema)
+@blp.arguments(strict(ReferralSchema))
 @blp.response(201, ReferralOut, headers={"ETag": {"$ref": "#/components/headers/ETAG"}})
 @blp.doc(parameters=CASE_WRITE_HEADERS)
 @scope("cases:write")

@@ -13,15 +13,15 @@ from ..models import ActionPoint, SignOff
 from ..schemas import api as s
 from ..schemas.supervision import (
     ActionPointOut,
-    ApiEvaluationSubmitSchema,
-    ApiHandoverPlanSchema,
-    ApiHandoverSchema,
-    ApiSupervisionSessionSchema,
+    EvaluationSubmitSchema,
     HandoverOut,
+    HandoverPlanSchema,
+    HandoverSchema,
     MarkedReadOut,
     NotificationListOut,
     RejectionOut,
     SupervisionSessionOut,
+    SupervisionSessionSchema,
 )
 from ..services import (
     access,
@@ -74,7 +74,7 @@ def mark_read():
 
 
 @blp.route("/cases/<int:case_id>/evaluation/submit", methods=["POST"])
-@blp.arguments(ApiEvaluationSubmitSchema)
+@blp.arguments(s.strict(EvaluationSubmitSchema))
 @blp.response(200, s.CaseSummaryOut, headers={"ETag": {"$ref": "#/components/headers/ETAG"}})
 @blp.doc(parameters=CASE_WRITE_HEADERS)
 @scope("cases:write")
@@ -118,7 +118,7 @@ def _handover_out(facilitator_id: int, assignments) -> dict[str, Any]:
 
 
 @blp.route("/facilitators/<int:facilitator_id>/handover/plan", methods=["POST"])
-@blp.arguments(ApiHandoverPlanSchema)
+@blp.arguments(s.strict(HandoverPlanSchema))
 @blp.response(200, HandoverOut)
 @scope("cases:write")
 def plan_handover(_values, facilitator_id: int):
@@ -129,7 +129,7 @@ def plan_handover(_values, facilitator_id: int):
 
 
 @blp.route("/facilitators/<int:facilitator_id>/handover", methods=["POST"])
-@blp.arguments(ApiHandoverSchema)
+@blp.arguments(s.strict(HandoverSchema))
 @blp.response(200, HandoverOut)
 @scope("cases:write")
 def hand_over(_values, facilitator_id: int):
@@ -165,7 +165,7 @@ def list_sessions():
 
 
 @blp.route("/supervision/sessions", methods=["POST"])
-@blp.arguments(ApiSupervisionSessionSchema)
+@blp.arguments(s.strict(SupervisionSessionSchema))
 @blp.response(201, SupervisionSessionOut)
 @scope("cases:write")
 def record_session(_values):

@@ -13,7 +13,8 @@ from ..i18n import _l
 from ..models import Role
 from ..models.agenda import PERIOD_KINDS
 from ..reports import targets as progress
-from ..schemas.agenda import ApiFacilitatorTargetSchema, ApiNationalTargetSchema
+from ..schemas.agenda import FacilitatorTargetSchema, NationalTargetSchema
+from ..schemas.api import strict
 from ..services import agenda as agenda_services
 from ..services import targets as target_services
 from .common import WRITE_HEADERS, actor, json_body, make_blueprint, scope, user, write
@@ -73,7 +74,7 @@ def get_progress(period: str, start):
 
 
 @blp.route("/targets/facilitators", methods=["POST"])
-@blp.arguments(ApiFacilitatorTargetSchema)
+@blp.arguments(strict(FacilitatorTargetSchema))
 @blp.response(201, TargetOut)
 @blp.doc(parameters=WRITE_HEADERS)
 @scope("cases:write")
@@ -83,7 +84,7 @@ def set_facilitator_target(_values):
 
 
 @blp.route("/targets/national", methods=["POST"])
-@blp.arguments(ApiNationalTargetSchema)
+@blp.arguments(strict(NationalTargetSchema))
 @blp.response(201, TargetOut)
 @blp.doc(parameters=WRITE_HEADERS)
 @scope(None)

@@ -4,7 +4,7 @@ services."""
 
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import Schema, fields, validate
 
 from ..models.agenda import MEASURES, PERIOD_KINDS
 from . import STEP_TYPES, FormSchema, PlausibleDate, PlausibleDateTime, RowId, _text
@@ -42,24 +42,8 @@ class FacilitatorTargetSchema(NationalTargetSchema):
     reason = _text(required=True, maximum=2000)
 
 
-class ApiPlanVisitSchema(PlanVisitSchema):
-    class Meta:
-        unknown = RAISE
 
 
-class ApiCancelVisitSchema(CancelVisitSchema):
-    class Meta:
-        unknown = RAISE
-
-
-class ApiFacilitatorTargetSchema(FacilitatorTargetSchema):
-    class Meta:
-        unknown = RAISE
-
-
-class ApiNationalTargetSchema(NationalTargetSchema):
-    class Meta:
-        unknown = RAISE
 
 
 # --- responses ------------------------------------------------------------------------------

@@ -3,7 +3,7 @@ pages, the API (strict variants: unknown fields refused) and the services."""
 
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, validate, validates_schema
+from marshmallow import Schema, fields, validate, validates_schema
 from marshmallow import ValidationError as MarshmallowValidationError
 
 from ..i18n import _l
@@ -39,14 +39,6 @@ class ReferralAnswerSchema(FormSchema):
     expected_answer_on = fields.Date(load_default=None, allow_none=True)
 
 
-class ApiReferralSchema(ReferralSchema):
-    class Meta:
-        unknown = RAISE
-
-
-class ApiReferralAnswerSchema(ReferralAnswerSchema):
-    class Meta:
-        unknown = RAISE
 
 
 # --- responses -----------------------------------------------------------------------------

@@ -4,11 +4,10 @@ pages, the API and the services."""
 
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import Schema, fields, validate
 
 from ..models.supervision import SESSION_KINDS
-from . import TEXT_MAX, FormSchema, RowId, _text
-from .api import ApiRatingSchema
+from . import TEXT_MAX, FormSchema, RatingSchema, RowId, _text
 
 
 class HandoverPlanSchema(FormSchema):
@@ -51,20 +50,12 @@ class SupervisionSessionSchema(FormSchema):
 # --- the JSON API: strict input (unknown fields refused) and the answers ----------------------
 
 
-class _Strict:
-    class Meta:
-        unknown = RAISE
-
-
-class ApiEvaluationSubmitSchema(FormSchema):
+class EvaluationSubmitSchema(FormSchema):
     """The evaluation stage in one call: ratings, summary, what next, and (to end the case)
     the termination request's fields."""
 
-    class Meta(_Strict.Meta):
-        pass
-
     summary = _text(maximum=TEXT_MAX)
-    ratings = fields.List(fields.Nested(ApiRatingSchema), load_default=list)
+    ratings = fields.List(fields.Nested(RatingSchema), load_default=list)
     next = fields.String(required=True, validate=validate.OneOf(("save", "revise_plan", "request_termination")))
     outcome = fields.String(load_default=None, allow_none=True)
     closure_reason = fields.String(load_default=None, allow_none=True)
@@ -72,19 +63,7 @@ class ApiEvaluationSubmitSchema(FormSchema):
     aftercare_plan = _text(maximum=4000)
 
 
-class ApiHandoverPlanSchema(HandoverPlanSchema):
-    class Meta(_Strict.Meta):
-        pass
 
-
-class ApiHandoverSchema(HandoverSchema):
-    class Meta(_Strict.Meta):
-        pass
-
-
-class ApiSupervisionSessionSchema(SupervisionSessionSchema):
-    class Meta(_Strict.Meta):
-        pass
 
 
 class NotificationOut(Schema):

@@ -830,6 +830,12 @@ def pending_sign_offs_for(user: User, *, details: bool = False) -> list[SignOff]
             contains_eager(SignOff.case).contains_eager(Case.facilitator),
             contains_eager(SignOff.case).selectinload(Case.client),
             contains_eager(SignOff.case).selectinload(Case.termination),
+            # What the queue's next action and resolution flag read per row.
+            contains_eager(SignOff.case).selectinload(Case.province),
+            contains_eager(SignOff.case).contains_eager(Case.facilitator).selectinload(User.supervisor),
+            contains_eager(SignOff.case).selectinload(Case.evaluation).selectinload(Evaluation.ratings),
+            contains_eager(SignOff.case).selectinload(Case.plan).selectinload(InterventionPlan.goals),
+            contains_eager(SignOff.case).selectinload(Case.sign_offs),
         )
     return list(db.session.execute(statement).scalars())
 

@@ -83,7 +83,7 @@ def team():
         for user in team
     ]
     totals = {key: sum(row[key] for row in rows) for key in ("open", "overdue", "resolved")}
-    pending = case_services.pending_sign_offs_for(current_user)
+    pending = case_services.pending_sign_offs_for(current_user, details=True)  # due dates read their cases
     return render_template("supervision/team.html", rows=rows, totals=totals, pending=pending,
                            decisions_overdue=deadlines.decisions_overdue(pending), month_start=_month_start())
 
