@@ -10,13 +10,13 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
 from flask import Flask, has_request_context, request, url_for
 from flask_babel import get_locale
 from flask_login import current_user
 from werkzeug.routing import BuildError
 
 from ..i18n import _l
+from ..i18n import formatting as fmt
 from ..i18n.labels import labels
 from ..models import Role
 from ..models.reference import TIMEZONE_ABBREVIATIONS
@@ -58,22 +58,16 @@ def to_zone(value: datetime, zone: str | None = None) -> datetime:
 
 
 def localtime(value: datetime | None, zone: str | None = None, with_zone: bool = True) -> str:
-    """A UTC datetime in the viewer's zone (or `zone`), e.g. '5 Jan 2026 17.00 WIT'."""
-    if value is None:
-        return ""
-    zone = zone or viewer_zone()
-    text = format_datetime(to_zone(value, zone), "d MMM yyyy HH:mm", locale=locale_code())
-    return f"{text} {zone_abbreviation(zone)}" if with_zone else text
+    """A UTC datetime in the viewer's zone (or `zone`), e.g. '5 Jan 2026 17:00 WIT'."""
+    return fmt.moment(value, zone or viewer_zone(), locale_code(), with_zone=with_zone)
 
 
 def table_cell(value: Any) -> Any:
-    """A table cell as a page shows it: a moment in the viewer's zone, a date as a date
-    (the exports write the same values in their own ISO form)."""
-    if isinstance(value, datetime):
-        return localtime(value)
-    if isinstance(value, date):
-        return localdate(value)
-    return "" if value is None else value
+    """A table cell as a page shows it, in the reader's language: a moment in the viewer's
+    zone, a date, a month, a share as a percentage, numbers with their separators."""
+    if isinstance(value, str):
+        return value
+    return fmt.cell_text(value, locale_code(), viewer_zone())
 
 
 def utc(value: datetime | None) -> str:
@@ -84,11 +78,28 @@ def utc(value: datetime | None) -> str:
 
 def localdate(value: date | datetime | None, zone: str | None = None) -> str:
     """A date ('31 Jan 2027'); a datetime is first moved into the viewer's zone."""
-    if value is None:
-        return ""
     if isinstance(value, datetime):
         value = to_zone(value, zone).date()
-    return format_date(value, "d MMM yyyy", locale=locale_code())
+    return fmt.short_date(value, locale_code())
+
+
+def longdate(value: date | datetime | None, zone: str | None = None) -> str:
+    """A date written out ('6 Januari 2027')."""
+    if isinstance(value, datetime):
+        value = to_zone(value, zone).date()
+    return fmt.long_date(value, locale_code())
+
+
+def number(value: Any, digits: int = 0) -> str:
+    return fmt.number(value, digits, locale_code())
+
+
+def percent(value: Any, digits: int = 1) -> str:
+    return fmt.percent(value, digits, locale_code())
+
+
+def month(value: Any) -> str:
+    return fmt.month(value, locale_code())
 
 
 def local_input_value(value: datetime | None = None, zone: str | None = None) -> str:
@@ -142,6 +153,10 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(utc, "utc")
     app.add_template_filter(localdate, "localdate")
     app.add_template_filter(localdate, "date")
+    app.add_template_filter(longdate, "longdate")
+    app.add_template_filter(number, "number")
+    app.add_template_filter(percent, "percent")
+    app.add_template_filter(month, "month")
     app.add_template_filter(role_name, "role_name")
     app.add_template_filter(state_title, "state_title")
     app.add_template_filter(category_name, "category_name")

@@ -26,7 +26,7 @@ from ..models import Case, PpksCategory, Province, Role, User
 from ..reports import documents
 from ..reports import figures as fg
 from ..reports.dashboard import Dashboard, assemble
-from ..reports.tables import case_table
+from ..reports.tables import about_table, case_table
 from ..schemas import is_plausible_day, page_number, parse_row_id
 from ..services import cases as case_services
 from ..transfers import export_jobs
@@ -34,7 +34,7 @@ from ..transfers.exports import to_csv, to_xlsx
 from . import navigation
 from .auth import request_actor
 from .errors import error_page
-from .formatting import locale_code, safe_url_for, viewer_zone
+from .formatting import localdate, locale_code, safe_url_for, viewer_zone
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -202,7 +202,9 @@ def export(fmt: str):
     all_tables = dashboard_content(filters, current_user).tables
     stamp = utcnow().strftime("%Y%m%d")
     if fmt == "xlsx":
-        return _download(to_xlsx(all_tables, viewer_zone()), f"caseflow-figures-{stamp}.xlsx")
+        about = about_table(_("Monitoring figures, one sheet per table"), current_user, filters, utcnow(),
+                            locale_code())
+        return _download(to_xlsx(all_tables, viewer_zone(), about), f"caseflow-figures-{stamp}.xlsx")
     if fmt == "csv":
         wanted = request.args.get("table", "figures")
         table = next((t for t in all_tables if t.name == wanted), None)
@@ -338,7 +340,7 @@ def termination_report(case_id: int):
 
 def period_label(filters: fg.Filters) -> str:
     end = filters.end or utcnow().date()
-    return f"{filters.start.isoformat() if filters.start else '…'} – {end.isoformat()}"
+    return f"{localdate(filters.start) if filters.start else '…'} – {localdate(end)}"
 
 
 @bp.app_template_global()
