@@ -161,6 +161,8 @@ ROUTES: list[Route] = [
     R("POST", "/audit/evidence/case", {"case_number": "00-0000-000000"}, auditor="422", everyone="403"),
     R("POST", "/audit/evidence/facilitator", {"facilitator_id": "x"}, auditor="422", everyone="403"),
     R("GET", "/audit/public-key.pem", auditor="200", everyone="403"),
+    R("GET", "/audit/evidence/verify", auditor="200", everyone="403"),
+    R("POST", "/audit/evidence/verify", {}, auditor="422", everyone="403"),
     R("GET", "/audit/clients/{client}/viewers", auditor="200 200 200 404", everyone="403"),
     R("GET", "/audit/account-changes", auditor="200", everyone="403"),
     # --- programme manager
