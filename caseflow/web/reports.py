@@ -25,6 +25,7 @@ from ..i18n.labels import labels
 from ..models import Case, PpksCategory, Province, Role, User
 from ..reports import documents
 from ..reports import figures as fg
+from ..reports import monthly as monthly_reports
 from ..reports.dashboard import Dashboard, assemble
 from ..reports.tables import about_table, case_table
 from ..schemas import is_plausible_day, page_number, parse_row_id
@@ -212,6 +213,32 @@ def export(fmt: str):
             abort(404)
         return _download(to_csv(table, viewer_zone()), f"caseflow-{table.name}-{stamp}.csv")
     abort(404)
+
+
+@bp.route("/monthly.pdf", defaults={"fmt": "pdf"})
+@bp.route("/monthly.xlsx", defaults={"fmt": "xlsx"})
+@login_required
+def monthly(fmt: str):
+    """The facilitator's monthly report, or a supervisor's team report (or one of their
+    facilitators'), for `month` (YYYY-MM, this month by default), as PDF or XLSX."""
+    _require(Role.FACILITATOR, Role.SUPERVISOR)
+    text = (request.args.get("month") or "").strip()
+    try:
+        month = date.fromisoformat(text + "-01") if text else utcnow().date().replace(day=1)
+    except ValueError:
+        month = None
+    if month is None or not is_plausible_day(month):
+        message = _("Month: '%(value)s' is not a month (use YYYY-MM). No file was made.", value=text)
+        abort(Response(error_page(400, message)[0], status=400))
+    facilitator = request.args.get("facilitator")
+    facilitator_id = parse_row_id(facilitator) if facilitator else None
+    if facilitator and facilitator_id is None:
+        abort(404)
+    report = monthly_reports.monthly_report(current_user, facilitator_id, month, locale_code())
+    name = f"laporan-bulanan-{report.author.username}-{month:%Y-%m}.{fmt}"
+    if fmt == "pdf":
+        return _download(monthly_reports.monthly_pdf(report, locale=locale_code(), zone=viewer_zone()), name)
+    return _download(to_xlsx(report.tables, viewer_zone(), report.about), name)
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -169,6 +169,8 @@ ROUTES: list[Route] = [
     R("GET", "/monitoring", manager="200", everyone="403"),
     # --- monitoring dashboards (figures for every case reader and the programme manager)
     R("GET", "/reports/", facilitator="200", supervisor="200", auditor="200", manager="200", admin="403"),
+    R("GET", "/reports/monthly.pdf", facilitator="200", supervisor="200", everyone="403"),
+    R("GET", "/reports/monthly.xlsx", facilitator="200", supervisor="200", everyone="403"),
     R("GET", "/reports/export.csv", facilitator="200", supervisor="200", auditor="200", manager="200",
       admin="403"),
     R("GET", "/reports/cases/resolved", facilitator="200", supervisor="200", auditor="200", manager="403",

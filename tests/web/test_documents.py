@@ -5,6 +5,7 @@ page the audit chain head with a QR code. Checked by extracting the PDF's text
 
 from __future__ import annotations
 
+import io
 import re
 import shutil
 import subprocess
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import segno
+from openpyxl import load_workbook
 from PIL import Image
 
 from caseflow.extensions import db
@@ -111,3 +113,41 @@ def test_the_qr_code_on_the_page_holds_the_case_number_and_chain_hash(signed_in,
     corner = image.crop((int(width * 0.78), int(height * 0.9), width, height))
     dark = sum(corner.histogram()[:100])
     assert dark > 200, "the QR code is drawn in the bottom right corner"
+
+
+@needs_poppler
+def test_a_facilitators_monthly_report_as_pdf_and_typed_xlsx(signed_in, team, make, tmp_path):
+    case = make.case(team.facilitator, to="intervention")
+    month = case.opened_at.strftime("%Y-%m")
+    client = signed_in(team.facilitator)
+    pdf = client.get("/reports/monthly.pdf", query_string={"month": month})
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    flat = " ".join(pdf_text(pdf.data, tmp_path).split())
+    assert "LAPORAN BULANAN PENDAMPING" in flat and f"LBP/{team.facilitator.username}/{month}" in flat
+    assert team.facilitator.full_name in flat and team.supervisor.full_name in flat  # both sign
+    assert re.search(INDONESIAN_DATE, flat) and "Angka" in flat
+    workbook = load_workbook(io.BytesIO(client.get("/reports/monthly.xlsx", query_string={"month": month}).data))
+    assert workbook.sheetnames[0] == "Tentang berkas ini"
+    about = {row[0].value: row[1].value for row in workbook.worksheets[0].iter_rows(min_row=2)}
+    assert "Laporan bulanan pendamping" in about["Isi"]
+    figures = workbook["Angka"]
+    values = {row[0].value: row[1] for row in figures.iter_rows(min_row=2)}
+    assert values["Terdata"].value == 1 and values["Terdata"].data_type == "n"
+    rate = values["Tingkat penyelesaian (terselesaikan / diterminasi)"]
+    assert rate.value is None or (rate.data_type == "n" and rate.number_format == "0.0%")
+
+
+def test_a_supervisors_team_report_and_the_limits_of_who_may_ask(signed_in, team, make):
+    make.case(team.facilitator, to="assessment")
+    supervisor = signed_in(team.supervisor)
+    team_report = supervisor.get("/reports/monthly.xlsx")
+    assert team_report.status_code == 200
+    one = supervisor.get("/reports/monthly.pdf", query_string={"facilitator": team.facilitator.id})
+    assert one.status_code == 200
+    outsider = supervisor.get("/reports/monthly.pdf", query_string={"facilitator": team.other_facilitator.id})
+    assert outsider.status_code == 404
+    assert supervisor.get("/reports/monthly.pdf", query_string={"month": "2026-13"}).status_code == 400
+    assert supervisor.get("/reports/monthly.doc").status_code == 404  # only PDF and XLSX
+    facilitator = signed_in(team.facilitator)
+    assert facilitator.get("/reports/monthly.pdf", query_string={"facilitator": team.facilitator2.id}).status_code == 404
+    assert signed_in(team.manager).get("/reports/monthly.pdf").status_code == 403
