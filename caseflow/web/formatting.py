@@ -15,7 +15,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 from werkzeug.routing import BuildError
 
-from ..i18n import _l
+from ..i18n import _l, audit_labels
 from ..i18n import formatting as fmt
 from ..i18n.labels import labels
 from ..models import Role
@@ -147,6 +147,15 @@ def current_nav_endpoint(items: list) -> str | None:
     return next((item.endpoint for item in items if item.endpoint.startswith(area)), None)
 
 
+def field_label(name: str) -> str:
+    """A form field's name in words for an error summary ('goals-2-description' → 'Goal 2 ·
+    Description'); empty when the field has no label (the message then stands alone)."""
+    path = name.replace("-", ".")
+    if audit_labels.unlabelled_fields(path):
+        return ""
+    return audit_labels.field_name(path)
+
+
 def init_app(app: Flask) -> None:
     app.add_template_filter(localtime, "localtime")
     app.add_template_filter(table_cell, "cell")
@@ -157,6 +166,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(number, "number")
     app.add_template_filter(percent, "percent")
     app.add_template_filter(month, "month")
+    app.add_template_global(field_label, "field_label")  # form macros are imported without context
     app.add_template_filter(role_name, "role_name")
     app.add_template_filter(state_title, "state_title")
     app.add_template_filter(category_name, "category_name")

@@ -15,22 +15,25 @@ class NavItem:
     label: Any  # a lazy translated string
     roles: tuple[str, ...]
     order: int = 50
+    menu: str = "main"  # "main": the menu bar; "user": the menu under the person's name (rarely used)
 
 
 _ITEMS: dict[str, NavItem] = {}
 
 
-def register(endpoint: str, label: Any, roles: tuple[str, ...] | list[str], order: int = 50) -> None:
-    _ITEMS[endpoint] = NavItem(endpoint, label, tuple(roles), order)
+def register(endpoint: str, label: Any, roles: tuple[str, ...] | list[str], order: int = 50,
+             menu: str = "main") -> None:
+    _ITEMS[endpoint] = NavItem(endpoint, label, tuple(roles), order, menu)
 
 
-def items_for(user) -> list[NavItem]:
+def items_for(user, menu: str = "main") -> list[NavItem]:
     if not getattr(user, "is_authenticated", False):
         return []
-    return sorted((i for i in _ITEMS.values() if user.role in i.roles), key=lambda i: (i.order, i.endpoint))
+    return sorted((i for i in _ITEMS.values() if user.role in i.roles and i.menu == menu),
+                  key=lambda i: (i.order, i.endpoint))
 
 
 def init_app(app: Flask) -> None:
     @app.context_processor
     def navigation() -> dict:
-        return {"nav_items": items_for(current_user)}
+        return {"nav_items": items_for(current_user), "user_menu_items": items_for(current_user, "user")}
