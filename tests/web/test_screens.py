@@ -7,9 +7,11 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
+from caseflow.devdata.demo import seed_demo_data
 from caseflow.extensions import db
-from caseflow.models import Goal
+from caseflow.models import Case, Goal
 from tests.support.factories import CLIENT_FORM as CLIENT
 
 
@@ -63,3 +65,26 @@ def test_rarely_used_entries_live_in_the_user_menu(signed_in, team):
     for path in ("/tokens", "/imports"):
         assert path not in main
     assert "/tokens" in menu and "/imports" in menu and "/account/password" in menu
+
+
+CHILD_CATEGORIES = {"P01", "P02", "P03", "P04", "P05", "P06", "P07"}
+WOMEN_CATEGORIES = {"P10", "P23"}
+
+
+def test_demo_clients_fit_their_category(app):
+    seed_demo_data(case_count=18)
+    cases = db.session.execute(select(Case).options(selectinload(Case.client))).scalars().all()
+    assert len({c.ppks_category_code for c in cases}) >= 5
+    for case in cases:
+        client = case.client
+        opened = case.opened_at.date()
+        age = opened.year - client.birth_date.year - ((opened.month, opened.day) < (client.birth_date.month,
+                                                                                  client.birth_date.day))
+        if case.ppks_category_code in CHILD_CATEGORIES:
+            assert age < 18 and client.guardian_name, (case.number, case.ppks_category_code, age)
+        elif case.ppks_category_code == "P08":
+            assert age >= 60
+        else:
+            assert age >= 17, (case.number, case.ppks_category_code, age)
+        if case.ppks_category_code in WOMEN_CATEGORIES:
+            assert client.sex == "F"
