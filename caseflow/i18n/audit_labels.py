@@ -233,6 +233,11 @@ def field_name(path: str) -> str:
     return " · ".join(words)
 
 
+def is_record_number(path: str) -> bool:
+    """A row's own id ('id', 'goals.2.id'): bookkeeping, not something a reader needs."""
+    return path == "id" or path.endswith(".id")
+
+
 def unlabelled_fields(path: str) -> list[str]:
     """The parts of a path that have no label (what the label test checks)."""
     return [part for part in path.split(".") if not part.isdigit() and part not in FIELD_NAMES]
@@ -248,6 +253,7 @@ class Names:
     provinces: Mapping[str, str] = field(default_factory=dict)
     goals: Mapping[int, str] = field(default_factory=dict)
     clients: Mapping[int, str] = field(default_factory=dict)
+    cases: Mapping[int, str] = field(default_factory=dict)  # case id → case number
     state_title: Callable[[str], str] = str
     trigger_title: Callable[[str], str] = str
     zone: str = "Asia/Jakarta"
@@ -272,6 +278,8 @@ def value_text(path: str, value: Any, names: Names) -> str:
         return names.people.get(value) or _("account %(id)s", id=value)
     if key in ("goal_id",) and isinstance(value, int):
         return names.goals.get(value) or _("goal no longer in the plan")
+    if key == "earlier_case_ids" and isinstance(value, int):
+        return names.cases.get(value) or _("case %(id)s", id=value)
     if key == "client_id" and isinstance(value, int):
         return names.clients.get(value) or _("client %(id)s", id=value)
     if key == "ppks_category_code":

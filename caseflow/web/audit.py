@@ -110,6 +110,8 @@ def changes(before: Any, after: Any, names: audit_labels.Names | None = None) ->
     for key in list(old) + [k for k in new if k not in old]:
         if key in old and key in new and old[key] == new[key]:
             continue
+        if audit_labels.is_record_number(key):
+            continue  # the row's own id: in the event and the evidence package, not a change to read
         result.append(Change(
             key,
             audit_labels.value_text(key, old[key], names) if key in old else None,
@@ -188,6 +190,10 @@ def _case_names(case: Case, events: list[AuditEvent]) -> audit_labels.Names:
             if isinstance(record, dict):
                 person_ids.update(v for k, v in _flatten(record).items()
                                   if k.rsplit(".", 1)[-1] in audit_labels.PERSON_FIELDS and isinstance(v, int))
+    earlier = {v for e in events if isinstance(e.context, dict)
+               for v in (e.context.get("earlier_case_ids") or []) if isinstance(v, int)}
+    cases = dict(db.session.execute(access.visible_cases(current_user, select(Case.id, Case.number))
+                                    .where(Case.id.in_(earlier))).all()) if earlier else {}
     goals: dict[int, str] = {}
     for (after,) in db.session.execute(select(AuditEvent.after).where(
             AuditEvent.case_id == case.id, AuditEvent.action == "plan.saved")):
@@ -199,7 +205,7 @@ def _case_names(case: Case, events: list[AuditEvent]) -> audit_labels.Names:
         people={u.id: u.full_name for u in _people(person_ids).values()},
         categories={c.code: c.name(locale) for c in db.session.execute(select(PpksCategory)).scalars()},
         provinces={p.code: p.name for p in db.session.execute(select(Province)).scalars()},
-        goals=goals, clients={case.client_id: case.client.full_name},
+        goals=goals, clients={case.client_id: case.client.full_name}, cases=cases,
         state_title=lambda code: definition.states[code].title(locale) if code in definition.states else code,
         trigger_title=lambda code: (definition.triggers[code][0].title(locale)
                                     if code in definition.triggers else code),
