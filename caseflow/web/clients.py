@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from ..extensions import db
 from ..i18n import _l
 from ..models import Case, Role
+from ..schemas import page_number
 from ..services import clients as client_services
 from . import navigation
 from .auth import request_actor
@@ -41,8 +42,7 @@ def index():
     _require_reader()
     search = (request.args.get("q") or "").strip()[:120]
     without_case = request.args.get("without_case") == "1"
-    page = request.args.get("page", "1")
-    page = max(int(page), 1) if page.isdigit() and len(page) < 7 else 1
+    page = page_number(request.args.get("page"))
     statement = client_services.client_list(current_user, search=search, without_case=without_case)
     total = db.session.execute(select(func.count()).select_from(statement.order_by(None).subquery())).scalar_one()
     pages = max(math.ceil(total / PAGE_SIZE), 1)
