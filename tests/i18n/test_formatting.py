@@ -116,3 +116,12 @@ def test_the_figures_workbook_opens_with_what_it_holds(programme, signed_in):
             for cell in row:
                 assert not (isinstance(cell.value, str) and re.fullmatch(r"[\d.,]+%?", cell.value)), \
                     (sheet.title, cell.coordinate, cell.value)
+
+
+def test_a_case_list_workbook_says_what_it_holds_and_keeps_dates_as_dates(programme, signed_in):
+    response = signed_in(programme.team.auditor).get(f"/reports/cases/recorded.xlsx?{PERIOD}")
+    workbook = load_workbook(io.BytesIO(response.data))
+    assert workbook.sheetnames[0] == "Tentang berkas ini" and len(workbook.sheetnames) == 2
+    cases = workbook.worksheets[1]
+    moments = [cell for row in cases.iter_rows(min_row=2) for cell in row if cell.is_date]
+    assert moments, "the recorded and due moments are date cells"
