@@ -30,8 +30,11 @@ run: install
 	@echo "Caseflow is serving on http://127.0.0.1:5000"
 	CASEFLOW_INSECURE_COOKIES=1 $(BIN)/caseflow run --host 127.0.0.1 --port 5000
 
+# One pytest worker per core (pytest-xdist): each builds its own app and private databases
+# (tests/support/apps.py), so workers never meet. PYTEST_WORKERS=0 runs in one process.
+PYTEST_WORKERS ?= auto
 test: install
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check caseflow tests bench

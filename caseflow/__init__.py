@@ -70,9 +70,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # An invalid workflow file raises WorkflowDefinitionError here: the app does not start.
     app.extensions["caseflow.workflows"] = build_engines(app.config["CASEFLOW_WORKFLOWS_DIR"])
 
-    from .services import aftercare
+    from .services import aftercare, agenda
 
     aftercare.init_app(app)  # a resolution starts aftercare, a step during it makes a contact
+    agenda.init_app(app)  # a step of a planned visit's type on its day makes the visit done
 
     from .reports import init_app as init_reports
 

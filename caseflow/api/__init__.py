@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 from ..extensions import csrf
 from ..schemas.api import ProblemSchema
 from .aftercare import blp as aftercare_blp
+from .agenda import blp as agenda_blp
 from .cases import blp as cases_blp
 from .clients import blp as client_list_blp
 from .common import API_PREFIX, PROBLEM_MIMETYPE, http_problem
@@ -22,6 +23,7 @@ from .outbox import blp as outbox_blp
 from .people import BLUEPRINTS
 from .referrals import blp as referrals_blp
 from .session import blp as session_blp
+from .targets import blp as targets_blp
 
 docs_blp = Blueprint("api_docs_page", __name__, url_prefix=API_PREFIX)
 
@@ -75,7 +77,7 @@ def init_app(app: Flask) -> None:
     api.init_app(app)
 
     for blueprint in (cases_blp, outbox_blp, *BLUEPRINTS, session_blp, client_list_blp, referrals_blp,
-                      aftercare_blp):
+                      aftercare_blp, agenda_blp, targets_blp):
         csrf.exempt(blueprint)  # checked in authenticate(): session writes only, not bearer
         api.register_blueprint(blueprint)
     app.register_blueprint(docs_blp)

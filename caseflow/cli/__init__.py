@@ -1,6 +1,7 @@
 """`caseflow …` commands (the same as `flask --app caseflow …`), thin over services, one
 module per area: reference data, devdata (demo and generated data), users, audit, privacy,
-backups, keys, sign-offs, transfers (imports and exports), reports (sealed months);
+backups, keys, sign-offs, transfers (imports and exports), reports (sealed months), agenda
+(reminders);
 `util` holds what they share."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from flask import Flask
 from flask.cli import FlaskGroup
 
 from . import (
+    agenda,
     audit,
     backups,
     devdata,
@@ -35,5 +37,5 @@ def main() -> None:
 
 def register_commands(app: Flask) -> None:
     """Every `caseflow …` command, by area."""
-    for area in (reference, devdata, users, audit, privacy, backups, keys, sign_offs, transfers, reports):
+    for area in (reference, devdata, users, audit, privacy, backups, keys, sign_offs, transfers, reports, agenda):
         area.register(app)

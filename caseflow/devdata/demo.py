@@ -23,6 +23,7 @@ from ..services.audit import create_checkpoint
 from ..services.clients import register_client
 from ..services.context import Actor
 from ..services.reference import seed_reference_data
+from ..services.targets import set_national_target
 from ..services.users import create_user
 
 DEMO_PASSWORD = "Demo-Caseflow-2026"
@@ -134,8 +135,21 @@ def seed_demo_data(password: str | None = None, case_count: int = 36,
         if (index + 1) % 10 == 0:
             progress(f"{index + 1}/{case_count} cases")
     _loose_ends(rng, users)
+    _national_targets(users)
     create_checkpoint(Actor.cli(), force=True)
     return [(u[0], password, u[2]) for u in DEMO_USERS]
+
+
+# The programme's monthly work targets per facilitator (target kinerja), as the programme
+# manager would set them.
+DEMO_TARGETS = {"cases_resolved": 2, "assessed_within": 3, "visits_made": 8, "referrals_answered": 2,
+                "aftercare_contacts_made": 2}
+
+
+def _national_targets(users: dict[str, User]) -> None:
+    manager = Actor(user=users["manajer"], via="cli")
+    for measure, target in DEMO_TARGETS.items():
+        set_national_target(manager, {"period_kind": "month", "measure": measure, "target": target})
 
 
 def _loose_ends(rng: random.Random, users: dict[str, User]) -> None:

@@ -1,6 +1,7 @@
 """SQLAlchemy models, one module per aggregate. Importing this package registers them all."""
 
 from .aftercare import Aftercare, AftercareContact
+from .agenda import AgendaReminder, AgendaSettings, PerformanceReport, PlannedVisit, WorkTarget
 from .api import ApiToken, IdempotencyRecord
 from .audit import AuditChainHead, AuditCheckpoint, AuditCheckpointEntry, AuditEvent
 from .case import (
@@ -35,6 +36,11 @@ from .user import (
 
 __all__ = [
     "Aftercare",
+    "AgendaReminder",
+    "AgendaSettings",
+    "PerformanceReport",
+    "PlannedVisit",
+    "WorkTarget",
     "AftercareContact",
     "Referral",
     "PRIVILEGED_ROLES",

@@ -84,10 +84,15 @@ def can_view_case(user: User, case: Case) -> bool:
 
 
 def client_registrars(user: User) -> Select | None:
-    """Whose registrations of clients `user` may see: their own; a supervisor also those
-    of the team (and of the teams they act for today). None: nobody's."""
+    """Whose registrations of clients `user` may see: their own and their team's (a
+    facilitator: their supervisor's and those who share that supervisor, so a client a colleague registered
+    but never gave a case is not lost); a supervisor those of the team (and of the teams
+    they act for today). None: nobody's. Health notes stay with the case's readers."""
     if user.role == Role.FACILITATOR:
-        return select(User.id).where(User.id == user.id)
+        if user.supervisor_id is None:
+            return select(User.id).where(User.id == user.id)
+        return union(select(User.id).where(User.id.in_((user.id, user.supervisor_id))),
+                     select(User.id).where(User.supervisor_id == user.supervisor_id))
     if user.role == Role.SUPERVISOR:
         return union(select(User.id).where(User.id == user.id),
                      select(User.id).where(User.supervisor_id == user.id),

@@ -69,8 +69,8 @@ def is_full_nik(text: str) -> bool:
 
 def client_list(user: User, *, search: str = "", without_case: bool = False) -> Select:
     """The clients `user` may see (access.visible_clients), newest registration first:
-    a facilitator's own (registered by them or with one of their cases), a supervisor's
-    and their team's. `search` is part of a name, or a full 16-digit NIK: a NIK outside
+    a facilitator's own and their team's (registered by them or a colleague, or with one
+    of their cases), a supervisor's and their team's. `search` is part of a name, or a full 16-digit NIK: a NIK outside
     the user's reach finds nothing, exactly as a NIK nobody has (no oracle; registering
     it is what duplicates.py answers). `without_case`: those with no case at all yet,
     the clients a dropped signal left between the two registration screens.

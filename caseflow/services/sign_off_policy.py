@@ -28,6 +28,7 @@ from ..database import utcnow, write_transaction
 from ..errors import NotAllowed, NotFound, ValidationError
 from ..extensions import db
 from ..i18n import _l
+from ..i18n.agenda_labels import agenda_reminder_text
 from ..models import AccountChange, AccountChangeKind, Case, Role, SignOff, User
 from ..models.sign_off_policy import Delegation, Notification, SignOffEscalation
 from ..schemas import is_plausible_day, is_row_id
@@ -322,6 +323,8 @@ def notification_text(notification: Notification) -> str:
         return _("The sign-off for case %(number)s is overdue and was escalated.", number=data.get("case_number"))
     if notification.kind == "client.duplicate_nik":
         return _duplicate_nik_text(data)
+    if notification.kind.startswith("agenda."):
+        return agenda_reminder_text(notification.kind, data)
     if notification.kind == "delegation.created":
         return _("You act for %(supervisor)s from %(start)s to %(end)s.", supervisor=data.get("supervisor"),
                  start=data.get("starts_on"), end=data.get("ends_on"))

@@ -11,6 +11,7 @@ from ..security import request_input, throttle
 from . import account_changes, errors, formatting, navigation
 from .admin import bp as admin_bp
 from .aftercare import bp as aftercare_bp
+from .agenda import bp as agenda_bp
 from .audit import bp as audit_bp
 from .auth import bp as auth_bp
 from .cases import bp as cases_bp
@@ -24,6 +25,7 @@ from .monitoring import bp as monitoring_bp
 from .referrals import bp as referrals_bp
 from .reports import bp as reports_bp
 from .supervision import bp as supervision_bp
+from .targets import bp as targets_bp
 from .tokens import bp as tokens_bp
 
 # Two years: browsers keep to HTTPS for this long after one visit over HTTPS (at least a
@@ -62,7 +64,7 @@ def init_app(app: Flask) -> None:
 
     for blueprint in (auth_bp, main_bp, cases_bp, tokens_bp, evidence_bp, policy_bp, reports_bp, exports_bp,
                       imports_bp, supervision_bp, audit_bp, monitoring_bp, admin_bp,
-                      clients_bp, referrals_bp, aftercare_bp):
+                      clients_bp, referrals_bp, aftercare_bp, agenda_bp, targets_bp):
         app.register_blueprint(blueprint)
     throttle.init_app(app)  # sign-in throttling per account and address
 

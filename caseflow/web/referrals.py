@@ -23,6 +23,7 @@ from ..models.referral import DESTINATION_TYPES, NEXT_STATUSES
 from ..reports import figures as fg
 from ..reports.followup_tables import referral_list_table
 from ..reports.referral_letter import referral_letter_pdf
+from ..schemas import ascii_number, page_number
 from ..services import access
 from ..services import cases as case_services
 from ..services import referrals as referral_services
@@ -43,8 +44,7 @@ LIST_SIZE = 200
 
 
 def _expected_version() -> int | None:
-    value = request.form.get("expected_version", "")
-    return int(value) if value.isdigit() and len(value) < 10 else None
+    return ascii_number(request.form.get("expected_version"))
 
 
 @bp.route("/referrals")
@@ -218,8 +218,7 @@ def figure(figure: str):
     statement = fg.referral_drill(figure, filters, current_user, key)
     total = db.session.execute(select(func.count()).select_from(statement.order_by(None).subquery())).scalar_one()
     pages = max(1, math.ceil(total / FIGURE_PAGE))
-    page = request.args.get("page", "1")
-    page = min(max(int(page), 1) if page.isdigit() and len(page) < 7 else 1, pages)
+    page = min(page_number(request.args.get("page")), pages)
     rows = db.session.execute(statement.options(*_row_options()).limit(FIGURE_PAGE)
                               .offset((page - 1) * FIGURE_PAGE)).scalars().all()
     title = FIGURE_TITLES[figure]

@@ -59,7 +59,7 @@ def test_a_returning_client_gets_a_new_case_through_the_api(api_as, make, team):
 
 
 def test_a_new_case_for_someone_elses_client_is_refused_as_unknown(api_as, make, team):
-    theirs = make.case(team.facilitator2, to="closed_unresolved", supervisor=team.supervisor)
+    theirs = make.case(team.other_facilitator, to="closed_unresolved", supervisor=team.other_supervisor)
     api = api_as(team.facilitator)
     assert_problem(api.post(f"/api/v1/clients/{theirs.client_id}/cases", json={"ppks_category_code": "P02"}),
                    422, "client_id")

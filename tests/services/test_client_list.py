@@ -36,7 +36,10 @@ def test_the_list_follows_the_client_access_rule(team, make):
     cases.reassign_case(act(team.supervisor), reassigned_to_me.id,
                         {"facilitator_id": team.facilitator.id, "reason": "Cuti"})
     elsewhere = make.client(team.other_facilitator, province="53")
-    assert set(listed(team.facilitator)) == {mine.id, reassigned_to_me.client_id}
+    other_team = make.user("facilitator", province="91", supervisor=make.user("supervisor", province="91"))
+    next_door = make.client(other_team)
+    assert set(listed(team.facilitator)) == {mine.id, teammates.id, reassigned_to_me.client_id}
+    assert next_door.id not in listed(team.supervisor)
     assert set(listed(team.supervisor)) == {mine.id, teammates.id, reassigned_to_me.client_id}
     assert listed(team.other_supervisor) == [elsewhere.id]
     for person in (team.auditor, team.manager, team.admin):
@@ -57,10 +60,11 @@ def test_search_by_part_of_a_name_and_by_full_nik(team, make):
 
 
 def test_a_nik_out_of_reach_finds_what_an_unknown_nik_finds_and_leaves_no_trace(team, make):
-    teammates = make.client(team.facilitator2)
+    other_team = make.user("facilitator", province="91", supervisor=make.user("supervisor", province="91"))
+    next_door = make.client(other_team)
     elsewhere = make.client(team.other_facilitator, province="53")
     events_before = db.session.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
-    for nik in (teammates.nik, elsewhere.nik, "9101011508859999"):
+    for nik in (next_door.nik, elsewhere.nik, "9101011508859999"):
         assert listed(team.facilitator, search=nik) == []
     assert db.session.execute(select(func.count()).select_from(AuditEvent)).scalar_one() == events_before
 
@@ -71,7 +75,7 @@ def test_possible_matches_by_nik_or_name_and_birth_date_within_reach(team, make)
                             birth_date=mine.birth_date.isoformat())
     found = clients.possible_matches(team.facilitator, full_name="  agnes   KOGOYA ", birth_date=mine.birth_date,
                                      nik=None)
-    assert [c.id for c in found] == [mine.id]  # the team-mate's stays out of reach
+    assert {c.id for c in found} == {mine.id, teammates.id}  # a team-mate's registration too
     assert {c.id for c in clients.possible_matches(team.supervisor, full_name="Agnes Kogoya",
                                                    birth_date=mine.birth_date, nik=None)} == {mine.id, teammates.id}
     assert clients.possible_matches(team.facilitator, full_name="Agnes Kogoya", birth_date=None, nik=None) == []

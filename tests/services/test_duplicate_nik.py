@@ -22,6 +22,7 @@ from caseflow.models import AuditEvent, Client
 from caseflow.models.sign_off_policy import Notification
 from caseflow.services.clients import register_client
 from caseflow.services.context import Actor
+from caseflow.services.sign_off_policy import delegate_supervisor
 from caseflow.transfers import imports
 
 ACTION = "client.duplicate_nik_checked"
@@ -68,11 +69,17 @@ def elsewhere(team, make):
 # --- registering ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("owner", ["other_facilitator", "facilitator2"])
-def test_a_nik_registered_out_of_reach_gets_a_neutral_answer(team, make, owner):
-    """Another province's client and a team-mate's client get the same words: no name, no
+@pytest.fixture
+def other_team(make):
+    """A facilitator of another team in the same province."""
+    return make.user("facilitator", province="91", supervisor=make.user("supervisor", province="91"))
+
+
+@pytest.mark.parametrize("owner", ["other_facilitator", "other_team"])
+def test_a_nik_registered_out_of_reach_gets_a_neutral_answer(team, make, owner, other_team):
+    """Another province's client and another team's client get the same words: no name, no
     province, no record number; and still no second record."""
-    owner = getattr(team, owner)
+    owner = other_team if owner == "other_team" else getattr(team, owner)
     theirs = make.client(owner, province=owner.province_code, full_name="Maria Rahasia")
     with pytest.raises(ValidationError) as refused:
         register_client(act(team.facilitator), person(theirs, province_code=owner.province_code))
@@ -84,10 +91,10 @@ def test_a_nik_registered_out_of_reach_gets_a_neutral_answer(team, make, owner):
     assert clients_with(theirs.nik) == 1
 
 
-def test_the_neutral_answer_is_the_same_for_any_client_out_of_reach(team, make, elsewhere):
-    teammate = make.client(team.facilitator2)
+def test_the_neutral_answer_is_the_same_for_any_client_out_of_reach(team, make, elsewhere, other_team):
+    next_door = make.client(other_team)
     answers = []
-    for existing in (elsewhere, teammate):
+    for existing in (elsewhere, next_door):
         with pytest.raises(ValidationError) as refused:
             register_client(act(team.facilitator), person(existing))
         answers.append((str(refused.value.message), nik_messages(refused.value)))
@@ -101,6 +108,16 @@ def test_a_client_within_reach_is_pointed_out(team, make):
     assert "Budi Kembali" in nik_messages(refused.value)[0]
     assert refused.value.extra["current"] == {"client_id": mine.id}
     assert checks_of(team.facilitator) == []  # nothing out of reach was learnt
+
+
+def test_a_team_mates_client_is_pointed_out_to_the_facilitator(team, make):
+    """Issue 19: a client a colleague registered (and perhaps never gave a case) is not lost."""
+    registered = make.client(team.facilitator2, full_name="Ani Tim")
+    with pytest.raises(ValidationError) as refused:
+        register_client(act(team.facilitator), person(registered))
+    assert "Ani Tim" in nik_messages(refused.value)[0]
+    assert refused.value.extra["current"] == {"client_id": registered.id}
+    assert checks_of(team.facilitator) == []
 
 
 def test_a_supervisor_sees_their_teams_client_as_a_duplicate(team, make):
@@ -128,19 +145,29 @@ def test_the_supervisor_is_asked_to_check_it(team, make, elsewhere):
     [notice] = notifications_of(team.supervisor)
     assert notice.kind == "client.duplicate_nik" and notice.data["by"] == team.facilitator.full_name
     assert "client_id" not in notice.data  # out of the supervisor's reach too
-    # A team-mate's client is the supervisor's: the notice leads to it.
-    teammate = make.client(team.facilitator2)
+    # A client the supervisor may see but the facilitator may not (of a team the supervisor
+    # acts for): the notice leads the supervisor to it.
+    teammate = supervisors_only(team, make)
     with pytest.raises(ValidationError):
-        register_client(act(team.facilitator), person(teammate))
+        register_client(act(team.facilitator), person(teammate, province_code="53"))
     latest = notifications_of(team.supervisor)[-1]
     assert latest.data["client_id"] == teammate.id
     assert notifications_of(team.other_supervisor) == []
 
 
+def supervisors_only(team, make) -> Client:
+    """A client of a team the supervisor acts for this week (out of the facilitator's reach)."""
+    today = utcnow().date()
+    delegate_supervisor(Actor(user=team.other_supervisor), {
+        "acting_id": team.supervisor.id, "starts_on": str(today - timedelta(days=1)),
+        "ends_on": str(today + timedelta(days=7)), "reason": "Cuti"})
+    return make.client(team.other_facilitator, province="53")
+
+
 def test_the_notifications_page_tells_the_supervisor(team, make, signed_in):
-    teammate = make.client(team.facilitator2)
+    teammate = supervisors_only(team, make)
     with pytest.raises(ValidationError):
-        register_client(act(team.facilitator), person(teammate))
+        register_client(act(team.facilitator), person(teammate, province_code="53"))
     page = signed_in(team.supervisor).get("/notifications", headers={"Accept-Language": "en"})
     text = page.get_data(as_text=True)
     assert page.status_code == 200 and team.facilitator.full_name in text

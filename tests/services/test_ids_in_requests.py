@@ -35,11 +35,12 @@ def _refusal(error: ValidationError) -> tuple[str, dict]:
 # --- opening a case for a client -------------------------------------------------------------
 
 
-@pytest.mark.parametrize("owner", ["facilitator2", "other_facilitator"])
+@pytest.mark.parametrize("owner", ["other_team", "other_facilitator"])
 def test_a_facilitator_cannot_open_a_case_for_a_client_they_may_not_see(team, make, owner):
-    """Another facilitator's client (same team, or another province) answers exactly like an
+    """Another team's client (same province, or another province) answers exactly like an
     unknown id, and no case is opened, so the client's data stays out of reach."""
-    owner = getattr(team, owner)
+    owner = (make.user("facilitator", province="91", supervisor=make.user("supervisor", province="91"))
+             if owner == "other_team" else getattr(team, owner))
     theirs = make.client(owner, province=owner.province_code)
     before = _case_count()
     with pytest.raises(ValidationError) as refused:

@@ -25,8 +25,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from caseflow.database import utcnow
 from caseflow.extensions import db
 from caseflow.models import AuditEvent, Case
+from caseflow.services.agenda import plan_visit
 from caseflow.services.context import Actor
 from caseflow.services.referrals import send_referral
 from tests.support.apps import BACKENDS
@@ -39,7 +41,7 @@ API_PREFIX = "/api/"
 
 # Blueprints whose routes the table must cover (the web application's HTML pages).
 COVERED_BLUEPRINTS = {"main", "auth", "cases", "supervision", "audit", "monitoring", "admin", "evidence",
-                      "reports", "exports", "clients", "referrals", "aftercare"}
+                      "reports", "exports", "clients", "referrals", "aftercare", "agenda", "targets"}
 NO_SUCH_JOB = "0" * 32  # export jobs are their owner's only (tests/reports/test_export_jobs.py)
 
 
@@ -63,7 +65,7 @@ class Route:
 
 
 def _per_record(path: str) -> bool:
-    return any(k in path for k in ("{case}", "{client}", "{sign_off}", "{referral}"))
+    return any(k in path for k in ("{case}", "{client}", "{sign_off}", "{referral}", "{visit}"))
 
 
 def R(method: str, path: str, data: dict | None = None, **expect: str) -> Route:
@@ -93,10 +95,10 @@ ROUTES: list[Route] = [
     R("GET", "/clients/new", facilitator="200", supervisor="200", auditor="403", manager="403", admin="403"),
     R("POST", "/clients/new", {"full_name": ""}, facilitator="422", supervisor="422", auditor="403",
       manager="403", admin="403"),
-    R("GET", "/clients/{client}/open-case", facilitator="200 404 404 404", supervisor="200 200 404 404",
+    R("GET", "/clients/{client}/open-case", facilitator="200 200 404 404", supervisor="200 200 404 404",
       auditor="403", manager="403", admin="403"),
     R("POST", "/clients/{client}/open-case", {"ppks_category_code": "P99"},
-      facilitator="422 404 404 404", supervisor="422 422 404 404", auditor="403", manager="403", admin="403"),
+      facilitator="422 422 404 404", supervisor="422 422 404 404", auditor="403", manager="403", admin="403"),
     R("GET", "/cases/{case}", facilitator="200 404 404 404", supervisor="200 200 404 404",
       auditor="200 200 200 404", manager="404", admin="404"),
     R("POST", "/cases/{case}/assessment", {"risk_level": "extreme"},
@@ -121,7 +123,8 @@ ROUTES: list[Route] = [
       manager="404", admin="404"),
     # --- clients, aftercare and referrals (the loop between the people)
     R("GET", "/clients", facilitator="200", supervisor="200", auditor="403", manager="403", admin="403"),
-    R("GET", "/clients/{client}", facilitator="200 404 404 404", supervisor="200 200 404 404",
+    # A facilitator sees their team's clients too (issue 19: a client a colleague registered is not lost).
+    R("GET", "/clients/{client}", facilitator="200 200 404 404", supervisor="200 200 404 404",
       auditor="403", manager="403", admin="403"),
     R("GET", "/aftercare", facilitator="200", supervisor="200", auditor="403", manager="403", admin="403"),
     R("GET", "/referrals", facilitator="200", supervisor="200", auditor="403", manager="403", admin="403"),
@@ -143,6 +146,35 @@ ROUTES: list[Route] = [
     # The route table's stand-in figure ('resolved') is no referral figure: nothing there.
     R("GET", "/reports/referrals/resolved", everyone="404"),
     R("GET", "/reports/referrals/resolved.csv", everyone="404"),
+    # --- the agenda and planned visits
+    R("GET", "/agenda", facilitator="200", supervisor="200", auditor="403", manager="403", admin="403"),
+    R("GET", "/agenda/team", supervisor="200", everyone="403"),
+    R("GET", "/agenda/settings", facilitator="200", supervisor="200", auditor="403", manager="403", admin="403"),
+    R("POST", "/agenda/settings", {}, facilitator="303", supervisor="303", auditor="403", manager="403",
+      admin="403"),
+    R("POST", "/agenda/settings/feed", facilitator="200", supervisor="200", auditor="403", manager="403",
+      admin="403"),
+    R("POST", "/agenda/settings/feed/revoke", facilitator="303", supervisor="303", auditor="403",
+      manager="403", admin="403"),
+    # The calendar feed has no session: the secret address is the key, and this one opens nothing.
+    R("GET", f"/calendar/{NO_SUCH_JOB}.ics", everyone="404"),
+    R("GET", "/cases/{case}/visits/new", facilitator="200 404 404 404", supervisor="403 403 404 404",
+      auditor="403 403 403 404", manager="404", admin="404"),
+    R("POST", "/cases/{case}/visits/new", {"step_type": "dance"},
+      facilitator="422 404 404 404", supervisor="403 403 404 404", auditor="403 403 403 404",
+      manager="404", admin="404"),
+    R("POST", "/visits/{visit}/cancel", {"reason": ""}, facilitator="303 404 404 404",
+      supervisor="403 403 404 404", auditor="403 403 403 404", manager="404", admin="404"),
+    # --- work targets ({user} is the facilitator `fac`; other teams: tests/web/test_targets_pages.py)
+    R("GET", "/targets", facilitator="200", supervisor="200", auditor="403", manager="200", admin="403"),
+    R("POST", "/targets/defaults", {"target": "x"}, manager="422", everyone="403"),
+    R("GET", "/targets/facilitators/{user}", facilitator="200", supervisor="200", auditor="403",
+      manager="403", admin="403"),
+    R("POST", "/targets/facilitators/{user}", {"measure": "x"}, supervisor="422", everyone="403"),
+    # A digest of other figures signs nothing: back to the report with the message.
+    R("POST", "/targets/facilitators/{user}/sign", {"digest": ""}, supervisor="303", everyone="403"),
+    R("GET", "/targets/facilitators/{user}/report.csv", facilitator="200", supervisor="200", auditor="403",
+      manager="403", admin="403"),
     # --- supervisor
     R("GET", "/team", supervisor="200", everyone="403"),
     R("GET", "/team/sign-offs", supervisor="200", everyone="403"),
@@ -202,10 +234,10 @@ ROUTES: list[Route] = [
       auditor="200 200 200 404", manager="404", admin="404"),
     R("GET", "/api/v1/cases/{case}/audit-events", facilitator="200 404 404 404",
       supervisor="200 200 404 404", auditor="200 200 200 404", manager="404", admin="404"),
-    R("GET", "/api/v1/clients/{client}", facilitator="200 404 404 404", supervisor="200 200 404 404",
+    R("GET", "/api/v1/clients/{client}", facilitator="200 200 404 404", supervisor="200 200 404 404",
       auditor="200 200 200 404", manager="404", admin="404"),
     R("GET", "/api/v1/clients", everyone="200"),  # a facilitator's or a team's clients (none for others)
-    R("GET", "/api/v1/clients/{client}/cases", facilitator="200 404 404 404", supervisor="200 200 404 404",
+    R("GET", "/api/v1/clients/{client}/cases", facilitator="200 200 404 404", supervisor="200 200 404 404",
       auditor="200 200 200 404", manager="404", admin="404"),
     R("GET", "/api/v1/cases/{case}/aftercare", facilitator="200 404 404 404", supervisor="200 200 404 404",
       auditor="200 200 200 404", manager="404", admin="404"),
@@ -214,7 +246,10 @@ ROUTES: list[Route] = [
     R("GET", "/api/v1/referrals", everyone="200"),
     R("GET", "/api/v1/referrals/{referral}", facilitator="200 404 404 404", supervisor="200 200 404 404",
       auditor="200 200 200 404", manager="404", admin="404"),
-    R("GET", "/api/v1/sign-offs", everyone="200"),  # the requests this person may decide (often none)
+    R("GET", "/api/v1/sign-offs", everyone="200"),
+    R("GET", "/api/v1/agenda", facilitator="200", supervisor="200", auditor="403", manager="403", admin="403"),
+    R("GET", "/api/v1/agenda/team", supervisor="200", everyone="403"),
+    R("GET", "/api/v1/targets", facilitator="200", supervisor="200", auditor="403", manager="200", admin="403"),  # the requests this person may decide (often none)
     R("GET", "/api/v1/reference/provinces", everyone="200"),
     R("GET", "/api/v1/reference/ppks-categories", everyone="200"),
     # --- administrator
@@ -277,10 +312,12 @@ def _fill(app, backend: str) -> World:
             case = make.case(owner, to="termination_review", supervisor=supervisors[relation])
             referral = send_referral(Actor(user=owner), case.id, {
                 "destination_type": "school", "institution": "SD Inpres", "reason": "Kembali sekolah"})
+            visit = plan_visit(Actor(user=owner), case.id, {"step_type": "home_visit", "planned_at": (
+                utcnow() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")})
             db.session.refresh(case)
             w.cases[relation] = {"case": case.id, "client": case.client_id, "goal": case.plan.goals[0].id,
                                  "sign_off": case.pending_sign_off.id, "version": case.version,
-                                 "number": case.number, "referral": referral.id}
+                                 "number": case.number, "referral": referral.id, "visit": visit.id}
         w.facilitators = {relation: owner.id for relation, owner in owners.items()}
         w.supervisors = {relation: supervisor.id for relation, supervisor in supervisors.items()}
         w.user_ids = {"user": w.fac.id, "supervisor": w.sup.id}
@@ -356,7 +393,7 @@ def test_the_table_lists_every_route(world):
         if blueprint not in COVERED_BLUEPRINTS or rule.rule.startswith(API_PREFIX):
             continue
         path = rule.rule
-        for name in ("case_id", "client_id", "sign_off_id", "referral_id"):
+        for name in ("case_id", "client_id", "sign_off_id", "referral_id", "visit_id"):
             path = path.replace(f"<int:{name}>", "{" + name.removesuffix("_id") + "}")
         path = path.replace("<int:user_id>", "{user}").replace("<trigger>", "no_such_trigger")
         path = path.replace("<int:change_id>", "999999")
@@ -433,7 +470,7 @@ BODY_ROUTES: list[BodyRoute] = [
     # --- a client named in the body: opening a case (the id is the whole point)
     B("POST", "/api/v1/cases", lambda w, rel: {"client_id": _client_of(w, rel), "ppks_category_code": "P02",
                                                "workflow": "no_such"}, json=True,
-      facilitator="422:workflow 422:client_id 422:client_id 422:client_id",
+      facilitator="422:workflow 422:workflow 422:client_id 422:client_id",
       supervisor="422:facilitator_id 422:facilitator_id 422:client_id 422:client_id",
       auditor="403", manager="403", admin="403"),
     # --- a facilitator named in the body: whom a case is opened for, or reassigned to

@@ -117,12 +117,22 @@ def test_register_client_then_open_a_case(signed_in, team):
     assert case.state == "recorded" and case.facilitator_id == team.facilitator.id
 
 
-def test_another_facilitators_client_cannot_be_opened(signed_in, team, make):
-    someone_else = make.client(team.facilitator2)
+def test_another_teams_client_cannot_be_opened(signed_in, team, make):
+    other_team = make.user("facilitator", province="91", supervisor=make.user("supervisor", province="91"))
+    someone_else = make.client(other_team)
     client = signed_in(team.facilitator)
     assert client.get(f"/clients/{someone_else.id}/open-case").status_code == 404
     assert client.post(f"/clients/{someone_else.id}/open-case", data={"ppks_category_code": "P02"}).status_code == 404
     assert count(Case) == 0
+
+
+def test_a_team_mates_client_without_a_case_can_be_taken_on(signed_in, team, make):
+    """Issue 19: the client a colleague registered but never gave a case is not lost."""
+    left_behind = make.client(team.facilitator2)
+    client = signed_in(team.facilitator)
+    assert client.get(f"/clients/{left_behind.id}/open-case").status_code == 200
+    opened = client.post(f"/clients/{left_behind.id}/open-case", data={"ppks_category_code": "P02"})
+    assert opened.status_code == 303 and count(Case) == 1
 
 
 # --- the case page -------------------------------------------------------------------
