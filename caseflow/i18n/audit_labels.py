@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from ..i18n import _l
 from ..models import AccountChangeKind, AccountChangeStatus, EmploymentStatus, Role
 from . import formatting as fmt
+from .agenda_labels import MEASURE_NAMES, PERIOD_NAMES, VISIT_STATUS_NAMES
 from .labels import (
     CLOSURE_REASON_NAMES,
     OUTCOME_NAMES,
@@ -77,6 +78,15 @@ EVENT_NAMES = {
     "keys.rotated": _l("Encryption keys rotated"),
     "backup.created": _l("Backup made"),
     "backup.restored": _l("Backup restored"),
+    "visit.planned": _l("Visit planned"),
+    "visit.cancelled": _l("Planned visit cancelled"),
+    "visit.done": _l("Planned visit made"),
+    "agenda.settings_changed": _l("Agenda reminders changed"),
+    "agenda.feed_created": _l("Calendar feed created"),
+    "agenda.feed_revoked": _l("Calendar feed revoked"),
+    "target.default_set": _l("National work target set"),
+    "target.set": _l("Work target set"),
+    "performance_report.signed": _l("Performance report signed"),
 }
 
 # Events that only read: shown apart from the changes, and folded when repeated.
@@ -167,6 +177,28 @@ FIELD_NAMES = {
     "redacted_at": _l("Erased on"),
     "locale": _l("Language"),
     "value": _l("Value"),
+    # Agenda and work targets
+    "planned_at": _l("Planned for"),
+    "timezone": _l("Time zone"),
+    "place": _l("Where"),
+    "purpose": _l("Purpose"),
+    "done_at": _l("Done at"),
+    "cancel_reason": _l("Reason for cancelling"),
+    "feed": _l("Calendar feed"),
+    "feed_details": _l("Details in the calendar feed"),
+    "remind_overdue": _l("Remind of overdue work"),
+    "remind_tomorrow": _l("Remind of tomorrow's work"),
+    "replaced": _l("Replaced"),
+    "measure": _l("Measure"),
+    "measures": _l("Measures"),
+    "period_kind": _l("Kind of period"),
+    "period_start": _l("Period starts"),
+    "period_end": _l("Period ends"),
+    "target": _l("Target"),
+    "actual": _l("Achieved"),
+    "digest": _l("Digest of the signed figures"),
+    "figures": _l("Figures"),
+    **MEASURE_NAMES,
 }
 
 VIA_NAMES = {"web": _l("the web pages"), "api": _l("the API"), "cli": _l("the server's command line"),
@@ -209,7 +241,7 @@ CODE_TABLES: dict[str, Mapping[str, Any]] = {
     "outcome": OUTCOME_NAMES, "closure_reason": CLOSURE_REASON_NAMES, "sex": SEX_NAMES,
     "destination_type": DESTINATION_NAMES, "role": ROLE_NAMES, "employment_status": EMPLOYMENT_NAMES,
     "via": VIA_NAMES, "requested_via": VIA_NAMES, "decided_via": VIA_NAMES, "locale": LOCALE_NAMES,
-    "kind": ACCOUNT_CHANGE_KIND_NAMES, "page": PAGE_NAMES,
+    "kind": ACCOUNT_CHANGE_KIND_NAMES, "page": PAGE_NAMES, "measure": MEASURE_NAMES, "period_kind": PERIOD_NAMES,
 }
 
 _ISO_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
@@ -290,10 +322,11 @@ def value_text(path: str, value: Any, names: Names) -> str:
         return names.state_title(value)
     if key == "trigger":
         return names.trigger_title(value)
-    if key == "occurred_timezone":
+    if key in ("occurred_timezone", "timezone"):
         return fmt.zone_name(value)
     if key == "status":
-        table = ACCOUNT_CHANGE_STATUS_NAMES if value in ACCOUNT_CHANGE_STATUS_NAMES else REFERRAL_STATUS_NAMES
+        table = next((t for t in (ACCOUNT_CHANGE_STATUS_NAMES, REFERRAL_STATUS_NAMES, VISIT_STATUS_NAMES)
+                      if value in t), REFERRAL_STATUS_NAMES)
         return str(table.get(value, value))
     if key in CODE_TABLES and isinstance(value, str):
         return str(CODE_TABLES[key].get(value, value))
