@@ -180,22 +180,40 @@ REFERRAL_ANSWERS = ("service_given", "accepted", "refused", "no_answer")
 
 
 def _nik(rng: random.Random, province: str, birth: date, sex: str) -> str:
+    return _nik_from(province, birth, sex, (rng.randint(1, 20), rng.randint(1, 30), rng.randint(1, 9999)))
+
+
+def _nik_from(province: str, birth: date, sex: str, draws: tuple[int, int, int]) -> str:
+    regency, district, serial = draws
     day = birth.day + (40 if sex == "F" else 0)
-    return f"{province}{rng.randint(1, 20):02d}{rng.randint(1, 30):02d}{day:02d}{birth.month:02d}{birth.year % 100:02d}{rng.randint(1, 9999):04d}"
+    return f"{province}{regency:02d}{district:02d}{day:02d}{birth.month:02d}{birth.year % 100:02d}{serial:04d}"
 
 
 def _demo_case(rng, index, facilitator: User, supervisor: User, target: str, opened) -> Case:
     me = Actor(user=facilitator, via="cli")
     boss = Actor(user=supervisor, via="cli")
+    # The shared `rng` is drawn exactly as many times, in the same order, as before clients
+    # had profiles: every later draw (the simulated days between stages) stays the same, so
+    # the demo's timeline (what is due, overdue or in aftercare today) does not move. What a
+    # profile adds comes from a second generator of its own.
+    drawn_sex = rng.choice("FM")
+    drawn_first = rng.choice(FIRST_NAMES_F if drawn_sex == "F" else FIRST_NAMES_M)
+    drawn_year, month, day = rng.randint(1950, 2015), rng.randint(1, 12), rng.randint(1, 28)
+    last = rng.choice(LAST_NAMES)
+    nik_draws = (rng.randint(1, 20), rng.randint(1, 30), rng.randint(1, 9999))
+    address = f"Kampung {rng.choice(LAST_NAMES)}, RT 0{rng.randint(1, 9)}"
+    drawn_guardian = rng.choice(LAST_NAMES) if drawn_year > date.today().year - 18 else None
     category = rng.choice(CATEGORIES)
     profile = PROFILES[category]
-    sex = rng.choice(profile.sexes)
-    first = rng.choice(FIRST_NAMES_F if sex == "F" else FIRST_NAMES_M)
-    age = rng.randint(*profile.ages)
-    birth = date(opened.year - age, rng.randint(1, 12), rng.randint(1, 28))
+    extra = random.Random(f"demo-client-{index}")
+    sex = drawn_sex if drawn_sex in profile.sexes else extra.choice(profile.sexes)
+    first = drawn_first if sex == drawn_sex else extra.choice(FIRST_NAMES_F if sex == "F" else FIRST_NAMES_M)
+    age = extra.randint(*profile.ages)
+    birth = date(opened.year - age, month, day)
     minor = age < 18
     province = facilitator.province_code
     clock = [opened]
+    texts = extra
 
     def later(days_low: int, days_high: int):
         clock[0] = clock[0] + timedelta(days=rng.randint(days_low, days_high), hours=rng.randint(0, 6))
@@ -203,19 +221,19 @@ def _demo_case(rng, index, facilitator: User, supervisor: User, target: str, ope
 
     with simulated_time(clock[0]):
         client = register_client(me, {
-            "full_name": f"{first} {rng.choice(LAST_NAMES)}",
-            "nik": _nik(rng, province, birth, sex),
+            "full_name": f"{first} {last}",
+            "nik": _nik_from(province, birth, sex, nik_draws),
             "birth_date": birth.isoformat(), "sex": sex,
-            "address": f"Kampung {rng.choice(LAST_NAMES)}, RT 0{rng.randint(1, 9)}",
+            "address": address,
             "province_code": province,
-            "guardian_name": "Ibu " + rng.choice(LAST_NAMES) if minor else None,
+            "guardian_name": "Ibu " + (drawn_guardian or extra.choice(LAST_NAMES)) if minor else None,
             "guardian_relationship": "ibu" if minor else None,
             "consent_given_by": "wali (ibu)" if minor else "klien sendiri", "consent_confirmed": True,
         })
         case = case_services.open_case(me, {
             "client_id": client.id, "ppks_category_code": category,
-            "summary": rng.choice(["Rujukan dari aparat kampung.", "Laporan tetangga kepada kepala kampung.",
-                                   "Datang sendiri ke kantor Dinas Sosial.", "Rujukan dari puskesmas."]),
+            "summary": texts.choice(["Rujukan dari aparat kampung.", "Laporan tetangga kepada kepala kampung.",
+                                     "Datang sendiri ke kantor Dinas Sosial.", "Rujukan dari puskesmas."]),
         })
     order = TARGET_STATES.index(target)
 
@@ -267,7 +285,7 @@ def _demo_case(rng, index, facilitator: User, supervisor: User, target: str, ope
         if order >= 4:
             for number in range(rng.randint(1, 4)):
                 with later(5, 20):
-                    step(rng.choice(STEP_NOTES).format(number=number + 1), goals[number % len(goals)])
+                    step(texts.choice(STEP_NOTES).format(number=number + 1), goals[number % len(goals)])
             with later(1, 5):
                 fire(me, "start_evaluation")
         if order >= 5:
