@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export CASEFLOW_INSTANCE_PATH ?= $(CURDIR)/instance
 
-.PHONY: run test lint translations install clean bench
+.PHONY: run test lint translations install clean bench wheel
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,9 @@ run: install
 	else \
 		echo "Demo data already seeded. Logins: admin, manajer, auditor, supervisor, pendamping, pendamping2, supervisor.ntt, pendamping.ntt — password Demo-Caseflow-2026"; \
 	fi
-	@echo "Caseflow is serving on http://127.0.0.1:5000"
+	@echo "Caseflow is serving on http://127.0.0.1:5000 (with a task worker beside it)"
+	@CASEFLOW_INSECURE_COOKIES=1 $(BIN)/caseflow worker --workers 1 > "$(CASEFLOW_INSTANCE_PATH)/worker.log" 2>&1 & \
+	worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	CASEFLOW_INSECURE_COOKIES=1 $(BIN)/caseflow run --host 127.0.0.1 --port 5000
 
 # One pytest worker per core (pytest-xdist): each builds its own app and private databases
@@ -42,5 +44,9 @@ lint: $(STAMP)
 bench: install
 	$(BIN)/python bench/transitions.py
 
+# The wheel an installation uses (templates, workflows, migrations and compiled catalogs inside).
+wheel: $(STAMP)
+	$(BIN)/pip wheel --no-deps -w dist .
+
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache
+	rm -rf $(VENV) *.egg-info .pytest_cache build dist

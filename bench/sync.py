@@ -147,20 +147,26 @@ def main() -> None:
         print(f"    steps stored    {stored} (each applied exactly once)")
 
 
-def measure(database: Path, workdir: Path, case_ids: list[int], steps: int, batch: int):
+def start_server(database: Path, workdir: Path) -> tuple[subprocess.Popen, int]:
+    """gunicorn (one sync worker) on the SQLite file, once it accepts connections."""
     port = free_port()
     env = dict(os.environ, CASEFLOW_INSTANCE_PATH=str(workdir), CASEFLOW_DATABASE_URL=f"sqlite:///{database}",
                CASEFLOW_SECRET_KEY="bench", CASEFLOW_INSECURE_COOKIES="1")
     server = subprocess.Popen(
         [str(ROOT / ".venv/bin/gunicorn"), "-w", "1", "-b", f"127.0.0.1:{port}", "--log-level", "warning",
          "caseflow:create_app()"], cwd=ROOT, env=env)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    return server, port
+
+
+def measure(database: Path, workdir: Path, case_ids: list[int], steps: int, batch: int):
+    server, port = start_server(database, workdir)
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
         tablet = Tablet(port)
         tablet.sign_in()
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
+from . import logs, resources
+from .config import instance_path as config_instance_path
 from .config import load_config
 from .database import configure_engine
 from .extensions import csrf, db, limiter, login_manager, migrate
@@ -28,12 +29,11 @@ class RowIdConverter(IntegerConverter):
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the application: configuration, extensions, workflows, blueprints, CLI."""
-    instance_path = os.environ.get("CASEFLOW_INSTANCE_PATH") or None
     app = Flask(
         __name__,
-        instance_path=instance_path,
+        instance_path=config_instance_path(),
         instance_relative_config=True,
-        template_folder=os.path.join(os.path.dirname(os.path.dirname(__file__)), "templates"),
+        template_folder=str(resources.folder("templates")),
     )
     app.config.update(load_config(app.instance_path, config))
     proxies = app.config["CASEFLOW_TRUSTED_PROXIES"]
@@ -41,12 +41,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         # Only behind proxies the operator named: the client address (sign-in throttling,
         # audit) and the scheme (HSTS, secure cookies) as the last N proxies saw them.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
+    logs.init_app(app)  # JSON logs when asked, a request id on every line and audit event
     # Before any route is added: an id in a path that no row can have is no route at all.
     app.url_map.converters["int"] = RowIdConverter
 
     db.init_app(app)
     migrate.init_app(
-        app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"),
+        app, db, directory=str(resources.folder("migrations")),
         render_as_batch=True, compare_type=True,
     )
     csrf.init_app(app)
@@ -86,6 +87,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .api import init_app as init_api
 
     init_api(app)  # after the web layer: API paths answer their errors as problem+json
+
+    from . import queue, tasks  # noqa: F401  (tasks declares the periodic tasks on the queue)
+
+    queue.init_app(app)  # imports, exports and periodic tasks: `caseflow worker` runs them
 
     from .cli import register_commands
 

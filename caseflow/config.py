@@ -11,6 +11,8 @@ import os
 import secrets
 from pathlib import Path
 
+from . import resources
+
 
 def _instance_secret(instance_path: Path, filename: str, nbytes: int = 48) -> str:
     path = instance_path / filename
@@ -35,10 +37,45 @@ def _count(text: str, name: str) -> int:
     return value
 
 
+def read_config_file(path: str) -> dict[str, str]:
+    """`NAME=value` lines (the format of systemd's EnvironmentFile): blank lines and lines
+    starting with # are skipped, quotes around a value are removed."""
+    values = {}
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, value = line.partition("=")
+        name, value = name.strip().removeprefix("export ").strip(), value.strip()
+        if not sep or not name.isidentifier():
+            raise ValueError(f"{path}, line {number}: expected NAME=value")
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[name] = value
+    return values
+
+
+def environment() -> dict[str, str]:
+    """The settings: the file CASEFLOW_CONFIG_FILE names (if any), overridden by the
+    process environment. The file's values join the environment, so every part of the
+    application that reads a setting from it (field keys, say) sees them."""
+    path = os.environ.get("CASEFLOW_CONFIG_FILE")
+    for name, value in (read_config_file(path) if path else {}).items():
+        os.environ.setdefault(name, value)
+    return dict(os.environ)
+
+
+def instance_path(env: dict[str, str] | None = None) -> str:
+    """CASEFLOW_INSTANCE_PATH, or `instance` in the current folder: never inside the
+    package or the virtual environment (Flask's own default for an installed package)."""
+    env = environment() if env is None else env
+    return os.path.abspath(env.get("CASEFLOW_INSTANCE_PATH") or "instance")
+
+
 def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     instance = Path(instance_path)
     overrides = dict(overrides or {})
-    env = os.environ
+    env = environment()
     database_url = overrides.pop("SQLALCHEMY_DATABASE_URI", None) or env.get(
         "CASEFLOW_DATABASE_URL"
     )
@@ -49,9 +86,7 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "SECRET_KEY": env.get("CASEFLOW_SECRET_KEY") or _instance_secret(instance, "secret_key"),
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
-        "CASEFLOW_WORKFLOWS_DIR": env.get(
-            "CASEFLOW_WORKFLOWS_DIR", str(Path(__file__).resolve().parent.parent / "workflows")
-        ),
+        "CASEFLOW_WORKFLOWS_DIR": env.get("CASEFLOW_WORKFLOWS_DIR", str(resources.folder("workflows"))),
         "CASEFLOW_AUDIT_KEY_PATH": env.get(
             "CASEFLOW_AUDIT_KEY_PATH", str(instance / "audit_signing_key.pem")
         ),
@@ -86,6 +121,15 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # A step (and a goal's target date) may lie this many days before its case was
         # recorded: work written on paper first and entered later.
         "CASEFLOW_STEP_BACKDATE_TOLERANCE_DAYS": int(env.get("CASEFLOW_STEP_BACKDATE_TOLERANCE_DAYS", "30")),
+        # The task queue (caseflow.queue): empty for an SQLite file in the instance folder,
+        # redis://host:6379/1 when several servers share the work.
+        "CASEFLOW_TASKS_URL": env.get("CASEFLOW_TASKS_URL", ""),
+        # A running import or export that reported nothing for this long lost its worker.
+        "CASEFLOW_JOB_STALE_MINUTES": int(env.get("CASEFLOW_JOB_STALE_MINUTES", "30")),
+        # "json": one JSON object per log line; "text": plain lines; empty: Flask's default.
+        "CASEFLOW_LOG_FORMAT": env.get("CASEFLOW_LOG_FORMAT", ""),
+        # Bearer token Prometheus sends to /metrics; unset: no metrics served.
+        "CASEFLOW_METRICS_TOKEN": env.get("CASEFLOW_METRICS_TOKEN", ""),
         "RATELIMIT_STORAGE_URI": env.get("CASEFLOW_RATELIMIT_STORAGE_URL", "memory://"),
         # Sign-in throttling (caseflow/security/throttle.py): failures that lock an account
         # for the rest of the window, and failures from one address after which each attempt

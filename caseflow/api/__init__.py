@@ -15,6 +15,7 @@ from ..extensions import csrf
 from ..schemas.api import ProblemSchema
 from .aftercare import blp as aftercare_blp
 from .agenda import blp as agenda_blp
+from .attachments import blp as attachments_blp
 from .cases import blp as cases_blp
 from .clients import blp as client_list_blp
 from .common import API_PREFIX, PROBLEM_MIMETYPE, http_problem
@@ -77,7 +78,7 @@ def init_app(app: Flask) -> None:
     api.init_app(app)
 
     for blueprint in (cases_blp, outbox_blp, *BLUEPRINTS, session_blp, client_list_blp, referrals_blp,
-                      aftercare_blp, agenda_blp, targets_blp):
+                      aftercare_blp, agenda_blp, targets_blp, attachments_blp):
         csrf.exempt(blueprint)  # checked in authenticate(): session writes only, not bearer
         api.register_blueprint(blueprint)
     app.register_blueprint(docs_blp)

@@ -13,11 +13,14 @@ from flask import request
 
 from ..errors import CaseflowError, NotAllowed, NotFound
 from ..extensions import db
+from ..i18n import _l
 from ..schemas import api as s
 from ..schemas import load
 from ..services import cases as case_services
 from ..services import idempotency
+from ..services.attachments import add_attachment
 from ..services.context import Actor
+from ..services.offline_registration import register_from_tablet
 from . import present
 from .common import API_PREFIX, etag, make_blueprint, problem_document, scope, user
 
@@ -27,7 +30,7 @@ blp = make_blueprint("api_outbox", "A tablet's queued writes, sent together.")
 @dataclass(frozen=True)
 class Kind:
     method: str
-    path: str  # after /cases/<id>
+    path: str  # after /cases/<id>; or the whole path after the prefix for a client or a case
     schema: type
     status: int
     out: Any
@@ -62,28 +65,114 @@ KINDS = {
 }
 
 
+# --- work created on the tablet: clients, cases and their provisional ids ----------------
+# A client or case made offline is named, until it reaches the server, by the key of the
+# entry that made it (client_ref, case_ref). The key's stored result gives the real id, in
+# this batch or any later one, so an entry never changes once queued (same fingerprint).
+
+
+class Pending(CaseflowError):
+    """The client or case an entry names has not been made yet (its entry was refused or
+    not sent): the entry waits, like one held back behind a refusal of its case."""
+
+    status = 424
+    title = _l("Waiting for an earlier entry")
+
+
+def _resolved(me, ref: str, field: str) -> int:
+    found = idempotency.created_id(me.id, ref)
+    if found is None:
+        message = _l("Waits until the entry that creates it has reached the server.")
+        raise Pending(message, fields={field: [message]})
+    return found
+
+
+def _tablet_client_body(body: dict) -> dict:
+    choice = {name: body[name] for name in ("existing_client_id", "distinct_reason") if name in body}
+    if "existing_client_id" not in choice:
+        load(s.ApiClientSchema(), {k: v for k, v in body.items() if k != "distinct_reason"})
+    return body
+
+
+KINDS["client"] = Kind("POST", "/clients", dict, 201, s.ClientOut(),
+                       lambda a, _cid, body, _v, _t: register_from_tablet(a, body),
+                       lambda client: client, lambda _client: 0)
+KINDS["attachment"] = Kind("POST", "/attachments", s.AttachmentUploadSchema, 201, s.AttachmentOut(),
+                           lambda a, cid, body, _v, _t: add_attachment(a, cid, body),
+                           lambda attachment: attachment, lambda _attachment: 0)
+KINDS["case"] = Kind("POST", "/clients/{client}/cases", s.ApiOpenCaseSchema, 201, s.CaseSummaryOut(),
+                     lambda a, _cid, body, _v, _t: case_services.open_case(a, body),
+                     present.case_summary, _summary_version)
+
+
+def _group(entry: dict):
+    """What a refusal holds back: the entry's case (by id or provisional id), or the new
+    client (its case follows it through `_resolved`)."""
+    if entry["kind"] == "client":
+        return "client:" + entry["key"]
+    if entry["kind"] == "case":
+        return "ref:" + entry["key"]
+    return entry["case_id"] if entry["case_id"] is not None else "ref:" + entry["case_ref"]
+
+
+def _path(entry: dict, kind: Kind) -> str:
+    if entry["kind"] == "case":
+        client = entry["body"].get("client_id") if entry.get("client_ref") is None else "ref:" + entry["client_ref"]
+        return API_PREFIX + kind.path.format(client=client)
+    if entry["kind"] == "client":
+        return API_PREFIX + kind.path
+    case = entry["case_id"] if entry["case_id"] is not None else "ref:" + entry["case_ref"]
+    return f"{API_PREFIX}/cases/{case}" + kind.path.format(trigger=entry.get("trigger") or "")
+
+
+def _resolved_entry(me, entry: dict) -> tuple[int | None, dict]:
+    """The entry's case id and body with the provisional ids replaced by the real ones."""
+    body = entry["body"]
+    if entry["kind"] == "client":
+        return None, _tablet_client_body(body)
+    if entry.get("client_ref") is not None:
+        body = body | {"client_id": _resolved(me, entry["client_ref"], "client_ref")}
+    if entry.get("step_ref") is not None:
+        body = body | {"step_id": _resolved(me, entry["step_ref"], "step_ref")}
+    case_id = entry["case_id"]
+    if case_id is None and entry.get("case_ref") is not None:
+        case_id = _resolved(me, entry["case_ref"], "case_ref")
+    return case_id, body
+
+
+def _present_client(me):
+    return lambda client: present.client(me, client)
+
+
+# --- end of the tablet's own work ---------------------------------------------------------
+
+
 def _item(me, entry: dict) -> tuple[idempotency.Item, str]:
     kind = KINDS[entry["kind"]]
-    path = f"{API_PREFIX}/cases/{entry['case_id']}" + kind.path.format(trigger=entry.get("trigger") or "")
+    path = _path(entry, kind)
+    shown_as = _present_client(me) if entry["kind"] == "client" else kind.present
     raw = json.dumps(entry["body"]).encode()
     fingerprint = idempotency.fingerprint(kind.method, path, idempotency.canonical_body(raw))
     actor = Actor(user=me, origin_ip=request.remote_addr, user_agent=request.headers.get("User-Agent"),
                   via="api", device_time=entry.get("device_time"))
 
     def work() -> tuple[int, str, str | None]:
-        load(kind.schema(), entry["body"])  # the single endpoint's strict validation
+        case_id, body = _resolved_entry(me, entry)
+        if kind.schema is not dict:
+            load(kind.schema(), body)  # the single endpoint's strict validation
         try:
-            result = kind.apply(actor, entry["case_id"], entry["body"], entry.get("if_match"), entry.get("trigger"))
+            result = kind.apply(actor, case_id, body, entry.get("if_match"), entry.get("trigger"))
         except (NotFound, NotAllowed):
             # A case the entry may not touch is a refused attempt like any other; its
             # savepoint is rolled back, so the record is written after the batch.
-            case_services.record_refusal(actor, f"outbox {entry['kind']}", entry["case_id"])
+            case_services.record_refusal(actor, f"outbox {entry['kind']}", case_id)
             raise
         db.session.flush()
-        shown = kind.present(result)
-        return kind.status, idempotency.dumps(kind.out.dump(shown)), etag(kind.version_of(shown))
+        shown = shown_as(result)
+        version = kind.version_of(shown)
+        return kind.status, idempotency.dumps(kind.out.dump(shown)), etag(version) if version else None
 
-    return idempotency.Item(entry["key"], fingerprint, kind.method, path, entry["case_id"], work), path
+    return idempotency.Item(entry["key"], fingerprint, kind.method, path, _group(entry), work), path
 
 
 @blp.route("/outbox", methods=["POST"])

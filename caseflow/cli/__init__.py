@@ -6,6 +6,11 @@ backups, keys, sign-offs, transfers (imports and exports), reports (sealed month
 
 from __future__ import annotations
 
+import os
+import sys
+import traceback
+
+import click
 from flask import Flask
 from flask.cli import FlaskGroup
 
@@ -15,6 +20,7 @@ from . import (
     backups,
     devdata,
     keys,
+    ops,
     privacy,
     reference,
     reports,
@@ -31,11 +37,23 @@ def _create_app(*_args, **_kwargs) -> Flask:
 
 
 def main() -> None:
-    cli = FlaskGroup(create_app=_create_app, add_default_commands=True)
+    """`caseflow …`. The application is built first: a setting or a file it cannot use is
+    one clear line on stderr and exit code 2, not a traceback followed by Flask's own
+    commands only (CASEFLOW_TRACEBACK=1 shows the traceback too)."""
+    try:
+        app = _create_app()
+    except Exception as exc:  # anything that stops the start: say it, exit non-zero
+        if os.environ.get("CASEFLOW_TRACEBACK") == "1":
+            traceback.print_exc()
+        click.echo(f"caseflow: cannot start: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(2)
+    cli = FlaskGroup(create_app=lambda *_args, **_kwargs: app, add_default_commands=True,
+                     load_dotenv=False, set_debug_flag=False)
     cli(prog_name="caseflow")
 
 
 def register_commands(app: Flask) -> None:
     """Every `caseflow …` command, by area."""
-    for area in (reference, devdata, users, audit, privacy, backups, keys, sign_offs, transfers, reports, agenda):
+    for area in (reference, devdata, users, audit, privacy, backups, keys, sign_offs, transfers, reports, agenda,
+                 ops):
         area.register(app)

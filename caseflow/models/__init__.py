@@ -3,6 +3,7 @@
 from .aftercare import Aftercare, AftercareContact
 from .agenda import AgendaReminder, AgendaSettings, PerformanceReport, PlannedVisit, WorkTarget
 from .api import ApiToken, IdempotencyRecord
+from .attachment import Attachment
 from .audit import AuditChainHead, AuditCheckpoint, AuditCheckpointEntry, AuditEvent
 from .case import (
     Assessment,
@@ -24,6 +25,7 @@ from .referral import Referral
 from .reports import CaseStageHistory, ReportFile, ReportFilePart, ReportJob, ReportSnapshot
 from .rollup import ReportMonthCell, ReportSealedMonth
 from .sign_off_policy import Delegation, Notification, SignOffEscalation
+from .tasks import TaskRun
 from .user import (
     PRIVILEGED_ROLES,
     AccountChange,
@@ -35,6 +37,8 @@ from .user import (
 )
 
 __all__ = [
+    "TaskRun",
+    "Attachment",
     "Aftercare",
     "AgendaReminder",
     "AgendaSettings",

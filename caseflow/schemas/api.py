@@ -139,7 +139,10 @@ class TokenCreateSchema(StrictSchema):
                 scopes=", ".join(unknown), allowed=", ".join(self.allowed_scopes)))]})
 
 
-OUTBOX_KINDS = ("step", "assessment", "plan", "evaluation", "termination", "transition")
+OUTBOX_KINDS = ("step", "assessment", "plan", "evaluation", "termination", "transition",
+                "client", "case", "attachment")
+# Kinds that create what later entries may name by the creating entry's key (a provisional id).
+OUTBOX_CREATING_KINDS = ("client", "case")
 OUTBOX_BATCH_MAX = 100
 
 
@@ -149,7 +152,17 @@ class OutboxEntrySchema(StrictSchema):
     key = fields.String(required=True, validate=validate.Length(min=1, max=255),
                         metadata={"description": "Its Idempotency-Key"})
     kind = fields.String(required=True, validate=validate.OneOf(OUTBOX_KINDS))
-    case_id = RowId(required=True)
+    case_id = RowId(load_default=None, allow_none=True,
+                    metadata={"description": "The case; or case_ref for a case opened on the tablet"})
+    case_ref = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=255),
+                             metadata={"description": "The key of the entry (kind 'case') that opened "
+                                                      "the case on the tablet: its provisional id"})
+    client_ref = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=255),
+                               metadata={"description": "For kind 'case': the key of the entry (kind "
+                                                        "'client') that registered the client on the tablet"})
+    step_ref = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=255),
+                             metadata={"description": "For kind 'attachment': the key of the entry (kind "
+                                                      "'step') that logged the step it documents"})
     trigger = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64),
                             metadata={"description": "For kind 'transition'"})
     if_match = fields.Integer(load_default=None, allow_none=True,
@@ -163,6 +176,38 @@ class OutboxEntrySchema(StrictSchema):
     def _trigger_for_transitions(self, data, **_kwargs):
         if data.get("kind") == "transition" and not data.get("trigger"):
             raise MarshmallowValidationError({"trigger": [str(_l("A transition names its trigger."))]})
+        kind = data.get("kind")
+        if kind in OUTBOX_CREATING_KINDS:
+            if data.get("case_id") is not None or data.get("case_ref") is not None:
+                raise MarshmallowValidationError({"case_id": [str(_l("Not for a new client or case."))]})
+        elif (data.get("case_id") is None) == (data.get("case_ref") is None):
+            raise MarshmallowValidationError({"case_id": [str(_l("Name the case by case_id or case_ref."))]})
+        if data.get("client_ref") is not None and kind != "case":
+            raise MarshmallowValidationError({"client_ref": [str(_l("Only for a new case."))]})
+        if data.get("step_ref") is not None and kind != "attachment":
+            raise MarshmallowValidationError({"step_ref": [str(_l("Only for an attachment."))]})
+
+
+class AttachmentUploadSchema(StrictSchema):
+    """A photo, document or signature, its content in base64 (its type is found from it)."""
+
+    purpose = fields.String(required=True, validate=validate.OneOf(
+        ("photo", "document", "consent_registration", "consent_termination")))
+    data = fields.String(required=True, metadata={"description": "The file, base64"})
+    step_id = RowId(load_default=None, allow_none=True)
+
+
+class AttachmentOut(Schema):
+    id = fields.Integer()
+    case_id = fields.Integer()
+    client_id = fields.Integer()
+    step_id = fields.Integer(allow_none=True)
+    purpose = fields.String()
+    content_type = fields.String()
+    size = fields.Integer()
+    sha256 = fields.String()
+    created_by_id = fields.Integer()
+    created_at = fields.DateTime()
 
 
 class OutboxBatchSchema(StrictSchema):
@@ -173,7 +218,7 @@ class OutboxBatchSchema(StrictSchema):
 class OutboxResultOut(Schema):
     key = fields.String()
     kind = fields.String()
-    case_id = fields.Integer()
+    case_id = fields.Integer(allow_none=True)
     status = fields.Integer(metadata={"description": "As if sent alone; 424: held back behind an "
                                                      "earlier refused entry of the same case"})
     replayed = fields.Boolean()

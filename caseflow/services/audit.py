@@ -40,6 +40,7 @@ from ..audit.verify import (
 )
 from ..database import in_write_transaction, utcnow, write_transaction
 from ..extensions import db
+from ..logs import current_request_id
 from ..models import (
     AuditChainHead,
     AuditCheckpoint,
@@ -118,6 +119,8 @@ def _event_fields(chain, seq, prev_hash, action, actor, case_id, before, after, 
     context = dict(context or {})
     if actor.via != "web":
         context.setdefault("via", actor.via)
+    if (request_id := current_request_id()) is not None:
+        context.setdefault("request_id", request_id)
     if actor.device_time is not None:
         context["device_time"] = actor.device_time
     fields = {

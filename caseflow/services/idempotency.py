@@ -72,7 +72,7 @@ class Item:
     fingerprint: str
     method: str
     path: str
-    group: int
+    group: int | str
     work: Callable[[], tuple[int, str, str | None]]
 
 
@@ -83,7 +83,7 @@ def run_many(user_id: int, items: list[Item],
     the later items of its group (its case, which they were based on) are held back with
     status 424. `refused` turns a typed error into (status, problem body)."""
     results: list[StoredResult] = []
-    held: set[int] = set()
+    held: set[int | str] = set()
     with write_transaction():
         for item in items:
             if item.group in held:
@@ -147,3 +147,20 @@ def canonical_body(raw: bytes) -> bytes:
 
 def dumps(payload) -> str:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+
+
+def created_id(user_id: int, key: str) -> int | None:
+    """The id of what the write stored under (user, key) created or chose (a client, a case),
+    or None while it has not been applied. A tablet names what it made offline by the key
+    of the entry that made it (a provisional id), so later entries can follow it."""
+    table = IdempotencyRecord.__table__
+    row = db.session.connection().execute(
+        select(table.c.status_code, table.c.body).where(table.c.user_id == user_id, table.c.key == key)
+    ).one_or_none()
+    if row is None or row.status_code is None or not 200 <= row.status_code < 300 or not row.body:
+        return None
+    try:
+        value = json.loads(row.body).get("id")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

@@ -15,7 +15,7 @@ from ..errors import NotAllowed, NotFound
 from ..extensions import db
 from ..i18n import _l
 from ..models import Aftercare, AuditEvent, Case, Client, Referral, Role
-from . import access
+from . import access, attachments
 from .audit import append_case_event, event_dicts
 from .cases import _assessment_dict, _evaluation_dict, _plan_dict, _step_dict, _termination_dict
 from .clients import client_dict
@@ -159,9 +159,11 @@ def _anonymise_client(actor: Actor, client_id: int, case_ids: list[int], cutoff:
             _scrub_case_texts(case)
             case.anonymised_at = now
         _erase_audit_payloads(client_id, [c.id for c in locked], now)
+        removed = attachments.remove_for_cases([c.id for c in locked])
         for case in locked:
             append_case_event(case, action="case.anonymised", actor=actor,
                               context={"rule": "retention", "closed_before": cutoff})
+    attachments.unlink(removed)  # the files, once the rows are gone for good
 
 
 def _scrub_case_texts(case: Case) -> None:

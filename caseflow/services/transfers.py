@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Callable, Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import IO, Any
 
 from sqlalchemy import delete, insert, select, update
@@ -70,13 +70,46 @@ def create_job(user_id: int, kind: str, status: str, total: int, result: dict[st
         return job
 
 
-def claim_job(job_id: int, waiting: str) -> bool:
-    """Mark the job running if it is still `waiting`; False if someone else started it."""
+def claim_job(job_id: int, waiting: str, origin: dict[str, Any] | None = None) -> bool:
+    """Mark the job running if it is still `waiting`; False if someone else started it.
+    `origin` (where the person who started it was) is kept with it for the worker."""
     with write_transaction():
-        return bool(db.session.execute(
+        claimed = bool(db.session.execute(
             update(ReportJob).where(ReportJob.id == job_id, ReportJob.status == waiting)
             .values(status="running", updated_at=utcnow())
         ).rowcount)
+        if claimed and origin is not None:
+            job = db.session.get(ReportJob, job_id)
+            job.result = {**(job.result or {}), "origin": origin}
+        return claimed
+
+
+def running_jobs(updated_before: datetime) -> list[ReportJob]:
+    """Jobs marked running that have reported nothing since `updated_before`."""
+    return list(db.session.execute(select(ReportJob).where(
+        ReportJob.status == "running", ReportJob.updated_at < updated_before)).scalars())
+
+
+def requeue_job(job_id: int) -> bool:
+    """Put an interrupted running job back to pending, counting the attempt."""
+    with write_transaction():
+        job = db.session.get(ReportJob, job_id, with_for_update=True)
+        if job is None or job.status != "running":
+            return False
+        job.status, job.updated_at = "pending", utcnow()
+        job.result = {**(job.result or {}), "attempts": int((job.result or {}).get("attempts", 1)) + 1}
+        return True
+
+
+def fail_interrupted(job_id: int, message: str) -> str:
+    """End an interrupted job as failed; an import's rows (personal data) are erased.
+    Returns its token."""
+    with write_transaction():
+        job = db.session.get(ReportJob, job_id)
+        job.status, job.message, job.updated_at = "failed", message, utcnow()
+        if job.kind == "import":
+            job.result = {"filename": (job.result or {}).get("filename")}
+        return job.token
 
 
 def finish_job(job_id: int, status: str, message: str, summary: dict[str, Any] | None = None,

@@ -4,11 +4,12 @@
    whatever the server says wins whenever there is a connection. */
 "use strict";
 
-var VERSION = "caseflow-v2";
+var VERSION = "caseflow-v3";
 var SHELL_CACHE = VERSION + "-shell";
 var PAGE_CACHE = VERSION + "-pages";
 var SHELL = [
   "/static/css/app.css",
+  "/static/css/offline.css",
   "/static/js/app.js",
   "/static/js/offline/sync.js",
   "/static/js/offline/app.js",

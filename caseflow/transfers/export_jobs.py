@@ -35,13 +35,15 @@ from ..errors import NotAllowed, TooMany
 from ..extensions import db
 from ..i18n import _l
 from ..models import Case, ReportFile, ReportFilePart, ReportJob, Role, User
+from ..queue import enqueue_job
+from ..queue import job as queue_job
 from ..reports import figures as fg
 from ..reports.tables import Table, about_table, case_table
 from ..services import transfers as service
 from ..services.context import Actor
 from . import progress
 from .exports import to_csv, to_xlsx, write_csv, write_xlsx
-from .jobs import expire_checked_imports, owned_job, run_in_background
+from .jobs import expire_checked_imports, owned_job, recover_interrupted
 
 CASE_READERS = (Role.FACILITATOR, Role.SUPERVISOR, Role.AUDITOR)
 CONTENT_TYPES = {
@@ -187,22 +189,19 @@ def start_export_job(actor: Actor, wanted: CaseList, total: int) -> ReportJob:
                          "then export this list.", n=len(active)))
     job = service.create_job(user.id, "export", "pending", total,
                              {"list": wanted.as_dict(), "filename": wanted.filename})
-    app = current_app._get_current_object()
-    job_id = job.id
-
-    def run() -> None:
-        with app.app_context():
-            try:
-                run_export_job(job_id)
-            except Exception:  # the job must end with a message, whatever happened
-                db.session.rollback()
-                current_app.logger.exception("export job %s failed", job_id)
-                _end(job_id, "failed", str(_l("The file could not be made. Try again.")))
-            finally:
-                db.session.remove()
-
-    run_in_background(f"export-{job_id}", run)
+    enqueue_job("export", job.id)
     return job
+
+
+@queue_job("export")
+def run_queued_export(job_id: int) -> None:
+    """The task queue's entry: the job ends with a message, whatever happened."""
+    try:
+        run_export_job(job_id)
+    except Exception:
+        db.session.rollback()
+        current_app.logger.exception("export job %s failed", job_id)
+        _end(job_id, "failed", str(_l("The file could not be made. Try again.")))
 
 
 def run_export_job(job_id: int) -> None:
@@ -318,6 +317,8 @@ def purge_expired() -> int:
     keep = _settings()[2]
     deleted = service.purge_expired_files(keep)
     progress.purge_stale(keep.total_seconds())
-    # Checked imports wait the same time for their owner (they hold a register's rows).
+    # Checked imports wait the same time for their owner (they hold a register's rows), and
+    # a job whose worker stopped ends (an import's rows erased) even without the scheduler.
     expire_checked_imports()
+    recover_interrupted()
     return deleted

@@ -1,6 +1,8 @@
 """Long imports run as jobs whose state lives in `report_jobs`, so whichever worker
 answers the progress poll knows how far the job is (no state shared in memory; the
 progress itself lives where `transfers.progress` keeps it). Long exports: `export_jobs`.
+Both run in a worker of the task queue (`caseflow.queue`); a job whose worker stopped is
+retried or ended as failed by `recover_interrupted` (a periodic task), never left running.
 
 The checked rows wait in the job until the user applies or discards them, and are
 erased from it as soon as either happens (they hold personal data), or when nobody did
@@ -11,8 +13,6 @@ import, and from `caseflow exports purge`). The job rows are written by
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -20,10 +20,13 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
+from ..database import utcnow
 from ..errors import CaseflowError, NotFound
 from ..extensions import db
 from ..i18n import _l
 from ..models import ReportJob, User
+from ..queue import enqueue_job
+from ..queue import job as queue_job
 from ..services import transfers as service
 from ..services.context import Actor
 from . import imports, progress
@@ -53,16 +56,6 @@ def owned_job(user: User, token: str, kind: str, missing) -> ReportJob:
 
 def get_job(user: User, token: str) -> ReportJob:
     return owned_job(user, token, "import", _l("No such import."))
-
-
-def run_in_background(name: str, work: Callable[[], None]) -> None:
-    """Run `work` (which opens its own application context) in a thread, or right now
-    when testing or when CASEFLOW_JOBS_INLINE is set."""
-    app = current_app._get_current_object()
-    if app.testing or app.config.get("CASEFLOW_JOBS_INLINE"):
-        work()
-    else:
-        threading.Thread(target=work, name=name, daemon=True).start()
 
 
 def checks_of(job: ReportJob) -> list[imports.RowCheck]:
@@ -121,36 +114,68 @@ def discard(user: User, token: str) -> ReportJob:
 
 
 def start_import(actor: Actor, token: str) -> ReportJob:
-    """Apply the job's valid rows in the background (inline when testing)."""
+    """Apply the job's valid rows in the background: a worker of the task queue (at once
+    when testing)."""
     job = get_job(actor.user, token)
-    if not service.claim_job(job.id, "checked"):
+    origin = {"ip": actor.origin_ip, "agent": actor.user_agent, "via": actor.via}
+    if not service.claim_job(job.id, "checked", origin=origin):
         db.session.refresh(job)
         raise _not_waiting(job)
-    app = current_app._get_current_object()
-    job_id, user_id, job_token, total = job.id, actor.user_id, job.token, job.total
-    origin = (actor.origin_ip, actor.user_agent, actor.via)
-
-    def run() -> None:
-        with app.app_context():
-            try:
-                job_row = db.session.get(ReportJob, job_id)
-                checks = checks_of(job_row)
-                db.session.rollback()
-                user = db.session.get(User, user_id)
-                worker = Actor(user=user, origin_ip=origin[0], user_agent=origin[1], via=origin[2])
-                # Progress is kept outside the import's transaction (transfers.progress), so
-                # the bar moves while the rows are applied, on SQLite too.
-                applied = imports.apply_rows(worker, checks, all_or_nothing=False,
-                                             progress=lambda n: progress.report(job_id, job_token, n, total))
-                _finish(job_id, "done", str(_l("%(n)s cases imported.", n=len(applied))),
-                        {"applied": [{"row": row, "case": number} for row, number in applied]},
-                        done=len(applied))
-            except Exception as exc:  # the job must end with a message, whatever happened
-                db.session.rollback()
-                message = str(getattr(exc, "message", None) or _l("The import failed; nothing was imported."))
-                _finish(job_id, "failed", message, {})
-            finally:
-                db.session.remove()
-
-    run_in_background(f"import-{job_id}", run)
+    enqueue_job("import", job.id)
     return job
+
+
+@queue_job("import")
+def run_import_job(job_id: int) -> None:
+    """Apply a started import's rows; whatever happens, the job ends with a message."""
+    try:
+        job_row = db.session.get(ReportJob, job_id)
+        if job_row is None or job_row.status != "running":
+            return  # already ended (recovered as interrupted, say)
+        job_token, total, user_id = job_row.token, job_row.total, job_row.user_id
+        origin = (job_row.result or {}).get("origin") or {}
+        checks = checks_of(job_row)
+        db.session.rollback()
+        user = db.session.get(User, user_id)
+        worker = Actor(user=user, origin_ip=origin.get("ip"), user_agent=origin.get("agent"),
+                       via=origin.get("via") or "web")
+        # Progress is kept outside the import's transaction (transfers.progress), so
+        # the bar moves while the rows are applied, on SQLite too.
+        applied = imports.apply_rows(worker, checks, all_or_nothing=False,
+                                     progress=lambda n: progress.report(job_id, job_token, n, total))
+        _finish(job_id, "done", str(_l("%(n)s cases imported.", n=len(applied))),
+                {"applied": [{"row": row, "case": number} for row, number in applied]},
+                done=len(applied))
+    except Exception as exc:  # the job must end with a message, whatever happened
+        db.session.rollback()
+        current_app.logger.exception("import job %s failed", job_id)
+        message = str(getattr(exc, "message", None) or _l("The import failed; nothing was imported."))
+        _finish(job_id, "failed", message, {})
+
+
+EXPORT_ATTEMPTS = 2  # an export whose worker stopped is tried once more
+
+
+def recover_interrupted() -> tuple[int, int]:
+    """Jobs left "running" by a worker that stopped (killed, recycled, the server
+    restarted): nothing reported for CASEFLOW_JOB_STALE_MINUTES. An export is queued once
+    more; an import (some rows may be in) and an export tried twice end as failed, saying
+    so, and the rows an import held are erased. Returns (retried, failed)."""
+    stale = timedelta(minutes=int(current_app.config.get("CASEFLOW_JOB_STALE_MINUTES", 30)))
+    cutoff = utcnow() - stale
+    retried = failed = 0
+    for job in service.running_jobs(updated_before=cutoff):
+        if progress.reported_since(job.token, cutoff):
+            continue  # still moving (SQLite keeps progress in a file, not the row)
+        attempts = int((job.result or {}).get("attempts", 1))
+        if job.kind == "export" and attempts < EXPORT_ATTEMPTS:
+            if service.requeue_job(job.id):
+                enqueue_job("export", job.id)
+                retried += 1
+            continue
+        message = (_l("The file could not be made. Try again.") if job.kind == "export" else
+                   _l("The import was interrupted and stopped. Some rows may have been imported: "
+                      "check the cases list before importing the file again."))
+        progress.clear(service.fail_interrupted(job.id, str(message)))
+        failed += 1
+    return retried, failed

@@ -17,6 +17,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from flask import current_app
@@ -83,6 +84,16 @@ def clear(token: str) -> None:
     """The job has ended: its row holds the final numbers."""
     if _in_files():
         _path(token).unlink(missing_ok=True)
+
+
+def reported_since(token: str, moment: datetime) -> bool:
+    """Whether a running job reported progress to its file after `moment` (SQLite)."""
+    if not _in_files():
+        return False
+    try:
+        return _path(token).stat().st_mtime > moment.timestamp()
+    except OSError:
+        return False
 
 
 def purge_stale(older_than_seconds: float) -> int:

@@ -8,7 +8,7 @@ from ..extensions import db, login_manager
 from ..i18n import _l
 from ..models import User
 from ..security import request_input, throttle
-from . import account_changes, errors, formatting, navigation
+from . import account_changes, errors, formatting, navigation, ops
 from .admin import bp as admin_bp
 from .aftercare import bp as aftercare_bp
 from .agenda import bp as agenda_bp
@@ -67,6 +67,7 @@ def init_app(app: Flask) -> None:
                       clients_bp, referrals_bp, aftercare_bp, agenda_bp, targets_bp):
         app.register_blueprint(blueprint)
     throttle.init_app(app)  # sign-in throttling per account and address
+    ops.init_app(app)  # /readyz, /metrics, the background tasks page
 
     @app.after_request
     def security_headers(response):

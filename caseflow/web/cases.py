@@ -21,6 +21,7 @@ from ..i18n import _l
 from ..models import Case, Client, PpksCategory, Province, Role, User
 from ..schemas import ascii_number, page_number
 from ..services import access
+from ..services import attachments as attachment_services
 from ..services import cases as case_services
 from ..services import clients as client_services
 from ..services.clients import register_client
@@ -274,6 +275,7 @@ def _case_context(case: Case, *, form_name: str | None = None, errors: dict | No
         "steps": sorted(case.steps, key=lambda s: s.occurred_at, reverse=True),
         "pending_sign_off": case.pending_sign_off,
         "goal_names": {g.id: g.description for g in (case.plan.goals if case.plan else [])},
+        "attachments": attachment_services.attachments_of(user, case),
     }
 
 

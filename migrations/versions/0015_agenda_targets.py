@@ -15,7 +15,7 @@ import caseflow.database
 
 # revision identifiers, used by Alembic.
 revision = '0015_agenda_targets'
-down_revision = '0011_loop_clients'
+down_revision = '0014_offline_day'
 branch_labels = None
 depends_on = None
 

@@ -1,8 +1,8 @@
 """A long case-list export in a real browser (tablet portrait, Indonesian): the auditor
 asks for the list, the job page's progress bar follows the job (static/js/app.js polls
 the status JSON while the job is held mid-way), then the download link appears and the
-file has the auditor's masking. The live server runs the job in a background thread, as
-in production."""
+file has the auditor's masking. The live server's queue worker runs the job, as in
+production."""
 
 from __future__ import annotations
 

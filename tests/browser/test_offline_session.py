@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from caseflow.extensions import db
 from caseflow.models import Case, Client, Step, User
-from tests.support.browser import login, screenshot
+from tests.support.browser import login, offline_app_without_signal, offline_ready, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -57,23 +57,6 @@ def _steps(live_server, notes: str) -> int:
         return count
 
 
-def _ready(page) -> None:
-    page.wait_for_selector("#offline-app[data-ready='1']", state="attached", timeout=20_000)
-
-
-def _keep_offline_page(page) -> None:
-    """Wait until the service worker controls the page and keeps the offline page."""
-    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=20_000)
-    page.reload()
-    _ready(page)
-    page.wait_for_function("""async () => {
-        for (const name of await caches.keys()) {
-            if (await (await caches.open(name)).match('/offline/')) return true;
-        }
-        return false;
-    }""", polling=100, timeout=20_000)
-
-
 def _shows_none_of(page, names: set[str]) -> None:
     text = page.locator("body").inner_text()
     assert not [name for name in names if name in text]
@@ -86,7 +69,7 @@ def test_an_ended_session_hides_the_cache_and_only_the_same_person_gets_the_work
     case_id = _case_in(live_server, "pendamping", "assessment")
     login(page, "pendamping")
     page.goto(f"/offline/#case-{case_id}")
-    _ready(page)
+    offline_ready(page)
     title = page.locator("[data-case-title]")
     expect(title).to_be_visible()
     assert any(name in title.inner_text() for name in mine)
@@ -131,7 +114,7 @@ def test_an_ended_session_hides_the_cache_and_only_the_same_person_gets_the_work
     # Someone else signs in on the same browser: none of the first person's data.
     login(page, "pendamping2")
     page.goto("/offline/")
-    _ready(page)
+    offline_ready(page)
     expect(page.locator("[data-cases] li").first).to_be_visible()
     expect(page.locator("[data-outbox-count]")).to_have_text("0")
     _shows_none_of(page, only_mine)
@@ -144,7 +127,7 @@ def test_an_ended_session_hides_the_cache_and_only_the_same_person_gets_the_work
     # The first person signs in again: the sealed work opens and is sent, once.
     login(page, "pendamping")
     page.goto("/offline/")
-    _ready(page)
+    offline_ready(page)
     expect(page.locator("[data-outbox-count]")).to_have_text("0", timeout=20_000)
     assert _steps(live_server, "Langkah A belum terkirim") == 1
     expect(page.locator("[data-cases] li").first).to_be_visible()
@@ -153,15 +136,8 @@ def test_an_ended_session_hides_the_cache_and_only_the_same_person_gets_the_work
 def test_offline_the_cache_shows_only_until_the_sessions_absolute_end(page, live_server):
     mine = _client_names(live_server, "pendamping")
     page.clock.install()
-    login(page, "pendamping")
-    page.goto("/offline/")
-    _ready(page)
-    _keep_offline_page(page)
-
     # No signal, reloaded: the session has not reached its end, so the cases show.
-    page.context.set_offline(True)
-    page.reload()
-    _ready(page)
+    offline_app_without_signal(page, "pendamping")
     cases = page.locator("[data-cases] li")
     expect(cases.first).to_be_visible()
     assert any(name in page.locator("[data-cases]").inner_text() for name in mine)

@@ -215,7 +215,7 @@ def test_asking_again_joins_the_running_job_and_one_person_runs_at_most_two(app,
                                                                             monkeypatch):
     """A reload or a second click while a list is prepared is the same job; a third list
     while two are running is refused with a message, and starts nothing."""
-    monkeypatch.setattr(export_jobs, "run_in_background", lambda _name, _work: None)  # jobs stay pending
+    monkeypatch.setattr(export_jobs, "enqueue_job", lambda _kind, _job_id: None)  # jobs stay pending
     app.config.update(CASEFLOW_EXPORT_JOB_ROWS=2)
     client = signed_in(hostile_team.facilitator)
     first = token_of(client.get("/reports/cases/recorded.csv"))

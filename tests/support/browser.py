@@ -7,11 +7,15 @@ import copy
 import os
 import shutil
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
+from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from caseflow.devdata.demo import DEMO_PASSWORD
+from caseflow.extensions import db
+from caseflow.models import User
 
 CHROMIUM = os.environ.get("CASEFLOW_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "browser" / "screenshots"
@@ -35,9 +39,39 @@ SMALL_TARGETS_IN_MAIN = SMALL_TARGETS.replace(
 assert SMALL_TARGETS_IN_MAIN != SMALL_TARGETS
 
 
+class QueueWorker:
+    """What `caseflow worker` does, in a thread of the test process: take the next queued
+    task (the live server's queue is in memory) and run it."""
+
+    def __init__(self, huey) -> None:
+        self.huey, self.stopping, self.busy = huey, threading.Event(), threading.Lock()
+        self.thread = threading.Thread(target=self.run, name="queue-worker", daemon=True)
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            with self.busy:
+                task = self.huey.dequeue()
+                if task is not None:
+                    self.huey.execute(task)
+            if task is None:
+                self.stopping.wait(0.05)
+
+    def wait_idle(self, seconds: float = 30) -> None:
+        """Until the queue is empty and no task is running (a job of the last module)."""
+        for _ in range(int(seconds / 0.05)):
+            with self.busy:
+                if not self.huey.pending_count():
+                    return
+            self.stopping.wait(0.05)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join(timeout=5)
+
+
 class LiveServer:
-    """The application (CSRF on, background jobs in threads as in production) served on a
-    free port, on a SQLite file seeded once with the demo data."""
+    """The application (CSRF on, background jobs run by a queue worker as in production)
+    served on a free port, on a SQLite file seeded once with the demo data."""
 
     def __init__(self, sqlite_template: Path, directory: Path) -> None:
         from caseflow.devdata.demo import seed_demo_data
@@ -48,7 +82,9 @@ class LiveServer:
         self.path = directory / "caseflow.sqlite3"
         self.demo = directory / "demo.sqlite3"
         shutil.copyfile(sqlite_template, self.path)
-        self.app = build_app(f"sqlite:///{self.path}", directory, WTF_CSRF_ENABLED=True, TESTING=False)
+        self.app = build_app(f"sqlite:///{self.path}", directory, WTF_CSRF_ENABLED=True, TESTING=False,
+                             CASEFLOW_TASKS_URL="memory://")
+        self.worker = QueueWorker(self.app.extensions["caseflow.huey"])
         with self.app.app_context():
             seed_demo_data(case_count=16)
             db.session.remove()
@@ -64,13 +100,12 @@ class LiveServer:
 
     def start(self) -> LiveServer:
         self.thread.start()
+        self.worker.thread.start()
         return self
 
     def fresh(self) -> LiveServer:
         """The demo database and the configuration as seeded, for the next test module."""
-        for thread in threading.enumerate():
-            if thread.name.startswith(("export-", "import-")):
-                thread.join(timeout=30)  # a job of the last module still writing
+        self.worker.wait_idle()  # a job of the last module still writing
         self.app.config.clear()
         self.app.config.update(copy.deepcopy(self.config))
         self.engine.dispose()
@@ -82,6 +117,7 @@ class LiveServer:
         return self
 
     def stop(self) -> None:
+        self.worker.stop()
         self.server.shutdown()
         self.thread.join(timeout=5)
         self.engine.dispose()
@@ -100,3 +136,47 @@ def screenshot(page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def offline_ready(page) -> None:
+    """The offline app has asked the server (or found no answer) and shown what it may."""
+    page.wait_for_selector("#offline-app[data-ready='1']", state="attached", timeout=20_000)
+
+
+def keep_offline_page(page) -> None:
+    """Wait until the service worker controls the page and keeps the offline page."""
+    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=20_000)
+    page.reload()
+    offline_ready(page)
+    page.wait_for_function("""async () => {
+        for (const name of await caches.keys()) {
+            if (await (await caches.open(name)).match('/offline/')) return true;
+        }
+        return false;
+    }""", polling=100, timeout=20_000)
+
+
+def offline_app_without_signal(page, username: str) -> None:
+    """Sign in, open the offline app (kept by the service worker), lose the signal, and
+    open it again from the tablet."""
+    login(page, username)
+    page.goto("/offline/")
+    offline_ready(page)
+    keep_offline_page(page)
+    page.context.set_offline(True)
+    page.reload()
+    offline_ready(page)
+
+
+@contextmanager
+def on_the_server(live_server):
+    """The journey server's database, read or changed behind the page's back."""
+    with live_server.app.app_context():
+        try:
+            yield
+        finally:
+            db.session.remove()
+
+
+def user_named(username: str) -> User:
+    return db.session.execute(select(User).where(User.username == username)).scalar_one()

@@ -41,7 +41,8 @@ API_PREFIX = "/api/"
 
 # Blueprints whose routes the table must cover (the web application's HTML pages).
 COVERED_BLUEPRINTS = {"main", "auth", "cases", "supervision", "audit", "monitoring", "admin", "evidence",
-                      "reports", "exports", "clients", "referrals", "aftercare", "agenda", "targets"}
+                      "reports", "exports", "clients", "referrals", "aftercare", "agenda", "targets", "ops",
+                      "ops_admin"}
 NO_SUCH_JOB = "0" * 32  # export jobs are their owner's only (tests/reports/test_export_jobs.py)
 
 
@@ -262,6 +263,9 @@ ROUTES: list[Route] = [
     R("GET", "/admin/users/{supervisor}/team", admin="200", everyone="403"),
     R("POST", "/admin/users/{supervisor}/team", {"facilitator_ids": "x"}, admin="422", everyone="403"),
     R("GET", "/admin/changes", admin="200", everyone="403"),
+    R("GET", "/admin/tasks", admin="200", everyone="403"),
+    R("GET", "/readyz", everyone="200"),
+    R("GET", "/metrics", everyone="404"),  # no CASEFLOW_METRICS_TOKEN: nothing there
     R("POST", "/admin/changes/999999/confirm", admin="404", everyone="403"),
     R("POST", "/admin/changes/999999/reject", {"reason": "x"}, admin="404", everyone="403"),
 ]
