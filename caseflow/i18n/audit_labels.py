@@ -87,10 +87,14 @@ EVENT_NAMES = {
     "target.default_set": _l("National work target set"),
     "target.set": _l("Work target set"),
     "performance_report.signed": _l("Performance report signed"),
+    "attachment.added": _l("Attachment added"),
+    "attachment.viewed": _l("Attachment viewed"),
+    "client.merged_from_tablet": _l("Client registered on a tablet joined to the existing one"),
+    "client.registered_despite_match": _l("Client registered although a similar one exists"),
 }
 
 # Events that only read: shown apart from the changes, and folded when repeated.
-READ_EVENTS = frozenset({"case.viewed", "client.viewed", "token.used"})
+READ_EVENTS = frozenset({"case.viewed", "client.viewed", "token.used", "attachment.viewed"})
 
 FIELD_NAMES = {
     "id": _l("Record number"),
@@ -199,6 +203,12 @@ FIELD_NAMES = {
     "digest": _l("Digest of the signed figures"),
     "figures": _l("Figures"),
     **MEASURE_NAMES,
+    # Attachments and offline registration
+    "attachment_id": _l("Attachment"),
+    "content_type": _l("Kind of file"),
+    "size": _l("Size in bytes"),
+    "matches": _l("Similar clients"),
+    "sha256": _l("SHA-256 of the file"),
 }
 
 VIA_NAMES = {"web": _l("the web pages"), "api": _l("the API"), "cli": _l("the server's command line"),
