@@ -141,6 +141,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # X-Forwarded-Proto are ignored (anyone could write them); N: the addresses and scheme
         # the N proxies appended are trusted (Werkzeug's ProxyFix).
         "CASEFLOW_TRUSTED_PROXIES": _count(env.get("CASEFLOW_TRUSTED_PROXIES", "0"), "CASEFLOW_TRUSTED_PROXIES"),
+        # The letterhead of printed documents (reports/letterhead.py; or instance/letterhead.yaml).
+        **{f"CASEFLOW_LETTERHEAD_{key}": env.get(f"CASEFLOW_LETTERHEAD_{key}", "")
+           for key in ("MINISTRY", "OFFICE", "ADDRESS", "CITY", "LEGAL_BASIS", "LOGO")},
         "BABEL_DEFAULT_LOCALE": "id",
         "BABEL_DEFAULT_TIMEZONE": "UTC",
         "SESSION_COOKIE_HTTPONLY": True,

@@ -160,16 +160,78 @@ def key_fingerprint(public_key_pem: str) -> str:
     return hashlib.sha256(der).hexdigest()
 
 
+KIND_WORDS = {"case": ("satu kasus", "one case"), "facilitator": ("satu pendamping dalam satu periode",
+                                                                  "one facilitator over a period")}
+MONTHS_ID = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September", "Oktober",
+             "November", "Desember")
+
+
+def _tanggal(moment: datetime) -> str:
+    """'6 Januari 2027 08.30 UTC': the Indonesian way (no locale library needed here)."""
+    moment = moment.astimezone(UTC)
+    return f"{moment.day} {MONTHS_ID[moment.month - 1]} {moment.year} {moment:%H.%M} UTC"
+
+
 def _readme(content: PackageContent, chains: dict[str, dict[str, int]]) -> str:
+    """README.txt: in Bahasa Indonesia first (the auditors' language), English after it."""
     scope = ", ".join(f"{k}: {v}" for k, v in jsonable(content.scope).items())
     unsealed = sum(max(0, c["last_seq"] - c["sealed_seq"]) for c in chains.values())
-    return f"""Caseflow evidence package
-=========================
+    kind_id, kind_en = KIND_WORDS.get(content.kind, (content.kind, content.kind))
+    fingerprint = key_fingerprint(content.public_key_pem)
+    by = f"{content.created_by.get('username')} ({content.created_by.get('role')})"
+    in_scope_id = ("\n                  Kolom 'in_scope' menandai peristiwa yang dilakukan pendamping dalam periode."
+                   if content.in_scope else
+                   "\n                  Peristiwa yang data pribadinya dihapus sesuai aturan retensi tetap\n"
+                   "                  menyimpan ringkasannya, sehingga rantainya tetap dapat diperiksa.")
+    in_scope_en = ("\n                  The field 'in_scope' marks the events done by the facilitator in the period."
+                   if content.in_scope else
+                   "\n                  (Events whose personal data was erased under the retention rules keep\n"
+                   "                  their digest, so their chain still verifies.)")
+    return f"""Paket bukti Caseflow
+====================
 
-Kind:        {content.kind}
+Isi:            jejak audit {kind_id}
+Tentang:        {scope}
+Diekspor pada:  {_tanggal(content.created_at)}
+Diekspor oleh:  {by}
+Rantai:         {len(chains)} rantai, {len(content.events)} peristiwa ({unsealed} belum disegel oleh titik periksa)
+
+Berkas
+------
+{EVENTS}      peristiwa audit, satu objek JSON per baris, setiap rantai dari peristiwa
+                  pertamanya. Setiap peristiwa memuat hash peristiwa sebelumnya (prev_hash)
+                  dan hash-nya sendiri atas siapa, kapan, dari mana, apa, dan ringkasan
+                  bergaram dari apa yang berubah (before/after/context).{in_scope_id}
+{PEOPLE}        orang-orang yang muncul dalam peristiwa
+{CHECKPOINTS}  titik periksa bertanda tangan yang menyegel rantai-rantai ini: masing-masing
+                  menyegel ujung (nomor dan hash peristiwa terakhir) setiap rantai yang
+                  bergerak sejak titik periksa sebelumnya, dengan tanda tangan Ed25519 server
+{PUBLIC_KEY}    kunci publik server; sidik jari sha256-nya:
+                  {fingerprint}
+{MANIFEST}     sha256 setiap berkas, ditandatangani server dalam {SIGNATURE}
+
+Cara memeriksa
+--------------
+1. Di Caseflow: menu Bukti → "Periksa paket di sini" (/audit/evidence/verify), unggah
+   berkas ZIP ini. Pemeriksaan hanya memakai isi paket, bukan basis data.
+2. Di baris perintah:
+       caseflow audit verify-package BERKAS_INI.zip --public-key KUNCI.pem
+
+Pemeriksa membuktikan bahwa tidak ada berkas yang diubah, tidak ada peristiwa yang
+diubah, dihapus, disisipkan atau ditukar urutannya, dan setiap rantai sesuai dengan yang
+disegel titik periksa bertanda tangan. Bandingkan sidik jari kunci di atas dengan kunci
+publik yang ditampilkan Caseflow (atau berikan dengan --public-key): paket yang
+ditandatangani ulang dengan kunci lain akan ditolak. Peristiwa setelah titik periksa
+terakhir rantainya dilaporkan sebagai "belum disegel".
+
+
+Caseflow evidence package (English)
+===================================
+
+Kind:        the audit trail of {kind_en}
 About:       {scope}
 Exported at: {format_time(content.created_at)} (UTC)
-Exported by: {content.created_by.get('username')} ({content.created_by.get('role')})
+Exported by: {by}
 Chains:      {len(chains)}, {len(content.events)} events ({unsealed} not yet sealed by a checkpoint)
 
 Files
@@ -177,21 +239,21 @@ Files
 {EVENTS}      the audit events, one JSON object per line, every chain from its first
                   event. Each event carries the hash of the event before it (prev_hash)
                   and its own hash over who, when, from where, what, and a salted digest
-                  of what changed (before/after/context).{" In this package the field" if content.in_scope else ""}
-{"                  'in_scope' marks the events done by the facilitator in the period."
- if content.in_scope else "                  (Events whose personal data was erased under the retention rules keep"}
-{"" if content.in_scope else "                  their digest, so their chain still verifies.)"}
+                  of what changed (before/after/context).{in_scope_en}
 {PEOPLE}        the people who appear in the events
 {CHECKPOINTS}  the signed checkpoints that sealed these chains: each seals the head
                   (last event number and hash) of every chain that moved since the one
                   before, with an Ed25519 signature by the server
 {PUBLIC_KEY}    the server's public key; its sha256 fingerprint is
-                  {key_fingerprint(content.public_key_pem)}
+                  {fingerprint}
 {MANIFEST}     the sha256 of every file, signed by the server in {SIGNATURE}
 
 How to verify
 -------------
-    caseflow audit verify-package THIS_FILE.zip --public-key KEY.pem
+1. In Caseflow: Evidence → "Verify a package here" (/audit/evidence/verify), upload this
+   ZIP. The check uses only the package, not the database.
+2. On a command line:
+       caseflow audit verify-package THIS_FILE.zip --public-key KEY.pem
 
 The verifier uses only this package, Python's standard library and `cryptography`.
 It proves that no file was changed, that no event was altered, removed, inserted or

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import select
@@ -46,6 +47,60 @@ FIRST_NAMES_F = ["Siti", "Maria", "Yosefina", "Agnes", "Dewi", "Lusia", "Martha"
 FIRST_NAMES_M = ["Yakobus", "Petrus", "Andreas", "Budi", "Markus", "Simon", "Daniel", "Elias", "Fransiskus"]
 LAST_NAMES = ["Wenda", "Kogoya", "Tabuni", "Ndun", "Bria", "Lado", "Mau", "Tefa", "Wanggai", "Sanu"]
 CATEGORIES = ["P02", "P04", "P06", "P09", "P10", "P13", "P16", "P18", "P21", "P23"]
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What a case of one PPKS category looks like: who the client can be (an age range, a
+    sex) and what the facilitator writes, so no 54-year-old is filed as a neglected child."""
+
+    ages: tuple[int, int]
+    sexes: str
+    problem: str
+    needs: str
+    strengths: str
+    goal: str
+    goal_by: str
+    document: str  # the identity document the second goal (and the Dukcapil referral) is about
+
+
+CHILD_DOCUMENT = "akta kelahiran dan KK"
+STEP_NOTES = ("Kunjungan ke-{number}: membahas kemajuan bersama keluarga.",
+              "Pendampingan ke-{number}: menemani klien ke layanan yang dirujuk.",
+              "Konseling ke-{number}: klien menceritakan perubahan sejak kunjungan lalu.",
+              "Kunjungan ke-{number}: memeriksa bantuan yang sudah diterima.")
+PROFILES = {
+    "P02": Profile((6, 15), "FM", "Anak ditinggal orang tua yang merantau; tinggal dengan nenek dan tidak bersekolah.",
+                   "Pengasuhan, akses pendidikan, dokumen kependudukan.", "Nenek peduli, anak ingin sekolah.",
+                   "Anak kembali bersekolah", "Pendamping dan wali", CHILD_DOCUMENT),
+    "P04": Profile((10, 16), "FM", "Anak berjualan di pasar sampai malam dan sering tidur di jalan.",
+                   "Tempat tinggal aman, pendidikan, pendampingan keluarga.", "Kakak mendukung, anak pandai berhitung.",
+                   "Anak pulang ke rumah dan ikut kejar paket", "Pendamping dan orang tua", CHILD_DOCUMENT),
+    "P06": Profile((7, 16), "FM", "Anak mengalami kekerasan fisik di rumah; luka sudah diobati di puskesmas.",
+                   "Perlindungan, pemulihan psikososial, pendampingan hukum.", "Guru dan tetangga peduli.",
+                   "Anak aman dan mengikuti konseling rutin", "Pendamping dan UPTD PPA", CHILD_DOCUMENT),
+    "P09": Profile((19, 58), "FM", "Penyandang disabilitas fisik belum mendapat alat bantu dan jarang keluar rumah.",
+                   "Kursi roda, akses layanan kesehatan, kegiatan produktif.", "Keluarga mendukung, terampil menganyam.",
+                   "Klien memakai kursi roda dan ikut kelompok usaha", "Pendamping dan Dinas Sosial", "KTP dan KK"),
+    "P10": Profile((20, 38), "F", "Klien ingin berhenti bekerja di tempat hiburan malam dan mencari nafkah lain.",
+                   "Pelatihan keterampilan, modal usaha, pemeriksaan kesehatan.", "Motivasi kuat, punya anak.",
+                   "Klien mengikuti pelatihan menjahit", "Pendamping dan BLK", "KTP dan KK"),
+    "P13": Profile((24, 60), "FM", "Klien memulung di tempat pembuangan akhir tanpa alat pelindung.",
+                   "Alat pelindung, jaminan kesehatan, pendidikan anak.", "Pekerja keras, kelompok pemulung solid.",
+                   "Klien terdaftar sebagai peserta BPJS", "Pendamping dan BPJS", "KTP dan KK"),
+    "P16": Profile((21, 48), "FM", "Klien dengan HIV putus minum ARV setelah pindah kampung.",
+                   "Akses ARV rutin, dukungan sebaya, jaminan kesehatan.", "Pasangan mendukung, ikut kelompok sebaya.",
+                   "Klien kembali minum ARV setiap hari", "Pendamping dan puskesmas", "KTP dan KK"),
+    "P18": Profile((17, 34), "F", "Klien dipulangkan setelah dijanjikan kerja di luar daerah dan tidak digaji.",
+                   "Pemulihan psikososial, pendampingan hukum, pekerjaan yang aman.", "Keluarga menerima kembali.",
+                   "Klien mendapat pekerjaan yang aman", "Pendamping dan Disnaker", "KTP dan KK"),
+    "P21": Profile((22, 70), "FM", "Rumah klien rusak berat akibat banjir bandang.",
+                   "Hunian sementara, bantuan logistik, pemulihan mata pencaharian.", "Gotong royong kampung.",
+                   "Klien tinggal di hunian yang layak", "Pendamping dan BPBD", "KTP dan KK"),
+    "P23": Profile((26, 55), "F", "Ibu kepala keluarga tanpa penghasilan tetap dengan tiga anak.",
+                   "Bantuan usaha, jaminan sosial, pendidikan anak.", "Terampil membuat kue, ulet.",
+                   "Klien memiliki usaha kue yang berjalan", "Pendamping dan Dinas Sosial", "KTP dan KK"),
+}
 TARGET_STATES = [
     "recorded", "assessment", "planning", "intervention", "evaluation",
     "termination_review", "resolved", "closed_unresolved",
@@ -125,18 +180,40 @@ REFERRAL_ANSWERS = ("service_given", "accepted", "refused", "no_answer")
 
 
 def _nik(rng: random.Random, province: str, birth: date, sex: str) -> str:
+    return _nik_from(province, birth, sex, (rng.randint(1, 20), rng.randint(1, 30), rng.randint(1, 9999)))
+
+
+def _nik_from(province: str, birth: date, sex: str, draws: tuple[int, int, int]) -> str:
+    regency, district, serial = draws
     day = birth.day + (40 if sex == "F" else 0)
-    return f"{province}{rng.randint(1, 20):02d}{rng.randint(1, 30):02d}{day:02d}{birth.month:02d}{birth.year % 100:02d}{rng.randint(1, 9999):04d}"
+    return f"{province}{regency:02d}{district:02d}{day:02d}{birth.month:02d}{birth.year % 100:02d}{serial:04d}"
 
 
 def _demo_case(rng, index, facilitator: User, supervisor: User, target: str, opened) -> Case:
     me = Actor(user=facilitator, via="cli")
     boss = Actor(user=supervisor, via="cli")
-    sex = rng.choice("FM")
-    first = rng.choice(FIRST_NAMES_F if sex == "F" else FIRST_NAMES_M)
-    birth = date(rng.randint(1950, 2015), rng.randint(1, 12), rng.randint(1, 28))
+    # The shared `rng` is drawn exactly as many times, in the same order, as before clients
+    # had profiles: every later draw (the simulated days between stages) stays the same, so
+    # the demo's timeline (what is due, overdue or in aftercare today) does not move. What a
+    # profile adds comes from a second generator of its own.
+    drawn_sex = rng.choice("FM")
+    drawn_first = rng.choice(FIRST_NAMES_F if drawn_sex == "F" else FIRST_NAMES_M)
+    drawn_year, month, day = rng.randint(1950, 2015), rng.randint(1, 12), rng.randint(1, 28)
+    last = rng.choice(LAST_NAMES)
+    nik_draws = (rng.randint(1, 20), rng.randint(1, 30), rng.randint(1, 9999))
+    address = f"Kampung {rng.choice(LAST_NAMES)}, RT 0{rng.randint(1, 9)}"
+    drawn_guardian = rng.choice(LAST_NAMES) if drawn_year > date.today().year - 18 else None
+    category = rng.choice(CATEGORIES)
+    profile = PROFILES[category]
+    extra = random.Random(f"demo-client-{index}")
+    sex = drawn_sex if drawn_sex in profile.sexes else extra.choice(profile.sexes)
+    first = drawn_first if sex == drawn_sex else extra.choice(FIRST_NAMES_F if sex == "F" else FIRST_NAMES_M)
+    age = extra.randint(*profile.ages)
+    birth = date(opened.year - age, month, day)
+    minor = age < 18
     province = facilitator.province_code
     clock = [opened]
+    texts = extra
 
     def later(days_low: int, days_high: int):
         clock[0] = clock[0] + timedelta(days=rng.randint(days_low, days_high), hours=rng.randint(0, 6))
@@ -144,18 +221,19 @@ def _demo_case(rng, index, facilitator: User, supervisor: User, target: str, ope
 
     with simulated_time(clock[0]):
         client = register_client(me, {
-            "full_name": f"{first} {rng.choice(LAST_NAMES)}",
-            "nik": _nik(rng, province, birth, sex),
+            "full_name": f"{first} {last}",
+            "nik": _nik_from(province, birth, sex, nik_draws),
             "birth_date": birth.isoformat(), "sex": sex,
-            "address": f"Kampung {rng.choice(LAST_NAMES)}, RT 0{rng.randint(1, 9)}",
+            "address": address,
             "province_code": province,
-            "guardian_name": "Ibu " + rng.choice(LAST_NAMES) if birth.year > date.today().year - 18 else None,
-            "guardian_relationship": "ibu" if birth.year > date.today().year - 18 else None,
-            "consent_given_by": "klien sendiri", "consent_confirmed": True,
+            "guardian_name": "Ibu " + (drawn_guardian or extra.choice(LAST_NAMES)) if minor else None,
+            "guardian_relationship": "ibu" if minor else None,
+            "consent_given_by": "wali (ibu)" if minor else "klien sendiri", "consent_confirmed": True,
         })
         case = case_services.open_case(me, {
-            "client_id": client.id, "ppks_category_code": rng.choice(CATEGORIES),
-            "summary": "Rujukan dari aparat kampung.",
+            "client_id": client.id, "ppks_category_code": category,
+            "summary": texts.choice(["Rujukan dari aparat kampung.", "Laporan tetangga kepada kepala kampung.",
+                                     "Datang sendiri ke kantor Dinas Sosial.", "Rujukan dari puskesmas."]),
         })
     order = TARGET_STATES.index(target)
 
@@ -177,9 +255,7 @@ def _demo_case(rng, index, facilitator: User, supervisor: User, target: str, ope
         if order >= 2:
             with later(3, 12):
                 case_services.save_assessment(me, case.id, {
-                    "problem": "Klien mengalami penelantaran dan tidak bersekolah.",
-                    "needs": "Pendampingan psikososial, akses pendidikan, dokumen kependudukan.",
-                    "strengths": "Dukungan keluarga besar, motivasi klien.",
+                    "problem": profile.problem, "needs": profile.needs, "strengths": profile.strengths,
                     "resources": "Puskesmas, sekolah terdekat, gereja.",
                     "risk_level": rng.choice(["low", "medium", "high"]),
                 })
@@ -188,9 +264,8 @@ def _demo_case(rng, index, facilitator: User, supervisor: User, target: str, ope
             with later(3, 12):
                 target_day = (clock[0] + timedelta(days=60)).date().isoformat()
                 case_services.save_plan(me, case.id, {"summary": "Rencana tiga bulan.", "goals": [
-                    {"description": "Klien kembali bersekolah", "target_date": target_day,
-                     "responsible_party": "Pendamping dan orang tua"},
-                    {"description": "Klien memiliki KTP/KK", "target_date": target_day,
+                    {"description": profile.goal, "target_date": target_day, "responsible_party": profile.goal_by},
+                    {"description": f"Klien memiliki {profile.document}", "target_date": target_day,
                      "responsible_party": "Dinas Dukcapil"},
                 ]})
                 fire(me, "start_intervention")
@@ -199,7 +274,7 @@ def _demo_case(rng, index, facilitator: User, supervisor: User, target: str, ope
             with later(1, 3):
                 referral = referral_services.send_referral(me, case.id, {
                     "destination_type": "dukcapil", "institution": f"Dukcapil Kabupaten {rng.choice(LAST_NAMES)}",
-                    "reason": "Klien belum memiliki KTP dan KK.", "goal_id": goals[1],
+                    "reason": f"Klien belum memiliki {profile.document}.", "goal_id": goals[1],
                 })
             if target != "intervention":
                 with later(2, 12):
@@ -210,7 +285,7 @@ def _demo_case(rng, index, facilitator: User, supervisor: User, target: str, ope
         if order >= 4:
             for number in range(rng.randint(1, 4)):
                 with later(5, 20):
-                    step(f"Pendampingan ke-{number + 1}.", goals[number % len(goals)])
+                    step(texts.choice(STEP_NOTES).format(number=number + 1), goals[number % len(goals)])
             with later(1, 5):
                 fire(me, "start_evaluation")
         if order >= 5:
@@ -238,7 +313,7 @@ def _demo_case(rng, index, facilitator: User, supervisor: User, target: str, ope
             with later(1, 3):
                 db.session.refresh(case)
                 case_services.decide_sign_off(boss, case.pending_sign_off.id, {
-                    "decision": "reject", "reason": "Bukti kembali bersekolah belum dilampirkan."})
+                    "decision": "reject", "reason": "Bukti capaian tujuan pertama belum dilampirkan."})
         if order >= 6:
             with later(1, 6):
                 db.session.refresh(case)
@@ -250,7 +325,7 @@ def _demo_case(rng, index, facilitator: User, supervisor: User, target: str, ope
                 if follow_up < utcnow():
                     clock[0] = follow_up
                     with simulated_time(follow_up):
-                        step("Kunjungan bimbingan lanjut: klien tetap bersekolah, keluarga mendukung.")
+                        step("Kunjungan bimbingan lanjut: keadaan klien stabil, keluarga mendukung.")
         if 1 <= order <= 4 and index % 12 == 1 and facilitator.supervisor_id == supervisor.id:
             colleague = db.session.execute(select(User).where(
                 User.supervisor_id == supervisor.id, User.id != facilitator.id, User.role == "facilitator")).scalars().first()

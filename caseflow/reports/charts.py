@@ -9,6 +9,8 @@ from xml.sax.saxutils import escape
 
 from markupsafe import Markup
 
+from ..i18n.formatting import number
+
 PALETTE = ("#2f6f9f", "#3f9c5a", "#c8553d", "#8d6cab", "#d4a017", "#5b8e7d", "#7f7f7f")
 
 
@@ -17,7 +19,7 @@ def _e(value: Any) -> str:
 
 
 def _number(value: float) -> str:
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+    return number(value, 1, trailing_zeros=False)
 
 
 def _legend(series: Sequence[Any], y: float, x0: float = 8) -> list[str]:
@@ -62,8 +64,8 @@ def bars(title: Any, rows: Sequence[tuple[Any, Sequence[float]]], series: Sequen
     for label, values in rows:
         lines = _label_lines(str(label))
         middle = y + per_row / 2 + 4 - 6 * (len(lines) - 1)
-        for number, line in enumerate(lines):
-            parts.append(f'<text x="{label_width - 6}" y="{middle + 12 * number:.0f}" font-size="11" '
+        for line_number, line in enumerate(lines):
+            parts.append(f'<text x="{label_width - 6}" y="{middle + 12 * line_number:.0f}" font-size="11" '
                          f'text-anchor="end">{_e(line)}</text>')
         x = label_width
         for index, value in enumerate(values):
@@ -109,6 +111,6 @@ def columns(title: Any, labels: Sequence[str], series: dict[Any, Sequence[float]
                          f'height="{h:.1f}" fill="{PALETTE[j % len(PALETTE)]}"><title>{_e(label)} · '
                          f'{_e(name)}: {_number(value)}</title></rect>')
         parts.append(f'<text x="{x0 + slot / 2 - 3:.1f}" y="{height - bottom + 14}" font-size="9" '
-                     f'text-anchor="middle">{_e(label[2:] if len(labels) > 8 else label)}</text>')
+                     f'text-anchor="middle">{_e(label.split(" ")[0] if len(labels) > 12 else label)}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))

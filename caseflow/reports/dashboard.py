@@ -16,6 +16,7 @@ from typing import Any
 from flask_babel import gettext as _
 from markupsafe import Markup
 
+from ..i18n.formatting import Month, Rate, month
 from ..i18n.labels import CLOSURE_REASON_NAMES
 from ..models import Role, User
 from ..services.snapshots import store_snapshot
@@ -183,7 +184,7 @@ def _charts(found: Figures, names: dict[str, dict[Any, str]], locale: str) -> li
     trend = found.trend
     title = _("Recorded and resolved per month")
     add("trend", title, charts.columns(
-        title, [m["month"] for m in trend],
+        title, [month(m["month"]) for m in trend],
         {_("Recorded"): [m["recorded"] for m in trend], _("Resolved"): [m["resolved"] for m in trend],
          _("Closed unresolved"): [m["closed_unresolved"] for m in trend]}))
     title = _("Days spent in each stage (stays ended in the period)")
@@ -201,6 +202,11 @@ def _charts(found: Figures, names: dict[str, dict[Any, str]], locale: str) -> li
 
 def _table_dict(table: Table) -> dict[str, Any]:
     def plain(value: Any) -> Any:
+        # Shares and months keep their kind through the snapshot's JSON.
+        if isinstance(value, Rate):
+            return {"rate": float(value)}
+        if isinstance(value, Month):
+            return {"month": value.isoformat()}
         return value if value is None or isinstance(value, bool | int | float) else str(value)
 
     return {"name": table.name, "title": str(table.title), "headers": [str(h) for h in table.headers],
@@ -208,6 +214,14 @@ def _table_dict(table: Table) -> dict[str, Any]:
             "links": [[r, c, url] for (r, c), url in table.links.items()]}
 
 
+def _typed(value: Any) -> Any:
+    if isinstance(value, dict) and "rate" in value:
+        return Rate(value["rate"])
+    if isinstance(value, dict) and "month" in value:
+        return Month.of(value["month"])
+    return value
+
+
 def _table_from(data: dict[str, Any]) -> Table:
-    return Table(data["name"], data["title"], data["headers"], data["rows"],
+    return Table(data["name"], data["title"], data["headers"], [[_typed(v) for v in row] for row in data["rows"]],
                  {(r, c): url for r, c, url in data["links"]})

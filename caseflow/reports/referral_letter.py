@@ -9,13 +9,14 @@ termination report.
 
 from __future__ import annotations
 
-from babel.dates import format_date
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from ..i18n import formatting as fmt
 from ..i18n.referral_labels import DESTINATION_NAMES
 from ..models import Referral
-from .documents import _audit_seal, _Writer
+from .documents import _nip, _place, _Writer
+from .letterhead import current_letterhead
 
 LETTER_LOCALE = "id"
 
@@ -27,7 +28,7 @@ def referral_letter_pdf(referral: Referral, *, zone: str) -> bytes:
 
 
 def _day(value) -> str:
-    return format_date(value, "d MMMM yyyy", locale=LETTER_LOCALE) if value else "—"
+    return fmt.long_date(value, LETTER_LOCALE) if value else "—"
 
 
 def _letter(referral: Referral, zone: str) -> bytes:
@@ -35,8 +36,9 @@ def _letter(referral: Referral, zone: str) -> bytes:
     number = letter_number(referral)
     client = case.client
     facilitator = case.facilitator
-    w = _Writer(zone)
-    w.title(_("Referral letter"))
+    head = current_letterhead()
+    w = _Writer(zone, LETTER_LOCALE, case, head)
+    w.numbered_title(_("Referral letter"), number, None)
     w.pairs([
         (_("Number"), number),
         (_("Date"), _day(referral.sent_on)),
@@ -72,12 +74,10 @@ def _letter(referral: Referral, zone: str) -> bytes:
     ])
     w.p(_("Please send your answer (accepted, service given or refused, with the date) to the facilitator "
           "above, quoting the number of this letter."))
-    w.p(" ")
-    w.p(_("Signed,"))
-    w.p(" ")
-    w.p(" ")
-    w.p(facilitator.full_name)
-    _audit_seal(w, case)
+    w.signatures(fmt.place_and_date(_place(head, case), referral.sent_on, LETTER_LOCALE), [
+        ("", "", None), ("", "", None),
+        (_("Facilitator"), facilitator.full_name, _nip(facilitator)),
+    ])
     return w.build(_("Referral letter %(number)s", number=number))
 
 

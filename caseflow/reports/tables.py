@@ -11,6 +11,8 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..i18n import _l
+from ..i18n import formatting as fmt
+from ..i18n.formatting import Month, Rate
 from ..models import Case, PpksCategory, Province, Role, User, mask_nik
 from ..services.runtime import engine, engines
 from . import figures as fg
@@ -45,8 +47,9 @@ def key_names(by: str, locale: str) -> dict[Any, str]:
     return {}
 
 
-def _percent(value: float | None) -> str:
-    return "" if value is None else f"{value * 100:.1f}%"
+def _percent(value: float | None) -> Rate | None:
+    """A share kept as a number: pages write it `55,6%`, spreadsheets as a percentage cell."""
+    return None if value is None else Rate(value)
 
 
 def headline_tables(figures: dict[str, Any], locale: str, reason_names: dict[str, str]) -> list[Table]:
@@ -103,13 +106,13 @@ def comparison_table(by: str, rows: dict[Any, dict[str, Any]], locale: str) -> T
 def trend_table(trend: list[dict[str, Any]]) -> Table:
     return Table("trend", _l("Per month"), [
         _l("Month"), _l("Recorded"), _l("Resolved"), _l("Closed unresolved"), _l("Resolution rate"),
-    ], [[m["month"], m["recorded"], m["resolved"], m["closed_unresolved"], _percent(m["rate"])] for m in trend])
+    ], [[Month.of(m["month"]), m["recorded"], m["resolved"], m["closed_unresolved"], _percent(m["rate"])] for m in trend])
 
 
 def steps_table(months: list[dict[str, Any]]) -> Table:
     return Table("steps", _l("Steps per case per month"), [
         _l("Month"), _l("Steps logged"), _l("Open cases"), _l("Steps per case"),
-    ], [[m["month"], m["steps"], m["open_cases"], m["steps_per_case"] if m["steps_per_case"] is not None else ""]
+    ], [[Month.of(m["month"]), m["steps"], m["open_cases"], m["steps_per_case"] if m["steps_per_case"] is not None else ""]
         for m in months])
 
 
@@ -176,3 +179,23 @@ def _case_rows(cases: Iterable[Case], locale: str, with_name: bool, with_nik: bo
         if with_nik:
             row.append(mask_nik(case.client.nik))
         yield row
+
+
+def about_table(contents: Any, user: User, filters: fg.Filters, made_at: Any, locale: str) -> Table:
+    """The first sheet of a workbook: what it holds, for whom, the filters and when it
+    was made (a spreadsheet travels without the page it came from)."""
+    names = {by: key_names(by, locale) for by in ("province", "category", "facilitator")}
+    period = f"{fmt.short_date(filters.start, locale) or '…'} – {fmt.short_date(filters.end, locale) or '…'}"
+    rows: list[list[Any]] = [
+        [_l("Contents"), contents],
+        [_l("Made for"), f"{user.full_name} ({user.username})"],
+        [_l("Period"), period],
+        [_l("Province"), names["province"].get(filters.province, filters.province) if filters.province else _l("All")],
+        [_l("PPKS category"), names["category"].get(filters.category, filters.category) if filters.category
+         else _l("All")],
+    ]
+    if filters.facilitator_id:
+        rows.append([_l("Facilitator"), names["facilitator"].get(filters.facilitator_id, "")])
+    rows.append([_l("Made at"), made_at])
+    rows.append([_l("Made by"), "Caseflow"])
+    return Table("about", _l("About this file"), [_l("Item"), _l("Value")], rows)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -119,13 +120,45 @@ def is_plausible_day(day: date) -> bool:
     return EARLIEST_DAY <= day <= LATEST_DAY
 
 
+MONTH_WORDS = {name: number for number, names in enumerate((
+    ("januari", "january", "jan"), ("februari", "february", "feb", "peb"), ("maret", "march", "mar"),
+    ("april", "apr"), ("mei", "may"), ("juni", "june", "jun"), ("juli", "july", "jul"),
+    ("agustus", "august", "agu", "agt", "aug"), ("september", "sep", "sept"),
+    ("oktober", "october", "okt", "oct"), ("november", "nopember", "nov", "nop"),
+    ("desember", "december", "des", "dec")), start=1) for name in names}
+_TYPED_NUMERIC = re.compile(r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})\s*$")
+_TYPED_WORDS = re.compile(r"^\s*(\d{1,2})\s+([A-Za-z]+)\.?\s+(\d{4})\s*$")
+
+
+def typed_day(text: str) -> date | None:
+    """A date as a facilitator types it where the tablet shows no date picker: day first,
+    as Indonesians write it ('6/1/2027', '06-01-2027', '6.1.2027', '6 Januari 2027',
+    '6 Jan 2027'); None if it is none of those or no real day."""
+    found = _TYPED_NUMERIC.match(text)
+    if found:
+        day, month, year = (int(part) for part in found.groups())
+    elif (found := _TYPED_WORDS.match(text)) and found.group(2).lower() in MONTH_WORDS:
+        day, month, year = int(found.group(1)), MONTH_WORDS[found.group(2).lower()], int(found.group(3))
+    else:
+        return None
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
 class PlausibleDate(fields.Date):
-    """A date between 1900 and 2100."""
+    """A date between 1900 and 2100: YYYY-MM-DD, or typed day first (`typed_day`)."""
 
     default_error_messages = {"out_of_range": _l("Use a date between 1900 and 2100.")}
 
     def _deserialize(self, value, attr, data, **kwargs):
-        day = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            day = super()._deserialize(value, attr, data, **kwargs)
+        except MarshmallowValidationError:
+            day = typed_day(value) if isinstance(value, str) else None
+            if day is None:
+                raise
         if not is_plausible_day(day):
             raise self.make_error("out_of_range")
         return day

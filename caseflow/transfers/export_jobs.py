@@ -38,7 +38,7 @@ from ..models import Case, ReportFile, ReportFilePart, ReportJob, Role, User
 from ..queue import enqueue_job
 from ..queue import job as queue_job
 from ..reports import figures as fg
-from ..reports.tables import case_table
+from ..reports.tables import Table, about_table, case_table
 from ..services import transfers as service
 from ..services.context import Actor
 from . import progress
@@ -147,9 +147,14 @@ def export_cases(actor: Actor, wanted: CaseList) -> DirectExport | ReportJob:
         return start_export_job(actor, wanted, total)
     cases = [case for page in wanted.pages(user, threshold + 1) for case in page]
     table = case_table(cases, user, wanted.locale, title=wanted.title or None)
-    body = to_csv(table, wanted.zone) if wanted.fmt == "csv" else to_xlsx([table], wanted.zone)
+    body = to_csv(table, wanted.zone) if wanted.fmt == "csv" else to_xlsx([table], wanted.zone, _about(wanted, user))
     _record_export(actor, wanted, rows=len(cases), sha256=hashlib.sha256(body).hexdigest(), size=len(body))
     return DirectExport(body, wanted.filename)
+
+
+def _about(wanted: CaseList, user: User) -> Table:
+    """The workbook's first sheet: which list, for whom, its filters, when it was made."""
+    return about_table(wanted.title or _l("Cases"), user, wanted.filters, utcnow(), wanted.locale)
 
 
 def _record_export(actor: Actor, wanted: CaseList, *, rows: int, sha256: str, size: int,
@@ -223,7 +228,7 @@ def run_export_job(job_id: int) -> None:
         if wanted.fmt == "csv":
             write_csv(table, out, wanted.zone)
         else:
-            write_xlsx([table], out, wanted.zone)
+            write_xlsx([table], out, wanted.zone, _about(wanted, user))
         service.store_export_file(job_id, out, filename=wanted.filename, content_type=CONTENT_TYPES[wanted.fmt],
                                   rows=cases.done, keep=keep)
     progress.clear(token)

@@ -17,7 +17,8 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
-from ..models.reference import TIMEZONE_ABBREVIATIONS
+from ..i18n import formatting as fmt
+from ..i18n.formatting import Month, Rate
 from ..reports.tables import Table
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -31,16 +32,44 @@ def neutralise(value: Any) -> Any:
 
 
 def _cell(value: Any, zone: str) -> Any:
-    if isinstance(value, datetime):
-        local = value.astimezone(ZoneInfo(zone))
-        return local.strftime("%Y-%m-%d %H:%M ") + TIMEZONE_ABBREVIATIONS.get(zone, zone)
-    if isinstance(value, date):
-        return value.isoformat()
+    """A CSV cell: shares, months, dates and moments as the reader's language writes
+    them (`55,6%`, `Jan 2026`, `21 Nov 2026`, `21 Nov 2026 09:00 WIT`)."""
+    if isinstance(value, Rate | date):
+        return fmt.cell_text(value, zone=zone)
     if value is None:
         return ""
     if isinstance(value, bool | int | float):
         return value
     return neutralise(str(value))
+
+
+# Spreadsheet number formats (Excel codes, the same in every language's Excel).
+PERCENT_FORMAT = "0.0%"
+MONTH_FORMAT = "mmm yyyy"
+DATE_FORMAT = "d mmm yyyy"
+MOMENT_FORMAT = "d mmm yyyy hh:mm"
+
+
+def _typed_cell(sheet, value: Any, zone: str) -> Any:
+    """An XLSX cell of the value's own type: numbers and shares as numbers, dates and
+    moments (in `zone`) as dates, text as text."""
+    if isinstance(value, Rate):
+        cell = WriteOnlyCell(sheet, value=float(value))
+        cell.number_format = PERCENT_FORMAT
+        return cell
+    if isinstance(value, datetime):
+        cell = WriteOnlyCell(sheet, value=value.astimezone(ZoneInfo(zone)).replace(tzinfo=None))
+        cell.number_format = MOMENT_FORMAT
+        return cell
+    if isinstance(value, date):
+        cell = WriteOnlyCell(sheet, value=date(value.year, value.month, value.day))
+        cell.number_format = MONTH_FORMAT if isinstance(value, Month) else DATE_FORMAT
+        return cell
+    if value is None:
+        return None
+    if isinstance(value, bool | int | float):
+        return value
+    return _xlsx_value(sheet, neutralise(str(value)))
 
 
 def to_csv(table: Table, zone: str = "Asia/Jakarta") -> bytes:
@@ -62,17 +91,21 @@ def write_csv(table: Table, out: BinaryIO, zone: str = "Asia/Jakarta") -> None:
     text.detach()  # the caller's file stays open
 
 
-def to_xlsx(tables: Sequence[Table], zone: str = "Asia/Jakarta") -> bytes:
-    """One sheet per table (write-only mode: memory stays flat on long lists)."""
+def to_xlsx(tables: Sequence[Table], zone: str = "Asia/Jakarta", about: Table | None = None) -> bytes:
+    """One sheet per table (write-only mode: memory stays flat on long lists), after an
+    `about` sheet saying what the file holds, for whom, with which filters and when."""
     buffer = io.BytesIO()
-    write_xlsx(tables, buffer, zone)
+    write_xlsx(tables, buffer, zone, about)
     return buffer.getvalue()
 
 
-def write_xlsx(tables: Sequence[Table], out: BinaryIO, zone: str = "Asia/Jakarta") -> None:
+def write_xlsx(tables: Sequence[Table], out: BinaryIO, zone: str = "Asia/Jakarta",
+               about: Table | None = None) -> None:
     """`to_xlsx` written to a file: the tables' rows may be generators."""
     workbook = Workbook(write_only=True)
     used: set[str] = set()
+    if about is not None:
+        tables = [about, *tables]
     for table in tables:
         title = _sheet_title(str(table.title), used)
         sheet = workbook.create_sheet(title)
@@ -83,7 +116,7 @@ def write_xlsx(tables: Sequence[Table], out: BinaryIO, zone: str = "Asia/Jakarta
             header.append(cell)
         sheet.append(header)
         for row in table.rows:
-            sheet.append([_xlsx_value(sheet, _cell(v, zone)) for v in row])
+            sheet.append([_typed_cell(sheet, v, zone) for v in row])
     if not tables:
         workbook.create_sheet("-")
     workbook.save(out)
@@ -99,11 +132,23 @@ def _xlsx_value(sheet, value: Any) -> Any:
     return value
 
 
+SHEET_TITLE_LIMIT = 31  # Excel's own limit
+
+
+def _shorten(title: str, limit: int) -> str:
+    """At most `limit` characters, cut between words, never inside one."""
+    if len(title) <= limit:
+        return title
+    cut = title.rfind(" ", 0, limit + 1)
+    return (title[:cut] if cut > 0 else title[:limit]).rstrip(" ,;-–·")
+
+
 def _sheet_title(title: str, used: set[str]) -> str:
-    clean = "".join(ch for ch in title if ch not in "[]:*?/\\")[:28] or "Sheet"
-    candidate, number = clean, 2
+    clean = " ".join("".join(ch for ch in title if ch not in "[]:*?/\\").split()) or "Sheet"
+    candidate, number = _shorten(clean, SHEET_TITLE_LIMIT), 2
     while candidate.lower() in used:
-        candidate, number = f"{clean[:25]} {number}", number + 1
+        suffix = f" {number}"
+        candidate, number = _shorten(clean, SHEET_TITLE_LIMIT - len(suffix)) + suffix, number + 1
     used.add(candidate.lower())
     return candidate
 

@@ -7,8 +7,6 @@ Opening a case's history is a read of the case and is recorded like one.
 
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -22,16 +20,17 @@ from sqlalchemy.orm import selectinload
 
 from ..errors import ValidationError
 from ..extensions import db
-from ..i18n import _l
-from ..models import AccountChange, AuditEvent, Case, Client, Province, Role, User
+from ..i18n import _l, audit_labels
+from ..models import AccountChange, AuditEvent, Case, Client, PpksCategory, Province, Role, User
 from ..schemas import is_plausible_day, parse_row_id
 from ..services import access
 from ..services import audit as audit_services
 from ..services import cases as case_services
+from ..services.runtime import engine
 from . import navigation
 from .auth import request_actor
 from .errors import render_invalid
-from .formatting import localtime, utc, viewer_zone
+from .formatting import locale_code, viewer_zone
 from .helpers import paginate, require_role
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -55,39 +54,22 @@ def _auditors_only():
 
 # --- what changed -------------------------------------------------------------------
 
-ACTION_NAMES = {
-    "case.opened": _l("Case opened"),
-    "case.viewed": _l("Case viewed"),
-    "case.transition": _l("Stage changed"),
-    "case.reassigned": _l("Case reassigned"),
-    "assessment.saved": _l("Assessment saved"),
-    "plan.saved": _l("Intervention plan saved"),
-    "evaluation.saved": _l("Evaluation saved"),
-    "termination.saved": _l("Termination request saved"),
-    "step.logged": _l("Step logged"),
-    "aftercare.started": _l("Aftercare started"),
-    "aftercare.contact_made": _l("Aftercare contact made"),
-    "aftercare.ended": _l("Aftercare ended"),
-    "referral.sent": _l("Referral sent"),
-    "referral.answered": _l("Referral answer recorded"),
-    "client.viewed": _l("Client viewed"),
-    "access.denied": _l("Access refused"),
-    "client.duplicate_nik_checked": _l("NIK registered outside their reach"),
-    "login.succeeded": _l("Signed in"),
-    "login.failed": _l("Sign-in refused"),
-    "logout": _l("Signed out"),
-}
-
 
 def action_name(action: str) -> str:
-    return str(ACTION_NAMES.get(action, action))
+    return audit_labels.event_name(action)
 
 
 @dataclass(frozen=True)
 class Change:
+    """One field an event changed: its path and label, and the values before and after
+    as a person reads them (with the stored values beside them for the expert)."""
+
     field: str
     before: str | None
     after: str | None
+    label: str = ""
+    raw_before: str | None = None
+    raw_after: str | None = None
 
     @property
     def kind(self) -> str:
@@ -114,40 +96,40 @@ def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix or "value": value}
 
 
-_ISO_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+def _names(zone: str | None = None) -> audit_labels.Names:
+    return audit_labels.Names(zone=zone or viewer_zone(), locale=locale_code())
 
 
-def _text(value: Any) -> str:
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, bool):
-        return _("yes") if value else _("no")
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, str) and _ISO_INSTANT.match(value):
-        # A stored instant (a deadline, when a step happened): local time and UTC, as everywhere.
-        instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        return f"{localtime(instant)} · {utc(instant)}"
-    return str(value)
-
-
-def changes(before: Any, after: Any) -> list[Change]:
+def changes(before: Any, after: Any, names: audit_labels.Names | None = None) -> list[Change]:
     """Field by field, what an event changed: added, removed or changed; unchanged
     fields are left out (they are still in the event, and in an evidence package)."""
+    names = names or _names()
     old, new = _flatten(before) if before is not None else {}, _flatten(after) if after is not None else {}
     result = []
     for key in list(old) + [k for k in new if k not in old]:
         if key in old and key in new and old[key] == new[key]:
             continue
-        result.append(Change(key, _text(old[key]) if key in old else None,
-                             _text(new[key]) if key in new else None))
+        if audit_labels.is_record_number(key):
+            continue  # the row's own id: in the event and the evidence package, not a change to read
+        result.append(Change(
+            key,
+            audit_labels.value_text(key, old[key], names) if key in old else None,
+            audit_labels.value_text(key, new[key], names) if key in new else None,
+            audit_labels.field_name(key),
+            audit_labels.raw_text(old[key]) if key in old else None,
+            audit_labels.raw_text(new[key]) if key in new else None,
+        ))
     return result
 
 
-def _context_items(context: Any) -> list[tuple[str, str]]:
+def _context_items(context: Any, names: audit_labels.Names) -> list[tuple[str, str, str]]:
+    """(label, readable value, raw key=value) of what an event noted beside its change."""
     if not isinstance(context, dict):
         return []
-    return [(str(k), _text(v)) for k, v in context.items()]
+    return [(label, value, f"{key}={raw}")
+            for key, flat in context.items() for path, item in _flatten(flat, str(key)).items()
+            for label, value, raw in [(audit_labels.field_name(path), audit_labels.value_text(path, item, names),
+                                       audit_labels.raw_text(item))]]
 
 
 def _people(ids: set[int | None]) -> dict[int, User]:
@@ -190,20 +172,112 @@ def search():
 # --- a case's history ---------------------------------------------------------------------
 
 
+HISTORY_KINDS = ("all", "changes", "reads")
+
+
+def _case_names(case: Case, events: list[AuditEvent]) -> audit_labels.Names:
+    """The people, categories, provinces, goals and stages the case's events refer to."""
+    locale = locale_code()
+    person_ids = {e.actor_id for e in events}
+    for e in events:
+        for record in (e.before, e.after, e.context):
+            if isinstance(record, dict):
+                person_ids.update(v for k, v in _flatten(record).items()
+                                  if k.rsplit(".", 1)[-1] in audit_labels.PERSON_FIELDS and isinstance(v, int))
+    earlier = {v for e in events if isinstance(e.context, dict)
+               for v in (e.context.get("earlier_case_ids") or []) if isinstance(v, int)}
+    cases = dict(db.session.execute(access.visible_cases(current_user, select(Case.id, Case.number))
+                                    .where(Case.id.in_(earlier))).all()) if earlier else {}
+    goals: dict[int, str] = {}
+    for (after,) in db.session.execute(select(AuditEvent.after).where(
+            AuditEvent.case_id == case.id, AuditEvent.action == "plan.saved")):
+        for goal in (after or {}).get("goals", []):
+            if isinstance(goal, dict) and isinstance(goal.get("id"), int):
+                goals[goal["id"]] = goal.get("description") or ""
+    definition = engine(case.workflow).definition
+    return audit_labels.Names(
+        people={u.id: u.full_name for u in _people(person_ids).values()},
+        categories={c.code: c.name(locale) for c in db.session.execute(select(PpksCategory)).scalars()},
+        provinces={p.code: p.name for p in db.session.execute(select(Province)).scalars()},
+        goals=goals, clients={case.client_id: case.client.full_name}, cases=cases,
+        state_title=lambda code: definition.states[code].title(locale) if code in definition.states else code,
+        trigger_title=lambda code: (definition.triggers[code][0].title(locale)
+                                    if code in definition.triggers else code),
+        zone=viewer_zone(), locale=locale,
+    )
+
+
+def _history_filters(case: Case) -> tuple[dict[str, Any], list[Any]]:
+    """The history's filters from the query string (what kind of events, whose, which
+    days in the auditor's zone): unknown values are ignored, never an error."""
+    kind = request.args.get("kind", "all")
+    kind = kind if kind in HISTORY_KINDS else "all"
+    person = parse_row_id(request.args.get("person") or "") if request.args.get("person") else None
+    days: dict[str, date | None] = {}
+    for name in ("from", "until"):
+        try:
+            days[name] = date.fromisoformat(request.args.get(name) or "")
+        except ValueError:
+            days[name] = None
+        if days[name] is not None and not is_plausible_day(days[name]):
+            days[name] = None
+    conditions: list[Any] = []
+    reads = list(audit_labels.READ_EVENTS)
+    if kind == "changes":
+        conditions.append(AuditEvent.action.not_in(reads))
+    elif kind == "reads":
+        conditions.append(AuditEvent.action.in_(reads))
+    if person:
+        conditions.append(AuditEvent.actor_id == person)
+    zone = ZoneInfo(viewer_zone())
+    if days["from"]:
+        conditions.append(AuditEvent.occurred_at >= datetime.combine(days["from"], time(), zone).astimezone(UTC))
+    if days["until"]:
+        conditions.append(AuditEvent.occurred_at < datetime.combine(days["until"] + timedelta(days=1), time(),
+                                                                    zone).astimezone(UTC))
+    form = {"kind": kind, "person": person, "from": days["from"].isoformat() if days["from"] else "",
+            "until": days["until"].isoformat() if days["until"] else ""}
+    return form, conditions
+
+
+def _compact(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Reads of the same kind by the same person one after the other become one entry
+    ("viewed 5 times between … and …"); changes are never folded."""
+    result: list[dict[str, Any]] = []
+    for entry in entries:
+        e = entry["event"]
+        last = result[-1] if result else None
+        if (last is not None and e.action in audit_labels.READ_EVENTS and last["event"].action == e.action
+                and last["event"].actor_id == e.actor_id and not entry["changes"]):
+            last["repeats"].append(e)
+            continue
+        entry["repeats"] = []
+        result.append(entry)
+    return result
+
+
 @bp.route("/cases/<int:case_id>/history")
 def history(case_id: int):
     """Every audit event of the case, oldest first: who, in which role, when (local time
-    and UTC), from where, and what changed."""
+    and UTC), from where, and what changed, in words; filtered by kind, person and period."""
     case = case_services.read_case(request_actor(), case_id, what="audit history", limit=0).case
     condition = or_(AuditEvent.case_id == case.id, AuditEvent.chain == audit_services.case_chain(case.id))
-    found = paginate(select(AuditEvent).where(condition)
+    form, filters = _history_filters(case)
+    everyone = db.session.execute(select(AuditEvent.actor_id).where(condition).distinct()).scalars().all()
+    people_options = sorted(((u.id, u.full_name) for u in _people(set(everyone)).values()), key=lambda p: p[1])
+    total = db.session.execute(select(func.count()).select_from(AuditEvent).where(condition)).scalar_one()
+    found = paginate(select(AuditEvent).where(condition, *filters)
                      .order_by(AuditEvent.occurred_at, AuditEvent.chain, AuditEvent.seq), TIMELINE_PAGE_SIZE)
     events = found.items
+    names = _case_names(case, events)
     people = _people({e.actor_id for e in events})
-    entries = [{"event": e, "actor": people.get(e.actor_id), "action": action_name(e.action),
-                "changes": changes(e.before, e.after), "context": _context_items(e.context)}
-               for e in events]
-    return render_template("audit/history.html", case=case, entries=entries, **found.fields())
+    entries = _compact([{"event": e, "actor": people.get(e.actor_id), "action": action_name(e.action),
+                         "changes": changes(e.before, e.after, names), "context": _context_items(e.context, names)}
+                        for e in events])
+    filter_args = {k: v for k, v in form.items() if v and v != "all"}
+    return render_template("audit/history.html", case=case, entries=entries, total=total, shown=found.total,
+                           page=found.page, pages=found.pages, form=form, people_options=people_options,
+                           filter_args=filter_args)
 
 
 # --- a facilitator's trail ------------------------------------------------------------------
@@ -279,7 +353,7 @@ def trail():
     entries = [{"event": e, "case": visible.get(e.case_id), "action": action_name(e.action),
                 # The fields an action touched, not their content: the content is read on
                 # the case's history page, where the read is recorded.
-                "fields": [c.field for c in changes(e.before, e.after)]}
+                "fields": [(c.label, c.field) for c in changes(e.before, e.after)]}
                for e in shown]
     context.update(entries=entries, left_out=len(events) - len(shown), truncated=truncated)
     return render_template("audit/trail.html", errors={}, **context)

@@ -21,7 +21,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from ..audit.package import key_fingerprint
+from ..audit.package import UnreadablePackage, describe, key_fingerprint, verify_package
 from ..errors import NotFound, ValidationError
 from ..extensions import db
 from ..i18n import _l
@@ -124,6 +124,54 @@ def _invalid(error: ValidationError):
     facilitators = [(u.id, f"{u.full_name} ({u.username})") for u in _facilitators()]
     return render_invalid("evidence/index.html", error, public_key=pem, fingerprint=key_fingerprint(pem),
                           facilitators=facilitators)
+
+
+# What each kind of problem the verifier names means, in words.
+PROBLEM_NAMES = {
+    "file": _l("A file of the package was changed, added or removed"),
+    "key": _l("The server key in the package is not the expected one"),
+    "signature": _l("The signature of the package's list of files does not hold"),
+    "altered": _l("An event was altered"),
+    "removed": _l("An event was removed"),
+    "inserted": _l("An event was inserted"),
+    "reordered": _l("Events were reordered"),
+    "truncated": _l("A chain was cut short"),
+    "checkpoint": _l("A chain does not match its signed checkpoint"),
+    "scope": _l("The facilitator's events are not marked as exported"),
+}
+CHECKS = (
+    (("file", "signature"), _l("No file of the package was changed")),
+    (("altered", "removed", "inserted", "reordered", "truncated"),
+     _l("No event was altered, removed, inserted or reordered")),
+    (("checkpoint", "key"), _l("Every chain matches the checkpoints signed by the server")),
+)
+
+
+@bp.route("/evidence/verify", methods=["GET", "POST"])
+def verify():
+    """Check an uploaded evidence package with the package alone (the same checks and the
+    same result as `caseflow audit verify-package`); the database is not consulted. Its key
+    is then compared with this server's."""
+    if request.method == "GET":
+        return render_template("evidence/verify.html", report=None, errors={})
+    upload = request.files.get("package")
+    if upload is None or not upload.filename:
+        return render_invalid("evidence/verify.html", ValidationError(
+            _("Choose the package's ZIP file."), fields={"package": [_("Choose the package's ZIP file.")]}),
+            report=None)
+    try:
+        report = verify_package(upload.read())
+    except UnreadablePackage as exc:
+        message = _("This file is not a readable Caseflow evidence package (%(reason)s).", reason=str(exc))
+        return render_invalid("evidence/verify.html", ValidationError(message, fields={"package": [message]}),
+                              report=None)
+    kinds = report.kinds()
+    checks = [(str(label), not (kinds & set(group))) for group, label in CHECKS]
+    problems = [(str(PROBLEM_NAMES.get(p.kind, p.kind)), p.message) for p in report.problems]
+    return render_template("evidence/verify.html", report=report, checks=checks, problems=problems,
+                           filename=upload.filename, lines=list(describe(report)),
+                           this_server=report.key_fingerprint == key_fingerprint(public_key_pem()),
+                           errors={})
 
 
 @bp.route("/public-key.pem")

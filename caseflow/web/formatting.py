@@ -7,18 +7,16 @@ Times are stored in UTC and shown in the viewer's province zone with WIB / WITA 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel import Locale
-from babel.dates import format_date, parse_pattern
 from flask import Flask, g, has_request_context, request, url_for
 from flask_babel import get_locale
 from flask_login import current_user
 from werkzeug.routing import BuildError
 
-from ..i18n import _l
+from ..i18n import _l, audit_labels
+from ..i18n import formatting as fmt
 from ..i18n.labels import labels
 from ..models import Role
 from ..models.reference import TIMEZONE_ABBREVIATIONS
@@ -59,39 +57,28 @@ def to_zone(value: datetime, zone: str | None = None) -> datetime:
     return _aware(value).astimezone(ZoneInfo(zone or viewer_zone()))
 
 
-@lru_cache(maxsize=8)
-def _babel_locale(code: str) -> Locale:
-    return Locale.parse(code)
-
-
-_MINUTE_PATTERN = parse_pattern("d MMM yyyy HH:mm")
-
-
 def localtime(value: datetime | None, zone: str | None = None, with_zone: bool = True) -> str:
-    """A UTC datetime in the viewer's zone (or `zone`), e.g. '5 Jan 2026 17.00 WIT'.
+    """A UTC datetime in the viewer's zone (or `zone`), e.g. '5 Jan 2026 17:00 WIT'.
 
-    Each value is formatted once per request (a page shows the same moments again), with
-    the pattern parsed once per process and the locale once per language."""
+    Each value is formatted once per request (a page shows the same moments again)."""
     if value is None:
         return ""
     zone = zone or viewer_zone()
     code = locale_code()
     cache = g.setdefault("_localtimes", {}) if has_request_context() else {}
-    key = (value, zone, code)
+    key = (value, zone, code, with_zone)
     text = cache.get(key)
     if text is None:
-        text = cache[key] = _MINUTE_PATTERN.apply(to_zone(value, zone), _babel_locale(code))
-    return f"{text} {zone_abbreviation(zone)}" if with_zone else text
+        text = cache[key] = fmt.moment(value, zone, code, with_zone=with_zone)
+    return text
 
 
 def table_cell(value: Any) -> Any:
-    """A table cell as a page shows it: a moment in the viewer's zone, a date as a date
-    (the exports write the same values in their own ISO form)."""
-    if isinstance(value, datetime):
-        return localtime(value)
-    if isinstance(value, date):
-        return localdate(value)
-    return "" if value is None else value
+    """A table cell as a page shows it, in the reader's language: a moment in the viewer's
+    zone, a date, a month, a share as a percentage, numbers with their separators."""
+    if isinstance(value, str):
+        return value
+    return fmt.cell_text(value, locale_code(), viewer_zone())
 
 
 def utc(value: datetime | None) -> str:
@@ -102,11 +89,28 @@ def utc(value: datetime | None) -> str:
 
 def localdate(value: date | datetime | None, zone: str | None = None) -> str:
     """A date ('31 Jan 2027'); a datetime is first moved into the viewer's zone."""
-    if value is None:
-        return ""
     if isinstance(value, datetime):
         value = to_zone(value, zone).date()
-    return format_date(value, "d MMM yyyy", locale=locale_code())
+    return fmt.short_date(value, locale_code())
+
+
+def longdate(value: date | datetime | None, zone: str | None = None) -> str:
+    """A date written out ('6 Januari 2027')."""
+    if isinstance(value, datetime):
+        value = to_zone(value, zone).date()
+    return fmt.long_date(value, locale_code())
+
+
+def number(value: Any, digits: int = 0) -> str:
+    return fmt.number(value, digits, locale_code())
+
+
+def percent(value: Any, digits: int = 1) -> str:
+    return fmt.percent(value, digits, locale_code())
+
+
+def month(value: Any) -> str:
+    return fmt.month(value, locale_code())
 
 
 def local_input_value(value: datetime | None = None, zone: str | None = None) -> str:
@@ -154,12 +158,26 @@ def current_nav_endpoint(items: list) -> str | None:
     return next((item.endpoint for item in items if item.endpoint.startswith(area)), None)
 
 
+def field_label(name: str) -> str:
+    """A form field's name in words for an error summary ('goals-2-description' → 'Goal 2 ·
+    Description'); empty when the field has no label (the message then stands alone)."""
+    path = name.replace("-", ".")
+    if audit_labels.unlabelled_fields(path):
+        return ""
+    return audit_labels.field_name(path)
+
+
 def init_app(app: Flask) -> None:
     app.add_template_filter(localtime, "localtime")
     app.add_template_filter(table_cell, "cell")
     app.add_template_filter(utc, "utc")
     app.add_template_filter(localdate, "localdate")
     app.add_template_filter(localdate, "date")
+    app.add_template_filter(longdate, "longdate")
+    app.add_template_filter(number, "number")
+    app.add_template_filter(percent, "percent")
+    app.add_template_filter(month, "month")
+    app.add_template_global(field_label, "field_label")  # form macros are imported without context
     app.add_template_filter(role_name, "role_name")
     app.add_template_filter(state_title, "state_title")
     app.add_template_filter(category_name, "category_name")

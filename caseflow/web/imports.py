@@ -28,7 +28,7 @@ from .auth import request_actor
 bp = Blueprint("imports", __name__, url_prefix="/imports")
 
 IMPORTERS = (Role.FACILITATOR, Role.SUPERVISOR)
-navigation.register("imports.upload", _l("Import a register"), IMPORTERS, order=65)
+navigation.register("imports.upload", _l("Import a register"), IMPORTERS, order=65, menu="user")
 
 
 def _require_importer() -> None:

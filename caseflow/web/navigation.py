@@ -16,6 +16,7 @@ class NavItem:
     label: Any  # a lazy translated string
     roles: tuple[str, ...]
     order: int = 50
+    menu: str = "main"  # "main": the menu bar; "user": the menu under the person's name (rarely used)
 
 
 _ITEMS: dict[str, NavItem] = {}
@@ -23,8 +24,9 @@ _ITEMS: dict[str, NavItem] = {}
 _COUNTS: dict[str, Callable[[Any], int]] = {}
 
 
-def register(endpoint: str, label: Any, roles: tuple[str, ...] | list[str], order: int = 50) -> None:
-    _ITEMS[endpoint] = NavItem(endpoint, label, tuple(roles), order)
+def register(endpoint: str, label: Any, roles: tuple[str, ...] | list[str], order: int = 50,
+             menu: str = "main") -> None:
+    _ITEMS[endpoint] = NavItem(endpoint, label, tuple(roles), order, menu)
 
 
 def register_count(endpoint: str, count: Callable[[Any], int]) -> None:
@@ -35,14 +37,16 @@ def counts_for(user, items: list[NavItem]) -> dict[str, int]:
     return {item.endpoint: _COUNTS[item.endpoint](user) for item in items if item.endpoint in _COUNTS}
 
 
-def items_for(user) -> list[NavItem]:
+def items_for(user, menu: str = "main") -> list[NavItem]:
     if not getattr(user, "is_authenticated", False):
         return []
-    return sorted((i for i in _ITEMS.values() if user.role in i.roles), key=lambda i: (i.order, i.endpoint))
+    return sorted((i for i in _ITEMS.values() if user.role in i.roles and i.menu == menu),
+                  key=lambda i: (i.order, i.endpoint))
 
 
 def init_app(app: Flask) -> None:
     @app.context_processor
     def navigation() -> dict:
-        items = items_for(current_user)
-        return {"nav_items": items, "nav_counts": counts_for(current_user, items)}
+        items, user_items = items_for(current_user), items_for(current_user, "user")
+        return {"nav_items": items, "user_menu_items": user_items,
+                "nav_counts": counts_for(current_user, items + user_items)}

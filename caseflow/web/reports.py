@@ -25,8 +25,9 @@ from ..i18n.labels import labels
 from ..models import Case, PpksCategory, Province, Role, User
 from ..reports import documents
 from ..reports import figures as fg
+from ..reports import monthly as monthly_reports
 from ..reports.dashboard import Dashboard, assemble
-from ..reports.tables import case_table
+from ..reports.tables import about_table, case_table
 from ..schemas import is_plausible_day, page_number, parse_row_id
 from ..services import cases as case_services
 from ..transfers import export_jobs
@@ -34,7 +35,7 @@ from ..transfers.exports import to_csv, to_xlsx
 from . import navigation
 from .auth import request_actor
 from .errors import error_page
-from .formatting import locale_code, safe_url_for, viewer_zone
+from .formatting import localdate, locale_code, safe_url_for, viewer_zone
 from .helpers import require_role
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -198,7 +199,9 @@ def export(fmt: str):
     all_tables = dashboard_content(filters, current_user).tables
     stamp = utcnow().strftime("%Y%m%d")
     if fmt == "xlsx":
-        return _download(to_xlsx(all_tables, viewer_zone()), f"caseflow-figures-{stamp}.xlsx")
+        about = about_table(_("Monitoring figures, one sheet per table"), current_user, filters, utcnow(),
+                            locale_code())
+        return _download(to_xlsx(all_tables, viewer_zone(), about), f"caseflow-figures-{stamp}.xlsx")
     if fmt == "csv":
         wanted = request.args.get("table", "figures")
         table = next((t for t in all_tables if t.name == wanted), None)
@@ -206,6 +209,32 @@ def export(fmt: str):
             abort(404)
         return _download(to_csv(table, viewer_zone()), f"caseflow-{table.name}-{stamp}.csv")
     abort(404)
+
+
+@bp.route("/monthly.pdf", defaults={"fmt": "pdf"})
+@bp.route("/monthly.xlsx", defaults={"fmt": "xlsx"})
+@login_required
+def monthly(fmt: str):
+    """The facilitator's monthly report, or a supervisor's team report (or one of their
+    facilitators'), for `month` (YYYY-MM, this month by default), as PDF or XLSX."""
+    require_role(Role.FACILITATOR, Role.SUPERVISOR)
+    text = (request.args.get("month") or "").strip()
+    try:
+        month = date.fromisoformat(text + "-01") if text else utcnow().date().replace(day=1)
+    except ValueError:
+        month = None
+    if month is None or not is_plausible_day(month):
+        message = _("Month: '%(value)s' is not a month (use YYYY-MM). No file was made.", value=text)
+        abort(Response(error_page(400, message)[0], status=400))
+    facilitator = request.args.get("facilitator")
+    facilitator_id = parse_row_id(facilitator) if facilitator else None
+    if facilitator and facilitator_id is None:
+        abort(404)
+    report = monthly_reports.monthly_report(current_user, facilitator_id, month, locale_code())
+    name = f"laporan-bulanan-{report.author.username}-{month:%Y-%m}.{fmt}"
+    if fmt == "pdf":
+        return _download(monthly_reports.monthly_pdf(report, locale=locale_code(), zone=viewer_zone()), name)
+    return _download(to_xlsx(report.tables, viewer_zone(), report.about), name)
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -334,7 +363,7 @@ def termination_report(case_id: int):
 
 def period_label(filters: fg.Filters) -> str:
     end = filters.end or utcnow().date()
-    return f"{filters.start.isoformat() if filters.start else '…'} – {end.isoformat()}"
+    return f"{localdate(filters.start) if filters.start else '…'} – {localdate(end)}"
 
 
 @bp.app_template_global()

@@ -18,7 +18,8 @@ from .navigation import register
 
 bp = Blueprint("tokens", __name__, url_prefix="/tokens")
 
-register("tokens.index", _l("API tokens"), (Role.FACILITATOR, Role.SUPERVISOR, Role.AUDITOR), order=90)
+register("tokens.index", _l("API tokens"), (Role.FACILITATOR, Role.SUPERVISOR, Role.AUDITOR), order=90,
+         menu="user")
 
 SCOPE_LABELS = {
     "cases:read": _l("Read cases, clients and steps"),

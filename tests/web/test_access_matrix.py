@@ -209,12 +209,16 @@ ROUTES: list[Route] = [
     R("POST", "/audit/evidence/case", {"case_number": "00-0000-000000"}, auditor="422", everyone="403"),
     R("POST", "/audit/evidence/facilitator", {"facilitator_id": "x"}, auditor="422", everyone="403"),
     R("GET", "/audit/public-key.pem", auditor="200", everyone="403"),
+    R("GET", "/audit/evidence/verify", auditor="200", everyone="403"),
+    R("POST", "/audit/evidence/verify", {}, auditor="422", everyone="403"),
     R("GET", "/audit/clients/{client}/viewers", auditor="200 200 200 404", everyone="403"),
     R("GET", "/audit/account-changes", auditor="200", everyone="403"),
     # --- programme manager
     R("GET", "/monitoring", manager="200", everyone="403"),
     # --- monitoring dashboards (figures for every case reader and the programme manager)
     R("GET", "/reports/", facilitator="200", supervisor="200", auditor="200", manager="200", admin="403"),
+    R("GET", "/reports/monthly.pdf", facilitator="200", supervisor="200", everyone="403"),
+    R("GET", "/reports/monthly.xlsx", facilitator="200", supervisor="200", everyone="403"),
     R("GET", "/reports/export.csv", facilitator="200", supervisor="200", auditor="200", manager="200",
       admin="403"),
     R("GET", "/reports/cases/resolved", facilitator="200", supervisor="200", auditor="200", manager="403",

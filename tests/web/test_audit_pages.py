@@ -18,7 +18,9 @@ def test_changes_lists_fields_added_removed_and_changed():
                                                    {"description": "Kesehatan", "target_date": None}]}
     found = {c.field: (c.kind, c.before, c.after) for c in changes(before, after)}
     assert found["summary"] == ("changed", "Rencana", "Rencana baru")
-    assert found["goals.1.target_date"] == ("changed", "2027-01-31", "2027-02-28")
+    assert found["goals.1.target_date"] == ("changed", "31 Jan 2027", "28 Feb 2027")  # dates in words
+    [target] = [c for c in changes(before, after) if c.field == "goals.1.target_date"]
+    assert (target.raw_before, target.raw_after) == ("2027-01-31", "2027-02-28")  # the stored values
     assert found["goals.2.description"] == ("added", None, "Kesehatan")
     assert "goals.1.description" not in found
     assert [c.kind for c in changes({"a": 1}, None)] == ["removed"]

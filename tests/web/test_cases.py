@@ -237,11 +237,11 @@ def test_plan_with_a_bad_date_names_the_goal_row(signed_in, team, make):
     response = signed_in(team.facilitator).post(f"/cases/{case.id}/plan", data={
         "expected_version": case.version, "summary": "",
         "goals-0-description": "", "goals-0-target_date": "", "goals-0-responsible_party": "",
-        "goals-3-description": "Kembali sekolah", "goals-3-target_date": "31/01/2027",
+        "goals-3-description": "Kembali sekolah", "goals-3-target_date": "31/02/2027",
         "goals-3-responsible_party": "Pendamping"})
     assert response.status_code == 422
     assert 'id="f-goals-3-target-date-error-1"' in response.text
-    assert 'value="31/01/2027"' in response.text
+    assert 'value="31/02/2027"' in response.text
     assert count(Goal) == 0
 
 

@@ -66,6 +66,7 @@
         var row = holder.firstElementChild;
         container.appendChild(row);
         wire(row);
+        dateEchoes(row);
         renumber();
         var first = row.querySelector("textarea, input");
         if (first) { first.focus(); }
@@ -106,8 +107,39 @@
     window.setTimeout(poll, 1000);
   }
 
+  /* Date fields: the tablet's browser decides how <input type=date> looks (often in its own
+     language or as mm/dd/yyyy); the chosen day is written beside it the page's way
+     ("6 Januari 2027"). Where the browser has no date picker the field is plain text and
+     the server accepts a day typed first ("6/1/2027", "6 Januari 2027"). */
+  function dateEchoes(root) {
+    var lang = document.documentElement.lang === "en" ? "en-GB" : "id-ID";
+    var format;
+    try {
+      format = new Intl.DateTimeFormat(lang, { day: "numeric", month: "long", year: "numeric", timeZone: "UTC" });
+    } catch (e) { return; }
+    (root || document).querySelectorAll("input[type=date], input[data-date-echo]").forEach(function (input) {
+      if (input.type !== "date") {
+        input.setAttribute("data-date-echo", "");
+        if (!input.placeholder) { input.placeholder = lang === "id-ID" ? "hh/bb/tttt" : "dd/mm/yyyy"; }
+        return;
+      }
+      var echo = document.createElement("span");
+      echo.className = "date-echo";
+      echo.setAttribute("aria-live", "polite");
+      input.insertAdjacentElement("afterend", echo);
+      function show() {
+        var parts = /^(\d{4})-(\d{2})-(\d{2})$/.exec(input.value);
+        echo.textContent = parts ? format.format(new Date(Date.UTC(+parts[1], +parts[2] - 1, +parts[3]))) : "";
+      }
+      input.addEventListener("input", show);
+      input.addEventListener("change", show);
+      show();
+    });
+  }
+
   ready(function () {
     confirmations();
+    dateEchoes();
     focusErrors();
     goals();
     jobProgress();
