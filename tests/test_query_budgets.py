@@ -37,7 +37,7 @@ BUDGETS = {
     "api_outbox": 28,
     "sign_off_queue": 13,
     "team_page": 19,
-    "audit_history": 13,
+    "audit_history": 20,  # + the filter's people, the unfiltered total, names in words
 }
 
 
