@@ -16,6 +16,7 @@ combination).
 
 from __future__ import annotations
 
+import base64
 import re
 import uuid
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from caseflow.database import utcnow
 from caseflow.extensions import db
 from caseflow.models import AuditEvent, Case
 from caseflow.services.agenda import plan_visit
+from caseflow.services.attachments import add_attachment
 from caseflow.services.context import Actor
 from caseflow.services.referrals import send_referral
 from tests.support.apps import BACKENDS
@@ -257,6 +259,11 @@ ROUTES: list[Route] = [
       auditor="200 200 200 404", manager="404", admin="404"),
     R("GET", "/api/v1/cases/{case}/aftercare", facilitator="200 404 404 404", supervisor="200 200 404 404",
       auditor="200 200 200 404", manager="404", admin="404"),
+    # Photos, documents and signatures (issue 15): exactly those who may open the case.
+    R("GET", "/api/v1/cases/{case}/attachments", facilitator="200 404 404 404", supervisor="200 200 404 404",
+      auditor="200 200 200 404", manager="404", admin="404"),
+    R("GET", "/api/v1/attachments/{attachment}", facilitator="200 404 404 404", supervisor="200 200 404 404",
+      auditor="200 200 200 404", manager="404", admin="404"),
     R("GET", "/api/v1/cases/{case}/referrals", facilitator="200 404 404 404", supervisor="200 200 404 404",
       auditor="200 200 200 404", manager="404", admin="404"),
     R("GET", "/api/v1/referrals", everyone="200"),
@@ -339,10 +346,13 @@ def _fill(app, backend: str) -> World:
                 "destination_type": "school", "institution": "SD Inpres", "reason": "Kembali sekolah"})
             visit = plan_visit(Actor(user=owner), case.id, {"step_type": "home_visit", "planned_at": (
                 utcnow() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")})
+            attachment = add_attachment(Actor(user=owner), case.id, {
+                "purpose": "document", "data": base64.b64encode(b"%PDF-1.4\n%matrix\n").decode()})
             db.session.refresh(case)
             w.cases[relation] = {"case": case.id, "client": case.client_id, "goal": case.plan.goals[0].id,
                                  "sign_off": case.pending_sign_off.id, "version": case.version,
-                                 "number": case.number, "referral": referral.id, "visit": visit.id}
+                                 "number": case.number, "referral": referral.id, "visit": visit.id,
+                                 "attachment": attachment.id}
         w.facilitators = {relation: owner.id for relation, owner in owners.items()}
         w.supervisors = {relation: supervisor.id for relation, supervisor in supervisors.items()}
         w.user_ids = {"user": w.fac.id, "supervisor": w.sup.id}
