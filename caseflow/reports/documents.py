@@ -345,16 +345,22 @@ def case_pdf(case: Case, *, locale: str, zone: str, names: Any, now: datetime | 
     return w.build(_("Case file %(number)s", number=case.number))
 
 
+def termination_sign_off(case: Case) -> Any:
+    """The supervisor's approval of the case's termination; LookupError if there is none
+    (nothing to print yet)."""
+    decided = [s for s in case.sign_offs if s.decision == "approved" and s.requested_trigger == "request_termination"]
+    if not decided or case.state not in ("resolved", "closed_unresolved"):
+        raise LookupError("no approved termination")
+    return decided[-1]
+
+
 def termination_pdf(case: Case, *, locale: str, zone: str, names: Any,
                     user_name: Callable[[int | None], str], client_signature: SignatureImage | None = None) -> bytes:
     """The termination record (berita acara terminasi) with the supervisor's decision, its
     time, and the signatures of the supervisor, the client or guardian (`client_signature`:
     the one captured at termination, else at registration, else an empty line) and the
     facilitator."""
-    decided = [s for s in case.sign_offs if s.decision == "approved" and s.requested_trigger == "request_termination"]
-    if not decided or case.state not in ("resolved", "closed_unresolved"):
-        raise LookupError("no approved termination")
-    sign_off = decided[-1]
+    sign_off = termination_sign_off(case)
     head = current_letterhead()
     w = _Writer(zone, locale, case, head)
     w.numbered_title(_("Termination record"), document_number("BA-TRM", case, sign_off.decided_at),

@@ -364,15 +364,16 @@ def termination_report(case_id: int):
     require_role(*CASE_READERS)
     case = case_services.get_case(current_user, case_id)
     case_services.record_case_view(request_actor(), case_id, "pdf:termination_report")
-    signature = _client_signature(case_id, ("consent_termination", "consent_registration"),
-                                  "pdf:termination_report")
     db.session.refresh(case)
     try:
-        body = documents.termination_pdf(case, locale=locale_code(), zone=viewer_zone(), names=labels,
-                                         user_name=_user_name, client_signature=signature)
+        documents.termination_sign_off(case)
     except LookupError:
         # Allowed to see the case, but there is nothing to print yet: not a denied access.
         raise InvalidTransition(_l("The termination has not been decided yet: there is no report to print.")) from None
+    signature = _client_signature(case_id, ("consent_termination", "consent_registration"),
+                                  "pdf:termination_report")
+    body = documents.termination_pdf(case, locale=locale_code(), zone=viewer_zone(), names=labels,
+                                     user_name=_user_name, client_signature=signature)
     return _download(body, f"berita-acara-terminasi-{case.number}.pdf")
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw
 
+from caseflow.database import utcnow
 from caseflow.extensions import db
 from caseflow.services import attachments as attachment_services
 from caseflow.services.context import Actor
@@ -136,6 +137,25 @@ def test_a_guardians_signature_is_printed_under_the_guardians_name(signed_in, te
     flat = flat_text(response.data, tmp_path)
     assert "Yosina Wenda" in flat and SIGNED.search(flat)
     assert embedded_sizes(response.data, tmp_path).count(REGISTRATION_SIZE) == 1
+
+
+def test_an_undecided_termination_reads_no_signature(signed_in, team, make):
+    case = make.case(team.facilitator, to="evaluation")
+    attach_signature(team, case, "consent_registration", REGISTRATION_SIZE)
+    response = signed_in(team.supervisor).get(f"/reports/case/{case.id}/termination.pdf")
+    assert response.status_code != 200 and response.mimetype != "application/pdf"
+    assert not events("attachment.viewed", case_id=case.id)
+
+
+def test_an_anonymised_clients_signature_is_not_printed(signed_in, team, make, tmp_path):
+    case = make.case(team.facilitator, to="evaluation")
+    attach_signature(team, case, "consent_registration", REGISTRATION_SIZE)
+    case.client.anonymised_at = utcnow()
+    db.session.commit()
+    response = signed_in(team.supervisor).get(f"/reports/case/{case.id}/file.pdf")
+    assert response.status_code == 200
+    assert REGISTRATION_SIZE not in embedded_sizes(response.data, tmp_path)
+    assert not events("attachment.viewed", case_id=case.id)
 
 
 def test_someone_who_may_not_open_the_case_gets_neither_document_nor_signature(signed_in, team, make, tmp_path):
