@@ -12,7 +12,9 @@ names with any letters print), registered once; nothing is downloaded.
 from __future__ import annotations
 
 import io
+import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,6 +45,8 @@ from ..i18n import formatting as fmt
 from ..models import Case, User, mask_nik
 from ..services.runtime import engine
 from .letterhead import Letterhead, current_letterhead
+
+logger = logging.getLogger(__name__)
 
 ROMAN_MONTHS = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII")
 
@@ -76,6 +80,8 @@ def _styles() -> dict[str, ParagraphStyle]:
                                 alignment=1),
         "centre": ParagraphStyle("c", parent=base["BodyText"], fontName="Vera", fontSize=9.5, leading=12,
                                  alignment=1),
+        "small_centre": ParagraphStyle("sc", parent=base["BodyText"], fontName="Vera", fontSize=7.5, leading=9.5,
+                                       alignment=1),
         "sign": ParagraphStyle("sg", parent=base["BodyText"], fontName="Vera", fontSize=9, leading=11.5,
                                alignment=1),
     }
@@ -97,6 +103,26 @@ def _draw_qr(canvas, text: str, x: float, y: float, size: float) -> None:
         for column, dark in enumerate(row):
             if dark:
                 canvas.rect(x + (column + 1) * cell, y + size - (row_index + 2) * cell, cell, cell, stroke=0, fill=1)
+
+
+@dataclass(frozen=True)
+class SignatureImage:
+    """A signature drawn on the tablet (PNG or JPEG, already decrypted by the caller, who
+    checked the printer may open the case) and when it was captured."""
+
+    content: bytes
+    captured_at: datetime
+
+
+def _signature_flowable(mark: SignatureImage, width: float, height: float) -> Image | None:
+    """The image scaled into the signing space, its proportions kept; None if it can't be read."""
+    try:
+        pixels_wide, pixels_high = ImageReader(io.BytesIO(mark.content)).getSize()
+    except Exception as exc:  # noqa: BLE001 - whatever the image library refuses prints as an empty line
+        logger.warning("a signature image could not be read: %s", exc)
+        return None
+    scale = min(width / max(pixels_wide, 1), height / max(pixels_high, 1))
+    return Image(io.BytesIO(mark.content), width=pixels_wide * scale, height=pixels_high * scale)
 
 
 class _Writer:
@@ -147,18 +173,31 @@ class _Writer:
             self.story.append(Paragraph(escape(_("Legal basis: %(basis)s", basis=legal_basis)), self.styles["small"]))
         self.story.append(Spacer(1, 4 * mm))
 
-    def signatures(self, place_and_date: str, blocks: list[tuple[str, str, str | None]]) -> None:
+    def signatures(self, place_and_date: str, blocks: list[tuple[str, str, str | None]],
+                   marks: dict[int, SignatureImage | None] | None = None) -> None:
         """Signature blocks side by side: role, space to sign, the name underlined and the
-        NIP PPPK (or another identification) under it; the place and date above the last."""
+        NIP PPPK (or another identification) under it; the place and date above the last.
+        `marks` puts a signature captured on the tablet into a block's signing space (by the
+        block's position), with the day it was captured under the name."""
         width = 174 * mm / len(blocks)
+        marks = {index: mark for index, mark in (marks or {}).items() if mark is not None}
         top = [""] * (len(blocks) - 1) + [Paragraph(escape(place_and_date), self.styles["sign"])]
         roles = [Paragraph(escape(role), self.styles["sign"]) for role, _name, _id in blocks]
+        space: list[Any] = [""] * len(blocks)
+        captured: list[Any] = [""] * len(blocks)
+        for index, mark in marks.items():
+            image = _signature_flowable(mark, width - 10 * mm, 15 * mm)
+            if image is not None:
+                space[index] = image
+                captured[index] = Paragraph(escape(_("Signed on the tablet on %(day)s", day=fmt.long_date(mark.captured_at, self.locale, self.zone))),
+                                            self.styles["small_centre"])
         names = [Paragraph(f"<b><u>{escape(name or '……………………')}</u></b>", self.styles["sign"])
                  for _role, name, _id in blocks]
         ids = [Paragraph(escape(identification or ""), self.styles["sign"]) for _r, _n, identification in blocks]
-        table = Table([top, roles, [""] * len(blocks), names, ids], colWidths=[width] * len(blocks),
-                      rowHeights=[None, None, 16 * mm, None, None])
-        table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("ALIGN", (0, 0), (-1, -1), "CENTER")]))
+        rows = [top, roles, space, names, ids] + ([captured] if any(captured) else [])
+        table = Table(rows, colWidths=[width] * len(blocks), rowHeights=[None, None, 16 * mm] + [None] * (len(rows) - 3))
+        table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("ALIGN", (0, 0), (-1, -1), "CENTER"),
+                                   ("VALIGN", (0, 2), (-1, 2), "BOTTOM")]))
         self.story.append(Spacer(1, 3 * mm))
         self.story.append(KeepTogether([table]))
 
@@ -255,10 +294,12 @@ def _client_block(case: Case) -> tuple[str, str, str | None]:
     return _("Client"), client.full_name, None
 
 
-def case_pdf(case: Case, *, locale: str, zone: str, names: Any, now: datetime | None = None) -> bytes:
+def case_pdf(case: Case, *, locale: str, zone: str, names: Any, now: datetime | None = None,
+             client_signature: SignatureImage | None = None) -> bytes:
     """The case file: summary, assessment, plan, steps, evaluation, signed by the
     facilitator, the supervisor and the client or guardian. `names` gives display names of
-    codes (step types, ratings, risk levels…)."""
+    codes (step types, ratings, risk levels…); `client_signature` is the consent signed
+    at registration, printed in the client's or guardian's block (else an empty line)."""
     head = current_letterhead()
     now = now or datetime.now(UTC)
     w = _Writer(zone, locale, case, head)
@@ -300,18 +341,26 @@ def case_pdf(case: Case, *, locale: str, zone: str, names: Any, now: datetime | 
         (_("Supervisor"), supervisor.full_name if supervisor else "", _nip(supervisor)),
         _client_block(case),
         (_("Facilitator"), case.facilitator.full_name, _nip(case.facilitator)),
-    ])
+    ], marks={1: client_signature})
     return w.build(_("Case file %(number)s", number=case.number))
 
 
-def termination_pdf(case: Case, *, locale: str, zone: str, names: Any,
-                    user_name: Callable[[int | None], str]) -> bytes:
-    """The termination record (berita acara terminasi) with the supervisor's decision, its
-    time, and the signatures of the supervisor, the client or guardian and the facilitator."""
+def termination_sign_off(case: Case) -> Any:
+    """The supervisor's approval of the case's termination; LookupError if there is none
+    (nothing to print yet)."""
     decided = [s for s in case.sign_offs if s.decision == "approved" and s.requested_trigger == "request_termination"]
     if not decided or case.state not in ("resolved", "closed_unresolved"):
         raise LookupError("no approved termination")
-    sign_off = decided[-1]
+    return decided[-1]
+
+
+def termination_pdf(case: Case, *, locale: str, zone: str, names: Any,
+                    user_name: Callable[[int | None], str], client_signature: SignatureImage | None = None) -> bytes:
+    """The termination record (berita acara terminasi) with the supervisor's decision, its
+    time, and the signatures of the supervisor, the client or guardian (`client_signature`:
+    the one captured at termination, else at registration, else an empty line) and the
+    facilitator."""
+    sign_off = termination_sign_off(case)
     head = current_letterhead()
     w = _Writer(zone, locale, case, head)
     w.numbered_title(_("Termination record"), document_number("BA-TRM", case, sign_off.decided_at),
@@ -341,5 +390,5 @@ def termination_pdf(case: Case, *, locale: str, zone: str, names: Any,
         (_("Supervisor"), supervisor.full_name if supervisor else "", _nip(supervisor)),
         _client_block(case),
         (_("Facilitator"), case.facilitator.full_name, _nip(case.facilitator)),
-    ])
+    ], marks={1: client_signature})
     return w.build(_("Termination %(number)s", number=case.number))

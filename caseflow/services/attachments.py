@@ -161,6 +161,41 @@ def read_attachment(actor: Actor, attachment_id: int) -> tuple[Attachment, bytes
     return attachment, _open((storage_dir() / attachment.storage_name).read_bytes(), attachment.storage_name)
 
 
+def signature_to_print(actor: Actor, case_id: int, purposes: tuple[str, ...],
+                       document: str) -> tuple[Attachment, bytes] | None:
+    """The consent signature a printed document of the case shows, decrypted: the latest of
+    the first kind in `purposes` the case has (the termination record asks for the
+    termination's, then the registration's), or None. Only for whoever may open the case;
+    printing it is recorded as a view of the attachment, naming the document. A file gone
+    or altered prints as an empty signing line (and is logged), not as a failed document."""
+    if not purposes or any(purpose not in PURPOSES or not purpose.startswith("consent_") for purpose in purposes):
+        raise ValueError(f"not consent signatures: {purposes!r}")
+    with write_transaction():
+        case = db.session.get(Case, case_id)
+        if case is None or actor.user is None or not access.can_view_case(actor.user, case):
+            record_refusal(actor, "attachment", case_id)
+            raise NotFound(_l("No such case."))
+        if case.client.anonymised_at is not None:
+            return None
+        rows = db.session.execute(
+            select(Attachment).where(Attachment.case_id == case.id, Attachment.purpose.in_(purposes),
+                                     Attachment.content_type.in_(("image/png", "image/jpeg")))
+            .order_by(Attachment.created_at.desc(), Attachment.id.desc())).scalars().all()
+        attachment = min(rows, key=lambda row: purposes.index(row.purpose), default=None)
+        if attachment is None:
+            return None
+        case = lock_case(case.id)
+        append_case_event(case, action="attachment.viewed", actor=actor,
+                          context={"attachment_id": attachment.id, "sha256": attachment.sha256,
+                                   "printed_on": document})
+    try:
+        content = _open((storage_dir() / attachment.storage_name).read_bytes(), attachment.storage_name)
+    except (OSError, FieldKeyError) as exc:
+        current_app.logger.warning("signature %s of case %s not printed: %s", attachment.id, case_id, exc)
+        return None
+    return attachment, content
+
+
 def attachments_of(user, case: Case) -> list[Attachment]:
     """The attachments of a case `user` may open, oldest first."""
     access.require_view(user, case)

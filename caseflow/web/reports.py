@@ -29,6 +29,7 @@ from ..reports import monthly as monthly_reports
 from ..reports.dashboard import Dashboard, assemble
 from ..reports.tables import about_table, case_table
 from ..schemas import is_plausible_day, page_number, parse_row_id
+from ..services import attachments as attachment_services
 from ..services import cases as case_services
 from ..transfers import export_jobs
 from ..transfers.exports import to_csv, to_xlsx
@@ -335,13 +336,25 @@ def _user_name(user_id: int | None) -> str:
     return user.full_name if user else "—"
 
 
+def _client_signature(case_id: int, purposes: tuple[str, ...], document: str) -> documents.SignatureImage | None:
+    """The client's or guardian's consent signature for a printed document, through the
+    attachments service (which checks the printer may open the case and records the view)."""
+    found = attachment_services.signature_to_print(request_actor(), case_id, purposes, document)
+    if found is None:
+        return None
+    attachment, content = found
+    return documents.SignatureImage(content=content, captured_at=attachment.created_at)
+
+
 @bp.route("/case/<int:case_id>/file.pdf")
 @login_required
 def case_file(case_id: int):
     require_role(*CASE_READERS)
     case = case_services.get_case(current_user, case_id)
     case_services.record_case_view(request_actor(), case_id, "pdf:case_file")
-    body = documents.case_pdf(case, locale=locale_code(), zone=viewer_zone(), names=labels)
+    signature = _client_signature(case_id, ("consent_registration",), "pdf:case_file")
+    body = documents.case_pdf(case, locale=locale_code(), zone=viewer_zone(), names=labels,
+                              client_signature=signature)
     return _download(body, f"kasus-{case.number}.pdf")
 
 
@@ -353,11 +366,14 @@ def termination_report(case_id: int):
     case_services.record_case_view(request_actor(), case_id, "pdf:termination_report")
     db.session.refresh(case)
     try:
-        body = documents.termination_pdf(case, locale=locale_code(), zone=viewer_zone(), names=labels,
-                                         user_name=_user_name)
+        documents.termination_sign_off(case)
     except LookupError:
         # Allowed to see the case, but there is nothing to print yet: not a denied access.
         raise InvalidTransition(_l("The termination has not been decided yet: there is no report to print.")) from None
+    signature = _client_signature(case_id, ("consent_termination", "consent_registration"),
+                                  "pdf:termination_report")
+    body = documents.termination_pdf(case, locale=locale_code(), zone=viewer_zone(), names=labels,
+                                     user_name=_user_name, client_signature=signature)
     return _download(body, f"berita-acara-terminasi-{case.number}.pdf")
 
 
