@@ -30,7 +30,6 @@ from ..models.attachment import PURPOSES
 from ..security.fields import FieldKeyError, keyring
 from . import access
 from .audit import append_case_event
-from .cases import record_refusal
 from .context import Actor
 from .locking import lock_case
 
@@ -113,8 +112,7 @@ def add_attachment(actor: Actor, case_id: int, data: dict, expected_version: int
     with write_transaction():
         case = db.session.get(Case, case_id)
         if case is None or actor.user is None or not access.can_view_case(actor.user, case):
-            record_refusal(actor, "attachment", case_id)
-            raise NotFound(_l("No such case."))
+            raise NotFound(_l("No such case."))  # recorded as access.denied where it is answered
         access.require_case_role(actor.user, case, WRITERS, _l("attach files to this case"))
         case = lock_case(case_id)
         step_id = data.get("step_id")
@@ -153,8 +151,7 @@ def read_attachment(actor: Actor, attachment_id: int) -> tuple[Attachment, bytes
         attachment = db.session.get(Attachment, attachment_id)
         case = db.session.get(Case, attachment.case_id) if attachment else None
         if case is None or actor.user is None or not access.can_view_case(actor.user, case):
-            record_refusal(actor, "attachment", attachment.case_id if attachment else None)
-            raise NotFound(_l("No such attachment."))
+            raise NotFound(_l("No such attachment."))  # recorded as access.denied where it is answered
         case = lock_case(case.id)
         append_case_event(case, action="attachment.viewed", actor=actor,
                           context={"attachment_id": attachment.id, "sha256": attachment.sha256})
@@ -173,8 +170,7 @@ def signature_to_print(actor: Actor, case_id: int, purposes: tuple[str, ...],
     with write_transaction():
         case = db.session.get(Case, case_id)
         if case is None or actor.user is None or not access.can_view_case(actor.user, case):
-            record_refusal(actor, "attachment", case_id)
-            raise NotFound(_l("No such case."))
+            raise NotFound(_l("No such case."))  # recorded as access.denied where it is answered
         if case.client.anonymised_at is not None:
             return None
         rows = db.session.execute(

@@ -51,7 +51,7 @@ NO_SUCH_JOB = "0" * 32  # export jobs are their owner's only (tests/reports/test
 @dataclass(frozen=True)
 class Route:
     method: str
-    path: str  # {case} {client} {sign_off} {referral} {user} {supervisor} are filled per record
+    path: str  # {case} {client} {sign_off} {referral} {visit} {attachment} {user} {supervisor} are filled per record
     expect: dict[str, str]  # role → "200" (any record) or "200 404 404 404" (own team other_team other_province)
     data: dict | None = None
 
@@ -68,7 +68,7 @@ class Route:
 
 
 def _per_record(path: str) -> bool:
-    return any(k in path for k in ("{case}", "{client}", "{sign_off}", "{referral}", "{visit}"))
+    return any(k in path for k in ("{case}", "{client}", "{sign_off}", "{referral}", "{visit}", "{attachment}"))
 
 
 def R(method: str, path: str, data: dict | None = None, **expect: str) -> Route:
