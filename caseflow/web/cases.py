@@ -20,11 +20,10 @@ from ..extensions import db
 from ..i18n import _l
 from ..models import Case, Client, PpksCategory, Province, Role, User
 from ..schemas import ascii_number, parse_step_key, step_key_text
-from ..services import access, evaluation
+from ..services import access, evaluation, sync_health
 from ..services import attachments as attachment_services
 from ..services import cases as case_services
 from ..services import clients as client_services
-from ..services import sync_health
 from ..services.clients import register_client
 from ..services.runtime import engine, engines
 from . import navigation

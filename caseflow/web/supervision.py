@@ -23,10 +23,9 @@ from ..i18n import _l
 from ..models import Case, Role, SignOff, User
 from ..reports import figures
 from ..schemas import ascii_number
-from ..services import access, deadlines
+from ..services import access, deadlines, sync_health
 from ..services import cases as case_services
 from ..services import supervision as supervision_records
-from ..services import sync_health
 from ..services.cases import record_denied_access
 from . import navigation
 from .auth import request_actor
