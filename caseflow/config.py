@@ -121,6 +121,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # A step (and a goal's target date) may lie this many days before its case was
         # recorded: work written on paper first and entered later.
         "CASEFLOW_STEP_BACKDATE_TOLERANCE_DAYS": int(env.get("CASEFLOW_STEP_BACKDATE_TOLERANCE_DAYS", "30")),
+        # Work done on a tablet this many days before it reached the server is marked for
+        # the supervisor's review; a last sync older than this is highlighted (services/sync_health.py).
+        "CASEFLOW_SYNC_REVIEW_DAYS": int(env.get("CASEFLOW_SYNC_REVIEW_DAYS", "3")),
         # The task queue (caseflow.queue): empty for an SQLite file in the instance folder,
         # redis://host:6379/1 when several servers share the work.
         "CASEFLOW_TASKS_URL": env.get("CASEFLOW_TASKS_URL", ""),

@@ -34,9 +34,9 @@ BUDGETS = {
     "case_page": 21,
     "api_case_detail": 14,
     "api_log_step": 18,
-    "api_outbox": 28,
+    "api_outbox": 29,  # + the tablet's sync report, one upsert (sync health)
     "sign_off_queue": 13,
-    "team_page": 19,
+    "team_page": 20,  # + each facilitator's last sync and late-work count, one statement
     "audit_history": 20,  # + the filter's people, the unfiltered total, names in words
 }
 

@@ -27,7 +27,7 @@ from ..schemas import (
 )
 from ..schemas import api as s
 from ..services import cases as case_services
-from ..services import idempotency
+from ..services import idempotency, sync_health
 from ..services.attachments import add_attachment
 from ..services.offline_registration import register_from_tablet
 from . import present
@@ -179,6 +179,7 @@ def _item(me, entry: dict) -> idempotency.Item:
             case_services.record_refusal(actor, f"outbox {entry['kind']}", case_id)
             raise
         db.session.flush()
+        sync_health.note_entry(actor, entry["kind"], case_id, result)
         shown = shown_as(result)
         version = kind.version_of(shown)
         return kind.status, idempotency.dumps(kind.out.dump(shown)), etag(version) if version else None
@@ -202,7 +203,8 @@ def send_outbox(values):
 
     # Each entry's answer is already JSON (as stored for a replay): it goes into the
     # document as it is, neither parsed nor written again.
-    answers = idempotency.run_many(me.id, items, refused)
+    report = sync_health.TabletReport(values.get("waiting"), values.get("oldest_waiting_at"))
+    answers = sync_health.sync_outbox(me, items, refused, report, [entry.get("device_time") for entry in entries])
     results = ", ".join(_result_json(entry, result) for entry, result in zip(entries, answers, strict=True))
     return Response(f'{{"results": [{results}]}}', mimetype="application/json")
 

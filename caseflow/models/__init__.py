@@ -26,6 +26,7 @@ from .reports import CaseStageHistory, ReportFile, ReportFilePart, ReportJob, Re
 from .rollup import ReportMonthCell, ReportSealedMonth
 from .sign_off_policy import Delegation, Notification, SignOffEscalation
 from .supervision import ActionPoint, SupervisionSession
+from .sync_health import LateArrival, SyncReport
 from .tasks import TaskRun
 from .user import (
     PRIVILEGED_ROLES,
@@ -38,6 +39,8 @@ from .user import (
 )
 
 __all__ = [
+    "LateArrival",
+    "SyncReport",
     "TaskRun",
     "Attachment",
     "Aftercare",

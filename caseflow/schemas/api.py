@@ -171,6 +171,12 @@ class AttachmentOut(Schema):
 class OutboxBatchSchema(StrictSchema):
     entries = fields.List(fields.Nested(OutboxEntrySchema), required=True,
                           validate=validate.Length(min=1, max=OUTBOX_BATCH_MAX))
+    # What the tablet keeps in its outbox besides this batch (sync health; absent: unknown).
+    waiting = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=1_000_000),
+                             metadata={"description": "How many entries stay in the tablet's outbox "
+                                                      "outside this batch"})
+    oldest_waiting_at = PlausibleAwareDateTime(load_default=None, allow_none=True,
+                                               metadata={"description": "When the oldest of them was queued"})
 
 
 class OutboxResultOut(Schema):

@@ -20,7 +20,7 @@ from ..extensions import db
 from ..i18n import _l
 from ..models import Case, Client, PpksCategory, Province, Role, User
 from ..schemas import ascii_number, parse_step_key, step_key_text
-from ..services import access, evaluation
+from ..services import access, evaluation, sync_health
 from ..services import attachments as attachment_services
 from ..services import cases as case_services
 from ..services import clients as client_services
@@ -276,6 +276,9 @@ def _case_context(reading: case_services.CaseReading, *, form_name: str | None =
         "form": request.form if form_name else {},
         "errors": errors or {},
         "steps": reading.steps,
+        # Steps that reached the server long after the tablet made them (the supervisor's review).
+        "late_steps": sync_health.late_step_ids(user, case, [step.id for step in reading.steps]),
+        "late_review_days": sync_health.review_days(),
         "step_count": reading.step_count,
         "older_steps": step_key_text(reading.older) if reading.older else None,
         "newest_steps": bool(request.args.get("before")),

@@ -30,6 +30,7 @@ from ..extensions import db
 from ..i18n import _l
 from ..models import AuditCheckpoint, ReportJob, Role
 from ..security.throttle import storage_reachable
+from ..services import sync_health
 from . import navigation
 from .supervision import require_role
 
@@ -124,6 +125,15 @@ class ApplicationCollector:
             late.add_metric([item.name], 1 if item.late else 0)
         yield success
         yield late
+        lag, stale = sync_health.sync_lag()
+        sync = GaugeMetricFamily("caseflow_sync_oldest_waiting_age_seconds",
+                                 "Age of the oldest entry any tablet reported still waiting in its outbox (0: none)")
+        sync.add_metric([], lag)
+        yield sync
+        blind = GaugeMetricFamily("caseflow_sync_stale_facilitators",
+                                  "Active facilitators who use the offline app with no sync within CASEFLOW_SYNC_REVIEW_DAYS")
+        blind.add_metric([], stale)
+        yield blind
 
 
 @bp.route("/metrics")

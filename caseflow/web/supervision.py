@@ -23,7 +23,7 @@ from ..i18n import _l
 from ..models import Case, Role, SignOff, User
 from ..reports import figures
 from ..schemas import ascii_number
-from ..services import access, deadlines
+from ..services import access, deadlines, sync_health
 from ..services import cases as case_services
 from ..services import supervision as supervision_records
 from ..services.cases import record_denied_access
@@ -77,15 +77,30 @@ def team():
     resolved_by = figures.tally("resolved", month, current_user, by="facilitator")
     team = _team()
     last_supervised = supervision_records.last_supervised([user.id for user in team])
+    health = sync_health.team_health([user.id for user in team])  # one statement
     rows = [
         {"user": user, "open": open_by.get(user.id, 0), "overdue": overdue_by.get(user.id, 0),
-         "resolved": resolved_by.get(user.id, 0), "last_supervised": last_supervised.get(user.id)}
+         "resolved": resolved_by.get(user.id, 0), "last_supervised": last_supervised.get(user.id),
+         "sync": health.get(user.id), "late": health[user.id].late if user.id in health else 0}
         for user in team
     ]
-    totals = {key: sum(row[key] for row in rows) for key in ("open", "overdue", "resolved")}
+    totals = {key: sum(row[key] for row in rows) for key in ("open", "overdue", "resolved", "late")}
     pending = case_services.pending_sign_offs_for(current_user, details=True)  # due dates read their cases
     return render_template("supervision/team.html", rows=rows, totals=totals, pending=pending,
-                           decisions_overdue=deadlines.decisions_overdue(pending), month_start=_month_start())
+                           decisions_overdue=deadlines.decisions_overdue(pending), month_start=_month_start(),
+                           review_days=sync_health.review_days())
+
+
+LATE_KINDS = {"step": _l("Step"), "assessment": _l("Assessment"), "plan": _l("Plan"), "evaluation": _l("Evaluation"),
+              "termination": _l("Termination request"), "transition": _l("Stage move"), "client": _l("New client"),
+              "case": _l("New case"), "attachment": _l("Attachment")}
+
+
+@bp.route("/late-work")
+def late_work():
+    """Work that reached the server long after it was done on a tablet, for review."""
+    return render_template("supervision/late_work.html", arrivals=sync_health.late_arrivals_for(current_user),
+                           review_days=sync_health.review_days(), kinds=LATE_KINDS)
 
 
 # --- sign-offs ---------------------------------------------------------------------

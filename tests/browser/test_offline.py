@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from caseflow.extensions import db
-from caseflow.models import AuditEvent, Case, Step, User
+from caseflow.models import AuditEvent, Case, Step, SyncReport, User
 from caseflow.services import cases as case_services
 from caseflow.services.context import Actor
 from tests.support.browser import login, screenshot
@@ -128,6 +128,9 @@ def test_offline_work_is_kept_sent_once_in_order_and_conflicts_are_resolved(page
         steps = db.session.execute(select(Step).where(
             Step.case_id == case_id, Step.notes.like("Kunjungan luring %")).order_by(Step.id)).scalars().all()
         assert [s.notes for s in steps] == ["Kunjungan luring 1", "Kunjungan luring 2", "Kunjungan luring 3"]
+        # The tablet said what it still held (sync health): after the last batch, nothing.
+        report = db.session.get(SyncReport, _user("pendamping").id)
+        assert report is not None and report.waiting == 0 and report.oldest_waiting_at is None
         case = db.session.get(Case, case_id)
         assert case.assessment.problem == "Masalah dicatat luring" and case.risk_level == "high"
         events = db.session.execute(select(AuditEvent).where(

@@ -189,6 +189,7 @@ ROUTES: list[Route] = [
     R("GET", "/team/cases/{case}/reassign", supervisor="200 200 404 404", everyone="403"),
     R("POST", "/team/cases/{case}/reassign", {"reason": ""}, supervisor="422 422 404 404", everyone="403"),
     R("GET", "/team/overdue", supervisor="200", everyone="403"),
+    R("GET", "/team/late-work", supervisor="200", everyone="403"),
     # --- supervision sessions and their action points
     R("GET", "/supervision", facilitator="200", supervisor="200", everyone="403"),
     R("GET", "/supervision/new", supervisor="200", everyone="403"),

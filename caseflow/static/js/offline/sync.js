@@ -193,13 +193,28 @@
 
   /* One request for up to BATCH entries (POST /api/v1/outbox): each entry is applied on
      its own, exactly once, and answered as if it had been sent alone. */
-  function sendBatch(batch, csrf) {
+  /* Sync health: what stays in the outbox besides this batch (how many, and when the
+     oldest was queued), so the supervisor sees work waiting on a tablet. */
+  function queueReport(batch, all) {
+    var inBatch = {};
+    batch.forEach(function (e) { inBatch[e.seq] = true; });
+    var staying = (all || []).filter(function (e) { return e.status !== "done" && !inBatch[e.seq]; });
+    var oldest = null;
+    staying.forEach(function (e) {
+      if (e.device_time && (oldest === null || e.device_time < oldest)) { oldest = e.device_time; }
+    });
+    return {waiting: staying.length, oldest_waiting_at: oldest};
+  }
+
+  function sendBatch(batch, csrf, all) {
+    var report = queueReport(batch, all);
     batch.forEach(function (e) { e.status = "sending"; });
     return Promise.all(batch.map(function (e) { return Store.putSealed("outbox", e); })).then(function () {
       return fetch("/api/v1/outbox", {
         method: "POST", credentials: "same-origin",
         headers: {"Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrf},
-        body: JSON.stringify({entries: batch.map(wire)})
+        body: JSON.stringify({entries: batch.map(wire), waiting: report.waiting,
+                              oldest_waiting_at: report.oldest_waiting_at})
       });
     }).then(function (response) {
       /* An ended session is answered with the sign-in page, not with results. */
@@ -240,6 +255,7 @@
     sending = true;
     var sent = 0;
     return Store.allOpen("outbox", userId).then(function (entries) {
+      var all = mine(entries, userId);
       var held = {};
       var heldKeys = {};
       var due = [];
@@ -273,7 +289,7 @@
       return batches.reduce(function (previous, batch) {
         return previous.then(function (stop) {
           if (stop) { return stop; }
-          return sendBatch(batch, csrf).then(function (outcomes) {
+          return sendBatch(batch, csrf, all).then(function (outcomes) {
             if (onChange) { onChange(); }
             sent += outcomes.filter(function (o) { return o === "done"; }).length;
             if (outcomes.indexOf("offline") >= 0) { return "offline"; }
