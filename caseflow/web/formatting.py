@@ -15,22 +15,15 @@ from flask_babel import get_locale
 from flask_login import current_user
 from werkzeug.routing import BuildError
 
-from ..i18n import _l, audit_labels
+from ..i18n import audit_labels
 from ..i18n import formatting as fmt
 from ..i18n.labels import labels
-from ..models import Role
 from ..models.reference import TIMEZONE_ABBREVIATIONS
 from ..services.runtime import engine
 
 DEFAULT_ZONE = "Asia/Jakarta"
 
-ROLE_NAMES = {
-    Role.FACILITATOR: _l("Facilitator"),
-    Role.SUPERVISOR: _l("Supervisor"),
-    Role.AUDITOR: _l("Auditor"),
-    Role.PROGRAMME_MANAGER: _l("Programme manager"),
-    Role.ADMIN: _l("Administrator"),
-}
+ROLE_NAMES = audit_labels.ROLE_NAMES  # one wording of each role, in i18n
 
 
 def locale_code() -> str:
