@@ -148,7 +148,8 @@ def test_a_supervision_session_with_an_action_point_ticked_off(page):
     page.get_by_role("button", name="Simpan sesi").click()
     expect(page.locator(".flash-success")).to_contain_text("Sesi supervisi sudah dicatat")
     nav(page, "Tim saya")
-    expect(page.locator("tr", has_text="Yohanes Wenda")).not_to_contain_text("belum pernah")
+    last_supervised = page.locator("tr", has_text="Yohanes Wenda").locator("[data-column=last-supervised]")
+    expect(last_supervised).not_to_contain_text("belum pernah")
     sign_out(page)
 
     login(page, "pendamping")
