@@ -13,6 +13,7 @@ KIND_NAMES = {
     "goal_target": _l("Goal target date"),
     "aftercare_contact": _l("Aftercare contact"),
     "referral_answer": _l("Referral answer due"),
+    "action_point": _l("Supervision action point"),
     "sign_off": _l("Sign-off to decide"),
 }
 MEASURE_NAMES = {

@@ -1,9 +1,11 @@
 """The agenda (agenda kerja): what one person must do today, this week, and what is
 overdue, gathered from where the work lives — stage deadlines, planned visits, goal
-target dates, aftercare contacts, referral answers due and (for supervisors) sign-off
-deadlines — never copied. Whoever must act next owns the deadline: a case waiting for a
+target dates, aftercare contacts, referral answers due, supervision action points and (for
+supervisors) sign-off deadlines — never copied. Whoever must act next owns the deadline: a case waiting for a
 sign-off is on the supervisor's agenda, not its facilitator's. An item disappears when its
-work is done (the stage left, the step logged, the contact made, the answer recorded).
+work is done (the stage left, the step logged, the contact made, the answer recorded, the
+action point ticked off). Every deadline follows models/deadlines.py: due by the end of its
+last day, overdue from the first instant after it.
 
 Planned visits (kunjungan terencana) are the one thing kept here: the case's facilitator
 plans a visit or contact (day, time, place, purpose); a step of the same type logged on
@@ -20,7 +22,7 @@ import hashlib
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -32,6 +34,7 @@ from ..errors import NotAllowed, NotFound, ValidationError
 from ..extensions import db
 from ..i18n import _l
 from ..models import (
+    ActionPoint,
     Aftercare,
     AftercareContact,
     Case,
@@ -47,7 +50,7 @@ from ..models import (
     User,
 )
 from ..models.agenda import CANCELLED, DONE, PLANNED, AgendaReminder, AgendaSettings, PlannedVisit
-from ..models.deadlines import last_day
+from ..models.deadlines import end_of_day, last_day
 from ..models.referral import SENT
 from ..schemas import load
 from ..schemas.agenda import AgendaSettingsSchema, CancelVisitSchema, PlanVisitSchema
@@ -59,19 +62,14 @@ from .context import Actor
 from .locking import lock_case
 from .runtime import engine, engines
 from .sign_off_policy import sign_off_due_at
+from .supervision import action_point_due_at
 
-KINDS = ("stage_deadline", "planned_visit", "goal_target", "aftercare_contact", "referral_answer", "sign_off")
+KINDS = ("stage_deadline", "planned_visit", "goal_target", "aftercare_contact", "referral_answer", "action_point",
+         "sign_off")
 WEEK_DAYS = 7
 # The tablet keeps this many days ahead of the agenda with the cases (offline).
 OFFLINE_DAYS = 14
 FEED_DAYS = 60
-
-
-def deadline_end(day: date, zone: str) -> datetime:
-    """The instant a deadline on `day` ends: 23:59 (to the last second) of that day in
-    `zone` (the case's), as UTC. The one place the agenda reads a deadline's end; replace
-    it with the shared rule once there is one."""
-    return datetime.combine(day, time(23, 59, 59), ZoneInfo(zone)).astimezone(UTC)
 
 
 def local_day(moment: datetime, zone: str) -> date:
@@ -94,7 +92,7 @@ class AgendaItem:
     case_id: int
     case_number: str
     day: date
-    due_at: datetime
+    due_at: datetime  # the first instant after `day` (models/deadlines.py)
     zone: str
     record_id: int
     starts_at: datetime | None = None  # a planned visit's time
@@ -103,7 +101,8 @@ class AgendaItem:
     client_name: str = ""  # shown on the pages only, never in the calendar feed
 
     def is_overdue(self, now: datetime) -> bool:
-        return self.due_at < now
+        """The project's rule (models/deadlines.py): overdue once `now` reaches `due_at`."""
+        return now >= self.due_at
 
 
 @dataclass
@@ -130,7 +129,7 @@ def _zone(case: Case) -> str:
 def _item(kind: str, case: Case, record_id: int, day: date, owner_id: int, **extra: Any) -> AgendaItem:
     zone = _zone(case)
     return AgendaItem(key=f"{kind}:{record_id}", kind=kind, owner_id=owner_id, case_id=case.id,
-                      case_number=case.number, day=day, due_at=extra.pop("due_at", None) or deadline_end(day, zone),
+                      case_number=case.number, day=day, due_at=extra.pop("due_at", None) or end_of_day(day, zone),
                       zone=zone, record_id=record_id, client_name=case.client.full_name if case.client else "",
                       **extra)
 
@@ -162,7 +161,7 @@ def _stage_deadlines(owners, until: datetime) -> Iterable[AgendaItem]:
             continue
         # A stage deadline is stored as the first instant after its last day (models/deadlines.py).
         day = last_day(case.stage_due_at, _zone(case))
-        yield _item("stage_deadline", case, case.id, day, case.facilitator_id,
+        yield _item("stage_deadline", case, case.id, day, case.facilitator_id, due_at=case.stage_due_at,
                     details={"state": case.state, "workflow": case.workflow})
 
 
@@ -177,9 +176,9 @@ def _planned_visits(owners, until: datetime) -> Iterable[AgendaItem]:
     now = utcnow()
     for visit in rows:
         day = local_day(visit.planned_at, visit.timezone)
-        end = deadline_end(day, visit.timezone)
+        end = end_of_day(day, visit.timezone)
         yield _item("planned_visit", visit.case, visit.id, day, visit.case.facilitator_id, due_at=end,
-                    starts_at=visit.planned_at, missed=end < now,
+                    starts_at=visit.planned_at, missed=now >= end,
                     details={"step_type": visit.step_type, "place": visit.place, "purpose": visit.purpose})
 
 
@@ -228,6 +227,20 @@ def _referral_answers(owners, until: datetime) -> Iterable[AgendaItem]:
                     details={"institution": referral.institution, "destination_type": referral.destination_type})
 
 
+def _action_points(owners, until: datetime) -> Iterable[AgendaItem]:
+    """Supervision action points about a case, owned by `owners` and not ticked off, due by
+    `until`: one query for all of them (with their cases' clients and provinces)."""
+    rows = db.session.execute(
+        select(ActionPoint, Case).join(Case, Case.id == ActionPoint.case_id)
+        .where(ActionPoint.owner_id.in_(owners), ActionPoint.done_at.is_(None),
+               ActionPoint.due_on <= until.date() + timedelta(days=1))
+        .options(selectinload(Case.client), selectinload(Case.province))
+    ).all()
+    for point, case in rows:
+        yield _item("action_point", case, point.id, point.due_on, point.owner_id,
+                    due_at=action_point_due_at(point), details={"description": point.description})
+
+
 def _sign_offs(supervisor: User, until: datetime) -> Iterable[AgendaItem]:
     """The sign-offs this supervisor may decide, by the deadline of their policy (or the
     stage's deadline when the workflow sets none)."""
@@ -241,9 +254,8 @@ def _sign_offs(supervisor: User, until: datetime) -> Iterable[AgendaItem]:
         due = sign_off_due_at(sign_off) or case.stage_due_at
         if due is None or due >= until + timedelta(days=1):
             continue
-        # sign_off_due_at is the first instant after the last day: that day is the deadline.
-        day = local_day(due - timedelta(seconds=1), _zone(case))
-        yield _item("sign_off", case, sign_off.id, day, supervisor.id,
+        day = last_day(due, _zone(case))
+        yield _item("sign_off", case, sign_off.id, day, supervisor.id, due_at=due,
                     details={"trigger": sign_off.requested_trigger})
 
 
@@ -252,7 +264,8 @@ def gather(user: User, owners, until: datetime, *, sign_offs: bool) -> list[Agen
     (and every overdue one), plus the sign-offs `user` may decide."""
     owners = list(db.session.execute(owners).scalars())
     items: list[AgendaItem] = []
-    for source in (_stage_deadlines, _planned_visits, _goal_targets, _aftercare_contacts, _referral_answers):
+    for source in (_stage_deadlines, _planned_visits, _goal_targets, _aftercare_contacts, _referral_answers,
+                   _action_points):
         items.extend(source(owners, until))
     if sign_offs and user.role == Role.SUPERVISOR:
         items.extend(_sign_offs(user, until))
@@ -268,8 +281,9 @@ def _grouped(items: list[AgendaItem], today: date, now: datetime) -> Agenda:
 
 
 def _horizon(user: User, days: int, now: datetime) -> datetime:
-    """The end of the viewer's day `days` - 1 days from today (a week: today and six more)."""
-    return deadline_end(today_for(user, now) + timedelta(days=days - 1), user.timezone)
+    """The last instant of the viewer's day `days` - 1 days from today (a week: today and
+    six more): just before that day's end (models/deadlines.end_of_day)."""
+    return end_of_day(today_for(user, now) + timedelta(days=days - 1), user.timezone) - timedelta(microseconds=1)
 
 
 def _own_ids(user: User):
@@ -394,7 +408,7 @@ def _on_step_logged(case: Case, *, step: Step, **_kwargs: Any) -> None:
 def is_missed(visit: PlannedVisit, now: datetime | None = None) -> bool:
     """Still planned after the end of its day."""
     day = local_day(visit.planned_at, visit.timezone)
-    return visit.status == PLANNED and deadline_end(day, visit.timezone) < (now or utcnow())
+    return visit.status == PLANNED and (now or utcnow()) >= end_of_day(day, visit.timezone)
 
 
 def planned_visits_of(case: Case) -> list[PlannedVisit]:

@@ -47,7 +47,8 @@ def item_link(item: AgendaItem) -> str:
         return url_for("referrals.show", referral_id=item.record_id)
     if item.kind == "sign_off":
         return url_for("supervision.sign_off", sign_off_id=item.record_id)
-    anchors = {"planned_visit": "visits", "goal_target": "plan-record", "aftercare_contact": "aftercare"}
+    anchors = {"planned_visit": "visits", "goal_target": "plan-record", "aftercare_contact": "aftercare",
+               "action_point": f"action-point-{item.record_id}"}
     return url_for("cases.show", case_id=item.case_id, _anchor=anchors.get(item.kind))
 
 

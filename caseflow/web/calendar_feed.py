@@ -3,7 +3,8 @@
 
 A phone calendar is read by other apps, synchronised to other accounts and shown on a
 locked screen: an event says only the item's type and the case number. With the person's
-opt-in (agenda settings) it also carries the place, purpose, institution or goal; never
+opt-in (agenda settings) it also carries the place, purpose, institution, goal or action
+point; never
 the client's name.
 """
 
@@ -21,7 +22,7 @@ from ..models import User
 from ..services.agenda import AgendaItem
 
 VISIT_LENGTH = timedelta(hours=1)
-DETAIL_FIELDS = ("place", "purpose", "institution", "goal")
+DETAIL_FIELDS = ("place", "purpose", "institution", "goal", "description")
 
 
 def _summary(item: AgendaItem) -> str:

@@ -80,3 +80,27 @@ def test_work_targets_through_the_api(api_as, make, team):
     assert_problem(api_as(team.facilitator).post("/api/v1/targets/national", json={
         "period_kind": "month", "measure": "cases_resolved", "target": 9}), 403)
     assert_problem(api_as(team.admin).get("/api/v1/targets"), 403)
+
+
+def test_an_action_point_is_on_its_owners_agenda_until_ticked_off_through_the_api(api_as, make, team):
+    case = make.case(team.facilitator, to="intervention")
+    today = today_for(team.supervisor)
+    supervisor = api_as(team.supervisor)
+    recorded = supervisor.post("/api/v1/supervision/sessions", json={
+        "kind": "individual", "held_on": today.isoformat(), "facilitator_ids": [team.facilitator.id],
+        "case_ids": [case.id], "notes": "Catatan", "action_points": [{
+            "description": "Kunjungi sekolah", "owner_id": team.facilitator.id, "case_id": case.id,
+            "due_on": (today + timedelta(days=2)).isoformat()}]})
+    assert recorded.status_code == 201
+    api = api_as(team.facilitator)
+    [item] = [i for i in api.get("/api/v1/agenda").json["this_week"] if i["kind"] == "action_point"]
+    assert (item["case_id"], item["case_number"], item["owner_id"]) == (case.id, case.number, team.facilitator.id)
+    assert item["kind_title"] == "Tindak lanjut supervisi" and not item["overdue"]
+    team_items = supervisor.get("/api/v1/agenda/team").json["this_week"]
+    assert [(i["record_id"], i["owner_id"]) for i in team_items if i["kind"] == "action_point"] == [
+        (item["record_id"], team.facilitator.id)]
+    assert not [i for i in api_as(team.other_supervisor).get("/api/v1/agenda/team").json["this_week"]
+                if i["kind"] == "action_point"]
+    assert api.post(f"/api/v1/action-points/{item['record_id']}/done").status_code == 200
+    agenda = api.get("/api/v1/agenda").json
+    assert not [i for g in ("overdue", "due_today", "this_week") for i in agenda[g] if i["kind"] == "action_point"]

@@ -15,11 +15,15 @@ from caseflow.database import simulated_time, utcnow
 from caseflow.errors import NotAllowed, NotFound, ValidationError
 from caseflow.extensions import db
 from caseflow.models import AuditEvent, Notification, PlannedVisit
-from caseflow.services import agenda, cases, referrals
+from caseflow.models.deadlines import DeadlineStatus, deadline_status, end_of_day
+from caseflow.services import agenda, cases, referrals, supervision
 from caseflow.services.context import Actor
 from caseflow.services.sign_off_policy import notification_text
 from caseflow.web.calendar_feed import calendar_bytes
 from tests.support.factories import a_step, today_for
+from tests.support.queries import statements
+
+WIT = "Asia/Jayapura"
 
 
 def act(user) -> Actor:
@@ -43,10 +47,10 @@ def case(team, make):
     return make.case(team.facilitator, to="intervention")
 
 
-def test_deadline_ends_at_the_last_minute_of_the_day_in_the_cases_zone():
-    end = agenda.deadline_end(date(2026, 12, 2), "Asia/Jayapura")
-    assert end == datetime(2026, 12, 2, 14, 59, 59, tzinfo=UTC)  # 23:59:59 WIT
-    assert agenda.deadline_end(date(2026, 12, 2), "Asia/Jakarta") == datetime(2026, 12, 2, 16, 59, 59, tzinfo=UTC)
+def test_the_agenda_has_no_deadline_rule_of_its_own():
+    """A day's deadline ends at the next day's 00:00 in the case's zone (models/deadlines.py)."""
+    assert not hasattr(agenda, "deadline_end")
+    assert end_of_day(date(2026, 12, 2), WIT) == datetime(2026, 12, 2, 15, 0, tzinfo=UTC)  # 3 Dec 00:00 WIT
 
 
 def test_a_planned_visit_is_on_the_agenda_until_the_step_of_its_day_is_logged(team, case):
@@ -223,3 +227,105 @@ def test_the_calendar_feed_says_only_the_type_and_case_number_unless_the_user_op
                        "agenda.feed_revoked"]
     with pytest.raises(NotAllowed):
         agenda.create_feed(act(team.auditor))
+
+
+# --- supervision action points (issue 16) and the one deadline rule (issue 19) ---------------
+
+
+def a_point(team, case, due_on: date, owner=None, description="Kunjungi sekolah bersama orang tua"):
+    """An action point about `case`, owned by `owner` (the case's facilitator), from a session."""
+    owner = owner or team.facilitator
+    session = supervision.record_session(act(team.supervisor), {
+        "kind": "individual", "held_on": today_for(team.supervisor).isoformat(),
+        "facilitator_ids": [owner.id], "case_ids": [case.id], "notes": "Catatan rahasia supervisi",
+        "action_points": [{"description": description, "owner_id": owner.id, "due_on": due_on.isoformat(),
+                           "case_id": case.id}]})
+    return session.action_points[0]
+
+
+def points(items) -> list:
+    return [i for i in items if i.kind == "action_point"]
+
+
+def test_an_action_point_is_on_its_owners_agenda_by_its_due_day_until_ticked_off(team, case):
+    today = today_for(team.facilitator)
+    point = a_point(team, case, today + timedelta(days=3))
+    mine = agenda.agenda_for(team.facilitator)
+    assert [(i.record_id, i.case_id, i.owner_id) for i in points(mine.this_week)] == [
+        (point.id, case.id, team.facilitator.id)]
+    assert points(mine.this_week)[0].due_at == supervision.action_point_due_at(point)
+    # Due today on its day, overdue the day after; nobody else's own agenda has it.
+    with simulated_time(utcnow() + timedelta(days=3)):
+        assert [i.record_id for i in points(agenda.agenda_for(team.facilitator).due_today)] == [point.id]
+    with simulated_time(utcnow() + timedelta(days=4)):
+        assert [i.record_id for i in points(agenda.agenda_for(team.facilitator).overdue)] == [point.id]
+    for other in (team.facilitator2, team.other_facilitator, team.supervisor, team.other_supervisor):
+        assert not points(everything(agenda.agenda_for(other)))
+    # On the supervisor's team agenda, under its owner; not on another team's.
+    theirs = points(everything(agenda.team_agenda(act(team.supervisor))))
+    assert [(i.record_id, i.owner_id) for i in theirs] == [(point.id, team.facilitator.id)]
+    assert points(everything(agenda.team_agenda(act(team.supervisor), team.facilitator.id)))
+    assert not points(everything(agenda.team_agenda(act(team.other_supervisor))))
+    # Ticked off: it leaves the agenda.
+    supervision.complete_action_point(act(team.facilitator), point.id)
+    assert not points(everything(agenda.agenda_for(team.facilitator)))
+    assert not points(everything(agenda.team_agenda(act(team.supervisor))))
+
+
+def test_the_agenda_reads_every_action_point_in_the_same_number_of_statements(team, make, case):
+    today = today_for(team.facilitator)
+
+    def counted() -> tuple[int, int]:
+        db.session.expire_all()  # nothing already loaded: every read is counted, both times
+        with statements() as seen:
+            found = len(points(everything(agenda.agenda_for(team.facilitator))))
+        return found, len(seen)
+
+    a_point(team, case, today + timedelta(days=1))
+    one, budget = counted()
+    other = make.case(team.facilitator, to="intervention")
+    for days in (0, 2, 5):
+        a_point(team, other, today + timedelta(days=days))
+    many, spent = counted()
+    assert (one, many) == (1, 4) and spent == budget
+
+
+def test_reminders_and_the_calendar_feed_cover_action_points_without_their_text(team, case):
+    me = act(team.facilitator)
+    a_point(team, case, today_for(team.facilitator) + timedelta(days=1), description="Hubungi wali kelas Yohana")
+    assert agenda.send_reminders() == 1
+    note = db.session.execute(select(Notification).where(Notification.user_id == team.facilitator.id,
+                                                         Notification.kind.like("agenda.%"))).scalar_one()
+    assert note.data["item"] == "action_point" and note.case_id == case.id
+    assert notification_text(note) == f"Due tomorrow: Supervision action point, case {case.number}."
+    token = agenda.create_feed(me)
+    user, settings = agenda.feed_owner(token)
+    body = calendar_bytes(user, agenda.feed_items(user), details=settings.feed_details, base_url="https://x/")
+    summaries = [str(e["SUMMARY"]) for e in icalendar.Calendar.from_ical(body).walk("VEVENT")]
+    assert summaries == [f"Tindak lanjut supervisi · {case.number}"]  # in the person's language
+    assert "wali kelas" not in body.decode() and "rahasia" not in body.decode()
+    assert case.client.full_name not in body.decode()
+    agenda.update_settings(me, {"remind_tomorrow": True, "remind_overdue": True, "feed_details": True})
+    detailed = calendar_bytes(user, agenda.feed_items(user), details=True, base_url="https://x/").decode()
+    assert "wali kelas" in detailed and "rahasia" not in detailed
+
+
+def test_the_agenda_and_deadline_status_agree_at_the_boundary_instant_in_wit(team, case):
+    """One rule (models/deadlines.py): at any instant a case is overdue, due today or
+    upcoming on every page alike."""
+    assert case.province.timezone == WIT
+    due = case.stage_due_at
+    assert due.astimezone(ZoneInfo(WIT)).time() == datetime.min.time()  # 00:00 WIT after the last day
+    group_of = {DeadlineStatus.OVERDUE: "overdue", DeadlineStatus.DUE_TODAY: "due_today",
+                DeadlineStatus.UPCOMING: "this_week"}
+    seen = []
+    # Half a second before: the old 23:59:59 rule of the agenda already called it overdue.
+    for moment in (due - timedelta(seconds=1), due - timedelta(milliseconds=500), due, due + timedelta(seconds=1)):
+        status = deadline_status(due, moment, WIT)
+        result = agenda.agenda_for(team.facilitator, now=moment)
+        groups = [g for g in ("overdue", "due_today", "this_week")
+                  if case.id in {i.case_id for i in getattr(result, g) if i.kind == "stage_deadline"}]
+        assert groups == [group_of[status]], (moment, status, groups)
+        seen.append(status)
+    assert seen == [DeadlineStatus.DUE_TODAY, DeadlineStatus.DUE_TODAY, DeadlineStatus.OVERDUE,
+                    DeadlineStatus.OVERDUE]

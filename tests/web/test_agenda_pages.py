@@ -10,7 +10,7 @@ import icalendar
 from sqlalchemy import func, select
 
 from caseflow.extensions import db
-from caseflow.models import AuditEvent, PlannedVisit
+from caseflow.models import ActionPoint, AuditEvent, PlannedVisit
 from tests.support.factories import a_step, today_for
 
 
@@ -107,3 +107,24 @@ def test_the_calendar_feed_is_private_revocable_and_parses(signed_in, client, te
     assert actions == ["agenda.feed_created", "agenda.settings_changed", "agenda.feed_revoked"]
     assert db.session.execute(select(func.count()).select_from(AuditEvent).where(
         AuditEvent.action == "access.denied")).scalar_one() == 0
+
+
+def test_an_action_point_links_from_the_agenda_to_its_case_where_it_is_ticked_off(signed_in, team, make):
+    case = make.case(team.facilitator, to="intervention")
+    today = today_for(team.supervisor)
+    boss = signed_in(team.supervisor)
+    assert boss.post("/supervision/new", data={
+        "kind": "individual", "held_on": today.isoformat(), "facilitator_ids": str(team.facilitator.id),
+        "case_ids": str(case.id), "notes": "Catatan", "step": "save", "ap-0-description": "Kunjungi sekolah",
+        "ap-0-owner_id": str(team.facilitator.id), "ap-0-case_id": str(case.id),
+        "ap-0-due_on": today.isoformat()}).status_code == 303
+    sync()
+    point = db.session.execute(select(ActionPoint)).scalar_one()
+    web = signed_in(team.facilitator)
+    page = web.get("/agenda").get_data(as_text=True)
+    link = f'href="/cases/{case.id}#action-point-{point.id}"'
+    assert 'data-agenda-kind="action_point"' in page and link in page and "Tindak lanjut supervisi" in page
+    assert f'id="action-point-{point.id}"' in web.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert 'data-agenda-kind="action_point"' in boss.get("/agenda/team").get_data(as_text=True)
+    assert web.post(f"/action-points/{point.id}/done").status_code == 303
+    assert 'data-agenda-kind="action_point"' not in web.get("/agenda").get_data(as_text=True)
