@@ -225,7 +225,9 @@ def ready(url: str, args) -> bool:
 def prepare_data(url: str, args, env: dict) -> None:
     name = database_name(url)
     if args.reuse_data and ready(url, args):
-        print(f"data: reusing database {name}")
+        # Data kept from an earlier run still needs the tables newer code reads.
+        caseflow_command(env, "db", "upgrade", "heads")
+        print(f"data: reusing database {name} (migrated to the current heads)")
         return
     if not name.startswith("caseflow_load"):
         sys.exit(f"refusing to replace database {name!r}: give a database named caseflow_load… "
