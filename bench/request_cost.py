@@ -13,8 +13,10 @@ of the code with PYTHONPATH pointing at its source: its requests are plain HTTP.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import os
+import pstats
 import statistics
 import sys
 import time
@@ -44,6 +46,9 @@ def main() -> None:
     parser.add_argument("--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/caseflow_load")
     parser.add_argument("--instance", default=os.environ.get("CASEFLOW_INSTANCE_PATH", "/tmp/caseflow-load"))
     parser.add_argument("--repeat", type=int, default=40)
+    parser.add_argument("--profile", metavar="TYPE", help="also print where one request type's CPU goes "
+                        "(cProfile over --repeat requests; TYPE as printed, e.g. 'my cases')")
+    parser.add_argument("--only", metavar="TYPE", action="append", help="measure only these request types")
     args = parser.parse_args()
     os.environ["CASEFLOW_INSTANCE_PATH"] = args.instance
     os.environ["CASEFLOW_DATABASE_URL"] = args.database_url
@@ -95,6 +100,8 @@ def main() -> None:
     }
     print(f"{'request type':22} {'CPU ms p50':>10} {'CPU ms mean':>11} {'SQL stmts':>9}   ({args.repeat} each, one after the other)")
     for name, call in kinds.items():
+        if args.only and name not in args.only:
+            continue
         for _ in range(3):  # caches of the process
             assert call().status_code < 400, name
         costs, statements = [], []
@@ -107,6 +114,19 @@ def main() -> None:
             assert response.status_code < 400, (name, response.status_code)
         print(f"{name:22} {statistics.median(costs):10.2f} {statistics.fmean(costs):11.2f} "
               f"{statistics.fmean(statements):9.1f}")
+    if args.profile:
+        profile(kinds[args.profile], args.repeat)
+
+
+def profile(call, repeat: int) -> None:
+    """The functions where the request type's time goes: own time, then with what they call."""
+    profiler = cProfile.Profile(time.process_time)  # CPU, not waiting for the database
+    profiler.enable()
+    for _ in range(repeat):
+        call()
+    profiler.disable()
+    for order in ("tottime", "cumulative"):
+        pstats.Stats(profiler).strip_dirs().sort_stats(order).print_stats(35)
 
 
 if __name__ == "__main__":
