@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
 from .errors import StorageUnavailable
@@ -154,7 +155,7 @@ def write_transaction() -> Iterator[None]:
     # Whatever the request read before belongs to a read snapshot; a write starts fresh
     # so it sees (and locks) the current rows.
     if session.in_transaction():
-        session.rollback()
+        _end_read_transaction(session)
     intent = _write_intent.set(True)
     depth_token = _transaction_depth.set(1)
     afterwards_token = _afterwards.set([])
@@ -182,6 +183,49 @@ def write_transaction() -> Iterator[None]:
         afterwards = _afterwards.get()
         _afterwards.reset(afterwards_token)
         _run_afterwards(afterwards, raise_errors=committed)
+
+
+# session.info key: the objects a request read first (its signed-in user and province).
+_KEPT = "caseflow.kept_through_writes"
+# session.info key: something was flushed since the transaction began.
+_FLUSHED = "caseflow.flushed"
+
+
+def keep_through_writes(*objects: object) -> None:
+    """The signed-in user (and province) read at the request's start stay loaded when a
+    write begins: every write would otherwise read them again. Cleared with `forget_kept`."""
+    db.session.info[_KEPT] = [o for o in objects if o is not None]
+
+
+def forget_kept() -> None:
+    db.session.info.pop(_KEPT, None)
+
+
+def _end_read_transaction(session) -> None:
+    """End the read transaction before a write. Rolled back, it expires every loaded
+    object, so the write reads them again; when nothing was written in it, it is ended
+    with a commit (which expires nothing) and every object but those kept is expired,
+    so the write still reads everything else fresh."""
+    kept = session.info.get(_KEPT)
+    if not kept or session.info.get(_FLUSHED) or session.new or session.dirty or session.deleted:
+        session.rollback()
+        return
+    session.commit()
+    kept_ids = {id(o) for o in kept}
+    for instance in list(session.identity_map.values()):
+        if id(instance) not in kept_ids:
+            session.expire(instance)
+
+
+@event.listens_for(Session, "after_flush")
+def _note_flush(session, _context) -> None:
+    session.info[_FLUSHED] = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_flush(session, transaction) -> None:
+    if transaction.parent is None:  # the outermost transaction, not a savepoint
+        session.info.pop(_FLUSHED, None)
 
 
 def after_transaction(work: Callable[[], None]) -> None:

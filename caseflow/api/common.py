@@ -20,6 +20,7 @@ from flask_wtf.csrf import CSRFError
 from marshmallow import Schema
 from werkzeug.exceptions import HTTPException
 
+from ..database import keep_through_writes
 from ..errors import CaseflowError, GuardFailed, NotAllowed, NotFound
 from ..extensions import csrf, db, login_manager
 from ..schemas import ID_MAX, _flatten, is_plausible_day, is_row_id
@@ -272,6 +273,7 @@ def authenticate() -> None:
                              _("The token is unknown, expired or revoked."), slug="invalid-token",
                              headers={"WWW-Authenticate": 'Bearer realm="caseflow", error="invalid_token"'})
         g.api_user, g.api_token = token.user, token
+        keep_through_writes(token, token.user, token.user.province)
         audit.count_token_uses()
         # The token's owner is the request's user (language, time zone); no session is made.
         login_manager._update_request_context_with_user(token.user)

@@ -12,6 +12,7 @@ Control characters inside JSON string values are left to the schemas, which name
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -37,9 +38,12 @@ class UnusableInput(BadRequest):
         self.reason = reason
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _is_broken(text: str) -> bool:
     """A lone surrogate (U+D800–U+DFFF) cannot be encoded as UTF-8, so it cannot be stored."""
-    return any("\ud800" <= ch <= "\udfff" for ch in text)
+    return _SURROGATE.search(text) is not None
 
 
 def _has_control(text: str) -> bool:

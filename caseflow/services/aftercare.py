@@ -81,6 +81,8 @@ def _on_case_moved(case: Case, *, actor: Actor | None, transition: TransitionDef
 
 def _on_step_logged(case: Case, *, step: Step, **_kwargs: Any) -> None:
     """A step during aftercare makes the first planned contact whose window it falls in."""
+    if not engine(case.workflow).is_final(case.state):
+        return  # aftercare follows a resolution and ends when the case is reopened
     running = Aftercare.running_for(case.id)
     if running is None:
         return

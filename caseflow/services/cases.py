@@ -490,7 +490,8 @@ def log_step(actor: Actor, case_id: int, data: dict, expected_version: int | Non
     A time without a zone is read in the facilitator's own province zone."""
     values = load(StepSchema(), data)
     with write_transaction():
-        case = lock_case(case_id)
+        # The client comes with the lock: its birth date bounds the step's time.
+        case = lock_case(case_id, joinedload(Case.client, innerjoin=True))
         _authorize(actor, case, (Role.FACILITATOR,), _l("log a step"), expected_version, ids_checked=True)
         goal_id = values.get("goal_id")
         if goal_id is not None and goal_id not in _active_goal_ids(case):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, request
 from sqlalchemy.orm import joinedload
 
+from ..database import forget_kept, keep_through_writes
 from ..extensions import db, login_manager
 from ..i18n import _l
 from ..models import User
@@ -60,7 +61,12 @@ def init_app(app: Flask) -> None:
         user = db.session.get(User, user_id, options=[joinedload(User.province)])
         if user is None or user.session_generation != generation or not user.active:
             return None
+        keep_through_writes(user, user.province)
         return user
+
+    @app.teardown_request
+    def forget_the_requests_user(_exception=None) -> None:
+        forget_kept()
 
     request_input.init_app(app)  # before every other check reads the request
     navigation.init_app(app)
