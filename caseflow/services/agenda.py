@@ -392,13 +392,17 @@ def cancel_visit(actor: Actor, visit_id: int, data: dict) -> PlannedVisit:
 def _on_step_logged(case: Case, *, step: Step, **_kwargs: Any) -> None:
     """A step of a planned visit's type on its day (in the zone it was planned in) makes
     the earliest such visit done: planned → done ("terencana → terlaksana")."""
-    visits = db.session.execute(
-        select(PlannedVisit).where(PlannedVisit.case_id == case.id, PlannedVisit.status == PLANNED,
-                                   PlannedVisit.step_type == step.step_type)
+    # Most steps were not planned: the candidates' times first, the visit itself only
+    # when one falls on the step's day.
+    candidates = db.session.execute(
+        select(PlannedVisit.id, PlannedVisit.planned_at, PlannedVisit.timezone)
+        .where(PlannedVisit.case_id == case.id, PlannedVisit.status == PLANNED,
+               PlannedVisit.step_type == step.step_type)
         .order_by(PlannedVisit.planned_at, PlannedVisit.id)
-    ).scalars()
-    for visit in visits:
-        if local_day(step.occurred_at, visit.timezone) == local_day(visit.planned_at, visit.timezone):
+    ).all()
+    for visit_id, planned_at, zone in candidates:
+        if local_day(step.occurred_at, zone) == local_day(planned_at, zone):
+            visit = db.session.get(PlannedVisit, visit_id)
             before = _visit_dict(visit)
             visit.status, visit.step_id, visit.done_at = DONE, step.id, step.occurred_at
             append_case_event(case, action="visit.done", actor=None, before=before, after=_visit_dict(visit))

@@ -16,9 +16,10 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
 from flask_babel import LazyString
-from sqlalchemy import and_, func, or_, select, union
+from sqlalchemy import and_, func, insert, or_, select, union, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased, contains_eager, joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..database import after_transaction, utcnow, write_transaction
 from ..errors import Conflict, InvalidTransition, NotAllowed, NotFound, ValidationError
@@ -61,7 +62,7 @@ from ..workflow import Missing, TransitionDef
 from . import access
 from .audit import append_case_event, append_event, user_chain
 from .context import Actor
-from .locking import lock_case
+from .locking import lock_case, lock_case_of_client
 from .runtime import default_workflow_name, engine, engines
 from .sign_off_policy import decision_authority, escalated_sign_off_ids
 
@@ -490,8 +491,7 @@ def log_step(actor: Actor, case_id: int, data: dict, expected_version: int | Non
     A time without a zone is read in the facilitator's own province zone."""
     values = load(StepSchema(), data)
     with write_transaction():
-        # The client comes with the lock: its birth date bounds the step's time.
-        case = lock_case(case_id, joinedload(Case.client, innerjoin=True))
+        case, birth_date = lock_case_of_client(case_id)
         _authorize(actor, case, (Role.FACILITATOR,), _l("log a step"), expected_version, ids_checked=True)
         goal_id = values.get("goal_id")
         if goal_id is not None and goal_id not in _active_goal_ids(case):
@@ -506,18 +506,49 @@ def log_step(actor: Actor, case_id: int, data: dict, expected_version: int | Non
             if occurred.astimezone(UTC) > utcnow().replace(microsecond=0) + _TEN_MINUTES:
                 raise ValidationError(_l("Some fields need attention."),
                                       fields={"occurred_at": [_l("This time is in the future.")]})
-        _refuse_a_step_before_the_case(case, occurred, zone)
-        step = Step(
-            case=case, step_type=values["step_type"], occurred_at=occurred.astimezone(UTC),
+        _refuse_a_step_before_the_case(case, birth_date, occurred, zone)
+        step = _insert_step(
+            case, step_type=values["step_type"], occurred_at=occurred.astimezone(UTC),
             occurred_timezone=zone, recorded_at=utcnow(), location=values.get("location") or None,
             notes=values["notes"], goal_id=goal_id, recorded_by_id=actor.user_id,
         )
-        db.session.add(step)
-        db.session.flush()
         _touch(case)
         _audit(actor, case, "step.logged", None, _step_dict(step), version=case.version)
-        step_logged.send(case, step=step)
+        # The receivers read other tables (visits, aftercare, sealed cells): the case's new
+        # head is written once, after them, not flushed before each of their queries.
+        with db.session.no_autoflush:
+            step_logged.send(case, step=step)
+        _save_case_head(case)
         return step
+
+
+def _insert_step(case: Case, **columns: Any) -> Step:
+    """Write a step's row with one INSERT … RETURNING and give back the Step it holds.
+
+    Logging a step is the most frequent write of all; the ORM's unit of work (change
+    tracking, dependency sorting, identity bookkeeping) cost more than the statement
+    itself. The Step returned is not in the session: it is what was written, for the
+    audit event, the receivers of `step_logged` and the answer."""
+    table = Step.__table__
+    step_id = db.session.connection().execute(
+        insert(table).values(case_id=case.id, **columns).returning(table.c.id)).scalar_one()
+    step = Step(id=step_id, case_id=case.id, **columns)
+    set_committed_value(step, "case", case)
+    if "steps" in case.__dict__:  # a list loaded before no longer holds every step
+        db.session.expire(case, ["steps"])
+    return step
+
+
+def _save_case_head(case: Case) -> None:
+    """Write the case's version and audit head (changed by `_touch` and the audit events
+    of this change) with one UPDATE instead of a flush of the whole case. The case is
+    locked (lock_case), so nobody else writes them meanwhile."""
+    table = Case.__table__
+    db.session.connection().execute(
+        update(table).where(table.c.id == case.id)
+        .values(version=case.version, audit_seq=case.audit_seq, audit_hash=case.audit_hash))
+    for name in ("version", "audit_seq", "audit_hash"):
+        set_committed_value(case, name, getattr(case, name))
 
 
 _TEN_MINUTES = timedelta(minutes=10)
@@ -539,7 +570,7 @@ def earliest_case_day(case: Case) -> date:
     return (recorded - backdate_tolerance()).date()
 
 
-def _refuse_a_step_before_the_case(case: Case, occurred: datetime, zone: str) -> None:
+def _refuse_a_step_before_the_case(case: Case, birth_date: date | None, occurred: datetime, zone: str) -> None:
     """A step is the evidence that work happened: not before the client was born, and not
     before the case was recorded beyond the tolerance for work written down late."""
     tolerance = backdate_tolerance()
@@ -548,9 +579,8 @@ def _refuse_a_step_before_the_case(case: Case, occurred: datetime, zone: str) ->
         recorded = case.opened_at.astimezone(ZoneInfo(zone)).date()
         problem = _l("A step can be at most %(days)s days before the case was recorded (%(day)s).",
                      days=tolerance.days, day=recorded.isoformat())
-    elif case.client.birth_date and occurred.astimezone(ZoneInfo(zone)).date() < case.client.birth_date:
-        problem = _l("A step cannot be before the client was born (%(day)s).",
-                     day=case.client.birth_date.isoformat())
+    elif birth_date and occurred.astimezone(ZoneInfo(zone)).date() < birth_date:
+        problem = _l("A step cannot be before the client was born (%(day)s).", day=birth_date.isoformat())
     if problem is not None:
         raise ValidationError(_l("Some fields need attention."), fields={"occurred_at": [problem]})
 
