@@ -840,9 +840,10 @@ def get_case(user: User, case_id: int) -> Case:
     return access.require_view(user, case)
 
 
-def pending_sign_offs_for(user: User, *, details: bool = False) -> list[SignOff]:
+def pending_sign_offs_for(user: User, *, details: bool = False, due_dates: bool = False) -> list[SignOff]:
     """Requests this user may decide, oldest first; with `details`, each with its case, the
-    case's client, facilitator and termination request loaded (the queue shows them)."""
+    case's client, facilitator and termination request loaded (the queue shows them); with
+    `due_dates`, only what a decision's deadline reads (the case and its province)."""
     if user.role != Role.SUPERVISOR:
         return []
     # Their team, the teams they act for today, and requests escalated to them: one id
@@ -868,6 +869,8 @@ def pending_sign_offs_for(user: User, *, details: bool = False) -> list[SignOff]
             contains_eager(SignOff.case).selectinload(Case.plan).selectinload(InterventionPlan.goals),
             contains_eager(SignOff.case).selectinload(Case.sign_offs),
         )
+    elif due_dates:
+        statement = statement.options(contains_eager(SignOff.case).selectinload(Case.province))
     return list(db.session.execute(statement).scalars())
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, request
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import defer, joinedload
 
 from ..database import forget_kept, keep_through_writes
 from ..extensions import db, login_manager
@@ -57,8 +57,10 @@ def init_app(app: Flask) -> None:
             user_id, generation = (int(part) for part in session_id.split(":"))
         except ValueError:
             return None
-        # With the province: its time zone is read by nearly every page.
-        user = db.session.get(User, user_id, options=[joinedload(User.province)])
+        # With the province: its time zone is read by nearly every page. Not the password
+        # hash nor the sealed offline key (decrypted on every load): few requests read them.
+        user = db.session.get(User, user_id, options=[joinedload(User.province), defer(User.password_hash),
+                                                      defer(User.offline_key)])
         if user is None or user.session_generation != generation or not user.active:
             return None
         keep_through_writes(user, user.province)

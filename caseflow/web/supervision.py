@@ -85,7 +85,7 @@ def team():
         for user in team
     ]
     totals = {key: sum(row[key] for row in rows) for key in ("open", "overdue", "resolved", "late")}
-    pending = case_services.pending_sign_offs_for(current_user, details=True)  # due dates read their cases
+    pending = case_services.pending_sign_offs_for(current_user, due_dates=True)
     return render_template("supervision/team.html", rows=rows, totals=totals, pending=pending,
                            decisions_overdue=deadlines.decisions_overdue(pending), month_start=_month_start(),
                            review_days=sync_health.review_days())
@@ -201,7 +201,8 @@ def overdue():
         .options(selectinload(Case.client), selectinload(Case.facilitator), selectinload(Case.ppks_category))
         .order_by(Case.stage_due_at, Case.id)
     ).scalars().all()
-    late_decisions = deadlines.decisions_overdue(case_services.pending_sign_offs_for(current_user), now)
+    late_decisions = deadlines.decisions_overdue(case_services.pending_sign_offs_for(current_user, due_dates=True),
+                                                 now)
     return render_template("supervision/overdue.html", cases=cases, now=now, late_decisions=late_decisions,
                            actions=deadlines.next_actions(cases + [s.case for s in late_decisions],
                                                           current_user, now))
