@@ -29,6 +29,7 @@ sys.path[0] = str(Path(__file__).resolve().parent.parent)
 import sqlalchemy as sa  # noqa: E402
 
 from caseflow import create_app  # noqa: E402
+from caseflow.database import keep_through_writes  # noqa: E402
 from caseflow.extensions import db  # noqa: E402
 from caseflow.services import cases as case_services  # noqa: E402
 from caseflow.services.context import Actor  # noqa: E402
@@ -70,7 +71,10 @@ def service_rate(app, facilitator_id: int, case_ids: list[int]) -> float:
     with app.app_context():
         from caseflow.models import User
 
-        actor = Actor(user=db.session.get(User, facilitator_id))
+        user = db.session.get(User, facilitator_id)
+        # As in a request: the signed-in user, read at its start, is kept through its writes.
+        keep_through_writes(user, user.province)
+        actor = Actor(user=user)
         start = time.perf_counter()
         for case_id in case_ids:
             case_services.fire_trigger(actor, case_id, "start_assessment")

@@ -22,7 +22,7 @@ from ..database import UTCDateTime, utcnow
 from ..extensions import db
 from ..security.fields import EncryptedText
 from .client import Client
-from .reference import PpksCategory, Province
+from .reference import PpksCategory, Province, province_zone
 from .user import User
 
 # Only the workflow engine may move a case between states (django-fsm's "protected"
@@ -135,6 +135,11 @@ class Case(db.Model):
     def active_goals(self) -> list[Goal]:
         """The goals of the case's plan that were not removed; none without a plan."""
         return self.plan.active_goals if self.plan is not None else []
+
+    @property
+    def timezone(self) -> str:
+        """The case's province zone, in which its days and deadlines are counted."""
+        return province_zone(self.province_code)
 
     @property
     def pending_sign_off(self) -> SignOff | None:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import String
+from sqlalchemy import String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -23,6 +23,26 @@ class Province(db.Model):
     @property
     def timezone_abbreviation(self) -> str:
         return TIMEZONE_ABBREVIATIONS.get(self.timezone, self.timezone)
+
+
+# Province code -> time zone, per process. Provinces are reference data shipped with the
+# application (seed/provinces.csv) and written at deployment (services/reference.py), never
+# by a request: a zone read once serves the process until it is restarted by the next
+# deployment. Nearly every write and deadline reads one.
+_ZONES: dict[str, str] = {}
+
+
+def province_zone(code: str) -> str:
+    """The time zone of the province with this code (which must exist)."""
+    zone = _ZONES.get(code)
+    if zone is None:
+        zone = _ZONES[code] = db.session.execute(select(Province.timezone).where(Province.code == code)).scalar_one()
+    return zone
+
+
+def forget_province_zones() -> None:
+    """After the reference data was written (in this process)."""
+    _ZONES.clear()
 
 
 class PpksCategory(db.Model):

@@ -123,7 +123,7 @@ class Agenda:
 
 
 def _zone(case: Case) -> str:
-    return case.province.timezone
+    return case.timezone
 
 
 def _item(kind: str, case: Case, record_id: int, day: date, owner_id: int, **extra: Any) -> AgendaItem:

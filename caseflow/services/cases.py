@@ -566,7 +566,7 @@ def backdate_tolerance() -> timedelta:
 
 def earliest_case_day(case: Case) -> date:
     """The first day work on the case can have happened, in the case's province zone."""
-    recorded = case.opened_at.astimezone(ZoneInfo(case.province.timezone))
+    recorded = case.opened_at.astimezone(ZoneInfo(case.timezone))
     return (recorded - backdate_tolerance()).date()
 
 

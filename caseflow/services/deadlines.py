@@ -68,7 +68,7 @@ def next_action(case: Case, viewer: User | None, now: datetime | None = None) ->
     workflow = engine(case.workflow)
     if workflow.is_final(case.state):
         return None
-    zone = case.province.timezone
+    zone = case.timezone
     pending = case.pending_sign_off
     if pending is not None:
         supervisor = case.facilitator.supervisor

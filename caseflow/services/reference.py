@@ -8,6 +8,7 @@ from importlib import resources
 from ..database import write_transaction
 from ..extensions import db
 from ..models import PpksCategory, Province
+from ..models.reference import forget_province_zones
 
 
 def _rows(filename: str) -> list[dict[str, str]]:
@@ -22,4 +23,5 @@ def seed_reference_data() -> tuple[int, int]:
             db.session.merge(Province(code=row["code"], name=row["name"], timezone=row["timezone"]))
         for row in _rows("ppks_categories.csv"):
             db.session.merge(PpksCategory(code=row["code"], name_id=row["name_id"], name_en=row["name_en"]))
+    forget_province_zones()
     return len(_rows("provinces.csv")), len(_rows("ppks_categories.csv"))

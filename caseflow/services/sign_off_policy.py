@@ -81,7 +81,7 @@ def sign_off_due_at(sign_off: SignOff, policy: SignOffPolicy | None = None) -> d
     policy = policy or engine(case.workflow).definition.sign_off_policy(sign_off.requested_trigger)
     if policy is None or policy.within_working_days is None:
         return None
-    zone = ZoneInfo(case.province.timezone)
+    zone = ZoneInfo(case.timezone)
     requested_day = sign_off.requested_at.astimezone(zone).date()
     last_day = add_working_days(requested_day, policy.within_working_days)
     return datetime.combine(last_day + timedelta(days=1), time.min, zone).astimezone(ZoneInfo("UTC"))

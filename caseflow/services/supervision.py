@@ -178,14 +178,14 @@ def complete_action_point(actor: Actor, point_id: object) -> ActionPoint:
 def action_point_due_at(point: ActionPoint) -> datetime:
     """When the action point is overdue: the end of its due day (models/deadlines.py), in
     its case's zone, or else its owner's."""
-    zone = point.case.province.timezone if point.case is not None else point.owner.timezone
+    zone = point.case.timezone if point.case is not None else point.owner.timezone
     return end_of_day(point.due_on, zone)
 
 
 def action_point_status(point: ActionPoint, now: datetime | None = None) -> DeadlineStatus | None:
     if point.done_at is not None:
         return None
-    zone = point.case.province.timezone if point.case is not None else point.owner.timezone
+    zone = point.case.timezone if point.case is not None else point.owner.timezone
     return deadline_status(action_point_due_at(point), now or utcnow(), zone)
 
 

@@ -17,19 +17,16 @@ from typing import Any
 from transitions import Machine, MachineError
 
 from ..errors import GuardFailed, InvalidTransition
-from ..extensions import db
 from ..i18n import _l
 from ..models.case import Case, _state_change_allowed
 from ..models.deadlines import deadline_end
-from ..models.reference import Province
 from .definition import AftercareDef, TransitionDef, WorkflowDefinition
 from .guards import GUARDS, Missing
 
 
 def _zone_of(case: Case) -> str:
     """The case's province zone (a case being opened has only its province code yet)."""
-    province = case.province or db.session.get(Province, case.province_code)
-    return province.timezone
+    return case.timezone
 
 
 @dataclass
