@@ -85,14 +85,21 @@ def backup(url: str, target: str | Path) -> Path:
     return target
 
 
-def restore(url: str, source: str | Path) -> None:
-    """Replace the database at `url` with the backup in `source`, all or nothing."""
+def _opened_backup(url: str, source: str | Path) -> tuple[Path, str]:
+    """The backup file (checked, for SQLite) and the backend of the database at `url`."""
     source = Path(source)
     if not source.is_file():
         raise BackupError(f"{source}: no such backup file")
     backend = make_url(url).get_backend_name()
     if backend == "sqlite":
         _check_sqlite_backup(source)
+    return source, backend
+
+
+def restore(url: str, source: str | Path) -> None:
+    """Replace the database at `url` with the backup in `source`, all or nothing."""
+    source, backend = _opened_backup(url, source)
+    if backend == "sqlite":
         live = sqlite3.connect(_sqlite_path(url), timeout=30)
         backup_db = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
         try:
@@ -120,12 +127,8 @@ class BackupHistory:
 
 def backup_history(url: str, source: str | Path) -> BackupHistory:
     """Read the audit history a backup file holds, without restoring it."""
-    source = Path(source)
-    if not source.is_file():
-        raise BackupError(f"{source}: no such backup file")
-    backend = make_url(url).get_backend_name()
+    source, backend = _opened_backup(url, source)
     if backend == "sqlite":
-        _check_sqlite_backup(source)
         connection = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
         try:
             last = connection.execute("SELECT coalesce(max(id), 0) FROM audit_events").fetchone()[0]
