@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from ..database import utcnow
 from ..extensions import db
@@ -39,9 +40,20 @@ def render(notification: Notification) -> str | None:
     return render_text(notification.data or {}) if render_text else None
 
 
+def _unread(user_id) -> Select:
+    return select(func.count()).select_from(Notification).where(
+        Notification.user_id == user_id, Notification.read_at.is_(None))
+
+
+# Built once: every page's menu asks (building and keying a statement costs as much as sending it).
+_UNREAD = _unread(bindparam("user_id"))
+
+
+def unread_statement(user: User) -> ScalarSelect:
+    """`unread_count` as a scalar subquery, for a page that asks more in one statement."""
+    return _unread(user.id).scalar_subquery()
+
+
 def unread_count(user: User) -> int:
     """How many notifications `user` has not read (the menu shows the number)."""
-    return db.session.execute(
-        select(func.count()).select_from(Notification)
-        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
-    ).scalar_one()
+    return db.session.execute(_UNREAD, {"user_id": user.id}).scalar_one()

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Flask, g, has_request_context, request, url_for
+from flask import Flask, current_app, g, has_request_context, request, url_for
 from flask_babel import get_locale
 from flask_login import current_user
 from werkzeug.routing import BuildError
@@ -140,6 +140,17 @@ def safe_url_for(endpoint: str, **values: Any) -> str | None:
         return None
 
 
+def static_url(filename: str) -> str:
+    """url_for('static', filename=…), worked out once per application and script root (the
+    page frame links the same files on every page)."""
+    cache = current_app.extensions.setdefault("caseflow.static_urls", {})
+    key = (filename, request.script_root)
+    url = cache.get(key)
+    if url is None:
+        url = cache[key] = url_for("static", filename=filename)
+    return url
+
+
 def current_nav_endpoint(items: list) -> str | None:
     """The navigation entry to mark as current: the page itself, else the first entry of
     the same blueprint (a case page belongs to "My cases")."""
@@ -183,6 +194,7 @@ def init_app(app: Flask) -> None:
             "local_input_value": local_input_value,
             "locale_code": locale_code,
             "safe_url_for": safe_url_for,
+            "static_url": static_url,
             "labels": labels,
             "current_nav_endpoint": current_nav_endpoint,
         }
