@@ -14,19 +14,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from flask_babel import LazyString
 from sqlalchemy import exists, func, not_, select
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from ..database import utcnow
 from ..extensions import db
 from ..i18n import _l
 from ..models import Case, Role, SignOff, User
 from ..models.deadlines import DeadlineStatus, deadline_status, last_day
+from ..models.reference import TIMEZONE_ABBREVIATIONS
 from . import access
 from .runtime import engine, engines
-from .sign_off_policy import sign_off_due_at
+from .sign_off_policy import request_due_at, sign_off_due_at
 
 FACILITATOR = "facilitator"
 SUPERVISOR = "supervisor"
@@ -49,6 +50,10 @@ class NextAction:
         return last_day(self.due_at, self.zone) if self.due_at else None
 
     @property
+    def zone_abbreviation(self) -> str:
+        return TIMEZONE_ABBREVIATIONS.get(self.zone, self.zone)
+
+    @property
     def overdue(self) -> bool:
         return self.status == DeadlineStatus.OVERDUE
 
@@ -58,31 +63,70 @@ class NextAction:
                 "mine": self.mine}
 
 
-def _stage_title(case: Case) -> LazyString:
-    return engine(case.workflow).definition.states[case.state].lazy_title
+class CaseFacts(NamedTuple):
+    """What `next_action` reads of a case, for a list that selects these values itself."""
+
+    workflow: str
+    state: str
+    zone: str  # the case's province zone
+    facilitator_id: int
+    facilitator_name: str
+    supervisor_name: str | None  # the facilitator's supervisor
+    stage_due_at: datetime | None
+    pending_trigger: str | None  # the request waiting for a decision, if any
+    pending_requested_at: datetime | None
 
 
 def next_action(case: Case, viewer: User | None, now: datetime | None = None) -> NextAction | None:
     """The next move on `case`: who must make it, what, by when (the case's zone)."""
     now = now or utcnow()
-    workflow = engine(case.workflow)
-    if workflow.is_final(case.state):
+    if engine(case.workflow).is_final(case.state):
         return None
     zone = case.timezone
     pending = case.pending_sign_off
     if pending is not None:
         supervisor = case.facilitator.supervisor
-        due = sign_off_due_at(pending)
-        requested = workflow.definition.triggers.get(pending.requested_trigger)
-        what = _l("Decide the request “%(request)s”",
-                  request=requested[0].lazy_title if requested else pending.requested_trigger)
-        mine = viewer is not None and viewer.role == Role.SUPERVISOR and viewer.id != case.facilitator_id
-        return NextAction(SUPERVISOR, supervisor.full_name if supervisor else "", what, due, zone,
-                          deadline_status(due, now, zone) if due else None, mine)
-    due = case.stage_due_at
-    what = _l("Finish the stage “%(stage)s”", stage=_stage_title(case))
-    mine = viewer is not None and viewer.id == case.facilitator_id
-    return NextAction(FACILITATOR, case.facilitator.full_name, what, due, zone,
+        return _decision_action(case.workflow, pending.requested_trigger, sign_off_due_at(pending), zone,
+                                case.facilitator_id, supervisor.full_name if supervisor else "", viewer, now)
+    return _stage_action(case.workflow, case.state, case.stage_due_at, zone, case.facilitator_id,
+                         case.facilitator.full_name, viewer, now)
+
+
+def pending_request_id() -> ScalarSelect:
+    """The id of the request a case waits on (Case.pending_sign_off: its first undecided
+    one), correlated to Case, for a list that selects `CaseFacts` itself."""
+    return (select(SignOff.id).where(SignOff.case_id == Case.id, SignOff.decision.is_(None))
+            .order_by(SignOff.requested_at, SignOff.id).limit(1).correlate(Case).scalar_subquery())
+
+
+def next_action_of(facts: CaseFacts, viewer: User | None, now: datetime) -> NextAction | None:
+    """`next_action` from a case's values (`CaseFacts`)."""
+    if engine(facts.workflow).is_final(facts.state):
+        return None
+    if facts.pending_trigger is not None:
+        due = request_due_at(facts.workflow, facts.pending_trigger, facts.pending_requested_at, facts.zone)
+        return _decision_action(facts.workflow, facts.pending_trigger, due, facts.zone, facts.facilitator_id,
+                                facts.supervisor_name or "", viewer, now)
+    return _stage_action(facts.workflow, facts.state, facts.stage_due_at, facts.zone, facts.facilitator_id,
+                         facts.facilitator_name, viewer, now)
+
+
+def _decision_action(workflow: str, trigger: str, due: datetime | None, zone: str, facilitator_id: int,
+                     supervisor_name: str, viewer: User | None, now: datetime) -> NextAction:
+    """A request waits for a decision: the deciding supervisor's move (never the facilitator's)."""
+    requested = engine(workflow).definition.triggers.get(trigger)
+    what = _l("Decide the request “%(request)s”", request=requested[0].lazy_title if requested else trigger)
+    mine = viewer is not None and viewer.role == Role.SUPERVISOR and viewer.id != facilitator_id
+    return NextAction(SUPERVISOR, supervisor_name, what, due, zone,
+                      deadline_status(due, now, zone) if due else None, mine)
+
+
+def _stage_action(workflow: str, state: str, due: datetime | None, zone: str, facilitator_id: int,
+                  facilitator_name: str, viewer: User | None, now: datetime) -> NextAction:
+    """The facilitator's move: finish the stage by its deadline."""
+    what = _l("Finish the stage “%(stage)s”", stage=engine(workflow).definition.states[state].lazy_title)
+    mine = viewer is not None and viewer.id == facilitator_id
+    return NextAction(FACILITATOR, facilitator_name, what, due, zone,
                       deadline_status(due, now, zone) if due else None, mine)
 
 

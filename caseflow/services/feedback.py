@@ -16,6 +16,7 @@ from typing import Any
 from flask import Flask
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from ..extensions import db
 from ..models import AuditEvent, Case, SignOff, Step
@@ -54,6 +55,13 @@ def standing_rejection(case: Case) -> SignOff | None:
     """The case's last request, when it was rejected: it stands until the next request."""
     latest = max(case.sign_offs, key=lambda s: (s.requested_at, s.id), default=None)
     return latest if latest is not None and latest.decision == REJECTED else None
+
+
+def latest_request_id() -> ScalarSelect:
+    """The id of a case's last request (`standing_rejection`'s), correlated to Case: a list
+    joins it and shows it when its decision is REJECTED."""
+    return (select(SignOff.id).where(SignOff.case_id == Case.id)
+            .order_by(SignOff.requested_at.desc(), SignOff.id.desc()).limit(1).correlate(Case).scalar_subquery())
 
 
 def standing_rejections(case_ids: list[int]) -> dict[int, SignOff]:

@@ -81,9 +81,21 @@ def sign_off_due_at(sign_off: SignOff, policy: SignOffPolicy | None = None) -> d
     policy = policy or engine(case.workflow).definition.sign_off_policy(sign_off.requested_trigger)
     if policy is None or policy.within_working_days is None:
         return None
-    zone = ZoneInfo(case.timezone)
-    requested_day = sign_off.requested_at.astimezone(zone).date()
-    last_day = add_working_days(requested_day, policy.within_working_days)
+    return decision_due_at(sign_off.requested_at, policy.within_working_days, case.timezone)
+
+
+def request_due_at(workflow: str, trigger: str, requested_at: datetime, zone: str) -> datetime | None:
+    """`sign_off_due_at` from a request's values (a list that reads them without the rows)."""
+    policy = engine(workflow).definition.sign_off_policy(trigger)
+    if policy is None or policy.within_working_days is None:
+        return None
+    return decision_due_at(requested_at, policy.within_working_days, zone)
+
+
+def decision_due_at(requested_at: datetime, working_days: int, zone_name: str) -> datetime:
+    zone = ZoneInfo(zone_name)
+    requested_day = requested_at.astimezone(zone).date()
+    last_day = add_working_days(requested_day, working_days)
     return datetime.combine(last_day + timedelta(days=1), time.min, zone).astimezone(ZoneInfo("UTC"))
 
 

@@ -7,20 +7,21 @@ what the viewer may do (services.cases.available_actions, access.holds_case_role
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import Select, Subquery, func, or_, select
+from sqlalchemy.orm import aliased
 
+from ..database import utcnow
 from ..errors import NotFound, TooMany, ValidationError
 from ..extensions import db
 from ..i18n import _l
-from ..models import Case, Client, PpksCategory, Province, Role, User
+from ..models import Case, Client, PpksCategory, Province, Role, SignOff, User
 from ..schemas import ascii_number, parse_step_key, step_key_text
-from ..services import access, evaluation, sync_health
+from ..services import access, deadlines, evaluation, feedback, sync_health
 from ..services import attachments as attachment_services
 from ..services import cases as case_services
 from ..services import clients as client_services
@@ -30,7 +31,7 @@ from . import navigation
 from .auth import request_actor
 from .errors import field_errors, render_invalid
 from .formatting import locale_code, state_title
-from .helpers import paginate, require_role
+from .helpers import paginate_counted, require_role, url_maker
 
 bp = Blueprint("cases", __name__)
 
@@ -57,24 +58,97 @@ def _blank_to_none(data: dict[str, Any], *keys: str) -> dict[str, Any]:
 
 
 def _state_options() -> list[tuple[str, str]]:
-    seen: dict[str, str] = {}
-    for workflow in engines().values():
-        for state in workflow.definition.stage_order():
-            seen.setdefault(state, state_title(workflow.name, state))
-    return list(seen.items())
+    """The stages of every workflow, in their order, in the reader's language (the workflow
+    files are read at start-up: worked out once per application and language)."""
+    locale = locale_code()
+    cache = current_app.extensions.setdefault("caseflow.state_options", {})
+    options = cache.get(locale)
+    if options is None:
+        seen: dict[str, str] = {}
+        for workflow in engines().values():
+            for state in workflow.definition.stage_order():
+                seen.setdefault(state, workflow.definition.states[state].title(locale))
+        options = cache[locale] = list(seen.items())
+    return options
 
 
-def _categories() -> list[PpksCategory]:
-    return list(db.session.execute(select(PpksCategory).order_by(PpksCategory.code)).scalars())
+class Category(NamedTuple):
+    code: str
+    name_id: str
+    name_en: str
+
+    def name(self, locale: str = "id") -> str:
+        return self.name_en if locale == "en" else self.name_id
 
 
-def _category_options(categories: list[PpksCategory] | None = None) -> list[tuple[str, str]]:
+def _categories() -> list[Category]:
+    """The PPKS categories: reference data shipped with the application (its seed changes
+    only with a deploy), read once per application."""
+    categories = current_app.extensions.get("caseflow.ppks_categories")
+    if categories is None:
+        categories = current_app.extensions["caseflow.ppks_categories"] = [
+            Category(*row) for row in db.session.execute(
+                select(PpksCategory.code, PpksCategory.name_id, PpksCategory.name_en).order_by(PpksCategory.code))]
+    return categories
+
+
+def _category_options(categories: list[Category] | None = None) -> list[tuple[str, str]]:
     locale = locale_code()
     return [(c.code, f"{c.code} · {c.name(locale)}") for c in categories or _categories()]
 
 
-# What each row of the list shows: the client's name, waiting for sign-off (and the category).
-_CASE_ROW_LOADS = (selectinload(Case.client), selectinload(Case.sign_offs))
+# The list's order: open cases first, the nearest stage deadline first.
+_LIST_ORDER = (Case.closed_at.is_not(None), Case.stage_due_at.is_(None), Case.stage_due_at, Case.id)
+_Facilitator, _Supervisor = aliased(User), aliased(User)
+_Pending, _Latest = aliased(SignOff), aliased(SignOff)
+
+
+class CaseRow(NamedTuple):
+    """One row of the list: what it shows of a case (read in the page's one statement)."""
+
+    id: int
+    number: str
+    client_name: str
+    state: str
+    state_title: str
+    final: bool
+    waiting: bool  # a request waits for a decision
+    rejection_reason: str | None  # the last request was rejected: it stands until the next
+    rejected: bool
+    category_code: str
+    facilitator_name: str
+    facts: deadlines.CaseFacts
+
+
+def _case_rows(page: Subquery) -> Select:
+    """What each case of a page of the list shows, in the page's order, the count last."""
+    return (
+        select(Case.id, Case.number, Client.full_name, Case.workflow, Case.state, Case.closed_at, Case.stage_due_at,
+               Case.ppks_category_code, Case.facilitator_id, _Facilitator.full_name, _Supervisor.full_name,
+               Province.timezone, _Pending.requested_trigger, _Pending.requested_at, _Latest.decision,
+               _Latest.reason, page.c.total)
+        .select_from(page)
+        .join(Case, Case.id == page.c.id)
+        .join(Client, Client.id == Case.client_id)
+        .join(Province, Province.code == Case.province_code)
+        .join(_Facilitator, _Facilitator.id == Case.facilitator_id)
+        .outerjoin(_Supervisor, _Supervisor.id == _Facilitator.supervisor_id)
+        .outerjoin(_Pending, _Pending.id == deadlines.pending_request_id())
+        .outerjoin(_Latest, _Latest.id == feedback.latest_request_id())
+        .order_by(page.c.position)
+    )
+
+
+def _case_row(row, titles: dict[tuple[str, str], str]) -> CaseRow:
+    (case_id, number, client_name, workflow, state, closed_at, due, category, facilitator_id, facilitator_name,
+     supervisor_name, zone, pending_trigger, pending_at, decision, reason, _total) = row
+    title = titles.get((workflow, state))
+    if title is None:
+        title = titles[workflow, state] = state_title(workflow, state)
+    return CaseRow(case_id, number, client_name, state, title, closed_at is not None, pending_trigger is not None,
+                   reason, decision == feedback.REJECTED, category, facilitator_name,
+                   deadlines.CaseFacts(workflow, state, zone, facilitator_id, facilitator_name, supervisor_name, due,
+                                       pending_trigger, pending_at))
 
 
 @bp.route("/cases")
@@ -82,13 +156,15 @@ _CASE_ROW_LOADS = (selectinload(Case.client), selectinload(Case.sign_offs))
 def my_cases():
     """The cases the viewer may open, searchable by client name or case number."""
     require_role(*CASE_READERS)
+    viewer = current_user._get_current_object()
     query = (request.args.get("q") or "").strip()[:100]
     state = request.args.get("state") or ""
     category = request.args.get("category") or ""
-    # Held while the page renders: each row's category is then found without a query.
-    categories = _categories()
-
-    statement = access.visible_cases(current_user, select(Case).join(Client, Case.client_id == Client.id))
+    # One statement: the ids of the page in order with the count of the whole list; the
+    # database then reads what the rows show for those ids only.
+    statement = access.visible_cases(viewer, select(
+        Case.id, func.row_number().over(order_by=_LIST_ORDER).label("position"), func.count().over().label("total"),
+    ).join(Client, Case.client_id == Client.id))
     if query:
         pattern = f"%{query.lower()}%"
         statement = statement.where(or_(func.lower(Client.full_name).like(pattern),
@@ -97,14 +173,17 @@ def my_cases():
         statement = statement.where(Case.state == state)
     if category:
         statement = statement.where(Case.ppks_category_code == category)
-    found = paginate(
-        statement.order_by(Case.closed_at.is_not(None), Case.stage_due_at.is_(None), Case.stage_due_at, Case.id)
-        .options(*_CASE_ROW_LOADS, *([selectinload(Case.facilitator)] if current_user.role != Role.FACILITATOR else [])),
-        PAGE_SIZE)
+    found = paginate_counted(statement.order_by(*_LIST_ORDER), PAGE_SIZE, _case_rows)
+    titles: dict[tuple[str, str], str] = {}
+    cases = [_case_row(row, titles) for row in found.items]
+    now = utcnow()
+    locale = locale_code()
     return render_template(
-        "cases/list.html", cases=found.items, **found.fields(),
+        "cases/list.html", cases=cases, **found.fields(),
+        actions={c.id: a for c in cases if (a := deadlines.next_action_of(c.facts, viewer, now)) is not None},
+        case_url=url_maker("cases.show", "case_id"), categories={c.code: c.name(locale) for c in _categories()},
         filters={"q": query, "state": state, "category": category},
-        state_options=_state_options(), category_options=_category_options(categories),
+        state_options=_state_options(), category_options=_category_options(),
     )
 
 

@@ -29,14 +29,6 @@ def standing_rejection(case: Case) -> SignOff | None:
 
 
 @bp.app_template_global()
-def standing_rejections(cases: list[Case]) -> dict[int, SignOff]:
-    """The rejections standing on a page of cases (the viewer's list)."""
-    if not current_user.is_authenticated:
-        return {}
-    return feedback.standing_rejections([case.id for case in cases])
-
-
-@bp.app_template_global()
 def earlier_rejections(sign_off: SignOff) -> list[feedback.EarlierRejection]:
     """Earlier rejections of the same request, with what changed after each."""
     return feedback.earlier_rejections(sign_off)
@@ -46,12 +38,6 @@ def earlier_rejections(sign_off: SignOff) -> list[feedback.EarlierRejection]:
 def next_action(case: Case):
     """Who must act next on the case, what, and by when (services.deadlines)."""
     return deadlines.next_action(case, current_user if current_user.is_authenticated else None)
-
-
-@bp.app_template_global()
-def next_actions(cases: list[Case]) -> dict:
-    """`next_action` for a page of cases."""
-    return deadlines.next_actions(cases, current_user if current_user.is_authenticated else None)
 
 
 # --- the evaluation stage: one form, one action ------------------------------------------

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import abort, request
+from flask import abort, request, url_for
 from flask_login import current_user
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, Subquery, func, select
 
 from ..extensions import db
 from ..schemas import page_number
@@ -43,3 +44,36 @@ def paginate(statement: Select, size: int) -> Page:
     page = min(page_number(request.args.get("page")), pages)
     items = list(db.session.execute(statement.limit(size).offset((page - 1) * size)).scalars())
     return Page(items, total, page, pages)
+
+
+def paginate_counted(statement: Select, size: int, decorate: Callable[[Subquery], Select] | None = None) -> Page:
+    """`paginate` in one statement: `statement` (ordered) selects rows whose last column
+    counts the whole list (`func.count().over()`). `decorate`, if given, makes of that page
+    (a subquery) the statement that reads what the page shows, its last column the count
+    again: the database then joins what it shows for the rows of the page only.
+
+    A page past the end, which finds no row to read the count from, costs a count and the
+    last page."""
+    def rows_of(page: int) -> list[Any]:
+        rows = statement.limit(size).offset((page - 1) * size)
+        return db.session.execute(decorate(rows.subquery()) if decorate else rows).all()
+
+    page = page_number(request.args.get("page"))
+    rows = rows_of(page)
+    if rows:
+        total = rows[0][-1]
+    elif page == 1:
+        total = 0
+    else:
+        total = db.session.execute(select(func.count()).select_from(statement.order_by(None).subquery())).scalar_one()
+        page = min(page, max(math.ceil(total / size), 1))
+        rows = rows_of(page) if total else []
+    return Page(rows, total, page, max(math.ceil(total / size), 1))
+
+
+def url_maker(endpoint: str, key: str) -> Callable[[int], str]:
+    """url_for(endpoint, key=n) for the many rows of a list, built once: a row's link is
+    then the same text with its number in the place of the marker."""
+    marker = 987654321
+    head, tail = url_for(endpoint, **{key: marker}).rsplit(str(marker), 1)
+    return lambda value: f"{head}{int(value)}{tail}"
