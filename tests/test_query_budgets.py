@@ -29,7 +29,7 @@ N = 2
 # (one statement), and the sign-off queue and team page load what a decision's deadline and
 # resolution flag read once for all rows (the selectinloads of pending_sign_offs_for).
 BUDGETS = {
-    "my_cases": 6,  # the page's rows and their count in one statement
+    "my_cases": 5,  # page ids with the count, the rows for them, notices with the unread count
     "client_list": 7,
     "case_page": 21,
     "api_case_detail": 14,

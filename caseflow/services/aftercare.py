@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import Exists, Select, and_, select
 from sqlalchemy.orm import selectinload
 
 from ..database import utcnow, write_transaction
@@ -155,13 +155,17 @@ def status_of(case: Case, now: datetime | None = None) -> dict[str, Any] | None:
             "steps": list(steps)}
 
 
+def _running(now: datetime):
+    return and_(Aftercare.outcome.is_(None), Aftercare.started_at <= now, Aftercare.ended_at > now)
+
+
 def running_periods(user: User, now: datetime | None = None) -> list[tuple[Aftercare, Case]]:
     """The aftercare periods running now on the cases `user` may open, the one whose next
     contact is due first at the top."""
     now = now or utcnow()
     rows = db.session.execute(
         access.visible_cases(user, select(Aftercare, Case).join(Case, Case.id == Aftercare.case_id))
-        .where(Aftercare.outcome.is_(None), Aftercare.started_at <= now, Aftercare.ended_at > now)
+        .where(_running(now))
         .options(selectinload(Aftercare.contacts), selectinload(Case.client), selectinload(Case.facilitator))
     ).all()
 
@@ -172,8 +176,28 @@ def running_periods(user: User, now: datetime | None = None) -> list[tuple[After
     return sorted(((period, case) for period, case in rows), key=next_due)
 
 
+def _due(user: User, now: datetime, statement: Select) -> Select:
+    """Planned contacts whose window is open now and not yet made, of the running periods
+    on `user`'s cases (`statement` over AftercareContact)."""
+    return access.visible_cases(user, statement.join(Aftercare, Aftercare.id == AftercareContact.aftercare_id)
+                                .join(Case, Case.id == Aftercare.case_id)).where(
+        _running(now), AftercareContact.made_at.is_(None), AftercareContact.opens_at <= now,
+        AftercareContact.closes_at > now)
+
+
 def contacts_due(user: User, now: datetime | None = None) -> list[tuple[AftercareContact, Case]]:
-    """Planned contacts whose window is open now and not yet made, on `user`'s cases."""
+    """Planned contacts whose window is open now and not yet made, on `user`'s cases: the
+    period whose next contact closes first at the top (as in `running_periods`), each
+    period's in their order."""
     now = now or utcnow()
-    return [(contact, case) for period, case in running_periods(user, now) for contact in period.contacts
-            if contact.made_at is None and contact.opens_at <= now < contact.closes_at]
+    rows = db.session.execute(_due(user, now, select(AftercareContact, Case)).options(selectinload(Case.client))).all()
+    closes: dict[int, datetime] = {}
+    for contact, _case in rows:
+        closes[contact.aftercare_id] = min(closes.get(contact.aftercare_id, contact.closes_at), contact.closes_at)
+    return sorted(((contact, case) for contact, case in rows),
+                  key=lambda row: (closes[row[0].aftercare_id], row[0].aftercare_id, row[0].number))
+
+
+def contacts_due_exist(user: User, now: datetime | None = None) -> Exists:
+    """Whether `contacts_due` finds any (an EXISTS, for a page that asks more in one statement)."""
+    return _due(user, now or utcnow(), select(AftercareContact.id)).exists()

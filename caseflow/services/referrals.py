@@ -18,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, select
+from sqlalchemy.orm import selectinload
 
 from ..database import utcnow, write_transaction
 from ..errors import InvalidTransition, NotFound, ValidationError
@@ -178,6 +179,12 @@ def overdue(user: User, statement: Select | None = None) -> Select:
     """Referrals still waiting for an answer after the day it was expected, oldest first."""
     return visible_referrals(user, statement).where(
         Referral.status == SENT, Referral.expected_answer_on < today_for(user))
+
+
+def overdue_with_cases(user: User) -> list[Referral]:
+    """`overdue` read with each referral's case and client (the notice on the viewer's lists)."""
+    return list(db.session.execute(overdue(user).order_by(Referral.expected_answer_on, Referral.id).options(
+        selectinload(Referral.case).selectinload(Case.client))).scalars())
 
 
 def list_referrals(user: User, *, status: str | None = None, overdue_only: bool = False) -> Select:

@@ -7,31 +7,41 @@ what the viewer may do (services.cases.available_actions, access.holds_case_role
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any, NamedTuple
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import Select, Subquery, func, or_, select
+from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.orm import aliased
 
 from ..database import utcnow
 from ..errors import NotFound, TooMany, ValidationError
 from ..extensions import db
 from ..i18n import _l
-from ..models import Case, Client, PpksCategory, Province, Role, SignOff, User
+from ..models import Case, Client, PpksCategory, Province, Referral, Role, SignOff, User
 from ..schemas import ascii_number, parse_step_key, step_key_text
-from ..services import access, deadlines, evaluation, feedback, sync_health
+from ..services import (
+    access,
+    aftercare,
+    deadlines,
+    evaluation,
+    feedback,
+    notifications,
+    sync_health,
+)
 from ..services import attachments as attachment_services
 from ..services import cases as case_services
 from ..services import clients as client_services
+from ..services import referrals as referral_services
 from ..services.clients import register_client
 from ..services.runtime import engine, engines
 from . import navigation
 from .auth import request_actor
 from .errors import field_errors, render_invalid
 from .formatting import locale_code, state_title
-from .helpers import paginate_counted, require_role, url_maker
+from .helpers import Page, paginate_counted, require_role, url_maker
 
 bp = Blueprint("cases", __name__)
 
@@ -120,28 +130,28 @@ class CaseRow(NamedTuple):
     facts: deadlines.CaseFacts
 
 
-def _case_rows(page: Subquery) -> Select:
-    """What each case of a page of the list shows, in the page's order, the count last."""
+@cache
+def _case_rows() -> Select:
+    """What each case of a page of the list shows (the page's ids: `ids`). Built once: the
+    statement does not depend on the viewer, whose cases the ids already are."""
     return (
         select(Case.id, Case.number, Client.full_name, Case.workflow, Case.state, Case.closed_at, Case.stage_due_at,
                Case.ppks_category_code, Case.facilitator_id, _Facilitator.full_name, _Supervisor.full_name,
                Province.timezone, _Pending.requested_trigger, _Pending.requested_at, _Latest.decision,
-               _Latest.reason, page.c.total)
-        .select_from(page)
-        .join(Case, Case.id == page.c.id)
+               _Latest.reason)
         .join(Client, Client.id == Case.client_id)
         .join(Province, Province.code == Case.province_code)
         .join(_Facilitator, _Facilitator.id == Case.facilitator_id)
         .outerjoin(_Supervisor, _Supervisor.id == _Facilitator.supervisor_id)
         .outerjoin(_Pending, _Pending.id == deadlines.pending_request_id())
         .outerjoin(_Latest, _Latest.id == feedback.latest_request_id())
-        .order_by(page.c.position)
+        .where(Case.id.in_(bindparam("ids", expanding=True)))
     )
 
 
 def _case_row(row, titles: dict[tuple[str, str], str]) -> CaseRow:
     (case_id, number, client_name, workflow, state, closed_at, due, category, facilitator_id, facilitator_name,
-     supervisor_name, zone, pending_trigger, pending_at, decision, reason, _total) = row
+     supervisor_name, zone, pending_trigger, pending_at, decision, reason) = row
     title = titles.get((workflow, state))
     if title is None:
         title = titles[workflow, state] = state_title(workflow, state)
@@ -149,6 +159,43 @@ def _case_row(row, titles: dict[tuple[str, str], str]) -> CaseRow:
                    reason, decision == feedback.REJECTED, category, facilitator_name,
                    deadlines.CaseFacts(workflow, state, zone, facilitator_id, facilitator_name, supervisor_name, due,
                                        pending_trigger, pending_at))
+
+
+def _notices(viewer: User) -> dict[str, Any]:
+    """The notices above a facilitator's or supervisor's list (overdue referrals, aftercare
+    contacts due now), asked in one statement with the menu's unread count; each list is
+    read only when there is something in it."""
+    if viewer.role not in (Role.FACILITATOR, Role.SUPERVISOR):
+        return {}
+    unread, late, due = db.session.execute(select(
+        notifications.unread_statement(viewer),
+        referral_services.overdue(viewer, select(Referral.id)).exists(),
+        aftercare.contacts_due_exist(viewer),
+    )).one()
+    navigation.known_count(notifications.unread_count, unread)
+    return {"late_referrals": referral_services.overdue_with_cases(viewer) if late else [],
+            "due_contacts": aftercare.contacts_due(viewer) if due else []}
+
+
+def _page_of_cases(viewer: User, query: str, state: str, category: str) -> tuple[Page, list[Any]]:
+    """The page of the viewer's cases that ?page= asks for: the ids of the page in order,
+    with the count of the whole list; then, for those ids only, what the rows show (a
+    statement built once, cheaper than joining all of it into the first)."""
+    statement = access.visible_cases(viewer, select(Case.id, func.count().over()))
+    if query:
+        pattern = f"%{query.lower()}%"
+        statement = statement.join(Client, Case.client_id == Client.id).where(
+            or_(func.lower(Client.full_name).like(pattern), func.lower(Case.number).like(pattern)))
+    if state:
+        statement = statement.where(Case.state == state)
+    if category:
+        statement = statement.where(Case.ppks_category_code == category)
+    found = paginate_counted(statement.order_by(*_LIST_ORDER), PAGE_SIZE)
+    if not found.items:
+        return found, []
+    order = {case_id: position for position, (case_id, _total) in enumerate(found.items)}
+    rows = db.session.execute(_case_rows(), {"ids": list(order)}).all()
+    return found, sorted(rows, key=lambda row: order[row[0]])
 
 
 @bp.route("/cases")
@@ -160,29 +207,16 @@ def my_cases():
     query = (request.args.get("q") or "").strip()[:100]
     state = request.args.get("state") or ""
     category = request.args.get("category") or ""
-    # One statement: the ids of the page in order with the count of the whole list; the
-    # database then reads what the rows show for those ids only.
-    statement = access.visible_cases(viewer, select(
-        Case.id, func.row_number().over(order_by=_LIST_ORDER).label("position"), func.count().over().label("total"),
-    ).join(Client, Case.client_id == Client.id))
-    if query:
-        pattern = f"%{query.lower()}%"
-        statement = statement.where(or_(func.lower(Client.full_name).like(pattern),
-                                        func.lower(Case.number).like(pattern)))
-    if state:
-        statement = statement.where(Case.state == state)
-    if category:
-        statement = statement.where(Case.ppks_category_code == category)
-    found = paginate_counted(statement.order_by(*_LIST_ORDER), PAGE_SIZE, _case_rows)
+    found, rows = _page_of_cases(viewer, query, state, category)
     titles: dict[tuple[str, str], str] = {}
-    cases = [_case_row(row, titles) for row in found.items]
+    cases = [_case_row(row, titles) for row in rows]
     now = utcnow()
     locale = locale_code()
     return render_template(
         "cases/list.html", cases=cases, **found.fields(),
         actions={c.id: a for c in cases if (a := deadlines.next_action_of(c.facts, viewer, now)) is not None},
         case_url=url_maker("cases.show", "case_id"), categories={c.code: c.name(locale) for c in _categories()},
-        filters={"q": query, "state": state, "category": category},
+        filters={"q": query, "state": state, "category": category}, **_notices(viewer),
         state_options=_state_options(), category_options=_category_options(),
     )
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import abort, request, url_for
 from flask_login import current_user
-from sqlalchemy import Select, Subquery, func, select
+from sqlalchemy import Select, func, select
 
 from ..extensions import db
 from ..schemas import page_number
@@ -46,17 +46,12 @@ def paginate(statement: Select, size: int) -> Page:
     return Page(items, total, page, pages)
 
 
-def paginate_counted(statement: Select, size: int, decorate: Callable[[Subquery], Select] | None = None) -> Page:
+def paginate_counted(statement: Select, size: int) -> Page:
     """`paginate` in one statement: `statement` (ordered) selects rows whose last column
-    counts the whole list (`func.count().over()`). `decorate`, if given, makes of that page
-    (a subquery) the statement that reads what the page shows, its last column the count
-    again: the database then joins what it shows for the rows of the page only.
-
-    A page past the end, which finds no row to read the count from, costs a count and the
-    last page."""
+    counts the whole list (`func.count().over()`). A page past the end, which finds no row
+    to read the count from, costs a count and the last page."""
     def rows_of(page: int) -> list[Any]:
-        rows = statement.limit(size).offset((page - 1) * size)
-        return db.session.execute(decorate(rows.subquery()) if decorate else rows).all()
+        return db.session.execute(statement.limit(size).offset((page - 1) * size)).all()
 
     page = page_number(request.args.get("page"))
     rows = rows_of(page)

@@ -52,16 +52,20 @@ def register_count(endpoint: str, count: Callable[[Any], int]) -> None:
     _COUNTS[endpoint] = count
 
 
-def known_count(endpoint: str, value: int) -> None:
-    """The number beside `endpoint`, already read by the page itself in this request (the
-    bar then does not ask again)."""
-    g.setdefault("_nav_counts", {})[endpoint] = value
+def known_count(count: Callable[[Any], int], value: int) -> None:
+    """What `count` (a registered count) gives for the signed-in user, already read by the
+    page itself in this request: the menu then does not ask again."""
+    g.setdefault("_nav_counts", {})[count] = value
 
 
 def counts_for(user, items: list[NavItem]) -> dict[str, int]:
     known = g.get("_nav_counts") or {}
-    return {item.endpoint: known[item.endpoint] if item.endpoint in known else _COUNTS[item.endpoint](user)
-            for item in items if item.endpoint in _COUNTS}
+    found = {}
+    for item in items:
+        count = _COUNTS.get(item.endpoint)
+        if count is not None:
+            found[item.endpoint] = known[count] if count in known else count(user)
+    return found
 
 
 def items_for(user, menu: str = "main") -> list[NavItem]:

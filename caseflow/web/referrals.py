@@ -168,9 +168,7 @@ def overdue_referrals() -> list[Referral]:
     """The viewer's overdue referrals (their lists show them)."""
     if not current_user.is_authenticated or current_user.role not in (Role.FACILITATOR, Role.SUPERVISOR):
         return []
-    return list(db.session.execute(referral_services.overdue(current_user).order_by(
-        Referral.expected_answer_on, Referral.id).options(
-        selectinload(Referral.case).selectinload(Case.client))).scalars())
+    return referral_services.overdue_with_cases(current_user)
 
 
 @bp.app_context_processor
