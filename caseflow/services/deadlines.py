@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from flask import current_app
 from sqlalchemy import exists, func, not_, select
 from sqlalchemy.sql.selectable import ScalarSelect
 
@@ -111,11 +112,27 @@ def next_action_of(facts: CaseFacts, viewer: User | None, now: datetime) -> Next
                          facts.facilitator_name, viewer, now)
 
 
+def _what(kind: str, workflow: str, name: str) -> Any:
+    """What must be done, as a lazy string (translated when shown): one per stage or request
+    and application, so that a page of cases renders each wording once (a page memoises
+    by the object)."""
+    texts = current_app.extensions.setdefault("caseflow.next_action_texts", {})
+    text = texts.get((kind, workflow, name))
+    if text is None:
+        definition = engine(workflow).definition
+        if kind == SUPERVISOR:
+            requested = definition.triggers.get(name)
+            text = _l("Decide the request “%(request)s”", request=requested[0].lazy_title if requested else name)
+        else:
+            text = _l("Finish the stage “%(stage)s”", stage=definition.states[name].lazy_title)
+        texts[kind, workflow, name] = text
+    return text
+
+
 def _decision_action(workflow: str, trigger: str, due: datetime | None, zone: str, facilitator_id: int,
                      supervisor_name: str, viewer: User | None, now: datetime) -> NextAction:
     """A request waits for a decision: the deciding supervisor's move (never the facilitator's)."""
-    requested = engine(workflow).definition.triggers.get(trigger)
-    what = _l("Decide the request “%(request)s”", request=requested[0].lazy_title if requested else trigger)
+    what = _what(SUPERVISOR, workflow, trigger)
     mine = viewer is not None and viewer.role == Role.SUPERVISOR and viewer.id != facilitator_id
     return NextAction(SUPERVISOR, supervisor_name, what, due, zone,
                       deadline_status(due, now, zone) if due else None, mine)
@@ -124,7 +141,7 @@ def _decision_action(workflow: str, trigger: str, due: datetime | None, zone: st
 def _stage_action(workflow: str, state: str, due: datetime | None, zone: str, facilitator_id: int,
                   facilitator_name: str, viewer: User | None, now: datetime) -> NextAction:
     """The facilitator's move: finish the stage by its deadline."""
-    what = _l("Finish the stage “%(stage)s”", stage=engine(workflow).definition.states[state].lazy_title)
+    what = _what(FACILITATOR, workflow, state)
     mine = viewer is not None and viewer.id == facilitator_id
     return NextAction(FACILITATOR, facilitator_name, what, due, zone,
                       deadline_status(due, now, zone) if due else None, mine)

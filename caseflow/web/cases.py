@@ -42,6 +42,7 @@ from .auth import request_actor
 from .errors import field_errors, render_invalid
 from .formatting import locale_code, state_title
 from .helpers import Page, paginate_counted, require_role, url_maker
+from .next_actions import action_notes
 
 bp = Blueprint("cases", __name__)
 
@@ -214,7 +215,7 @@ def my_cases():
     locale = locale_code()
     return render_template(
         "cases/list.html", cases=cases, **found.fields(),
-        actions={c.id: a for c in cases if (a := deadlines.next_action_of(c.facts, viewer, now)) is not None},
+        actions=action_notes({c.id: a for c in cases if (a := deadlines.next_action_of(c.facts, viewer, now))}),
         case_url=url_maker("cases.show", "case_id"), categories={c.code: c.name(locale) for c in _categories()},
         filters={"q": query, "state": state, "category": category}, **_notices(viewer),
         state_options=_state_options(), category_options=_category_options(),

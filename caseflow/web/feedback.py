@@ -16,6 +16,7 @@ from . import navigation
 from .auth import request_actor
 from .cases import rating_errors, ratings_from_form, render_case
 from .formatting import state_title
+from .next_actions import action_note
 
 bp = Blueprint("feedback", __name__)
 
@@ -38,6 +39,9 @@ def earlier_rejections(sign_off: SignOff) -> list[feedback.EarlierRejection]:
 def next_action(case: Case):
     """Who must act next on the case, what, and by when (services.deadlines)."""
     return deadlines.next_action(case, current_user if current_user.is_authenticated else None)
+
+
+bp.add_app_template_global(action_note, "action_note")
 
 
 # --- the evaluation stage: one form, one action ------------------------------------------
