@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import NamedTuple
 
 from sqlalchemy import Select, and_, false, func, or_, select, union
 
@@ -141,23 +142,31 @@ def get_client(user: User, client_id: int) -> Client:
     return client
 
 
+class OpenCase(NamedTuple):
+    id: int
+    number: str
+
+
 def cases_by_client(user: User, client_ids: list[int]) -> dict[int, dict]:
-    """Per client of a list: how many of their cases `user` may open, their open case if
-    `user` may open it, or only that one is open elsewhere (what refusing a second open
-    case says too), and whether they have any case at all (a client left without one)."""
+    """Per client of a list: how many of their cases `user` may open, their open case
+    (`OpenCase`) if `user` may open it, or only that one is open elsewhere (what refusing a
+    second open case says too), and whether they have any case at all (a client left
+    without one). One statement: each case of these clients, and whether `user` may open it."""
     result: dict[int, dict] = {cid: {"count": 0, "any": False, "open": None, "open_elsewhere": False}
                                for cid in client_ids}
     if not client_ids:
         return result
-    visible = set(db.session.execute(
-        access.visible_cases(user, select(Case.id).where(Case.client_id.in_(client_ids)))).scalars())
-    for case in db.session.execute(select(Case).where(Case.client_id.in_(client_ids))).scalars():
-        entry = result[case.client_id]
+    visible = access.visible_cases(user, select(Case.id).where(Case.client_id.in_(client_ids))).subquery()
+    for case_id, client_id, number, closed_at, seen in db.session.execute(
+        select(Case.id, Case.client_id, Case.number, Case.closed_at, visible.c.id)
+        .outerjoin(visible, visible.c.id == Case.id).where(Case.client_id.in_(client_ids))
+    ):
+        entry = result[client_id]
         entry["any"] = True
-        entry["count"] += case.id in visible
-        if case.closed_at is None:
-            if case.id in visible:
-                entry["open"] = case
+        entry["count"] += seen is not None
+        if closed_at is None:
+            if seen is not None:
+                entry["open"] = OpenCase(case_id, number)
             else:
                 entry["open_elsewhere"] = True
     return result

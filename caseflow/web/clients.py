@@ -8,15 +8,20 @@ this blueprint also gives the case page the links to the client's other cases.
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from typing import NamedTuple
+
 from flask import Blueprint, render_template, request
 from flask_login import current_user, login_required
+from sqlalchemy import func
 
 from ..i18n import _l
-from ..models import Case, Role
+from ..models import Case, Client, Role
+from ..models.client import mask_nik
 from ..services import clients as client_services
 from . import navigation
 from .auth import request_actor
-from .helpers import paginate, require_role
+from .helpers import paginate_counted, require_role, url_maker
 
 bp = Blueprint("clients", __name__)
 
@@ -26,18 +31,35 @@ PAGE_SIZE = 20
 CLIENT_READERS = (Role.FACILITATOR, Role.SUPERVISOR)
 
 
+class ClientRow(NamedTuple):
+    """What the list shows of a client (read with the page's count in one statement)."""
+
+    id: int
+    full_name: str
+    anonymised: bool
+    masked_nik: str
+    birth_date: date
+    created_at: datetime
+
+
 @bp.route("/clients")
 @login_required
 def index():
     """The clients the viewer may see, with those that have no case yet marked."""
     require_role(*CLIENT_READERS)
+    viewer = current_user._get_current_object()
     search = (request.args.get("q") or "").strip()[:120]
     without_case = request.args.get("without_case") == "1"
-    found = paginate(client_services.client_list(current_user, search=search, without_case=without_case), PAGE_SIZE)
-    rows = found.items
+    statement = client_services.client_list(viewer, search=search, without_case=without_case).with_only_columns(
+        Client.id, Client.full_name, Client.anonymised_at, Client.nik, Client.birth_date, Client.created_at,
+        func.count().over())
+    found = paginate_counted(statement, PAGE_SIZE)
+    rows = [ClientRow(client_id, name, anonymised_at is not None, mask_nik(nik), born, created)
+            for client_id, name, anonymised_at, nik, born, created, _total in found.items]
     return render_template("clients/list.html", clients=rows, **found.fields(),
                            filters={"q": search, "without_case": "1" if without_case else ""},
-                           cases=client_services.cases_by_client(current_user, [c.id for c in rows]),
+                           cases=client_services.cases_by_client(viewer, [c.id for c in rows]),
+                           client_url=url_maker("clients.show", "client_id"),
                            searched_nik=client_services.is_full_nik(search))
 
 

@@ -7,6 +7,7 @@ Times are stored in UTC and shown in the viewer's province zone with WIB / WITA 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -84,7 +85,16 @@ def localdate(value: date | datetime | None, zone: str | None = None) -> str:
     """A date ('31 Jan 2027'); a datetime is first moved into the viewer's zone."""
     if isinstance(value, datetime):
         value = to_zone(value, zone).date()
+    if type(value) is date:
+        return _short_date(value, locale_code())
     return fmt.short_date(value, locale_code())
+
+
+@lru_cache(maxsize=4096)
+def _short_date(day: date, locale: str) -> str:
+    # A pure function of its arguments, and Babel's formatting costs more than a list's row
+    # (lists show the same days again and again: today's, a deadline, a registration day).
+    return fmt.short_date(day, locale)
 
 
 def longdate(value: date | datetime | None, zone: str | None = None) -> str:
