@@ -29,7 +29,7 @@ N = 2
 # (one statement), and the sign-off queue and team page load what a decision's deadline and
 # resolution flag read once for all rows (the selectinloads of pending_sign_offs_for).
 BUDGETS = {
-    "my_cases": 5,  # page ids with the count, the rows for them, notices with the unread count
+    "my_cases": 4,  # page ids with the count and the notices' flags; the rows for those ids
     "client_list": 5,  # the page with its count in one statement, its cases in one
     "case_page": 21,
     "api_case_detail": 14,

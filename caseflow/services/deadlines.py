@@ -93,10 +93,10 @@ def next_action(case: Case, viewer: User | None, now: datetime | None = None) ->
                          case.facilitator.full_name, viewer, now)
 
 
-def pending_request_id() -> ScalarSelect:
-    """The id of the request a case waits on (Case.pending_sign_off: its first undecided
-    one), correlated to Case, for a list that selects `CaseFacts` itself."""
-    return (select(SignOff.id).where(SignOff.case_id == Case.id, SignOff.decision.is_(None))
+def pending_request(column: Any) -> ScalarSelect:
+    """`column` of the request a case waits on (Case.pending_sign_off: its first undecided
+    one), correlated to Case: for a list that selects `CaseFacts` itself."""
+    return (select(column).where(SignOff.case_id == Case.id, SignOff.decision.is_(None))
             .order_by(SignOff.requested_at, SignOff.id).limit(1).correlate(Case).scalar_subquery())
 
 

@@ -57,10 +57,10 @@ def standing_rejection(case: Case) -> SignOff | None:
     return latest if latest is not None and latest.decision == REJECTED else None
 
 
-def latest_request_id() -> ScalarSelect:
-    """The id of a case's last request (`standing_rejection`'s), correlated to Case: a list
-    joins it and shows it when its decision is REJECTED."""
-    return (select(SignOff.id).where(SignOff.case_id == Case.id)
+def latest_request(column: Any) -> ScalarSelect:
+    """`column` of a case's last request (`standing_rejection`'s), correlated to Case: a
+    list shows it when its decision is REJECTED."""
+    return (select(column).where(SignOff.case_id == Case.id)
             .order_by(SignOff.requested_at.desc(), SignOff.id.desc()).limit(1).correlate(Case).scalar_subquery())
 
 

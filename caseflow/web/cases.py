@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import Select, bindparam, func, or_, select
+from sqlalchemy import Select, Subquery, bindparam, func, or_, select, true
 from sqlalchemy.orm import aliased
 
 from ..database import utcnow
@@ -111,7 +111,6 @@ def _category_options(categories: list[Category] | None = None) -> list[tuple[st
 # The list's order: open cases first, the nearest stage deadline first.
 _LIST_ORDER = (Case.closed_at.is_not(None), Case.stage_due_at.is_(None), Case.stage_due_at, Case.id)
 _Facilitator, _Supervisor = aliased(User), aliased(User)
-_Pending, _Latest = aliased(SignOff), aliased(SignOff)
 
 
 class CaseRow(NamedTuple):
@@ -134,18 +133,18 @@ class CaseRow(NamedTuple):
 @cache
 def _case_rows() -> Select:
     """What each case of a page of the list shows (the page's ids: `ids`). Built once: the
-    statement does not depend on the viewer, whose cases the ids already are."""
+    statement does not depend on the viewer, whose cases the ids already are. The requests
+    are read by the case's index, a few rows each (a join would hash the whole table)."""
     return (
         select(Case.id, Case.number, Client.full_name, Case.workflow, Case.state, Case.closed_at, Case.stage_due_at,
                Case.ppks_category_code, Case.facilitator_id, _Facilitator.full_name, _Supervisor.full_name,
-               Province.timezone, _Pending.requested_trigger, _Pending.requested_at, _Latest.decision,
-               _Latest.reason)
+               Province.timezone, deadlines.pending_request(SignOff.requested_trigger),
+               deadlines.pending_request(SignOff.requested_at), feedback.latest_request(SignOff.decision),
+               feedback.latest_request(SignOff.reason))
         .join(Client, Client.id == Case.client_id)
         .join(Province, Province.code == Case.province_code)
         .join(_Facilitator, _Facilitator.id == Case.facilitator_id)
         .outerjoin(_Supervisor, _Supervisor.id == _Facilitator.supervisor_id)
-        .outerjoin(_Pending, _Pending.id == deadlines.pending_request_id())
-        .outerjoin(_Latest, _Latest.id == feedback.latest_request_id())
         .where(Case.id.in_(bindparam("ids", expanding=True)))
     )
 
@@ -162,27 +161,41 @@ def _case_row(row, titles: dict[tuple[str, str], str]) -> CaseRow:
                                        pending_trigger, pending_at))
 
 
-def _notices(viewer: User) -> dict[str, Any]:
-    """The notices above a facilitator's or supervisor's list (overdue referrals, aftercare
-    contacts due now), asked in one statement with the menu's unread count; each list is
-    read only when there is something in it."""
+def _notice_flags(viewer: User) -> Subquery | None:
+    """One row for the notices above a facilitator's or supervisor's list: the menu's
+    unread count, whether a referral is overdue, whether an aftercare contact is due now.
+    Read with the page's ids (joined to each of them), so the notices cost no statement
+    of their own; a list is read only when there is something in it."""
     if viewer.role not in (Role.FACILITATOR, Role.SUPERVISOR):
+        return None
+    return select(
+        notifications.unread_statement(viewer).label("unread"),
+        referral_services.overdue(viewer, select(Referral.id)).exists().label("late"),
+        aftercare.contacts_due_exist(viewer).label("due"),
+    ).subquery("notices")
+
+
+def _notices(viewer: User, flags: Subquery | None, found: Page) -> dict[str, Any]:
+    """The notices' lists, from the flags read with the page (or alone, for no page)."""
+    if flags is None:
         return {}
-    unread, late, due = db.session.execute(select(
-        notifications.unread_statement(viewer),
-        referral_services.overdue(viewer, select(Referral.id)).exists(),
-        aftercare.contacts_due_exist(viewer),
-    )).one()
+    unread, late, due = found.items[0][1:4] if found.items else db.session.execute(select(flags)).one()
     navigation.known_count(notifications.unread_count, unread)
     return {"late_referrals": referral_services.overdue_with_cases(viewer) if late else [],
             "due_contacts": aftercare.contacts_due(viewer) if due else []}
 
 
-def _page_of_cases(viewer: User, query: str, state: str, category: str) -> tuple[Page, list[Any]]:
+def _page_of_cases(viewer: User, query: str, state: str, category: str,
+                   flags: Subquery | None) -> tuple[Page, list[Any]]:
     """The page of the viewer's cases that ?page= asks for: the ids of the page in order,
-    with the count of the whole list; then, for those ids only, what the rows show (a
-    statement built once, cheaper than joining all of it into the first)."""
-    statement = access.visible_cases(viewer, select(Case.id, func.count().over()))
+    with the notices' `flags` and the count of the whole list; then, for those ids only,
+    what the rows show (a statement built once, cheaper than joining all of it into the
+    first)."""
+    if flags is None:
+        statement = select(Case.id, func.count().over())
+    else:  # one row, joined to every case: its values repeat on each
+        statement = select(Case.id, *flags.c, func.count().over()).select_from(Case).join(flags, true())
+    statement = access.visible_cases(viewer, statement)
     if query:
         pattern = f"%{query.lower()}%"
         statement = statement.join(Client, Case.client_id == Client.id).where(
@@ -194,7 +207,7 @@ def _page_of_cases(viewer: User, query: str, state: str, category: str) -> tuple
     found = paginate_counted(statement.order_by(*_LIST_ORDER), PAGE_SIZE)
     if not found.items:
         return found, []
-    order = {case_id: position for position, (case_id, _total) in enumerate(found.items)}
+    order = {row[0]: position for position, row in enumerate(found.items)}
     rows = db.session.execute(_case_rows(), {"ids": list(order)}).all()
     return found, sorted(rows, key=lambda row: order[row[0]])
 
@@ -208,7 +221,8 @@ def my_cases():
     query = (request.args.get("q") or "").strip()[:100]
     state = request.args.get("state") or ""
     category = request.args.get("category") or ""
-    found, rows = _page_of_cases(viewer, query, state, category)
+    flags = _notice_flags(viewer)
+    found, rows = _page_of_cases(viewer, query, state, category, flags)
     titles: dict[tuple[str, str], str] = {}
     cases = [_case_row(row, titles) for row in rows]
     now = utcnow()
@@ -217,7 +231,7 @@ def my_cases():
         "cases/list.html", cases=cases, **found.fields(),
         actions=action_notes({c.id: a for c in cases if (a := deadlines.next_action_of(c.facts, viewer, now))}),
         case_url=url_maker("cases.show", "case_id"), categories={c.code: c.name(locale) for c in _categories()},
-        filters={"q": query, "state": state, "category": category}, **_notices(viewer),
+        filters={"q": query, "state": state, "category": category}, **_notices(viewer, flags, found),
         state_options=_state_options(), category_options=_category_options(),
     )
 
