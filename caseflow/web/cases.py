@@ -103,9 +103,25 @@ def _categories() -> list[Category]:
     return categories
 
 
-def _category_options(categories: list[Category] | None = None) -> list[tuple[str, str]]:
+def _category_options() -> list[tuple[str, str]]:
+    return _category_words()[1]
+
+
+def _category_names() -> dict[str, str]:
+    return _category_words()[0]
+
+
+def _category_words() -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """The categories' names in the reader's language by code, and as the options of a
+    filter: once per application and language."""
     locale = locale_code()
-    return [(c.code, f"{c.code} · {c.name(locale)}") for c in categories or _categories()]
+    words = current_app.extensions.setdefault("caseflow.category_words", {})
+    found = words.get(locale)
+    if found is None:
+        categories = _categories()
+        found = words[locale] = ({c.code: c.name(locale) for c in categories},
+                                 [(c.code, f"{c.code} · {c.name(locale)}") for c in categories])
+    return found
 
 
 # The list's order: open cases first, the nearest stage deadline first.
@@ -226,11 +242,10 @@ def my_cases():
     titles: dict[tuple[str, str], str] = {}
     cases = [_case_row(row, titles) for row in rows]
     now = utcnow()
-    locale = locale_code()
     return render_template(
         "cases/list.html", cases=cases, **found.fields(),
         actions=action_notes({c.id: a for c in cases if (a := deadlines.next_action_of(c.facts, viewer, now))}),
-        case_url=url_maker("cases.show", "case_id"), categories={c.code: c.name(locale) for c in _categories()},
+        case_url=url_maker("cases.show", "case_id"), categories=_category_names(),
         filters={"q": query, "state": state, "category": category}, **_notices(viewer, flags, found),
         state_options=_state_options(), category_options=_category_options(),
     )
