@@ -1,0 +1,78 @@
+"""What a facilitator's and a supervisor's case list say beyond each case's stage: who
+must act next and by when, a standing rejection, the notices above the list (overdue
+referrals, aftercare contacts due now) and the menu's unread count. The list reads them
+in a few statements of its own (caseflow/web/cases.py), so they are checked here on the
+page as people read it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from caseflow.database import simulated_time, utcnow
+from caseflow.extensions import db
+from caseflow.services import aftercare
+from caseflow.services import cases as case_services
+from caseflow.services import referrals as referral_services
+from caseflow.services.context import Actor
+from tests.support.factories import terminate
+
+
+def page(signed_in, user, path: str = "/cases") -> str:
+    response = signed_in(user).get(path)
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def test_the_next_move_and_a_late_one_show_on_each_row(signed_in, team, make):
+    with simulated_time(utcnow() - timedelta(days=30)):
+        late = make.case(team.facilitator, to="assessment")
+    make.case(team.facilitator, to="termination_review")
+    mine = page(signed_in, team.facilitator)
+    assert 'data-holder="facilitator" data-status="overdue"' in mine and "Terlambat" in mine
+    assert 'data-holder="supervisor"' in mine  # the request waits for the supervisor
+    theirs = page(signed_in, team.supervisor)
+    assert f"Terlambat di {team.facilitator.full_name}" in theirs  # late with the facilitator
+    assert "Giliran Anda: Putuskan pengajuan" in theirs
+    assert f"Pendamping: {team.facilitator.full_name}" in theirs
+    assert late.number in theirs
+
+
+def test_a_rejected_termination_stands_on_the_row_until_the_next_request(signed_in, team, make):
+    case = make.case(team.facilitator, to="evaluation")
+    terminate(Actor(user=team.facilitator), case)
+    db.session.refresh(case)
+    case_services.decide_sign_off(Actor(user=team.supervisor), case.pending_sign_off.id,
+                                  {"decision": "reject", "reason": "Tujuan <b>belum</b> tercapai"})
+    listing = page(signed_in, team.facilitator)
+    assert "Terminasi ditolak" in listing and "Tujuan &lt;b&gt;belum&lt;/b&gt; tercapai" in listing
+    assert '<span class="nav-count">1' in listing  # the rejection's notification, unread
+
+
+def test_overdue_referrals_and_due_aftercare_contacts_are_noticed_above_the_list(signed_in, team, make):
+    case = make.case(team.facilitator, to="intervention")
+    with simulated_time(utcnow() - timedelta(days=20)):
+        referral_services.send_referral(Actor(user=team.facilitator), case.id, {
+            "destination_type": "ppa", "institution": "UPTD PPA Jayawijaya", "reason": "Kekerasan"})
+    with simulated_time(utcnow() - timedelta(days=35)):
+        followed = make.case(team.facilitator, to="resolved", supervisor=team.supervisor)
+    for person in (team.facilitator, team.supervisor):
+        listing = page(signed_in, person)
+        assert 'id="overdue-referrals"' in listing and "UPTD PPA Jayawijaya" in listing
+        assert 'id="aftercare-due"' in listing and f'href="/cases/{followed.id}#aftercare"' in listing
+    elsewhere = page(signed_in, team.facilitator2)
+    assert 'id="overdue-referrals"' not in elsewhere and 'id="aftercare-due"' not in elsewhere
+    # An empty list still has its notices (read on their own when there is no row).
+    assert 'id="overdue-referrals"' in page(signed_in, team.facilitator, "/cases?q=nobody-has-this-name")
+
+
+def test_a_contact_is_due_only_while_its_window_is_open_and_it_is_not_made(team, make):
+    start = utcnow() - timedelta(days=200)
+    with simulated_time(start):
+        case = make.case(team.facilitator, to="resolved", supervisor=team.supervisor)
+    resolved_at = case.stage_entered_at
+    assert aftercare.contacts_due(team.facilitator, resolved_at + timedelta(days=10)) == []  # not yet open
+    due = aftercare.contacts_due(team.facilitator, resolved_at + timedelta(days=25))
+    assert [(contact.number, row.id) for contact, row in due] == [(1, case.id)]
+    assert aftercare.contacts_due(team.supervisor, resolved_at + timedelta(days=25)) == due
+    assert aftercare.contacts_due(team.facilitator2, resolved_at + timedelta(days=25)) == []
+    assert aftercare.contacts_due(team.facilitator, resolved_at + timedelta(days=50)) == []  # missed
