@@ -26,8 +26,10 @@ from ..errors import Conflict, InvalidTransition, NotAllowed, NotFound, Validati
 from ..extensions import db
 from ..i18n import _l
 from ..models import (
+    ActionPoint,
     Aftercare,
     Assessment,
+    Attachment,
     AuditEvent,
     Case,
     CaseNumberCounter,
@@ -37,7 +39,10 @@ from ..models import (
     Goal,
     GoalRating,
     InterventionPlan,
+    LateArrival,
+    PlannedVisit,
     PpksCategory,
+    Referral,
     Role,
     SignOff,
     Step,
@@ -721,9 +726,11 @@ def reassign_case(actor: Actor, case_id: int, data: dict, expected_version: int 
 
 # What a case's page (and the API's case detail) shows beside the case row.
 # The one-to-one records come in the case's own row (outer joins; PostgreSQL locks only
-# the case's row: FOR UPDATE OF cases), the lists in one query each.
+# the case's row: FOR UPDATE OF cases), the lists in one query each. The province comes
+# along for the deadlines and the page (and spares the viewer's own province a query).
 CASE_DETAIL_LOADS = (
     joinedload(Case.facilitator), joinedload(Case.client), joinedload(Case.ppks_category),
+    joinedload(Case.province),
     joinedload(Case.assessment), joinedload(Case.termination), selectinload(Case.sign_offs),
     joinedload(Case.plan).selectinload(InterventionPlan.goals),
     joinedload(Case.evaluation).selectinload(Evaluation.ratings),
@@ -731,25 +738,46 @@ CASE_DETAIL_LOADS = (
 STEP_PAGE_SIZE = 20
 
 
+def _other_case_of_client():
+    other = aliased(Case)
+    return select(other.id).where(other.client_id == Case.client_id, other.id != Case.id).exists()
+
+
+# The lists a case's page shows in panels of their own, each from its own table: whether
+# the case has any is read with the case's row (one EXISTS each), so an empty panel costs
+# no statement. The page reads a list only when it has rows.
+CASE_PAGE_LISTS: dict[str, Any] = {
+    "aftercare": lambda: select(Aftercare.id).where(Aftercare.case_id == Case.id).exists(),
+    "referrals": lambda: select(Referral.id).where(Referral.case_id == Case.id).exists(),
+    "planned_visits": lambda: select(PlannedVisit.id).where(PlannedVisit.case_id == Case.id).exists(),
+    "action_points": lambda: select(ActionPoint.id).where(ActionPoint.case_id == Case.id).exists(),
+    "attachments": lambda: select(Attachment.id).where(Attachment.case_id == Case.id).exists(),
+    "late_arrivals": lambda: select(LateArrival.id).where(LateArrival.case_id == Case.id).exists(),
+    "other_cases": _other_case_of_client,
+}
+
+
 @dataclass(frozen=True)
 class CaseReading:
     """A case as one page of it is shown: its records, the latest steps (newest first, at
     most a page), how many steps it has, and the key of the last step shown when older
-    ones exist (the next page starts before it)."""
+    ones exist (the next page starts before it). `lists`: which of CASE_PAGE_LISTS the
+    case has rows in (None when not asked for)."""
 
     case: Case
     steps: list[Step]
     step_count: int
     older: tuple[datetime, int] | None
+    lists: frozenset[str] | None = None
 
 
 def latest_steps(case_id: int, before: tuple[datetime, int] | None = None,
                  limit: int = STEP_PAGE_SIZE) -> tuple[list[Step], tuple[datetime, int] | None]:
     """A case's steps newest first, `limit` of them, starting before the key `before`
-    (occurred_at, id): one indexed query whatever the number of steps."""
+    (occurred_at, id): one indexed query whatever the number of steps. Who recorded each
+    step is not loaded (read_case gives them their recorders)."""
     statement = (select(Step).where(Step.case_id == case_id)
-                 .order_by(Step.occurred_at.desc(), Step.id.desc()).limit(limit + 1)
-                 .options(selectinload(Step.recorded_by)))
+                 .order_by(Step.occurred_at.desc(), Step.id.desc()).limit(limit + 1))
     if before is not None:
         statement = statement.where(or_(Step.occurred_at < before[0],
                                         and_(Step.occurred_at == before[0], Step.id < before[1])))
@@ -760,21 +788,49 @@ def latest_steps(case_id: int, before: tuple[datetime, int] | None = None,
     return steps, None
 
 
+def _give_recorders(case: Case, steps: list[Step]) -> None:
+    """Each step's recorder: nearly always the case's facilitator, loaded with the case;
+    anyone else (an earlier facilitator) in one query for all of them."""
+    recorders = {case.facilitator_id: case.facilitator}
+    others = {step.recorded_by_id for step in steps} - recorders.keys()
+    if others:
+        recorders.update((user.id, user) for user in db.session.execute(
+            select(User).where(User.id.in_(others))).scalars())
+    for step in steps:
+        set_committed_value(step, "recorded_by", recorders.get(step.recorded_by_id))
+
+
 def read_case(actor: Actor, case_id: int, what: str = "case", *,
-              before: tuple[datetime, int] | None = None, limit: int = STEP_PAGE_SIZE) -> CaseReading:
+              before: tuple[datetime, int] | None = None, limit: int = STEP_PAGE_SIZE,
+              lists: bool = False) -> CaseReading:
     """A case with what its page shows, its read recorded in the same transaction: the
     access check, the audit event and the reads commit together (no second transaction),
     and what was recorded as seen is what is shown. A fixed number of statements whatever
-    the case's size; `limit` 0: no steps (a page that does not show them)."""
+    the case's size; `limit` 0: no steps (a page that does not show them). With `lists`,
+    which of CASE_PAGE_LISTS have rows (read with the case's row)."""
+    extra = ([select(func.count()).select_from(Step).where(Step.case_id == Case.id).scalar_subquery()]
+             if limit else [])
+    names = list(CASE_PAGE_LISTS) if lists else []
+    extra += [CASE_PAGE_LISTS[name]() for name in names]
     with write_transaction():
-        case = lock_case(case_id, *CASE_DETAIL_LOADS)
+        # lock_case's lock (FOR UPDATE OF cases), with the step count and the lists' EXISTS
+        # read in the same row.
+        row = db.session.execute(
+            select(Case, *extra).where(Case.id == case_id).options(*CASE_DETAIL_LOADS)
+            .with_for_update(of=Case).execution_options(populate_existing=True)
+        ).one_or_none()
+        if row is None:
+            raise NotFound(_l("No such case."))
+        case = row[0]
         access.require_view(actor.user, case)
         _audit(actor, case, "case.viewed", None, None, page=what)
+        found = frozenset(name for name, there in zip(names, row[2 if limit else 1:], strict=True) if there) \
+            if lists else None
         if not limit:
-            return CaseReading(case, [], 0, None)
+            return CaseReading(case, [], 0, None, found)
         steps, older = latest_steps(case_id, before, limit)
-        count = db.session.execute(select(func.count()).select_from(Step).where(Step.case_id == case_id)).scalar_one()
-    return CaseReading(case, steps, count, older)
+        _give_recorders(case, steps)
+    return CaseReading(case, steps, row[1], older, found)
 
 
 def record_case_view(actor: Actor, case_id: int, what: str = "case") -> Case:

@@ -31,10 +31,12 @@ from ..services import (
     notifications,
     sync_health,
 )
+from ..services import agenda as agenda_services
 from ..services import attachments as attachment_services
 from ..services import cases as case_services
 from ..services import clients as client_services
 from ..services import referrals as referral_services
+from ..services import supervision as supervision_services
 from ..services.clients import register_client
 from ..services.runtime import engine, engines
 from . import navigation
@@ -388,9 +390,26 @@ def _record_values(record: Any) -> dict[str, Any]:
     return {column.key: getattr(record, column.key) for column in record.__table__.columns}
 
 
+def _case_lists(user: User, case: Case, present: frozenset[str] | None) -> dict[str, Any]:
+    """The case's lists shown in panels of their own: read only those that have rows
+    (read_case says which), each through its service (the viewer may see the case)."""
+    def has(name: str) -> bool:
+        return present is None or name in present
+
+    return {
+        "aftercare_period": aftercare.status_of(case) if has("aftercare") else None,
+        "case_refs": referral_services.referrals_of(case) if has("referrals") else [],
+        "visits": agenda_services.planned_visits_of(case) if has("planned_visits") else [],
+        "action_points": supervision_services.action_points_of_case(case) if has("action_points") else [],
+        "other_cases": ([c for c in client_services.cases_of(user, case.client) if c.id != case.id]
+                        if has("other_cases") else []),
+        "attachments": attachment_services.attachments_of(user, case) if has("attachments") else [],
+    }
+
+
 def _case_context(reading: case_services.CaseReading, *, form_name: str | None = None,
                   errors: dict | None = None, goal_rows: list | None = None) -> dict[str, Any]:
-    user = current_user
+    user = current_user._get_current_object()
     case = reading.case
     definition = engine(case.workflow).definition
     is_facilitator = access.holds_case_role(user, case, Role.FACILITATOR)
@@ -400,6 +419,8 @@ def _case_context(reading: case_services.CaseReading, *, form_name: str | None =
         actions = [a for a in actions if a.trigger not in evaluation.FORM_TRIGGERS]
     active_goals = case.active_goals
     ratings = {r.goal_id: r for r in (case.evaluation.ratings if case.evaluation else [])}
+    steps = reading.steps
+    late = reading.lists is None or "late_arrivals" in reading.lists
     return {
         "case": case,
         "progress": _progress(case),
@@ -418,22 +439,21 @@ def _case_context(reading: case_services.CaseReading, *, form_name: str | None =
         "form_name": form_name,
         "form": request.form if form_name else {},
         "errors": errors or {},
-        "steps": reading.steps,
+        "steps": steps,
         # Steps that reached the server long after the tablet made them (the supervisor's review).
-        "late_steps": sync_health.late_step_ids(user, case, [step.id for step in reading.steps]),
+        "late_steps": sync_health.late_step_ids(user, case, [step.id for step in steps]) if late else set(),
         "late_review_days": sync_health.review_days(),
         "step_count": reading.step_count,
         "older_steps": step_key_text(reading.older) if reading.older else None,
         "newest_steps": bool(request.args.get("before")),
         "pending_sign_off": case.pending_sign_off,
         "goal_names": {g.id: g.description for g in (case.plan.goals if case.plan else [])},
-        "attachments": attachment_services.attachments_of(user, case),
-    }
+    } | _case_lists(user, case, reading.lists)
 
 
 def render_case(case_id: int, status: int = 200, **kwargs: Any):
     reading = case_services.read_case(request_actor(), case_id,
-                                      before=parse_step_key(request.args.get("before")))
+                                      before=parse_step_key(request.args.get("before")), lists=True)
     return render_template("cases/show.html", **_case_context(reading, **kwargs)), status
 
 
