@@ -9,6 +9,7 @@ guard → change → append the audit event.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -16,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
 from flask_babel import LazyString
-from sqlalchemy import and_, func, insert, or_, select, union, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, union, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased, contains_eager, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -724,16 +725,16 @@ def reassign_case(actor: Actor, case_id: int, data: dict, expected_version: int 
         return case
 
 
-# What a case's page (and the API's case detail) shows beside the case row.
-# The one-to-one records come in the case's own row (outer joins; PostgreSQL locks only
-# the case's row: FOR UPDATE OF cases), the lists in one query each. The province comes
-# along for the deadlines and the page (and spares the viewer's own province a query).
+# What a case's page (and the API's case detail) shows beside the case row. The one-to-one
+# records and the plan's goals come in the case's own rows (outer joins; PostgreSQL locks
+# only the case's row: FOR UPDATE OF cases); the evaluation's ratings and the sign-offs in
+# one plain query each (read_case): a selectinload costs several times their Python, and
+# joining them as well would multiply the rows (goals x ratings x sign-offs). The province
+# comes along for the deadlines and the page.
 CASE_DETAIL_LOADS = (
     joinedload(Case.facilitator), joinedload(Case.client), joinedload(Case.ppks_category),
-    joinedload(Case.province),
-    joinedload(Case.assessment), joinedload(Case.termination), selectinload(Case.sign_offs),
-    joinedload(Case.plan).selectinload(InterventionPlan.goals),
-    joinedload(Case.evaluation).selectinload(Evaluation.ratings),
+    joinedload(Case.province), joinedload(Case.assessment), joinedload(Case.termination),
+    joinedload(Case.plan).joinedload(InterventionPlan.goals), joinedload(Case.evaluation),
 )
 STEP_PAGE_SIZE = 20
 
@@ -757,6 +758,33 @@ CASE_PAGE_LISTS: dict[str, Any] = {
 }
 
 
+@functools.cache
+def _reading_statements(with_steps: bool, with_lists: bool, steps_before: bool) -> dict[str, Any]:
+    """read_case's statements, built once per process (building one costs more Python than
+    running it): the locked case row (with the step count and the lists' EXISTS), its
+    sign-offs, the evaluation's ratings and a page of steps."""
+    extra = ([select(func.count()).select_from(Step).where(Step.case_id == Case.id).scalar_subquery()]
+             if with_steps else [])
+    extra += [make() for make in CASE_PAGE_LISTS.values()] if with_lists else []
+    fresh = {"populate_existing": True}
+    steps = (select(Step).where(Step.case_id == bindparam("case_id"))
+             .order_by(Step.occurred_at.desc(), Step.id.desc()).limit(bindparam("limit")))
+    if steps_before:
+        before_at, before_id = bindparam("before_at"), bindparam("before_id")
+        steps = steps.where(or_(Step.occurred_at < before_at,
+                                and_(Step.occurred_at == before_at, Step.id < before_id)))
+    return {
+        "case": (select(Case, *extra).where(Case.id == bindparam("case_id")).options(*CASE_DETAIL_LOADS)
+                 .with_for_update(of=Case).execution_options(**fresh)),
+        # As the relationships order them (Case.sign_offs; Evaluation.ratings has no order).
+        "sign_offs": (select(SignOff).where(SignOff.case_id == bindparam("case_id"))
+                      .order_by(SignOff.requested_at).execution_options(**fresh)),
+        "ratings": (select(GoalRating).where(GoalRating.evaluation_id == bindparam("evaluation_id"))
+                    .execution_options(**fresh)),
+        "steps": steps,
+    }
+
+
 @dataclass(frozen=True)
 class CaseReading:
     """A case as one page of it is shown: its records, the latest steps (newest first, at
@@ -776,12 +804,11 @@ def latest_steps(case_id: int, before: tuple[datetime, int] | None = None,
     """A case's steps newest first, `limit` of them, starting before the key `before`
     (occurred_at, id): one indexed query whatever the number of steps. Who recorded each
     step is not loaded (read_case gives them their recorders)."""
-    statement = (select(Step).where(Step.case_id == case_id)
-                 .order_by(Step.occurred_at.desc(), Step.id.desc()).limit(limit + 1))
+    params: dict[str, Any] = {"case_id": case_id, "limit": limit + 1}
     if before is not None:
-        statement = statement.where(or_(Step.occurred_at < before[0],
-                                        and_(Step.occurred_at == before[0], Step.id < before[1])))
-    steps = list(db.session.execute(statement).scalars())
+        params |= {"before_at": before[0], "before_id": before[1]}
+    statement = _reading_statements(False, False, before is not None)["steps"]
+    steps = list(db.session.execute(statement, params).scalars())
     if len(steps) > limit:
         steps = steps[:limit]
         return steps, (steps[-1].occurred_at, steps[-1].id)
@@ -800,6 +827,21 @@ def _give_recorders(case: Case, steps: list[Step]) -> None:
         set_committed_value(step, "recorded_by", recorders.get(step.recorded_by_id))
 
 
+def _load_case_for_reading(case_id: int, with_steps: bool, with_lists: bool) -> tuple[Case, Any]:
+    """The case locked (as lock_case does) with what its page shows; the rest of its row."""
+    statements = _reading_statements(with_steps, with_lists, False)
+    row = db.session.execute(statements["case"], {"case_id": case_id}).unique().one_or_none()
+    if row is None:
+        raise NotFound(_l("No such case."))
+    case = row[0]
+    set_committed_value(case, "sign_offs", list(
+        db.session.execute(statements["sign_offs"], {"case_id": case_id}).scalars()))
+    if case.evaluation is not None:
+        set_committed_value(case.evaluation, "ratings", list(db.session.execute(
+            statements["ratings"], {"evaluation_id": case.evaluation.id}).scalars()))
+    return case, row[1:]
+
+
 def read_case(actor: Actor, case_id: int, what: str = "case", *,
               before: tuple[datetime, int] | None = None, limit: int = STEP_PAGE_SIZE,
               lists: bool = False) -> CaseReading:
@@ -808,29 +850,19 @@ def read_case(actor: Actor, case_id: int, what: str = "case", *,
     and what was recorded as seen is what is shown. A fixed number of statements whatever
     the case's size; `limit` 0: no steps (a page that does not show them). With `lists`,
     which of CASE_PAGE_LISTS have rows (read with the case's row)."""
-    extra = ([select(func.count()).select_from(Step).where(Step.case_id == Case.id).scalar_subquery()]
-             if limit else [])
-    names = list(CASE_PAGE_LISTS) if lists else []
-    extra += [CASE_PAGE_LISTS[name]() for name in names]
     with write_transaction():
-        # lock_case's lock (FOR UPDATE OF cases), with the step count and the lists' EXISTS
-        # read in the same row.
-        row = db.session.execute(
-            select(Case, *extra).where(Case.id == case_id).options(*CASE_DETAIL_LOADS)
-            .with_for_update(of=Case).execution_options(populate_existing=True)
-        ).one_or_none()
-        if row is None:
-            raise NotFound(_l("No such case."))
-        case = row[0]
+        case, rest = _load_case_for_reading(case_id, bool(limit), lists)
         access.require_view(actor.user, case)
         _audit(actor, case, "case.viewed", None, None, page=what)
-        found = frozenset(name for name, there in zip(names, row[2 if limit else 1:], strict=True) if there) \
-            if lists else None
+        found = None
+        if lists:
+            found = frozenset(name for name, there in zip(CASE_PAGE_LISTS, rest[1 if limit else 0:], strict=True)
+                              if there)
         if not limit:
             return CaseReading(case, [], 0, None, found)
         steps, older = latest_steps(case_id, before, limit)
         _give_recorders(case, steps)
-    return CaseReading(case, steps, row[1], older, found)
+    return CaseReading(case, steps, rest[0], older, found)
 
 
 def record_case_view(actor: Actor, case_id: int, what: str = "case") -> Case:
