@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
 from flask_babel import LazyString
-from sqlalchemy import and_, bindparam, func, insert, or_, select, union, update
+from sqlalchemy import and_, bindparam, func, insert, null, or_, select, union, update
+from sqlalchemy import case as sql_case
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased, contains_eager, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -65,6 +66,7 @@ from ..schemas import (
 from ..security.fields import marker as sensitive_marker
 from ..signals import case_moved, sign_off_decided, step_logged
 from ..workflow import Missing, TransitionDef
+from ..workflow.guards import remember_step_in_stage
 from . import access
 from .audit import append_case_event, append_event, user_chain
 from .context import Actor
@@ -758,13 +760,29 @@ CASE_PAGE_LISTS: dict[str, Any] = {
 }
 
 
+def _step_check_states() -> tuple[str, ...]:
+    """The states whose triggers need a step recorded in the stage (a guard)."""
+    return tuple(sorted({
+        state for workflow in engines().values() for state in workflow.definition.states
+        if any(STEP_IN_STAGE_GUARD in t.guards for t in workflow.transitions_from(state))}))
+
+
+STEP_IN_STAGE_GUARD = "intervention_step_logged"
+
+
 @functools.cache
-def _reading_statements(with_steps: bool, with_lists: bool, steps_before: bool) -> dict[str, Any]:
+def _reading_statements(with_steps: bool, with_lists: bool, steps_before: bool,
+                        step_check_states: tuple[str, ...] = ()) -> dict[str, Any]:
     """read_case's statements, built once per process (building one costs more Python than
-    running it): the locked case row (with the step count and the lists' EXISTS), its
-    sign-offs, the evaluation's ratings and a page of steps."""
-    extra = ([select(func.count()).select_from(Step).where(Step.case_id == Case.id).scalar_subquery()]
-             if with_steps else [])
+    running it): the locked case row (with whether a step was recorded in its stage when
+    its state's guards ask, the step count and the lists' EXISTS), its sign-offs, the
+    evaluation's ratings and a page of steps."""
+    step_in_stage = (select(Step.id).where(Step.case_id == Case.id, Step.recorded_at >= Case.stage_entered_at)
+                     .exists())
+    extra = [sql_case((Case.state.in_(step_check_states), step_in_stage), else_=null())
+             if step_check_states else null()]
+    extra += ([select(func.count()).select_from(Step).where(Step.case_id == Case.id).scalar_subquery()]
+              if with_steps else [])
     extra += [make() for make in CASE_PAGE_LISTS.values()] if with_lists else []
     fresh = {"populate_existing": True}
     steps = (select(Step).where(Step.case_id == bindparam("case_id"))
@@ -829,17 +847,19 @@ def _give_recorders(case: Case, steps: list[Step]) -> None:
 
 def _load_case_for_reading(case_id: int, with_steps: bool, with_lists: bool) -> tuple[Case, Any]:
     """The case locked (as lock_case does) with what its page shows; the rest of its row."""
-    statements = _reading_statements(with_steps, with_lists, False)
+    statements = _reading_statements(with_steps, with_lists, False, _step_check_states())
     row = db.session.execute(statements["case"], {"case_id": case_id}).unique().one_or_none()
     if row is None:
         raise NotFound(_l("No such case."))
     case = row[0]
+    if row[1] is not None:  # its actions' guard asks (workflow/guards.py)
+        remember_step_in_stage(case, row[1])
     set_committed_value(case, "sign_offs", list(
         db.session.execute(statements["sign_offs"], {"case_id": case_id}).scalars()))
     if case.evaluation is not None:
         set_committed_value(case.evaluation, "ratings", list(db.session.execute(
             statements["ratings"], {"evaluation_id": case.evaluation.id}).scalars()))
-    return case, row[1:]
+    return case, row[2:]
 
 
 def read_case(actor: Actor, case_id: int, what: str = "case", *,

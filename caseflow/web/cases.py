@@ -20,6 +20,7 @@ from ..database import utcnow
 from ..errors import NotFound, TooMany, ValidationError
 from ..extensions import db
 from ..i18n import _l
+from ..i18n.labels import labels
 from ..models import Case, Client, PpksCategory, Province, Referral, Role, SignOff, User
 from ..schemas import ascii_number, parse_step_key, step_key_text
 from ..services import (
@@ -440,6 +441,8 @@ def _case_context(reading: case_services.CaseReading, *, form_name: str | None =
         "form": request.form if form_name else {},
         "errors": errors or {},
         "steps": steps,
+        # Each step type's name once (a page shows many steps of a few types).
+        "step_type_names": {code: labels.step_type(code) for code in {step.step_type for step in steps}},
         # Steps that reached the server long after the tablet made them (the supervisor's review).
         "late_steps": sync_health.late_step_ids(user, case, [step.id for step in steps]) if late else set(),
         "late_review_days": sync_health.review_days(),
