@@ -821,7 +821,7 @@ def latest_steps(case_id: int, before: tuple[datetime, int] | None = None,
                  limit: int = STEP_PAGE_SIZE) -> tuple[list[Step], tuple[datetime, int] | None]:
     """A case's steps newest first, `limit` of them, starting before the key `before`
     (occurred_at, id): one indexed query whatever the number of steps. Who recorded each
-    step is not loaded (read_case gives them their recorders)."""
+    step is not loaded (read_case gives them their recorders when asked)."""
     params: dict[str, Any] = {"case_id": case_id, "limit": limit + 1}
     if before is not None:
         params |= {"before_at": before[0], "before_id": before[1]}
@@ -864,12 +864,13 @@ def _load_case_for_reading(case_id: int, with_steps: bool, with_lists: bool) -> 
 
 def read_case(actor: Actor, case_id: int, what: str = "case", *,
               before: tuple[datetime, int] | None = None, limit: int = STEP_PAGE_SIZE,
-              lists: bool = False) -> CaseReading:
+              lists: bool = False, recorders: bool = False) -> CaseReading:
     """A case with what its page shows, its read recorded in the same transaction: the
     access check, the audit event and the reads commit together (no second transaction),
     and what was recorded as seen is what is shown. A fixed number of statements whatever
     the case's size; `limit` 0: no steps (a page that does not show them). With `lists`,
-    which of CASE_PAGE_LISTS have rows (read with the case's row)."""
+    which of CASE_PAGE_LISTS have rows (read with the case's row); with `recorders`, each
+    step's recorder (a page names them; the API gives their ids)."""
     with write_transaction():
         case, rest = _load_case_for_reading(case_id, bool(limit), lists)
         access.require_view(actor.user, case)
@@ -881,7 +882,8 @@ def read_case(actor: Actor, case_id: int, what: str = "case", *,
         if not limit:
             return CaseReading(case, [], 0, None, found)
         steps, older = latest_steps(case_id, before, limit)
-        _give_recorders(case, steps)
+        if recorders:
+            _give_recorders(case, steps)
     return CaseReading(case, steps, rest[0], older, found)
 
 

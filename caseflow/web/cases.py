@@ -456,7 +456,8 @@ def _case_context(reading: case_services.CaseReading, *, form_name: str | None =
 
 def render_case(case_id: int, status: int = 200, **kwargs: Any):
     reading = case_services.read_case(request_actor(), case_id,
-                                      before=parse_step_key(request.args.get("before")), lists=True)
+                                      before=parse_step_key(request.args.get("before")), lists=True,
+                                      recorders=True)
     return render_template("cases/show.html", **_case_context(reading, **kwargs)), status
 
 
