@@ -427,7 +427,9 @@ def _case_context(reading: case_services.CaseReading, *, form_name: str | None =
         "progress": _progress(case),
         "is_final": definition.states[case.state].final,
         "editable": editable,
-        "can_log_step": is_facilitator and case_services.accepts_steps(case),  # open, or in aftercare
+        # Open, or in aftercare (which a case without an aftercare row cannot be).
+        "can_log_step": is_facilitator and (not definition.states[case.state].final or (
+            (reading.lists is None or "aftercare" in reading.lists) and case_services.accepts_steps(case))),
         "read_only": not is_facilitator,
         "actions": actions,
         "active_goals": active_goals,
