@@ -875,6 +875,7 @@ def read_case(actor: Actor, case_id: int, what: str = "case", *,
         case, rest = _load_case_for_reading(case_id, bool(limit), lists)
         access.require_view(actor.user, case)
         _audit(actor, case, "case.viewed", None, None, page=what)
+        _save_case_head(case)  # one UPDATE, not a flush of the case before the next query
         found = None
         if lists:
             found = frozenset(name for name, there in zip(CASE_PAGE_LISTS, rest[1 if limit else 0:], strict=True)
