@@ -775,12 +775,14 @@ def _reading_statements(with_steps: bool, with_lists: bool, steps_before: bool,
                         step_check_states: tuple[str, ...] = ()) -> dict[str, Any]:
     """read_case's statements, built once per process (building one costs more Python than
     running it): the locked case row (with whether a step was recorded in its stage when
-    its state's guards ask, the step count and the lists' EXISTS), its sign-offs, the
-    evaluation's ratings and a page of steps."""
+    its state's guards ask, whether it has sign-offs, the step count and the lists'
+    EXISTS), its sign-offs, the evaluation's ratings and a page of steps."""
     step_in_stage = (select(Step.id).where(Step.case_id == Case.id, Step.recorded_at >= Case.stage_entered_at)
                      .exists())
     extra = [sql_case((Case.state.in_(step_check_states), step_in_stage), else_=null())
-             if step_check_states else null()]
+             if step_check_states else null(),
+             # Most cases have never asked for a sign-off: their (empty) list needs no query.
+             select(SignOff.id).where(SignOff.case_id == Case.id).exists()]
     extra += ([select(func.count()).select_from(Step).where(Step.case_id == Case.id).scalar_subquery()]
               if with_steps else [])
     extra += [make() for make in CASE_PAGE_LISTS.values()] if with_lists else []
@@ -855,11 +857,11 @@ def _load_case_for_reading(case_id: int, with_steps: bool, with_lists: bool) -> 
     if row[1] is not None:  # its actions' guard asks (workflow/guards.py)
         remember_step_in_stage(case, row[1])
     set_committed_value(case, "sign_offs", list(
-        db.session.execute(statements["sign_offs"], {"case_id": case_id}).scalars()))
+        db.session.execute(statements["sign_offs"], {"case_id": case_id}).scalars()) if row[2] else [])
     if case.evaluation is not None:
         set_committed_value(case.evaluation, "ratings", list(db.session.execute(
             statements["ratings"], {"evaluation_id": case.evaluation.id}).scalars()))
-    return case, row[2:]
+    return case, row[3:]
 
 
 def read_case(actor: Actor, case_id: int, what: str = "case", *,
