@@ -31,8 +31,8 @@ N = 2
 BUDGETS = {
     "my_cases": 4,  # page ids with the count and the notices' flags; the rows for those ids
     "client_list": 5,  # the page with its count in one statement, its cases in one
-    "case_page": 21,
-    "api_case_detail": 14,
+    "case_page": 9,
+    "api_case_detail": 7,
     "api_log_step": 18,
     "api_outbox": 29,  # + the tablet's sync report, one upsert (sync health)
     "sign_off_queue": 13,

@@ -10,11 +10,13 @@ request's language (Flask-Babel), or English outside a request (command line, lo
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
+from babel import Locale
+from babel.dates import format_date
 from babel.numbers import format_decimal, format_percent
 from flask import has_request_context
 from flask_babel import get_locale
@@ -64,11 +66,24 @@ def _as_date(value: date | datetime, zone: str | None) -> date:
     return value
 
 
+@functools.lru_cache(maxsize=64)
+def _month_names(locale: str, width: str) -> tuple[str, ...]:
+    """The month names Babel writes for MMM ("abbreviated") or MMMM ("wide"), 1-based."""
+    names = Locale.parse(locale).months["format"][width]
+    return ("", *(names[number] for number in range(1, 13)))
+
+
+def _day_month_year(day: date, locale: str, width: str = "abbreviated") -> str:
+    """Babel's `d MMM yyyy` (or `d MMMM yyyy`), without parsing the pattern for every
+    value: a page writes dozens of them (tests/i18n/test_formatting.py compares the two)."""
+    return f"{day.day} {_month_names(locale, width)[day.month]} {day.year:04d}"
+
+
 def short_date(value: date | datetime | None, locale: str | None = None, zone: str | None = None) -> str:
     """`21 Nov 2026` / `21 Nov 2026` (tables and lists)."""
     if value is None:
         return ""
-    return format_date(_as_date(value, zone), "d MMM yyyy", locale=current_locale(locale))
+    return _day_month_year(_as_date(value, zone), current_locale(locale))
 
 
 def long_date(value: date | datetime | None, locale: str | None = None, zone: str | None = None) -> str:
@@ -99,8 +114,9 @@ def moment(value: datetime | None, zone: str = "Asia/Jakarta", locale: str | Non
         return ""
     aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
     local = aware.astimezone(ZoneInfo(zone))
-    pattern = ("d MMMM yyyy" if long else "d MMM yyyy") + " HH:mm"
-    text = format_datetime(local, pattern, locale=current_locale(locale))
+    # Babel's `d MMM yyyy HH:mm` (`d MMMM yyyy HH:mm` when long).
+    text = (f"{_day_month_year(local, current_locale(locale), 'wide' if long else 'abbreviated')} "
+            f"{local.hour:02d}:{local.minute:02d}")
     return f"{text} {zone_name(zone)}" if with_zone else text
 
 

@@ -9,6 +9,7 @@ guard → change → append the audit event.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -16,7 +17,8 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
 from flask_babel import LazyString
-from sqlalchemy import and_, func, insert, or_, select, union, update
+from sqlalchemy import and_, bindparam, func, insert, null, or_, select, union, update
+from sqlalchemy import case as sql_case
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased, contains_eager, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -26,8 +28,10 @@ from ..errors import Conflict, InvalidTransition, NotAllowed, NotFound, Validati
 from ..extensions import db
 from ..i18n import _l
 from ..models import (
+    ActionPoint,
     Aftercare,
     Assessment,
+    Attachment,
     AuditEvent,
     Case,
     CaseNumberCounter,
@@ -37,7 +41,10 @@ from ..models import (
     Goal,
     GoalRating,
     InterventionPlan,
+    LateArrival,
+    PlannedVisit,
     PpksCategory,
+    Referral,
     Role,
     SignOff,
     Step,
@@ -59,6 +66,7 @@ from ..schemas import (
 from ..security.fields import marker as sensitive_marker
 from ..signals import case_moved, sign_off_decided, step_logged
 from ..workflow import Missing, TransitionDef
+from ..workflow.guards import remember_step_in_stage
 from . import access
 from .audit import append_case_event, append_event, user_chain
 from .context import Actor
@@ -719,62 +727,167 @@ def reassign_case(actor: Actor, case_id: int, data: dict, expected_version: int 
         return case
 
 
-# What a case's page (and the API's case detail) shows beside the case row.
-# The one-to-one records come in the case's own row (outer joins; PostgreSQL locks only
-# the case's row: FOR UPDATE OF cases), the lists in one query each.
+# What a case's page (and the API's case detail) shows beside the case row. The one-to-one
+# records and the plan's goals come in the case's own rows (outer joins; PostgreSQL locks
+# only the case's row: FOR UPDATE OF cases); the evaluation's ratings and the sign-offs in
+# one plain query each (read_case): a selectinload costs several times their Python, and
+# joining them as well would multiply the rows (goals x ratings x sign-offs). The province
+# comes along for the deadlines and the page.
 CASE_DETAIL_LOADS = (
     joinedload(Case.facilitator), joinedload(Case.client), joinedload(Case.ppks_category),
-    joinedload(Case.assessment), joinedload(Case.termination), selectinload(Case.sign_offs),
-    joinedload(Case.plan).selectinload(InterventionPlan.goals),
-    joinedload(Case.evaluation).selectinload(Evaluation.ratings),
+    joinedload(Case.province), joinedload(Case.assessment), joinedload(Case.termination),
+    joinedload(Case.plan).joinedload(InterventionPlan.goals), joinedload(Case.evaluation),
 )
 STEP_PAGE_SIZE = 20
+
+
+def _other_case_of_client():
+    other = aliased(Case)
+    return select(other.id).where(other.client_id == Case.client_id, other.id != Case.id).exists()
+
+
+# The lists a case's page shows in panels of their own, each from its own table: whether
+# the case has any is read with the case's row (one EXISTS each), so an empty panel costs
+# no statement. The page reads a list only when it has rows.
+CASE_PAGE_LISTS: dict[str, Any] = {
+    "aftercare": lambda: select(Aftercare.id).where(Aftercare.case_id == Case.id).exists(),
+    "referrals": lambda: select(Referral.id).where(Referral.case_id == Case.id).exists(),
+    "planned_visits": lambda: select(PlannedVisit.id).where(PlannedVisit.case_id == Case.id).exists(),
+    "action_points": lambda: select(ActionPoint.id).where(ActionPoint.case_id == Case.id).exists(),
+    "attachments": lambda: select(Attachment.id).where(Attachment.case_id == Case.id).exists(),
+    "late_arrivals": lambda: select(LateArrival.id).where(LateArrival.case_id == Case.id).exists(),
+    "other_cases": _other_case_of_client,
+}
+
+
+def _step_check_states() -> tuple[str, ...]:
+    """The states whose triggers need a step recorded in the stage (a guard)."""
+    return tuple(sorted({
+        state for workflow in engines().values() for state in workflow.definition.states
+        if any(STEP_IN_STAGE_GUARD in t.guards for t in workflow.transitions_from(state))}))
+
+
+STEP_IN_STAGE_GUARD = "intervention_step_logged"
+
+
+@functools.cache
+def _reading_statements(with_steps: bool, with_lists: bool, steps_before: bool,
+                        step_check_states: tuple[str, ...] = ()) -> dict[str, Any]:
+    """read_case's statements, built once per process (building one costs more Python than
+    running it): the locked case row (with whether a step was recorded in its stage when
+    its state's guards ask, whether it has sign-offs, the step count and the lists'
+    EXISTS), its sign-offs, the evaluation's ratings and a page of steps."""
+    step_in_stage = (select(Step.id).where(Step.case_id == Case.id, Step.recorded_at >= Case.stage_entered_at)
+                     .exists())
+    extra = [sql_case((Case.state.in_(step_check_states), step_in_stage), else_=null())
+             if step_check_states else null(),
+             # Most cases have never asked for a sign-off: their (empty) list needs no query.
+             select(SignOff.id).where(SignOff.case_id == Case.id).exists()]
+    extra += ([select(func.count()).select_from(Step).where(Step.case_id == Case.id).scalar_subquery()]
+              if with_steps else [])
+    extra += [make() for make in CASE_PAGE_LISTS.values()] if with_lists else []
+    fresh = {"populate_existing": True}
+    steps = (select(Step).where(Step.case_id == bindparam("case_id"))
+             .order_by(Step.occurred_at.desc(), Step.id.desc()).limit(bindparam("limit")))
+    if steps_before:
+        before_at, before_id = bindparam("before_at"), bindparam("before_id")
+        steps = steps.where(or_(Step.occurred_at < before_at,
+                                and_(Step.occurred_at == before_at, Step.id < before_id)))
+    return {
+        "case": (select(Case, *extra).where(Case.id == bindparam("case_id")).options(*CASE_DETAIL_LOADS)
+                 .with_for_update(of=Case).execution_options(**fresh)),
+        # As the relationships order them (Case.sign_offs; Evaluation.ratings has no order).
+        "sign_offs": (select(SignOff).where(SignOff.case_id == bindparam("case_id"))
+                      .order_by(SignOff.requested_at).execution_options(**fresh)),
+        "ratings": (select(GoalRating).where(GoalRating.evaluation_id == bindparam("evaluation_id"))
+                    .execution_options(**fresh)),
+        "steps": steps,
+    }
 
 
 @dataclass(frozen=True)
 class CaseReading:
     """A case as one page of it is shown: its records, the latest steps (newest first, at
     most a page), how many steps it has, and the key of the last step shown when older
-    ones exist (the next page starts before it)."""
+    ones exist (the next page starts before it). `lists`: which of CASE_PAGE_LISTS the
+    case has rows in (None when not asked for)."""
 
     case: Case
     steps: list[Step]
     step_count: int
     older: tuple[datetime, int] | None
+    lists: frozenset[str] | None = None
 
 
 def latest_steps(case_id: int, before: tuple[datetime, int] | None = None,
                  limit: int = STEP_PAGE_SIZE) -> tuple[list[Step], tuple[datetime, int] | None]:
     """A case's steps newest first, `limit` of them, starting before the key `before`
-    (occurred_at, id): one indexed query whatever the number of steps."""
-    statement = (select(Step).where(Step.case_id == case_id)
-                 .order_by(Step.occurred_at.desc(), Step.id.desc()).limit(limit + 1)
-                 .options(selectinload(Step.recorded_by)))
+    (occurred_at, id): one indexed query whatever the number of steps. Who recorded each
+    step is not loaded (read_case gives them their recorders when asked)."""
+    params: dict[str, Any] = {"case_id": case_id, "limit": limit + 1}
     if before is not None:
-        statement = statement.where(or_(Step.occurred_at < before[0],
-                                        and_(Step.occurred_at == before[0], Step.id < before[1])))
-    steps = list(db.session.execute(statement).scalars())
+        params |= {"before_at": before[0], "before_id": before[1]}
+    statement = _reading_statements(False, False, before is not None)["steps"]
+    steps = list(db.session.execute(statement, params).scalars())
     if len(steps) > limit:
         steps = steps[:limit]
         return steps, (steps[-1].occurred_at, steps[-1].id)
     return steps, None
 
 
+def _give_recorders(case: Case, steps: list[Step]) -> None:
+    """Each step's recorder: nearly always the case's facilitator, loaded with the case;
+    anyone else (an earlier facilitator) in one query for all of them."""
+    recorders = {case.facilitator_id: case.facilitator}
+    others = {step.recorded_by_id for step in steps} - recorders.keys()
+    if others:
+        recorders.update((user.id, user) for user in db.session.execute(
+            select(User).where(User.id.in_(others))).scalars())
+    for step in steps:
+        set_committed_value(step, "recorded_by", recorders.get(step.recorded_by_id))
+
+
+def _load_case_for_reading(case_id: int, with_steps: bool, with_lists: bool) -> tuple[Case, Any]:
+    """The case locked (as lock_case does) with what its page shows; the rest of its row."""
+    statements = _reading_statements(with_steps, with_lists, False, _step_check_states())
+    row = db.session.execute(statements["case"], {"case_id": case_id}).unique().one_or_none()
+    if row is None:
+        raise NotFound(_l("No such case."))
+    case = row[0]
+    if row[1] is not None:  # its actions' guard asks (workflow/guards.py)
+        remember_step_in_stage(case, row[1])
+    set_committed_value(case, "sign_offs", list(
+        db.session.execute(statements["sign_offs"], {"case_id": case_id}).scalars()) if row[2] else [])
+    if case.evaluation is not None:
+        set_committed_value(case.evaluation, "ratings", list(db.session.execute(
+            statements["ratings"], {"evaluation_id": case.evaluation.id}).scalars()))
+    return case, row[3:]
+
+
 def read_case(actor: Actor, case_id: int, what: str = "case", *,
-              before: tuple[datetime, int] | None = None, limit: int = STEP_PAGE_SIZE) -> CaseReading:
+              before: tuple[datetime, int] | None = None, limit: int = STEP_PAGE_SIZE,
+              lists: bool = False, recorders: bool = False) -> CaseReading:
     """A case with what its page shows, its read recorded in the same transaction: the
     access check, the audit event and the reads commit together (no second transaction),
     and what was recorded as seen is what is shown. A fixed number of statements whatever
-    the case's size; `limit` 0: no steps (a page that does not show them)."""
+    the case's size; `limit` 0: no steps (a page that does not show them). With `lists`,
+    which of CASE_PAGE_LISTS have rows (read with the case's row); with `recorders`, each
+    step's recorder (a page names them; the API gives their ids)."""
     with write_transaction():
-        case = lock_case(case_id, *CASE_DETAIL_LOADS)
+        case, rest = _load_case_for_reading(case_id, bool(limit), lists)
         access.require_view(actor.user, case)
         _audit(actor, case, "case.viewed", None, None, page=what)
+        _save_case_head(case)  # one UPDATE, not a flush of the case before the next query
+        found = None
+        if lists:
+            found = frozenset(name for name, there in zip(CASE_PAGE_LISTS, rest[1 if limit else 0:], strict=True)
+                              if there)
         if not limit:
-            return CaseReading(case, [], 0, None)
+            return CaseReading(case, [], 0, None, found)
         steps, older = latest_steps(case_id, before, limit)
-        count = db.session.execute(select(func.count()).select_from(Step).where(Step.case_id == case_id)).scalar_one()
-    return CaseReading(case, steps, count, older)
+        if recorders:
+            _give_recorders(case, steps)
+    return CaseReading(case, steps, rest[0], older, found)
 
 
 def record_case_view(actor: Actor, case_id: int, what: str = "case") -> Case:

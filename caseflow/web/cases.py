@@ -20,6 +20,7 @@ from ..database import utcnow
 from ..errors import NotFound, TooMany, ValidationError
 from ..extensions import db
 from ..i18n import _l
+from ..i18n.labels import labels
 from ..models import Case, Client, PpksCategory, Province, Referral, Role, SignOff, User
 from ..schemas import ascii_number, parse_step_key, step_key_text
 from ..services import (
@@ -31,10 +32,12 @@ from ..services import (
     notifications,
     sync_health,
 )
+from ..services import agenda as agenda_services
 from ..services import attachments as attachment_services
 from ..services import cases as case_services
 from ..services import clients as client_services
 from ..services import referrals as referral_services
+from ..services import supervision as supervision_services
 from ..services.clients import register_client
 from ..services.runtime import engine, engines
 from . import navigation
@@ -388,9 +391,26 @@ def _record_values(record: Any) -> dict[str, Any]:
     return {column.key: getattr(record, column.key) for column in record.__table__.columns}
 
 
+def _case_lists(user: User, case: Case, present: frozenset[str] | None) -> dict[str, Any]:
+    """The case's lists shown in panels of their own: read only those that have rows
+    (read_case says which), each through its service (the viewer may see the case)."""
+    def has(name: str) -> bool:
+        return present is None or name in present
+
+    return {
+        "aftercare_period": aftercare.status_of(case) if has("aftercare") else None,
+        "case_refs": referral_services.referrals_of(case) if has("referrals") else [],
+        "visits": agenda_services.planned_visits_of(case) if has("planned_visits") else [],
+        "action_points": supervision_services.action_points_of_case(case) if has("action_points") else [],
+        "other_cases": ([c for c in client_services.cases_of(user, case.client) if c.id != case.id]
+                        if has("other_cases") else []),
+        "attachments": attachment_services.attachments_of(user, case) if has("attachments") else [],
+    }
+
+
 def _case_context(reading: case_services.CaseReading, *, form_name: str | None = None,
                   errors: dict | None = None, goal_rows: list | None = None) -> dict[str, Any]:
-    user = current_user
+    user = current_user._get_current_object()
     case = reading.case
     definition = engine(case.workflow).definition
     is_facilitator = access.holds_case_role(user, case, Role.FACILITATOR)
@@ -400,12 +420,16 @@ def _case_context(reading: case_services.CaseReading, *, form_name: str | None =
         actions = [a for a in actions if a.trigger not in evaluation.FORM_TRIGGERS]
     active_goals = case.active_goals
     ratings = {r.goal_id: r for r in (case.evaluation.ratings if case.evaluation else [])}
+    steps = reading.steps
+    late = reading.lists is None or "late_arrivals" in reading.lists
     return {
         "case": case,
         "progress": _progress(case),
         "is_final": definition.states[case.state].final,
         "editable": editable,
-        "can_log_step": is_facilitator and case_services.accepts_steps(case),  # open, or in aftercare
+        # Open, or in aftercare (which a case without an aftercare row cannot be).
+        "can_log_step": is_facilitator and (not definition.states[case.state].final or (
+            (reading.lists is None or "aftercare" in reading.lists) and case_services.accepts_steps(case))),
         "read_only": not is_facilitator,
         "actions": actions,
         "active_goals": active_goals,
@@ -418,22 +442,24 @@ def _case_context(reading: case_services.CaseReading, *, form_name: str | None =
         "form_name": form_name,
         "form": request.form if form_name else {},
         "errors": errors or {},
-        "steps": reading.steps,
+        "steps": steps,
+        # Each step type's name once (a page shows many steps of a few types).
+        "step_type_names": {code: labels.step_type(code) for code in {step.step_type for step in steps}},
         # Steps that reached the server long after the tablet made them (the supervisor's review).
-        "late_steps": sync_health.late_step_ids(user, case, [step.id for step in reading.steps]),
+        "late_steps": sync_health.late_step_ids(user, case, [step.id for step in steps]) if late else set(),
         "late_review_days": sync_health.review_days(),
         "step_count": reading.step_count,
         "older_steps": step_key_text(reading.older) if reading.older else None,
         "newest_steps": bool(request.args.get("before")),
         "pending_sign_off": case.pending_sign_off,
         "goal_names": {g.id: g.description for g in (case.plan.goals if case.plan else [])},
-        "attachments": attachment_services.attachments_of(user, case),
-    }
+    } | _case_lists(user, case, reading.lists)
 
 
 def render_case(case_id: int, status: int = 200, **kwargs: Any):
     reading = case_services.read_case(request_actor(), case_id,
-                                      before=parse_step_key(request.args.get("before")))
+                                      before=parse_step_key(request.args.get("before")), lists=True,
+                                      recorders=True)
     return render_template("cases/show.html", **_case_context(reading, **kwargs)), status
 
 

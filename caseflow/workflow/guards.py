@@ -85,9 +85,27 @@ def plan_complete(case) -> list[Missing]:
     return missing
 
 
+# A reader that loads a case may read whether a step was recorded in its current stage
+# with the case's row (services.cases.read_case) and leave the answer here: the guard then
+# asks the database nothing. The answer holds for that stage and version only (every
+# logged step bumps the case's version).
+_STEP_IN_STAGE = "_caseflow_step_in_stage"
+
+
+def remember_step_in_stage(case: Any, recorded: bool) -> None:
+    setattr(case, _STEP_IN_STAGE, (case.stage_entered_at, case.version, bool(recorded)))
+
+
+def step_recorded_in_stage(case: Any) -> bool:
+    known = getattr(case, _STEP_IN_STAGE, None)
+    if known is not None and known[0] == case.stage_entered_at and known[1] == case.version:
+        return known[2]
+    return case.has_step_recorded_since(case.stage_entered_at)
+
+
 @guard("intervention_step_logged")
 def intervention_step_logged(case) -> list[Missing]:
-    if case.has_step_recorded_since(case.stage_entered_at):
+    if step_recorded_in_stage(case):
         return []
     return [Missing("steps", None,
                     _l("Log at least one step of the intervention before evaluating it."))]

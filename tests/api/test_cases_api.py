@@ -70,6 +70,26 @@ def test_reading_a_case_gives_records_steps_actions_and_etag_and_is_recorded(api
     assert viewed and viewed[-1].context["page"] == "api" and viewed[-1].context["via"] == "api"
 
 
+def test_the_detail_says_whether_a_step_was_logged_in_the_stage(api_as, make, team):
+    """The step guard's answer is read with the case's row: refused before the stage's
+    first step, free after it, on the API and on the page alike."""
+    case = make.case(team.facilitator, to="intervention")
+    client = api_as(team.facilitator)
+
+    def start_evaluation():
+        actions = client.get(f"/api/v1/cases/{case.id}").json["actions"]
+        return next(a for a in actions if a["trigger"] == "start_evaluation")
+
+    assert not start_evaluation()["enabled"]
+    assert [m["record"] for m in start_evaluation()["missing"]] == ["steps"]
+    assert 'aria-describedby="missing-start_evaluation"' in client.get(f"/cases/{case.id}").get_data(as_text=True)
+    response = client.post(f"/api/v1/cases/{case.id}/steps", json=a_step(),
+                           headers={"If-Match": f'"{fresh(case).version}"', "Idempotency-Key": "step-in-stage"})
+    assert response.status_code == 201
+    assert start_evaluation()["enabled"] and start_evaluation()["missing"] == []
+    assert 'aria-describedby="missing-start_evaluation"' not in client.get(f"/cases/{case.id}").get_data(as_text=True)
+
+
 def test_another_facilitators_case_is_not_found_and_the_attempt_is_recorded(api_as, make, team):
     case = make.case(team.facilitator)
     response = api_as(team.other_facilitator).get(f"/api/v1/cases/{case.id}")

@@ -8,8 +8,10 @@ import io
 import re
 from datetime import UTC, date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+from babel.dates import format_date, format_datetime
 from openpyxl import load_workbook
 
 from caseflow.i18n import formatting as fmt
@@ -125,3 +127,18 @@ def test_a_case_list_workbook_says_what_it_holds_and_keeps_dates_as_dates(progra
     cases = workbook.worksheets[1]
     moments = [cell for row in cases.iter_rows(min_row=2) for cell in row if cell.is_date]
     assert moments, "the recorded and due moments are date cells"
+
+
+@pytest.mark.parametrize("locale", ["id", "en"])
+def test_dates_and_moments_read_as_babel_writes_them(locale):
+    """short_date and moment write Babel's patterns themselves (a page writes dozens)."""
+    for month_number in range(1, 13):
+        for day, hour, minute in ((1, 0, 0), (9, 7, 5), (28, 23, 59)):
+            value = datetime(2026, month_number, day, hour, minute, tzinfo=UTC)
+            assert fmt.short_date(value.date(), locale) == format_date(value.date(), "d MMM yyyy", locale=locale)
+            for zone in ("Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura"):
+                local = value.astimezone(ZoneInfo(zone))
+                for long, pattern in ((False, "d MMM yyyy HH:mm"), (True, "d MMMM yyyy HH:mm")):
+                    assert fmt.moment(value, zone, locale, with_zone=False, long=long) == format_datetime(
+                        local, pattern, locale=locale)
+    assert fmt.short_date(date(987, 3, 4), locale) == format_date(date(987, 3, 4), "d MMM yyyy", locale=locale)
