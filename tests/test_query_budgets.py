@@ -33,11 +33,11 @@ BUDGETS = {
     "client_list": 5,  # the page with its count in one statement, its cases in one
     "case_page": 9,
     "api_case_detail": 7,
-    "api_log_step": 18,
-    "api_outbox": 29,  # + the tablet's sync report, one upsert (sync health)
+    "api_log_step": 12,  # with a token; 10 with a session (SQLite BEGINs included)
+    "api_outbox": 22,  # two entries, + the tablet's sync report, one upsert (sync health)
     "sign_off_queue": 13,
-    "team_page": 20,  # + each facilitator's last sync and late-work count, one statement
-    "audit_history": 20,  # + the filter's people, the unfiltered total, names in words
+    "team_page": 12,  # + each facilitator's last sync and late-work count, one statement
+    "audit_history": 17,  # + the filter's people, the unfiltered total, names in words
 }
 
 
