@@ -20,6 +20,28 @@ from tests.support.apps import (
 from tests.support.clients import IsolatedClient, isolated_client, login
 from tests.support.factories import Factory, Team
 
+# Long tests first. `make test` runs xdist with --dist loadgroup: each test is handed to the
+# next free worker, a few at a time, in this order (a tests/deploy module goes to one worker
+# whole: its tests share one installation). A long test handed out last would keep one
+# worker busy while the other has nothing left to do.
+LONG_FIRST = (
+    "tests/deploy/",
+    "tests/web/test_hostile_requests.py::test_no_get_route_answers",
+    "tests/browser/test_presentation.py",
+    "tests/browser/",
+    "tests/web/test_hostile_requests.py::test_generated_query_strings",
+    "tests/api/test_openapi_schemathesis.py",
+    "tests/faults/",
+    "tests/reports/test_rollup.py",
+)
+
+
+def pytest_collection_modifyitems(items) -> None:
+    def rank(item) -> int:
+        return next((i for i, prefix in enumerate(LONG_FIRST) if item.nodeid.startswith(prefix)), len(LONG_FIRST))
+
+    items.sort(key=rank)  # stable: each group keeps its order (tests of a module stay together)
+
 
 @pytest.fixture(scope="session")
 def shared_sqlite() -> Iterator[SharedApp]:
