@@ -36,7 +36,7 @@ run: install
 # (tests/support/apps.py), so workers never meet. PYTEST_WORKERS=0 runs in one process.
 PYTEST_WORKERS ?= auto
 test: install
-	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check caseflow tests bench

@@ -19,7 +19,6 @@ from tests.deploy.stack import CLIENT_ADDRESS, NGINX, REDIS, Stack
 POSTGRES_URL = os.environ.get("CASEFLOW_TEST_POSTGRES_URL")
 pytestmark = [
     pytest.mark.deploy,
-    pytest.mark.xdist_group("stack"),  # one stack per run
     pytest.mark.postgres,
     pytest.mark.skipif(not POSTGRES_URL, reason="needs CASEFLOW_TEST_POSTGRES_URL"),
     pytest.mark.skipif(not (shutil.which(NGINX) and shutil.which(REDIS)), reason="needs nginx and redis-server"),

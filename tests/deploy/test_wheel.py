@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = [pytest.mark.deploy, pytest.mark.xdist_group("wheel")]  # one installation per run
+pytestmark = pytest.mark.deploy
 
 
 def _run(args, **kwargs) -> subprocess.CompletedProcess:
