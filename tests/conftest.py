@@ -45,6 +45,7 @@ def pytest_collection_modifyitems(items) -> None:
     items.sort(key=rank)  # stable: each group keeps its order (tests of a module stay together)
 
 
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: unknown when run with -p no:xdist
 def pytest_xdist_make_scheduler(config, log):
     """xdist's 'loadgroup' without its xdist_group mark (which pytest 9.2 no longer honours:
     pytest-xdist#1386): every test is a unit of its own, but a TOGETHER module is one unit.
