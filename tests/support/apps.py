@@ -287,6 +287,32 @@ def _freeze(value):
     return copy.deepcopy(value)
 
 
+def _rows_of(frozen, found: dict) -> dict:
+    """{model: [identity, …]} of the rows `_freeze` kept."""
+    if isinstance(frozen, _Row):
+        found.setdefault(frozen.model, []).append(frozen.identity)
+    elif isinstance(frozen, _Object):
+        _rows_of(list(frozen.attributes.values()), found)
+    elif isinstance(frozen, dict):
+        _rows_of(list(frozen.values()), found)
+    elif isinstance(frozen, list | tuple):
+        for value in frozen:
+            _rows_of(value, found)
+    return found
+
+
+def _load_rows(frozen) -> list:
+    """Load the rows `_thaw` will ask for with one query per model (not one per row). Keep
+    what it returns while thawing: the session holds its objects only weakly."""
+    loaded = []
+    for model, identities in _rows_of(frozen, {}).items():
+        key = sa.inspect(model).primary_key
+        if len(key) == 1 and len(identities) > 1:
+            loaded += db.session.execute(
+                sa.select(model).where(key[0].in_([i[0] for i in identities]))).scalars().all()
+    return loaded
+
+
 def _thaw(frozen):
     """What `_freeze` kept, with its rows loaded in the current session."""
     if isinstance(frozen, _Row):
@@ -365,7 +391,9 @@ class SharedApp:
         session.expire_all()
         self.base, self.written = key, False
         make._counter = snapshot.counter
+        loaded = _load_rows(snapshot.result)
         result = _thaw(snapshot.result)
+        del loaded
         if not snapshot.reading:
             session.commit()  # building ended with a commit: no read transaction is left open
         return result

@@ -93,10 +93,18 @@ class LiveServer:
                 connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
             self.engine.dispose()
         shutil.copyfile(self.path, self.demo)
+        self.directory = directory
+        self.files = self._instance_files()
         self.config = copy.deepcopy(dict(self.app.config))
         self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def _instance_files(self) -> dict[Path, bytes]:
+        """The instance folder's files (keys, the checkpoint log…) but the databases."""
+        databases = (self.path.name, self.demo.name)
+        return {path: path.read_bytes() for path in self.directory.rglob("*")
+                if path.is_file() and not path.name.startswith(databases)}
 
     def start(self) -> LiveServer:
         self.thread.start()
@@ -114,6 +122,15 @@ class LiveServer:
         os.replace(copy_path, self.path)
         for suffix in ("-wal", "-shm"):
             self.path.with_name(self.path.name + suffix).unlink(missing_ok=True)
+        # The instance folder as seeded too: checkpoints a module sealed (in the checkpoint
+        # log) would otherwise tell the next module's integrity check it runs on a rolled
+        # back database.
+        for path, content in self._instance_files().items():
+            if self.files.get(path) != content:
+                path.unlink()
+        for path, content in self.files.items():
+            if not path.exists():
+                path.write_bytes(content)
         return self
 
     def stop(self) -> None:
