@@ -161,17 +161,6 @@ def static_url(filename: str) -> str:
     return url
 
 
-def current_nav_endpoint(items: list) -> str | None:
-    """The navigation entry to mark as current: the page itself, else the first entry of
-    the same blueprint (a case page belongs to "My cases")."""
-    endpoint = request.endpoint or ""
-    for item in items:
-        if item.endpoint == endpoint:
-            return item.endpoint
-    area = endpoint.split(".", 1)[0] + "."
-    return next((item.endpoint for item in items if item.endpoint.startswith(area)), None)
-
-
 def field_label(name: str) -> str:
     """A form field's name in words for an error summary ('goals-2-description' → 'Goal 2 ·
     Description'); empty when the field has no label (the message then stands alone)."""
@@ -206,5 +195,4 @@ def init_app(app: Flask) -> None:
             "safe_url_for": safe_url_for,
             "static_url": static_url,
             "labels": labels,
-            "current_nav_endpoint": current_nav_endpoint,
         }
