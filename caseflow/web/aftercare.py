@@ -7,14 +7,12 @@ outbox): a step within a planned contact's window makes it (services.aftercare).
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, abort, render_template
 from flask_login import current_user, login_required
 
 from ..database import utcnow
 from ..i18n import _l
-from ..models import Case, Role
+from ..models import Role
 from ..services import aftercare
 from . import navigation
 
@@ -33,12 +31,6 @@ def index():
     periods = aftercare.running_periods(current_user, now)
     return render_template("aftercare/index.html", periods=periods, now=now,
                            contact_status=lambda period, contact: aftercare.contact_status(period, contact, now))
-
-
-@bp.app_template_global()
-def aftercare_status(case: Case) -> dict[str, Any] | None:
-    """The case's aftercare as the case page shows it (the viewer may see the case)."""
-    return aftercare.status_of(case)
 
 
 @bp.app_template_global()

@@ -128,12 +128,6 @@ def visit_missed(visit) -> bool:
     return agenda_services.is_missed(visit)
 
 
-@bp.app_template_global()
-def case_planned_visits(case: Case) -> list:
-    """A case's planned visits (its page includes them; the viewer may see the case)."""
-    return agenda_services.planned_visits_of(case)
-
-
 # --- settings and the calendar feed ---------------------------------------------------------------
 
 

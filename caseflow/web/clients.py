@@ -16,7 +16,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func
 
 from ..i18n import _l
-from ..models import Case, Client, Role
+from ..models import Client, Role
 from ..models.client import mask_nik
 from ..services import clients as client_services
 from . import navigation
@@ -73,9 +73,3 @@ def show(client_id: int):
     return render_template("clients/show.html", client=client,
                            cases=client_services.cases_of(current_user, client),
                            open_case=client_services.open_case_of(client))
-
-
-@bp.app_template_global()
-def client_case_links(case: Case) -> list[Case]:
-    """The other cases of a case's client that the viewer may open (earlier and later)."""
-    return [c for c in client_services.cases_of(current_user, case.client) if c.id != case.id]

@@ -158,12 +158,6 @@ def letter(referral_id: int):
 
 
 @bp.app_template_global()
-def case_referrals(case: Case) -> list[Referral]:
-    """The referrals of a case the viewer sees (its page includes them)."""
-    return referral_services.referrals_of(case)
-
-
-@bp.app_template_global()
 def overdue_referrals() -> list[Referral]:
     """The viewer's overdue referrals (their lists show them)."""
     if not current_user.is_authenticated or current_user.role not in (Role.FACILITATOR, Role.SUPERVISOR):

@@ -143,12 +143,6 @@ def done(point_id: int):
 
 
 @bp.app_template_global()
-def case_action_points(case: Case) -> list:
-    """The case's action points (the viewer may see the case)."""
-    return supervision.action_points_of_case(case)
-
-
-@bp.app_template_global()
 def action_point_status(point) -> str | None:
     status = supervision.action_point_status(point)
     return status.value if status else None
