@@ -43,6 +43,15 @@ from .tokens import bp as tokens_bp
 # year is what browsers' preload lists ask). Not for subdomains: those are not ours to
 # decide.
 HSTS_MAX_AGE = 2 * 365 * 24 * 3600
+# On every answer unless the view set its own.
+SECURITY_HEADERS = (
+    ("Content-Security-Policy",
+     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+     "object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+)
 
 
 @cache
@@ -105,19 +114,18 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def security_headers(response):
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-            "object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'",
-        )
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        if request.is_secure:  # behind a proxy, only when CASEFLOW_TRUSTED_PROXIES says so
-            response.headers.setdefault("Strict-Transport-Security", f"max-age={HSTS_MAX_AGE}")
-        if request.endpoint != "static" and "Cache-Control" not in response.headers:
+        # The names the view set, read once: werkzeug looks each name up by scanning every
+        # header, and setdefault would do that twice for each of these.
+        headers = response.headers
+        present = {name.lower() for name, _value in headers}
+        missing = [header for header in SECURITY_HEADERS if header[0].lower() not in present]
+        if request.is_secure and "strict-transport-security" not in present:
+            # Behind a proxy, only when CASEFLOW_TRUSTED_PROXIES says so.
+            missing.append(("Strict-Transport-Security", f"max-age={HSTS_MAX_AGE}"))
+        if "cache-control" not in present and request.endpoint != "static":
             # Pages and API answers carry personal data (cases, clients, the audit trail) and
             # even the sign-in page a CSRF token: no browser or proxy keeps a copy. A shared
             # tablet's back button must not show the previous person's case.
-            response.headers["Cache-Control"] = "no-store"
+            missing.append(("Cache-Control", "no-store"))
+        headers.extend(missing)
         return response
