@@ -87,7 +87,20 @@ def main() -> None:
         return facilitator.post("/api/v1/outbox", data=json.dumps({"entries": entries}),
                                 headers={"Content-Type": "application/json"})
 
+    # A token of the facilitator's, made anew each run (the secret is shown once only).
+    made = facilitator.post("/api/v1/tokens", data=json.dumps({"name": "request cost", "scopes": ["cases:read"],
+                                                                "expires_in_days": 1}),
+                            headers={"Content-Type": "application/json"})
+    assert made.status_code == 201, made.status_code
+    token_client, bearer = app.test_client(), {"Authorization": f"Bearer {made.get_json()['secret']}"}
+
     kinds = {
+        # What every signed-in request pays before its view does much: the tablet asking
+        # about its session (cookie), the start page's redirect, a small read with a token
+        # (which writes the token's 'token.used' audit event).
+        "session (API)": lambda: facilitator.get("/api/v1/session"),
+        "start page redirect": lambda: facilitator.get("/"),
+        "categories (token)": lambda: token_client.get("/api/v1/reference/ppks-categories", headers=bearer),
         "my cases": lambda: facilitator.get("/cases"),
         "case page": lambda: facilitator.get(f"/cases/{case_id}"),
         "case detail (API)": lambda: facilitator.get(f"/api/v1/cases/{case_id}"),

@@ -198,7 +198,8 @@ def keep_through_writes(*objects: object) -> None:
 
 
 def forget_kept() -> None:
-    db.session.info.pop(_KEPT, None)
+    if db.session.registry.has():  # else no session was made: nothing kept, none to make now
+        db.session.info.pop(_KEPT, None)
 
 
 def _end_read_transaction(session) -> None:

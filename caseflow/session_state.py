@@ -21,6 +21,9 @@ SESSION_KEY = "_session_key"
 # Endpoints that only ask about the session: they must not count as activity, or an open
 # tablet asking "am I still signed in?" would keep an idle session alive for ever.
 PASSIVE_ENDPOINTS = frozenset({"api_session.current_session"})
+# Endpoints that read the signed-in user's sealed offline key: the user is loaded with it
+# there (one statement), and without it everywhere else (it is decrypted on every load).
+READS_OFFLINE_KEY = frozenset({"api_session.current_session"})
 
 
 def new_session_key() -> str:

@@ -29,6 +29,10 @@ N = 2
 # (one statement), and the sign-off queue and team page load what a decision's deadline and
 # resolution flag read once for all rows (the selectinloads of pending_sign_offs_for).
 BUDGETS = {
+    # What every signed-in request pays: the user with their province (and, for the
+    # tablet's session question, their offline key) in one statement, plus SQLite's BEGIN.
+    "start_page": 2,
+    "api_session": 2,
     "my_cases": 4,  # page ids with the count and the notices' flags; the rows for those ids
     "client_list": 5,  # the page with its count in one statement, its cases in one
     "case_page": 9,
@@ -120,6 +124,17 @@ def test_case_page_as_supervisor(signed_in, team, make):
     client = signed_in(team.supervisor)
     _same_cost("case_page", lambda: _cost(client, "GET", f"/cases/{case.id}"),
                lambda count: _log_steps(team.facilitator, case, count))
+
+
+def test_the_signed_in_requests_own_statements(signed_in, team, make):
+    case = make.case(team.facilitator, to="intervention")
+    client = signed_in(team.facilitator)
+
+    def grow(count):
+        _log_steps(team.facilitator, case, count)
+
+    _same_cost("start_page", lambda: _cost(client, "GET", "/"), grow)
+    _same_cost("api_session", lambda: _cost(client, "GET", "/api/v1/session"), grow)
 
 
 def test_api_case_detail(signed_in, team, make):

@@ -50,7 +50,15 @@ def _has_control(text: str) -> bool:
     return not _CONTROL.isdisjoint(text)
 
 
+# Either of the above: one search finds whether a value needs a closer look at all.
+_UNUSABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+# The WSGI environ keys of the request headers (as request.headers reads them).
+_HEADER_KEYS = ("HTTP_", "CONTENT_TYPE", "CONTENT_LENGTH")
+
+
 def _check_text(name: str, text: str) -> None:
+    if _UNUSABLE.search(name) is None and _UNUSABLE.search(text) is None:
+        return
     if _has_control(name) or _is_broken(name):
         raise UnusableInput(_printable(name), _("Control characters are not allowed."))
     if _has_control(text):
@@ -79,11 +87,22 @@ def check_request() -> None:
             _check_text(name, value)
         for name, upload in request.files.items(multi=True):
             _check_text(name, upload.filename or "")
-    for name, value in request.headers.items():
-        if _has_control(value.replace("\t", "")) or _is_broken(value):
-            raise UnusableInput(name, _("Control characters are not allowed."))
+    _check_headers()
     if request.is_json and request.content_length != 0:
         check_json_body(request.get_data(cache=True))
+
+
+def _check_headers() -> None:
+    # The header values straight from the environ, one search each: request.headers would
+    # build every header's name first. Only when one needs a look are they named.
+    for key, value in request.environ.items():
+        if key.startswith(_HEADER_KEYS) and _UNUSABLE.search(value) is not None:
+            break
+    else:
+        return
+    for name, value in request.headers.items():
+        if _has_control(value) or _is_broken(value):
+            raise UnusableInput(name, _("Control characters are not allowed."))
 
 
 def check_json_body(raw: bytes) -> None:

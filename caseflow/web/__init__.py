@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from flask import Flask, request
-from sqlalchemy.orm import defer, joinedload
+from sqlalchemy import Select, bindparam, select
+from sqlalchemy.orm import contains_eager, defer
+from sqlalchemy.orm.util import identity_key
 
 from ..database import forget_kept, keep_through_writes
 from ..extensions import db, login_manager
 from ..i18n import _l
 from ..models import User
 from ..security import request_input, throttle
+from ..session_state import READS_OFFLINE_KEY
 from . import account_changes, errors, formatting, navigation, ops
 from .admin import bp as admin_bp
 from .aftercare import bp as aftercare_bp
@@ -38,6 +43,27 @@ from .tokens import bp as tokens_bp
 # year is what browsers' preload lists ask). Not for subdomains: those are not ours to
 # decide.
 HSTS_MAX_AGE = 2 * 365 * 24 * 3600
+# On every answer unless the view set its own.
+SECURITY_HEADERS = (
+    ("Content-Security-Policy",
+     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+     "object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+)
+
+
+@cache
+def _user_statement(with_offline_key: bool) -> Select:
+    """The signed-in user with their province (its time zone is read by nearly every page),
+    in one statement built once per process: session.get would build the statement and its
+    cache key again on every request. Not the password hash, nor — except where a request
+    reads it — the sealed offline key (decrypted on every load)."""
+    deferred = [defer(User.password_hash)] + ([] if with_offline_key else [defer(User.offline_key)])
+    return (select(User).outerjoin(User.province)
+            .options(contains_eager(User.province), *deferred)
+            .where(User.id == bindparam("user_id")))
 
 
 def init_app(app: Flask) -> None:
@@ -57,10 +83,12 @@ def init_app(app: Flask) -> None:
             user_id, generation = (int(part) for part in session_id.split(":"))
         except ValueError:
             return None
-        # With the province: its time zone is read by nearly every page. Not the password
-        # hash nor the sealed offline key (decrypted on every load): few requests read them.
-        user = db.session.get(User, user_id, options=[joinedload(User.province), defer(User.password_hash),
-                                                      defer(User.offline_key)])
+        session = db.session()
+        if identity_key(User, user_id) in session.identity_map:  # read already in this session
+            user = session.get(User, user_id)
+        else:
+            statement = _user_statement(request.endpoint in READS_OFFLINE_KEY)
+            user = session.execute(statement, {"user_id": user_id}).scalar_one_or_none()
         if user is None or user.session_generation != generation or not user.active:
             return None
         keep_through_writes(user, user.province)
@@ -86,19 +114,18 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def security_headers(response):
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-            "object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'",
-        )
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        if request.is_secure:  # behind a proxy, only when CASEFLOW_TRUSTED_PROXIES says so
-            response.headers.setdefault("Strict-Transport-Security", f"max-age={HSTS_MAX_AGE}")
-        if request.endpoint != "static" and "Cache-Control" not in response.headers:
+        # The names the view set, read once: werkzeug looks each name up by scanning every
+        # header, and setdefault would do that twice for each of these.
+        headers = response.headers
+        present = {name.lower() for name, _value in headers}
+        missing = [header for header in SECURITY_HEADERS if header[0].lower() not in present]
+        if request.is_secure and "strict-transport-security" not in present:
+            # Behind a proxy, only when CASEFLOW_TRUSTED_PROXIES says so.
+            missing.append(("Strict-Transport-Security", f"max-age={HSTS_MAX_AGE}"))
+        if "cache-control" not in present and request.endpoint != "static":
             # Pages and API answers carry personal data (cases, clients, the audit trail) and
             # even the sign-in page a CSRF token: no browser or proxy keeps a copy. A shared
             # tablet's back button must not show the previous person's case.
-            response.headers["Cache-Control"] = "no-store"
+            missing.append(("Cache-Control", "no-store"))
+        headers.extend(missing)
         return response
