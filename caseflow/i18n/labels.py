@@ -36,66 +36,37 @@ CLOSURE_REASON_NAMES = {
 SEX_NAMES = {"F": _l("Female"), "M": _l("Male")}
 
 
-def _name(table: dict[str, Any], code: str | None) -> str:
-    if code is None:
-        return ""
-    return str(table.get(code, code))
+def name_of(table: dict[str, Any]) -> staticmethod:
+    """A label class's lookup of a code's name in `table` (an unknown code shows as itself,
+    no code as nothing)."""
+    def name(code: str | None) -> str:
+        return "" if code is None else str(table.get(code, code))
+    return staticmethod(name)
 
 
-def _options(codes, table) -> list[tuple[str, str]]:
-    return [(code, str(table.get(code, code))) for code in codes]
+def options_of(codes, table: dict[str, Any]) -> staticmethod:
+    """A label class's choices of a form: each of `codes` with its name in `table`."""
+    def options() -> list[tuple[str, str]]:
+        return [(code, str(table.get(code, code))) for code in codes]
+    return staticmethod(options)
 
 
 class Labels:
     """What templates call: `labels.step_type(step.step_type)`, `labels.step_type_options()`…"""
 
-    @staticmethod
-    def step_type(code: str | None) -> str:
-        return _name(STEP_TYPE_NAMES, code)
+    step_type = name_of(STEP_TYPE_NAMES)
+    risk_level = name_of(RISK_LEVEL_NAMES)
+    rating = name_of(RATING_NAMES)
+    outcome = name_of(OUTCOME_NAMES)
+    closure_reason = name_of(CLOSURE_REASON_NAMES)
+    sex = name_of(SEX_NAMES)
 
-    @staticmethod
-    def risk_level(code: str | None) -> str:
-        return _name(RISK_LEVEL_NAMES, code)
-
-    @staticmethod
-    def rating(code: str | None) -> str:
-        return _name(RATING_NAMES, code)
-
-    @staticmethod
-    def outcome(code: str | None) -> str:
-        return _name(OUTCOME_NAMES, code)
-
-    @staticmethod
-    def closure_reason(code: str | None) -> str:
-        return _name(CLOSURE_REASON_NAMES, code)
-
-    @staticmethod
-    def sex(code: str | None) -> str:
-        return _name(SEX_NAMES, code)
-
-    @staticmethod
-    def step_type_options() -> list[tuple[str, str]]:
-        return _options(STEP_TYPES, STEP_TYPE_NAMES)
-
-    @staticmethod
-    def risk_level_options() -> list[tuple[str, str]]:
-        return _options(RISK_LEVELS, RISK_LEVEL_NAMES)
-
-    @staticmethod
-    def rating_options() -> list[tuple[str, str]]:
-        return _options(GOAL_RATINGS, RATING_NAMES)
-
-    @staticmethod
-    def outcome_options() -> list[tuple[str, str]]:
-        return _options(OUTCOMES, OUTCOME_NAMES)
-
-    @staticmethod
-    def closure_reason_options() -> list[tuple[str, str]]:
-        return _options(CLOSURE_REASONS, CLOSURE_REASON_NAMES)
-
-    @staticmethod
-    def sex_options() -> list[tuple[str, str]]:
-        return _options(("F", "M"), SEX_NAMES)
+    step_type_options = options_of(STEP_TYPES, STEP_TYPE_NAMES)
+    risk_level_options = options_of(RISK_LEVELS, RISK_LEVEL_NAMES)
+    rating_options = options_of(GOAL_RATINGS, RATING_NAMES)
+    outcome_options = options_of(OUTCOMES, OUTCOME_NAMES)
+    closure_reason_options = options_of(CLOSURE_REASONS, CLOSURE_REASON_NAMES)
+    sex_options = options_of(("F", "M"), SEX_NAMES)
 
 
 labels = Labels()
