@@ -43,7 +43,7 @@ from ..services.clients import register_client
 from ..services.runtime import engine, engines
 from . import navigation
 from .auth import request_actor
-from .errors import field_errors, render_invalid
+from .errors import errors_by_row, field_errors, render_invalid
 from .formatting import locale_code, state_title
 from .helpers import (
     Page,
@@ -497,16 +497,8 @@ def save_assessment(case_id: int):
                               _("The assessment is saved."))
 
 
-def _goal_errors(error: ValidationError, kept: list[dict[str, Any]]) -> dict[str, list[str]]:
-    """The service names goals by their position in what was sent; the form by its row."""
-    errors = {}
-    for name, messages in field_errors(error).items():
-        parts = name.split(".")
-        position = ascii_number(parts[1]) if len(parts) == 3 and parts[0] == "goals" else None
-        if position is not None and position < len(kept):
-            name = f"goals-{kept[position]['index']}-{parts[2]}"
-        errors[name] = messages
-    return errors
+def _goal_field(row: dict[str, Any], field: str) -> str:
+    return f"goals-{row['index']}-{field}"
 
 
 @bp.route("/cases/<int:case_id>/plan", methods=["POST"])
@@ -520,7 +512,8 @@ def save_plan(case_id: int):
              for row in kept]
     data = {"summary": request.form.get("summary", ""), "goals": goals}
     return _save_stage_record(case_id, case_services.save_plan, data, "plan", _("The intervention plan is saved."),
-                              errors=lambda error: _goal_errors(error, kept), goal_rows=kept or rows)
+                              errors=lambda error: errors_by_row(error, "goals", kept, _goal_field),
+                              goal_rows=kept or rows)
 
 
 def ratings_from_form() -> list[dict[str, Any]]:
@@ -540,17 +533,16 @@ def ratings_from_form() -> list[dict[str, Any]]:
 def rating_errors(error: ValidationError, ratings: list[dict[str, Any]]) -> dict[str, list]:
     """The service names ratings by their position in what was sent (or a goal by its id,
     `goals.<id>`); the form by the goal's fields."""
-    errors = {}
-    for name, messages in field_errors(error).items():
+    def field_name(rating: dict[str, Any], field: str) -> str:
+        return f"ratings-{rating['goal_id']}-{'rating' if field == 'goal_id' else field}"
+
+    def goal_name(name: str) -> str:
         parts = name.split(".")
-        position = ascii_number(parts[1]) if len(parts) == 3 and parts[0] == "ratings" else None
-        if position is not None and position < len(ratings):
-            field = "rating" if parts[2] == "goal_id" else parts[2]
-            name = f"ratings-{ratings[position]['goal_id']}-{field}"
-        elif len(parts) == 2 and parts[0] == "goals" and ascii_number(parts[1], max_digits=20) is not None:
-            name = f"ratings-{parts[1]}-rating"
-        errors[name] = messages
-    return errors
+        if len(parts) == 2 and parts[0] == "goals" and ascii_number(parts[1], max_digits=20) is not None:
+            return f"ratings-{parts[1]}-rating"
+        return name
+
+    return errors_by_row(error, "ratings", ratings, field_name, goal_name)
 
 
 @bp.route("/cases/<int:case_id>/evaluation", methods=["POST"])
