@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 
 from ..i18n import _l
-from .labels import name_of, options_of
+from .labels import Labels
 
 KIND_NAMES = {
     "stage_deadline": _l("Stage deadline"),
@@ -29,19 +29,8 @@ VISIT_STATUS_NAMES = {"planned": _l("Planned"), "done": _l("Done"), "cancelled":
                       "missed": _l("Missed")}
 
 
-class AgendaLabels:
-    """What templates call: `agenda_labels.kind(item.kind)`, `agenda_labels.measure(code)`…"""
-
-    kind = name_of(KIND_NAMES)
-    measure = name_of(MEASURE_NAMES)
-    period = name_of(PERIOD_NAMES)
-    visit_status = name_of(VISIT_STATUS_NAMES)
-
-    measure_options = options_of(MEASURE_NAMES, MEASURE_NAMES)
-    period_options = options_of(PERIOD_NAMES, PERIOD_NAMES)
-
-
-agenda_labels = AgendaLabels()
+agenda_labels = Labels(kind=KIND_NAMES, measure=MEASURE_NAMES, period=PERIOD_NAMES, visit_status=VISIT_STATUS_NAMES,
+                       choices={"measure": MEASURE_NAMES, "period": PERIOD_NAMES})
 
 
 def agenda_reminder_text(kind: str, data: dict) -> str:

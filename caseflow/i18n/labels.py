@@ -3,6 +3,8 @@ outcomes, closure reasons), in the reader's language. Templates get them as `lab
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
 from ..i18n import _l
@@ -36,37 +38,31 @@ CLOSURE_REASON_NAMES = {
 SEX_NAMES = {"F": _l("Female"), "M": _l("Male")}
 
 
-def name_of(table: dict[str, Any]) -> staticmethod:
-    """A label class's lookup of a code's name in `table` (an unknown code shows as itself,
-    no code as nothing)."""
-    def name(code: str | None) -> str:
-        return "" if code is None else str(table.get(code, code))
-    return staticmethod(name)
+def _name(table: dict[str, Any], code: str | None) -> str:
+    if code is None:
+        return ""
+    return str(table.get(code, code))
 
 
-def options_of(codes, table: dict[str, Any]) -> staticmethod:
-    """A label class's choices of a form: each of `codes` with its name in `table`."""
-    def options() -> list[tuple[str, str]]:
-        return [(code, str(table.get(code, code))) for code in codes]
-    return staticmethod(options)
+def _options(codes: Iterable[str], table: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(code, str(table.get(code, code))) for code in codes]
 
 
 class Labels:
-    """What templates call: `labels.step_type(step.step_type)`, `labels.step_type_options()`…"""
+    """Names of codes in the reader's language, as templates call them: for each table of
+    `names`, `labels.step_type(step.step_type)`; for each kind `choices` lists the codes of,
+    a form's choices, `labels.step_type_options()`. An unknown code shows as itself, no code
+    as nothing."""
 
-    step_type = name_of(STEP_TYPE_NAMES)
-    risk_level = name_of(RISK_LEVEL_NAMES)
-    rating = name_of(RATING_NAMES)
-    outcome = name_of(OUTCOME_NAMES)
-    closure_reason = name_of(CLOSURE_REASON_NAMES)
-    sex = name_of(SEX_NAMES)
-
-    step_type_options = options_of(STEP_TYPES, STEP_TYPE_NAMES)
-    risk_level_options = options_of(RISK_LEVELS, RISK_LEVEL_NAMES)
-    rating_options = options_of(GOAL_RATINGS, RATING_NAMES)
-    outcome_options = options_of(OUTCOMES, OUTCOME_NAMES)
-    closure_reason_options = options_of(CLOSURE_REASONS, CLOSURE_REASON_NAMES)
-    sex_options = options_of(("F", "M"), SEX_NAMES)
+    def __init__(self, *, choices: dict[str, Iterable[str]], **names: dict[str, Any]):
+        for kind, table in names.items():
+            setattr(self, kind, partial(_name, table))
+        for kind, codes in choices.items():
+            setattr(self, f"{kind}_options", partial(_options, codes, names[kind]))
 
 
-labels = Labels()
+labels = Labels(
+    step_type=STEP_TYPE_NAMES, risk_level=RISK_LEVEL_NAMES, rating=RATING_NAMES, outcome=OUTCOME_NAMES,
+    closure_reason=CLOSURE_REASON_NAMES, sex=SEX_NAMES,
+    choices={"step_type": STEP_TYPES, "risk_level": RISK_LEVELS, "rating": GOAL_RATINGS, "outcome": OUTCOMES,
+             "closure_reason": CLOSURE_REASONS, "sex": ("F", "M")})

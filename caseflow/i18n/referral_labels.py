@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..i18n import _l
 from ..models.referral import DESTINATION_TYPES, STATUSES
-from .labels import name_of, options_of
+from .labels import Labels
 
 DESTINATION_NAMES = {
     "dukcapil": _l("Dukcapil (identity documents)"),
@@ -39,16 +39,6 @@ AFTERCARE_STATE_NAMES = {
 }
 
 
-class FollowupLabels:
-    """What templates call: `followup_labels.destination(r.destination_type)`…"""
-
-    destination = name_of(DESTINATION_NAMES)
-    referral_status = name_of(REFERRAL_STATUS_NAMES)
-    contact_status = name_of(CONTACT_STATUS_NAMES)
-    aftercare_state = name_of(AFTERCARE_STATE_NAMES)
-
-    destination_options = options_of(DESTINATION_TYPES, DESTINATION_NAMES)
-    referral_status_options = options_of(STATUSES, REFERRAL_STATUS_NAMES)
-
-
-followup_labels = FollowupLabels()
+followup_labels = Labels(destination=DESTINATION_NAMES, referral_status=REFERRAL_STATUS_NAMES,
+                         contact_status=CONTACT_STATUS_NAMES, aftercare_state=AFTERCARE_STATE_NAMES,
+                         choices={"destination": DESTINATION_TYPES, "referral_status": STATUSES})
