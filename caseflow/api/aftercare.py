@@ -10,8 +10,8 @@ from ..schemas.aftercare import AftercareOut
 from ..services import aftercare
 from ..services import cases as case_services
 from .common import (
-    CASE_WRITE_HEADERS,
     actor,
+    case_change,
     expected_version,
     json_body,
     make_blueprint,
@@ -39,10 +39,7 @@ NO_AFTERCARE = {"id": None, "state": "none", "started_at": None, "planned_end_at
 
 
 @blp.route("/cases/<int:case_id>/aftercare/follow-ups", methods=["POST"])
-@blp.arguments(s.strict(StepSchema))
-@blp.response(201, s.StepOut, headers={"ETag": {"$ref": "#/components/headers/ETAG"}})
-@blp.doc(parameters=CASE_WRITE_HEADERS)
-@scope("cases:write")
+@case_change(blp, StepSchema, s.StepOut, status=201)
 def log_follow_up(_values, case_id: int):
     """Log a follow-up contact (a step) on a case in aftercare; refused (409) when the case
     is not in aftercare. The ETag of the answer is the case's new version."""

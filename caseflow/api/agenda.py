@@ -11,10 +11,9 @@ from ..i18n import _l
 from ..i18n.agenda_labels import agenda_labels
 from ..models import Role
 from ..schemas.agenda import AgendaOut, CancelVisitSchema, PlannedVisitOut, PlanVisitSchema
-from ..schemas.api import strict
 from ..services import agenda as agenda_services
 from ..services.agenda import Agenda, AgendaItem
-from .common import WRITE_HEADERS, actor, json_body, make_blueprint, scope, user, write
+from .common import actor, json_body, make_blueprint, scope, user, write, writes
 
 blp = make_blueprint("api_agenda", "The agenda (agenda kerja): what is due today, this week and overdue.")
 
@@ -72,10 +71,7 @@ def get_team_agenda(facilitator_id: int | None):
 
 
 @blp.route("/cases/<int:case_id>/visits", methods=["POST"])
-@blp.arguments(strict(PlanVisitSchema))
-@blp.response(201, PlannedVisitOut)
-@blp.doc(parameters=WRITE_HEADERS)
-@scope("cases:write")
+@writes(blp, PlanVisitSchema, PlannedVisitOut, status=201)
 def plan_visit(_values, case_id: int):
     """Plan a visit or contact on the case (its facilitator): type, time (a time without
     an offset is read in your zone), place, purpose. A step of its type logged on its day
@@ -85,10 +81,7 @@ def plan_visit(_values, case_id: int):
 
 
 @blp.route("/visits/<int:visit_id>/cancel", methods=["POST"])
-@blp.arguments(strict(CancelVisitSchema))
-@blp.response(200, PlannedVisitOut)
-@blp.doc(parameters=WRITE_HEADERS)
-@scope("cases:write")
+@writes(blp, CancelVisitSchema, PlannedVisitOut)
 def cancel_visit(_values, visit_id: int):
     """Cancel a planned (or missed) visit, with a reason."""
     return write(lambda: agenda_services.cancel_visit(actor(), visit_id, json_body()), PlannedVisitOut())

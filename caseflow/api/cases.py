@@ -3,10 +3,11 @@ available actions, reassignment and the case's audit events."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from flask_babel import gettext as _
-from marshmallow import RAISE
+from marshmallow import RAISE, Schema
 from sqlalchemy import and_, or_, select
 
 from ..errors import NotFound
@@ -30,10 +31,9 @@ from ..services import cases as case_services
 from ..services.audit import case_chain
 from . import present
 from .common import (
-    CASE_WRITE_HEADERS,
-    WRITE_HEADERS,
     ApiProblem,
     actor,
+    case_change,
     decode_cursor,
     etag,
     expected_version,
@@ -42,6 +42,8 @@ from .common import (
     scope,
     user,
     write,
+    write_case,
+    writes,
 )
 
 blp = make_blueprint("api_cases", "Cases, their stage records, steps, transitions and audit events.")
@@ -64,14 +66,10 @@ def list_cases(limit: int, cursor: str | None, state: str | None):
 
 
 @blp.route("/cases", methods=["POST"])
-@blp.arguments(s.strict(OpenCaseSchema))
-@blp.response(201, s.CaseSummaryOut, headers={"ETag": {"$ref": "#/components/headers/ETAG"}})
-@blp.doc(parameters=WRITE_HEADERS)
-@scope("cases:write")
+@writes(blp, OpenCaseSchema, s.CaseSummaryOut, status=201, etag=True)
 def open_case(values):
     """Open a case for a registered client."""
-    return write(lambda: case_services.open_case(actor(), values), s.CaseSummaryOut(),
-                 status=201, present=present.case_summary, version_of=lambda c: c["version"])
+    return write_case(lambda: case_services.open_case(actor(), values), status=201)
 
 
 @blp.route("/cases/<int:case_id>", methods=["GET"], parameters=[])
@@ -93,53 +91,32 @@ def get_case(case_id: int, steps_before: str | None):
     return present.case_detail(user(), reading), 200, {"ETag": etag(reading.case.version)}
 
 
-def _case_write(service):
-    return write(service, s.CaseSummaryOut(), present=present.case_summary,
-                 version_of=lambda c: c["version"])
+# The case's stage records: each is saved (partly, or whole) by a PUT of its own, the same
+# way; the tablet's outbox sends them as its kinds of the same names.
+STAGE_RECORDS = (
+    ("assessment", AssessmentSchema, case_services.save_assessment,
+     "Save the assessment (partial is allowed; moving on needs it complete)."),
+    ("plan", PlanSchema, case_services.save_plan,
+     "Save the intervention plan: goals with an id are changed, without one added, absent ones archived."),
+    ("evaluation", EvaluationSchema, case_services.save_evaluation, "Rate the plan's goals."),
+    ("termination", TerminationSchema, case_services.save_termination_request,
+     "Prepare the termination request (resolved, or closed unresolved with a reason)."),
+)
 
 
-@blp.route("/cases/<int:case_id>/assessment", methods=["PUT"])
-@blp.arguments(s.strict(AssessmentSchema))
-@blp.response(200, s.CaseSummaryOut, headers={"ETag": {"$ref": "#/components/headers/ETAG"}})
-@blp.doc(parameters=CASE_WRITE_HEADERS)
-@scope("cases:write")
-def put_assessment(values, case_id: int):
-    """Save the assessment (partial is allowed; moving on needs it complete)."""
-    version = expected_version()
-    return _case_write(lambda: case_services.save_assessment(actor(), case_id, values, version))
+def _stage_record_endpoint(record: str, schema: type[Schema], save: Callable, summary: str) -> None:
+    def put_record(values, case_id: int):
+        version = expected_version()
+        return write_case(lambda: save(actor(), case_id, values, version))
+
+    put_record.__name__ = put_record.__qualname__ = f"put_{record}"
+    put_record.__doc__ = summary
+    view = case_change(blp, schema, s.CaseSummaryOut)(put_record)
+    blp.route(f"/cases/<int:case_id>/{record}", methods=["PUT"])(view)
 
 
-@blp.route("/cases/<int:case_id>/plan", methods=["PUT"])
-@blp.arguments(s.strict(PlanSchema))
-@blp.response(200, s.CaseSummaryOut, headers={"ETag": {"$ref": "#/components/headers/ETAG"}})
-@blp.doc(parameters=CASE_WRITE_HEADERS)
-@scope("cases:write")
-def put_plan(values, case_id: int):
-    """Save the intervention plan: goals with an id are changed, without one added, absent ones archived."""
-    version = expected_version()
-    return _case_write(lambda: case_services.save_plan(actor(), case_id, values, version))
-
-
-@blp.route("/cases/<int:case_id>/evaluation", methods=["PUT"])
-@blp.arguments(s.strict(EvaluationSchema))
-@blp.response(200, s.CaseSummaryOut, headers={"ETag": {"$ref": "#/components/headers/ETAG"}})
-@blp.doc(parameters=CASE_WRITE_HEADERS)
-@scope("cases:write")
-def put_evaluation(values, case_id: int):
-    """Rate the plan's goals."""
-    version = expected_version()
-    return _case_write(lambda: case_services.save_evaluation(actor(), case_id, values, version))
-
-
-@blp.route("/cases/<int:case_id>/termination", methods=["PUT"])
-@blp.arguments(s.strict(TerminationSchema))
-@blp.response(200, s.CaseSummaryOut, headers={"ETag": {"$ref": "#/components/headers/ETAG"}})
-@blp.doc(parameters=CASE_WRITE_HEADERS)
-@scope("cases:write")
-def put_termination(values, case_id: int):
-    """Prepare the termination request (resolved, or closed unresolved with a reason)."""
-    version = expected_version()
-    return _case_write(lambda: case_services.save_termination_request(actor(), case_id, values, version))
+for stage_record in STAGE_RECORDS:
+    _stage_record_endpoint(*stage_record)
 
 
 @blp.route("/cases/<int:case_id>/steps", methods=["GET"])
@@ -161,10 +138,7 @@ def list_steps(case_id: int, limit: int, cursor: str | None):
 
 
 @blp.route("/cases/<int:case_id>/steps", methods=["POST"])
-@blp.arguments(s.strict(StepSchema))
-@blp.response(201, s.StepOut, headers={"ETag": {"$ref": "#/components/headers/ETAG"}})
-@blp.doc(parameters=CASE_WRITE_HEADERS)
-@scope("cases:write")
+@case_change(blp, StepSchema, s.StepOut, status=201)
 def log_step(values, case_id: int):
     """Log a step (langkah penanganan) on an open case. A time without offset is read in
     your province's zone. The ETag of the answer is the case's new version."""
@@ -174,14 +148,11 @@ def log_step(values, case_id: int):
 
 
 @blp.route("/cases/<int:case_id>/transitions/<string:trigger>", methods=["POST"])
-@blp.arguments(s.strict(TransitionSchema))
-@blp.response(200, s.CaseSummaryOut, headers={"ETag": {"$ref": "#/components/headers/ETAG"}})
-@blp.doc(parameters=CASE_WRITE_HEADERS)
-@scope("cases:write")
+@case_change(blp, TransitionSchema, s.CaseSummaryOut)
 def fire_trigger(values, case_id: int, trigger: str):
     """Move the case along its workflow. A refused guard answers 409 naming what is missing."""
     version = expected_version()
-    return _case_write(lambda: case_services.fire_trigger(actor(), case_id, trigger, values, version))
+    return write_case(lambda: case_services.fire_trigger(actor(), case_id, trigger, values, version))
 
 
 @blp.route("/cases/<int:case_id>/actions", methods=["GET"])
@@ -194,14 +165,11 @@ def list_actions(case_id: int):
 
 
 @blp.route("/cases/<int:case_id>/reassignments", methods=["POST"])
-@blp.arguments(s.strict(ReassignSchema))
-@blp.response(200, s.CaseSummaryOut, headers={"ETag": {"$ref": "#/components/headers/ETAG"}})
-@blp.doc(parameters=CASE_WRITE_HEADERS)
-@scope("cases:write")
+@case_change(blp, ReassignSchema, s.CaseSummaryOut)
 def reassign(values, case_id: int):
     """A supervisor moves an open case to another facilitator of the team."""
     version = expected_version()
-    return _case_write(lambda: case_services.reassign_case(actor(), case_id, values, version))
+    return write_case(lambda: case_services.reassign_case(actor(), case_id, values, version))
 
 
 @blp.route("/cases/<int:case_id>/audit-events", methods=["GET"])

@@ -24,7 +24,7 @@ from .common import (
     page,
     scope,
     user,
-    write,
+    write_case,
 )
 
 blp = make_blueprint("api_client_list", "Clients: the list, search, their cases and a new case for a returning client.")
@@ -66,5 +66,4 @@ def client_cases(client_id: int):
 def new_case(_values, client_id: int):
     """A new case for the client ("kasus baru untuk klien ini"), once their earlier cases
     are closed: a client has one open case at a time."""
-    return write(lambda: case_services.open_case(actor(), json_body() | {"client_id": client_id}),
-                 s.CaseSummaryOut(), status=201, present=present.case_summary, version_of=lambda c: c["version"])
+    return write_case(lambda: case_services.open_case(actor(), json_body() | {"client_id": client_id}), status=201)

@@ -24,11 +24,13 @@ from ..database import keep_through_writes
 from ..errors import CaseflowError, GuardFailed, NotAllowed, NotFound
 from ..extensions import csrf, db, login_manager
 from ..schemas import ID_MAX, _flatten, is_plausible_day, is_row_id
+from ..schemas.api import CaseSummaryOut, strict
 from ..security.request_input import UnusableInput
 from ..services import api_tokens, audit, idempotency
 from ..services.cases import record_denied_access
 from ..services.context import Actor
 from ..workflow.definition import current_locale
+from . import present
 
 API_PREFIX = "/api/v1"
 PROBLEM_MIMETYPE = "application/problem+json"
@@ -257,6 +259,32 @@ def scope(name: str | None, *, session_only: bool = False):
     return decorate
 
 
+def writes(blp: Blueprint, arguments: type[Schema], response: type[Schema], status: int = 200, *,
+           headers: list[dict[str, Any]] = WRITE_HEADERS, etag: bool = False,
+           needs: str | None = "cases:write") -> Callable:
+    """What the document says of a write endpoint, as every one has it: a strict body of
+    `arguments`, the write `headers`, the `response` (with the case's version as its ETag
+    when `etag`), the scope it `needs`."""
+    decorators = (
+        blp.arguments(strict(arguments)),
+        blp.response(status, response, headers={"ETag": {"$ref": "#/components/headers/ETAG"}} if etag else None),
+        blp.doc(parameters=headers),
+        scope(needs),
+    )
+
+    def decorate(view: Callable) -> Callable:
+        for decorator in reversed(decorators):
+            view = decorator(view)
+        return view
+    return decorate
+
+
+def case_change(blp: Blueprint, arguments: type[Schema], response: type[Schema], status: int = 200) -> Callable:
+    """`writes` of a change to one case: If-Match among the headers, the case's new version
+    the answer's ETag."""
+    return writes(blp, arguments, response, status, headers=CASE_WRITE_HEADERS, etag=True)
+
+
 def authenticate() -> None:
     if request.method == "OPTIONS":
         return
@@ -449,6 +477,12 @@ def write(work: Callable[[], Any], schema: Schema, *, status: int = 200,
     if result.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return response
+
+
+def write_case(work: Callable[[], Any], status: int = 200) -> Response:
+    """`write` of a change whose answer is the case's summary, its version the ETag."""
+    return write(work, CaseSummaryOut(), status=status, present=present.case_summary,
+                 version_of=lambda c: c["version"])
 
 
 def json_body() -> dict:

@@ -18,9 +18,9 @@ from ..services import cases as case_services
 from ..services.clients import register_client
 from . import present
 from .common import (
-    CASE_WRITE_HEADERS,
     WRITE_HEADERS,
     actor,
+    case_change,
     decode_cursor,
     expected_version,
     json_body,
@@ -82,10 +82,7 @@ def pending_sign_offs(limit: int, cursor: str | None):
 
 
 @sign_offs_blp.route("/sign-offs/<int:sign_off_id>/decision", methods=["POST"])
-@sign_offs_blp.arguments(s.strict(SignOffDecisionSchema))
-@sign_offs_blp.response(200, s.SignOffOut, headers={"ETag": {"$ref": "#/components/headers/ETAG"}})
-@sign_offs_blp.doc(parameters=CASE_WRITE_HEADERS)
-@scope("cases:write")
+@case_change(sign_offs_blp, SignOffDecisionSchema, s.SignOffOut)
 def decide(values, sign_off_id: int):
     """Approve or reject (with a reason). Four eyes: never the case's facilitator."""
     version = expected_version()

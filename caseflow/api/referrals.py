@@ -8,7 +8,7 @@ from marshmallow import RAISE, fields, validate
 from ..extensions import db
 from ..models import Referral
 from ..models.referral import STATUSES
-from ..schemas.api import PageArgsSchema, strict
+from ..schemas.api import PageArgsSchema
 from ..schemas.referrals import (
     ReferralAnswerSchema,
     ReferralOut,
@@ -19,8 +19,8 @@ from ..services import cases as case_services
 from ..services import referrals as referral_services
 from . import present
 from .common import (
-    CASE_WRITE_HEADERS,
     actor,
+    case_change,
     decode_cursor,
     expected_version,
     json_body,
@@ -72,10 +72,7 @@ def get_referral(referral_id: int):
 
 
 @blp.route("/referrals/<int:referral_id>/answer", methods=["POST"])
-@blp.arguments(strict(ReferralAnswerSchema))
-@blp.response(200, ReferralOut, headers={"ETag": {"$ref": "#/components/headers/ETAG"}})
-@blp.doc(parameters=CASE_WRITE_HEADERS)
-@scope("cases:write")
+@case_change(blp, ReferralAnswerSchema, ReferralOut)
 def answer(_values, referral_id: int):
     """Record what came back (accepted, service given, refused, with the day; or no
     answer), or a new expected day. If-Match: the case version. The ETag of the answer
@@ -94,10 +91,7 @@ def case_referrals(case_id: int):
 
 
 @blp.route("/cases/<int:case_id>/referrals", methods=["POST"])
-@blp.arguments(strict(ReferralSchema))
-@blp.response(201, ReferralOut, headers={"ETag": {"$ref": "#/components/headers/ETAG"}})
-@blp.doc(parameters=CASE_WRITE_HEADERS)
-@scope("cases:write")
+@case_change(blp, ReferralSchema, ReferralOut, status=201)
 def send(_values, case_id: int):
     """Refer the client (open case, or in aftercare): the kind of service, the institution,
     why, for which goal. A step of type "referral" is logged with it."""

@@ -33,16 +33,16 @@ from ..services import (
     supervision,
 )
 from ..services import cases as case_services
-from . import present
 from .common import (
-    CASE_WRITE_HEADERS,
     actor,
+    case_change,
     expected_version,
     json_body,
     make_blueprint,
     scope,
     user,
     write,
+    write_case,
 )
 
 blp = make_blueprint("api_supervision", "Feedback, hand-overs and supervision sessions.")
@@ -74,17 +74,13 @@ def mark_read():
 
 
 @blp.route("/cases/<int:case_id>/evaluation/submit", methods=["POST"])
-@blp.arguments(s.strict(EvaluationSubmitSchema))
-@blp.response(200, s.CaseSummaryOut, headers={"ETag": {"$ref": "#/components/headers/ETAG"}})
-@blp.doc(parameters=CASE_WRITE_HEADERS)
-@scope("cases:write")
+@case_change(blp, EvaluationSubmitSchema, s.CaseSummaryOut)
 def submit_evaluation(_values, case_id: int):
     """Rate the goals, sum up and say what next in one transaction: `save`, `revise_plan`
     (goals not met) or `request_termination` with the outcome (resolved: aftercare_plan;
     closed_unresolved: closure_reason)."""
     version = expected_version()
-    return write(lambda: evaluation.submit_evaluation(actor(), case_id, json_body(), version), s.CaseSummaryOut(),
-                 present=present.case_summary, version_of=lambda c: c["version"])
+    return write_case(lambda: evaluation.submit_evaluation(actor(), case_id, json_body(), version))
 
 
 @blp.route("/sign-offs/<int:sign_off_id>/earlier-rejections", methods=["GET"])

@@ -14,10 +14,9 @@ from ..models import Role
 from ..models.agenda import PERIOD_KINDS
 from ..reports import targets as progress
 from ..schemas.agenda import FacilitatorTargetSchema, NationalTargetSchema
-from ..schemas.api import strict
 from ..services import agenda as agenda_services
 from ..services import targets as target_services
-from .common import WRITE_HEADERS, actor, json_body, make_blueprint, scope, user, write
+from .common import actor, json_body, make_blueprint, scope, user, write, writes
 
 blp = make_blueprint("api_targets", "Work targets (target kinerja) and progress against them.")
 
@@ -74,20 +73,14 @@ def get_progress(period: str, start):
 
 
 @blp.route("/targets/facilitators", methods=["POST"])
-@blp.arguments(strict(FacilitatorTargetSchema))
-@blp.response(201, TargetOut)
-@blp.doc(parameters=WRITE_HEADERS)
-@scope("cases:write")
+@writes(blp, FacilitatorTargetSchema, TargetOut, status=201)
 def set_facilitator_target(_values):
     """A supervisor sets a team facilitator's target of a measure for one period, with a reason."""
     return write(lambda: target_services.set_facilitator_target(actor(), json_body()), TargetOut(), status=201)
 
 
 @blp.route("/targets/national", methods=["POST"])
-@blp.arguments(strict(NationalTargetSchema))
-@blp.response(201, TargetOut)
-@blp.doc(parameters=WRITE_HEADERS)
-@scope(None)
+@writes(blp, NationalTargetSchema, TargetOut, status=201, needs=None)
 def set_national_target(_values):
     """The programme manager sets the national default of a measure for a kind of period."""
     return write(lambda: target_services.set_national_target(actor(), json_body()), TargetOut(), status=201)

@@ -8,11 +8,11 @@ from flask import Flask
 from flask.cli import with_appcontext
 
 from ..services.agenda import send_reminders
+from .util import command_group
 
 
 def register(app: Flask) -> None:
-    agenda = click.Group("agenda", help="The agenda's reminders.")
-    app.cli.add_command(agenda)
+    agenda = command_group(app, "agenda", "The agenda's reminders.")
 
     @agenda.command("remind")
     @with_appcontext

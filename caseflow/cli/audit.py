@@ -24,12 +24,11 @@ from ..services.evidence import (
     export_facilitator_package,
     package_evidence,
 )
-from .util import fail, user_named
+from .util import command_group, fail, user_named
 
 
 def register(app: Flask) -> None:
-    audit = click.Group("audit", help="Audit trail: verify and seal.")
-    app.cli.add_command(audit)
+    audit = command_group(app, "audit", "Audit trail: verify and seal.")
 
     @audit.command("verify")
     @click.option("--package", "packages", multiple=True, type=click.Path(exists=True, dir_okay=False),

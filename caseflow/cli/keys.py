@@ -9,12 +9,11 @@ from flask.cli import with_appcontext
 from ..security.fields import FieldKeyError, add_key_to_instance_file, new_key
 from ..services.context import Actor
 from ..services.field_keys import reencrypt_fields
-from .util import fail
+from .util import command_group, fail
 
 
 def register(app: Flask) -> None:
-    keys = click.Group("keys", help="Encryption keys of sensitive fields.")
-    app.cli.add_command(keys)
+    keys = command_group(app, "keys", "Encryption keys of sensitive fields.")
 
     @keys.command("new")
     @with_appcontext

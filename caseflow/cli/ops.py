@@ -18,7 +18,7 @@ from sqlalchemy import select
 from .. import queue, resources
 from ..config import environment
 from ..extensions import db
-from .util import fail
+from .util import command_group, fail
 
 
 def register(app: Flask) -> None:
@@ -60,8 +60,7 @@ def register(app: Flask) -> None:
                                                 periodic=not no_periodic, check_worker_health=True)
         consumer.run()
 
-    tasks = click.Group("tasks", help="Periodic background tasks.")
-    app.cli.add_command(tasks)
+    tasks = command_group(app, "tasks", "Periodic background tasks.")
 
     @tasks.command("status")
     @with_appcontext

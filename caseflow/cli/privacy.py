@@ -11,12 +11,11 @@ from flask.cli import with_appcontext
 from ..errors import CaseflowError
 from ..services.context import Actor
 from ..services.privacy import anonymise_closed_cases, export_client_data
-from .util import fail, user_named
+from .util import command_group, fail, user_named
 
 
 def register(app: Flask) -> None:
-    privacy = click.Group("privacy", help="Personal data: data-subject export and retention.")
-    app.cli.add_command(privacy)
+    privacy = command_group(app, "privacy", "Personal data: data-subject export and retention.")
 
     @privacy.command("anonymise")
     @click.option("--older-than-days", type=click.IntRange(min=1), default=None,

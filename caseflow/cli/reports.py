@@ -8,11 +8,11 @@ from flask.cli import with_appcontext
 
 from ..reports import sealing
 from ..services.sealed_months import clear_sealed_months
+from .util import command_group
 
 
 def register(app: Flask) -> None:
-    reports = click.Group("reports", help="Monitoring figures.")
-    app.cli.add_command(reports)
+    reports = command_group(app, "reports", "Monitoring figures.")
 
     @reports.command("seal")
     @click.option("--rebuild", is_flag=True, help="Recompute every sealed month (after restoring or generating old data).")

@@ -8,11 +8,11 @@ from flask.cli import with_appcontext
 
 from ..services.context import Actor
 from ..services.sign_off_policy import escalate_overdue_sign_offs
+from .util import command_group
 
 
 def register(app: Flask) -> None:
-    sign_offs = click.Group("sign-offs", help="Sign-off deadlines and escalation.")
-    app.cli.add_command(sign_offs)
+    sign_offs = command_group(app, "sign-offs", "Sign-off deadlines and escalation.")
 
     @sign_offs.command("escalate")
     @with_appcontext

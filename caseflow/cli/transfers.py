@@ -13,7 +13,7 @@ from ..errors import CaseflowError
 from ..services.context import Actor
 from ..transfers import imports
 from ..transfers.export_jobs import purge_expired
-from .util import fail, user_named
+from .util import command_group, fail, user_named
 
 
 def register(app: Flask) -> None:
@@ -58,8 +58,7 @@ def register(app: Flask) -> None:
             fail(str(exc.message))
         click.echo(f"{len(applied)} cases imported")
 
-    exports = click.Group("exports", help="Files of long case-list exports.")
-    app.cli.add_command(exports)
+    exports = command_group(app, "exports", "Files of long case-list exports.")
 
     @exports.command("purge")
     @with_appcontext

@@ -11,12 +11,11 @@ from ..models import Role
 from ..services.account_changes import confirm_change, reject_change, waiting_changes
 from ..services.context import Actor
 from ..services.users import create_user
-from .util import fail, user_named
+from .util import command_group, fail, user_named
 
 
 def register(app: Flask) -> None:
-    users = click.Group("users", help="Manage accounts.")
-    app.cli.add_command(users)
+    users = command_group(app, "users", "Manage accounts.")
 
     @users.command("create")
     @click.option("--username", required=True)

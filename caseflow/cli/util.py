@@ -1,5 +1,5 @@
-"""What the `caseflow …` commands share: failing with a message and an exit code, and
-finding the account a command names."""
+"""What the `caseflow …` commands share: a group of commands, failing with a message and
+an exit code, and finding the account a command names."""
 
 from __future__ import annotations
 
@@ -7,10 +7,18 @@ import sys
 from typing import NoReturn
 
 import click
+from flask import Flask
 from sqlalchemy import select
 
 from ..extensions import db
 from ..models import User
+
+
+def command_group(app: Flask, name: str, help: str) -> click.Group:
+    """A new group of `caseflow` commands (`caseflow <name> …`)."""
+    group = click.Group(name, help=help)
+    app.cli.add_command(group)
+    return group
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

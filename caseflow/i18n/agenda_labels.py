@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 
 from ..i18n import _l
+from .labels import Labels
 
 KIND_NAMES = {
     "stage_deadline": _l("Stage deadline"),
@@ -28,39 +29,8 @@ VISIT_STATUS_NAMES = {"planned": _l("Planned"), "done": _l("Done"), "cancelled":
                       "missed": _l("Missed")}
 
 
-def _name(table: dict, code: str | None) -> str:
-    return "" if code is None else str(table.get(code, code))
-
-
-class AgendaLabels:
-    """What templates call: `agenda_labels.kind(item.kind)`, `agenda_labels.measure(code)`…"""
-
-    @staticmethod
-    def kind(code: str | None) -> str:
-        return _name(KIND_NAMES, code)
-
-    @staticmethod
-    def measure(code: str | None) -> str:
-        return _name(MEASURE_NAMES, code)
-
-    @staticmethod
-    def period(code: str | None) -> str:
-        return _name(PERIOD_NAMES, code)
-
-    @staticmethod
-    def visit_status(code: str | None) -> str:
-        return _name(VISIT_STATUS_NAMES, code)
-
-    @staticmethod
-    def measure_options() -> list[tuple[str, str]]:
-        return [(code, str(name)) for code, name in MEASURE_NAMES.items()]
-
-    @staticmethod
-    def period_options() -> list[tuple[str, str]]:
-        return [(code, str(name)) for code, name in PERIOD_NAMES.items()]
-
-
-agenda_labels = AgendaLabels()
+agenda_labels = Labels(kind=KIND_NAMES, measure=MEASURE_NAMES, period=PERIOD_NAMES, visit_status=VISIT_STATUS_NAMES,
+                       choices={"measure": MEASURE_NAMES, "period": PERIOD_NAMES})
 
 
 def agenda_reminder_text(kind: str, data: dict) -> str:

@@ -3,6 +3,8 @@ outcomes, closure reasons), in the reader's language. Templates get them as `lab
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
 from ..i18n import _l
@@ -42,60 +44,25 @@ def _name(table: dict[str, Any], code: str | None) -> str:
     return str(table.get(code, code))
 
 
-def _options(codes, table) -> list[tuple[str, str]]:
+def _options(codes: Iterable[str], table: dict[str, Any]) -> list[tuple[str, str]]:
     return [(code, str(table.get(code, code))) for code in codes]
 
 
 class Labels:
-    """What templates call: `labels.step_type(step.step_type)`, `labels.step_type_options()`…"""
+    """Names of codes in the reader's language, as templates call them: for each table of
+    `names`, `labels.step_type(step.step_type)`; for each kind `choices` lists the codes of,
+    a form's choices, `labels.step_type_options()`. An unknown code shows as itself, no code
+    as nothing."""
 
-    @staticmethod
-    def step_type(code: str | None) -> str:
-        return _name(STEP_TYPE_NAMES, code)
-
-    @staticmethod
-    def risk_level(code: str | None) -> str:
-        return _name(RISK_LEVEL_NAMES, code)
-
-    @staticmethod
-    def rating(code: str | None) -> str:
-        return _name(RATING_NAMES, code)
-
-    @staticmethod
-    def outcome(code: str | None) -> str:
-        return _name(OUTCOME_NAMES, code)
-
-    @staticmethod
-    def closure_reason(code: str | None) -> str:
-        return _name(CLOSURE_REASON_NAMES, code)
-
-    @staticmethod
-    def sex(code: str | None) -> str:
-        return _name(SEX_NAMES, code)
-
-    @staticmethod
-    def step_type_options() -> list[tuple[str, str]]:
-        return _options(STEP_TYPES, STEP_TYPE_NAMES)
-
-    @staticmethod
-    def risk_level_options() -> list[tuple[str, str]]:
-        return _options(RISK_LEVELS, RISK_LEVEL_NAMES)
-
-    @staticmethod
-    def rating_options() -> list[tuple[str, str]]:
-        return _options(GOAL_RATINGS, RATING_NAMES)
-
-    @staticmethod
-    def outcome_options() -> list[tuple[str, str]]:
-        return _options(OUTCOMES, OUTCOME_NAMES)
-
-    @staticmethod
-    def closure_reason_options() -> list[tuple[str, str]]:
-        return _options(CLOSURE_REASONS, CLOSURE_REASON_NAMES)
-
-    @staticmethod
-    def sex_options() -> list[tuple[str, str]]:
-        return _options(("F", "M"), SEX_NAMES)
+    def __init__(self, *, choices: dict[str, Iterable[str]], **names: dict[str, Any]):
+        for kind, table in names.items():
+            setattr(self, kind, partial(_name, table))
+        for kind, codes in choices.items():
+            setattr(self, f"{kind}_options", partial(_options, codes, names[kind]))
 
 
-labels = Labels()
+labels = Labels(
+    step_type=STEP_TYPE_NAMES, risk_level=RISK_LEVEL_NAMES, rating=RATING_NAMES, outcome=OUTCOME_NAMES,
+    closure_reason=CLOSURE_REASON_NAMES, sex=SEX_NAMES,
+    choices={"step_type": STEP_TYPES, "risk_level": RISK_LEVELS, "rating": GOAL_RATINGS, "outcome": OUTCOMES,
+             "closure_reason": CLOSURE_REASONS, "sex": ("F", "M")})

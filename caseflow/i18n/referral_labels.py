@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..i18n import _l
 from ..models.referral import DESTINATION_TYPES, STATUSES
+from .labels import Labels
 
 DESTINATION_NAMES = {
     "dukcapil": _l("Dukcapil (identity documents)"),
@@ -38,36 +39,6 @@ AFTERCARE_STATE_NAMES = {
 }
 
 
-def _name(table: dict, code: str | None) -> str:
-    return "" if code is None else str(table.get(code, code))
-
-
-class FollowupLabels:
-    """What templates call: `followup_labels.destination(r.destination_type)`…"""
-
-    @staticmethod
-    def destination(code: str | None) -> str:
-        return _name(DESTINATION_NAMES, code)
-
-    @staticmethod
-    def referral_status(code: str | None) -> str:
-        return _name(REFERRAL_STATUS_NAMES, code)
-
-    @staticmethod
-    def contact_status(code: str | None) -> str:
-        return _name(CONTACT_STATUS_NAMES, code)
-
-    @staticmethod
-    def aftercare_state(code: str | None) -> str:
-        return _name(AFTERCARE_STATE_NAMES, code)
-
-    @staticmethod
-    def destination_options() -> list[tuple[str, str]]:
-        return [(code, str(DESTINATION_NAMES[code])) for code in DESTINATION_TYPES]
-
-    @staticmethod
-    def referral_status_options() -> list[tuple[str, str]]:
-        return [(code, str(REFERRAL_STATUS_NAMES[code])) for code in STATUSES]
-
-
-followup_labels = FollowupLabels()
+followup_labels = Labels(destination=DESTINATION_NAMES, referral_status=REFERRAL_STATUS_NAMES,
+                         contact_status=CONTACT_STATUS_NAMES, aftercare_state=AFTERCARE_STATE_NAMES,
+                         choices={"destination": DESTINATION_TYPES, "referral_status": STATUSES})

@@ -66,24 +66,23 @@ def _register_fonts() -> None:
 
 def _styles() -> dict[str, ParagraphStyle]:
     base = getSampleStyleSheet()
+
+    def text(name: str, font: str, size: float, leading: float, *, centred: bool = False) -> ParagraphStyle:
+        return ParagraphStyle(name, parent=base["BodyText"], fontName=font, fontSize=size, leading=leading,
+                              **({"alignment": 1} if centred else {}))
+
     return {
         "title": ParagraphStyle("t", parent=base["Title"], fontName="Vera-Bold", fontSize=15),
         "h2": ParagraphStyle("h2", parent=base["Heading2"], fontName="Vera-Bold", fontSize=11, spaceBefore=4,
                              spaceAfter=4),
-        "body": ParagraphStyle("b", parent=base["BodyText"], fontName="Vera", fontSize=9.5, leading=12),
-        "small": ParagraphStyle("s", parent=base["BodyText"], fontName="Vera", fontSize=8, leading=10),
-        "head1": ParagraphStyle("k1", parent=base["BodyText"], fontName="Vera-Bold", fontSize=12.5, leading=15,
-                                alignment=1),
-        "head2": ParagraphStyle("k2", parent=base["BodyText"], fontName="Vera-Bold", fontSize=11, leading=13,
-                                alignment=1),
-        "head3": ParagraphStyle("k3", parent=base["BodyText"], fontName="Vera", fontSize=8.5, leading=10.5,
-                                alignment=1),
-        "centre": ParagraphStyle("c", parent=base["BodyText"], fontName="Vera", fontSize=9.5, leading=12,
-                                 alignment=1),
-        "small_centre": ParagraphStyle("sc", parent=base["BodyText"], fontName="Vera", fontSize=7.5, leading=9.5,
-                                       alignment=1),
-        "sign": ParagraphStyle("sg", parent=base["BodyText"], fontName="Vera", fontSize=9, leading=11.5,
-                               alignment=1),
+        "body": text("b", "Vera", 9.5, 12),
+        "small": text("s", "Vera", 8, 10),
+        "head1": text("k1", "Vera-Bold", 12.5, 15, centred=True),
+        "head2": text("k2", "Vera-Bold", 11, 13, centred=True),
+        "head3": text("k3", "Vera", 8.5, 10.5, centred=True),
+        "centre": text("c", "Vera", 9.5, 12, centred=True),
+        "small_centre": text("sc", "Vera", 7.5, 9.5, centred=True),
+        "sign": text("sg", "Vera", 9, 11.5, centred=True),
     }
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..i18n import _l
 from ..i18n.referral_labels import DESTINATION_NAMES, REFERRAL_STATUS_NAMES
-from ..models import Referral, Role, User
+from ..models import Referral, User
 from .tables import Table, _percent, personal_columns
 
 # The rows of the aftercare table: (label, figure, key) — the figure and key its number
@@ -70,9 +70,7 @@ def referral_rows(summary: dict[str, Any]) -> list[tuple[str | None, dict[str, A
 def referral_list_table(referrals: Iterable[Referral], user: User, title: Any, *, lazy: bool = False) -> Table:
     """The referrals behind a figure, with the columns `user`'s role may see (the client's
     name only for facilitators and supervisors, like the case lists)."""
-    if user.role not in (Role.FACILITATOR, Role.SUPERVISOR, Role.AUDITOR):
-        raise PermissionError("referral lists are for case readers only")
-    with_name, _with_nik = personal_columns(user)
+    with_name, _with_nik = personal_columns(user, "referral")
     headers: list[Any] = [_l("Case number"), _l("Kind of service"), _l("Institution"), _l("Sent"),
                           _l("Answer expected"), _l("Status"), _l("Answer received on"), _l("Facilitator")]
     if with_name:

@@ -135,23 +135,21 @@ def caseload_table(rows: list[dict[str, Any]], personal: bool) -> Table:
 # --- case lists, masked per role ---------------------------------------------------------
 
 
-def personal_columns(user: User) -> tuple[bool, bool]:
-    """(client name, masked NIK) a role may see in a list or export. Programme managers
-    and administrators get no case lists at all."""
+def personal_columns(user: User, listed: str) -> tuple[bool, bool]:
+    """(client name, masked NIK) a role may see in a list or export of `listed` (cases,
+    referrals). Programme managers and administrators get no such list at all."""
     if user.role in (Role.FACILITATOR, Role.SUPERVISOR):
         return True, True
     if user.role == Role.AUDITOR:
         return False, True
-    return False, False
+    raise PermissionError(f"{listed} lists are for case readers only")
 
 
 def case_table(cases: Iterable[Case], user: User, locale: str = "id", title: Any = None, *,
                lazy: bool = False) -> Table:
     """The list of `cases` with the columns `user`'s role may see. With `lazy`, the rows are
     a generator read once, as the export writes them (long lists: `cases` may be one too)."""
-    if user.role not in (Role.FACILITATOR, Role.SUPERVISOR, Role.AUDITOR):
-        raise PermissionError("case lists are for case readers only")
-    with_name, with_nik = personal_columns(user)
+    with_name, with_nik = personal_columns(user, "case")
     headers: list[Any] = [_l("Case number"), _l("Stage"), _l("PPKS category"), _l("Province"),
                           _l("Facilitator"), _l("Recorded"), _l("Stage due"), _l("Closure reason")]
     if with_name:

@@ -28,7 +28,7 @@ from .account_changes import kind_name
 from .auth import request_actor
 from .errors import flash_error, render_invalid
 from .formatting import role_name
-from .helpers import paginate, require_role
+from .helpers import blank_to_none, paginate, require_role
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -48,13 +48,6 @@ EMPLOYMENT_NAMES = {
 @login_required
 def _admins_only():
     require_role(Role.ADMIN)
-
-
-def _blank_to_none(data: dict[str, Any], *keys: str) -> dict[str, Any]:
-    for key in keys:
-        if isinstance(data.get(key), str) and not data[key].strip():
-            data[key] = None
-    return data
 
 
 def _user_or_404(user_id: int) -> User:
@@ -120,8 +113,8 @@ def users():
 def new_user():
     if request.method == "GET":
         return render_template("admin/new_user.html", errors={}, form={"locale": "id"}, **_options())
-    data = _blank_to_none(request.form.to_dict(), "province_code", "supervisor_id", "nip_pppk",
-                          "employment_status", "auditor_scope_province_code")
+    data = blank_to_none(request.form.to_dict(), "province_code", "supervisor_id", "nip_pppk",
+                         "employment_status", "auditor_scope_province_code")
     data.pop("csrf_token", None)
     try:
         user = user_services.create_user(request_actor(), data)
@@ -163,7 +156,7 @@ def user(user_id: int):
         form = {key: getattr(person, key) or "" for key in
                 ("full_name", "province_code", "supervisor_id", "auditor_scope_province_code")}
         return render_template("admin/user.html", errors={}, form=form, **_user_context(person))
-    data = _blank_to_none(
+    data = blank_to_none(
         {key: request.form.get(key, "") for key in
          ("full_name", "province_code", "supervisor_id", "auditor_scope_province_code")},
         "province_code", "supervisor_id", "auditor_scope_province_code")
@@ -271,6 +264,13 @@ def _change_or_404(change_id: int) -> AccountChange:
     return change
 
 
+def _decision_refused(error: CaseflowError):
+    """The waiting changes again, saying why the decision was refused."""
+    db.session.rollback()
+    flash_error(error)
+    return redirect(url_for("admin.changes"), code=303)
+
+
 @bp.route("/changes/<int:change_id>/confirm", methods=["POST"])
 def confirm_change(change_id: int):
     """A different administrator confirms: only now does the change take effect."""
@@ -278,9 +278,7 @@ def confirm_change(change_id: int):
     try:
         change_services.confirm_change(request_actor(), change_id)
     except CaseflowError as error:
-        db.session.rollback()
-        flash_error(error)
-        return redirect(url_for("admin.changes"), code=303)
+        return _decision_refused(error)
     flash(_("Confirmed: %(kind)s for %(name)s.", kind=kind_name(change.kind), name=change.target.full_name), "success")
     return redirect(url_for("admin.changes"), code=303)
 
@@ -295,9 +293,7 @@ def reject_change(change_id: int):
         return render_invalid("admin/changes.html", error, changes=change_services.waiting_changes(),
                               rejecting=change_id)
     except CaseflowError as error:
-        db.session.rollback()
-        flash_error(error)
-        return redirect(url_for("admin.changes"), code=303)
+        return _decision_refused(error)
     flash(_("Rejected: %(kind)s for %(name)s.", kind=kind_name(change.kind), name=change.target.full_name), "info")
     return redirect(url_for("admin.changes"), code=303)
 

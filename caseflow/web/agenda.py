@@ -18,7 +18,6 @@ from ..i18n.labels import labels
 from ..models import Case, Role
 from ..schemas import ascii_number
 from ..schemas.agenda import VISIT_STEP_TYPES
-from ..services import access
 from ..services import agenda as agenda_services
 from ..services import cases as case_services
 from ..services.agenda import AgendaItem
@@ -27,6 +26,7 @@ from .auth import request_actor
 from .calendar_feed import calendar_bytes
 from .errors import render_invalid
 from .formatting import local_input_value
+from .helpers import facilitator_form
 
 bp = Blueprint("agenda", __name__)
 
@@ -93,14 +93,9 @@ def _visit_context(case: Case) -> dict[str, Any]:
 
 @bp.route("/cases/<int:case_id>/visits/new", methods=["GET", "POST"])
 @login_required
+@facilitator_form("agenda/plan_visit.html", _visit_context, what="plan visit")
 def plan_visit(case_id: int):
     """Plan a visit or contact: what kind, when (the facilitator's zone), where, why."""
-    case = case_services.get_case(current_user, case_id)
-    if not access.holds_case_role(current_user, case, Role.FACILITATOR):
-        abort(403)
-    if request.method == "GET":
-        case_services.record_case_view(request_actor(), case_id, what="plan visit")
-        return render_template("agenda/plan_visit.html", errors={}, form={}, **_visit_context(case))
     data = {key: request.form.get(key, "") for key in ("step_type", "planned_at", "place", "purpose")}
     data = {key: value for key, value in data.items() if value != "" or key in ("place", "purpose")}
     try:

@@ -7,10 +7,11 @@ what the viewer may do (services.cases.available_actions, access.holds_case_role
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import Any, NamedTuple
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import Select, Subquery, bindparam, func, or_, select, true
@@ -42,9 +43,16 @@ from ..services.clients import register_client
 from ..services.runtime import engine, engines
 from . import navigation
 from .auth import request_actor
-from .errors import field_errors, render_invalid
+from .errors import errors_by_row, field_errors, render_invalid
 from .formatting import locale_code, state_title
-from .helpers import Page, paginate_counted, require_role, url_maker
+from .helpers import (
+    Page,
+    blank_to_none,
+    facilitator_form,
+    paginate_counted,
+    require_role,
+    url_maker,
+)
 from .next_actions import action_notes
 
 bp = Blueprint("cases", __name__)
@@ -59,13 +67,6 @@ CLIENT_REGISTRARS = (Role.FACILITATOR, Role.SUPERVISOR)
 
 def _expected_version() -> int | None:
     return ascii_number(request.form.get("expected_version"))
-
-
-def _blank_to_none(data: dict[str, Any], *keys: str) -> dict[str, Any]:
-    for key in keys:
-        if isinstance(data.get(key), str) and not data[key].strip():
-            data[key] = None
-    return data
 
 
 # --- my cases --------------------------------------------------------------------
@@ -270,8 +271,8 @@ def new_client():
     if request.method == "GET":
         return render_template("cases/new_client.html", errors={},
                                form={"province_code": current_user.province_code or ""}, **context)
-    data = _blank_to_none(request.form.to_dict(), "nik", "phone", "guardian_name",
-                          "guardian_relationship", "birth_date")
+    data = blank_to_none(request.form.to_dict(), "nik", "phone", "guardian_name",
+                         "guardian_relationship", "birth_date")
     data["consent_confirmed"] = request.form.get("consent_confirmed") == "1"
     # Someone already registered within reach (the same NIK, or name and birth date) is
     # offered first: continue with them, or say this is another person.
@@ -318,7 +319,7 @@ def open_case(client_id: int):
                "earlier_cases": client_services.cases_of(current_user, client)}
     if request.method == "GET":
         return render_template("cases/open_case.html", errors={}, form={}, **context)
-    data = _blank_to_none(request.form.to_dict(), "facilitator_id", "workflow")
+    data = blank_to_none(request.form.to_dict(), "facilitator_id", "workflow")
     data["client_id"] = client.id
     try:
         case = case_services.open_case(request_actor(), data)
@@ -475,16 +476,29 @@ def _refused(case_id: int, error: ValidationError, form_name: str, **kwargs: Any
                         **kwargs)
 
 
+def _save_stage_record(case_id: int, save: Callable, data: dict[str, Any], form_name: str, saved: str, *,
+                       anchor: str = "stage-form", errors: Callable = field_errors, **form: Any):
+    """Save a stage record from its form on the case page: refused, the page again with the
+    messages next to the form's fields (`errors` names them as the form does); saved, back
+    to the page at `anchor` with the message `saved`."""
+    try:
+        save(request_actor(), case_id, data, _expected_version())
+    except ValidationError as error:
+        return render_case(case_id, status=422, form_name=form_name, errors=errors(error), **form)
+    flash(saved, "success")
+    return redirect(url_for("cases.show", case_id=case_id, _anchor=anchor), code=303)
+
+
 @bp.route("/cases/<int:case_id>/assessment", methods=["POST"])
 @login_required
 def save_assessment(case_id: int):
-    data = _blank_to_none(request.form.to_dict(), "risk_level")
-    try:
-        case_services.save_assessment(request_actor(), case_id, data, _expected_version())
-    except ValidationError as error:
-        return _refused(case_id, error, "assessment")
-    flash(_("The assessment is saved."), "success")
-    return redirect(url_for("cases.show", case_id=case_id, _anchor="stage-form"), code=303)
+    return _save_stage_record(case_id, case_services.save_assessment,
+                              blank_to_none(request.form.to_dict(), "risk_level"), "assessment",
+                              _("The assessment is saved."))
+
+
+def _goal_field(row: dict[str, Any], field: str) -> str:
+    return f"goals-{row['index']}-{field}"
 
 
 @bp.route("/cases/<int:case_id>/plan", methods=["POST"])
@@ -497,20 +511,9 @@ def save_plan(case_id: int):
               "target_date": row["target_date"] or None, "responsible_party": row["responsible_party"]}
              for row in kept]
     data = {"summary": request.form.get("summary", ""), "goals": goals}
-    try:
-        case_services.save_plan(request_actor(), case_id, data, _expected_version())
-    except ValidationError as error:
-        # The service names goals by their position in what was sent; the form by its row.
-        errors = {}
-        for name, messages in field_errors(error).items():
-            parts = name.split(".")
-            position = ascii_number(parts[1]) if len(parts) == 3 and parts[0] == "goals" else None
-            if position is not None and position < len(kept):
-                name = f"goals-{kept[position]['index']}-{parts[2]}"
-            errors[name] = messages
-        return render_case(case_id, status=422, form_name="plan", errors=errors, goal_rows=kept or rows)
-    flash(_("The intervention plan is saved."), "success")
-    return redirect(url_for("cases.show", case_id=case_id, _anchor="stage-form"), code=303)
+    return _save_stage_record(case_id, case_services.save_plan, data, "plan", _("The intervention plan is saved."),
+                              errors=lambda error: errors_by_row(error, "goals", kept, _goal_field),
+                              goal_rows=kept or rows)
 
 
 def ratings_from_form() -> list[dict[str, Any]]:
@@ -530,17 +533,16 @@ def ratings_from_form() -> list[dict[str, Any]]:
 def rating_errors(error: ValidationError, ratings: list[dict[str, Any]]) -> dict[str, list]:
     """The service names ratings by their position in what was sent (or a goal by its id,
     `goals.<id>`); the form by the goal's fields."""
-    errors = {}
-    for name, messages in field_errors(error).items():
+    def field_name(rating: dict[str, Any], field: str) -> str:
+        return f"ratings-{rating['goal_id']}-{'rating' if field == 'goal_id' else field}"
+
+    def goal_name(name: str) -> str:
         parts = name.split(".")
-        position = ascii_number(parts[1]) if len(parts) == 3 and parts[0] == "ratings" else None
-        if position is not None and position < len(ratings):
-            field = "rating" if parts[2] == "goal_id" else parts[2]
-            name = f"ratings-{ratings[position]['goal_id']}-{field}"
-        elif len(parts) == 2 and parts[0] == "goals" and ascii_number(parts[1], max_digits=20) is not None:
-            name = f"ratings-{parts[1]}-rating"
-        errors[name] = messages
-    return errors
+        if len(parts) == 2 and parts[0] == "goals" and ascii_number(parts[1], max_digits=20) is not None:
+            return f"ratings-{parts[1]}-rating"
+        return name
+
+    return errors_by_row(error, "ratings", ratings, field_name, goal_name)
 
 
 @bp.route("/cases/<int:case_id>/evaluation", methods=["POST"])
@@ -548,25 +550,17 @@ def rating_errors(error: ValidationError, ratings: list[dict[str, Any]]) -> dict
 def save_evaluation(case_id: int):
     ratings = ratings_from_form()
     data = {"summary": request.form.get("summary", ""), "ratings": ratings}
-    try:
-        case_services.save_evaluation(request_actor(), case_id, data, _expected_version())
-    except ValidationError as error:
-        return render_case(case_id, status=422, form_name="evaluation", errors=rating_errors(error, ratings))
-    flash(_("The evaluation is saved."), "success")
-    return redirect(url_for("cases.show", case_id=case_id, _anchor="stage-form"), code=303)
+    return _save_stage_record(case_id, case_services.save_evaluation, data, "evaluation",
+                              _("The evaluation is saved."), errors=lambda error: rating_errors(error, ratings))
 
 
 @bp.route("/cases/<int:case_id>/termination", methods=["POST"])
 @login_required
 def save_termination(case_id: int):
-    data = _blank_to_none(request.form.to_dict(), "closure_reason")
-    try:
-        case_services.save_termination_request(request_actor(), case_id, data, _expected_version())
-    except ValidationError as error:
-        return _refused(case_id, error, "termination")
-    flash(_("The termination request is saved. Send it to your supervisor with “Request termination”."),
-          "success")
-    return redirect(url_for("cases.show", case_id=case_id, _anchor="actions"), code=303)
+    return _save_stage_record(
+        case_id, case_services.save_termination_request, blank_to_none(request.form.to_dict(), "closure_reason"),
+        "termination", _("The termination request is saved. Send it to your supervisor with “Request termination”."),
+        anchor="actions")
 
 
 @bp.route("/cases/<int:case_id>/actions/<trigger>", methods=["POST"])
@@ -591,15 +585,10 @@ def _step_context(case: Case) -> dict[str, Any]:
 
 @bp.route("/cases/<int:case_id>/steps/new", methods=["GET", "POST"])
 @login_required
+@facilitator_form("cases/log_step.html", _step_context, what="log step")
 def log_step(case_id: int):
     """One quick screen: type, when (now, in the facilitator's zone), where, what, which goal."""
-    case = case_services.get_case(current_user, case_id)
-    if not access.holds_case_role(current_user, case, Role.FACILITATOR):
-        abort(403)
-    if request.method == "GET":
-        case_services.record_case_view(request_actor(), case_id, what="log step")
-        return render_template("cases/log_step.html", errors={}, form={}, **_step_context(case))
-    data = _blank_to_none(request.form.to_dict(), "goal_id", "location", "occurred_at")
+    data = blank_to_none(request.form.to_dict(), "goal_id", "location", "occurred_at")
     try:
         case_services.log_step(request_actor(), case_id, data, _expected_version())
     except ValidationError as error:

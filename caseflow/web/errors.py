@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -42,6 +43,7 @@ from ..errors import (
 from ..extensions import db
 from ..i18n import _l
 from ..models import Case
+from ..schemas import ascii_number
 from ..security.request_input import UnusableInput
 from ..services.cases import record_denied_access
 from .formatting import state_title
@@ -73,6 +75,23 @@ PAGE_TEXTS = {
 def field_errors(error: CaseflowError) -> dict[str, list[str]]:
     """`{field: [message, …]}` with every message rendered in the reader's language."""
     return {name: [str(m) for m in messages] for name, messages in (error.fields or {}).items()}
+
+
+def errors_by_row(error: CaseflowError, items: str, rows: list[Any], field_name: Callable[[Any, str], str],
+                  other: Callable[[str], str] = lambda name: name) -> dict[str, list[str]]:
+    """`field_errors` of a form with a row per item: the service names an item's field by
+    the item's position in what was sent (`goals.2.description`), the form by the item's
+    row (`field_name(rows[2], "description")`); `other` names any other field."""
+    errors = {}
+    for name, messages in field_errors(error).items():
+        parts = name.split(".")
+        position = ascii_number(parts[1]) if len(parts) == 3 and parts[0] == items else None
+        if position is not None and position < len(rows):
+            name = field_name(rows[position], parts[2])
+        else:
+            name = other(name)
+        errors[name] = messages
+    return errors
 
 
 def render_invalid(template: str, error: ValidationError, status: int = 422, **context: Any):

@@ -1,18 +1,24 @@
-"""What the pages share: refusing a role that does not use a page, and one page of a list."""
+"""What the pages share: refusing a role that does not use a page, a form a case's
+facilitator fills in, blank form fields, and one page of a list."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import wraps
 from typing import Any
 
-from flask import abort, request, url_for
+from flask import abort, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import Select, func, select
 
 from ..extensions import db
+from ..models import Case, Role
 from ..schemas import page_number
+from ..services import access
+from ..services import cases as case_services
+from .auth import request_actor
 
 
 def require_role(*roles: str) -> None:
@@ -20,6 +26,32 @@ def require_role(*roles: str) -> None:
     records the refusal in their audit chain (caseflow/web/errors.py)."""
     if current_user.role not in roles:
         abort(403)
+
+
+def facilitator_form(template: str, context: Callable[[Case], dict[str, Any]], what: str) -> Callable:
+    """A form on one case (`case_id` in the address) that only the case's facilitator fills
+    in: anyone else is refused (403); a GET shows the empty form, with `context(case)`, and
+    records the view on the case as `what`; the decorated view handles what is sent."""
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def form_of_case(case_id: int):
+            case = case_services.get_case(current_user, case_id)
+            if not access.holds_case_role(current_user, case, Role.FACILITATOR):
+                abort(403)
+            if request.method == "GET":
+                case_services.record_case_view(request_actor(), case_id, what=what)
+                return render_template(template, errors={}, form={}, **context(case))
+            return view(case_id)
+        return form_of_case
+    return decorate
+
+
+def blank_to_none(data: dict[str, Any], *keys: str) -> dict[str, Any]:
+    """`data` with each of `keys` left blank in the form made None (the schemas' "not given")."""
+    for key in keys:
+        if isinstance(data.get(key), str) and not data[key].strip():
+            data[key] = None
+    return data
 
 
 @dataclass(frozen=True)

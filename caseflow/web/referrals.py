@@ -31,7 +31,7 @@ from . import navigation
 from .auth import request_actor
 from .errors import render_invalid
 from .formatting import viewer_zone
-from .helpers import paginate
+from .helpers import facilitator_form, paginate
 from .reports import XLSX, current_filters
 from .reports import _filter_args as filter_args
 
@@ -80,14 +80,9 @@ def _new_context(case: Case) -> dict[str, Any]:
 
 @bp.route("/cases/<int:case_id>/referrals/new", methods=["GET", "POST"])
 @login_required
+@facilitator_form("referrals/new.html", _new_context, what="new referral")
 def new(case_id: int):
     """Refer the client: the kind of service and the institution, why, for which goal."""
-    case = case_services.get_case(current_user, case_id)
-    if not access.holds_case_role(current_user, case, Role.FACILITATOR):
-        abort(403)
-    if request.method == "GET":
-        case_services.record_case_view(request_actor(), case_id, what="new referral")
-        return render_template("referrals/new.html", errors={}, form={}, **_new_context(case))
     data = {key: (request.form.get(key) or "").strip() or None
             for key in ("destination_type", "goal_id", "sent_on", "expected_answer_on")}
     data |= {key: request.form.get(key, "") for key in ("institution", "reason")}

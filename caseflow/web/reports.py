@@ -346,12 +346,18 @@ def _client_signature(case_id: int, purposes: tuple[str, ...], document: str) ->
     return documents.SignatureImage(content=content, captured_at=attachment.created_at)
 
 
+def _case_to_print(case_id: int, document: str) -> Case:
+    """The case a reader prints `document` of, the printing recorded on the case."""
+    require_role(*CASE_READERS)
+    case = case_services.get_case(current_user, case_id)
+    case_services.record_case_view(request_actor(), case_id, f"pdf:{document}")
+    return case
+
+
 @bp.route("/case/<int:case_id>/file.pdf")
 @login_required
 def case_file(case_id: int):
-    require_role(*CASE_READERS)
-    case = case_services.get_case(current_user, case_id)
-    case_services.record_case_view(request_actor(), case_id, "pdf:case_file")
+    case = _case_to_print(case_id, "case_file")
     signature = _client_signature(case_id, ("consent_registration",), "pdf:case_file")
     body = documents.case_pdf(case, locale=locale_code(), zone=viewer_zone(), names=labels,
                               client_signature=signature)
@@ -361,9 +367,7 @@ def case_file(case_id: int):
 @bp.route("/case/<int:case_id>/termination.pdf")
 @login_required
 def termination_report(case_id: int):
-    require_role(*CASE_READERS)
-    case = case_services.get_case(current_user, case_id)
-    case_services.record_case_view(request_actor(), case_id, "pdf:termination_report")
+    case = _case_to_print(case_id, "termination_report")
     db.session.refresh(case)
     try:
         documents.termination_sign_off(case)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from caseflow.services import api_tokens
 from caseflow.services.context import Actor
 from tests.support.clients import isolated_client
+from tests.support.factories import today_for
 
 
 @pytest.fixture
@@ -24,3 +27,19 @@ def bearer(app):
         return isolated_client(app), {"Authorization": f"Bearer {secret}"}, token
 
     return make
+
+
+@pytest.fixture
+def recorded_session(api_as, make, team):
+    """A supervision session the supervisor recorded through the API with the facilitator,
+    on an intervention case, with one action point for the facilitator due in two days:
+    (the case, the supervisor's client, the answer)."""
+    case = make.case(team.facilitator, to="intervention")
+    today = today_for(team.supervisor)
+    supervisor = api_as(team.supervisor)
+    recorded = supervisor.post("/api/v1/supervision/sessions", json={
+        "kind": "individual", "held_on": today.isoformat(), "facilitator_ids": [team.facilitator.id],
+        "case_ids": [case.id], "notes": "Catatan", "action_points": [{
+            "description": "Kunjungi sekolah", "owner_id": team.facilitator.id, "case_id": case.id,
+            "due_on": (today + timedelta(days=2)).isoformat()}]})
+    return case, supervisor, recorded

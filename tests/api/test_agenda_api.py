@@ -82,15 +82,8 @@ def test_work_targets_through_the_api(api_as, make, team):
     assert_problem(api_as(team.admin).get("/api/v1/targets"), 403)
 
 
-def test_an_action_point_is_on_its_owners_agenda_until_ticked_off_through_the_api(api_as, make, team):
-    case = make.case(team.facilitator, to="intervention")
-    today = today_for(team.supervisor)
-    supervisor = api_as(team.supervisor)
-    recorded = supervisor.post("/api/v1/supervision/sessions", json={
-        "kind": "individual", "held_on": today.isoformat(), "facilitator_ids": [team.facilitator.id],
-        "case_ids": [case.id], "notes": "Catatan", "action_points": [{
-            "description": "Kunjungi sekolah", "owner_id": team.facilitator.id, "case_id": case.id,
-            "due_on": (today + timedelta(days=2)).isoformat()}]})
+def test_an_action_point_is_on_its_owners_agenda_until_ticked_off_through_the_api(api_as, recorded_session, team):
+    case, supervisor, recorded = recorded_session
     assert recorded.status_code == 201
     api = api_as(team.facilitator)
     [item] = [i for i in api.get("/api/v1/agenda").json["this_week"] if i["kind"] == "action_point"]

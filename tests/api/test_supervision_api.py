@@ -4,14 +4,11 @@ handing a facilitator's cases over, and supervision sessions with action points.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from caseflow.extensions import db
 from caseflow.models import Case
 from caseflow.services import cases
 from caseflow.services.context import Actor
 from tests.support.clients import assert_problem
-from tests.support.factories import today_for
 
 
 def test_a_rejection_reaches_the_facilitator_and_the_next_request_shows_it(api_as, make, team):
@@ -62,15 +59,8 @@ def test_handover_through_the_api(api_as, make, team):
                                           json={"receiver_ids": [team.facilitator2.id]}).status_code == 403
 
 
-def test_a_session_and_its_action_point_through_the_api(api_as, make, team):
-    case = make.case(team.facilitator, to="intervention")
-    today = today_for(team.supervisor)
-    boss = api_as(team.supervisor)
-    made = boss.post("/api/v1/supervision/sessions", json={
-        "kind": "individual", "held_on": today.isoformat(), "facilitator_ids": [team.facilitator.id],
-        "case_ids": [case.id], "notes": "Catatan", "action_points": [
-            {"description": "Kunjungi sekolah", "owner_id": team.facilitator.id, "case_id": case.id,
-             "due_on": (today + timedelta(days=2)).isoformat()}]})
+def test_a_session_and_its_action_point_through_the_api(api_as, recorded_session, team):
+    case, boss, made = recorded_session
     assert made.status_code == 201, made.json
     [point] = made.json["action_points"]
     assert point["status"] == "upcoming"

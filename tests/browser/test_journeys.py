@@ -9,7 +9,14 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.browser import SMALL_TARGETS, TABLET_LANDSCAPE, login, screenshot
+from tests.support.browser import (
+    SMALL_TARGETS,
+    TABLET_LANDSCAPE,
+    login,
+    open_case,
+    register_client,
+    screenshot,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -40,26 +47,14 @@ def test_facilitator_registers_a_client_and_walks_the_case_to_termination(page):
     screenshot(page, "facilitator-my-cases")
 
     # Register a client: a NIK from no province is refused at the field, in Indonesian.
-    page.get_by_role("link", name="Daftarkan klien").first.click()
-    page.fill("input[name=full_name]", "Yakobus Tabuni")
-    page.fill("input[name=nik]", "9901011508850001")
-    page.fill("input[name=birth_date]", "1985-08-15")
-    page.check("input[name=sex][value=M]")
-    page.select_option("select[name=province_code]", "91")
-    page.fill("input[name=consent_given_by]", "Klien sendiri")
-    page.check("input[name=consent_confirmed]")
-    page.get_by_role("button", name="Daftarkan klien").click()
+    register_client(page, {"full_name": "Yakobus Tabuni", "nik": "9901011508850001", "birth_date": "1985-08-15"})
     nik_error = page.locator("#f-nik-error-1")
     expect(nik_error).to_contain_text("bukan kode provinsi")
     screenshot(page, "register-client-nik-error")
 
     page.fill("input[name=nik]", f"910101150885{random.randint(1000, 9999)}")
     page.get_by_role("button", name="Daftarkan klien").click()
-    expect(page.locator("h1")).to_have_text("Buka kasus")
-    page.select_option("select[name=ppks_category_code]", "P02")
-    page.fill("textarea[name=summary]", "Anak putus sekolah, keluarga membutuhkan pendampingan.")
-    page.get_by_role("button", name="Buka kasus").click()
-    expect(page.locator(".badge-state")).to_have_text("Terdata")
+    open_case(page, "P02", "Anak putus sekolah, keluarga membutuhkan pendampingan.")
 
     # Assessment: moving on too early is refused with what is missing.
     action(page, "start_assessment").click()

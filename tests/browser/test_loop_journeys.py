@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.test_journeys import SMALL_TARGETS
-from tests.support.browser import login, screenshot
+from tests.support.browser import login, open_case, register_client, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -22,14 +22,7 @@ def nav(page, name: str) -> None:
 def test_a_lost_client_is_found_and_continued(page):
     login(page, "pendamping")
     # Registering the same person again is offered the earlier record instead.
-    page.get_by_role("link", name="Daftarkan klien").first.click()
-    page.fill("input[name=full_name]", "Petrus Tabuni")
-    page.fill("input[name=birth_date]", "1979-04-12")
-    page.check("input[name=sex][value=M]")
-    page.select_option("select[name=province_code]", "91")
-    page.fill("input[name=consent_given_by]", "Klien sendiri")
-    page.check("input[name=consent_confirmed]")
-    page.get_by_role("button", name="Daftarkan klien").click()
+    register_client(page, {"full_name": "Petrus Tabuni", "birth_date": "1979-04-12"})
     expect(page.locator("#possible-matches")).to_contain_text("Sudah terdaftar?")
     screenshot(page, "register-offers-existing-client")
 
@@ -54,11 +47,7 @@ def test_a_lost_client_is_found_and_continued(page):
     # Continued: a case opened for them.
     page.locator(".case-item a").first.click()
     page.get_by_role("link", name="Buka kasus").click()
-    expect(page.locator("h1")).to_have_text("Buka kasus")
-    page.select_option("select[name=ppks_category_code]", "P09")
-    page.fill("textarea[name=summary]", "Terdaftar saat sinyal putus; kasus dibuka sekarang.")
-    page.get_by_role("button", name="Buka kasus").click()
-    expect(page.locator(".badge-state")).to_have_text("Terdata")
+    open_case(page, "P09", "Terdaftar saat sinyal putus; kasus dibuka sekarang.")
     expect(page.locator("h1")).to_contain_text("Petrus Tabuni")
 
 

@@ -4,39 +4,23 @@ order; a case reassigned meanwhile is shown as a conflict and resolved in the pa
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
 from caseflow.extensions import db
-from caseflow.models import AuditEvent, Case, Step, SyncReport, User
+from caseflow.models import AuditEvent, Case, Step, SyncReport
 from caseflow.services import cases as case_services
 from caseflow.services.context import Actor
-from tests.support.browser import login, screenshot
+from tests.support.browser import login, on_the_server, screenshot, user_named
 from tests.support.factories import a_step
 
 pytestmark = pytest.mark.browser
 
 
-@contextmanager
-def _server(live_server):
-    """The server's database, read or changed behind the page's back."""
-    with live_server.app.app_context():
-        try:
-            yield
-        finally:
-            db.session.remove()
-
-
-def _user(username: str) -> User:
-    return db.session.execute(select(User).where(User.username == username)).scalar_one()
-
-
 def _open_cases(live_server, username: str, state: str) -> list[int]:
-    with _server(live_server):
-        user = _user(username)
+    with on_the_server(live_server):
+        user = user_named(username)
         return list(db.session.execute(select(Case.id).where(
             Case.facilitator_id == user.id, Case.state == state).order_by(Case.id)).scalars().all())
 
@@ -124,12 +108,12 @@ def test_offline_work_is_kept_sent_once_in_order_and_conflicts_are_resolved(page
     page.context.set_offline(False)
     expect(page.locator("[data-outbox-count]")).to_have_text("0", timeout=20_000)
     assert batches  # sent as outbox batches
-    with _server(live_server):
+    with on_the_server(live_server):
         steps = db.session.execute(select(Step).where(
             Step.case_id == case_id, Step.notes.like("Kunjungan luring %")).order_by(Step.id)).scalars().all()
         assert [s.notes for s in steps] == ["Kunjungan luring 1", "Kunjungan luring 2", "Kunjungan luring 3"]
         # The tablet said what it still held (sync health): after the last batch, nothing.
-        report = db.session.get(SyncReport, _user("pendamping").id)
+        report = db.session.get(SyncReport, user_named("pendamping").id)
         assert report is not None and report.waiting == 0 and report.oldest_waiting_at is None
         case = db.session.get(Case, case_id)
         assert case.assessment.problem == "Masalah dicatat luring" and case.risk_level == "high"
@@ -142,9 +126,9 @@ def test_offline_work_is_kept_sent_once_in_order_and_conflicts_are_resolved(page
 
     # Conflict: the supervisor reassigns the other case while the tablet is offline.
     _queue_step_offline(page, other_case_id, "Langkah pada kasus yang dialihkan")
-    with _server(live_server):
-        case_services.reassign_case(Actor(user=_user("supervisor")), other_case_id,
-                                    {"facilitator_id": _user("pendamping2").id, "reason": "Cuti"})
+    with on_the_server(live_server):
+        case_services.reassign_case(Actor(user=user_named("supervisor")), other_case_id,
+                                    {"facilitator_id": user_named("pendamping2").id, "reason": "Cuti"})
     page.context.set_offline(False)
     conflict = page.locator("li[data-entry=step][data-status=conflict]")
     expect(conflict).to_be_visible(timeout=20_000)
@@ -154,14 +138,14 @@ def test_offline_work_is_kept_sent_once_in_order_and_conflicts_are_resolved(page
     conflict.locator("[data-choice=keep-note]").click()
     expect(page.locator("li[data-note=step]")).to_contain_text("Langkah pada kasus yang dialihkan")
     expect(page.locator("[data-outbox-count]")).to_have_text("0")
-    with _server(live_server):
+    with on_the_server(live_server):
         assert db.session.execute(select(Step).where(
             Step.notes == "Langkah pada kasus yang dialihkan")).first() is None
 
     # Moved on meanwhile (a step from another device): resend on the current version.
     _queue_step_offline(page, case_id, "Langkah setelah versi berubah")
-    with _server(live_server):
-        case_services.log_step(Actor(user=_user("pendamping")), case_id, {
+    with on_the_server(live_server):
+        case_services.log_step(Actor(user=user_named("pendamping")), case_id, {
             "step_type": "phone_call", "notes": "Dari perangkat lain",
             "occurred_at": a_step()["occurred_at"]})
         db.session.remove()
@@ -170,13 +154,13 @@ def test_offline_work_is_kept_sent_once_in_order_and_conflicts_are_resolved(page
     expect(stale).to_be_visible(timeout=20_000)
     stale.locator("[data-choice=resend]").click()
     expect(page.locator("[data-outbox-count]")).to_have_text("0", timeout=20_000)
-    with _server(live_server):
+    with on_the_server(live_server):
         assert len(db.session.execute(select(Step).where(
             Step.notes == "Langkah setelah versi berubah")).all()) == 1
 
 
 def _goal_ids(live_server, case_id: int) -> list[int]:
-    with _server(live_server):
+    with on_the_server(live_server):
         plan = db.session.get(Case, case_id).plan
         return [g.id for g in plan.goals if not g.archived]
 
@@ -263,7 +247,7 @@ def test_plan_and_evaluation_queued_offline_reach_the_server_once(page, live_ser
     expect(page.locator("[data-outbox-count]")).to_have_text("0", timeout=20_000)
     # The form now shows the plan as the server holds it (goals with their ids).
     expect(plan_form.locator("[data-goal-row] input[name=goal_id]:not([value=''])")).to_have_count(2)
-    with _server(live_server):
+    with on_the_server(live_server):
         plan = db.session.get(Case, plan_case).plan
         goals = [(g.description, g.target_date.isoformat() if g.target_date else None, g.responsible_party)
                  for g in plan.goals if not g.archived]

@@ -5,15 +5,13 @@ evidence package on its page: the exported one verifies, an altered one does not
 
 from __future__ import annotations
 
-import io
-import json
-import zipfile
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.support.browser import SCREENSHOTS, login
+from tests.support.packages import with_role_changed
 
 pytestmark = pytest.mark.browser
 
@@ -84,20 +82,6 @@ def test_main_pages_fit_every_width(browser, live_server, username):
         context.close()
 
 
-def _altered(package: bytes) -> bytes:
-    with zipfile.ZipFile(io.BytesIO(package)) as archive:
-        files = {name: archive.read(name) for name in archive.namelist()}
-    events = [json.loads(line) for line in files["events.jsonl"].decode().splitlines()]
-    events[-1]["actor_role"] = "admin"
-    files["events.jsonl"] = "".join(json.dumps(e, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
-                                    for e in events).encode()
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, data in files.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
-
-
 @pytest.mark.parametrize("width", (390, 800))
 def test_auditor_verifies_a_good_and_an_altered_package(browser, live_server, tmp_path, width):
     context = browser.new_context(viewport={"width": width, "height": 1000}, base_url=live_server.url,
@@ -120,7 +104,7 @@ def test_auditor_verifies_a_good_and_an_altered_package(browser, live_server, tm
             page.locator("form[action$='/evidence/case'] button[type=submit]").click()
         good = Path(download.value.path()).read_bytes()
         (tmp_path / "bukti.zip").write_bytes(good)
-        (tmp_path / "bukti-diubah.zip").write_bytes(_altered(good))
+        (tmp_path / "bukti-diubah.zip").write_bytes(with_role_changed(good, -1, "admin"))
 
         page.get_by_role("link", name="Periksa paket di sini").click()
         expect(page.locator("h1")).to_have_text("Periksa paket bukti")

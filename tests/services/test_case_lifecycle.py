@@ -46,16 +46,17 @@ def test_state_cannot_be_assigned_directly(team, make):
         case.state = "resolved"
 
 
-def test_supervisor_cannot_start_assessment(team, make):
+@pytest.mark.parametrize("who, trigger, refusal, match", [
+    pytest.param("supervisor", "start_assessment", NotAllowed, "facilitator",
+                 id="supervisor cannot start assessment"),
+    pytest.param("facilitator2", "start_assessment", NotFound, None, id="other facilitator cannot see or fire"),
+    pytest.param("facilitator", "start_intervention", InvalidTransition,
+                 "not possible while the case is in 'Recorded'", id="wrong state is refused with the state named"),
+])
+def test_a_trigger_on_a_new_case_is_refused(team, make, who, trigger, refusal, match):
     case = make.case(team.facilitator)
-    with pytest.raises(NotAllowed, match="facilitator"):
-        cases.fire_trigger(act(team.supervisor), case.id, "start_assessment")
-
-
-def test_other_facilitator_cannot_see_or_fire(team, make):
-    case = make.case(team.facilitator)
-    with pytest.raises(NotFound):
-        cases.fire_trigger(act(team.facilitator2), case.id, "start_assessment")
+    with pytest.raises(refusal, match=match):
+        cases.fire_trigger(act(getattr(team, who)), case.id, trigger)
 
 
 def test_other_team_supervisor_cannot_reopen(team, make):
@@ -127,12 +128,6 @@ def test_unresolved_termination_needs_a_closure_reason(team, make):
     with pytest.raises(ValidationError) as refused:
         cases.save_termination_request(act(team.facilitator), case.id, {"outcome": "closed_unresolved"})
     assert "closure_reason" in refused.value.fields
-
-
-def test_wrong_state_is_refused_with_the_state_named(team, make):
-    case = make.case(team.facilitator)
-    with pytest.raises(InvalidTransition, match="not possible while the case is in 'Recorded'"):
-        cases.fire_trigger(act(team.facilitator), case.id, "start_intervention")
 
 
 def test_unknown_trigger_and_unknown_case(team, make):

@@ -10,6 +10,7 @@ import threading
 from contextlib import contextmanager
 from pathlib import Path
 
+from playwright.sync_api import expect
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
@@ -146,6 +147,29 @@ def login(page, username: str, password: str = DEMO_PASSWORD) -> None:
     page.fill("input[name=password]", password)
     page.click("form[action$='/login'] button[type=submit]")
     page.wait_for_load_state()
+
+
+def register_client(page, fields: dict[str, str]) -> None:
+    """Open the registration form, fill `fields` (input name: value) for a man of Papua who
+    consents himself, and send it."""
+    page.get_by_role("link", name="Daftarkan klien").first.click()
+    for name, value in fields.items():
+        page.fill(f"input[name={name}]", value)
+    page.check("input[name=sex][value=M]")
+    page.select_option("select[name=province_code]", "91")
+    page.fill("input[name=consent_given_by]", "Klien sendiri")
+    page.check("input[name=consent_confirmed]")
+    page.get_by_role("button", name="Daftarkan klien").click()
+
+
+def open_case(page, category: str, summary: str) -> None:
+    """On the open-case form: choose the PPKS category, sum the problem up, and open the
+    case, which starts recorded."""
+    expect(page.locator("h1")).to_have_text("Buka kasus")
+    page.select_option("select[name=ppks_category_code]", category)
+    page.fill("textarea[name=summary]", summary)
+    page.get_by_role("button", name="Buka kasus").click()
+    expect(page.locator(".badge-state")).to_have_text("Terdata")
 
 
 def screenshot(page, name: str) -> Path:

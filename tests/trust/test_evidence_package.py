@@ -3,11 +3,9 @@ kind of tampering inside the ZIP is detected and named."""
 
 from __future__ import annotations
 
-import io
 import json
 import subprocess
 import sys
-import zipfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -31,6 +29,7 @@ from caseflow.services.evidence import (
     export_facilitator_package,
 )
 from tests.support.factories import a_step, today_for
+from tests.support.packages import event_lines, members, rezip, with_events
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,28 +37,6 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def case(make, team, prepared):
     return prepared("the packaged case", lambda: make.case(team.facilitator, to="evaluation"))
-
-
-def members(data: bytes) -> dict[str, bytes]:
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        return {name: archive.read(name) for name in archive.namelist()}
-
-
-def rezip(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, data in files.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
-
-
-def event_lines(files) -> list[dict]:
-    return [json.loads(line) for line in files["events.jsonl"].decode().splitlines()]
-
-
-def with_events(files, events: list[dict]) -> dict[str, bytes]:
-    text = "".join(json.dumps(e, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n" for e in events)
-    return {**files, "events.jsonl": text.encode()}
 
 
 def test_case_package_holds_every_file_and_verifies(case, team):

@@ -5,28 +5,19 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from caseflow.database import simulated_time, utcnow
 from caseflow.extensions import db
 from caseflow.models import AuditEvent, Case, Client, Referral
 from caseflow.services import referrals as referral_services
 from caseflow.services.context import Actor
+from tests.support.queries import count, sync
 
 PERSON = {
     "full_name": "Yakobus Tabuni", "nik": "9101011508850777", "birth_date": "1985-08-15", "sex": "M",
     "province_code": "91", "address": "Wamena", "consent_given_by": "klien", "consent_confirmed": "1",
 }
-
-
-def sync() -> None:
-    db.session.rollback()
-    db.session.expire_all()
-
-
-def count(model, *where) -> int:
-    sync()
-    return db.session.execute(select(func.count()).select_from(model).where(*where)).scalar_one()
 
 
 # --- no client is lost ---------------------------------------------------------------------

@@ -4,8 +4,6 @@ the same checks and the same result as `caseflow audit verify-package`."""
 from __future__ import annotations
 
 import io
-import json
-import zipfile
 
 from sqlalchemy import event
 
@@ -13,28 +11,12 @@ from caseflow.audit.package import verify_package
 from caseflow.extensions import db
 from caseflow.services.context import Actor
 from caseflow.services.evidence import export_case_package
-
-
-def _members(data: bytes) -> dict[str, bytes]:
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        return {name: archive.read(name) for name in archive.namelist()}
-
-
-def _rezip(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, data in files.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
+from tests.support.packages import members, with_role_changed
 
 
 def altered(package: bytes) -> bytes:
     """The package with one event's role changed, as a forger would."""
-    files = _members(package)
-    events = [json.loads(line) for line in files["events.jsonl"].decode().splitlines()]
-    events[1]["actor_role"] = "supervisor"
-    text = "".join(json.dumps(e, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n" for e in events)
-    return _rezip({**files, "events.jsonl": text.encode()})
+    return with_role_changed(package, 1, "supervisor")
 
 
 def _upload(client, data: bytes, name: str = "bukti.zip"):
@@ -92,7 +74,7 @@ def test_only_auditors_verify_packages(signed_in, team):
 
 def test_the_package_readme_speaks_indonesian_first(team, make):
     case = make.case(team.facilitator, to="assessment")
-    readme = _members(export_case_package(Actor(user=team.auditor), case.id).data)["README.txt"].decode()
+    readme = members(export_case_package(Actor(user=team.auditor), case.id).data)["README.txt"].decode()
     assert readme.startswith("Paket bukti Caseflow")
     assert "Cara memeriksa" in readme and "/audit/evidence/verify" in readme
     assert readme.index("Cara memeriksa") < readme.index("How to verify")

@@ -71,6 +71,11 @@ def _split_months(spans: list[tuple[str, datetime, datetime]], filters: Filters,
     return sealed, [span for span in spans if span[0] not in sealed]
 
 
+def _sealed_totals(figure: str, sealed, filters: Filters, user: User | None) -> dict[str, int]:
+    """{month: count} of `figure` in the sealed months."""
+    return {m: n for (m, _k), n in sealed_cells().month_counts(figure, sealed, filters, user).items()}
+
+
 def steps_per_case_per_month(filters: Filters, user: User | None = None) -> list[dict[str, Any]]:
     """Per month: steps logged, cases open at some time that month, and steps per open case
     (a case closed all month and reopened later was not open that month)."""
@@ -78,9 +83,8 @@ def steps_per_case_per_month(filters: Filters, user: User | None = None) -> list
     if not spans:
         return []
     sealed, raw = _split_months(spans, filters, user)
-    cells = sealed_cells()
-    step_rows = {m: n for (m, _k), n in cells.month_counts("steps", sealed, filters, user).items()}
-    active = {m: n for (m, _k), n in cells.month_counts("open_cases", sealed, filters, user).items()}
+    step_rows = _sealed_totals("steps", sealed, filters, user)
+    active = _sealed_totals("open_cases", sealed, filters, user)
     if len(raw) == 1:  # this month: counted from the time index alone, no month computed per step
         label, begin, end = raw[0]
         step_rows[label] = db.session.execute(with_cases(
@@ -123,10 +127,9 @@ def monthly_trend(filters: Filters, user: User | None = None) -> list[dict[str, 
     if not spans:
         return []
     sealed, raw = _split_months(spans, filters, user)
-    cells = sealed_cells()
-    recorded_rows = {m: n for (m, _k), n in cells.month_counts("recorded", sealed, filters, user).items()}
+    recorded_rows = _sealed_totals("recorded", sealed, filters, user)
     ended_rows = [(m, k, n) for (m, k), n in
-                  cells.month_counts("terminated", sealed, filters, user, per_key=True).items()]
+                  sealed_cells().month_counts("terminated", sealed, filters, user, per_key=True).items()]
     if raw and sealed and len(raw) <= 2:
         # This month (or two) of a programme, province or category: the month's figures,
         # which add up its sealed first days and compute only the rest raw.
