@@ -44,6 +44,7 @@ class Kind:
     schema: type
     status: int
     out: Any
+    # (actor, case id, body, if_match, trigger, the cases the batch holds locked for steps)
     apply: Callable[..., Any]
     present: Callable[[Any], Any]
     version_of: Callable[[Any], int]
@@ -55,22 +56,22 @@ def _summary_version(summary) -> int:
 
 KINDS = {
     "step": Kind("POST", "/steps", s.strict(StepSchema), 201, s.StepOut(),
-                 lambda a, cid, body, v, _t: case_services.log_step(a, cid, body, v),
+                 lambda a, cid, body, v, _t, locked: case_services.log_step(a, cid, body, v, locked=locked),
                  lambda step: step, lambda step: step.case.version),
     "assessment": Kind("PUT", "/assessment", s.strict(AssessmentSchema), 200, s.CaseSummaryOut(),
-                       lambda a, cid, body, v, _t: case_services.save_assessment(a, cid, body, v),
+                       lambda a, cid, body, v, _t, _locked: case_services.save_assessment(a, cid, body, v),
                        present.case_summary, _summary_version),
     "plan": Kind("PUT", "/plan", s.strict(PlanSchema), 200, s.CaseSummaryOut(),
-                 lambda a, cid, body, v, _t: case_services.save_plan(a, cid, body, v),
+                 lambda a, cid, body, v, _t, _locked: case_services.save_plan(a, cid, body, v),
                  present.case_summary, _summary_version),
     "evaluation": Kind("PUT", "/evaluation", s.strict(EvaluationSchema), 200, s.CaseSummaryOut(),
-                       lambda a, cid, body, v, _t: case_services.save_evaluation(a, cid, body, v),
+                       lambda a, cid, body, v, _t, _locked: case_services.save_evaluation(a, cid, body, v),
                        present.case_summary, _summary_version),
     "termination": Kind("PUT", "/termination", s.strict(TerminationSchema), 200, s.CaseSummaryOut(),
-                        lambda a, cid, body, v, _t: case_services.save_termination_request(a, cid, body, v),
+                        lambda a, cid, body, v, _t, _locked: case_services.save_termination_request(a, cid, body, v),
                         present.case_summary, _summary_version),
     "transition": Kind("POST", "/transitions/{trigger}", s.strict(TransitionSchema), 200, s.CaseSummaryOut(),
-                       lambda a, cid, body, v, trigger: case_services.fire_trigger(a, cid, trigger, body, v),
+                       lambda a, cid, body, v, trigger, _locked: case_services.fire_trigger(a, cid, trigger, body, v),
                        present.case_summary, _summary_version),
 }
 
@@ -105,13 +106,13 @@ def _tablet_client_body(body: dict) -> dict:
 
 
 KINDS["client"] = Kind("POST", "/clients", dict, 201, s.ClientOut(),
-                       lambda a, _cid, body, _v, _t: register_from_tablet(a, body),
+                       lambda a, _cid, body, _v, _t, _locked: register_from_tablet(a, body),
                        lambda client: client, lambda _client: 0)
 KINDS["attachment"] = Kind("POST", "/attachments", s.AttachmentUploadSchema, 201, s.AttachmentOut(),
-                           lambda a, cid, body, _v, _t: add_attachment(a, cid, body),
+                           lambda a, cid, body, _v, _t, _locked: add_attachment(a, cid, body),
                            lambda attachment: attachment, lambda _attachment: 0)
 KINDS["case"] = Kind("POST", "/clients/{client}/cases", s.strict(OpenCaseSchema), 201, s.CaseSummaryOut(),
-                     lambda a, _cid, body, _v, _t: case_services.open_case(a, body),
+                     lambda a, _cid, body, _v, _t, _locked: case_services.open_case(a, body),
                      present.case_summary, _summary_version)
 
 
@@ -157,7 +158,9 @@ def _present_client(me):
 # --- end of the tablet's own work ---------------------------------------------------------
 
 
-def _item(me, entry: dict) -> idempotency.Item:
+def _item(me, locked: dict, entry: dict) -> idempotency.Item:
+    """`locked`: the cases the batch's steps locked so far (see `log_step`), shared by the
+    batch's entries."""
     kind = KINDS[entry["kind"]]
     path = _path(entry, kind)
     shown_as = _present_client(me) if entry["kind"] == "client" else kind.present
@@ -165,14 +168,18 @@ def _item(me, entry: dict) -> idempotency.Item:
     fingerprint = idempotency.fingerprint(kind.method, path, idempotency.canonical_body(raw))
     actor = request_actor(entry.get("device_time"))
 
-    def work() -> tuple[int, str, str | None]:
+    def apply() -> tuple[int, str, str | None]:
         case_id, body = _resolved_entry(me, entry)
         if kind.schema is not dict:
             # The single endpoint's strict validation, once: the service takes what it loaded.
             values = load(kind.schema(), body)
             body = values if isinstance(values, Loaded) else body
+        if entry["kind"] != "step":
+            # The other services change a case in their own ways: a step after them locks
+            # and reads it again.
+            locked.clear()
         try:
-            result = kind.apply(actor, case_id, body, entry.get("if_match"), entry.get("trigger"))
+            result = kind.apply(actor, case_id, body, entry.get("if_match"), entry.get("trigger"), locked)
         except (NotFound, NotAllowed):
             # A case the entry may not touch is a refused attempt like any other; its
             # savepoint is rolled back, so the record is written after the batch.
@@ -183,6 +190,15 @@ def _item(me, entry: dict) -> idempotency.Item:
         shown = shown_as(result)
         version = kind.version_of(shown)
         return kind.status, idempotency.dumps(kind.out.dump(shown)), etag(version) if version else None
+
+    def work() -> tuple[int, str, str | None]:
+        try:
+            return apply()
+        except BaseException:
+            # The entry's savepoint is rolled back, and with it what it did to a case (its
+            # lock on PostgreSQL too): the next step of that case starts afresh.
+            locked.clear()
+            raise
 
     return idempotency.Item(entry["key"], fingerprint, kind.method, path, _group(entry), work)
 
@@ -196,7 +212,8 @@ def send_outbox(values):
     A refused entry changes nothing and holds back the later entries of its case (424)."""
     me = user()
     entries = values["entries"]
-    items = [_item(me, entry) for entry in entries]
+    locked: dict = {}
+    items = [_item(me, locked, entry) for entry in entries]
 
     def refused(error: CaseflowError, item: idempotency.Item) -> tuple[int, str]:
         return error.status, idempotency.dumps(problem_document(error, item.path))

@@ -494,12 +494,21 @@ def _step_dict(step: Step) -> dict:
     }
 
 
-def log_step(actor: Actor, case_id: int, data: dict, expected_version: int | None = None) -> Step:
+LockedCases = dict[int, tuple[Case, date | None]]
+
+
+def log_step(actor: Actor, case_id: int, data: dict, expected_version: int | None = None, *,
+             locked: LockedCases | None = None) -> Step:
     """The assigned facilitator logs a piece of work on an open case, at any stage.
-    A time without a zone is read in the facilitator's own province zone."""
+    A time without a zone is read in the facilitator's own province zone.
+
+    `locked` (a tablet's outbox): the cases this transaction locked for the steps logged
+    before, changed since only by those steps. A case found there is taken as it is instead
+    of read and locked again; one locked here is added. The caller forgets them all when
+    a savepoint is rolled back or another kind of change comes between."""
     values = load(_STEP_SCHEMA, data)
     with write_transaction():
-        case, birth_date = lock_case_of_client(case_id)
+        case, birth_date = _lock_for_step(case_id, locked)
         _authorize(actor, case, (Role.FACILITATOR,), _l("log a step"), expected_version, ids_checked=True)
         goal_id = values.get("goal_id")
         if goal_id is not None and goal_id not in _active_goal_ids(case):
@@ -538,6 +547,15 @@ _SAVE_CASE_HEAD = (
     update(Case.__table__).where(Case.__table__.c.id == bindparam("case_id"))
     .values(version=bindparam("new_version"), audit_seq=bindparam("new_seq"), audit_hash=bindparam("new_hash"))
 )
+
+
+def _lock_for_step(case_id: int, locked: LockedCases | None) -> tuple[Case, date | None]:
+    if locked is None:
+        return lock_case_of_client(case_id)
+    found = locked.get(case_id)
+    if found is None:
+        found = locked[case_id] = lock_case_of_client(case_id)
+    return found
 
 
 def _insert_step(case: Case, **columns: Any) -> Step:
