@@ -90,8 +90,8 @@ class Pending(CaseflowError):
     title = _l("Waiting for an earlier entry")
 
 
-def _resolved(me, ref: str, field: str) -> int:
-    found = idempotency.created_id(me.id, ref)
+def _resolved(batch: idempotency.Batch, ref: str, field: str) -> int:
+    found = batch.created_id(ref)
     if found is None:
         message = _l("Waits until the entry that creates it has reached the server.")
         raise Pending(message, fields={field: [message]})
@@ -136,18 +136,18 @@ def _path(entry: dict, kind: Kind) -> str:
     return f"{API_PREFIX}/cases/{case}" + kind.path.format(trigger=entry.get("trigger") or "")
 
 
-def _resolved_entry(me, entry: dict) -> tuple[int | None, dict]:
+def _resolved_entry(batch: idempotency.Batch, entry: dict) -> tuple[int | None, dict]:
     """The entry's case id and body with the provisional ids replaced by the real ones."""
     body = entry["body"]
     if entry["kind"] == "client":
         return None, _tablet_client_body(body)
     if entry.get("client_ref") is not None:
-        body = body | {"client_id": _resolved(me, entry["client_ref"], "client_ref")}
+        body = body | {"client_id": _resolved(batch, entry["client_ref"], "client_ref")}
     if entry.get("step_ref") is not None:
-        body = body | {"step_id": _resolved(me, entry["step_ref"], "step_ref")}
+        body = body | {"step_id": _resolved(batch, entry["step_ref"], "step_ref")}
     case_id = entry["case_id"]
     if case_id is None and entry.get("case_ref") is not None:
-        case_id = _resolved(me, entry["case_ref"], "case_ref")
+        case_id = _resolved(batch, entry["case_ref"], "case_ref")
     return case_id, body
 
 
@@ -158,7 +158,7 @@ def _present_client(me):
 # --- end of the tablet's own work ---------------------------------------------------------
 
 
-def _item(me, locked: dict, entry: dict) -> idempotency.Item:
+def _item(me, batch: idempotency.Batch, locked: dict, entry: dict) -> idempotency.Item:
     """`locked`: the cases the batch's steps locked so far (see `log_step`), shared by the
     batch's entries."""
     kind = KINDS[entry["kind"]]
@@ -169,7 +169,7 @@ def _item(me, locked: dict, entry: dict) -> idempotency.Item:
     actor = request_actor(entry.get("device_time"))
 
     def apply() -> tuple[int, str, str | None]:
-        case_id, body = _resolved_entry(me, entry)
+        case_id, body = _resolved_entry(batch, entry)
         if kind.schema is not dict:
             # The single endpoint's strict validation, once: the service takes what it loaded.
             values = load(kind.schema(), body)
@@ -212,8 +212,9 @@ def send_outbox(values):
     A refused entry changes nothing and holds back the later entries of its case (424)."""
     me = user()
     entries = values["entries"]
+    batch = idempotency.Batch(me.id)
     locked: dict = {}
-    items = [_item(me, locked, entry) for entry in entries]
+    items = [_item(me, batch, locked, entry) for entry in entries]
 
     def refused(error: CaseflowError, item: idempotency.Item) -> tuple[int, str]:
         return error.status, idempotency.dumps(problem_document(error, item.path))
@@ -221,7 +222,8 @@ def send_outbox(values):
     # Each entry's answer is already JSON (as stored for a replay): it goes into the
     # document as it is, neither parsed nor written again.
     report = sync_health.TabletReport(values.get("waiting"), values.get("oldest_waiting_at"))
-    answers = sync_health.sync_outbox(me, items, refused, report, [entry.get("device_time") for entry in entries])
+    answers = sync_health.sync_outbox(me, batch, items, refused, report,
+                                      [entry.get("device_time") for entry in entries])
     results = ", ".join(_result_json(entry, result) for entry, result in zip(entries, answers, strict=True))
     return Response(f'{{"results": [{results}]}}', mimetype="application/json")
 

@@ -1,10 +1,10 @@
-"""The outbox applies a batch with fewer statements than its entries sent alone (a case locked
-once for its steps): each entry still answers exactly as it would alone, once by its key,
-with its own version check and audit event."""
+"""The outbox applies a batch with fewer statements than its entries sent alone (keys reserved
+and results stored together, a case locked once for its steps): each entry still answers
+exactly as it would alone, once by its key, with its own version check and audit event."""
 
 from __future__ import annotations
 
-from caseflow.models import Step
+from caseflow.models import IdempotencyRecord, Step
 from caseflow.services.audit import verify_case_chain
 from tests.support.factories import a_step
 from tests.support.queries import count, fresh, statements
@@ -71,3 +71,40 @@ def test_a_step_after_another_change_of_its_case_sees_that_change(api_as, make, 
     assert [r["status"] for r in results] == [201, 200, 201, 409]
     assert results[3]["body"]["current"]["version"] == v + 3
     assert verify_case_chain(case.id).ok
+
+
+def test_a_batch_of_new_and_already_applied_entries(api_as, make, team):
+    case = make.case(team.facilitator, to="intervention")
+    api = api_as(team.facilitator)
+    first = _send(api, [_step("f1", case)])
+    results = _send(api, [_step("f1", case), _step("f2", case)])
+    assert [(r["status"], r["replayed"]) for r in results] == [(201, True), (201, False)]
+    assert results[0]["body"] == first[0]["body"]
+    assert count(Step, Step.case_id == case.id) == 2 and count(IdempotencyRecord) == 2
+
+
+def test_a_key_sent_twice_in_one_batch(api_as, make, team):
+    case = make.case(team.facilitator, to="intervention")
+    other = make.case(team.facilitator, to="intervention")
+    api = api_as(team.facilitator)
+    same = _step("g1", case)
+    results = _send(api, [same, same, _step("g1", other)])
+    # The second is the first's retry; the third names another request with the same key.
+    assert [(r["status"], r["replayed"]) for r in results] == [(201, False), (201, True), (422, False)]
+    assert results[1]["body"] == results[0]["body"] and "Idempotency-Key" in results[2]["body"]["errors"]
+    assert count(Step, Step.case_id == case.id) == 1 and count(Step, Step.case_id == other.id) == 0
+
+
+def test_a_key_refused_runs_afresh_when_sent_again_in_the_same_batch(api_as, make, team):
+    case = make.case(team.facilitator, to="intervention")
+    other = make.case(team.facilitator, to="intervention")
+    api = api_as(team.facilitator)
+    retried = _step("h1", other)
+    results = _send(api, [_step("h1", case, if_match=case.version - 1), _step("h2", case), retried])
+    assert [r["status"] for r in results] == [409, 424, 201]
+    assert count(IdempotencyRecord) == 1 and count(Step, Step.case_id == case.id) == 0
+    # What the key stands for is the entry that was applied.
+    again = _send(api, [retried])
+    assert again[0]["replayed"] is True and again[0]["body"] == results[2]["body"]
+    # Held back, h2 left no key behind: sent again, it is applied.
+    assert _send(api, [_step("h2", case)])[0]["replayed"] is False
