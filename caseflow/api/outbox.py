@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Response
+from marshmallow import Schema
 
 from ..errors import CaseflowError, NotAllowed, NotFound
 from ..extensions import db
@@ -41,7 +42,7 @@ blp = make_blueprint("api_outbox", "A tablet's queued writes, sent together.")
 class Kind:
     method: str
     path: str  # after /cases/<id>; or the whole path after the prefix for a client or a case
-    schema: type
+    schema: Schema | None  # None: the service validates the body itself
     status: int
     out: Any
     # (actor, case id, body, if_match, trigger, the cases the batch holds locked for steps)
@@ -55,22 +56,22 @@ def _summary_version(summary) -> int:
 
 
 KINDS = {
-    "step": Kind("POST", "/steps", s.strict(StepSchema), 201, s.StepOut(),
+    "step": Kind("POST", "/steps", s.strict(StepSchema)(), 201, s.StepOut(),
                  lambda a, cid, body, v, _t, locked: case_services.log_step(a, cid, body, v, locked=locked),
                  lambda step: step, lambda step: step.case.version),
-    "assessment": Kind("PUT", "/assessment", s.strict(AssessmentSchema), 200, s.CaseSummaryOut(),
+    "assessment": Kind("PUT", "/assessment", s.strict(AssessmentSchema)(), 200, s.CaseSummaryOut(),
                        lambda a, cid, body, v, _t, _locked: case_services.save_assessment(a, cid, body, v),
                        present.case_summary, _summary_version),
-    "plan": Kind("PUT", "/plan", s.strict(PlanSchema), 200, s.CaseSummaryOut(),
+    "plan": Kind("PUT", "/plan", s.strict(PlanSchema)(), 200, s.CaseSummaryOut(),
                  lambda a, cid, body, v, _t, _locked: case_services.save_plan(a, cid, body, v),
                  present.case_summary, _summary_version),
-    "evaluation": Kind("PUT", "/evaluation", s.strict(EvaluationSchema), 200, s.CaseSummaryOut(),
+    "evaluation": Kind("PUT", "/evaluation", s.strict(EvaluationSchema)(), 200, s.CaseSummaryOut(),
                        lambda a, cid, body, v, _t, _locked: case_services.save_evaluation(a, cid, body, v),
                        present.case_summary, _summary_version),
-    "termination": Kind("PUT", "/termination", s.strict(TerminationSchema), 200, s.CaseSummaryOut(),
+    "termination": Kind("PUT", "/termination", s.strict(TerminationSchema)(), 200, s.CaseSummaryOut(),
                         lambda a, cid, body, v, _t, _locked: case_services.save_termination_request(a, cid, body, v),
                         present.case_summary, _summary_version),
-    "transition": Kind("POST", "/transitions/{trigger}", s.strict(TransitionSchema), 200, s.CaseSummaryOut(),
+    "transition": Kind("POST", "/transitions/{trigger}", s.strict(TransitionSchema)(), 200, s.CaseSummaryOut(),
                        lambda a, cid, body, v, trigger, _locked: case_services.fire_trigger(a, cid, trigger, body, v),
                        present.case_summary, _summary_version),
 }
@@ -105,13 +106,13 @@ def _tablet_client_body(body: dict) -> dict:
     return body
 
 
-KINDS["client"] = Kind("POST", "/clients", dict, 201, s.ClientOut(),
+KINDS["client"] = Kind("POST", "/clients", None, 201, s.ClientOut(),
                        lambda a, _cid, body, _v, _t, _locked: register_from_tablet(a, body),
                        lambda client: client, lambda _client: 0)
-KINDS["attachment"] = Kind("POST", "/attachments", s.AttachmentUploadSchema, 201, s.AttachmentOut(),
+KINDS["attachment"] = Kind("POST", "/attachments", s.AttachmentUploadSchema(), 201, s.AttachmentOut(),
                            lambda a, cid, body, _v, _t, _locked: add_attachment(a, cid, body),
                            lambda attachment: attachment, lambda _attachment: 0)
-KINDS["case"] = Kind("POST", "/clients/{client}/cases", s.strict(OpenCaseSchema), 201, s.CaseSummaryOut(),
+KINDS["case"] = Kind("POST", "/clients/{client}/cases", s.strict(OpenCaseSchema)(), 201, s.CaseSummaryOut(),
                      lambda a, _cid, body, _v, _t, _locked: case_services.open_case(a, body),
                      present.case_summary, _summary_version)
 
@@ -158,21 +159,20 @@ def _present_client(me):
 # --- end of the tablet's own work ---------------------------------------------------------
 
 
-def _item(me, batch: idempotency.Batch, locked: dict, entry: dict) -> idempotency.Item:
+def _item(me, batch: idempotency.Batch, locked: case_services.LockedCases, entry: dict) -> idempotency.Item:
     """`locked`: the cases the batch's steps locked so far (see `log_step`), shared by the
     batch's entries."""
     kind = KINDS[entry["kind"]]
     path = _path(entry, kind)
     shown_as = _present_client(me) if entry["kind"] == "client" else kind.present
-    raw = json.dumps(entry["body"]).encode()
-    fingerprint = idempotency.fingerprint(kind.method, path, idempotency.canonical_body(raw))
+    fingerprint = idempotency.fingerprint(kind.method, path, idempotency.canonical_json(entry["body"]))
     actor = request_actor(entry.get("device_time"))
 
     def apply() -> tuple[int, str, str | None]:
         case_id, body = _resolved_entry(batch, entry)
-        if kind.schema is not dict:
+        if kind.schema is not None:
             # The single endpoint's strict validation, once: the service takes what it loaded.
-            values = load(kind.schema(), body)
+            values = load(kind.schema, body)
             body = values if isinstance(values, Loaded) else body
         if entry["kind"] != "step":
             # The other services change a case in their own ways: a step after them locks
@@ -213,7 +213,7 @@ def send_outbox(values):
     me = user()
     entries = values["entries"]
     batch = idempotency.Batch(me.id)
-    locked: dict = {}
+    locked: case_services.LockedCases = {}
     items = [_item(me, batch, locked, entry) for entry in entries]
 
     def refused(error: CaseflowError, item: idempotency.Item) -> tuple[int, str]:

@@ -247,6 +247,11 @@ def canonical_body(raw: bytes) -> bytes:
         document = json.loads(raw) if raw else None
     except ValueError:
         return raw
+    return canonical_json(document)
+
+
+def canonical_json(document) -> bytes:
+    """`canonical_body` of a document already parsed (an outbox entry's body)."""
     return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
