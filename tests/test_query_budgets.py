@@ -38,7 +38,7 @@ BUDGETS = {
     "case_page": 9,
     "api_case_detail": 7,
     "api_log_step": 12,  # with a token; 10 with a session (SQLite BEGINs included)
-    "api_outbox": 22,  # two entries, + the tablet's sync report, one upsert (sync health)
+    "api_outbox": 20,  # two entries (their keys reserved, then stored, together), + the sync report
     "sign_off_queue": 13,
     "team_page": 12,  # + each facilitator's last sync and late-work count, one statement
     "audit_history": 17,  # + the filter's people, the unfiltered total, names in words

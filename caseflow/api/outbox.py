@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Response
+from marshmallow import Schema
 
 from ..errors import CaseflowError, NotAllowed, NotFound
 from ..extensions import db
@@ -41,9 +42,10 @@ blp = make_blueprint("api_outbox", "A tablet's queued writes, sent together.")
 class Kind:
     method: str
     path: str  # after /cases/<id>; or the whole path after the prefix for a client or a case
-    schema: type
+    schema: Schema | None  # None: the service validates the body itself
     status: int
     out: Any
+    # (actor, case id, body, if_match, trigger, the cases the batch holds locked for steps)
     apply: Callable[..., Any]
     present: Callable[[Any], Any]
     version_of: Callable[[Any], int]
@@ -54,23 +56,23 @@ def _summary_version(summary) -> int:
 
 
 KINDS = {
-    "step": Kind("POST", "/steps", s.strict(StepSchema), 201, s.StepOut(),
-                 lambda a, cid, body, v, _t: case_services.log_step(a, cid, body, v),
+    "step": Kind("POST", "/steps", s.strict(StepSchema)(), 201, s.StepOut(),
+                 lambda a, cid, body, v, _t, locked: case_services.log_step(a, cid, body, v, locked=locked),
                  lambda step: step, lambda step: step.case.version),
-    "assessment": Kind("PUT", "/assessment", s.strict(AssessmentSchema), 200, s.CaseSummaryOut(),
-                       lambda a, cid, body, v, _t: case_services.save_assessment(a, cid, body, v),
+    "assessment": Kind("PUT", "/assessment", s.strict(AssessmentSchema)(), 200, s.CaseSummaryOut(),
+                       lambda a, cid, body, v, _t, _locked: case_services.save_assessment(a, cid, body, v),
                        present.case_summary, _summary_version),
-    "plan": Kind("PUT", "/plan", s.strict(PlanSchema), 200, s.CaseSummaryOut(),
-                 lambda a, cid, body, v, _t: case_services.save_plan(a, cid, body, v),
+    "plan": Kind("PUT", "/plan", s.strict(PlanSchema)(), 200, s.CaseSummaryOut(),
+                 lambda a, cid, body, v, _t, _locked: case_services.save_plan(a, cid, body, v),
                  present.case_summary, _summary_version),
-    "evaluation": Kind("PUT", "/evaluation", s.strict(EvaluationSchema), 200, s.CaseSummaryOut(),
-                       lambda a, cid, body, v, _t: case_services.save_evaluation(a, cid, body, v),
+    "evaluation": Kind("PUT", "/evaluation", s.strict(EvaluationSchema)(), 200, s.CaseSummaryOut(),
+                       lambda a, cid, body, v, _t, _locked: case_services.save_evaluation(a, cid, body, v),
                        present.case_summary, _summary_version),
-    "termination": Kind("PUT", "/termination", s.strict(TerminationSchema), 200, s.CaseSummaryOut(),
-                        lambda a, cid, body, v, _t: case_services.save_termination_request(a, cid, body, v),
+    "termination": Kind("PUT", "/termination", s.strict(TerminationSchema)(), 200, s.CaseSummaryOut(),
+                        lambda a, cid, body, v, _t, _locked: case_services.save_termination_request(a, cid, body, v),
                         present.case_summary, _summary_version),
-    "transition": Kind("POST", "/transitions/{trigger}", s.strict(TransitionSchema), 200, s.CaseSummaryOut(),
-                       lambda a, cid, body, v, trigger: case_services.fire_trigger(a, cid, trigger, body, v),
+    "transition": Kind("POST", "/transitions/{trigger}", s.strict(TransitionSchema)(), 200, s.CaseSummaryOut(),
+                       lambda a, cid, body, v, trigger, _locked: case_services.fire_trigger(a, cid, trigger, body, v),
                        present.case_summary, _summary_version),
 }
 
@@ -89,8 +91,8 @@ class Pending(CaseflowError):
     title = _l("Waiting for an earlier entry")
 
 
-def _resolved(me, ref: str, field: str) -> int:
-    found = idempotency.created_id(me.id, ref)
+def _resolved(batch: idempotency.Batch, ref: str, field: str) -> int:
+    found = batch.created_id(ref)
     if found is None:
         message = _l("Waits until the entry that creates it has reached the server.")
         raise Pending(message, fields={field: [message]})
@@ -104,14 +106,14 @@ def _tablet_client_body(body: dict) -> dict:
     return body
 
 
-KINDS["client"] = Kind("POST", "/clients", dict, 201, s.ClientOut(),
-                       lambda a, _cid, body, _v, _t: register_from_tablet(a, body),
+KINDS["client"] = Kind("POST", "/clients", None, 201, s.ClientOut(),
+                       lambda a, _cid, body, _v, _t, _locked: register_from_tablet(a, body),
                        lambda client: client, lambda _client: 0)
-KINDS["attachment"] = Kind("POST", "/attachments", s.AttachmentUploadSchema, 201, s.AttachmentOut(),
-                           lambda a, cid, body, _v, _t: add_attachment(a, cid, body),
+KINDS["attachment"] = Kind("POST", "/attachments", s.AttachmentUploadSchema(), 201, s.AttachmentOut(),
+                           lambda a, cid, body, _v, _t, _locked: add_attachment(a, cid, body),
                            lambda attachment: attachment, lambda _attachment: 0)
-KINDS["case"] = Kind("POST", "/clients/{client}/cases", s.strict(OpenCaseSchema), 201, s.CaseSummaryOut(),
-                     lambda a, _cid, body, _v, _t: case_services.open_case(a, body),
+KINDS["case"] = Kind("POST", "/clients/{client}/cases", s.strict(OpenCaseSchema)(), 201, s.CaseSummaryOut(),
+                     lambda a, _cid, body, _v, _t, _locked: case_services.open_case(a, body),
                      present.case_summary, _summary_version)
 
 
@@ -135,18 +137,18 @@ def _path(entry: dict, kind: Kind) -> str:
     return f"{API_PREFIX}/cases/{case}" + kind.path.format(trigger=entry.get("trigger") or "")
 
 
-def _resolved_entry(me, entry: dict) -> tuple[int | None, dict]:
+def _resolved_entry(batch: idempotency.Batch, entry: dict) -> tuple[int | None, dict]:
     """The entry's case id and body with the provisional ids replaced by the real ones."""
     body = entry["body"]
     if entry["kind"] == "client":
         return None, _tablet_client_body(body)
     if entry.get("client_ref") is not None:
-        body = body | {"client_id": _resolved(me, entry["client_ref"], "client_ref")}
+        body = body | {"client_id": _resolved(batch, entry["client_ref"], "client_ref")}
     if entry.get("step_ref") is not None:
-        body = body | {"step_id": _resolved(me, entry["step_ref"], "step_ref")}
+        body = body | {"step_id": _resolved(batch, entry["step_ref"], "step_ref")}
     case_id = entry["case_id"]
     if case_id is None and entry.get("case_ref") is not None:
-        case_id = _resolved(me, entry["case_ref"], "case_ref")
+        case_id = _resolved(batch, entry["case_ref"], "case_ref")
     return case_id, body
 
 
@@ -157,22 +159,27 @@ def _present_client(me):
 # --- end of the tablet's own work ---------------------------------------------------------
 
 
-def _item(me, entry: dict) -> idempotency.Item:
+def _item(me, batch: idempotency.Batch, locked: case_services.LockedCases, entry: dict) -> idempotency.Item:
+    """`locked`: the cases the batch's steps locked so far (see `log_step`), shared by the
+    batch's entries."""
     kind = KINDS[entry["kind"]]
     path = _path(entry, kind)
     shown_as = _present_client(me) if entry["kind"] == "client" else kind.present
-    raw = json.dumps(entry["body"]).encode()
-    fingerprint = idempotency.fingerprint(kind.method, path, idempotency.canonical_body(raw))
+    fingerprint = idempotency.fingerprint(kind.method, path, idempotency.canonical_json(entry["body"]))
     actor = request_actor(entry.get("device_time"))
 
-    def work() -> tuple[int, str, str | None]:
-        case_id, body = _resolved_entry(me, entry)
-        if kind.schema is not dict:
+    def apply() -> tuple[int, str, str | None]:
+        case_id, body = _resolved_entry(batch, entry)
+        if kind.schema is not None:
             # The single endpoint's strict validation, once: the service takes what it loaded.
-            values = load(kind.schema(), body)
+            values = load(kind.schema, body)
             body = values if isinstance(values, Loaded) else body
+        if entry["kind"] != "step":
+            # The other services change a case in their own ways: a step after them locks
+            # and reads it again.
+            locked.clear()
         try:
-            result = kind.apply(actor, case_id, body, entry.get("if_match"), entry.get("trigger"))
+            result = kind.apply(actor, case_id, body, entry.get("if_match"), entry.get("trigger"), locked)
         except (NotFound, NotAllowed):
             # A case the entry may not touch is a refused attempt like any other; its
             # savepoint is rolled back, so the record is written after the batch.
@@ -183,6 +190,15 @@ def _item(me, entry: dict) -> idempotency.Item:
         shown = shown_as(result)
         version = kind.version_of(shown)
         return kind.status, idempotency.dumps(kind.out.dump(shown)), etag(version) if version else None
+
+    def work() -> tuple[int, str, str | None]:
+        try:
+            return apply()
+        except BaseException:
+            # The entry's savepoint is rolled back, and with it what it did to a case (its
+            # lock on PostgreSQL too): the next step of that case starts afresh.
+            locked.clear()
+            raise
 
     return idempotency.Item(entry["key"], fingerprint, kind.method, path, _group(entry), work)
 
@@ -196,7 +212,9 @@ def send_outbox(values):
     A refused entry changes nothing and holds back the later entries of its case (424)."""
     me = user()
     entries = values["entries"]
-    items = [_item(me, entry) for entry in entries]
+    batch = idempotency.Batch(me.id)
+    locked: case_services.LockedCases = {}
+    items = [_item(me, batch, locked, entry) for entry in entries]
 
     def refused(error: CaseflowError, item: idempotency.Item) -> tuple[int, str]:
         return error.status, idempotency.dumps(problem_document(error, item.path))
@@ -204,7 +222,8 @@ def send_outbox(values):
     # Each entry's answer is already JSON (as stored for a replay): it goes into the
     # document as it is, neither parsed nor written again.
     report = sync_health.TabletReport(values.get("waiting"), values.get("oldest_waiting_at"))
-    answers = sync_health.sync_outbox(me, items, refused, report, [entry.get("device_time") for entry in entries])
+    answers = sync_health.sync_outbox(me, batch, items, refused, report,
+                                      [entry.get("device_time") for entry in entries])
     results = ", ".join(_result_json(entry, result) for entry, result in zip(entries, answers, strict=True))
     return Response(f'{{"results": [{results}]}}', mimetype="application/json")
 

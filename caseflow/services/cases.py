@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
 from flask_babel import LazyString
-from sqlalchemy import and_, bindparam, func, insert, null, or_, select, union, update
+from sqlalchemy import and_, bindparam, func, insert, inspect, null, or_, select, union, update
 from sqlalchemy import case as sql_case
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased, contains_eager, joinedload, selectinload
@@ -494,12 +494,21 @@ def _step_dict(step: Step) -> dict:
     }
 
 
-def log_step(actor: Actor, case_id: int, data: dict, expected_version: int | None = None) -> Step:
+LockedCases = dict[int, tuple[Case, date | None]]
+
+
+def log_step(actor: Actor, case_id: int, data: dict, expected_version: int | None = None, *,
+             locked: LockedCases | None = None) -> Step:
     """The assigned facilitator logs a piece of work on an open case, at any stage.
-    A time without a zone is read in the facilitator's own province zone."""
-    values = load(StepSchema(), data)
+    A time without a zone is read in the facilitator's own province zone.
+
+    `locked` (a tablet's outbox): the cases this transaction locked for the steps logged
+    before, changed since only by those steps. A case found there is taken as it is instead
+    of read and locked again; one locked here is added. The caller forgets them all when
+    a savepoint is rolled back or another kind of change comes between."""
+    values = load(_STEP_SCHEMA, data)
     with write_transaction():
-        case, birth_date = lock_case_of_client(case_id)
+        case, birth_date = _lock_for_step(case_id, locked)
         _authorize(actor, case, (Role.FACILITATOR,), _l("log a step"), expected_version, ids_checked=True)
         goal_id = values.get("goal_id")
         if goal_id is not None and goal_id not in _active_goal_ids(case):
@@ -530,6 +539,25 @@ def log_step(actor: Actor, case_id: int, data: dict, expected_version: int | Non
         return step
 
 
+# Logging a step is the most frequent write of all: its schema and statements are built
+# once, not for every step (building them cost more than most of its checks).
+_STEP_SCHEMA = StepSchema()
+_INSERT_STEP = insert(Step.__table__).returning(Step.__table__.c.id)
+_SAVE_CASE_HEAD = (
+    update(Case.__table__).where(Case.__table__.c.id == bindparam("case_id"))
+    .values(version=bindparam("new_version"), audit_seq=bindparam("new_seq"), audit_hash=bindparam("new_hash"))
+)
+
+
+def _lock_for_step(case_id: int, locked: LockedCases | None) -> tuple[Case, date | None]:
+    if locked is None:
+        return lock_case_of_client(case_id)
+    found = locked.get(case_id)
+    if found is None:
+        found = locked[case_id] = lock_case_of_client(case_id)
+    return found
+
+
 def _insert_step(case: Case, **columns: Any) -> Step:
     """Write a step's row with one INSERT … RETURNING and give back the Step it holds.
 
@@ -537,9 +565,7 @@ def _insert_step(case: Case, **columns: Any) -> Step:
     tracking, dependency sorting, identity bookkeeping) cost more than the statement
     itself. The Step returned is not in the session: it is what was written, for the
     audit event, the receivers of `step_logged` and the answer."""
-    table = Step.__table__
-    step_id = db.session.connection().execute(
-        insert(table).values(case_id=case.id, **columns).returning(table.c.id)).scalar_one()
+    step_id = db.session.connection().execute(_INSERT_STEP, {"case_id": case.id, **columns}).scalar_one()
     step = Step(id=step_id, case_id=case.id, **columns)
     set_committed_value(step, "case", case)
     if "steps" in case.__dict__:  # a list loaded before no longer holds every step
@@ -551,12 +577,17 @@ def _save_case_head(case: Case) -> None:
     """Write the case's version and audit head (changed by `_touch` and the audit events
     of this change) with one UPDATE instead of a flush of the whole case. The case is
     locked (lock_case), so nobody else writes them meanwhile."""
-    table = Case.__table__
-    db.session.connection().execute(
-        update(table).where(table.c.id == case.id)
-        .values(version=case.version, audit_seq=case.audit_seq, audit_hash=case.audit_hash))
+    db.session.connection().execute(_SAVE_CASE_HEAD, {
+        "case_id": case.id, "new_version": case.version, "new_seq": case.audit_seq, "new_hash": case.audit_hash})
     for name in ("version", "audit_seq", "audit_hash"):
         set_committed_value(case, name, getattr(case, name))
+    state = inspect(case)
+    if not state.committed_state and "_pending_mutations" not in state.__dict__:
+        # Nothing else of the case waits to be written (no attribute changed, no collection
+        # change pending): it is marked clean as a flush would leave it, or the next flush
+        # (an autoflush, each outbox entry's, the commit's) would walk the unit of work
+        # through every relationship of the case to find that out.
+        state._commit_all(state.dict, db.session.identity_map)
 
 
 _TEN_MINUTES = timedelta(minutes=10)

@@ -10,12 +10,14 @@ and a retry runs afresh — nothing was changed the first time either.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..database import utcnow, write_transaction
@@ -43,8 +45,12 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
     return digest.hexdigest()
 
 
+def _usable(key: str) -> bool:
+    return bool(key) and len(key) <= KEY_MAX and key.isprintable()
+
+
 def check_key(key: str) -> str:
-    if not key or len(key) > KEY_MAX or not key.isprintable():
+    if not _usable(key):
         raise ValidationError(
             _l("The Idempotency-Key header must be 1 to 255 printable characters."),
             fields={"Idempotency-Key": [_l("1 to 255 printable characters.")]},
@@ -76,29 +82,137 @@ class Item:
     work: Callable[[], tuple[int, str, str | None]]
 
 
-def run_many(user_id: int, items: list[Item],
-             refused: Callable[[Exception, Item], tuple[int, str]]) -> list[StoredResult]:
-    """Apply a tablet's queued writes in order, each exactly once, in one transaction (one
-    disk sync for the lot) with a savepoint per item: a refused item changes nothing, and
-    the later items of its group (its case, which they were based on) are held back with
-    status 424. `refused` turns a typed error (and its item) into (status, problem body)."""
-    results: list[StoredResult] = []
-    held: set[int | str] = set()
-    with write_transaction():
+class Batch:
+    """A tablet's queued writes, applied in order in one transaction (one disk sync for the
+    lot), each exactly once by its key, with a savepoint each: a refused item changes
+    nothing, and the later items of its group (its case, which they were based on) are held
+    back with status 424.
+
+    The rows are the ones `run_once` writes, written in fewer statements: the batch's keys
+    are reserved together before the first item runs (those already used are read in one
+    more statement), and the results stored together after the last. A reservation whose
+    item was not applied (refused, held back) is deleted before the commit, as a savepoint
+    would have taken it along: a retry runs afresh. A retry racing the batch waits on the
+    reserved rows, then finds the stored results."""
+
+    def __init__(self, user_id: int) -> None:
+        self.user_id = user_id
+        self._stored: dict[str, Any] = {}  # key → its row's fingerprint and result (before or in this batch)
+        self._reserved: dict[str, int] = {}  # key → the row reserved for it, while nothing was applied
+        self._results: list[dict[str, Any]] = []  # what the rows reserved here store at the end
+
+    def run(self, items: list[Item],
+            refused: Callable[[Exception, Item], tuple[int, str]]) -> list[StoredResult]:
+        """Each item's answer, in order. `refused` turns a typed error (and its item) into
+        (status, problem body)."""
+        results: list[StoredResult] = []
+        held: set[int | str] = set()
+        with write_transaction():
+            self._reserve(items)
+            for item in items:
+                if item.group in held:
+                    results.append(StoredResult(424, "", None, replayed=False))
+                    continue
+                try:
+                    check_key(item.key)
+                    results.append(self._once(item))
+                except CaseflowError as error:
+                    status, body = refused(error, item)
+                    results.append(StoredResult(status, body, None, replayed=False))
+                    held.add(item.group)
+            self._store()
+        return results
+
+    def created_id(self, key: str) -> int | None:
+        """`created_id`, for this batch's user, knowing what this batch applied so far."""
+        if key in self._stored:
+            return _id_in(self._stored[key].status_code, self._stored[key].body)
+        if key in self._reserved:
+            return None
+        return created_id(self.user_id, key)
+
+    def _reserve(self, items: list[Item]) -> None:
+        firsts: dict[str, Item] = {}
         for item in items:
-            if item.group in held:
-                results.append(StoredResult(424, "", None, replayed=False))
-                continue
-            try:
-                check_key(item.key)
-                with db.session.begin_nested():
-                    results.append(_once(user_id, item.key, item.fingerprint, item.method,
-                                         item.path, item.work))
-            except CaseflowError as error:
-                status, body = refused(error, item)
-                results.append(StoredResult(status, body, None, replayed=False))
-                held.add(item.group)
-    return results
+            if item.key not in firsts and _usable(item.key):
+                firsts[item.key] = item
+        if not firsts:
+            return
+        connection = db.session.connection()
+        now = utcnow()
+        self._reserved = dict(connection.execute(_reserve_statement(connection.dialect.name), [
+            {"user_id": self.user_id, "key": key, "fingerprint": item.fingerprint, "method": item.method,
+             "path": item.path[:300], "created_at": now} for key, item in firsts.items()]).all())
+        used = [key for key in firsts if key not in self._reserved]
+        if used:
+            table = IdempotencyRecord.__table__
+            self._stored = {row.key: row for row in connection.execute(
+                select(table.c.key, table.c.fingerprint, table.c.status_code, table.c.body, table.c.etag)
+                .where(table.c.user_id == self.user_id, table.c.key.in_(used)))}
+
+    def _once(self, item: Item) -> StoredResult:
+        stored = self._stored.get(item.key)
+        if stored is not None:
+            return _replayed(stored, item.fingerprint)
+        row_id = self._reserved.get(item.key)
+        with db.session.begin_nested():
+            if row_id is None:  # its row was deleted since the batch began: reserved alone
+                return _once(self.user_id, item.key, item.fingerprint, item.method, item.path, item.work)
+            status, body, etag = item.work()
+        del self._reserved[item.key]
+        self._stored[item.key] = _Stored(item.fingerprint, status, body, etag)
+        self._results.append({"row_id": row_id, "new_fingerprint": item.fingerprint, "new_method": item.method,
+                              "new_path": item.path[:300], "new_status": status, "new_body": body,
+                              "new_etag": etag})
+        return StoredResult(status, body, etag, replayed=False)
+
+    def _store(self) -> None:
+        connection = db.session.connection()
+        if self._results:
+            connection.execute(_STORE_RESULT, self._results)
+        if self._reserved:
+            table = IdempotencyRecord.__table__
+            connection.execute(table.delete().where(table.c.id.in_(list(self._reserved.values()))))
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """A result this batch stored, as a replay reads it."""
+
+    fingerprint: str
+    status_code: int
+    body: str
+    etag: str | None
+
+
+@functools.cache
+def _reserve_statement(dialect_name: str):
+    table = IdempotencyRecord.__table__
+    dialect_insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
+    return (dialect_insert(table).on_conflict_do_nothing(index_elements=["user_id", "key"])
+            .returning(table.c.key, table.c.id))
+
+
+_STORE_RESULT = (
+    IdempotencyRecord.__table__.update()
+    .where(IdempotencyRecord.__table__.c.id == bindparam("row_id"))
+    .values(fingerprint=bindparam("new_fingerprint"), method=bindparam("new_method"), path=bindparam("new_path"),
+            status_code=bindparam("new_status"), body=bindparam("new_body"), etag=bindparam("new_etag"))
+)
+
+
+def _replayed(stored, request_fingerprint: str) -> StoredResult:
+    """The stored result of an earlier request with the same key (`stored`: its row)."""
+    if stored.fingerprint != request_fingerprint:
+        raise ValidationError(
+            _l("This Idempotency-Key was already used for a different request; "
+               "nothing was applied. Use a new key for a new request."),
+            fields={"Idempotency-Key": [_l("Already used for a different request.")]},
+        )
+    if stored.status_code is None:  # only visible if a writer commits without a result
+        raise Conflict(_l("A request with this Idempotency-Key is still in progress; "
+                          "retry in a moment."), in_progress=True)
+    return StoredResult(stored.status_code, stored.body, stored.etag, replayed=True)
 
 
 def _once(user_id: int, key: str, request_fingerprint: str, method: str, path: str,
@@ -117,16 +231,7 @@ def _once(user_id: int, key: str, request_fingerprint: str, method: str, path: s
         stored = connection.execute(
             select(table).where(table.c.user_id == user_id, table.c.key == key)
         ).one()
-        if stored.fingerprint != request_fingerprint:
-            raise ValidationError(
-                _l("This Idempotency-Key was already used for a different request; "
-                   "nothing was applied. Use a new key for a new request."),
-                fields={"Idempotency-Key": [_l("Already used for a different request.")]},
-            )
-        if stored.status_code is None:  # only visible if a writer commits without a result
-            raise Conflict(_l("A request with this Idempotency-Key is still in progress; "
-                              "retry in a moment."), in_progress=True)
-        return StoredResult(stored.status_code, stored.body, stored.etag, replayed=True)
+        return _replayed(stored, request_fingerprint)
     status, body, etag = work()
     connection.execute(
         table.update().where(table.c.id == reserved)
@@ -142,6 +247,11 @@ def canonical_body(raw: bytes) -> bytes:
         document = json.loads(raw) if raw else None
     except ValueError:
         return raw
+    return canonical_json(document)
+
+
+def canonical_json(document) -> bytes:
+    """`canonical_body` of a document already parsed (an outbox entry's body)."""
     return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
@@ -157,10 +267,14 @@ def created_id(user_id: int, key: str) -> int | None:
     row = db.session.connection().execute(
         select(table.c.status_code, table.c.body).where(table.c.user_id == user_id, table.c.key == key)
     ).one_or_none()
-    if row is None or row.status_code is None or not 200 <= row.status_code < 300 or not row.body:
+    return None if row is None else _id_in(row.status_code, row.body)
+
+
+def _id_in(status: int | None, body: str | None) -> int | None:
+    if status is None or not 200 <= status < 300 or not body:
         return None
     try:
-        value = json.loads(row.body).get("id")
+        value = json.loads(body).get("id")
     except (ValueError, AttributeError):
         return None
     return value if isinstance(value, int) and not isinstance(value, bool) else None

@@ -64,12 +64,12 @@ def note_entry(actor: Actor, kind: str, case_id: int | None, result) -> None:
                                created_on_tablet_at=done_at, reached_server_at=now))
 
 
-def sync_outbox(user: User, items: list[idempotency.Item], refused: Callable, report: TabletReport,
-                device_times: Sequence[datetime | None]) -> list[idempotency.StoredResult]:
-    """Apply a tablet's batch (idempotency.run_many) and record, in the same transaction,
-    the sync and what the tablet still holds."""
+def sync_outbox(user: User, batch: idempotency.Batch, items: list[idempotency.Item], refused: Callable,
+                report: TabletReport, device_times: Sequence[datetime | None]) -> list[idempotency.StoredResult]:
+    """Apply a tablet's batch (idempotency.Batch) and record, in the same transaction, the
+    sync and what the tablet still holds."""
     with write_transaction():
-        answers = idempotency.run_many(user.id, items, refused)
+        answers = batch.run(items, refused)
         staying = [when for when, answer in zip(device_times, answers, strict=True)
                    if not 200 <= answer.status < 300]
         waiting = None if report.waiting is None else report.waiting + len(staying)

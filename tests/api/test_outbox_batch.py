@@ -1,0 +1,110 @@
+"""The outbox applies a batch with fewer statements than its entries sent alone (keys reserved
+and results stored together, a case locked once for its steps): each entry still answers
+exactly as it would alone, once by its key, with its own version check and audit event."""
+
+from __future__ import annotations
+
+from caseflow.models import IdempotencyRecord, Step
+from caseflow.services.audit import verify_case_chain
+from tests.support.factories import a_step
+from tests.support.queries import count, fresh, statements
+
+
+def _step(key, case, **extra):
+    return {"key": key, "kind": "step", "case_id": case.id, "body": a_step(notes=key)} | extra
+
+
+def _send(api, entries):
+    response = api.post("/api/v1/outbox", json={"entries": entries})
+    assert response.status_code == 200, response.json
+    return response.json["results"]
+
+
+def test_the_steps_of_one_case_lock_it_once_and_keep_their_version_checks(api_as, make, team):
+    first = make.case(team.facilitator, to="intervention")
+    second = make.case(team.facilitator, to="intervention")
+    api = api_as(team.facilitator)
+    v, w = first.version, second.version
+    entries = [_step("a1", first, if_match=v), _step("b1", second, if_match=w),
+               _step("a2", first, if_match=v + 1), _step("a3", first, if_match=v + 2)]
+    with statements() as seen:
+        results = _send(api, entries)
+    assert [r["status"] for r in results] == [201, 201, 201, 201]
+    assert [r["etag"] for r in results] == [f'"{v + 1}"', f'"{w + 1}"', f'"{v + 2}"', f'"{v + 3}"']
+    assert len([s for s in seen if "FROM cases JOIN clients" in " ".join(s.split())]) == 2  # locked once each
+    assert fresh(first).version == v + 3 and count(Step, Step.case_id == first.id) == 3
+    assert verify_case_chain(first.id).ok and verify_case_chain(second.id).ok
+    # A stale version is still refused after the batch's own steps.
+    results = _send(api, [_step("a4", first, if_match=v + 2), _step("a5", first)])
+    assert [r["status"] for r in results] == [409, 424]
+    assert results[0]["body"]["current"]["version"] == v + 3
+
+
+def test_a_step_refused_after_its_case_was_read_leaves_the_next_steps_right(api_as, make, team):
+    case = make.case(team.facilitator, to="intervention")
+    other = make.case(team.facilitator, to="intervention")
+    api = api_as(team.facilitator)
+    v = case.version
+    results = _send(api, [
+        _step("c1", case, if_match=v),
+        _step("c2", case, if_match=v + 1, body=a_step(goal_id=999_999)),  # not in its plan
+        _step("d1", other),
+    ])
+    assert [r["status"] for r in results] == [201, 422, 201]
+    assert "goal_id" in results[1]["body"]["errors"]
+    results = _send(api, [_step("c3", case, if_match=v + 1), _step("c4", case, if_match=v + 2)])
+    assert [r["status"] for r in results] == [201, 201]
+    assert fresh(case).version == v + 3 and verify_case_chain(case.id).ok
+
+
+def test_a_step_after_another_change_of_its_case_sees_that_change(api_as, make, team):
+    case = make.case(team.facilitator, to="assessment")
+    api = api_as(team.facilitator)
+    v = case.version
+    results = _send(api, [
+        _step("e1", case, if_match=v),
+        {"key": "e2", "kind": "assessment", "case_id": case.id, "if_match": v + 1,
+         "body": {"problem": "Dari tablet"}},
+        _step("e3", case, if_match=v + 2),
+        _step("e4", case, if_match=v + 1),  # based on the version before the assessment
+    ])
+    assert [r["status"] for r in results] == [201, 200, 201, 409]
+    assert results[3]["body"]["current"]["version"] == v + 3
+    assert verify_case_chain(case.id).ok
+
+
+def test_a_batch_of_new_and_already_applied_entries(api_as, make, team):
+    case = make.case(team.facilitator, to="intervention")
+    api = api_as(team.facilitator)
+    first = _send(api, [_step("f1", case)])
+    results = _send(api, [_step("f1", case), _step("f2", case)])
+    assert [(r["status"], r["replayed"]) for r in results] == [(201, True), (201, False)]
+    assert results[0]["body"] == first[0]["body"]
+    assert count(Step, Step.case_id == case.id) == 2 and count(IdempotencyRecord) == 2
+
+
+def test_a_key_sent_twice_in_one_batch(api_as, make, team):
+    case = make.case(team.facilitator, to="intervention")
+    other = make.case(team.facilitator, to="intervention")
+    api = api_as(team.facilitator)
+    same = _step("g1", case)
+    results = _send(api, [same, same, _step("g1", other)])
+    # The second is the first's retry; the third names another request with the same key.
+    assert [(r["status"], r["replayed"]) for r in results] == [(201, False), (201, True), (422, False)]
+    assert results[1]["body"] == results[0]["body"] and "Idempotency-Key" in results[2]["body"]["errors"]
+    assert count(Step, Step.case_id == case.id) == 1 and count(Step, Step.case_id == other.id) == 0
+
+
+def test_a_key_refused_runs_afresh_when_sent_again_in_the_same_batch(api_as, make, team):
+    case = make.case(team.facilitator, to="intervention")
+    other = make.case(team.facilitator, to="intervention")
+    api = api_as(team.facilitator)
+    retried = _step("h1", other)
+    results = _send(api, [_step("h1", case, if_match=case.version - 1), _step("h2", case), retried])
+    assert [r["status"] for r in results] == [409, 424, 201]
+    assert count(IdempotencyRecord) == 1 and count(Step, Step.case_id == case.id) == 0
+    # What the key stands for is the entry that was applied.
+    again = _send(api, [retried])
+    assert again[0]["replayed"] is True and again[0]["body"] == results[2]["body"]
+    # Held back, h2 left no key behind: sent again, it is applied.
+    assert _send(api, [_step("h2", case)])[0]["replayed"] is False
