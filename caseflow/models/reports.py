@@ -14,6 +14,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    bindparam,
     false,
     select,
     true,
@@ -65,24 +66,30 @@ class CaseStageHistory(db.Model):
     def record_entry(cls, case: Any, trigger: str | None = None, *, reopened: bool = False,
                      previous_entered_at: datetime | None = None) -> None:
         """Close the case's current stay (entered at `previous_entered_at`) and open one for
-        the stage it is now in. Core statements: this runs on every move of every case."""
+        the stage it is now in. Core statements built once (below): this runs on every
+        move of every case, and building them cost more than running them."""
         now = case.stage_entered_at
-        table = cls.__table__
         connection = db.session.connection()
         repeat = False
         if reopened or case.closed_at is not None:  # a reopening, or a final stage
-            repeat = connection.execute(select(table.c.id).where(
-                table.c.case_id == case.id, table.c.reopened == true()).limit(1)).first() is not None
+            repeat = connection.execute(_REOPENED_BEFORE, {"stay_case_id": case.id}).first() is not None
         if previous_entered_at is not None:
-            connection.execute(
-                table.update()
-                .where(table.c.case_id == case.id, table.c.left_at.is_(None))
-                .values(left_at=now, duration_seconds=max(0, int((now - previous_entered_at).total_seconds())))
-            )
-        connection.execute(table.insert().values(
-            case_id=case.id, stage=case.state, trigger=trigger, reopened=reopened, repeat_entry=repeat,
-            entered_at=now, due_at=case.stage_due_at, closure_reason=case.closure_reason,
-        ))
+            connection.execute(_CLOSE_STAY, {
+                "stay_case_id": case.id, "stay_left_at": now,
+                "stay_duration": max(0, int((now - previous_entered_at).total_seconds()))})
+        connection.execute(_OPEN_STAY, {
+            "case_id": case.id, "stage": case.state, "trigger": trigger, "reopened": reopened,
+            "repeat_entry": repeat, "entered_at": now, "due_at": case.stage_due_at,
+            "closure_reason": case.closure_reason,
+        })
+
+
+_stays = CaseStageHistory.__table__
+_REOPENED_BEFORE = (select(_stays.c.id)
+                    .where(_stays.c.case_id == bindparam("stay_case_id"), _stays.c.reopened == true()).limit(1))
+_CLOSE_STAY = (_stays.update().where(_stays.c.case_id == bindparam("stay_case_id"), _stays.c.left_at.is_(None))
+               .values(left_at=bindparam("stay_left_at"), duration_seconds=bindparam("stay_duration")))
+_OPEN_STAY = _stays.insert()
 
 
 class ReportJob(db.Model):

@@ -20,7 +20,13 @@ from flask_babel import LazyString
 from sqlalchemy import and_, bindparam, func, insert, inspect, null, or_, select, union, update
 from sqlalchemy import case as sql_case
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import aliased, contains_eager, joinedload, selectinload
+from sqlalchemy.orm import (
+    aliased,
+    contains_eager,
+    joinedload,
+    make_transient_to_detached,
+    selectinload,
+)
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..database import after_transaction, utcnow, write_transaction
@@ -65,7 +71,7 @@ from ..schemas import (
 )
 from ..security.fields import marker as sensitive_marker
 from ..signals import case_moved, sign_off_decided, step_logged
-from ..workflow import Missing, TransitionDef
+from ..workflow import STAGE_COLUMNS, Missing, TransitionDef
 from ..workflow.guards import remember_step_in_stage
 from . import access
 from .audit import append_case_event, append_event, user_chain
@@ -656,27 +662,73 @@ def _move(actor: Actor, case: Case, trigger: str, *, reason: str | None,
     source = case.state
     entered_before = case.stage_entered_at
     now = utcnow()
-    taken = workflow.fire(case, trigger, now)
-    outcome = workflow.definition.states[taken.dest].outcome
-    if workflow.is_final(taken.dest):
-        case.closure_reason = case.termination.closure_reason if case.termination and outcome == "closed_unresolved" else None
-    else:
-        case.closure_reason = None
-    _reset_records_after_moving_back(case, source, taken)
-    CaseStageHistory.record_entry(case, trigger, reopened=taken.reopens, previous_entered_at=entered_before)
-    _touch(case)
-    requested = None
-    if taken.sign_off is not None:
-        requested = SignOff(case=case, requested_trigger=trigger, requested_by_id=actor.user_id,
-                            requested_at=now, case_version=case.version)
-        db.session.add(requested)
-        db.session.flush()
-    _audit(actor, case, "case.transition", before, case_summary(case),
-           trigger=trigger, reason=reason,
-           sign_off_requested=requested.id if requested else None,
-           sign_off_decided=sign_off.id if sign_off else None, **(authority or {}))
-    case_moved.send(case, actor=actor, transition=taken, source=source, now=now)
+    # The case's row is written once, at the end (_save_moved_case): the guards', the
+    # receivers' and the lazy loads' queries would otherwise flush the half-moved case
+    # first, and the audit head once more afterwards.
+    with db.session.no_autoflush:
+        taken = workflow.fire(case, trigger, now)
+        outcome = workflow.definition.states[taken.dest].outcome
+        if workflow.is_final(taken.dest):
+            case.closure_reason = (case.termination.closure_reason
+                                   if case.termination and outcome == "closed_unresolved" else None)
+        else:
+            case.closure_reason = None
+        _reset_records_after_moving_back(case, source, taken)
+        CaseStageHistory.record_entry(case, trigger, reopened=taken.reopens, previous_entered_at=entered_before)
+        _touch(case)
+        requested = _request_sign_off(actor, case, trigger, now) if taken.sign_off is not None else None
+        _audit(actor, case, "case.transition", before, case_summary(case),
+               trigger=trigger, reason=reason,
+               sign_off_requested=requested.id if requested else None,
+               sign_off_decided=sign_off.id if sign_off else None, **(authority or {}))
+        case_moved.send(case, actor=actor, transition=taken, source=source, now=now)
+    _save_moved_case(case)
     return case
+
+
+# What a move writes on the case's row: the stage the engine entered, why it closed, and
+# the version and audit head (also moved by the receivers' audit events).
+_MOVED_COLUMNS = (*STAGE_COLUMNS, "closure_reason", "version", "audit_seq", "audit_hash")
+_cases = Case.__table__
+_WRITE_MOVED_CASE = _cases.update().where(_cases.c.id == bindparam("case_id"))
+_INSERT_SIGN_OFF = insert(SignOff.__table__).returning(SignOff.__table__.c.id)
+
+
+def _save_moved_case(case: Case) -> None:
+    """Write what the move changed on the case with one UPDATE, not a flush of the case.
+    The case is locked (lock_case), so nobody else writes its row meanwhile."""
+    values = {name: getattr(case, name) for name in _MOVED_COLUMNS}
+    db.session.connection().execute(_WRITE_MOVED_CASE, {"case_id": case.id, **values})
+    for name, value in values.items():
+        set_committed_value(case, name, value)
+    _settle(case)
+
+
+def _settle(case: Case) -> None:
+    """Tell the session the case's row holds its every change, as a flush does once it has
+    written them: the commit would otherwise run a unit of work over the case only to find
+    nothing to write (as much Python as the UPDATE itself). Only when nothing else is
+    pending on it: a change the UPDATE did not write stays for the flush."""
+    state = inspect(case)
+    if not state.committed_state and "_pending_mutations" not in state.__dict__:
+        state._commit_all(state.dict, db.session.identity_map)
+
+
+def _request_sign_off(actor: Actor, case: Case, trigger: str, now: datetime) -> SignOff:
+    """Write the sign-off request a move asks for with one INSERT … RETURNING (a flush would
+    write the half-moved case with it) and give back the request, persistent and clean."""
+    columns = {"case_id": case.id, "requested_trigger": trigger, "requested_by_id": actor.user_id,
+               "requested_at": now, "case_version": case.version}
+    sign_off_id = db.session.connection().execute(_INSERT_SIGN_OFF, columns).scalar_one()
+    # Every column given: one left out would be read back from the database when first used.
+    requested = SignOff(id=sign_off_id, decided_by_id=None, decided_at=None, decision=None, reason=None,
+                        **columns)
+    make_transient_to_detached(requested)
+    db.session.add(requested)
+    set_committed_value(requested, "case", case)
+    if "sign_offs" in case.__dict__:  # a list loaded before holds every request, this one too
+        set_committed_value(case, "sign_offs", [*case.sign_offs, requested])
+    return requested
 
 
 def _reset_records_after_moving_back(case: Case, source: str, taken: TransitionDef) -> None:

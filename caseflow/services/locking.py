@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm.interfaces import ORMOption
 
 from ..errors import NotFound
@@ -12,18 +12,18 @@ from ..extensions import db
 from ..i18n import _l
 from ..models import Case, Client
 
+# Every change of a case starts here: the statement is built once (building it cost as
+# much as running it).
+_LOCK_CASE = (select(Case).where(Case.id == bindparam("case_id")).with_for_update(of=Case)
+              .execution_options(populate_existing=True))
+
 
 def lock_case(case_id: int, *options: ORMOption) -> Case:
     """Load a case for change (with the relationships `options` load). PostgreSQL locks the
     row; on SQLite the write transaction (BEGIN IMMEDIATE) already holds the database's
     write lock."""
-    case = db.session.execute(
-        select(Case)
-        .where(Case.id == case_id)
-        .options(*options)
-        .with_for_update(of=Case)
-        .execution_options(populate_existing=True)
-    ).scalar_one_or_none()
+    statement = _LOCK_CASE.options(*options) if options else _LOCK_CASE
+    case = db.session.execute(statement, {"case_id": case_id}).scalar_one_or_none()
     if case is None:
         raise NotFound(_l("No such case."))
     return case

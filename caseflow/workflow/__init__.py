@@ -9,7 +9,7 @@ from .definition import (
     load_workflows,
     parse_workflow,
 )
-from .engine import WorkflowEngine
+from .engine import STAGE_COLUMNS, WorkflowEngine
 from .guards import GUARDS, Missing
 
 
@@ -19,6 +19,7 @@ def build_engines(directory) -> dict[str, WorkflowEngine]:
 
 __all__ = [
     "GUARDS",
+    "STAGE_COLUMNS",
     "AftercareDef",
     "Missing",
     "StateDef",

@@ -62,6 +62,11 @@ def _engine_may_set_state() -> Iterator[None]:
         _state_change_allowed.reset(token)
 
 
+# The case's columns that entering a state sets (enter_state): a service that writes the
+# moved case's row itself writes these.
+STAGE_COLUMNS = ("state", "stage_entered_at", "stage_due_at", "closed_at")
+
+
 class WorkflowEngine:
     def __init__(self, definition: WorkflowDefinition):
         self.definition = definition

@@ -1,0 +1,91 @@
+"""What a move writes: the case's row once, with its stage, version and audit head as the
+service returns them; a sign-off request with it; nothing at all when the move fails."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from caseflow.extensions import db
+from caseflow.models import AuditEvent, CaseStageHistory, SignOff
+from caseflow.services import cases
+from caseflow.services.audit import verify_everything
+from caseflow.services.context import Actor
+from caseflow.signals import case_moved
+from tests.support.factories import approve, rate_all
+from tests.support.queries import count, fresh, statements
+
+MOVED = ("state", "stage_entered_at", "stage_due_at", "closed_at", "closure_reason", "version",
+         "audit_seq", "audit_hash")
+
+
+def _moved(case) -> dict:
+    return {name: getattr(case, name) for name in MOVED}
+
+
+def _writes(seen: list[str], table: str) -> list[str]:
+    return [s for s in seen if s.lstrip().upper().startswith((f"UPDATE {table.upper()} ", f"INSERT INTO {table.upper()} "))]
+
+
+def test_a_move_writes_the_case_row_once_as_it_returns_it(team, make):
+    case = make.case(team.facilitator)
+    with statements() as seen:
+        moved = cases.fire_trigger(Actor(user=team.facilitator), case.id, "start_assessment", expected_version=1)
+    returned = _moved(moved)
+    assert len(_writes(seen, "cases")) == 1
+    assert returned == _moved(fresh(case))
+    assert returned["state"] == "assessment" and returned["version"] == 2
+    assert verify_everything().ok
+
+
+def test_a_move_asking_for_a_sign_off_writes_the_request_with_the_new_version(team, make):
+    me = Actor(user=team.facilitator)
+    case = make.case(team.facilitator, to="evaluation")
+    cases.save_evaluation(me, case.id, rate_all(case, "achieved"))
+    cases.save_termination_request(me, case.id, {"outcome": "resolved", "aftercare_plan": "Kunjungan bulanan"})
+    with statements() as seen:
+        moved = cases.fire_trigger(me, case.id, "request_termination")
+    returned = _moved(moved)
+    request = moved.pending_sign_off
+    assert len(_writes(seen, "cases")) == 1 and len(_writes(seen, "sign_offs")) == 1
+    assert (request.requested_trigger, request.case_version, request.decision) == (
+        "request_termination", returned["version"], None)
+    assert returned == _moved(fresh(case))
+    assert fresh(case).pending_sign_off.id == request.id
+
+
+def test_a_resolution_that_starts_aftercare_stores_the_case_as_returned(team, make):
+    case = make.case(team.facilitator, to="termination_review")
+    approve(team.supervisor, case)
+    decided = fresh(case)
+    assert decided.state == "resolved" and decided.closed_at is not None
+    last = db.session.execute(select(AuditEvent).where(AuditEvent.chain == f"case:{case.id}")
+                              .order_by(AuditEvent.seq.desc()).limit(1)).scalar_one()
+    # The aftercare's event, appended after the move's by a receiver, is the stored head.
+    assert last.action == "aftercare.started"
+    assert (decided.audit_seq, decided.audit_hash) == (last.seq, last.hash)
+    assert verify_everything().ok
+
+
+def test_a_move_whose_receiver_fails_leaves_nothing_written(team, make):
+    case = make.case(team.facilitator)
+    before = _moved(fresh(case))
+    stays = count(CaseStageHistory, CaseStageHistory.case_id == case.id)
+    events = count(AuditEvent, AuditEvent.case_id == case.id)
+
+    def refuse(_case, **_kwargs):
+        raise RuntimeError("receiver failed")
+
+    case_moved.connect(refuse)
+    try:
+        with pytest.raises(RuntimeError, match="receiver failed"):
+            cases.fire_trigger(Actor(user=team.facilitator), case.id, "start_assessment")
+    finally:
+        case_moved.disconnect(refuse)
+    assert _moved(fresh(case)) == before
+    assert count(CaseStageHistory, CaseStageHistory.case_id == case.id) == stays
+    assert count(AuditEvent, AuditEvent.case_id == case.id) == events
+    assert count(SignOff, SignOff.case_id == case.id) == 0
+    # and the same move then goes through
+    assert cases.fire_trigger(Actor(user=team.facilitator), case.id, "start_assessment").state == "assessment"
+    assert verify_everything().ok
