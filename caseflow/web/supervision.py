@@ -23,7 +23,7 @@ from ..i18n import _l
 from ..models import Case, Role, SignOff, User
 from ..reports import figures
 from ..schemas import ascii_number
-from ..services import access, deadlines, sync_health
+from ..services import access, deadlines, notifications, sign_off_queue, sync_health
 from ..services import cases as case_services
 from ..services import supervision as supervision_records
 from ..services.cases import record_denied_access
@@ -31,7 +31,8 @@ from . import navigation
 from .auth import request_actor
 from .errors import render_invalid
 from .formatting import to_zone, viewer_zone
-from .helpers import require_role
+from .helpers import require_role, url_maker
+from .next_actions import action_notes
 
 bp = Blueprint("supervision", __name__, url_prefix="/team")
 
@@ -108,9 +109,14 @@ def late_work():
 
 @bp.route("/sign-offs")
 def sign_offs():
-    pending = case_services.pending_sign_offs_for(current_user, details=True)
-    return render_template("supervision/sign_offs.html", pending=pending, now=utcnow(),
-                           actions=deadlines.next_actions([s.case for s in pending], current_user))
+    viewer = current_user._get_current_object()
+    pending, menu = sign_off_queue.sign_off_queue(viewer, notifications.unread_statement(viewer))
+    if menu is not None:  # the menu's count came with the rows
+        navigation.known_count(notifications.unread_count, menu[0])
+    now = utcnow()
+    return render_template(
+        "supervision/sign_offs.html", pending=pending, now=now, sign_off_url=url_maker("supervision.sign_off", "sign_off_id"),
+        actions=action_notes({s.case_id: a for s in pending if (a := deadlines.next_action_of(s.facts, viewer, now))}))
 
 
 def _sign_off_or_404(sign_off_id: int) -> SignOff:
