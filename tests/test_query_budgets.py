@@ -35,7 +35,7 @@ BUDGETS = {
     "api_log_step": 12,  # with a token; 10 with a session (SQLite BEGINs included)
     "api_outbox": 22,  # two entries, + the tablet's sync report, one upsert (sync health)
     "sign_off_queue": 3,  # the requests as values with the menu's count (services/sign_off_queue.py)
-    "team_page": 12,  # + each facilitator's last sync and late-work count, one statement
+    "team_page": 8,  # figures' three; the overdue counts; the team with sessions, sync and menu count; the requests
     "audit_history": 17,  # + the filter's people, the unfiltered total, names in words
 }
 

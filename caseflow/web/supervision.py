@@ -70,26 +70,27 @@ def _month_start() -> date:
 @bp.route("")
 def team():
     """Each facilitator's open cases, overdue cases and cases resolved this month."""
-    now = figures.Filters()
-    month = figures.Filters(start=_month_start())
-    open_by = figures.tally("in_progress", now, current_user, by="facilitator")
+    viewer = current_user._get_current_object()
+    month_start = _month_start()
+    open_by = figures.tally("in_progress", figures.Filters(), viewer, by="facilitator")
     # Overdue against whoever must act: a case waiting for a decision is the supervisor's.
-    overdue_by = deadlines.overdue_counts_by_facilitator(current_user)
-    resolved_by = figures.tally("resolved", month, current_user, by="facilitator")
-    team = _team()
-    last_supervised = supervision_records.last_supervised([user.id for user in team])
-    health = sync_health.team_health([user.id for user in team])  # one statement
+    overdue_by = deadlines.overdue_counts_by_facilitator(viewer)
+    resolved_by = figures.tally("resolved", figures.Filters(start=month_start), viewer, by="facilitator")
+    team, menu = supervision_records.team_overview(viewer, notifications.unread_statement(viewer))
+    if menu is not None:  # the menu's count came with the team
+        navigation.known_count(notifications.unread_count, menu[0])
     rows = [
-        {"user": user, "open": open_by.get(user.id, 0), "overdue": overdue_by.get(user.id, 0),
-         "resolved": resolved_by.get(user.id, 0), "last_supervised": last_supervised.get(user.id),
-         "sync": health.get(user.id), "late": health[user.id].late if user.id in health else 0}
-        for user in team
+        {"user": member, "open": open_by.get(member.id, 0), "overdue": overdue_by.get(member.id, 0),
+         "resolved": resolved_by.get(member.id, 0), "last_supervised": member.last_supervised,
+         "sync": member.sync, "late": member.sync.late}
+        for member in team
     ]
     totals = {key: sum(row[key] for row in rows) for key in ("open", "overdue", "resolved", "late")}
-    pending = case_services.pending_sign_offs_for(current_user, due_dates=True)
-    return render_template("supervision/team.html", rows=rows, totals=totals, pending=pending,
-                           decisions_overdue=deadlines.decisions_overdue(pending), month_start=_month_start(),
-                           review_days=sync_health.review_days())
+    waiting = sign_off_queue.waiting_decisions(viewer)
+    return render_template("supervision/team.html", rows=rows, totals=totals, waiting=len(waiting),
+                           decisions_overdue=len(deadlines.requests_overdue(waiting)), month_start=month_start,
+                           review_days=sync_health.review_days(),
+                           handover_url=url_maker("handover.page", "user_id"))
 
 
 LATE_KINDS = {"step": _l("Step"), "assessment": _l("Assessment"), "plan": _l("Plan"), "evaluation": _l("Evaluation"),
