@@ -36,7 +36,7 @@ BUDGETS = {
     "api_outbox": 22,  # two entries, + the tablet's sync report, one upsert (sync health)
     "sign_off_queue": 3,  # the requests as values with the menu's count (services/sign_off_queue.py)
     "team_page": 8,  # figures' three; the overdue counts; the team with sessions, sync and menu count; the requests
-    "audit_history": 17,  # + the filter's people, the unfiltered total, names in words
+    "audit_history": 9,  # the read recorded; actors with the counts; the page (+ goals, earlier cases if named)
 }
 
 

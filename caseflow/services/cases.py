@@ -864,17 +864,36 @@ def _load_case_for_reading(case_id: int, with_steps: bool, with_lists: bool) -> 
     return case, row[3:]
 
 
+@functools.cache
+def _case_head_statement() -> Any:
+    """The case locked (as lock_case does) with its client, and nothing else: built once."""
+    return (select(Case).where(Case.id == bindparam("case_id")).options(joinedload(Case.client))
+            .with_for_update(of=Case).execution_options(populate_existing=True))
+
+
+def _load_case_head(case_id: int) -> Case:
+    case = db.session.execute(_case_head_statement(), {"case_id": case_id}).scalar_one_or_none()
+    if case is None:
+        raise NotFound(_l("No such case."))
+    return case
+
+
 def read_case(actor: Actor, case_id: int, what: str = "case", *,
               before: tuple[datetime, int] | None = None, limit: int = STEP_PAGE_SIZE,
-              lists: bool = False, recorders: bool = False) -> CaseReading:
+              lists: bool = False, recorders: bool = False, records: bool = True) -> CaseReading:
     """A case with what its page shows, its read recorded in the same transaction: the
     access check, the audit event and the reads commit together (no second transaction),
     and what was recorded as seen is what is shown. A fixed number of statements whatever
     the case's size; `limit` 0: no steps (a page that does not show them). With `lists`,
     which of CASE_PAGE_LISTS have rows (read with the case's row); with `recorders`, each
-    step's recorder (a page names them; the API gives their ids)."""
+    step's recorder (a page names them; the API gives their ids). Without `records`, the
+    case's own row and its client only (with `limit` 0: a page that names the case and
+    shows none of its records, such as its audit history)."""
     with write_transaction():
-        case, rest = _load_case_for_reading(case_id, bool(limit), lists)
+        if records:
+            case, rest = _load_case_for_reading(case_id, bool(limit), lists)
+        else:
+            case, rest = _load_case_head(case_id), ()
         access.require_view(actor.user, case)
         _audit(actor, case, "case.viewed", None, None, page=what)
         _save_case_head(case)  # one UPDATE, not a flush of the case before the next query
