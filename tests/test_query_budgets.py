@@ -26,8 +26,7 @@ N = 2
 # Statements per request. Each includes the signed-in user's row and, where the page is a
 # read of one case, the read recorded in its audit chain.
 # Since the supervisor's feedback landed every page also counts the unread notifications
-# (one statement), and the sign-off queue and team page load what a decision's deadline and
-# resolution flag read once for all rows (the selectinloads of pending_sign_offs_for).
+# (one statement; a page with rows of its own may read it with them).
 BUDGETS = {
     # What every signed-in request pays: the user with their province (and, for the
     # tablet's session question, their offline key) in one statement, plus SQLite's BEGIN.
@@ -39,9 +38,9 @@ BUDGETS = {
     "api_case_detail": 7,
     "api_log_step": 12,  # with a token; 10 with a session (SQLite BEGINs included)
     "api_outbox": 20,  # two entries (their keys reserved, then stored, together), + the sync report
-    "sign_off_queue": 13,
-    "team_page": 12,  # + each facilitator's last sync and late-work count, one statement
-    "audit_history": 17,  # + the filter's people, the unfiltered total, names in words
+    "sign_off_queue": 3,  # the requests as values with the menu's count (services/sign_off_queue.py)
+    "team_page": 8,  # figures' three; the overdue counts; the team with sessions, sync and menu count; the requests
+    "audit_history": 9,  # the read recorded; actors with the counts; the page (+ goals, earlier cases if named)
 }
 
 

@@ -947,17 +947,36 @@ def _load_case_for_reading(case_id: int, with_steps: bool, with_lists: bool) -> 
     return case, row[3:]
 
 
+@functools.cache
+def _case_head_statement() -> Any:
+    """The case locked (as lock_case does) with its client, and nothing else: built once."""
+    return (select(Case).where(Case.id == bindparam("case_id")).options(joinedload(Case.client))
+            .with_for_update(of=Case).execution_options(populate_existing=True))
+
+
+def _load_case_head(case_id: int) -> Case:
+    case = db.session.execute(_case_head_statement(), {"case_id": case_id}).scalar_one_or_none()
+    if case is None:
+        raise NotFound(_l("No such case."))
+    return case
+
+
 def read_case(actor: Actor, case_id: int, what: str = "case", *,
               before: tuple[datetime, int] | None = None, limit: int = STEP_PAGE_SIZE,
-              lists: bool = False, recorders: bool = False) -> CaseReading:
+              lists: bool = False, recorders: bool = False, records: bool = True) -> CaseReading:
     """A case with what its page shows, its read recorded in the same transaction: the
     access check, the audit event and the reads commit together (no second transaction),
     and what was recorded as seen is what is shown. A fixed number of statements whatever
     the case's size; `limit` 0: no steps (a page that does not show them). With `lists`,
     which of CASE_PAGE_LISTS have rows (read with the case's row); with `recorders`, each
-    step's recorder (a page names them; the API gives their ids)."""
+    step's recorder (a page names them; the API gives their ids). Without `records`, the
+    case's own row and its client only (with `limit` 0: a page that names the case and
+    shows none of its records, such as its audit history)."""
     with write_transaction():
-        case, rest = _load_case_for_reading(case_id, bool(limit), lists)
+        if records:
+            case, rest = _load_case_for_reading(case_id, bool(limit), lists)
+        else:
+            case, rest = _load_case_head(case_id), ()
         access.require_view(actor.user, case)
         _audit(actor, case, "case.viewed", None, None, page=what)
         _save_case_head(case)  # one UPDATE, not a flush of the case before the next query
@@ -1036,36 +1055,32 @@ def get_case(user: User, case_id: int) -> Case:
     return access.require_view(user, case)
 
 
-def pending_sign_offs_for(user: User, *, details: bool = False, due_dates: bool = False) -> list[SignOff]:
-    """Requests this user may decide, oldest first; with `details`, each with its case, the
-    case's client, facilitator and termination request loaded (the queue shows them); with
-    `due_dates`, only what a decision's deadline reads (the case and its province)."""
+# The team's requests, inside the conditions of `decidable_by`. Made once: an alias builds its
+# column collection when made (milliseconds of CPU on every page that reads the queue).
+_TEAM_REQUEST, _TEAM_REQUEST_CASE = aliased(SignOff), aliased(Case)
+
+
+def decidable_by(user: User) -> list[Any]:
+    """The conditions, on SignOff joined to its Case, of the requests `user` (a supervisor)
+    may decide now: their team's, the teams they act for today, and those escalated to
+    them; never their own request, nor one on their own case."""
+    # One id list from index lookups (an OR of the two would read every pending request).
+    team_requests = select(_TEAM_REQUEST.id).join(
+        _TEAM_REQUEST_CASE, _TEAM_REQUEST_CASE.id == _TEAM_REQUEST.case_id).where(
+        _TEAM_REQUEST.decision.is_(None), _TEAM_REQUEST_CASE.facilitator_id.in_(access.supervised_ids(user)))
+    return [SignOff.decision.is_(None), SignOff.id.in_(union(team_requests, escalated_sign_off_ids(user))),
+            SignOff.requested_by_id != user.id, Case.facilitator_id != user.id]
+
+
+def pending_sign_offs_for(user: User, *, due_dates: bool = False) -> list[SignOff]:
+    """Requests this user may decide, oldest first; with `due_dates`, only what a
+    decision's deadline reads loaded (the case and its province). The queue's own page
+    reads its rows as values (services/sign_off_queue.py)."""
     if user.role != Role.SUPERVISOR:
         return []
-    # Their team, the teams they act for today, and requests escalated to them: one id
-    # list from index lookups (an OR of the two would read every pending request).
-    team_request, team_case = aliased(SignOff), aliased(Case)
-    team_requests = select(team_request.id).join(team_case, team_case.id == team_request.case_id).where(
-        team_request.decision.is_(None), team_case.facilitator_id.in_(access.supervised_ids(user)))
-    statement = (
-        select(SignOff).join(Case).join(User, Case.facilitator_id == User.id)
-        .where(SignOff.decision.is_(None), SignOff.id.in_(union(team_requests, escalated_sign_off_ids(user))),
-               SignOff.requested_by_id != user.id, Case.facilitator_id != user.id)
-        .order_by(SignOff.requested_at)
-    )
-    if details:
-        statement = statement.options(
-            contains_eager(SignOff.case).contains_eager(Case.facilitator),
-            contains_eager(SignOff.case).selectinload(Case.client),
-            contains_eager(SignOff.case).selectinload(Case.termination),
-            # What the queue's next action and resolution flag read per row.
-            contains_eager(SignOff.case).selectinload(Case.province),
-            contains_eager(SignOff.case).contains_eager(Case.facilitator).selectinload(User.supervisor),
-            contains_eager(SignOff.case).selectinload(Case.evaluation).selectinload(Evaluation.ratings),
-            contains_eager(SignOff.case).selectinload(Case.plan).selectinload(InterventionPlan.goals),
-            contains_eager(SignOff.case).selectinload(Case.sign_offs),
-        )
-    elif due_dates:
+    statement = (select(SignOff).join(Case).join(User, Case.facilitator_id == User.id)
+                 .where(*decidable_by(user)).order_by(SignOff.requested_at))
+    if due_dates:
         statement = statement.options(contains_eager(SignOff.case).selectinload(Case.province))
     return list(db.session.execute(statement).scalars())
 

@@ -186,3 +186,19 @@ def decisions_overdue(sign_offs: list[SignOff], now: datetime | None = None) -> 
     """The requests among `sign_offs` (undecided) whose decision deadline has passed."""
     now = now or utcnow()
     return [s for s in sign_offs if (due := sign_off_due_at(s)) is not None and now >= due]
+
+
+class RequestFacts(NamedTuple):
+    """What a request's decision deadline reads, for a list that selects these values itself."""
+
+    workflow: str
+    trigger: str
+    requested_at: datetime
+    zone: str  # the case's province zone
+
+
+def requests_overdue(requests: list[RequestFacts], now: datetime | None = None) -> list[RequestFacts]:
+    """`decisions_overdue` from the requests' values."""
+    now = now or utcnow()
+    return [r for r in requests
+            if (due := request_due_at(r.workflow, r.trigger, r.requested_at, r.zone)) is not None and now >= due]

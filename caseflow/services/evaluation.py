@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import Exists, select
+
 from ..database import write_transaction
 from ..errors import GuardFailed, ValidationError
 from ..i18n import _l
-from ..models import Case
+from ..models import Case, Evaluation, Goal, GoalRating, InterventionPlan, TerminationRequest
 from . import cases as case_services
 from .context import Actor
 
@@ -77,6 +79,19 @@ def resolution_flags(case: Case) -> list[tuple[str, str]]:
     names = {g.id: g.description for g in (case.plan.goals if case.plan else []) if not g.archived}
     return [(names[r.goal_id], r.rating) for r in case.evaluation.ratings
             if r.goal_id in names and r.rating != ACHIEVED]
+
+
+def resolution_flagged() -> Exists:
+    """Whether `resolution_flags(case)` has any, as an EXISTS correlated to Case: for a list
+    that reads its values in one statement (tests/services/test_evaluation_form.py compares)."""
+    return (select(GoalRating.id)
+            .join(Evaluation, Evaluation.id == GoalRating.evaluation_id)
+            .join(Goal, Goal.id == GoalRating.goal_id)
+            .join(InterventionPlan, InterventionPlan.id == Goal.plan_id)
+            .join(TerminationRequest, TerminationRequest.case_id == Evaluation.case_id)
+            .where(Evaluation.case_id == Case.id, InterventionPlan.case_id == Case.id,
+                   TerminationRequest.outcome == "resolved", Goal.archived.is_(False), GoalRating.rating != ACHIEVED)
+            .correlate(Case).exists())
 
 
 def submit_evaluation(actor: Actor, case_id: int, data: dict, expected_version: int | None = None) -> Case:

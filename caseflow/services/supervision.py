@@ -18,12 +18,15 @@ An action point's due date is a day: it ends at 23:59 in the zone of its case's 
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime, timedelta
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import selectinload
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from ..database import utcnow, write_transaction
 from ..errors import NotAllowed, NotFound, ValidationError
@@ -34,11 +37,12 @@ from ..models.deadlines import DeadlineStatus, deadline_status, end_of_day
 from ..models.supervision import INDIVIDUAL, session_facilitators
 from ..schemas import is_row_id, load
 from ..schemas.supervision import SupervisionSessionSchema
-from . import access, notifications
+from . import access, notifications, sync_health
 from .audit import append_case_event, append_event, user_chain
 from .cases import record_refusal
 from .context import Actor
 from .locking import lock_case
+from .sync_health import SyncHealth
 
 ACTION_POINT_ASSIGNED = "supervision.action_point"
 # A session is written down soon after it was held: not in the future, not long ago.
@@ -228,12 +232,49 @@ def get_session(user: User, session_id: object) -> SupervisionSession:
     return session
 
 
+def last_supervised_day() -> ScalarSelect:
+    """The day of the latest supervision session of each User row (correlated)."""
+    return (select(func.max(SupervisionSession.held_on))
+            .join(session_facilitators, SupervisionSession.id == session_facilitators.c.session_id)
+            .where(session_facilitators.c.user_id == User.id).correlate(User).scalar_subquery())
+
+
 def last_supervised(facilitator_ids: list[int]) -> dict[int, date]:
     """{facilitator id: the day of their latest supervision session}."""
     if not facilitator_ids:
         return {}
-    return dict(db.session.execute(
-        select(session_facilitators.c.user_id, func.max(SupervisionSession.held_on))
-        .join(SupervisionSession, SupervisionSession.id == session_facilitators.c.session_id)
-        .where(session_facilitators.c.user_id.in_(facilitator_ids))
-        .group_by(session_facilitators.c.user_id)).all())
+    return {user_id: day for user_id, day in db.session.execute(
+        select(User.id, last_supervised_day()).where(User.id.in_(facilitator_ids))) if day is not None}
+
+
+class TeamMember(NamedTuple):
+    """A facilitator of the team as the team page shows them."""
+
+    id: int
+    full_name: str
+    username: str
+    active: bool
+    last_supervised: date | None
+    sync: SyncHealth
+
+
+@functools.cache
+def _team_statement() -> Select:
+    """The team with when each was last supervised and their sync health: built once per
+    process (building it costs more Python than reading it)."""
+    return sync_health.with_health(
+        select(User.id, User.full_name, User.username, User.active, last_supervised_day())
+        .where(User.supervisor_id == bindparam("supervisor_id"), User.role == Role.FACILITATOR)
+        .order_by(User.active.desc(), User.full_name, User.id))
+
+
+def team_overview(supervisor: User, *extra: Any) -> tuple[list[TeamMember], tuple | None]:
+    """The supervisor's own team (active first, by name), each with when they were last
+    supervised and their sync health, in one statement; and the values of `extra` (scalar
+    subqueries that do not depend on the row) read with them: None for an empty team."""
+    statement = _team_statement()
+    if extra:
+        statement = statement.add_columns(*extra)
+    rows = db.session.execute(statement, {"supervisor_id": supervisor.id}).all()
+    members = [TeamMember(*row[:5], SyncHealth(*row[5:9])) for row in rows]
+    return members, (tuple(rows[0][9:]) if rows else None)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app, has_app_context
-from sqlalchemy import and_, func, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import selectinload
 
@@ -105,17 +105,13 @@ class SyncHealth:
             self.oldest_waiting_at is not None and is_stale(self.oldest_waiting_at))
 
 
-def team_health(user_ids: list[int]) -> dict[int, SyncHealth]:
-    """{person: their sync health}, in one statement (the team page's budget)."""
-    if not user_ids:
-        return {}
+def with_health(statement: Select) -> Select:
+    """`statement` (over User) with each person's last sync, what their tablet held then
+    and their late-work count as its last four columns (`SyncHealth(*row[-4:])`)."""
     late = (select(func.count(LateArrival.id)).where(LateArrival.user_id == User.id)
             .correlate(User).scalar_subquery())
-    rows = db.session.execute(
-        select(User.id, SyncReport.last_sync_at, SyncReport.waiting, SyncReport.oldest_waiting_at, late)
-        .outerjoin(SyncReport, SyncReport.user_id == User.id)
-        .where(User.id.in_(user_ids))).all()
-    return {row[0]: SyncHealth(row[1], row[2], row[3], row[4]) for row in rows}
+    return (statement.add_columns(SyncReport.last_sync_at, SyncReport.waiting, SyncReport.oldest_waiting_at, late)
+            .outerjoin(SyncReport, SyncReport.user_id == User.id))
 
 
 def late_arrivals_for(supervisor: User) -> list[LateArrival]:

@@ -7,22 +7,24 @@ Opening a case's history is a read of the case and is recorded like one.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, current_app, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from ..errors import ValidationError
 from ..extensions import db
 from ..i18n import _l, audit_labels
 from ..models import AccountChange, AuditEvent, Case, Client, PpksCategory, Province, Role, User
-from ..schemas import is_plausible_day, parse_row_id
+from ..schemas import is_plausible_day, page_number, parse_row_id
 from ..services import access
 from ..services import audit as audit_services
 from ..services import cases as case_services
@@ -30,7 +32,7 @@ from ..services.runtime import engine
 from . import navigation
 from .auth import request_actor
 from .errors import render_invalid
-from .formatting import locale_code, viewer_zone
+from .formatting import locale_code, role_name, viewer_zone
 from .helpers import paginate, require_role
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -100,10 +102,51 @@ def _names(zone: str | None = None) -> audit_labels.Names:
     return audit_labels.Names(zone=zone or viewer_zone(), locale=locale_code())
 
 
-def changes(before: Any, after: Any, names: audit_labels.Names | None = None) -> list[Change]:
+class Wording:
+    """audit_labels' words for one page's events, each field and value put into words once:
+    a page of events repeats the same fields and values (each look-up goes through the
+    request's catalog)."""
+
+    def __init__(self, names: audit_labels.Names) -> None:
+        self.names = names
+        self._labels: dict[str, str] = {}
+        self._values: dict[tuple[str, type, Any], str] = {}
+        self._actions: dict[str, str] = {}
+        self._roles: dict[str | None, str] = {}
+
+    def label(self, path: str) -> str:
+        text = self._labels.get(path)
+        if text is None:
+            text = self._labels[path] = audit_labels.field_name(path)
+        return text
+
+    def value(self, path: str, value: Any) -> str:
+        if isinstance(value, dict | list):  # an emptied record: not a key
+            return audit_labels.value_text(path, value, self.names)
+        key = (path, type(value), value)  # the type too: True and 1 are equal keys
+        text = self._values.get(key)
+        if text is None:
+            text = self._values[key] = audit_labels.value_text(path, value, self.names)
+        return text
+
+    def action(self, action: str) -> str:
+        text = self._actions.get(action)
+        if text is None:
+            text = self._actions[action] = action_name(action)
+        return text
+
+    def role(self, role: str | None) -> str:
+        text = self._roles.get(role)
+        if text is None:
+            text = self._roles[role] = role_name(role)
+        return text
+
+
+def changes(before: Any, after: Any, names: audit_labels.Names | None = None,
+            wording: Wording | None = None) -> list[Change]:
     """Field by field, what an event changed: added, removed or changed; unchanged
     fields are left out (they are still in the event, and in an evidence package)."""
-    names = names or _names()
+    words = wording or Wording(names or _names())
     old, new = _flatten(before) if before is not None else {}, _flatten(after) if after is not None else {}
     result = []
     for key in list(old) + [k for k in new if k not in old]:
@@ -113,30 +156,21 @@ def changes(before: Any, after: Any, names: audit_labels.Names | None = None) ->
             continue  # the row's own id: in the event and the evidence package, not a change to read
         result.append(Change(
             key,
-            audit_labels.value_text(key, old[key], names) if key in old else None,
-            audit_labels.value_text(key, new[key], names) if key in new else None,
-            audit_labels.field_name(key),
+            words.value(key, old[key]) if key in old else None,
+            words.value(key, new[key]) if key in new else None,
+            words.label(key),
             audit_labels.raw_text(old[key]) if key in old else None,
             audit_labels.raw_text(new[key]) if key in new else None,
         ))
     return result
 
 
-def _context_items(context: Any, names: audit_labels.Names) -> list[tuple[str, str, str]]:
+def _context_items(context: Any, words: Wording) -> list[tuple[str, str, str]]:
     """(label, readable value, raw key=value) of what an event noted beside its change."""
     if not isinstance(context, dict):
         return []
-    return [(label, value, f"{key}={raw}")
-            for key, flat in context.items() for path, item in _flatten(flat, str(key)).items()
-            for label, value, raw in [(audit_labels.field_name(path), audit_labels.value_text(path, item, names),
-                                       audit_labels.raw_text(item))]]
-
-
-def _people(ids: set[int | None]) -> dict[int, User]:
-    ids = {i for i in ids if i is not None}
-    if not ids:
-        return {}
-    return {u.id: u for u in db.session.execute(select(User).where(User.id.in_(ids))).scalars()}
+    return [(words.label(path), words.value(path, item), f"{key}={audit_labels.raw_text(item)}")
+            for key, flat in context.items() for path, item in _flatten(flat, str(key)).items()]
 
 
 # --- case search ----------------------------------------------------------------------
@@ -175,36 +209,89 @@ def search():
 HISTORY_KINDS = ("all", "changes", "reads")
 
 
-def _case_names(case: Case, events: list[AuditEvent]) -> audit_labels.Names:
-    """The people, categories, provinces, goals and stages the case's events refer to."""
+class _Lazy(Mapping[Any, Any]):
+    """A mapping read from the database when first asked (a page whose values never refer
+    to one costs no statement)."""
+
+    def __init__(self, load: Callable[[], dict[Any, Any]]) -> None:
+        self._load, self._found = load, None
+
+    def _items(self) -> dict[Any, Any]:
+        if self._found is None:
+            self._found = self._load()
+        return self._found
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._items()[key]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._items())
+
+    def __len__(self) -> int:
+        return len(self._items())
+
+
+def _reference_names(locale: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The PPKS categories' names in `locale` and the provinces' names by code: reference
+    data, changed only with a deploy, read once per application and language."""
+    kept = current_app.extensions.setdefault("caseflow.audit_reference_names", {})
+    found = kept.get(locale)
+    if found is None:
+        found = kept[locale] = (
+            {c.code: c.name(locale) for c in db.session.execute(select(PpksCategory)).scalars()},
+            {code: name for code, name in db.session.execute(select(Province.code, Province.name))})
+    return found
+
+
+def _plan_goals(case_id: int) -> dict[int, str]:
+    """{goal id: description} of every goal the case's plans ever named (its plan.saved events)."""
+    goals: dict[int, str] = {}
+    for (after,) in db.session.execute(select(AuditEvent.after).where(
+            AuditEvent.case_id == case_id, AuditEvent.action == "plan.saved")):
+        for goal in (after or {}).get("goals", []):
+            if isinstance(goal, dict) and isinstance(goal.get("id"), int):
+                goals[goal["id"]] = goal.get("description") or ""
+    return goals
+
+
+def _case_names(case: Case, events: list[Any], people: dict[int, str]) -> audit_labels.Names:
+    """The people, categories, provinces, goals and stages the case's events refer to.
+    `people`: names already read (the case's actors); anyone else the events name is read."""
     locale = locale_code()
-    person_ids = {e.actor_id for e in events}
+    person_ids = set()
     for e in events:
         for record in (e.before, e.after, e.context):
             if isinstance(record, dict):
                 person_ids.update(v for k, v in _flatten(record).items()
                                   if k.rsplit(".", 1)[-1] in audit_labels.PERSON_FIELDS and isinstance(v, int))
+    missing = person_ids - people.keys()
+    if missing:
+        people = people | dict(db.session.execute(select(User.id, User.full_name).where(User.id.in_(missing))).all())
     earlier = {v for e in events if isinstance(e.context, dict)
                for v in (e.context.get("earlier_case_ids") or []) if isinstance(v, int)}
     cases = dict(db.session.execute(access.visible_cases(current_user, select(Case.id, Case.number))
                                     .where(Case.id.in_(earlier))).all()) if earlier else {}
-    goals: dict[int, str] = {}
-    for (after,) in db.session.execute(select(AuditEvent.after).where(
-            AuditEvent.case_id == case.id, AuditEvent.action == "plan.saved")):
-        for goal in (after or {}).get("goals", []):
-            if isinstance(goal, dict) and isinstance(goal.get("id"), int):
-                goals[goal["id"]] = goal.get("description") or ""
+    categories, provinces = _reference_names(locale)
     definition = engine(case.workflow).definition
     return audit_labels.Names(
-        people={u.id: u.full_name for u in _people(person_ids).values()},
-        categories={c.code: c.name(locale) for c in db.session.execute(select(PpksCategory)).scalars()},
-        provinces={p.code: p.name for p in db.session.execute(select(Province)).scalars()},
-        goals=goals, clients={case.client_id: case.client.full_name}, cases=cases,
+        people=people, categories=categories, provinces=provinces,
+        goals=_Lazy(lambda: _plan_goals(case.id)), clients={case.client_id: case.client.full_name}, cases=cases,
         state_title=lambda code: definition.states[code].title(locale) if code in definition.states else code,
         trigger_title=lambda code: (definition.triggers[code][0].title(locale)
                                     if code in definition.triggers else code),
         zone=viewer_zone(), locale=locale,
     )
+
+
+class _Actor(NamedTuple):
+    full_name: str
+    username: str
+
+
+# What the timeline shows of an event (not its hashes, salt, digest or user agent).
+_TIMELINE_COLUMNS = (AuditEvent.id, AuditEvent.chain, AuditEvent.seq, AuditEvent.occurred_at, AuditEvent.actor_id,
+                     AuditEvent.actor_role, AuditEvent.origin_ip, AuditEvent.action, AuditEvent.before,
+                     AuditEvent.after, AuditEvent.context, AuditEvent.redacted_at)
 
 
 def _history_filters(case: Case) -> tuple[dict[str, Any], list[Any]]:
@@ -260,23 +347,33 @@ def _compact(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def history(case_id: int):
     """Every audit event of the case, oldest first: who, in which role, when (local time
     and UTC), from where, and what changed, in words; filtered by kind, person and period."""
-    case = case_services.read_case(request_actor(), case_id, what="audit history", limit=0).case
+    case = case_services.read_case(request_actor(), case_id, what="audit history", limit=0, records=False).case
     condition = or_(AuditEvent.case_id == case.id, AuditEvent.chain == audit_services.case_chain(case.id))
     form, filters = _history_filters(case)
-    everyone = db.session.execute(select(AuditEvent.actor_id).where(condition).distinct()).scalars().all()
-    people_options = sorted(((u.id, u.full_name) for u in _people(set(everyone)).values()), key=lambda p: p[1])
-    total = db.session.execute(select(func.count()).select_from(AuditEvent).where(condition)).scalar_one()
-    found = paginate(select(AuditEvent).where(condition, *filters)
-                     .order_by(AuditEvent.occurred_at, AuditEvent.chain, AuditEvent.seq), TIMELINE_PAGE_SIZE)
-    events = found.items
-    names = _case_names(case, events)
-    people = _people({e.actor_id for e in events})
-    entries = _compact([{"event": e, "actor": people.get(e.actor_id), "action": action_name(e.action),
-                         "changes": changes(e.before, e.after, names), "context": _context_items(e.context, names)}
+    # Everyone who acted on the case (the filter's people, the timeline's names), with how
+    # many events in all and how many the filters keep: one statement.
+    actors = db.session.execute(
+        select(AuditEvent.actor_id, User.full_name, User.username, func.count(),
+               func.count().filter(and_(*filters)) if filters else func.count())
+        .outerjoin(User, User.id == AuditEvent.actor_id).where(condition)
+        .group_by(AuditEvent.actor_id, User.full_name, User.username)).all()
+    known = {row[0]: _Actor(row[1], row[2]) for row in actors if row[0] is not None and row[1] is not None}
+    people_options = sorted(((user_id, actor.full_name) for user_id, actor in known.items()), key=lambda p: p[1])
+    total, shown = sum(row[3] for row in actors), sum(row[4] for row in actors)
+    pages = max(math.ceil(shown / TIMELINE_PAGE_SIZE), 1)
+    page = min(page_number(request.args.get("page")), pages)
+    events = db.session.execute(
+        select(*_TIMELINE_COLUMNS).where(condition, *filters)
+        .order_by(AuditEvent.occurred_at, AuditEvent.chain, AuditEvent.seq)
+        .limit(TIMELINE_PAGE_SIZE).offset((page - 1) * TIMELINE_PAGE_SIZE)).all() if shown else []
+    words = Wording(_case_names(case, events, {user_id: actor.full_name for user_id, actor in known.items()}))
+    entries = _compact([{"event": e, "actor": known.get(e.actor_id), "action": words.action(e.action),
+                         "role": words.role(e.actor_role), "changes": changes(e.before, e.after, wording=words),
+                         "context": _context_items(e.context, words)}
                         for e in events])
     filter_args = {k: v for k, v in form.items() if v and v != "all"}
-    return render_template("audit/history.html", case=case, entries=entries, total=total, shown=found.total,
-                           page=found.page, pages=found.pages, form=form, people_options=people_options,
+    return render_template("audit/history.html", case=case, entries=entries, total=total, shown=shown,
+                           page=page, pages=pages, form=form, people_options=people_options,
                            filter_args=filter_args)
 
 

@@ -23,7 +23,7 @@ from ..i18n import _l
 from ..models import Case, Role, SignOff, User
 from ..reports import figures
 from ..schemas import ascii_number
-from ..services import access, deadlines, sync_health
+from ..services import access, deadlines, notifications, sign_off_queue, sync_health
 from ..services import cases as case_services
 from ..services import supervision as supervision_records
 from ..services.cases import record_denied_access
@@ -31,7 +31,8 @@ from . import navigation
 from .auth import request_actor
 from .errors import render_invalid
 from .formatting import to_zone, viewer_zone
-from .helpers import require_role
+from .helpers import require_role, url_maker
+from .next_actions import action_notes
 
 bp = Blueprint("supervision", __name__, url_prefix="/team")
 
@@ -69,26 +70,27 @@ def _month_start() -> date:
 @bp.route("")
 def team():
     """Each facilitator's open cases, overdue cases and cases resolved this month."""
-    now = figures.Filters()
-    month = figures.Filters(start=_month_start())
-    open_by = figures.tally("in_progress", now, current_user, by="facilitator")
+    viewer = current_user._get_current_object()
+    month_start = _month_start()
+    open_by = figures.tally("in_progress", figures.Filters(), viewer, by="facilitator")
     # Overdue against whoever must act: a case waiting for a decision is the supervisor's.
-    overdue_by = deadlines.overdue_counts_by_facilitator(current_user)
-    resolved_by = figures.tally("resolved", month, current_user, by="facilitator")
-    team = _team()
-    last_supervised = supervision_records.last_supervised([user.id for user in team])
-    health = sync_health.team_health([user.id for user in team])  # one statement
+    overdue_by = deadlines.overdue_counts_by_facilitator(viewer)
+    resolved_by = figures.tally("resolved", figures.Filters(start=month_start), viewer, by="facilitator")
+    team, menu = supervision_records.team_overview(viewer, notifications.unread_statement(viewer))
+    if menu is not None:  # the menu's count came with the team
+        navigation.known_count(notifications.unread_count, menu[0])
     rows = [
-        {"user": user, "open": open_by.get(user.id, 0), "overdue": overdue_by.get(user.id, 0),
-         "resolved": resolved_by.get(user.id, 0), "last_supervised": last_supervised.get(user.id),
-         "sync": health.get(user.id), "late": health[user.id].late if user.id in health else 0}
-        for user in team
+        {"user": member, "open": open_by.get(member.id, 0), "overdue": overdue_by.get(member.id, 0),
+         "resolved": resolved_by.get(member.id, 0), "last_supervised": member.last_supervised,
+         "sync": member.sync, "late": member.sync.late}
+        for member in team
     ]
     totals = {key: sum(row[key] for row in rows) for key in ("open", "overdue", "resolved", "late")}
-    pending = case_services.pending_sign_offs_for(current_user, due_dates=True)
-    return render_template("supervision/team.html", rows=rows, totals=totals, pending=pending,
-                           decisions_overdue=deadlines.decisions_overdue(pending), month_start=_month_start(),
-                           review_days=sync_health.review_days())
+    waiting = sign_off_queue.waiting_decisions(viewer)
+    return render_template("supervision/team.html", rows=rows, totals=totals, waiting=len(waiting),
+                           decisions_overdue=len(deadlines.requests_overdue(waiting)), month_start=month_start,
+                           review_days=sync_health.review_days(),
+                           handover_url=url_maker("handover.page", "user_id"))
 
 
 LATE_KINDS = {"step": _l("Step"), "assessment": _l("Assessment"), "plan": _l("Plan"), "evaluation": _l("Evaluation"),
@@ -108,9 +110,14 @@ def late_work():
 
 @bp.route("/sign-offs")
 def sign_offs():
-    pending = case_services.pending_sign_offs_for(current_user, details=True)
-    return render_template("supervision/sign_offs.html", pending=pending, now=utcnow(),
-                           actions=deadlines.next_actions([s.case for s in pending], current_user))
+    viewer = current_user._get_current_object()
+    pending, menu = sign_off_queue.sign_off_queue(viewer, notifications.unread_statement(viewer))
+    if menu is not None:  # the menu's count came with the rows
+        navigation.known_count(notifications.unread_count, menu[0])
+    now = utcnow()
+    return render_template(
+        "supervision/sign_offs.html", pending=pending, now=now, sign_off_url=url_maker("supervision.sign_off", "sign_off_id"),
+        actions=action_notes({s.case_id: a for s in pending if (a := deadlines.next_action_of(s.facts, viewer, now))}))
 
 
 def _sign_off_or_404(sign_off_id: int) -> SignOff:

@@ -7,9 +7,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy import select
 
 from caseflow.errors import ValidationError
 from caseflow.extensions import db
+from caseflow.models import Case
 from caseflow.services import evaluation
 from caseflow.services.context import Actor
 from caseflow.services.runtime import engine
@@ -17,6 +19,11 @@ from caseflow.services.runtime import engine
 
 def act(user) -> Actor:
     return Actor(user=user)
+
+
+def flagged_in_sql(case) -> bool:
+    """evaluation.resolution_flagged, the rule as a list reads it in one statement."""
+    return db.session.execute(select(evaluation.resolution_flagged()).where(Case.id == case.id)).scalar_one()
 
 
 @pytest.fixture
@@ -65,6 +72,14 @@ def test_one_action_saves_and_asks_and_a_partial_resolution_is_flagged(team, cas
     db.session.refresh(case)
     assert case.state == "termination_review" and case.pending_sign_off is not None
     assert evaluation.resolution_flags(case) == [("Kembali sekolah", "partly_achieved")]
+    assert flagged_in_sql(case)
+    case.plan.goals[0].archived = True  # a goal no longer in the plan asks nothing
+    db.session.flush()
+    assert evaluation.resolution_flags(case) == [] and not flagged_in_sql(case)
+    case.plan.goals[0].archived = False
+    case.termination.outcome = "closed_unresolved"  # only a resolution is flagged
+    db.session.flush()
+    assert evaluation.resolution_flags(case) == [] and not flagged_in_sql(case)
 
 
 def test_goals_not_met_plan_again_in_one_action(team, case):
@@ -80,6 +95,7 @@ def test_a_full_resolution_is_not_flagged(team, case):
         "aftercare_plan": "Kunjungan"})
     db.session.refresh(case)
     assert evaluation.resolution_flags(case) == []
+    assert not flagged_in_sql(case)
 
 
 def test_only_the_facilitator_submits_and_an_unknown_choice_is_named(team, case):

@@ -8,6 +8,8 @@ from datetime import timedelta
 from caseflow.database import simulated_time, utcnow
 from caseflow.extensions import db
 from caseflow.models import SignOff
+from caseflow.services import evaluation
+from caseflow.services.context import Actor
 from tests.support.queries import events, fresh
 
 
@@ -38,6 +40,19 @@ def test_sign_off_queue_is_oldest_first_and_only_the_team(signed_in, team, make)
     assert page.status_code == 200
     assert page.text.index(first.number) < page.text.index(second.number)
     assert elsewhere.number not in page.text
+
+
+def test_sign_off_queue_flags_a_resolution_with_goals_not_all_achieved(signed_in, team, make):
+    case = make.case(team.facilitator, to="evaluation")
+    evaluation.submit_evaluation(Actor(user=team.facilitator), case.id, {
+        "ratings": [{"goal_id": g.id, "rating": "partly_achieved"} for g in case.plan.goals],
+        "next": "request_termination", "outcome": "resolved", "aftercare_plan": "Kunjungan bulanan"})
+    achieved = make.case(team.facilitator2, to="termination_review")
+    page = signed_in(team.supervisor).get("/team/sign-offs").text
+    entries = page.split('<li class="case-item">')[1:]
+    flagged = next(e for e in entries if case.number in e)
+    assert "Tujuan belum semua tercapai" in flagged and "Hasil yang diusulkan: Terselesaikan" in flagged
+    assert "Tujuan belum semua tercapai" not in next(e for e in entries if achieved.number in e)
 
 
 def test_sign_off_page_shows_everything_and_records_the_view(signed_in, team, make):
