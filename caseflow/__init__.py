@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
@@ -27,6 +28,21 @@ class RowIdConverter(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed session cookie, with its signing serializer made once per secret key
+    (and fallback keys) instead of anew for every request that reads the cookie."""
+
+    def __init__(self) -> None:
+        self._made: tuple[tuple, Any] | None = None
+
+    def get_signing_serializer(self, app: Flask):
+        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        made = self._made
+        if made is None or made[0] != keys:
+            made = self._made = (keys, super().get_signing_serializer(app))
+        return made[1]
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the application: configuration, extensions, workflows, blueprints, CLI."""
     app = Flask(
@@ -36,6 +52,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         template_folder=str(resources.folder("templates")),
     )
     app.config.update(load_config(app.instance_path, config))
+    app.session_interface = SessionInterface()
     proxies = app.config["CASEFLOW_TRUSTED_PROXIES"]
     if proxies:
         # Only behind proxies the operator named: the client address (sign-in throttling,
