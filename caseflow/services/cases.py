@@ -603,13 +603,17 @@ def _refuse_a_step_before_the_case(case: Case, birth_date: date | None, occurred
 # --- triggers and sign-offs --------------------------------------------------------
 
 
+# Made once: making a schema costs more than loading the reason it checks.
+_TRANSITION_SCHEMA = TransitionSchema()
+
+
 def fire_trigger(
     actor: Actor, case_id: int, trigger: str, data: dict | None = None,
     expected_version: int | None = None,
 ) -> Case:
     """Move a case along its workflow. Who may fire, what must be complete and whether a
     sign-off follows all come from the workflow file."""
-    values = load(TransitionSchema(), data or {})
+    values = load(_TRANSITION_SCHEMA, data or {})
     reason = (values.get("reason") or "").strip() or None
     with write_transaction():
         case = lock_case(case_id)
