@@ -5,16 +5,20 @@ per trigger, through the bare driver with the same durability settings (SQLite: 
 synchronous=FULL; PostgreSQL: the server's defaults, fsync on commit). Also times "which
 actions can this actor take on these 1,000 cases".
 
-    .venv/bin/python bench/transitions.py [--events 1000] [--postgres URL]
+    .venv/bin/python bench/transitions.py [--events 1000] [--postgres URL] [--profile N]
 
-Prints events/s for both and their ratio (target: service ≥ 0.4 × floor) per database.
+Prints events/s for both and their ratio (target: service ≥ 0.4 × floor) per database, and
+the statements the service sends per trigger. With --profile, the service's events run under
+cProfile (its rate is then the profiled one) and the N costliest functions are printed.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import os
+import pstats
 import sqlite3
 import sys
 import tempfile
@@ -67,7 +71,10 @@ def make_cases(app, count: int):
         return facilitator.id, ids
 
 
-def service_rate(app, facilitator_id: int, case_ids: list[int]) -> float:
+def service_rate(app, facilitator_id: int, case_ids: list[int], profile: int = 0) -> tuple[float, float]:
+    """Events/s firing `start_assessment` on each case, and the statements sent per event
+    (as SQLAlchemy sends them: SQLite's BEGIN is one, PostgreSQL's BEGIN and either's COMMIT
+    are not)."""
     with app.app_context():
         from caseflow.models import User
 
@@ -75,11 +82,27 @@ def service_rate(app, facilitator_id: int, case_ids: list[int]) -> float:
         # As in a request: the signed-in user, read at its start, is kept through its writes.
         keep_through_writes(user, user.province)
         actor = Actor(user=user)
-        start = time.perf_counter()
-        for case_id in case_ids:
-            case_services.fire_trigger(actor, case_id, "start_assessment")
-        elapsed = time.perf_counter() - start
-    return len(case_ids) / elapsed
+        sent = [0]
+
+        def count(*_args) -> None:
+            sent[0] += 1
+
+        sa.event.listen(db.engine, "before_cursor_execute", count)
+        profiler = cProfile.Profile() if profile else None
+        try:
+            start = time.perf_counter()
+            if profiler:
+                profiler.enable()
+            for case_id in case_ids:
+                case_services.fire_trigger(actor, case_id, "start_assessment")
+            if profiler:
+                profiler.disable()
+            elapsed = time.perf_counter() - start
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", count)
+    if profiler:
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(profile)
+    return len(case_ids) / elapsed, sent[0] / len(case_ids)
 
 
 def floor_rate_sqlite(path: str, case_ids: list[int]) -> float:
@@ -146,16 +169,16 @@ def available_actions_time(app, facilitator_id: int, case_ids: list[int]) -> tup
     return with_guards, without_guards
 
 
-def run(label: str, url: str, instance: Path, events: int, floor) -> None:
+def run(label: str, url: str, instance: Path, events: int, floor, profile: int = 0) -> None:
     app = build_app(url, instance)
     facilitator_id, ids = make_cases(app, events * 2 + 1000)
     service_ids, floor_ids, action_ids = ids[:events], ids[events:2 * events], ids[2 * events:]
-    # Warm up both paths a little so neither pays first-call costs in the measurement.
-    service = service_rate(app, facilitator_id, service_ids)
+    service, statements = service_rate(app, facilitator_id, service_ids, profile)
     floor_value = floor(floor_ids)
     with_guards, without_guards = available_actions_time(app, facilitator_id, action_ids)
     print(f"{label}: service {service:8.1f} events/s | raw-SQL floor {floor_value:8.1f} events/s | "
-          f"ratio {service / floor_value:.2f} (target >= 0.40)")
+          f"ratio {service / floor_value:.2f} (target >= 0.40){' under cProfile' if profile else ''}")
+    print(f"{label}: {statements:.1f} statements per event through the service (COMMIT not counted)")
     print(f"{label}: available actions for 1,000 cases: {with_guards * 1000:.1f} ms with guards "
           f"(including loading the cases and their records), {without_guards * 1000:.1f} ms role/state only")
 
@@ -164,11 +187,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=1000)
     parser.add_argument("--postgres", default=os.environ.get("CASEFLOW_TEST_POSTGRES_URL"))
+    parser.add_argument("--profile", type=int, default=0, metavar="N",
+                        help="run the service's events under cProfile and print its N costliest functions")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "bench.sqlite3"
         run("SQLite", f"sqlite:///{path}", Path(directory), args.events,
-            lambda ids: floor_rate_sqlite(str(path), ids))
+            lambda ids: floor_rate_sqlite(str(path), ids), args.profile)
     if args.postgres:
         name = f"caseflow_bench_{uuid.uuid4().hex[:8]}"
         base = sa.engine.make_url(args.postgres.replace("postgresql://", "postgresql+psycopg://", 1))
@@ -178,7 +203,8 @@ def main() -> None:
         url = base.set(database=name).render_as_string(hide_password=False)
         try:
             with tempfile.TemporaryDirectory() as directory:
-                run("PostgreSQL", url, Path(directory), args.events, lambda ids: floor_rate_postgres(url, ids))
+                run("PostgreSQL", url, Path(directory), args.events, lambda ids: floor_rate_postgres(url, ids),
+                    args.profile)
         finally:
             with admin.connect() as connection:
                 connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -8,12 +8,14 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     ForeignKey,
     Index,
     Integer,
     LargeBinary,
     String,
     Text,
+    and_,
     bindparam,
     false,
     select,
@@ -66,30 +68,43 @@ class CaseStageHistory(db.Model):
     def record_entry(cls, case: Any, trigger: str | None = None, *, reopened: bool = False,
                      previous_entered_at: datetime | None = None) -> None:
         """Close the case's current stay (entered at `previous_entered_at`) and open one for
-        the stage it is now in. Core statements built once (below): this runs on every
-        move of every case, and building them cost more than running them."""
-        now = case.stage_entered_at
+        the stage it is now in. Core statements: this runs on every move of every case."""
+        entry = cls.entry(case, trigger, reopened=reopened, previous_entered_at=previous_entered_at)
         connection = db.session.connection()
-        repeat = False
-        if reopened or case.closed_at is not None:  # a reopening, or a final stage
-            repeat = connection.execute(_REOPENED_BEFORE, {"stay_case_id": case.id}).first() is not None
         if previous_entered_at is not None:
-            connection.execute(_CLOSE_STAY, {
-                "stay_case_id": case.id, "stay_left_at": now,
-                "stay_duration": max(0, int((now - previous_entered_at).total_seconds()))})
-        connection.execute(_OPEN_STAY, {
-            "case_id": case.id, "stage": case.state, "trigger": trigger, "reopened": reopened,
-            "repeat_entry": repeat, "entered_at": now, "due_at": case.stage_due_at,
-            "closure_reason": case.closure_reason,
-        })
+            connection.execute(CLOSE_STAY, entry)
+        connection.execute(OPEN_STAY, entry)
+
+    @staticmethod
+    def entry(case: Any, trigger: str | None = None, *, reopened: bool = False,
+              previous_entered_at: datetime | None = None) -> dict[str, Any]:
+        """The parameters of CLOSE_STAY and OPEN_STAY for the case's entry into the stage it
+        is now in (a writer that sends them with other statements at once takes these)."""
+        now = case.stage_entered_at
+        return {
+            "stay_case_id": case.id, "stay_stage": case.state, "stay_trigger": trigger, "stay_reopened": reopened,
+            # Whether it is a repeat is read by OPEN_STAY itself: only a reopening or a final
+            # stage can be one.
+            "stay_may_repeat": reopened or case.closed_at is not None,
+            "stay_entered_at": now, "stay_due_at": case.stage_due_at, "stay_closure_reason": case.closure_reason,
+            "stay_duration": (max(0, int((now - previous_entered_at).total_seconds()))
+                              if previous_entered_at is not None else None),
+        }
 
 
+# Built once, with bind parameters: building them cost more than running them.
 _stays = CaseStageHistory.__table__
-_REOPENED_BEFORE = (select(_stays.c.id)
-                    .where(_stays.c.case_id == bindparam("stay_case_id"), _stays.c.reopened == true()).limit(1))
-_CLOSE_STAY = (_stays.update().where(_stays.c.case_id == bindparam("stay_case_id"), _stays.c.left_at.is_(None))
-               .values(left_at=bindparam("stay_left_at"), duration_seconds=bindparam("stay_duration")))
-_OPEN_STAY = _stays.insert()
+_stay_case = bindparam("stay_case_id")
+CLOSE_STAY = (_stays.update().where(_stays.c.case_id == _stay_case, _stays.c.left_at.is_(None))
+              .values(left_at=bindparam("stay_entered_at"), duration_seconds=bindparam("stay_duration")))
+_earlier_reopening = select(_stays.c.id).where(_stays.c.case_id == _stay_case, _stays.c.reopened == true()).exists()
+OPEN_STAY = _stays.insert().values(
+    case_id=_stay_case, stage=bindparam("stay_stage"), trigger=bindparam("stay_trigger"),
+    reopened=bindparam("stay_reopened"),
+    repeat_entry=and_(bindparam("stay_may_repeat", type_=Boolean), _earlier_reopening),
+    entered_at=bindparam("stay_entered_at"), due_at=bindparam("stay_due_at"),
+    closure_reason=bindparam("stay_closure_reason"),
+)
 
 
 class ReportJob(db.Model):

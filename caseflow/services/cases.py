@@ -57,6 +57,7 @@ from ..models import (
     TerminationRequest,
     User,
 )
+from ..models.reports import CLOSE_STAY, OPEN_STAY
 from ..schemas import (
     AssessmentSchema,
     EvaluationSchema,
@@ -633,13 +634,17 @@ def _refuse_a_step_before_the_case(case: Case, birth_date: date | None, occurred
 # --- triggers and sign-offs --------------------------------------------------------
 
 
+# Made once: making a schema costs more than loading the reason it checks.
+_TRANSITION_SCHEMA = TransitionSchema()
+
+
 def fire_trigger(
     actor: Actor, case_id: int, trigger: str, data: dict | None = None,
     expected_version: int | None = None,
 ) -> Case:
     """Move a case along its workflow. Who may fire, what must be complete and whether a
     sign-off follows all come from the workflow file."""
-    values = load(TransitionSchema(), data or {})
+    values = load(_TRANSITION_SCHEMA, data or {})
     reason = (values.get("reason") or "").strip() or None
     with write_transaction():
         case = lock_case(case_id)
@@ -662,9 +667,9 @@ def _move(actor: Actor, case: Case, trigger: str, *, reason: str | None,
     source = case.state
     entered_before = case.stage_entered_at
     now = utcnow()
-    # The case's row is written once, at the end (_save_moved_case): the guards', the
-    # receivers' and the lazy loads' queries would otherwise flush the half-moved case
-    # first, and the audit head once more afterwards.
+    # The case's row is written once, at the end, with its stays (_save_moved_case): the
+    # guards', the receivers' and the lazy loads' queries would otherwise flush the
+    # half-moved case first, and the audit head once more afterwards.
     with db.session.no_autoflush:
         taken = workflow.fire(case, trigger, now)
         outcome = workflow.definition.states[taken.dest].outcome
@@ -674,7 +679,7 @@ def _move(actor: Actor, case: Case, trigger: str, *, reason: str | None,
         else:
             case.closure_reason = None
         _reset_records_after_moving_back(case, source, taken)
-        CaseStageHistory.record_entry(case, trigger, reopened=taken.reopens, previous_entered_at=entered_before)
+        stay = CaseStageHistory.entry(case, trigger, reopened=taken.reopens, previous_entered_at=entered_before)
         _touch(case)
         requested = _request_sign_off(actor, case, trigger, now) if taken.sign_off is not None else None
         _audit(actor, case, "case.transition", before, case_summary(case),
@@ -682,7 +687,7 @@ def _move(actor: Actor, case: Case, trigger: str, *, reason: str | None,
                sign_off_requested=requested.id if requested else None,
                sign_off_decided=sign_off.id if sign_off else None, **(authority or {}))
         case_moved.send(case, actor=actor, transition=taken, source=source, now=now)
-    _save_moved_case(case)
+    _save_moved_case(case, stay)
     return case
 
 
@@ -690,15 +695,27 @@ def _move(actor: Actor, case: Case, trigger: str, *, reason: str | None,
 # the version and audit head (also moved by the receivers' audit events).
 _MOVED_COLUMNS = (*STAGE_COLUMNS, "closure_reason", "version", "audit_seq", "audit_hash")
 _cases = Case.__table__
-_WRITE_MOVED_CASE = _cases.update().where(_cases.c.id == bindparam("case_id"))
+_WRITE_MOVED_CASE = _cases.update().where(_cases.c.id == bindparam("moved_id")).values(
+    {name: bindparam(f"moved_{name}") for name in _MOVED_COLUMNS})
+# PostgreSQL takes the case's row and its stays in one statement (data-modifying WITH
+# clauses, which see the stays as they were before it): one round trip instead of three.
+_WRITE_MOVE_AT_ONCE = _WRITE_MOVED_CASE.add_cte(CLOSE_STAY.cte("closed_stay"), OPEN_STAY.cte("opened_stay"))
 _INSERT_SIGN_OFF = insert(SignOff.__table__).returning(SignOff.__table__.c.id)
 
 
-def _save_moved_case(case: Case) -> None:
-    """Write what the move changed on the case with one UPDATE, not a flush of the case.
-    The case is locked (lock_case), so nobody else writes its row meanwhile."""
+def _save_moved_case(case: Case, stay: dict[str, Any]) -> None:
+    """Write what the move changed on the case, and its stays (CaseStageHistory.entry),
+    with Core statements instead of a flush of the case. The case is locked (lock_case), so
+    nobody else writes its row meanwhile."""
     values = {name: getattr(case, name) for name in _MOVED_COLUMNS}
-    db.session.connection().execute(_WRITE_MOVED_CASE, {"case_id": case.id, **values})
+    row = {"moved_id": case.id} | {f"moved_{name}": value for name, value in values.items()}
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(_WRITE_MOVE_AT_ONCE, row | stay)
+    else:
+        connection.execute(CLOSE_STAY, stay)
+        connection.execute(OPEN_STAY, stay)
+        connection.execute(_WRITE_MOVED_CASE, row)
     for name, value in values.items():
         set_committed_value(case, name, value)
     _settle(case)

@@ -12,7 +12,7 @@ from caseflow.services import cases
 from caseflow.services.audit import verify_everything
 from caseflow.services.context import Actor
 from caseflow.signals import case_moved
-from tests.support.factories import approve, rate_all
+from tests.support.factories import a_step, approve, rate_all, terminate
 from tests.support.queries import count, fresh, statements
 
 MOVED = ("state", "stage_entered_at", "stage_due_at", "closed_at", "closure_reason", "version",
@@ -24,7 +24,8 @@ def _moved(case) -> dict:
 
 
 def _writes(seen: list[str], table: str) -> list[str]:
-    return [s for s in seen if s.lstrip().upper().startswith((f"UPDATE {table.upper()} ", f"INSERT INTO {table.upper()} "))]
+    """The statements that write `table` (PostgreSQL writes a move's stays in its case's UPDATE)."""
+    return [s for s in seen if f"UPDATE {table} SET" in s or f"INSERT INTO {table} (" in s]
 
 
 def test_a_move_writes_the_case_row_once_as_it_returns_it(team, make):
@@ -35,6 +36,11 @@ def test_a_move_writes_the_case_row_once_as_it_returns_it(team, make):
     assert len(_writes(seen, "cases")) == 1
     assert returned == _moved(fresh(case))
     assert returned["state"] == "assessment" and returned["version"] == 2
+    left, entered = db.session.execute(select(CaseStageHistory).where(CaseStageHistory.case_id == case.id)
+                                       .order_by(CaseStageHistory.id)).scalars()
+    assert (left.stage, left.left_at, entered.stage, entered.trigger, entered.left_at) == (
+        "recorded", returned["stage_entered_at"], "assessment", "start_assessment", None)
+    assert (entered.entered_at, entered.due_at) == (returned["stage_entered_at"], returned["stage_due_at"])
     assert verify_everything().ok
 
 
@@ -89,3 +95,27 @@ def test_a_move_whose_receiver_fails_leaves_nothing_written(team, make):
     # and the same move then goes through
     assert cases.fire_trigger(Actor(user=team.facilitator), case.id, "start_assessment").state == "assessment"
     assert verify_everything().ok
+
+
+def test_only_a_stay_after_an_earlier_reopening_is_a_repeat(team, make):
+    case = make.case(team.facilitator, to="closed_unresolved", supervisor=team.supervisor)
+    me, supervisor = Actor(user=team.facilitator), Actor(user=team.supervisor)
+    cases.fire_trigger(supervisor, case.id, "reopen", {"reason": "Klien kembali"})
+    for trigger in ("complete_assessment", "start_intervention", "start_evaluation"):
+        if trigger == "start_evaluation":
+            cases.log_step(me, case.id, a_step())
+        cases.fire_trigger(me, case.id, trigger)
+    terminate(me, fresh(case), "closed_unresolved")
+    approve(team.supervisor, fresh(case))
+    cases.fire_trigger(supervisor, case.id, "reopen", {"reason": "Sekali lagi"})
+    stays = db.session.execute(select(CaseStageHistory.stage, CaseStageHistory.reopened, CaseStageHistory.repeat_entry)
+                               .where(CaseStageHistory.case_id == case.id,
+                                      CaseStageHistory.stage.in_(["closed_unresolved", "assessment"]))
+                               .order_by(CaseStageHistory.id)).all()
+    assert [tuple(stay) for stay in stays] == [
+        ("assessment", False, False),
+        ("closed_unresolved", False, False),
+        ("assessment", True, False),  # the first reopening: nothing reopened before it
+        ("closed_unresolved", False, True),
+        ("assessment", True, True),
+    ]
