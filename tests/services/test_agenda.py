@@ -137,7 +137,7 @@ def test_the_agenda_gathers_every_source_and_whoever_acts_next_owns_the_deadline
         assert [i.record_id for i in later.overdue if i.kind == "referral_answer"] == [referral.id]
     referrals.record_answer(me, referral.id, {"status": "accepted", "feedback": "Diterima"})
     assert "referral_answer" not in kinds(everything(agenda.agenda_for(team.facilitator)))
-    # Goal target dates within the week (the factory's goal is due in January 2027).
+    # Goal target dates within the week (the factory's goal is due in 400 days).
     goal = case.plan.goals[0]
     with simulated_time(datetime.combine(goal.target_date - timedelta(days=2), datetime.min.time(), UTC)):
         goals = [i for i in everything(agenda.agenda_for(team.facilitator)) if i.kind == "goal_target"]
