@@ -52,7 +52,14 @@ def answer(referral_id: int, facilitator, when: float, status: str) -> None:
 
 
 @pytest.fixture
-def followed(programme, make):
+def followed(programme, make, prepared):
+    """The programme with F, G, H and the referrals (built once, then copied back)."""
+    built = prepared("followed", lambda: follow(programme, make))
+    vars(programme).update(vars(built))  # a copy comes back as objects of its own
+    return programme
+
+
+def follow(programme, make):
     t = programme.team
     fac, sup = t.facilitator, t.supervisor
     step_on(programme.a, fac, 100)
