@@ -218,26 +218,35 @@ def _replayed(stored, request_fingerprint: str) -> StoredResult:
 def _once(user_id: int, key: str, request_fingerprint: str, method: str, path: str,
           work: Callable[[], tuple[int, str, str | None]]) -> StoredResult:
     connection = db.session.connection()
-    table = IdempotencyRecord.__table__
-    dialect_insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    reserved = connection.execute(
-        dialect_insert(table)
-        .values(user_id=user_id, key=key, fingerprint=request_fingerprint, method=method,
-                path=path[:300], created_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["user_id", "key"])
-        .returning(table.c.id)
-    ).scalar_one_or_none()
+    reserved = connection.execute(_reserve_one_statement(connection.dialect.name), {
+        "user_id": user_id, "key": key, "fingerprint": request_fingerprint, "method": method,
+        "path": path[:300], "created_at": utcnow()}).scalar_one_or_none()
     if reserved is None:
-        stored = connection.execute(
-            select(table).where(table.c.user_id == user_id, table.c.key == key)
-        ).one()
+        stored = connection.execute(_STORED, {"user_id": user_id, "key": key}).one()
         return _replayed(stored, request_fingerprint)
     status, body, etag = work()
-    connection.execute(
-        table.update().where(table.c.id == reserved)
-        .values(status_code=status, body=body, etag=etag)
-    )
+    connection.execute(_STORE_ONE_RESULT, {"row_id": reserved, "new_status": status, "new_body": body,
+                                           "new_etag": etag})
     return StoredResult(status, body, etag, replayed=False)
+
+
+# Every API write runs these: built once per process, with bound parameters.
+@functools.cache
+def _reserve_one_statement(dialect_name: str):
+    table = IdempotencyRecord.__table__
+    dialect_insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
+    return (dialect_insert(table).on_conflict_do_nothing(index_elements=["user_id", "key"])
+            .returning(table.c.id))
+
+
+_STORED = select(IdempotencyRecord.__table__).where(
+    IdempotencyRecord.__table__.c.user_id == bindparam("user_id"),
+    IdempotencyRecord.__table__.c.key == bindparam("key"))
+_STORE_ONE_RESULT = (
+    IdempotencyRecord.__table__.update()
+    .where(IdempotencyRecord.__table__.c.id == bindparam("row_id"))
+    .values(status_code=bindparam("new_status"), body=bindparam("new_body"), etag=bindparam("new_etag"))
+)
 
 
 def canonical_body(raw: bytes) -> bytes:
