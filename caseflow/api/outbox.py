@@ -204,7 +204,7 @@ def _item(me, batch: idempotency.Batch, locked: case_services.LockedCases, entry
 
 
 @blp.route("/outbox", methods=["POST"])
-@blp.arguments(s.OutboxBatchSchema)
+@blp.arguments(s.OutboxBatchSchema())  # an instance: made once, not for every batch
 @blp.response(200, s.OutboxResultsOut)
 @scope("cases:write")
 def send_outbox(values):
