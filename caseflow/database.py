@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
@@ -80,16 +80,43 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+# A database connection that waited in the pool longer than this is pinged before it is
+# used again (see _ping_after_idle); one used a moment ago is not.
+PING_AFTER_IDLE_SECONDS = 10.0
+# record.info key: when the connection was last given back to the pool (or made).
+_IDLE_SINCE = "caseflow.idle_since"
+
+
 def configure_engine(engine: Engine, busy_timeout_ms: int) -> None:
     """Durability and locking settings that every connection must carry."""
     if engine.dialect.name == "postgresql":
 
         @event.listens_for(engine, "connect")
-        def _postgresql_settings(dbapi_connection, _record):
+        def _postgresql_settings(dbapi_connection, record):
             # Many short queries: compiling them (JIT) costs more than it saves.
             with dbapi_connection.cursor() as cursor:
                 cursor.execute("SET jit = off")
             dbapi_connection.commit()
+            record.info[_IDLE_SINCE] = time.monotonic()
+
+        @event.listens_for(engine, "checkin")
+        def _note_idle_since(_dbapi_connection, record):
+            record.info[_IDLE_SINCE] = time.monotonic()
+
+        @event.listens_for(engine, "checkout")
+        def _ping_after_idle(dbapi_connection, record, _proxy):
+            # pool_pre_ping would ping at every checkout: a round trip and a good part of a
+            # small request's CPU, while a busy worker's connection was used milliseconds
+            # ago. Connections die while they wait (a restarted server, a firewall's or
+            # pooler's idle timeout): those are pinged, and a dead one is replaced before
+            # the request sees it (the pool tries another on DisconnectionError).
+            since = record.info.get(_IDLE_SINCE)
+            if since is not None and time.monotonic() - since < PING_AFTER_IDLE_SECONDS:
+                return
+            try:
+                engine.dialect.do_ping(dbapi_connection)
+            except engine.dialect.loaded_dbapi.Error as error:
+                raise DisconnectionError("the connection died while it waited in the pool") from error
 
         return
     if not is_sqlite(engine):
