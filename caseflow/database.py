@@ -250,10 +250,25 @@ def _end_read_transaction(session) -> None:
             session.rollback()
             return
         session.commit()
+    else:
+        for forget in _PER_TRANSACTION_FORGETTERS:
+            forget(session)
     kept_ids = {id(o) for o in kept or ()}
     for instance in list(session.identity_map.values()):
         if id(instance) not in kept_ids:
             session.expire(instance)
+
+
+# What is remembered for one transaction (a dashboard's answers) and forgotten at its end:
+# forgotten too when a write goes on in the read's transaction, as the read's commit did.
+_PER_TRANSACTION_FORGETTERS: list[Callable[[Session], None]] = []
+
+
+def forget_when_a_read_ends(forget: Callable[[Session], None]) -> None:
+    """`forget(session)` runs where a read's transaction would have ended before a write
+    (it goes on, on PostgreSQL): a memo kept per transaction is not carried into the write."""
+    if forget not in _PER_TRANSACTION_FORGETTERS:
+        _PER_TRANSACTION_FORGETTERS.append(forget)
 
 
 # Connection.info key (kept with the database connection while it lives): its isolation level.

@@ -68,3 +68,17 @@ def test_on_postgresql_the_write_goes_on_in_the_reads_transaction(app, make, tea
 
     with db.engine.connect() as connection:  # committed, as a write of its own would be
         assert connection.execute(select(Case.risk_level).where(Case.id == case_id)).scalar_one() == "tinggi"
+
+
+def test_what_the_read_remembered_for_its_transaction_is_not_carried_into_the_write(app, make, team):
+    """A dashboard's answers are kept per transaction (reports.figures.memo); a write that
+    follows (sealing a month) asks again, as it did when the read's transaction ended."""
+    from caseflow.reports.figures.memo import per_transaction
+
+    case_id = make.case(team.facilitator, to="intervention").id
+    db.session.rollback()
+    _read_as_a_request_does(team.facilitator.id, case_id)
+    assert per_transaction("the question", lambda: "the read's answer") == "the read's answer"
+
+    with write_transaction():
+        assert per_transaction("the question", lambda: "asked again") == "asked again"
