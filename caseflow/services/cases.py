@@ -57,7 +57,7 @@ from ..models import (
     TerminationRequest,
     User,
 )
-from ..models.reports import CLOSE_STAY, OPEN_STAY
+from ..models.reports import CLOSE_STAY, MOVE_STAYS_SQLITE, OPEN_STAY
 from ..schemas import (
     AssessmentSchema,
     EvaluationSchema,
@@ -75,7 +75,15 @@ from ..signals import case_moved, sign_off_decided, step_logged
 from ..workflow import STAGE_COLUMNS, Missing, TransitionDef
 from ..workflow.guards import remember_step_in_stage
 from . import access
-from .audit import append_case_event, append_event, user_chain
+from .audit import (
+    append_case_event,
+    append_event,
+    event_params,
+    insert_event_under,
+    take_deferred_case_event,
+    user_chain,
+    write_deferred_case_event,
+)
 from .context import Actor
 from .locking import lock_case, lock_case_of_client
 from .runtime import default_workflow_name, engine, engines
@@ -682,11 +690,19 @@ def _move(actor: Actor, case: Case, trigger: str, *, reason: str | None,
         stay = CaseStageHistory.entry(case, trigger, reopened=taken.reopens, previous_entered_at=entered_before)
         _touch(case)
         requested = _request_sign_off(actor, case, trigger, now) if taken.sign_off is not None else None
-        _audit(actor, case, "case.transition", before, case_summary(case),
-               trigger=trigger, reason=reason,
-               sign_off_requested=requested.id if requested else None,
-               sign_off_decided=sign_off.id if sign_off else None, **(authority or {}))
-        case_moved.send(case, actor=actor, transition=taken, source=source, now=now)
+        context = {"trigger": trigger, "reason": reason,
+                   "sign_off_requested": requested.id if requested else None,
+                   "sign_off_decided": sign_off.id if sign_off else None, **(authority or {})}
+        # Written with the case's row (_save_moved_case), unless a receiver appends an event
+        # to the case first: then before that one, in the chain's order.
+        try:
+            append_case_event(case, action="case.transition", actor=actor, before=before,
+                              after=case_summary(case), deferred=True,
+                              context={k: v for k, v in context.items() if v is not None})
+            case_moved.send(case, actor=actor, transition=taken, source=source, now=now)
+        except BaseException:
+            take_deferred_case_event(case)  # the transaction rolls back: never written later
+            raise
     _save_moved_case(case, stay)
     return case
 
@@ -697,24 +713,30 @@ _MOVED_COLUMNS = (*STAGE_COLUMNS, "closure_reason", "version", "audit_seq", "aud
 _cases = Case.__table__
 _WRITE_MOVED_CASE = _cases.update().where(_cases.c.id == bindparam("moved_id")).values(
     {name: bindparam(f"moved_{name}") for name in _MOVED_COLUMNS})
-# PostgreSQL takes the case's row and its stays in one statement (data-modifying WITH
-# clauses, which see the stays as they were before it): one round trip instead of three.
+# PostgreSQL takes the case's row, its stays and the move's audit event in one statement
+# (data-modifying WITH clauses, which see the stays as they were before it): one round trip
+# instead of four. Without the event when a receiver's event made it write it earlier.
 _WRITE_MOVE_AT_ONCE = _WRITE_MOVED_CASE.add_cte(CLOSE_STAY.cte("closed_stay"), OPEN_STAY.cte("opened_stay"))
+_WRITE_MOVE_AND_EVENT_AT_ONCE = _WRITE_MOVE_AT_ONCE.add_cte(insert_event_under("event_").cte("moved_event"))
 _INSERT_SIGN_OFF = insert(SignOff.__table__).returning(SignOff.__table__.c.id)
 
 
 def _save_moved_case(case: Case, stay: dict[str, Any]) -> None:
-    """Write what the move changed on the case, and its stays (CaseStageHistory.entry),
-    with Core statements instead of a flush of the case. The case is locked (lock_case), so
-    nobody else writes its row meanwhile."""
+    """Write what the move changed on the case, its stays (CaseStageHistory.entry) and its
+    audit event if still unwritten, with Core statements instead of a flush of the case. The
+    case is locked (lock_case), so nobody else writes its row meanwhile."""
     values = {name: getattr(case, name) for name in _MOVED_COLUMNS}
     row = {"moved_id": case.id} | {f"moved_{name}": value for name, value in values.items()}
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
-        connection.execute(_WRITE_MOVE_AT_ONCE, row | stay)
+        event = take_deferred_case_event(case)
+        if event is None:
+            connection.execute(_WRITE_MOVE_AT_ONCE, row | stay)
+        else:
+            connection.execute(_WRITE_MOVE_AND_EVENT_AT_ONCE, row | stay | event_params(event, "event_"))
     else:
-        connection.execute(CLOSE_STAY, stay)
-        connection.execute(OPEN_STAY, stay)
+        write_deferred_case_event(case)
+        connection.execute(MOVE_STAYS_SQLITE, stay)
         connection.execute(_WRITE_MOVED_CASE, row)
     for name, value in values.items():
         set_committed_value(case, name, value)
