@@ -18,12 +18,9 @@ from sqlalchemy import (
     and_,
     bindparam,
     false,
-    null,
     select,
     true,
-    union_all,
 )
-from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..database import UTCDateTime, utcnow
@@ -108,39 +105,6 @@ OPEN_STAY = _stays.insert().values(
     entered_at=bindparam("stay_entered_at"), due_at=bindparam("stay_due_at"),
     closure_reason=bindparam("stay_closure_reason"),
 )
-
-
-def _move_stays_sqlite() -> Any:
-    """CLOSE_STAY and OPEN_STAY as one statement for SQLite, which has no data-modifying
-    WITH clauses: an INSERT of the case's open stays (their own ids) and the new one (a new
-    id), where the open stays' ids conflict and the conflict closes them. SQLite reads the
-    SELECT whole before it inserts a row from a table it reads (so the new stay is not read
-    back as open, and the repeat check sees the stays as they were)."""
-    columns = ("id", "case_id", "stage", "trigger", "reopened", "repeat_entry", "entered_at", "due_at",
-               "closure_reason")
-
-    def bound(name: str, column: str) -> Any:
-        return bindparam(name, type_=_stays.c[column].type)
-
-    open_stays = select(*(_stays.c[name] for name in columns)).where(
-        _stays.c.case_id == _stay_case, _stays.c.left_at.is_(None))
-    new_stay = select(
-        null(), _stay_case, bound("stay_stage", "stage"), bound("stay_trigger", "trigger"),
-        bound("stay_reopened", "reopened"), and_(bindparam("stay_may_repeat", type_=Boolean), _earlier_reopening),
-        bound("stay_entered_at", "entered_at"), bound("stay_due_at", "due_at"),
-        bound("stay_closure_reason", "closure_reason"),
-    )
-    rows = union_all(open_stays, new_stay).subquery()
-    # The WHERE is SQLite's own rule: an INSERT … SELECT with an upsert clause needs one.
-    return sqlite.insert(_stays).from_select(list(columns), select(rows).where(true())).on_conflict_do_update(
-        index_elements=[_stays.c.id],
-        set_={"left_at": bound("stay_entered_at", "left_at"),
-              "duration_seconds": bound("stay_duration", "duration_seconds")},
-    )
-
-
-# A move's CLOSE_STAY and OPEN_STAY, with the same parameters, in one statement on SQLite.
-MOVE_STAYS_SQLITE = _move_stays_sqlite()
 
 
 class ReportJob(db.Model):

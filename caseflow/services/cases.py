@@ -57,7 +57,7 @@ from ..models import (
     TerminationRequest,
     User,
 )
-from ..models.reports import CLOSE_STAY, MOVE_STAYS_SQLITE, OPEN_STAY
+from ..models.reports import CLOSE_STAY, OPEN_STAY
 from ..schemas import (
     AssessmentSchema,
     EvaluationSchema,
@@ -736,7 +736,8 @@ def _save_moved_case(case: Case, stay: dict[str, Any]) -> None:
             connection.execute(_WRITE_MOVE_AND_EVENT_AT_ONCE, row | stay | event_params(event, "event_"))
     else:
         write_deferred_case_event(case)
-        connection.execute(MOVE_STAYS_SQLITE, stay)
+        connection.execute(CLOSE_STAY, stay)
+        connection.execute(OPEN_STAY, stay)
         connection.execute(_WRITE_MOVED_CASE, row)
     for name, value in values.items():
         set_committed_value(case, name, value)
