@@ -740,19 +740,21 @@ def _save_moved_case(case: Case, stay: dict[str, Any]) -> None:
         connection.execute(CLOSE_STAY, stay)
         connection.execute(OPEN_STAY, stay)
         connection.execute(_WRITE_MOVED_CASE, row)
-    for name, value in values.items():
-        set_committed_value(case, name, value)
-    _settle(case)
+    _settle(case, values)
 
 
-def _settle(case: Case) -> None:
+def _settle(case: Case, written: dict[str, Any]) -> None:
     """Tell the session the case's row holds its every change, as a flush does once it has
     written them: the commit would otherwise run a unit of work over the case only to find
-    nothing to write (as much Python as the UPDATE itself). Only when nothing else is
-    pending on it: a change the UPDATE did not write stays for the flush."""
+    nothing to write (as much Python as the UPDATE itself). Only when nothing but the
+    `written` columns changed on it: otherwise those are marked as stored one by one, and a
+    change the UPDATE did not write stays for the flush."""
     state = inspect(case)
-    if not state.committed_state and "_pending_mutations" not in state.__dict__:
+    if state.committed_state.keys() <= written.keys() and "_pending_mutations" not in state.__dict__:
         state._commit_all(state.dict, db.session.identity_map)
+        return
+    for name, value in written.items():
+        set_committed_value(case, name, value)
 
 
 def _request_sign_off(actor: Actor, case: Case, trigger: str, now: datetime) -> SignOff:
