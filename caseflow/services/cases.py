@@ -589,11 +589,12 @@ def _save_case_head(case: Case) -> None:
     for name in ("version", "audit_seq", "audit_hash"):
         set_committed_value(case, name, getattr(case, name))
     state = inspect(case)
-    if not state.committed_state and "_pending_mutations" not in state.__dict__:
+    if not state.committed_state and not state.__dict__.get("_pending_mutations"):
         # Nothing else of the case waits to be written (no attribute changed, no collection
         # change pending): it is marked clean as a flush would leave it, or the next flush
         # (an autoflush, each outbox entry's, the commit's) would walk the unit of work
-        # through every relationship of the case to find that out.
+        # through every relationship of the case to find that out. (SQLAlchemy makes the
+        # pending changes' dict, empty, whenever a collection is set as loaded.)
         state._commit_all(state.dict, db.session.identity_map)
 
 
