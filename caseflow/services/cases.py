@@ -74,7 +74,7 @@ from ..security.fields import marker as sensitive_marker
 from ..signals import case_moved, sign_off_decided, step_logged
 from ..workflow import STAGE_COLUMNS, Missing, TransitionDef
 from ..workflow.guards import remember_step_in_stage
-from . import access
+from . import access, notifications
 from .audit import append_case_event, append_event, user_chain
 from .context import Actor
 from .locking import lock_case, lock_case_of_client
@@ -886,7 +886,8 @@ def _reading_statements(with_steps: bool, with_lists: bool, steps_before: bool,
              select(SignOff.id).where(SignOff.case_id == Case.id).exists()]
     extra += ([select(func.count()).select_from(Step).where(Step.case_id == Case.id).scalar_subquery()]
               if with_steps else [])
-    extra += [make() for make in CASE_PAGE_LISTS.values()] if with_lists else []
+    # A page (with its lists) also shows the menu's count of the reader's unread notifications.
+    extra += [*(make() for make in CASE_PAGE_LISTS.values()), notifications.unread_of_bound_user()] if with_lists else []
     fresh = {"populate_existing": True}
     newest_first = (Step.occurred_at.desc(), Step.id.desc())
     steps = select(Step).where(Step.case_id == bindparam("case_id")).order_by(*newest_first)
@@ -936,6 +937,7 @@ class CaseReading:
     step_count: int
     older: tuple[datetime, int] | None
     lists: frozenset[str] | None = None
+    unread: int | None = None  # with the lists: the reader's unread notifications
 
 
 def latest_steps(case_id: int, before: tuple[datetime, int] | None = None, limit: int = STEP_PAGE_SIZE, *,
@@ -958,10 +960,13 @@ def latest_steps(case_id: int, before: tuple[datetime, int] | None = None, limit
     return steps, None
 
 
-def _load_case_for_reading(case_id: int, with_steps: bool, with_lists: bool) -> tuple[Case, Any]:
-    """The case locked (as lock_case does) with what its page shows; the rest of its row."""
+def _load_case_for_reading(case_id: int, with_steps: bool, with_lists: bool,
+                           reader: User | None) -> tuple[Case, Any]:
+    """The case locked (as lock_case does) with what its page shows; the rest of its row
+    (with the lists, last, the `reader`'s unread notifications)."""
     statements = _reading_statements(with_steps, with_lists, False, _step_check_states())
-    row = db.session.execute(statements["case"], {"case_id": case_id}).unique().one_or_none()
+    params = {"case_id": case_id, "user_id": reader.id if reader is not None else None}
+    row = db.session.execute(statements["case"], params).unique().one_or_none()
     if row is None:
         raise NotFound(_l("No such case."))
     case = row[0]
@@ -996,27 +1001,28 @@ def read_case(actor: Actor, case_id: int, what: str = "case", *,
     access check, the audit event and the reads commit together (no second transaction),
     and what was recorded as seen is what is shown. A fixed number of statements whatever
     the case's size; `limit` 0: no steps (a page that does not show them). With `lists`,
-    which of CASE_PAGE_LISTS have rows (read with the case's row); with `recorders`, the
+    which of CASE_PAGE_LISTS have rows and the reader's unread notifications (the menu's
+    count), read with the case's row; with `recorders`, the
     steps as values naming their recorders (StepShown: a page names them; the API gives
     their ids, from the objects). Without `records`, the
     case's own row and its client only (with `limit` 0: a page that names the case and
     shows none of its records, such as its audit history)."""
     with write_transaction():
         if records:
-            case, rest = _load_case_for_reading(case_id, bool(limit), lists)
+            case, rest = _load_case_for_reading(case_id, bool(limit), lists, actor.user)
         else:
             case, rest = _load_case_head(case_id), ()
         access.require_view(actor.user, case)
         _audit(actor, case, "case.viewed", None, None, page=what)
         _save_case_head(case)  # one UPDATE, not a flush of the case before the next query
-        found = None
+        found, unread = None, None
         if lists:
-            found = frozenset(name for name, there in zip(CASE_PAGE_LISTS, rest[1 if limit else 0:], strict=True)
-                              if there)
+            *there, unread = rest[1 if limit else 0:]
+            found = frozenset(name for name, has in zip(CASE_PAGE_LISTS, there, strict=True) if has)
         if not limit:
-            return CaseReading(case, [], 0, None, found)
+            return CaseReading(case, [], 0, None, found, unread)
         steps, older = latest_steps(case_id, before, limit, shown=recorders)
-    return CaseReading(case, steps, rest[0], older, found)
+    return CaseReading(case, steps, rest[0], older, found, unread)
 
 
 def record_case_view(actor: Actor, case_id: int, what: str = "case") -> Case:

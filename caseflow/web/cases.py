@@ -502,6 +502,8 @@ def render_case(case_id: int, status: int = 200, **kwargs: Any):
     reading = case_services.read_case(request_actor(), case_id,
                                       before=parse_step_key(request.args.get("before")), lists=True,
                                       recorders=True)
+    if reading.unread is not None:  # the menu's count came with the case
+        navigation.known_count(notifications.unread_count, reading.unread)
     return render_template("cases/show.html", **_case_context(reading, **kwargs)), status
 
 
