@@ -78,7 +78,7 @@ from ..workflow.guards import remember_step_in_stage
 from . import access
 from .audit import append_case_event, append_event, user_chain
 from .context import Actor
-from .locking import lock_case, lock_case_of_client
+from .locking import lock_case, lock_case_of, lock_case_of_client
 from .runtime import default_workflow_name, engine, engines
 from .sign_off_policy import decision_authority, escalated_sign_off_ids
 
@@ -770,13 +770,7 @@ def decide_sign_off(actor: Actor, sign_off_id: int, data: dict, expected_version
     nor the requester). The decision applies to the case version the request was made on."""
     values = load(SignOffDecisionSchema(), data)
     with write_transaction():
-        sign_off = db.session.get(SignOff, sign_off_id)
-        if sign_off is None:
-            raise NotFound(_l("No such sign-off request."))
-        case = lock_case(sign_off.case_id)
-        db.session.refresh(sign_off)
-        if actor.user is None or not access.can_view_case(actor.user, case):
-            raise NotFound(_l("No such sign-off request."))  # as if there were none
+        sign_off, case = lock_case_of(SignOff, sign_off_id, actor.user, _l("No such sign-off request."))
         if sign_off.decision is not None:
             raise Conflict(
                 _l("This request was already decided (%(decision)s).", decision=sign_off.decision),
