@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import Select, Subquery, bindparam, func, or_, select, true
+from sqlalchemy import Select, Subquery, bindparam, func, select, true
 from sqlalchemy.orm import aliased
 
 from ..database import utcnow
@@ -48,9 +48,11 @@ from .formatting import locale_code, state_title
 from .helpers import (
     Page,
     blank_to_none,
+    containing,
     facilitator_form,
     paginate_counted,
     require_role,
+    search_text,
     url_maker,
 )
 from .next_actions import action_notes
@@ -217,9 +219,8 @@ def _page_of_cases(viewer: User, query: str, state: str, category: str,
         statement = select(Case.id, *flags.c, func.count().over()).select_from(Case).join(flags, true())
     statement = access.visible_cases(viewer, statement)
     if query:
-        pattern = f"%{query.lower()}%"
         statement = statement.join(Client, Case.client_id == Client.id).where(
-            or_(func.lower(Client.full_name).like(pattern), func.lower(Case.number).like(pattern)))
+            containing(query, Client.full_name, Case.number))
     if state:
         statement = statement.where(Case.state == state)
     if category:
@@ -238,7 +239,7 @@ def my_cases():
     """The cases the viewer may open, searchable by client name or case number."""
     require_role(*CASE_READERS)
     viewer = current_user._get_current_object()
-    query = (request.args.get("q") or "").strip()[:100]
+    query = search_text()
     state = request.args.get("state") or ""
     category = request.args.get("category") or ""
     flags = _notice_flags(viewer)

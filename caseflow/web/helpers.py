@@ -1,5 +1,5 @@
 """What the pages share: refusing a role that does not use a page, a form a case's
-facilitator fills in, blank form fields, and one page of a list."""
+facilitator fills in, blank form fields, a list's search box, and one page of a list."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import abort, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 
 from ..extensions import db
 from ..models import Case, Role
@@ -52,6 +52,17 @@ def blank_to_none(data: dict[str, Any], *keys: str) -> dict[str, Any]:
         if isinstance(data.get(key), str) and not data[key].strip():
             data[key] = None
     return data
+
+
+def search_text() -> str:
+    """What the list's search box (?q=) asks for, trimmed to at most 100 characters."""
+    return (request.args.get("q") or "").strip()[:100]
+
+
+def containing(text: str, *columns: Any) -> ColumnElement[bool]:
+    """Any of `columns` contains `text`, ignoring case."""
+    pattern = f"%{text.lower()}%"
+    return or_(*(func.lower(column).like(pattern) for column in columns))
 
 
 @dataclass(frozen=True)
