@@ -10,6 +10,7 @@ guard → change → append the audit event.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
@@ -77,7 +78,7 @@ from ..workflow.guards import remember_step_in_stage
 from . import access, notifications
 from .audit import append_case_event, append_event, user_chain
 from .context import Actor
-from .locking import lock_case, lock_case_of_client
+from .locking import lock_case, lock_case_of, lock_case_of_client
 from .runtime import default_workflow_name, engine, engines
 from .sign_off_policy import decision_authority, escalated_sign_off_ids
 
@@ -323,21 +324,44 @@ def save_assessment(actor: Actor, case_id: int, data: dict, expected_version: in
     """The facilitator fills in the assessment while the case is in a stage that allows it.
     Saving a partial assessment is allowed; moving on needs it complete."""
     values = load(AssessmentSchema(), data)
+    # The case carries the assessment's risk level for the lists and figures that show it.
+    return _save_form_record(actor, case_id, expected_version, "assessment", values, model=Assessment,
+                             as_dict=_assessment_dict, doing=_l("edit the assessment"),
+                             action="assessment.saved", on_case={"risk_level": values.get("risk_level")})
+
+
+def _save_form_record(actor: Actor, case_id: int, expected_version: int | None, record: str, values: dict, *,
+                      model: type, as_dict: Callable[[Any], dict | None], doing: LazyString,
+                      action: str, on_case: dict[str, Any] | None = None) -> Case:
+    """A stage record that is one form (the assessment, the termination request): the
+    facilitator's right and the version, the stage allowing `record`, then the form's values
+    copied onto the case's record (made when it has none) and `action` audited (spelt out
+    by the callers: tests/i18n/test_audit_labels.py finds every event type in the code)."""
     with write_transaction():
         case = lock_case(case_id)
-        _authorize(actor, case, (Role.FACILITATOR,), _l("edit the assessment"), expected_version)
-        _require_record_editable(case, "assessment")
-        before = _assessment_dict(case.assessment)
-        assessment = case.assessment or Assessment(case=case, updated_by_id=actor.user_id)
+        _authorize(actor, case, (Role.FACILITATOR,), doing, expected_version)
+        before, row = _record_to_change(actor, case, record, model, as_dict)
         for key, value in values.items():
-            setattr(assessment, key, value)
-        assessment.updated_by_id = actor.user_id
-        assessment.updated_at = utcnow()
-        db.session.add(assessment)
-        case.risk_level = values.get("risk_level")
+            setattr(row, key, value)
+        db.session.add(row)
+        for key, value in (on_case or {}).items():
+            setattr(case, key, value)
         _touch(case)
-        _audit(actor, case, "assessment.saved", before, _assessment_dict(assessment), version=case.version)
+        _audit(actor, case, action, before, as_dict(row), version=case.version)
         return case
+
+
+def _record_to_change(actor: Actor, case: Case, record: str, model: type,
+                      as_dict: Callable[[Any], dict | None]) -> tuple[dict | None, Any]:
+    """Refused unless the case's stage allows changing `record`; else what the record was (for
+    the audit event) and the record itself (made when the case has none), marked as changed
+    by the actor now."""
+    _require_record_editable(case, record)
+    before = as_dict(getattr(case, record))
+    row = getattr(case, record) or model(case=case, updated_by_id=actor.user_id)
+    row.updated_by_id = actor.user_id
+    row.updated_at = utcnow()
+    return before, row
 
 
 def _plan_dict(plan: InterventionPlan | None) -> dict | None:
@@ -368,12 +392,8 @@ def save_plan(actor: Actor, case_id: int, data: dict, expected_version: int | No
                     fields={f"goals.{position}.id": [_l("This goal is not part of the plan.")]},
                 )
         _check_version(case, expected_version)
-        _require_record_editable(case, "plan")
-        before = _plan_dict(case.plan)
-        plan = case.plan or InterventionPlan(case=case, updated_by_id=actor.user_id)
+        before, plan = _record_to_change(actor, case, "plan", InterventionPlan, _plan_dict)
         plan.summary = values["summary"]
-        plan.updated_by_id = actor.user_id
-        plan.updated_at = utcnow()
         existing = {goal.id: goal for goal in plan.active_goals}
         kept: set[int] = set()
         _refuse_targets_before_the_case(case, values["goals"], existing)
@@ -443,12 +463,8 @@ def save_evaluation(actor: Actor, case_id: int, data: dict, expected_version: in
                     f"ratings.{index}.goal_id": [_l("This goal is rated twice.")]})
             seen.add(rating["goal_id"])
         _check_version(case, expected_version)
-        _require_record_editable(case, "evaluation")
-        before = _evaluation_dict(case.evaluation)
-        evaluation = case.evaluation or Evaluation(case=case, updated_by_id=actor.user_id)
+        before, evaluation = _record_to_change(actor, case, "evaluation", Evaluation, _evaluation_dict)
         evaluation.summary = values["summary"]
-        evaluation.updated_by_id = actor.user_id
-        evaluation.updated_at = utcnow()
         by_goal = {r.goal_id: r for r in evaluation.ratings}
         for rating in values["ratings"]:
             row = by_goal.get(rating["goal_id"])
@@ -474,20 +490,9 @@ def save_termination_request(actor: Actor, case_id: int, data: dict, expected_ve
     """The facilitator proposes how the case ends: resolved (with aftercare) or closed
     unresolved (with the reason). A supervisor decides once termination is requested."""
     values = load(TerminationSchema(), data)
-    with write_transaction():
-        case = lock_case(case_id)
-        _authorize(actor, case, (Role.FACILITATOR,), _l("prepare the termination"), expected_version)
-        _require_record_editable(case, "termination")
-        before = _termination_dict(case.termination)
-        request = case.termination or TerminationRequest(case=case, updated_by_id=actor.user_id)
-        for key, value in values.items():
-            setattr(request, key, value)
-        request.updated_by_id = actor.user_id
-        request.updated_at = utcnow()
-        db.session.add(request)
-        _touch(case)
-        _audit(actor, case, "termination.saved", before, _termination_dict(request), version=case.version)
-        return case
+    return _save_form_record(actor, case_id, expected_version, "termination", values, model=TerminationRequest,
+                             as_dict=_termination_dict, doing=_l("prepare the termination"),
+                             action="termination.saved")
 
 
 # --- steps -------------------------------------------------------------------------
@@ -766,13 +771,7 @@ def decide_sign_off(actor: Actor, sign_off_id: int, data: dict, expected_version
     nor the requester). The decision applies to the case version the request was made on."""
     values = load(SignOffDecisionSchema(), data)
     with write_transaction():
-        sign_off = db.session.get(SignOff, sign_off_id)
-        if sign_off is None:
-            raise NotFound(_l("No such sign-off request."))
-        case = lock_case(sign_off.case_id)
-        db.session.refresh(sign_off)
-        if actor.user is None or not access.can_view_case(actor.user, case):
-            raise NotFound(_l("No such sign-off request."))  # as if there were none
+        sign_off, case = lock_case_of(SignOff, sign_off_id, actor.user, _l("No such sign-off request."))
         if sign_off.decision is not None:
             raise Conflict(
                 _l("This request was already decided (%(decision)s).", decision=sign_off.decision),

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import Select, Subquery, bindparam, func, or_, select, true
+from sqlalchemy import Select, Subquery, bindparam, func, select, true
 from sqlalchemy.orm import aliased
 
 from ..database import utcnow
@@ -48,9 +48,12 @@ from .formatting import locale_code, state_title
 from .helpers import (
     Page,
     blank_to_none,
+    containing,
     facilitator_form,
     paginate_counted,
     require_role,
+    search_pattern,
+    search_text,
     url_maker,
 )
 from .next_actions import action_notes
@@ -215,9 +218,8 @@ def _list_statement(viewer: Any, flags: Subquery | None, query: bool, state: boo
         statement = select(Case.id, *flags.c, func.count().over()).select_from(Case).join(flags, true())
     statement = access.visible_cases(viewer, statement)
     if query:
-        pattern = bindparam("pattern")
         statement = statement.join(Client, Case.client_id == Client.id).where(
-            or_(func.lower(Client.full_name).like(pattern), func.lower(Case.number).like(pattern)))
+            containing(bindparam("pattern"), Client.full_name, Case.number))
     if state:
         statement = statement.where(Case.state == bindparam("state"))
     if category:
@@ -252,7 +254,7 @@ def _page_of_cases(viewer: User, query: str, state: str, category: str) -> tuple
     first). Also the flags and the parameters the statements were run with."""
     params: dict[str, Any] = {}
     if query:
-        params["pattern"] = f"%{query.lower()}%"
+        params["pattern"] = search_pattern(query)
     if state:
         params["state"] = state
     if category:
@@ -279,7 +281,7 @@ def my_cases():
     """The cases the viewer may open, searchable by client name or case number."""
     require_role(*CASE_READERS)
     viewer = current_user._get_current_object()
-    query = (request.args.get("q") or "").strip()[:100]
+    query = search_text()
     state = request.args.get("state") or ""
     category = request.args.get("category") or ""
     found, rows, notices = _page_of_cases(viewer, query, state, category)

@@ -1,5 +1,5 @@
 """What the pages share: refusing a role that does not use a page, a form a case's
-facilitator fills in, blank form fields, and one page of a list."""
+facilitator fills in, blank form fields, a list's search box, and one page of a list."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import abort, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import BindParameter, ColumnElement, Select, bindparam, func, or_, select
 
 from ..extensions import db
 from ..models import Case, Role
@@ -52,6 +52,23 @@ def blank_to_none(data: dict[str, Any], *keys: str) -> dict[str, Any]:
         if isinstance(data.get(key), str) and not data[key].strip():
             data[key] = None
     return data
+
+
+def search_text() -> str:
+    """What the list's search box (?q=) asks for, trimmed to at most 100 characters."""
+    return (request.args.get("q") or "").strip()[:100]
+
+
+def search_pattern(text: str) -> str:
+    """The LIKE pattern that finds `text` inside a column, ignoring case."""
+    return f"%{text.lower()}%"
+
+
+def containing(text: str | BindParameter, *columns: Any) -> ColumnElement[bool]:
+    """Any of `columns` contains `text`, ignoring case; or, given a bound parameter, the
+    search_pattern it will hold (a statement built once)."""
+    pattern = search_pattern(text) if isinstance(text, str) else text
+    return or_(*(func.lower(column).like(pattern) for column in columns))
 
 
 @dataclass(frozen=True)
