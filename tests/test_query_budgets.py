@@ -34,7 +34,7 @@ BUDGETS = {
     "api_session": 2,
     "my_cases": 4,  # page ids with the count and the notices' flags; the rows for those ids
     "client_list": 5,  # the page with its count in one statement, its cases in one
-    "case_page": 9,
+    "case_page": 8,  # the menu's count comes with the case's row
     "api_case_detail": 7,
     "api_log_step": 12,  # with a token; 10 with a session (SQLite BEGINs included)
     "api_outbox": 20,  # two entries (their keys reserved, then stored, together), + the sync report

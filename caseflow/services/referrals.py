@@ -169,10 +169,11 @@ def referrals_of(case: Case) -> list[Referral]:
     ).scalars())
 
 
-def overdue(user: User, statement: Select | None = None) -> Select:
-    """Referrals still waiting for an answer after the day it was expected, oldest first."""
+def overdue(user: User, statement: Select | None = None, today: Any = None) -> Select:
+    """Referrals still waiting for an answer after the day it was expected, oldest first
+    (`today`: the viewer's day, or a bound parameter for a statement built once)."""
     return visible_referrals(user, statement).where(
-        Referral.status == SENT, Referral.expected_answer_on < today_for(user))
+        Referral.status == SENT, Referral.expected_answer_on < (today_for(user) if today is None else today))
 
 
 def overdue_with_cases(user: User) -> list[Referral]:
