@@ -76,7 +76,15 @@ from ..signals import case_moved, sign_off_decided, step_logged
 from ..workflow import STAGE_COLUMNS, Missing, TransitionDef
 from ..workflow.guards import remember_step_in_stage
 from . import access, notifications
-from .audit import append_case_event, append_event, user_chain
+from .audit import (
+    append_case_event,
+    append_event,
+    event_params,
+    insert_event_under,
+    take_deferred_case_event,
+    user_chain,
+    write_deferred_case_event,
+)
 from .context import Actor
 from .locking import lock_case, lock_case_of, lock_case_of_client
 from .runtime import default_workflow_name, engine, engines
@@ -650,7 +658,8 @@ def fire_trigger(
 ) -> Case:
     """Move a case along its workflow. Who may fire, what must be complete and whether a
     sign-off follows all come from the workflow file."""
-    values = load(_TRANSITION_SCHEMA, data or {})
+    # Nothing sent, nothing to validate (the schema would load an empty reason).
+    values = {} if data is None or data == {} else load(_TRANSITION_SCHEMA, data)
     reason = (values.get("reason") or "").strip() or None
     with write_transaction():
         case = lock_case(case_id)
@@ -688,11 +697,19 @@ def _move(actor: Actor, case: Case, trigger: str, *, reason: str | None,
         stay = CaseStageHistory.entry(case, trigger, reopened=taken.reopens, previous_entered_at=entered_before)
         _touch(case)
         requested = _request_sign_off(actor, case, trigger, now) if taken.sign_off is not None else None
-        _audit(actor, case, "case.transition", before, case_summary(case),
-               trigger=trigger, reason=reason,
-               sign_off_requested=requested.id if requested else None,
-               sign_off_decided=sign_off.id if sign_off else None, **(authority or {}))
-        case_moved.send(case, actor=actor, transition=taken, source=source, now=now)
+        context = {"trigger": trigger, "reason": reason,
+                   "sign_off_requested": requested.id if requested else None,
+                   "sign_off_decided": sign_off.id if sign_off else None, **(authority or {})}
+        # Written with the case's row (_save_moved_case), unless a receiver appends an event
+        # to the case first: then before that one, in the chain's order.
+        try:
+            append_case_event(case, action="case.transition", actor=actor, before=before,
+                              after=case_summary(case), deferred=True,
+                              context={k: v for k, v in context.items() if v is not None})
+            case_moved.send(case, actor=actor, transition=taken, source=source, now=now)
+        except BaseException:
+            take_deferred_case_event(case)  # the transaction rolls back: never written later
+            raise
     _save_moved_case(case, stay)
     return case
 
@@ -703,38 +720,47 @@ _MOVED_COLUMNS = (*STAGE_COLUMNS, "closure_reason", "version", "audit_seq", "aud
 _cases = Case.__table__
 _WRITE_MOVED_CASE = _cases.update().where(_cases.c.id == bindparam("moved_id")).values(
     {name: bindparam(f"moved_{name}") for name in _MOVED_COLUMNS})
-# PostgreSQL takes the case's row and its stays in one statement (data-modifying WITH
-# clauses, which see the stays as they were before it): one round trip instead of three.
+# PostgreSQL takes the case's row, its stays and the move's audit event in one statement
+# (data-modifying WITH clauses, which see the stays as they were before it): one round trip
+# instead of four. Without the event when a receiver's event made it write it earlier.
 _WRITE_MOVE_AT_ONCE = _WRITE_MOVED_CASE.add_cte(CLOSE_STAY.cte("closed_stay"), OPEN_STAY.cte("opened_stay"))
+_WRITE_MOVE_AND_EVENT_AT_ONCE = _WRITE_MOVE_AT_ONCE.add_cte(insert_event_under("event_").cte("moved_event"))
 _INSERT_SIGN_OFF = insert(SignOff.__table__).returning(SignOff.__table__.c.id)
 
 
 def _save_moved_case(case: Case, stay: dict[str, Any]) -> None:
-    """Write what the move changed on the case, and its stays (CaseStageHistory.entry),
-    with Core statements instead of a flush of the case. The case is locked (lock_case), so
-    nobody else writes its row meanwhile."""
+    """Write what the move changed on the case, its stays (CaseStageHistory.entry) and its
+    audit event if still unwritten, with Core statements instead of a flush of the case. The
+    case is locked (lock_case), so nobody else writes its row meanwhile."""
     values = {name: getattr(case, name) for name in _MOVED_COLUMNS}
     row = {"moved_id": case.id} | {f"moved_{name}": value for name, value in values.items()}
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
-        connection.execute(_WRITE_MOVE_AT_ONCE, row | stay)
+        event = take_deferred_case_event(case)
+        if event is None:
+            connection.execute(_WRITE_MOVE_AT_ONCE, row | stay)
+        else:
+            connection.execute(_WRITE_MOVE_AND_EVENT_AT_ONCE, row | stay | event_params(event, "event_"))
     else:
+        write_deferred_case_event(case)
         connection.execute(CLOSE_STAY, stay)
         connection.execute(OPEN_STAY, stay)
         connection.execute(_WRITE_MOVED_CASE, row)
-    for name, value in values.items():
-        set_committed_value(case, name, value)
-    _settle(case)
+    _settle(case, values)
 
 
-def _settle(case: Case) -> None:
+def _settle(case: Case, written: dict[str, Any]) -> None:
     """Tell the session the case's row holds its every change, as a flush does once it has
     written them: the commit would otherwise run a unit of work over the case only to find
-    nothing to write (as much Python as the UPDATE itself). Only when nothing else is
-    pending on it: a change the UPDATE did not write stays for the flush."""
+    nothing to write (as much Python as the UPDATE itself). Only when nothing but the
+    `written` columns changed on it: otherwise those are marked as stored one by one, and a
+    change the UPDATE did not write stays for the flush."""
     state = inspect(case)
-    if not state.committed_state and "_pending_mutations" not in state.__dict__:
+    if state.committed_state.keys() <= written.keys() and "_pending_mutations" not in state.__dict__:
         state._commit_all(state.dict, db.session.identity_map)
+        return
+    for name, value in written.items():
+        set_committed_value(case, name, value)
 
 
 def _request_sign_off(actor: Actor, case: Case, trigger: str, now: datetime) -> SignOff:
