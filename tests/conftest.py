@@ -4,6 +4,7 @@ CASEFLOW_TEST_POSTGRES_URL is set), a clean database and application state for e
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -162,8 +163,31 @@ def signed_in(app):
 
 
 @pytest.fixture
-def make(app) -> Factory:
-    return Factory(app)
+def make(app, shared, request) -> Factory:
+    """The factory. The cases it makes are kept like `prepared`'s records (a case walked to
+    its state costs a dozen service calls): the first test builds one, later tests that
+    ask for the same case on the same rows get them copied back, unless the test changed
+    what building depends on (patched something, or changed the application)."""
+    def remember(name, build):
+        if untouched(request) and shared.as_begun():
+            return shared.prepared(name, factory, build)
+        return build()
+
+    factory = Factory(app, remember)
+    return factory
+
+
+def untouched(request) -> bool:
+    """Nothing patched but what the fixtures patch for every test (the instance folder, and
+    pytest-flask's response class), and no second application on the test's database (its
+    writes go past the shared engine)."""
+    if "app_with" in request.fixturenames:
+        return False
+    if "monkeypatch" not in request.fixturenames:
+        return True
+    patch, app = request.getfixturevalue("monkeypatch"), request.getfixturevalue("app")
+    return all(target is app and name == "response_class" for target, name, _ in patch._setattr) and all(
+        mapping is os.environ and name == "CASEFLOW_INSTANCE_PATH" for mapping, name, _ in patch._setitem)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ cycle (the cycle check counts those)."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -196,3 +197,30 @@ def test_imports_are_made_at_the_top_unless_they_break_a_cycle():
     assert found == IMPORTS_INSIDE_FUNCTIONS, (
         f"imported inside a function: {sorted(found - IMPORTS_INSIDE_FUNCTIONS)}; "
         f"no longer: {sorted(IMPORTS_INSIDE_FUNCTIONS - found)}")
+
+
+def _readme_map() -> str:
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    return readme.split("## What is where", 1)[1].split("\n## ", 1)[0]
+
+
+def _tracked_top_level() -> set[str]:
+    """The project's top-level folders that git tracks (not the venv, build output or caches)."""
+    import subprocess
+
+    listed = subprocess.run(["git", "ls-files"], cwd=PACKAGE.parent, capture_output=True, text=True)
+    if listed.returncode != 0:
+        pytest.skip("not a git checkout")
+    return {line.split("/", 1)[0] for line in listed.stdout.splitlines() if "/" in line}
+
+
+def test_readme_names_every_part_of_the_tree():
+    """README's "What is where" names every top-level folder, every package of caseflow/ and
+    every module directly in it, so that the map the next person reads matches the tree."""
+    text = _readme_map()
+    parts = {f"{name}/" for name in _tracked_top_level() - {"caseflow"}}
+    parts |= {f"{path.name}/" for path in PACKAGE.iterdir()
+              if path.is_dir() and not path.name.startswith(("_", "."))}
+    parts |= {path.name for path in PACKAGE.glob("*.py") if path.name != "__init__.py"}
+    missing = sorted(part for part in parts if not re.search(rf"(?<![\w.]){re.escape(part)}", text))
+    assert not missing, f"README's 'What is where' does not name: {missing}"

@@ -55,22 +55,20 @@ def _summary_version(summary) -> int:
     return summary["version"]
 
 
+def _stage_record(path: str, schema: type[Schema], save: Callable[..., Any]) -> Kind:
+    """A stage record saved whole (PUT), answered with the case's summary."""
+    return Kind("PUT", path, s.strict(schema)(), 200, s.CaseSummaryOut(),
+                lambda a, cid, body, v, _t, _locked: save(a, cid, body, v), present.case_summary, _summary_version)
+
+
 KINDS = {
     "step": Kind("POST", "/steps", s.strict(StepSchema)(), 201, s.StepOut(),
                  lambda a, cid, body, v, _t, locked: case_services.log_step(a, cid, body, v, locked=locked),
                  lambda step: step, lambda step: step.case.version),
-    "assessment": Kind("PUT", "/assessment", s.strict(AssessmentSchema)(), 200, s.CaseSummaryOut(),
-                       lambda a, cid, body, v, _t, _locked: case_services.save_assessment(a, cid, body, v),
-                       present.case_summary, _summary_version),
-    "plan": Kind("PUT", "/plan", s.strict(PlanSchema)(), 200, s.CaseSummaryOut(),
-                 lambda a, cid, body, v, _t, _locked: case_services.save_plan(a, cid, body, v),
-                 present.case_summary, _summary_version),
-    "evaluation": Kind("PUT", "/evaluation", s.strict(EvaluationSchema)(), 200, s.CaseSummaryOut(),
-                       lambda a, cid, body, v, _t, _locked: case_services.save_evaluation(a, cid, body, v),
-                       present.case_summary, _summary_version),
-    "termination": Kind("PUT", "/termination", s.strict(TerminationSchema)(), 200, s.CaseSummaryOut(),
-                        lambda a, cid, body, v, _t, _locked: case_services.save_termination_request(a, cid, body, v),
-                        present.case_summary, _summary_version),
+    "assessment": _stage_record("/assessment", AssessmentSchema, case_services.save_assessment),
+    "plan": _stage_record("/plan", PlanSchema, case_services.save_plan),
+    "evaluation": _stage_record("/evaluation", EvaluationSchema, case_services.save_evaluation),
+    "termination": _stage_record("/termination", TerminationSchema, case_services.save_termination_request),
     "transition": Kind("POST", "/transitions/{trigger}", s.strict(TransitionSchema)(), 200, s.CaseSummaryOut(),
                        lambda a, cid, body, v, trigger, _locked: case_services.fire_trigger(a, cid, trigger, body, v),
                        present.case_summary, _summary_version),

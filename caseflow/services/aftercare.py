@@ -198,6 +198,7 @@ def contacts_due(user: User, now: datetime | None = None) -> list[tuple[Aftercar
                   key=lambda row: (closes[row[0].aftercare_id], row[0].aftercare_id, row[0].number))
 
 
-def contacts_due_exist(user: User, now: datetime | None = None) -> Exists:
-    """Whether `contacts_due` finds any (an EXISTS, for a page that asks more in one statement)."""
-    return _due(user, now or utcnow(), select(AftercareContact.id)).exists()
+def contacts_due_exist(user: User, now: Any = None) -> Exists:
+    """Whether `contacts_due` finds any (an EXISTS, for a page that asks more in one
+    statement; `now` may be a bound parameter, for a statement built once)."""
+    return _due(user, utcnow() if now is None else now, select(AftercareContact.id)).exists()

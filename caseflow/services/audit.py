@@ -99,21 +99,45 @@ def append_case_event(
     after: Any = None,
     context: dict[str, Any] | None = None,
     now: datetime | None = None,
+    deferred: bool = False,
 ) -> dict[str, Any]:
     """Append one event to the case's own chain, whose head lives on the case row.
 
     The caller holds the case locked (services load it with `locking.lock_case`), so no other
-    transaction can link to the same head.
+    transaction can link to the same head. With `deferred`, the event is linked into the
+    chain now but its row is left for the caller to write with its own last statement
+    (`take_deferred_case_event`); an event appended to the case meanwhile writes it first,
+    so the rows are inserted in their chain's order.
     """
+    write_deferred_case_event(case)
     chain = case_chain(case.id)
     if case.audit_hash is None:
         case.audit_seq, case.audit_hash = 0, genesis_hash(chain)
     fields = _event_fields(
         chain, case.audit_seq, case.audit_hash, action, actor, case.id, before, after, context, now
     )
-    db.session.connection().execute(_INSERT_EVENT, fields)
+    if deferred:
+        case.__dict__[_DEFERRED_EVENT] = fields
+    else:
+        db.session.connection().execute(_INSERT_EVENT, fields)
     case.audit_seq, case.audit_hash = fields["seq"], fields["hash"]
     return fields
+
+
+# Where a case keeps the fields of its deferred event until they are written.
+_DEFERRED_EVENT = "_caseflow_deferred_event"
+
+
+def take_deferred_case_event(case: Case) -> dict[str, Any] | None:
+    """The case's deferred event, now the caller's to write in the same transaction."""
+    return case.__dict__.pop(_DEFERRED_EVENT, None)
+
+
+def write_deferred_case_event(case: Case) -> None:
+    """Insert the case's deferred event, if it has one still unwritten."""
+    fields = take_deferred_case_event(case)
+    if fields is not None:
+        db.session.connection().execute(_INSERT_EVENT, fields)
 
 
 # The personal access tokens whose use an audit event of the current request named.
@@ -173,6 +197,19 @@ def _event_fields(chain, seq, prev_hash, action, actor, case_id, before, after, 
 _events = AuditEvent.__table__
 _heads = AuditChainHead.__table__
 _INSERT_EVENT = _events.insert()
+# The columns an appended event writes (the fields _event_fields gives).
+_EVENT_FIELDS = ("chain", "seq", "prev_hash", "occurred_at", "actor_id", "actor_role", "origin_ip", "user_agent",
+                 "action", "case_id", "before", "after", "context", "payload_salt", "payload_digest", "hash")
+
+
+def insert_event_under(prefix: str) -> Any:
+    """An INSERT of one event whose values are bound as `prefix` + field name (`event_params`),
+    for a statement that sends it with others (a WITH clause on PostgreSQL)."""
+    return _events.insert().values({name: bindparam(prefix + name) for name in _EVENT_FIELDS})
+
+
+def event_params(fields: dict[str, Any], prefix: str) -> dict[str, Any]:
+    return {prefix + name: fields[name] for name in _EVENT_FIELDS}
 _UPDATE_HEAD = (
     _heads.update()
     .where(_heads.c.chain == bindparam("head_chain"))

@@ -10,9 +10,10 @@ guard → change → append the audit event.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
@@ -74,10 +75,18 @@ from ..security.fields import marker as sensitive_marker
 from ..signals import case_moved, sign_off_decided, step_logged
 from ..workflow import STAGE_COLUMNS, Missing, TransitionDef
 from ..workflow.guards import remember_step_in_stage
-from . import access
-from .audit import append_case_event, append_event, user_chain
+from . import access, notifications
+from .audit import (
+    append_case_event,
+    append_event,
+    event_params,
+    insert_event_under,
+    take_deferred_case_event,
+    user_chain,
+    write_deferred_case_event,
+)
 from .context import Actor
-from .locking import lock_case, lock_case_of_client
+from .locking import lock_case, lock_case_of, lock_case_of_client
 from .runtime import default_workflow_name, engine, engines
 from .sign_off_policy import decision_authority, escalated_sign_off_ids
 
@@ -323,21 +332,44 @@ def save_assessment(actor: Actor, case_id: int, data: dict, expected_version: in
     """The facilitator fills in the assessment while the case is in a stage that allows it.
     Saving a partial assessment is allowed; moving on needs it complete."""
     values = load(AssessmentSchema(), data)
+    # The case carries the assessment's risk level for the lists and figures that show it.
+    return _save_form_record(actor, case_id, expected_version, "assessment", values, model=Assessment,
+                             as_dict=_assessment_dict, doing=_l("edit the assessment"),
+                             action="assessment.saved", on_case={"risk_level": values.get("risk_level")})
+
+
+def _save_form_record(actor: Actor, case_id: int, expected_version: int | None, record: str, values: dict, *,
+                      model: type, as_dict: Callable[[Any], dict | None], doing: LazyString,
+                      action: str, on_case: dict[str, Any] | None = None) -> Case:
+    """A stage record that is one form (the assessment, the termination request): the
+    facilitator's right and the version, the stage allowing `record`, then the form's values
+    copied onto the case's record (made when it has none) and `action` audited (spelt out
+    by the callers: tests/i18n/test_audit_labels.py finds every event type in the code)."""
     with write_transaction():
         case = lock_case(case_id)
-        _authorize(actor, case, (Role.FACILITATOR,), _l("edit the assessment"), expected_version)
-        _require_record_editable(case, "assessment")
-        before = _assessment_dict(case.assessment)
-        assessment = case.assessment or Assessment(case=case, updated_by_id=actor.user_id)
+        _authorize(actor, case, (Role.FACILITATOR,), doing, expected_version)
+        before, row = _record_to_change(actor, case, record, model, as_dict)
         for key, value in values.items():
-            setattr(assessment, key, value)
-        assessment.updated_by_id = actor.user_id
-        assessment.updated_at = utcnow()
-        db.session.add(assessment)
-        case.risk_level = values.get("risk_level")
+            setattr(row, key, value)
+        db.session.add(row)
+        for key, value in (on_case or {}).items():
+            setattr(case, key, value)
         _touch(case)
-        _audit(actor, case, "assessment.saved", before, _assessment_dict(assessment), version=case.version)
+        _audit(actor, case, action, before, as_dict(row), version=case.version)
         return case
+
+
+def _record_to_change(actor: Actor, case: Case, record: str, model: type,
+                      as_dict: Callable[[Any], dict | None]) -> tuple[dict | None, Any]:
+    """Refused unless the case's stage allows changing `record`; else what the record was (for
+    the audit event) and the record itself (made when the case has none), marked as changed
+    by the actor now."""
+    _require_record_editable(case, record)
+    before = as_dict(getattr(case, record))
+    row = getattr(case, record) or model(case=case, updated_by_id=actor.user_id)
+    row.updated_by_id = actor.user_id
+    row.updated_at = utcnow()
+    return before, row
 
 
 def _plan_dict(plan: InterventionPlan | None) -> dict | None:
@@ -368,12 +400,8 @@ def save_plan(actor: Actor, case_id: int, data: dict, expected_version: int | No
                     fields={f"goals.{position}.id": [_l("This goal is not part of the plan.")]},
                 )
         _check_version(case, expected_version)
-        _require_record_editable(case, "plan")
-        before = _plan_dict(case.plan)
-        plan = case.plan or InterventionPlan(case=case, updated_by_id=actor.user_id)
+        before, plan = _record_to_change(actor, case, "plan", InterventionPlan, _plan_dict)
         plan.summary = values["summary"]
-        plan.updated_by_id = actor.user_id
-        plan.updated_at = utcnow()
         existing = {goal.id: goal for goal in plan.active_goals}
         kept: set[int] = set()
         _refuse_targets_before_the_case(case, values["goals"], existing)
@@ -443,12 +471,8 @@ def save_evaluation(actor: Actor, case_id: int, data: dict, expected_version: in
                     f"ratings.{index}.goal_id": [_l("This goal is rated twice.")]})
             seen.add(rating["goal_id"])
         _check_version(case, expected_version)
-        _require_record_editable(case, "evaluation")
-        before = _evaluation_dict(case.evaluation)
-        evaluation = case.evaluation or Evaluation(case=case, updated_by_id=actor.user_id)
+        before, evaluation = _record_to_change(actor, case, "evaluation", Evaluation, _evaluation_dict)
         evaluation.summary = values["summary"]
-        evaluation.updated_by_id = actor.user_id
-        evaluation.updated_at = utcnow()
         by_goal = {r.goal_id: r for r in evaluation.ratings}
         for rating in values["ratings"]:
             row = by_goal.get(rating["goal_id"])
@@ -474,20 +498,9 @@ def save_termination_request(actor: Actor, case_id: int, data: dict, expected_ve
     """The facilitator proposes how the case ends: resolved (with aftercare) or closed
     unresolved (with the reason). A supervisor decides once termination is requested."""
     values = load(TerminationSchema(), data)
-    with write_transaction():
-        case = lock_case(case_id)
-        _authorize(actor, case, (Role.FACILITATOR,), _l("prepare the termination"), expected_version)
-        _require_record_editable(case, "termination")
-        before = _termination_dict(case.termination)
-        request = case.termination or TerminationRequest(case=case, updated_by_id=actor.user_id)
-        for key, value in values.items():
-            setattr(request, key, value)
-        request.updated_by_id = actor.user_id
-        request.updated_at = utcnow()
-        db.session.add(request)
-        _touch(case)
-        _audit(actor, case, "termination.saved", before, _termination_dict(request), version=case.version)
-        return case
+    return _save_form_record(actor, case_id, expected_version, "termination", values, model=TerminationRequest,
+                             as_dict=_termination_dict, doing=_l("prepare the termination"),
+                             action="termination.saved")
 
 
 # --- steps -------------------------------------------------------------------------
@@ -589,11 +602,12 @@ def _save_case_head(case: Case) -> None:
     for name in ("version", "audit_seq", "audit_hash"):
         set_committed_value(case, name, getattr(case, name))
     state = inspect(case)
-    if not state.committed_state and "_pending_mutations" not in state.__dict__:
+    if not state.committed_state and not state.__dict__.get("_pending_mutations"):
         # Nothing else of the case waits to be written (no attribute changed, no collection
         # change pending): it is marked clean as a flush would leave it, or the next flush
         # (an autoflush, each outbox entry's, the commit's) would walk the unit of work
-        # through every relationship of the case to find that out.
+        # through every relationship of the case to find that out. (SQLAlchemy makes the
+        # pending changes' dict, empty, whenever a collection is set as loaded.)
         state._commit_all(state.dict, db.session.identity_map)
 
 
@@ -644,7 +658,8 @@ def fire_trigger(
 ) -> Case:
     """Move a case along its workflow. Who may fire, what must be complete and whether a
     sign-off follows all come from the workflow file."""
-    values = load(_TRANSITION_SCHEMA, data or {})
+    # Nothing sent, nothing to validate (the schema would load an empty reason).
+    values = {} if data is None or data == {} else load(_TRANSITION_SCHEMA, data)
     reason = (values.get("reason") or "").strip() or None
     with write_transaction():
         case = lock_case(case_id)
@@ -682,11 +697,19 @@ def _move(actor: Actor, case: Case, trigger: str, *, reason: str | None,
         stay = CaseStageHistory.entry(case, trigger, reopened=taken.reopens, previous_entered_at=entered_before)
         _touch(case)
         requested = _request_sign_off(actor, case, trigger, now) if taken.sign_off is not None else None
-        _audit(actor, case, "case.transition", before, case_summary(case),
-               trigger=trigger, reason=reason,
-               sign_off_requested=requested.id if requested else None,
-               sign_off_decided=sign_off.id if sign_off else None, **(authority or {}))
-        case_moved.send(case, actor=actor, transition=taken, source=source, now=now)
+        context = {"trigger": trigger, "reason": reason,
+                   "sign_off_requested": requested.id if requested else None,
+                   "sign_off_decided": sign_off.id if sign_off else None, **(authority or {})}
+        # Written with the case's row (_save_moved_case), unless a receiver appends an event
+        # to the case first: then before that one, in the chain's order.
+        try:
+            append_case_event(case, action="case.transition", actor=actor, before=before,
+                              after=case_summary(case), deferred=True,
+                              context={k: v for k, v in context.items() if v is not None})
+            case_moved.send(case, actor=actor, transition=taken, source=source, now=now)
+        except BaseException:
+            take_deferred_case_event(case)  # the transaction rolls back: never written later
+            raise
     _save_moved_case(case, stay)
     return case
 
@@ -697,38 +720,47 @@ _MOVED_COLUMNS = (*STAGE_COLUMNS, "closure_reason", "version", "audit_seq", "aud
 _cases = Case.__table__
 _WRITE_MOVED_CASE = _cases.update().where(_cases.c.id == bindparam("moved_id")).values(
     {name: bindparam(f"moved_{name}") for name in _MOVED_COLUMNS})
-# PostgreSQL takes the case's row and its stays in one statement (data-modifying WITH
-# clauses, which see the stays as they were before it): one round trip instead of three.
+# PostgreSQL takes the case's row, its stays and the move's audit event in one statement
+# (data-modifying WITH clauses, which see the stays as they were before it): one round trip
+# instead of four. Without the event when a receiver's event made it write it earlier.
 _WRITE_MOVE_AT_ONCE = _WRITE_MOVED_CASE.add_cte(CLOSE_STAY.cte("closed_stay"), OPEN_STAY.cte("opened_stay"))
+_WRITE_MOVE_AND_EVENT_AT_ONCE = _WRITE_MOVE_AT_ONCE.add_cte(insert_event_under("event_").cte("moved_event"))
 _INSERT_SIGN_OFF = insert(SignOff.__table__).returning(SignOff.__table__.c.id)
 
 
 def _save_moved_case(case: Case, stay: dict[str, Any]) -> None:
-    """Write what the move changed on the case, and its stays (CaseStageHistory.entry),
-    with Core statements instead of a flush of the case. The case is locked (lock_case), so
-    nobody else writes its row meanwhile."""
+    """Write what the move changed on the case, its stays (CaseStageHistory.entry) and its
+    audit event if still unwritten, with Core statements instead of a flush of the case. The
+    case is locked (lock_case), so nobody else writes its row meanwhile."""
     values = {name: getattr(case, name) for name in _MOVED_COLUMNS}
     row = {"moved_id": case.id} | {f"moved_{name}": value for name, value in values.items()}
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
-        connection.execute(_WRITE_MOVE_AT_ONCE, row | stay)
+        event = take_deferred_case_event(case)
+        if event is None:
+            connection.execute(_WRITE_MOVE_AT_ONCE, row | stay)
+        else:
+            connection.execute(_WRITE_MOVE_AND_EVENT_AT_ONCE, row | stay | event_params(event, "event_"))
     else:
+        write_deferred_case_event(case)
         connection.execute(CLOSE_STAY, stay)
         connection.execute(OPEN_STAY, stay)
         connection.execute(_WRITE_MOVED_CASE, row)
-    for name, value in values.items():
-        set_committed_value(case, name, value)
-    _settle(case)
+    _settle(case, values)
 
 
-def _settle(case: Case) -> None:
+def _settle(case: Case, written: dict[str, Any]) -> None:
     """Tell the session the case's row holds its every change, as a flush does once it has
     written them: the commit would otherwise run a unit of work over the case only to find
-    nothing to write (as much Python as the UPDATE itself). Only when nothing else is
-    pending on it: a change the UPDATE did not write stays for the flush."""
+    nothing to write (as much Python as the UPDATE itself). Only when nothing but the
+    `written` columns changed on it: otherwise those are marked as stored one by one, and a
+    change the UPDATE did not write stays for the flush."""
     state = inspect(case)
-    if not state.committed_state and "_pending_mutations" not in state.__dict__:
+    if state.committed_state.keys() <= written.keys() and "_pending_mutations" not in state.__dict__:
         state._commit_all(state.dict, db.session.identity_map)
+        return
+    for name, value in written.items():
+        set_committed_value(case, name, value)
 
 
 def _request_sign_off(actor: Actor, case: Case, trigger: str, now: datetime) -> SignOff:
@@ -765,13 +797,7 @@ def decide_sign_off(actor: Actor, sign_off_id: int, data: dict, expected_version
     nor the requester). The decision applies to the case version the request was made on."""
     values = load(SignOffDecisionSchema(), data)
     with write_transaction():
-        sign_off = db.session.get(SignOff, sign_off_id)
-        if sign_off is None:
-            raise NotFound(_l("No such sign-off request."))
-        case = lock_case(sign_off.case_id)
-        db.session.refresh(sign_off)
-        if actor.user is None or not access.can_view_case(actor.user, case):
-            raise NotFound(_l("No such sign-off request."))  # as if there were none
+        sign_off, case = lock_case_of(SignOff, sign_off_id, actor.user, _l("No such sign-off request."))
         if sign_off.decision is not None:
             raise Conflict(
                 _l("This request was already decided (%(decision)s).", decision=sign_off.decision),
@@ -885,14 +911,19 @@ def _reading_statements(with_steps: bool, with_lists: bool, steps_before: bool,
              select(SignOff.id).where(SignOff.case_id == Case.id).exists()]
     extra += ([select(func.count()).select_from(Step).where(Step.case_id == Case.id).scalar_subquery()]
               if with_steps else [])
-    extra += [make() for make in CASE_PAGE_LISTS.values()] if with_lists else []
+    # A page (with its lists) also shows the menu's count of the reader's unread notifications.
+    extra += [*(make() for make in CASE_PAGE_LISTS.values()), notifications.unread_of_bound_user()] if with_lists else []
     fresh = {"populate_existing": True}
-    steps = (select(Step).where(Step.case_id == bindparam("case_id"))
-             .order_by(Step.occurred_at.desc(), Step.id.desc()).limit(bindparam("limit")))
+    newest_first = (Step.occurred_at.desc(), Step.id.desc())
+    steps = select(Step).where(Step.case_id == bindparam("case_id")).order_by(*newest_first)
+    # A page shows values, with each step's recorder by name: no objects, no second query.
+    steps_shown = (select(*(getattr(Step, name) for name in StepShown._fields[:-1]), User.full_name)
+                   .outerjoin(User, User.id == Step.recorded_by_id)
+                   .where(Step.case_id == bindparam("case_id")).order_by(*newest_first))
     if steps_before:
         before_at, before_id = bindparam("before_at"), bindparam("before_id")
-        steps = steps.where(or_(Step.occurred_at < before_at,
-                                and_(Step.occurred_at == before_at, Step.id < before_id)))
+        older = or_(Step.occurred_at < before_at, and_(Step.occurred_at == before_at, Step.id < before_id))
+        steps, steps_shown = steps.where(older), steps_shown.where(older)
     return {
         "case": (select(Case, *extra).where(Case.id == bindparam("case_id")).options(*CASE_DETAIL_LOADS)
                  .with_for_update(of=Case).execution_options(**fresh)),
@@ -901,8 +932,22 @@ def _reading_statements(with_steps: bool, with_lists: bool, steps_before: bool,
                       .order_by(SignOff.requested_at).execution_options(**fresh)),
         "ratings": (select(GoalRating).where(GoalRating.evaluation_id == bindparam("evaluation_id"))
                     .execution_options(**fresh)),
-        "steps": steps,
+        "steps": steps.limit(bindparam("limit")),
+        "steps_shown": steps_shown.limit(bindparam("limit")),
     }
+
+
+class StepShown(NamedTuple):
+    """A step as a case's page shows it: its values and its recorder's name."""
+
+    id: int
+    step_type: str
+    occurred_at: datetime
+    occurred_timezone: str
+    location: str | None
+    notes: str
+    goal_id: int | None
+    recorder_name: str | None
 
 
 @dataclass(frozen=True)
@@ -913,44 +958,40 @@ class CaseReading:
     case has rows in (None when not asked for)."""
 
     case: Case
-    steps: list[Step]
+    steps: list[Step] | list[StepShown]
     step_count: int
     older: tuple[datetime, int] | None
     lists: frozenset[str] | None = None
+    unread: int | None = None  # with the lists: the reader's unread notifications
 
 
-def latest_steps(case_id: int, before: tuple[datetime, int] | None = None,
-                 limit: int = STEP_PAGE_SIZE) -> tuple[list[Step], tuple[datetime, int] | None]:
+def latest_steps(case_id: int, before: tuple[datetime, int] | None = None, limit: int = STEP_PAGE_SIZE, *,
+                 shown: bool = False) -> tuple[list[Any], tuple[datetime, int] | None]:
     """A case's steps newest first, `limit` of them, starting before the key `before`
     (occurred_at, id): one indexed query whatever the number of steps. Who recorded each
-    step is not loaded (read_case gives them their recorders when asked)."""
+    step is not loaded; `shown`: the steps as a page shows them (StepShown values, with
+    their recorders' names)."""
     params: dict[str, Any] = {"case_id": case_id, "limit": limit + 1}
     if before is not None:
         params |= {"before_at": before[0], "before_id": before[1]}
-    statement = _reading_statements(False, False, before is not None)["steps"]
-    steps = list(db.session.execute(statement, params).scalars())
+    statements = _reading_statements(False, False, before is not None)
+    if shown:
+        steps = [StepShown(*row) for row in db.session.execute(statements["steps_shown"], params)]
+    else:
+        steps = list(db.session.execute(statements["steps"], params).scalars())
     if len(steps) > limit:
         steps = steps[:limit]
         return steps, (steps[-1].occurred_at, steps[-1].id)
     return steps, None
 
 
-def _give_recorders(case: Case, steps: list[Step]) -> None:
-    """Each step's recorder: nearly always the case's facilitator, loaded with the case;
-    anyone else (an earlier facilitator) in one query for all of them."""
-    recorders = {case.facilitator_id: case.facilitator}
-    others = {step.recorded_by_id for step in steps} - recorders.keys()
-    if others:
-        recorders.update((user.id, user) for user in db.session.execute(
-            select(User).where(User.id.in_(others))).scalars())
-    for step in steps:
-        set_committed_value(step, "recorded_by", recorders.get(step.recorded_by_id))
-
-
-def _load_case_for_reading(case_id: int, with_steps: bool, with_lists: bool) -> tuple[Case, Any]:
-    """The case locked (as lock_case does) with what its page shows; the rest of its row."""
+def _load_case_for_reading(case_id: int, with_steps: bool, with_lists: bool,
+                           reader: User | None) -> tuple[Case, Any]:
+    """The case locked (as lock_case does) with what its page shows; the rest of its row
+    (with the lists, last, the `reader`'s unread notifications)."""
     statements = _reading_statements(with_steps, with_lists, False, _step_check_states())
-    row = db.session.execute(statements["case"], {"case_id": case_id}).unique().one_or_none()
+    params = {"case_id": case_id, "user_id": reader.id if reader is not None else None}
+    row = db.session.execute(statements["case"], params).unique().one_or_none()
     if row is None:
         raise NotFound(_l("No such case."))
     case = row[0]
@@ -985,28 +1026,28 @@ def read_case(actor: Actor, case_id: int, what: str = "case", *,
     access check, the audit event and the reads commit together (no second transaction),
     and what was recorded as seen is what is shown. A fixed number of statements whatever
     the case's size; `limit` 0: no steps (a page that does not show them). With `lists`,
-    which of CASE_PAGE_LISTS have rows (read with the case's row); with `recorders`, each
-    step's recorder (a page names them; the API gives their ids). Without `records`, the
+    which of CASE_PAGE_LISTS have rows and the reader's unread notifications (the menu's
+    count), read with the case's row; with `recorders`, the
+    steps as values naming their recorders (StepShown: a page names them; the API gives
+    their ids, from the objects). Without `records`, the
     case's own row and its client only (with `limit` 0: a page that names the case and
     shows none of its records, such as its audit history)."""
     with write_transaction():
         if records:
-            case, rest = _load_case_for_reading(case_id, bool(limit), lists)
+            case, rest = _load_case_for_reading(case_id, bool(limit), lists, actor.user)
         else:
             case, rest = _load_case_head(case_id), ()
         access.require_view(actor.user, case)
         _audit(actor, case, "case.viewed", None, None, page=what)
         _save_case_head(case)  # one UPDATE, not a flush of the case before the next query
-        found = None
+        found, unread = None, None
         if lists:
-            found = frozenset(name for name, there in zip(CASE_PAGE_LISTS, rest[1 if limit else 0:], strict=True)
-                              if there)
+            *there, unread = rest[1 if limit else 0:]
+            found = frozenset(name for name, has in zip(CASE_PAGE_LISTS, there, strict=True) if has)
         if not limit:
-            return CaseReading(case, [], 0, None, found)
-        steps, older = latest_steps(case_id, before, limit)
-        if recorders:
-            _give_recorders(case, steps)
-    return CaseReading(case, steps, rest[0], older, found)
+            return CaseReading(case, [], 0, None, found, unread)
+        steps, older = latest_steps(case_id, before, limit, shown=recorders)
+    return CaseReading(case, steps, rest[0], older, found, unread)
 
 
 def record_case_view(actor: Actor, case_id: int, what: str = "case") -> Case:

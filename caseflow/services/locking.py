@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm.interfaces import ORMOption
@@ -10,7 +11,10 @@ from sqlalchemy.orm.interfaces import ORMOption
 from ..errors import NotFound
 from ..extensions import db
 from ..i18n import _l
-from ..models import Case, Client
+from ..models import Case, Client, User
+from . import access
+
+Row = TypeVar("Row")
 
 # Every change of a case starts here: the statement is built once (building it cost as
 # much as running it).
@@ -41,3 +45,17 @@ def lock_case_of_client(case_id: int) -> tuple[Case, date | None]:
     if row is None:
         raise NotFound(_l("No such case."))
     return row[0], row[1]
+
+
+def lock_case_of(model: type[Row], row_id: int, user: User | None, not_found: Any) -> tuple[Row, Case]:
+    """Load a row that belongs to a case (a sign-off, a referral) for change: its case is
+    locked, then the row read again, so what a transaction that held the lock changed is
+    seen. A row whose case `user` may not open looks like none (`not_found`)."""
+    found = db.session.get(model, row_id)
+    if found is None:
+        raise NotFound(not_found)
+    case = lock_case(found.case_id)
+    row = db.session.get(model, row_id, populate_existing=True)
+    if user is None or not access.can_view_case(user, case):
+        raise NotFound(not_found)
+    return row, case

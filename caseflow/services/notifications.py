@@ -54,6 +54,12 @@ def unread_statement(user: User) -> ScalarSelect:
     return _unread(user.id).scalar_subquery()
 
 
+def unread_of_bound_user() -> ScalarSelect:
+    """`unread_count` of the user bound as `user_id`, as a scalar subquery: for a page's
+    statement built once that reads the menu's count with its own rows."""
+    return _UNREAD.scalar_subquery()
+
+
 def unread_count(user: User) -> int:
     """How many notifications `user` has not read (the menu shows the number)."""
     return db.session.execute(_UNREAD, {"user_id": user.id}).scalar_one()

@@ -33,7 +33,7 @@ from . import access
 from . import cases as case_services
 from .audit import append_case_event
 from .context import Actor
-from .locking import lock_case
+from .locking import lock_case, lock_case_of
 
 
 def today_for(user: User) -> date:
@@ -110,13 +110,7 @@ def record_answer(actor: Actor, referral_id: int, data: dict, expected_version: 
     the answer is expected."""
     values = load(ReferralAnswerSchema(), data)
     with write_transaction():
-        found = db.session.get(Referral, referral_id)
-        if found is None:
-            raise NotFound(_l("No such referral."))
-        case = lock_case(found.case_id)
-        referral = db.session.get(Referral, referral_id, populate_existing=True)
-        if not access.can_view_case(actor.user, case):
-            raise NotFound(_l("No such referral."))
+        referral, case = lock_case_of(Referral, referral_id, actor.user, _l("No such referral."))
         case_services._authorize(actor, case, (Role.FACILITATOR,), _l("record the referral's answer"),
                                  expected_version)
         before = referral_dict(referral)
@@ -175,10 +169,11 @@ def referrals_of(case: Case) -> list[Referral]:
     ).scalars())
 
 
-def overdue(user: User, statement: Select | None = None) -> Select:
-    """Referrals still waiting for an answer after the day it was expected, oldest first."""
+def overdue(user: User, statement: Select | None = None, today: Any = None) -> Select:
+    """Referrals still waiting for an answer after the day it was expected, oldest first
+    (`today`: the viewer's day, or a bound parameter for a statement built once)."""
     return visible_referrals(user, statement).where(
-        Referral.status == SENT, Referral.expected_answer_on < today_for(user))
+        Referral.status == SENT, Referral.expected_answer_on < (today_for(user) if today is None else today))
 
 
 def overdue_with_cases(user: User) -> list[Referral]:

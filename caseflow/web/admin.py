@@ -28,7 +28,7 @@ from .account_changes import kind_name
 from .auth import request_actor
 from .errors import flash_error, render_invalid
 from .formatting import role_name
-from .helpers import blank_to_none, paginate, require_role
+from .helpers import blank_to_none, containing, paginate, require_role, search_text
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -87,13 +87,11 @@ def _options() -> dict[str, Any]:
 
 @bp.route("/users")
 def users():
-    query = (request.args.get("q") or "").strip()[:100]
+    query = search_text()
     role = request.args.get("role") or ""
     statement = select(User)
     if query:
-        pattern = f"%{query.lower()}%"
-        statement = statement.where(or_(func.lower(User.username).like(pattern),
-                                        func.lower(User.full_name).like(pattern)))
+        statement = statement.where(containing(query, User.username, User.full_name))
     if role:
         statement = statement.where(User.role == role)
     found = paginate(statement.order_by(User.active.desc(), User.role, User.full_name), PAGE_SIZE)

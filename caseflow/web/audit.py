@@ -33,7 +33,7 @@ from . import navigation
 from .auth import request_actor
 from .errors import render_invalid
 from .formatting import locale_code, role_name, viewer_zone
-from .helpers import paginate, require_role
+from .helpers import containing, paginate, require_role, search_text
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
@@ -186,13 +186,11 @@ def _province_options() -> list[tuple[str, str]]:
 @bp.route("/cases")
 def search():
     """Cases within the auditor's scope, by case number or client name, and province."""
-    query = (request.args.get("q") or "").strip()[:100]
+    query = search_text()
     province = request.args.get("province") or ""
     statement = access.visible_cases(current_user, select(Case).join(Client, Case.client_id == Client.id))
     if query:
-        pattern = f"%{query.lower()}%"
-        statement = statement.where(or_(func.lower(Case.number).like(pattern),
-                                        func.lower(Client.full_name).like(pattern)))
+        statement = statement.where(containing(query, Case.number, Client.full_name))
     if province:
         statement = statement.where(Case.province_code == province)
     found = paginate(

@@ -8,13 +8,13 @@ what the viewer may do (services.cases.available_actions, access.holds_case_role
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, NamedTuple
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import Select, Subquery, bindparam, func, or_, select, true
+from sqlalchemy import Select, Subquery, bindparam, func, select, true
 from sqlalchemy.orm import aliased
 
 from ..database import utcnow
@@ -48,9 +48,12 @@ from .formatting import locale_code, state_title
 from .helpers import (
     Page,
     blank_to_none,
+    containing,
     facilitator_form,
     paginate_counted,
     require_role,
+    search_pattern,
+    search_text,
     url_maker,
 )
 from .next_actions import action_notes
@@ -181,55 +184,95 @@ def _case_row(row, titles: dict[tuple[str, str], str]) -> CaseRow:
                                        pending_trigger, pending_at))
 
 
-def _notice_flags(viewer: User) -> Subquery | None:
+def _notice_flags(viewer: Any, today: Any = None, now: Any = None) -> Subquery | None:
     """One row for the notices above a facilitator's or supervisor's list: the menu's
     unread count, whether a referral is overdue, whether an aftercare contact is due now.
     Read with the page's ids (joined to each of them), so the notices cost no statement
-    of their own; a list is read only when there is something in it."""
+    of their own; a list is read only when there is something in it. `today` and `now`:
+    the viewer's day and the time (bound parameters in a statement built once)."""
     if viewer.role not in (Role.FACILITATOR, Role.SUPERVISOR):
         return None
     return select(
         notifications.unread_statement(viewer).label("unread"),
-        referral_services.overdue(viewer, select(Referral.id)).exists().label("late"),
-        aftercare.contacts_due_exist(viewer).label("due"),
+        referral_services.overdue(viewer, select(Referral.id), today).exists().label("late"),
+        aftercare.contacts_due_exist(viewer, now).label("due"),
     ).subquery("notices")
 
 
-def _notices(viewer: User, flags: Subquery | None, found: Page) -> dict[str, Any]:
+def _notices(viewer: User, flags: Subquery | None, found: Page, params: dict[str, Any]) -> dict[str, Any]:
     """The notices' lists, from the flags read with the page (or alone, for no page)."""
     if flags is None:
         return {}
-    unread, late, due = found.items[0][1:4] if found.items else db.session.execute(select(flags)).one()
+    unread, late, due = found.items[0][1:4] if found.items else db.session.execute(select(flags), params).one()
     navigation.known_count(notifications.unread_count, unread)
     return {"late_referrals": referral_services.overdue_with_cases(viewer) if late else [],
             "due_contacts": aftercare.contacts_due(viewer) if due else []}
 
 
-def _page_of_cases(viewer: User, query: str, state: str, category: str,
-                   flags: Subquery | None) -> tuple[Page, list[Any]]:
-    """The page of the viewer's cases that ?page= asks for: the ids of the page in order,
-    with the notices' `flags` and the count of the whole list; then, for those ids only,
-    what the rows show (a statement built once, cheaper than joining all of it into the
-    first)."""
+def _list_statement(viewer: Any, flags: Subquery | None, query: bool, state: bool, category: bool) -> Select:
+    """The viewer's cases in the list's order, each with the notices' `flags` and the count
+    of the whole list; the filters given are bound parameters (pattern, state, category)."""
     if flags is None:
         statement = select(Case.id, func.count().over())
     else:  # one row, joined to every case: its values repeat on each
         statement = select(Case.id, *flags.c, func.count().over()).select_from(Case).join(flags, true())
     statement = access.visible_cases(viewer, statement)
     if query:
-        pattern = f"%{query.lower()}%"
         statement = statement.join(Client, Case.client_id == Client.id).where(
-            or_(func.lower(Client.full_name).like(pattern), func.lower(Case.number).like(pattern)))
+            containing(bindparam("pattern"), Client.full_name, Case.number))
     if state:
-        statement = statement.where(Case.state == state)
+        statement = statement.where(Case.state == bindparam("state"))
     if category:
-        statement = statement.where(Case.ppks_category_code == category)
-    found = paginate_counted(statement.order_by(*_LIST_ORDER), PAGE_SIZE)
+        statement = statement.where(Case.ppks_category_code == bindparam("category"))
+    return statement.order_by(*_LIST_ORDER)
+
+
+class _Viewer(NamedTuple):
+    """A facilitator or an auditor as a statement built once names them: their id a bound
+    parameter (whose cases they see depends on nothing else that changes)."""
+
+    id: Any
+    role: str
+    auditor_scope_province_code: str | None
+
+
+@lru_cache(maxsize=256)
+def _list_built_once(role: str, scope: str | None, query: bool, state: bool,
+                     category: bool) -> tuple[Select, Subquery | None]:
+    """`_list_statement` of a facilitator's or an auditor's list, by its shape: building
+    and keying the statement cost more than running it. The viewer, their day and the
+    time are bound parameters (viewer_id, today, now)."""
+    viewer = _Viewer(bindparam("viewer_id"), role, scope)
+    flags = _notice_flags(viewer, bindparam("today"), bindparam("now"))
+    return _list_statement(viewer, flags, query, state, category), flags
+
+
+def _page_of_cases(viewer: User, query: str, state: str, category: str) -> tuple[Page, list[Any], dict[str, Any]]:
+    """The page of the viewer's cases that ?page= asks for: the ids of the page in order,
+    with the notices' flags and the count of the whole list; then, for those ids only,
+    what the rows show (a statement built once, cheaper than joining all of it into the
+    first). Also the flags and the parameters the statements were run with."""
+    params: dict[str, Any] = {}
+    if query:
+        params["pattern"] = search_pattern(query)
+    if state:
+        params["state"] = state
+    if category:
+        params["category"] = category
+    built_once = viewer.role in (Role.FACILITATOR, Role.AUDITOR)
+    if built_once:
+        statement, flags = _list_built_once(viewer.role, viewer.auditor_scope_province_code, bool(query),
+                                            bool(state), bool(category))
+        params |= {"viewer_id": viewer.id, "today": referral_services.today_for(viewer), "now": utcnow()}
+    else:
+        flags = _notice_flags(viewer)
+        statement = _list_statement(viewer, flags, bool(query), bool(state), bool(category))
+    found = paginate_counted(statement, PAGE_SIZE, params, built_once=built_once)
     if not found.items:
-        return found, []
+        return found, [], {"flags": flags, "params": params}
     order = {row[0]: position for position, row in enumerate(found.items)}
     rows = db.session.execute(_case_rows(), {"ids": list(order)}).all()
-    return found, sorted(rows, key=lambda row: order[row[0]])
+    return found, sorted(rows, key=lambda row: order[row[0]]), {"flags": flags, "params": params}
 
 
 @bp.route("/cases")
@@ -238,11 +281,10 @@ def my_cases():
     """The cases the viewer may open, searchable by client name or case number."""
     require_role(*CASE_READERS)
     viewer = current_user._get_current_object()
-    query = (request.args.get("q") or "").strip()[:100]
+    query = search_text()
     state = request.args.get("state") or ""
     category = request.args.get("category") or ""
-    flags = _notice_flags(viewer)
-    found, rows = _page_of_cases(viewer, query, state, category, flags)
+    found, rows, notices = _page_of_cases(viewer, query, state, category)
     titles: dict[tuple[str, str], str] = {}
     cases = [_case_row(row, titles) for row in rows]
     now = utcnow()
@@ -250,7 +292,8 @@ def my_cases():
         "cases/list.html", cases=cases, **found.fields(),
         actions=action_notes({c.id: a for c in cases if (a := deadlines.next_action_of(c.facts, viewer, now))}),
         case_url=url_maker("cases.show", "case_id"), categories=_category_names(),
-        filters={"q": query, "state": state, "category": category}, **_notices(viewer, flags, found),
+        filters={"q": query, "state": state, "category": category},
+        **_notices(viewer, notices["flags"], found, notices["params"]),
         state_options=_state_options(), category_options=_category_options(),
     )
 
@@ -461,6 +504,8 @@ def render_case(case_id: int, status: int = 200, **kwargs: Any):
     reading = case_services.read_case(request_actor(), case_id,
                                       before=parse_step_key(request.args.get("before")), lists=True,
                                       recorders=True)
+    if reading.unread is not None:  # the menu's count came with the case
+        navigation.known_count(notifications.unread_count, reading.unread)
     return render_template("cases/show.html", **_case_context(reading, **kwargs)), status
 
 

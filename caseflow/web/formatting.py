@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask, current_app, g, has_request_context, request, url_for
 from flask_babel import get_locale
 from flask_login import current_user
+from markupsafe import Markup
 from werkzeug.routing import BuildError
 
 from ..i18n import audit_labels
@@ -170,6 +171,13 @@ def field_label(name: str) -> str:
     return audit_labels.field_name(path)
 
 
+def form_field_id(name: str) -> Markup:
+    """The id the form macros give a field's input ('goals-0.target_date' →
+    'f-goals-0-target-date'): a function, not a macro (a form calls it for every field)."""
+    text = name if isinstance(name, str) else str(name)
+    return Markup("f-") + text.replace(".", "-").replace("_", "-")
+
+
 def init_app(app: Flask) -> None:
     app.add_template_filter(localtime, "localtime")
     app.add_template_filter(table_cell, "cell")
@@ -181,6 +189,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(percent, "percent")
     app.add_template_filter(month, "month")
     app.add_template_global(field_label, "field_label")  # form macros are imported without context
+    app.add_template_global(form_field_id, "form_field_id")
     app.add_template_filter(role_name, "role_name")
     app.add_template_filter(state_title, "state_title")
     app.add_template_filter(category_name, "category_name")

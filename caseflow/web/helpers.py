@@ -1,17 +1,17 @@
 """What the pages share: refusing a role that does not use a page, a form a case's
-facilitator fills in, blank form fields, and one page of a list."""
+facilitator fills in, blank form fields, a list's search box, and one page of a list."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import wraps
+from functools import lru_cache, wraps
 from typing import Any
 
 from flask import abort, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import Select, func, select
+from sqlalchemy import BindParameter, ColumnElement, Select, bindparam, func, or_, select
 
 from ..extensions import db
 from ..models import Case, Role
@@ -54,6 +54,23 @@ def blank_to_none(data: dict[str, Any], *keys: str) -> dict[str, Any]:
     return data
 
 
+def search_text() -> str:
+    """What the list's search box (?q=) asks for, trimmed to at most 100 characters."""
+    return (request.args.get("q") or "").strip()[:100]
+
+
+def search_pattern(text: str) -> str:
+    """The LIKE pattern that finds `text` inside a column, ignoring case."""
+    return f"%{text.lower()}%"
+
+
+def containing(text: str | BindParameter, *columns: Any) -> ColumnElement[bool]:
+    """Any of `columns` contains `text`, ignoring case; or, given a bound parameter, the
+    search_pattern it will hold (a statement built once)."""
+    pattern = search_pattern(text) if isinstance(text, str) else text
+    return or_(*(func.lower(column).like(pattern) for column in columns))
+
+
 @dataclass(frozen=True)
 class Page:
     """One page of a list: its rows, how many rows the whole list has, which page, of how
@@ -78,12 +95,18 @@ def paginate(statement: Select, size: int) -> Page:
     return Page(items, total, page, pages)
 
 
-def paginate_counted(statement: Select, size: int) -> Page:
+def paginate_counted(statement: Select, size: int, params: dict[str, Any] | None = None, *,
+                     built_once: bool = False) -> Page:
     """`paginate` in one statement: `statement` (ordered) selects rows whose last column
-    counts the whole list (`func.count().over()`). A page past the end, which finds no row
-    to read the count from, costs a count and the last page."""
+    counts the whole list (`func.count().over()`), run with `params`. A page past the end,
+    which finds no row to read the count from, costs a count and the last page.
+    `built_once`: the statement is kept for the process, and so is its page (the limit and
+    offset bound parameters), which then needs no new key for SQLAlchemy's cache."""
     def rows_of(page: int) -> list[Any]:
-        return db.session.execute(statement.limit(size).offset((page - 1) * size)).all()
+        if built_once:
+            return db.session.execute(_paged(statement), {
+                **(params or {}), "page_limit": size, "page_offset": (page - 1) * size}).all()
+        return db.session.execute(statement.limit(size).offset((page - 1) * size), params).all()
 
     page = page_number(request.args.get("page"))
     rows = rows_of(page)
@@ -92,10 +115,17 @@ def paginate_counted(statement: Select, size: int) -> Page:
     elif page == 1:
         total = 0
     else:
-        total = db.session.execute(select(func.count()).select_from(statement.order_by(None).subquery())).scalar_one()
+        total = db.session.execute(select(func.count()).select_from(statement.order_by(None).subquery()),
+                                   params).scalar_one()
         page = min(page, max(math.ceil(total / size), 1))
         rows = rows_of(page) if total else []
     return Page(rows, total, page, max(math.ceil(total / size), 1))
+
+
+@lru_cache(maxsize=256)
+def _paged(statement: Select) -> Select:
+    """A statement kept for the process, limited and offset by bound parameters."""
+    return statement.limit(bindparam("page_limit")).offset(bindparam("page_offset"))
 
 
 def url_maker(endpoint: str, key: str) -> Callable[[int], str]:

@@ -81,8 +81,9 @@ def test_a_step_after_another_change_of_its_case_sees_that_change(api_as, make, 
 def test_a_batch_of_new_and_already_applied_entries(api_as, make, team):
     case = make.case(team.facilitator, to="intervention")
     api = api_as(team.facilitator)
-    first = _send(api, [_step("f1", case)])
-    results = _send(api, [_step("f1", case), _step("f2", case)])
+    applied = _step("f1", case)  # sent again as it was: its time is to the second
+    first = _send(api, [applied])
+    results = _send(api, [applied, _step("f2", case)])
     assert [(r["status"], r["replayed"]) for r in results] == [(201, True), (201, False)]
     assert results[0]["body"] == first[0]["body"]
     assert count(Step, Step.case_id == case.id) == 2 and count(IdempotencyRecord) == 2

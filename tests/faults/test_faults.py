@@ -114,32 +114,34 @@ def test_read_only_database_gives_a_clear_error_and_loses_nothing(app, make, tea
 def test_full_disk_gives_a_clear_error_and_loses_nothing(app, backend, make, team):
     if backend != "sqlite":
         pytest.skip("a full disk is simulated with SQLite's max_page_count")
-    case = make.case(team.facilitator)
+    case_id, facilitator_id = make.case(team.facilitator).id, team.facilitator.id
     db.session.remove()
 
     def cap_pages(dbapi_connection, _record):
         pages = dbapi_connection.execute("PRAGMA page_count").fetchone()[0]
         dbapi_connection.execute(f"PRAGMA max_page_count = {pages}")
 
-    db.engine.dispose()
-    event.listen(db.engine, "connect", cap_pages)
     from caseflow.models import User
 
-    actor = Actor(user=db.session.get(User, team.facilitator.id))
     steps_before = None
+    # Inside `try`: whatever fails, no later test on this worker gets a capped connection.
     try:
+        db.engine.dispose()
+        event.listen(db.engine, "connect", cap_pages)
+        actor = Actor(user=db.session.get(User, facilitator_id))
         with pytest.raises(StorageUnavailable, match="disk is full"):
             for number in range(200):  # fill the last free pages, then hit the wall
                 steps_before = number
-                cases.log_step(actor, case.id, {
+                cases.log_step(actor, case_id, {
                     "step_type": "home_visit", "occurred_at": a_step()["occurred_at"],
                     "notes": f"Kunjungan {number} " + "x" * 4000,
                 })
     finally:
-        event.remove(db.engine, "connect", cap_pages)
+        if event.contains(db.engine, "connect", cap_pages):
+            event.remove(db.engine, "connect", cap_pages)
         db.session.remove()
         db.engine.dispose()
-    fresh = db.session.get(Case, case.id)
+    fresh = db.session.get(Case, case_id)
     assert len(fresh.steps) == steps_before  # every confirmed step is there, the refused one is not
     assert fresh.version == 1 + steps_before
     assert verify_everything().ok

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from sqlalchemy.sql.util import find_tables
+
 from caseflow.extensions import db
+from caseflow.models import Case
 from caseflow.reports import figures as fg
 from caseflow.reports.figures import Filters
+from caseflow.reports.figures.populations import reads_cases
 from tests.support.programme import day
 
 
@@ -185,3 +189,18 @@ def test_each_list_pages_through_the_cases_behind_its_figure_once(programme):
         assert len(seen) == len(set(seen)) and set(seen) == expected, name
     # Resolutions: the most recent first (E on day 150, A on day 72).
     assert [c.id for c in fg.drill_page("resolved", f, limit=10)] == [p.e.id, p.a.id]
+
+
+def test_whether_a_population_reads_the_cases_table_is_what_its_final_from_list_says(programme):
+    # populations.reads_cases reads the FROM list without compiling the statement (a
+    # private path of SQLAlchemy's): it must agree with the public get_final_froms.
+    t = programme.team
+    seen = set()
+    for user in (None, t.facilitator, t.supervisor, t.province_auditor, t.manager):
+        for filters in (half_year(programme), Filters(), Filters(as_of=day(100)), Filters(province="53")):
+            for name, population in fg.POPULATIONS.items():
+                statement = population(filters, user)
+                expected = any(Case.__table__ in find_tables(part) for part in statement.get_final_froms())
+                assert reads_cases(statement) == expected, (name, filters, user)
+                seen.add(expected)
+    assert seen == {True, False}

@@ -70,6 +70,29 @@ def test_a_resolution_that_starts_aftercare_stores_the_case_as_returned(team, ma
     # The aftercare's event, appended after the move's by a receiver, is the stored head.
     assert last.action == "aftercare.started"
     assert (decided.audit_seq, decided.audit_hash) == (last.seq, last.hash)
+    # The move's own event, written with the case's row unless a receiver appends one
+    # first, is stored before the aftercare's: the rows follow their chain's order.
+    stored = db.session.execute(select(AuditEvent.action).where(AuditEvent.chain == f"case:{case.id}")
+                                .order_by(AuditEvent.id.desc()).limit(2)).scalars().all()
+    assert stored == ["aftercare.started", "case.transition"]
+    assert verify_everything().ok
+
+
+def test_a_move_sends_its_writes_together_where_the_database_allows(team, make):
+    case = make.case(team.facilitator)
+    with statements() as seen:
+        cases.fire_trigger(Actor(user=team.facilitator), case.id, "start_assessment")
+    writes = [s for s in seen if s.lstrip().startswith(("UPDATE", "INSERT", "WITH"))]
+    # PostgreSQL: the stays, the event and the case's row in one statement; SQLite: the
+    # event, the stay closed, the stay opened and the case's row.
+    postgresql = db.engine.dialect.name == "postgresql"
+    assert len(writes) == (1 if postgresql else 4)
+    assert len(_writes(seen, "audit_events")) == 1
+    assert len(_writes(seen, "case_stage_history")) == (1 if postgresql else 2)
+    event = db.session.execute(select(AuditEvent).where(AuditEvent.chain == f"case:{case.id}")
+                               .order_by(AuditEvent.seq.desc()).limit(1)).scalar_one()
+    assert (event.action, event.after["state"], event.context["trigger"]) == (
+        "case.transition", "assessment", "start_assessment")
     assert verify_everything().ok
 
 

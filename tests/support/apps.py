@@ -9,9 +9,10 @@ hold rows emptied, the sequences used restarted), the configuration, the instanc
 the test client class and the field-key cache. Tests that need an application built with
 other settings get one from the `app_with` fixture (see `AppBuilder`).
 
-The people of `team` and the cases of the report tests' `programme` are made through the
-services by the first test that asks for them; the rows they wrote are kept, and later tests
-on an untouched database get those rows copied back instead (`SharedApp.prepared`).
+The people of `team`, the cases of the report tests' `programme` and each case `make.case`
+walks to a state are made through the services by the first test that asks for them; the
+rows they wrote are kept, and later tests on an untouched database get those rows copied
+back instead (`SharedApp.prepared`).
 CASEFLOW_TEST_NO_SNAPSHOTS=1 makes every test build them again.
 
 Rolling back one outer transaction per test (instead of restoring) does not fit this
@@ -31,16 +32,18 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, current_app
 from flask_migrate import upgrade as alembic_upgrade
 from sqlalchemy import event
 from sqlalchemy.orm.state import InstanceState
 
 from caseflow import create_app
 from caseflow.api import api
+from caseflow.database import _clock
 from caseflow.extensions import db, limiter
 from caseflow.services.reference import seed_reference_data
 
@@ -328,6 +331,37 @@ def _thaw(frozen):
     return copy.deepcopy(frozen)
 
 
+def _held_objects(session) -> dict:
+    """{model: {identity: names of the loaded attributes}} of the objects the session holds
+    loaded. Building for real leaves them loaded; a copy expires them, and a test that then
+    detaches them (`db.session.remove()`) and reads one would fail where a build would not."""
+    held: dict = {}
+    for obj in list(session.identity_map.values()):
+        state = sa.inspect(obj)
+        if state.identity is not None and not state.expired_attributes:
+            held.setdefault(type(obj), {})[state.identity] = set(state.dict) & set(state.mapper.relationships.keys())
+    return held
+
+
+def _load_again(held: dict) -> list:
+    """Load the objects `_held_objects` named again after a copy (one query per model), and
+    the relationships they had loaded; returns them, to be kept while they are needed."""
+    loaded = []
+    for model, identities in held.items():
+        key = sa.inspect(model).primary_key
+        if len(key) != 1:
+            loaded += [db.session.get(model, identity) for identity in identities]
+            continue
+        objects = db.session.execute(
+            sa.select(model).where(key[0].in_([i[0] for i in identities]))).scalars().all()
+        loaded += objects
+        for obj in objects:
+            for name in identities.get(sa.inspect(obj).identity, ()):
+                related = getattr(obj, name)
+                loaded += related if isinstance(related, list) else [related]
+    return loaded
+
+
 class SharedApp:
     """The session's application on one database, and what each test starts from."""
 
@@ -366,10 +400,13 @@ class SharedApp:
         holding only what the last snapshot held; afterwards its rows are copied back (and
         its objects loaded again) instead. Built as usual when the test wrote anything first,
         or when building left files in the instance folder (keys the rows depend on)."""
-        key = (self.base, name)
         session = db.session()
         if not SNAPSHOTS or self.written or session.new or session.dirty or session.deleted:
             return build()
+        # What else the rows depend on: the factory's numbers, a simulated clock, and the
+        # hour (a day starts on the hour in every zone the cases live in: rows built earlier
+        # in the run never fall on another day than the test's).
+        key = (self.base, name, make._counter, _clock.get(), datetime.now(UTC).strftime("%Y-%m-%d %H"))
         if key not in self.snapshots:
             instance = Path(self.app.instance_path)
             files = set(instance.iterdir()) if instance.exists() else set()
@@ -387,16 +424,39 @@ class SharedApp:
         # Nothing is pending (checked above): ending the read transaction this way keeps the
         # session's objects loaded, as a service's commit does.
         session.commit()
+        held = _held_objects(session)
         self.database.restore(self.engine, snapshot.rows)
         session.expire_all()
         self.base, self.written = key, False
         make._counter = snapshot.counter
-        loaded = _load_rows(snapshot.result)
+        loaded = _load_rows(snapshot.result) + _load_again(held)
         result = _thaw(snapshot.result)
         del loaded
         if not snapshot.reading:
             session.commit()  # building ended with a commit: no read transaction is left open
         return result
+
+    def as_begun(self) -> bool:
+        """Whether the test left the application as `begin` gave it (settings, workflows,
+        keys: what the rows a service writes depend on), and its instance folder empty (no
+        key there that rows built elsewhere were not made with)."""
+        app = current_app._get_current_object()
+        if app is not self.app or app.extensions.get("caseflow.workflows") is not self.workflows:
+            return False
+        instance = Path(app.instance_path)
+        if instance.exists() and any(instance.iterdir()):
+            return False
+        config = app.config
+        if config.keys() != self.config.keys():
+            return False
+        for key, value in self.config.items():
+            if key == "SECRET_KEY":
+                continue
+            if isinstance(value, str) and value.startswith(self.instance + os.sep):
+                value = str(instance) + value[len(self.instance):]
+            if config[key] != value:
+                return False
+        return True
 
     def begin(self, instance: Path) -> Flask:
         """The application as freshly built, with its instance folder at `instance`."""

@@ -79,9 +79,12 @@ def approve(supervisor, case) -> None:
 
 
 class Factory:
-    def __init__(self, app):
+    def __init__(self, app, remember=None):
         self.app = app
         self._counter = 0
+        # remember(name, build) → build()'s result, or the rows it wrote copied back
+        # (tests/conftest.py's `make`); None builds every time.
+        self._remember = remember
 
     def _next(self) -> int:
         self._counter += 1
@@ -122,6 +125,15 @@ class Factory:
 
     def case(self, facilitator, *, to: str = "recorded", supervisor=None, category: str = "P02"):
         """A case walked through the services up to state `to`."""
+        def build():
+            return self._walk_case(facilitator, to=to, supervisor=supervisor, category=category)
+
+        if self._remember is None:
+            return build()
+        supervisor_id = supervisor.id if supervisor is not None else None
+        return self._remember(("case", facilitator.id, to, supervisor_id, category), build)
+
+    def _walk_case(self, facilitator, *, to: str, supervisor, category: str):
         from caseflow.services import cases
 
         me = Actor(user=facilitator)

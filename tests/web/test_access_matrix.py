@@ -71,13 +71,28 @@ def _per_record(path: str) -> bool:
     return any(k in path for k in ("{case}", "{client}", "{sign_off}", "{referral}", "{visit}", "{attachment}"))
 
 
-def R(method: str, path: str, data: dict | None = None, **expect: str) -> Route:
+def _spelt_out(method: str, path: str, expect: dict[str, str]) -> dict[str, str]:
+    """`expect` for every role, its shorthands spelt out: `everyone` (each role not named),
+    `case_readers` (that status for whoever may open the record — its facilitator, their
+    supervisor, the province's auditor — and 404 for the others) and `case_facilitator`
+    (that status for the record's facilitator, 403 for the others who may open it)."""
+    readers, facilitator = expect.pop("case_readers", None), expect.pop("case_facilitator", None)
+    if readers is not None:
+        expect = {"facilitator": f"{readers} 404 404 404", "supervisor": f"{readers} {readers} 404 404",
+                  "auditor": f"{readers} {readers} {readers} 404", "manager": "404", "admin": "404"} | expect
+    if facilitator is not None:
+        expect = {"facilitator": f"{facilitator} 404 404 404", "supervisor": "403 403 404 404",
+                  "auditor": "403 403 403 404", "manager": "404", "admin": "404"} | expect
     if "everyone" in expect:
         expect = dict.fromkeys(ROLES, expect.pop("everyone")) | expect
     missing = set(ROLES) - set(expect)
     if missing:
         raise ValueError(f"{method} {path}: no expectation for {sorted(missing)}")
-    return Route(method, path, expect, data)
+    return expect
+
+
+def R(method: str, path: str, data: dict | None = None, **expect: str) -> Route:
+    return Route(method, path, _spelt_out(method, path, expect), data)
 
 
 # Statuses: 200 page · 302/303 redirect (a landing page, or a refused action sent back with
@@ -102,31 +117,15 @@ ROUTES: list[Route] = [
       auditor="403", manager="403", admin="403"),
     R("POST", "/clients/{client}/open-case", {"ppks_category_code": "P99"},
       facilitator="422 422 404 404", supervisor="422 422 404 404", auditor="403", manager="403", admin="403"),
-    R("GET", "/cases/{case}", facilitator="200 404 404 404", supervisor="200 200 404 404",
-      auditor="200 200 200 404", manager="404", admin="404"),
-    R("POST", "/cases/{case}/assessment", {"risk_level": "extreme"},
-      facilitator="422 404 404 404", supervisor="422 422 404 404", auditor="422 422 422 404",
-      manager="404", admin="404"),
-    R("POST", "/cases/{case}/plan", {"summary": ""},
-      facilitator="303 404 404 404", supervisor="403 403 404 404", auditor="403 403 403 404",
-      manager="404", admin="404"),
-    R("POST", "/cases/{case}/evaluation", {"summary": ""},
-      facilitator="303 404 404 404", supervisor="403 403 404 404", auditor="403 403 403 404",
-      manager="404", admin="404"),
-    R("POST", "/cases/{case}/evaluation/submit", {"next": "celebrate"},
-      facilitator="422 404 404 404", supervisor="422 422 404 404", auditor="422 422 422 404",
-      manager="404", admin="404"),
-    R("POST", "/cases/{case}/termination", {"outcome": "maybe"},
-      facilitator="422 404 404 404", supervisor="422 422 404 404", auditor="422 422 422 404",
-      manager="404", admin="404"),
-    R("POST", "/cases/{case}/actions/no_such_trigger", {},
-      facilitator="303 404 404 404", supervisor="303 303 404 404", auditor="303 303 303 404",
-      manager="404", admin="404"),
-    R("GET", "/cases/{case}/steps/new", facilitator="200 404 404 404", supervisor="403 403 404 404",
-      auditor="403 403 403 404", manager="404", admin="404"),
-    R("POST", "/cases/{case}/steps/new", {"step_type": "dance"},
-      facilitator="422 404 404 404", supervisor="403 403 404 404", auditor="403 403 403 404",
-      manager="404", admin="404"),
+    R("GET", "/cases/{case}", case_readers="200"),
+    R("POST", "/cases/{case}/assessment", {"risk_level": "extreme"}, case_readers="422"),
+    R("POST", "/cases/{case}/plan", {"summary": ""}, case_facilitator="303"),
+    R("POST", "/cases/{case}/evaluation", {"summary": ""}, case_facilitator="303"),
+    R("POST", "/cases/{case}/evaluation/submit", {"next": "celebrate"}, case_readers="422"),
+    R("POST", "/cases/{case}/termination", {"outcome": "maybe"}, case_readers="422"),
+    R("POST", "/cases/{case}/actions/no_such_trigger", {}, case_readers="303"),
+    R("GET", "/cases/{case}/steps/new", case_facilitator="200"),
+    R("POST", "/cases/{case}/steps/new", {"step_type": "dance"}, case_facilitator="422"),
     # --- clients, aftercare and referrals (the loop between the people)
     R("GET", "/clients", facilitator="200", supervisor="200", auditor="403", manager="403", admin="403"),
     # A facilitator sees their team's clients too (issue 19: a client a colleague registered is not lost).
@@ -134,17 +133,11 @@ ROUTES: list[Route] = [
       auditor="403", manager="403", admin="403"),
     R("GET", "/aftercare", facilitator="200", supervisor="200", auditor="403", manager="403", admin="403"),
     R("GET", "/referrals", facilitator="200", supervisor="200", auditor="403", manager="403", admin="403"),
-    R("GET", "/cases/{case}/referrals/new", facilitator="200 404 404 404", supervisor="403 403 404 404",
-      auditor="403 403 403 404", manager="404", admin="404"),
-    R("POST", "/cases/{case}/referrals/new", {"destination_type": "dukun"},
-      facilitator="422 404 404 404", supervisor="403 403 404 404", auditor="403 403 403 404",
-      manager="404", admin="404"),
-    R("GET", "/referrals/{referral}", facilitator="200 404 404 404", supervisor="200 200 404 404",
-      auditor="200 200 200 404", manager="404", admin="404"),
-    R("POST", "/referrals/{referral}", {"status": "lost"}, facilitator="422 404 404 404",
-      supervisor="422 422 404 404", auditor="422 422 422 404", manager="404", admin="404"),
-    R("GET", "/referrals/{referral}/letter.pdf", facilitator="200 404 404 404", supervisor="200 200 404 404",
-      auditor="200 200 200 404", manager="403", admin="403"),
+    R("GET", "/cases/{case}/referrals/new", case_facilitator="200"),
+    R("POST", "/cases/{case}/referrals/new", {"destination_type": "dukun"}, case_facilitator="422"),
+    R("GET", "/referrals/{referral}", case_readers="200"),
+    R("POST", "/referrals/{referral}", {"status": "lost"}, case_readers="422"),
+    R("GET", "/referrals/{referral}/letter.pdf", case_readers="200", manager="403", admin="403"),
     R("GET", "/reports/referrals/referrals_sent", facilitator="200", supervisor="200", auditor="200",
       manager="403", admin="403"),
     R("GET", "/reports/referrals/referrals_overdue.csv", facilitator="200", supervisor="200", auditor="200",
@@ -164,13 +157,9 @@ ROUTES: list[Route] = [
       manager="403", admin="403"),
     # The calendar feed has no session: the secret address is the key, and this one opens nothing.
     R("GET", f"/calendar/{NO_SUCH_JOB}.ics", everyone="404"),
-    R("GET", "/cases/{case}/visits/new", facilitator="200 404 404 404", supervisor="403 403 404 404",
-      auditor="403 403 403 404", manager="404", admin="404"),
-    R("POST", "/cases/{case}/visits/new", {"step_type": "dance"},
-      facilitator="422 404 404 404", supervisor="403 403 404 404", auditor="403 403 403 404",
-      manager="404", admin="404"),
-    R("POST", "/visits/{visit}/cancel", {"reason": ""}, facilitator="303 404 404 404",
-      supervisor="403 403 404 404", auditor="403 403 403 404", manager="404", admin="404"),
+    R("GET", "/cases/{case}/visits/new", case_facilitator="200"),
+    R("POST", "/cases/{case}/visits/new", {"step_type": "dance"}, case_facilitator="422"),
+    R("POST", "/visits/{visit}/cancel", {"reason": ""}, case_facilitator="303"),
     # --- work targets ({user} is the facilitator `fac`; other teams: tests/web/test_targets_pages.py)
     R("GET", "/targets", facilitator="200", supervisor="200", auditor="403", manager="200", admin="403"),
     R("POST", "/targets/defaults", {"target": "x"}, manager="422", everyone="403"),
@@ -228,12 +217,10 @@ ROUTES: list[Route] = [
       admin="403"),
     R("GET", "/reports/cases/resolved.csv", facilitator="200", supervisor="200", auditor="200",
       manager="403", admin="403"),
-    R("GET", "/reports/case/{case}/file.pdf", facilitator="200 404 404 404", supervisor="200 200 404 404",
-      auditor="200 200 200 404", manager="403", admin="403"),
+    R("GET", "/reports/case/{case}/file.pdf", case_readers="200", manager="403", admin="403"),
     # The cases here wait for the decision: whoever may see the case is told there is no
     # report yet (sent back with the message); the others find nothing.
-    R("GET", "/reports/case/{case}/termination.pdf", facilitator="303 404 404 404",
-      supervisor="303 303 404 404", auditor="303 303 303 404", manager="403", admin="403"),
+    R("GET", "/reports/case/{case}/termination.pdf", case_readers="303", manager="403", admin="403"),
     R("GET", f"/reports/exports/{NO_SUCH_JOB}", facilitator="404", supervisor="404", auditor="404",
       manager="403", admin="403"),
     R("GET", f"/reports/exports/{NO_SUCH_JOB}/status.json", facilitator="404", supervisor="404",
@@ -245,39 +232,28 @@ ROUTES: list[Route] = [
     # --- JSON API, read side, with the browser session (writes: tests/api)
     # Programme managers and administrators hold no case content: an empty list, no record.
     R("GET", "/api/v1/cases", everyone="200"),
-    R("GET", "/api/v1/cases/{case}", facilitator="200 404 404 404", supervisor="200 200 404 404",
-      auditor="200 200 200 404", manager="404", admin="404"),
-    R("GET", "/api/v1/cases/{case}/actions", facilitator="200 404 404 404", supervisor="200 200 404 404",
-      auditor="200 200 200 404", manager="404", admin="404"),
-    R("GET", "/api/v1/cases/{case}/steps", facilitator="200 404 404 404", supervisor="200 200 404 404",
-      auditor="200 200 200 404", manager="404", admin="404"),
-    R("GET", "/api/v1/cases/{case}/audit-events", facilitator="200 404 404 404",
-      supervisor="200 200 404 404", auditor="200 200 200 404", manager="404", admin="404"),
+    R("GET", "/api/v1/cases/{case}", case_readers="200"),
+    R("GET", "/api/v1/cases/{case}/actions", case_readers="200"),
+    R("GET", "/api/v1/cases/{case}/steps", case_readers="200"),
+    R("GET", "/api/v1/cases/{case}/audit-events", case_readers="200"),
     R("GET", "/api/v1/clients/{client}", facilitator="200 200 404 404", supervisor="200 200 404 404",
       auditor="200 200 200 404", manager="404", admin="404"),
     R("GET", "/api/v1/clients", everyone="200"),  # a facilitator's or a team's clients (none for others)
     R("GET", "/api/v1/clients/{client}/cases", facilitator="200 200 404 404", supervisor="200 200 404 404",
       auditor="200 200 200 404", manager="404", admin="404"),
-    R("GET", "/api/v1/cases/{case}/aftercare", facilitator="200 404 404 404", supervisor="200 200 404 404",
-      auditor="200 200 200 404", manager="404", admin="404"),
+    R("GET", "/api/v1/cases/{case}/aftercare", case_readers="200"),
     # Photos, documents and signatures (issue 15): exactly those who may open the case.
-    R("GET", "/api/v1/cases/{case}/attachments", facilitator="200 404 404 404", supervisor="200 200 404 404",
-      auditor="200 200 200 404", manager="404", admin="404"),
-    R("GET", "/api/v1/attachments/{attachment}", facilitator="200 404 404 404", supervisor="200 200 404 404",
-      auditor="200 200 200 404", manager="404", admin="404"),
-    R("GET", "/api/v1/cases/{case}/referrals", facilitator="200 404 404 404", supervisor="200 200 404 404",
-      auditor="200 200 200 404", manager="404", admin="404"),
+    R("GET", "/api/v1/cases/{case}/attachments", case_readers="200"),
+    R("GET", "/api/v1/attachments/{attachment}", case_readers="200"),
+    R("GET", "/api/v1/cases/{case}/referrals", case_readers="200"),
     R("GET", "/api/v1/referrals", everyone="200"),
-    R("GET", "/api/v1/referrals/{referral}", facilitator="200 404 404 404", supervisor="200 200 404 404",
-      auditor="200 200 200 404", manager="404", admin="404"),
+    R("GET", "/api/v1/referrals/{referral}", case_readers="200"),
     R("GET", "/api/v1/sign-offs", everyone="200"),  # the requests this person may decide (often none)
     R("GET", "/api/v1/agenda", facilitator="200", supervisor="200", auditor="403", manager="403", admin="403"),
     R("GET", "/api/v1/agenda/team", supervisor="200", everyone="403"),
     R("GET", "/api/v1/targets", facilitator="200", supervisor="200", auditor="403", manager="200", admin="403"),
-    R("GET", "/api/v1/sign-offs/{sign_off}/earlier-rejections", facilitator="200 404 404 404",
-      supervisor="200 200 404 404", auditor="200 200 200 404", manager="404", admin="404"),
-    R("GET", "/api/v1/cases/{case}/action-points", facilitator="200 404 404 404", supervisor="200 200 404 404",
-      auditor="200 200 200 404", manager="404", admin="404"),
+    R("GET", "/api/v1/sign-offs/{sign_off}/earlier-rejections", case_readers="200"),
+    R("GET", "/api/v1/cases/{case}/action-points", case_readers="200"),
     R("GET", "/api/v1/notifications", everyone="200"),
     R("GET", "/api/v1/supervision/sessions", everyone="200"),  # held or attended (none for others)
     R("GET", "/api/v1/reference/provinces", everyone="200"),
@@ -479,12 +455,7 @@ class BodyRoute:
 
 def B(method: str, path: str, body, *, json: bool = False, headers: dict | None = None, outcome=None,
       **expect: str) -> BodyRoute:
-    if "everyone" in expect:
-        expect = dict.fromkeys(ROLES, expect.pop("everyone")) | expect
-    missing = set(ROLES) - set(expect)
-    if missing:
-        raise ValueError(f"{method} {path}: no expectation for {sorted(missing)}")
-    return BodyRoute(method, path, body, expect, json, headers, outcome)
+    return BodyRoute(method, path, body, _spelt_out(method, path, expect), json, headers, outcome)
 
 
 def _earlier() -> str:
