@@ -85,7 +85,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     config = {
         "SECRET_KEY": env.get("CASEFLOW_SECRET_KEY") or _instance_secret(instance, "secret_key"),
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # No ping at every checkout: on PostgreSQL a connection that waited in the pool is
+        # pinged (database.configure_engine); an hour old, it is replaced at its next checkout.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_recycle": 3600},
         "CASEFLOW_WORKFLOWS_DIR": env.get("CASEFLOW_WORKFLOWS_DIR", str(resources.folder("workflows"))),
         "CASEFLOW_AUDIT_KEY_PATH": env.get(
             "CASEFLOW_AUDIT_KEY_PATH", str(instance / "audit_signing_key.pem")

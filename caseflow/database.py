@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
@@ -80,16 +80,43 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+# A database connection that waited in the pool longer than this is pinged before it is
+# used again (see _ping_after_idle); one used a moment ago is not.
+PING_AFTER_IDLE_SECONDS = 10.0
+# record.info key: when the connection was last given back to the pool (or made).
+_IDLE_SINCE = "caseflow.idle_since"
+
+
 def configure_engine(engine: Engine, busy_timeout_ms: int) -> None:
     """Durability and locking settings that every connection must carry."""
     if engine.dialect.name == "postgresql":
 
         @event.listens_for(engine, "connect")
-        def _postgresql_settings(dbapi_connection, _record):
+        def _postgresql_settings(dbapi_connection, record):
             # Many short queries: compiling them (JIT) costs more than it saves.
             with dbapi_connection.cursor() as cursor:
                 cursor.execute("SET jit = off")
             dbapi_connection.commit()
+            record.info[_IDLE_SINCE] = time.monotonic()
+
+        @event.listens_for(engine, "checkin")
+        def _note_idle_since(_dbapi_connection, record):
+            record.info[_IDLE_SINCE] = time.monotonic()
+
+        @event.listens_for(engine, "checkout")
+        def _ping_after_idle(dbapi_connection, record, _proxy):
+            # pool_pre_ping would ping at every checkout: a round trip and a good part of a
+            # small request's CPU, while a busy worker's connection was used milliseconds
+            # ago. Connections die while they wait (a restarted server, a firewall's or
+            # pooler's idle timeout): those are pinged, and a dead one is replaced before
+            # the request sees it (the pool tries another on DisconnectionError).
+            since = record.info.get(_IDLE_SINCE)
+            if since is not None and time.monotonic() - since < PING_AFTER_IDLE_SECONDS:
+                return
+            try:
+                engine.dialect.do_ping(dbapi_connection)
+            except engine.dialect.loaded_dbapi.Error as error:
+                raise DisconnectionError("the connection died while it waited in the pool") from error
 
         return
     if not is_sqlite(engine):
@@ -203,19 +230,64 @@ def forget_kept() -> None:
 
 
 def _end_read_transaction(session) -> None:
-    """End the read transaction before a write. Rolled back, it expires every loaded
-    object, so the write reads them again; when nothing was written in it, it is ended
-    with a commit (which expires nothing) and every object but those kept is expired,
-    so the write still reads everything else fresh."""
+    """End the read before a write. Something written in the read (flushed or waiting)
+    is rolled back, which expires every loaded object, so the write reads them again.
+    Otherwise every object but those kept is expired, so the write still reads everything
+    else fresh, and on PostgreSQL at READ COMMITTED the transaction simply goes on: each
+    statement there reads the rows as committed when it starts, and SELECT … FOR UPDATE
+    locks their newest version, so the write sees and locks exactly what it would in a
+    transaction of its own — without a COMMIT, a return of the connection to the pool, a
+    checkout (with its ping) and a BEGIN: three round trips and a good part of a small
+    write's CPU. Elsewhere (SQLite, whose write needs BEGIN IMMEDIATE; another isolation
+    level, whose snapshot would be the read's) the read is ended with a commit, which
+    expires nothing, or with a rollback when no object is kept."""
     kept = session.info.get(_KEPT)
-    if not kept or session.info.get(_FLUSHED) or session.new or session.dirty or session.deleted:
+    if session.info.get(_FLUSHED) or session.new or session.dirty or session.deleted:
         session.rollback()
         return
-    session.commit()
-    kept_ids = {id(o) for o in kept}
+    if not _reads_committed(session):
+        if not kept:
+            session.rollback()
+            return
+        session.commit()
+    else:
+        for forget in _PER_TRANSACTION_FORGETTERS:
+            forget(session)
+    kept_ids = {id(o) for o in kept or ()}
     for instance in list(session.identity_map.values()):
         if id(instance) not in kept_ids:
             session.expire(instance)
+
+
+# What is remembered for one transaction (a dashboard's answers) and forgotten at its end:
+# forgotten too when a write goes on in the read's transaction, as the read's commit did.
+_PER_TRANSACTION_FORGETTERS: list[Callable[[Session], None]] = []
+
+
+def forget_when_a_read_ends(forget: Callable[[Session], None]) -> None:
+    """`forget(session)` runs where a read's transaction would have ended before a write
+    (it goes on, on PostgreSQL): a memo kept per transaction is not carried into the write."""
+    if forget not in _PER_TRANSACTION_FORGETTERS:
+        _PER_TRANSACTION_FORGETTERS.append(forget)
+
+
+# Connection.info key (kept with the database connection while it lives): its isolation level.
+_ISOLATION = "caseflow.isolation_level"
+
+
+def _reads_committed(session) -> bool:
+    """The session's transaction is on PostgreSQL at READ COMMITTED: the server's default,
+    which Caseflow does not change — but an operator may have (for the database or the
+    role), so the level is asked once per database connection."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return False
+    level = connection.get_execution_options().get("isolation_level")
+    if level is None:
+        level = connection.info.get(_ISOLATION)
+        if level is None:
+            level = connection.info[_ISOLATION] = connection.get_isolation_level()
+    return level == "READ COMMITTED"
 
 
 @event.listens_for(Session, "after_flush")

@@ -37,7 +37,8 @@ BUDGETS = {
     "case_page": 8,  # the menu's count comes with the case's row
     "api_case_detail": 7,
     "api_log_step": 12,  # with a token; 10 with a session (SQLite BEGINs included)
-    "api_outbox": 20,  # two entries (their keys reserved, then stored, together), + the sync report
+    # Two steps (their keys reserved, then stored, together; no savepoint each), + the sync report.
+    "api_outbox": 16,
     "sign_off_queue": 3,  # the requests as values with the menu's count (services/sign_off_queue.py)
     "team_page": 8,  # figures' three; the overdue counts; the team with sessions, sync and menu count; the requests
     "audit_history": 9,  # the read recorded; actors with the counts; the page (+ goals, earlier cases if named)

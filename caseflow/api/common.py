@@ -266,7 +266,8 @@ def writes(blp: Blueprint, arguments: type[Schema], response: type[Schema], stat
     `arguments`, the write `headers`, the `response` (with the case's version as its ETag
     when `etag`), the scope it `needs`."""
     decorators = (
-        blp.arguments(strict(arguments)),
+        # An instance: given the class, webargs would make a schema for every request.
+        blp.arguments(strict(arguments)()),
         blp.response(status, response, headers={"ETag": {"$ref": "#/components/headers/ETAG"}} if etag else None),
         blp.doc(parameters=headers),
         scope(needs),
@@ -479,9 +480,12 @@ def write(work: Callable[[], Any], schema: Schema, *, status: int = 200,
     return response
 
 
+_CASE_SUMMARY_OUT = CaseSummaryOut()
+
+
 def write_case(work: Callable[[], Any], status: int = 200) -> Response:
     """`write` of a change whose answer is the case's summary, its version the ETag."""
-    return write(work, CaseSummaryOut(), status=status, present=present.case_summary,
+    return write(work, _CASE_SUMMARY_OUT, status=status, present=present.case_summary,
                  version_of=lambda c: c["version"])
 
 

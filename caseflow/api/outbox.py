@@ -198,11 +198,14 @@ def _item(me, batch: idempotency.Batch, locked: case_services.LockedCases, entry
             locked.clear()
             raise
 
-    return idempotency.Item(entry["key"], fingerprint, kind.method, path, _group(entry), work)
+    # A step refuses (lock, access, version, goal, dates) before it writes anything: it
+    # needs no savepoint to be undone (idempotency.Item.savepoint).
+    return idempotency.Item(entry["key"], fingerprint, kind.method, path, _group(entry), work,
+                            savepoint=entry["kind"] != "step")
 
 
 @blp.route("/outbox", methods=["POST"])
-@blp.arguments(s.OutboxBatchSchema)
+@blp.arguments(s.OutboxBatchSchema())  # an instance: made once, not for every batch
 @blp.response(200, s.OutboxResultsOut)
 @scope("cases:write")
 def send_outbox(values):

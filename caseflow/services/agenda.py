@@ -26,7 +26,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import selectinload
 
 from ..database import utcnow, write_transaction
@@ -389,17 +389,25 @@ def cancel_visit(actor: Actor, visit_id: int, data: dict) -> PlannedVisit:
         return visit
 
 
+_visits = PlannedVisit.__table__
+# Every step asks this (a tablet's outbox ten times in one request): built once per process
+# with bound parameters, and run on the connection (the rows are values, not objects).
+_PLANNED_OF_STEP_TYPE = (
+    select(_visits.c.id, _visits.c.planned_at, _visits.c.timezone)
+    .where(_visits.c.case_id == bindparam("case_id"), _visits.c.status == PLANNED,
+           _visits.c.step_type == bindparam("step_type"))
+    .order_by(_visits.c.planned_at, _visits.c.id)
+)
+
+
 def _on_step_logged(case: Case, *, step: Step, **_kwargs: Any) -> None:
     """A step of a planned visit's type on its day (in the zone it was planned in) makes
     the earliest such visit done: planned → done ("terencana → terlaksana")."""
     # Most steps were not planned: the candidates' times first, the visit itself only
-    # when one falls on the step's day.
-    candidates = db.session.execute(
-        select(PlannedVisit.id, PlannedVisit.planned_at, PlannedVisit.timezone)
-        .where(PlannedVisit.case_id == case.id, PlannedVisit.status == PLANNED,
-               PlannedVisit.step_type == step.step_type)
-        .order_by(PlannedVisit.planned_at, PlannedVisit.id)
-    ).all()
+    # when one falls on the step's day. The step's service sends this without autoflush
+    # (nothing of the visits waits to be written then): the connection sees what it would.
+    candidates = db.session.connection().execute(
+        _PLANNED_OF_STEP_TYPE, {"case_id": case.id, "step_type": step.step_type}).all()
     for visit_id, planned_at, zone in candidates:
         if local_day(step.occurred_at, zone) == local_day(planned_at, zone):
             visit = db.session.get(PlannedVisit, visit_id)

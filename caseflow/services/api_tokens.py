@@ -7,8 +7,8 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import defer, joinedload
 
 from ..database import utcnow, write_transaction
 from ..errors import NotAllowed, NotFound
@@ -108,16 +108,23 @@ def tokens_of(user: User) -> list[ApiToken]:
     ).scalars())
 
 
+# Every request with a token starts here: built once per process. The owner comes with the
+# province (its time zone), without the password hash or the sealed offline key (decrypted
+# on every load; only the session question reads it, and tokens may not ask it).
+_TOKEN_BY_HASH = (
+    select(ApiToken).where(ApiToken.token_hash == bindparam("token_hash"))
+    .options(joinedload(ApiToken.user).options(defer(User.password_hash), defer(User.offline_key))
+             .joinedload(User.province))
+)
+
+
 def authenticate(secret: str) -> ApiToken | None:
     """The usable token with this secret (owner active, not revoked, not expired), or None:
     one read, no transaction of its own. Its use is recorded by record_use, or by the audit
     event of the change the request makes (audit.note_token_use)."""
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         return None
-    token = db.session.execute(
-        select(ApiToken).where(ApiToken.token_hash == hash_secret(secret))
-        .options(joinedload(ApiToken.user).joinedload(User.province))
-    ).scalar_one_or_none()
+    token = db.session.execute(_TOKEN_BY_HASH, {"token_hash": hash_secret(secret)}).scalar_one_or_none()
     if token is None or not token.is_usable(utcnow()) or not token.user.active:
         return None
     return token

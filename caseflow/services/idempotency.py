@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..database import utcnow, write_transaction
@@ -80,6 +80,11 @@ class Item:
     path: str
     group: int | str
     work: Callable[[], tuple[int, str, str | None]]
+    # False: `work` refuses (raises a typed error) only before it has written anything, as
+    # logging a step does, so it runs without a savepoint of its own (two statements and
+    # a nested transaction fewer). Should it ever refuse after writing, the whole batch
+    # fails instead (Batch._unsaved): nothing of it is kept, the tablet sends it again.
+    savepoint: bool = True
 
 
 class Batch:
@@ -100,6 +105,7 @@ class Batch:
         self._stored: dict[str, Any] = {}  # key → its row's fingerprint and result (before or in this batch)
         self._reserved: dict[str, int] = {}  # key → the row reserved for it, while nothing was applied
         self._results: list[dict[str, Any]] = []  # what the rows reserved here store at the end
+        self._writes: _Writes | None = None  # the batch's writes, counted for items without a savepoint
 
     def run(self, items: list[Item],
             refused: Callable[[Exception, Item], tuple[int, str]]) -> list[StoredResult]:
@@ -108,6 +114,8 @@ class Batch:
         results: list[StoredResult] = []
         held: set[int | str] = set()
         with write_transaction():
+            if not all(item.savepoint for item in items):
+                self._writes = _Writes(db.session.connection())
             self._reserve(items)
             for item in items:
                 if item.group in held:
@@ -155,16 +163,32 @@ class Batch:
         if stored is not None:
             return _replayed(stored, item.fingerprint)
         row_id = self._reserved.get(item.key)
-        with db.session.begin_nested():
-            if row_id is None:  # its row was deleted since the batch began: reserved alone
-                return _once(self.user_id, item.key, item.fingerprint, item.method, item.path, item.work)
-            status, body, etag = item.work()
+        if row_id is not None and not item.savepoint:
+            status, body, etag = self._unsaved(item)
+        else:
+            with db.session.begin_nested():
+                if row_id is None:  # its row was deleted since the batch began: reserved alone
+                    return _once(self.user_id, item.key, item.fingerprint, item.method, item.path, item.work)
+                status, body, etag = item.work()
         del self._reserved[item.key]
         self._stored[item.key] = _Stored(item.fingerprint, status, body, etag)
         self._results.append({"row_id": row_id, "new_fingerprint": item.fingerprint, "new_method": item.method,
                               "new_path": item.path[:300], "new_status": status, "new_body": body,
                               "new_etag": etag})
         return StoredResult(status, body, etag, replayed=False)
+
+    def _unsaved(self, item: Item) -> tuple[int, str, str | None]:
+        """Run an item that refuses before it writes, without a savepoint: a refusal leaves
+        nothing to undo. One that comes after a statement other than a read, or with a
+        change waiting in the session, could not be undone alone: it ends the batch."""
+        written = self._writes.count
+        try:
+            return item.work()
+        except CaseflowError as error:
+            session = db.session()
+            if self._writes.count != written or session.new or session.dirty or session.deleted:
+                raise RefusedAfterWriting(f"{item.method} {item.path} refused after writing: {error!r}") from error
+            raise
 
     def _store(self) -> None:
         connection = db.session.connection()
@@ -173,6 +197,23 @@ class Batch:
         if self._reserved:
             table = IdempotencyRecord.__table__
             connection.execute(table.delete().where(table.c.id.in_(list(self._reserved.values()))))
+
+
+class RefusedAfterWriting(RuntimeError):
+    """An item run without a savepoint (Item.savepoint) was refused after it had written:
+    not a refusal to answer, an error that rolls the whole batch back."""
+
+
+class _Writes:
+    """How many statements other than reads a connection has sent since this was made."""
+
+    def __init__(self, connection) -> None:
+        self.count = 0
+        event.listen(connection, "before_cursor_execute", self._note)
+
+    def _note(self, _connection, _cursor, statement: str, *_args) -> None:
+        if statement.lstrip()[:6].upper() != "SELECT":
+            self.count += 1
 
 
 @dataclass(frozen=True)
@@ -218,26 +259,35 @@ def _replayed(stored, request_fingerprint: str) -> StoredResult:
 def _once(user_id: int, key: str, request_fingerprint: str, method: str, path: str,
           work: Callable[[], tuple[int, str, str | None]]) -> StoredResult:
     connection = db.session.connection()
-    table = IdempotencyRecord.__table__
-    dialect_insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    reserved = connection.execute(
-        dialect_insert(table)
-        .values(user_id=user_id, key=key, fingerprint=request_fingerprint, method=method,
-                path=path[:300], created_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["user_id", "key"])
-        .returning(table.c.id)
-    ).scalar_one_or_none()
+    reserved = connection.execute(_reserve_one_statement(connection.dialect.name), {
+        "user_id": user_id, "key": key, "fingerprint": request_fingerprint, "method": method,
+        "path": path[:300], "created_at": utcnow()}).scalar_one_or_none()
     if reserved is None:
-        stored = connection.execute(
-            select(table).where(table.c.user_id == user_id, table.c.key == key)
-        ).one()
+        stored = connection.execute(_STORED, {"user_id": user_id, "key": key}).one()
         return _replayed(stored, request_fingerprint)
     status, body, etag = work()
-    connection.execute(
-        table.update().where(table.c.id == reserved)
-        .values(status_code=status, body=body, etag=etag)
-    )
+    connection.execute(_STORE_ONE_RESULT, {"row_id": reserved, "new_status": status, "new_body": body,
+                                           "new_etag": etag})
     return StoredResult(status, body, etag, replayed=False)
+
+
+# Every API write runs these: built once per process, with bound parameters.
+@functools.cache
+def _reserve_one_statement(dialect_name: str):
+    table = IdempotencyRecord.__table__
+    dialect_insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
+    return (dialect_insert(table).on_conflict_do_nothing(index_elements=["user_id", "key"])
+            .returning(table.c.id))
+
+
+_STORED = select(IdempotencyRecord.__table__).where(
+    IdempotencyRecord.__table__.c.user_id == bindparam("user_id"),
+    IdempotencyRecord.__table__.c.key == bindparam("key"))
+_STORE_ONE_RESULT = (
+    IdempotencyRecord.__table__.update()
+    .where(IdempotencyRecord.__table__.c.id == bindparam("row_id"))
+    .values(status_code=bindparam("new_status"), body=bindparam("new_body"), etag=bindparam("new_etag"))
+)
 
 
 def canonical_body(raw: bytes) -> bytes:

@@ -21,6 +21,11 @@ Row = TypeVar("Row")
 _LOCK_CASE = (select(Case).where(Case.id == bindparam("case_id")).with_for_update(of=Case)
               .execution_options(populate_existing=True))
 
+# Every step starts here: built once too.
+_LOCK_CASE_OF_CLIENT = (select(Case, Client.birth_date).join(Client, Client.id == Case.client_id)
+                        .where(Case.id == bindparam("case_id")).with_for_update(of=Case)
+                        .execution_options(populate_existing=True))
+
 
 def lock_case(case_id: int, *options: ORMOption) -> Case:
     """Load a case for change (with the relationships `options` load). PostgreSQL locks the
@@ -36,13 +41,7 @@ def lock_case(case_id: int, *options: ORMOption) -> Case:
 def lock_case_of_client(case_id: int) -> tuple[Case, date | None]:
     """`lock_case`, with the client's birth date (what logging a step checks) read in the
     same statement instead of loading the client."""
-    row = db.session.execute(
-        select(Case, Client.birth_date)
-        .join(Client, Client.id == Case.client_id)
-        .where(Case.id == case_id)
-        .with_for_update(of=Case)
-        .execution_options(populate_existing=True)
-    ).one_or_none()
+    row = db.session.execute(_LOCK_CASE_OF_CLIENT, {"case_id": case_id}).one_or_none()
     if row is None:
         raise NotFound(_l("No such case."))
     return row[0], row[1]

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..database import utcnow, write_transaction
@@ -30,10 +30,17 @@ C = ReportMonthCell
 SEALING_LOCK = 0x63617365666C6F77 & 0x7FFFFFFFFFFFFFFF
 
 
+# A tablet's outbox of steps done on earlier days takes the lock and reads the sealed months
+# for each step: these statements are built once per process.
+_SHARED_LOCK = select(func.pg_advisory_xact_lock_shared(SEALING_LOCK))
+_EXCLUSIVE_LOCK = select(func.pg_advisory_xact_lock(SEALING_LOCK))
+_SEALED_OF_MONTH = select(ReportSealedMonth.month).where(or_(
+    ReportSealedMonth.month == bindparam("month"), ReportSealedMonth.month.like(bindparam("blocks_of_month"))))
+
+
 def hold_sealing_lock(*, shared: bool) -> None:
     if db.session.get_bind().dialect.name == "postgresql":
-        lock = func.pg_advisory_xact_lock_shared if shared else func.pg_advisory_xact_lock
-        db.session.execute(select(lock(SEALING_LOCK)))
+        db.session.execute(_SHARED_LOCK if shared else _EXCLUSIVE_LOCK)
 
 
 def keep_block(label: str, cells: Callable[[], Iterable[dict[str, Any]]]) -> int:
@@ -78,8 +85,8 @@ def count_late_step(case: Case, occurred_at: datetime) -> None:
         return  # today: no block covers it yet, and a sealing will read it
     hold_sealing_lock(shared=True)
     month = month_label(moment)
-    label = block_of(moment, usable(db.session.execute(select(ReportSealedMonth.month).where(or_(
-        ReportSealedMonth.month == month, ReportSealedMonth.month.like(f"{month}-%")))).scalars()))
+    label = block_of(moment, usable(db.session.execute(
+        _SEALED_OF_MONTH, {"month": month, "blocks_of_month": f"{month}-%"}).scalars()))
     if label is None:
         return
     place = (C.month == label, C.figure == "steps", C.key == "", C.province_code == case.province_code,

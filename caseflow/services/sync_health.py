@@ -11,6 +11,7 @@ nothing about a case)."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -81,12 +82,17 @@ def sync_outbox(user: User, batch: idempotency.Batch, items: list[idempotency.It
 
 def _upsert(user_id: int, now: datetime, waiting: int | None, oldest: datetime | None) -> None:
     connection = db.session.connection()
+    connection.execute(_upsert_statement(connection.dialect.name), {
+        "user_id": user_id, "last_sync_at": now, "waiting": waiting, "oldest_waiting_at": oldest})
+
+
+@functools.cache
+def _upsert_statement(dialect_name: str):
+    """Every outbox sent ends with this: built once per process, the row's values bound."""
     table = SyncReport.__table__
-    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    statement = insert(table).values(user_id=user_id, last_sync_at=now, waiting=waiting, oldest_waiting_at=oldest)
-    connection.execute(statement.on_conflict_do_update(
-        index_elements=["user_id"],
-        set_={"last_sync_at": now, "waiting": waiting, "oldest_waiting_at": oldest}))
+    statement = (postgresql.insert if dialect_name == "postgresql" else sqlite.insert)(table)
+    return statement.on_conflict_do_update(index_elements=["user_id"], set_={
+        name: statement.excluded[name] for name in ("last_sync_at", "waiting", "oldest_waiting_at")})
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,13 @@ exactly as it would alone, once by its key, with its own version check and audit
 
 from __future__ import annotations
 
+import pytest
+
+from caseflow.errors import ValidationError
 from caseflow.models import IdempotencyRecord, Step
 from caseflow.services.audit import verify_case_chain
+from caseflow.services.idempotency import RefusedAfterWriting
+from caseflow.signals import step_logged
 from tests.support.factories import a_step
 from tests.support.queries import count, fresh, statements
 
@@ -109,3 +114,21 @@ def test_a_key_refused_runs_afresh_when_sent_again_in_the_same_batch(api_as, mak
     assert again[0]["replayed"] is True and again[0]["body"] == results[2]["body"]
     # Held back, h2 left no key behind: sent again, it is applied.
     assert _send(api, [_step("h2", case)])[0]["replayed"] is False
+
+
+def test_a_step_refused_after_it_wrote_fails_the_whole_batch(api_as, make, team):
+    """A step runs without a savepoint of its own, because it refuses before it writes; one
+    refused after writing could not be undone alone, so nothing of the batch is kept."""
+    case = make.case(team.facilitator, to="intervention")
+    other = make.case(team.facilitator, to="intervention")
+    api = api_as(team.facilitator)
+
+    def refuse_late(sender, **_kwargs):
+        if sender.id == other.id:
+            raise ValidationError("refused once its step was written")
+
+    with step_logged.connected_to(refuse_late), pytest.raises(RefusedAfterWriting):
+        api.post("/api/v1/outbox", json={"entries": [_step("k1", case), _step("k2", other)]})
+    assert count(Step, Step.case_id.in_([case.id, other.id])) == 0 and count(IdempotencyRecord) == 0
+    assert [r["status"] for r in _send(api, [_step("k1", case), _step("k2", other)])] == [201, 201]
+    assert verify_case_chain(case.id).ok and verify_case_chain(other.id).ok

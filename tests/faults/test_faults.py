@@ -1,5 +1,6 @@
-"""Faults: a process killed mid-operation, a read-only database, a full disk. After each,
-nothing is half-written, the audit chain verifies, and the user got a clear error."""
+"""Faults: a process killed mid-operation, a read-only database, a full disk, a connection
+that died in the pool. After each, nothing is half-written, the audit chain verifies, and
+the user got a clear error."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.pool import NullPool
 
+from caseflow import database
 from caseflow.errors import StorageUnavailable
 from caseflow.extensions import db
 from caseflow.models import Case, SignOff
@@ -142,3 +145,22 @@ def test_full_disk_gives_a_clear_error_and_loses_nothing(app, backend, make, tea
     assert len(fresh.steps) == steps_before  # every confirmed step is there, the refused one is not
     assert fresh.version == 1 + steps_before
     assert verify_everything().ok
+
+
+def test_a_connection_that_died_while_waiting_in_the_pool_is_replaced_before_use(app, monkeypatch):
+    """A restarted server or an idle timeout kills connections the pool keeps: one that
+    waited is pinged at checkout, and a dead one is never handed to a request."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's connections are files, not sockets")
+    db.session.remove()
+    db.engine.dispose()
+    with db.engine.connect() as connection:
+        pid = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    outside = create_engine(db.engine.url, poolclass=NullPool)
+    with outside.begin() as connection:
+        assert connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar_one()
+    outside.dispose()
+    monkeypatch.setattr(database, "PING_AFTER_IDLE_SECONDS", 0.0)  # it has waited long enough
+
+    with db.engine.connect() as connection:
+        assert connection.execute(text("SELECT pg_backend_pid()")).scalar_one() != pid

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from ...database import forget_when_a_read_ends
 from ...extensions import db
 
 MEMO = "caseflow.figures.memo"
@@ -28,7 +29,9 @@ def _forget(session, *_args) -> None:
 
 
 def listen() -> None:
-    """Forget the memo at every commit and rollback of any session (once per process)."""
+    """Forget the memo at every commit and rollback of any session, and where a write goes
+    on in a read's transaction (once per process)."""
     for name in ("after_commit", "after_soft_rollback"):
         if not event.contains(Session, name, _forget):
             event.listen(Session, name, _forget)
+    forget_when_a_read_ends(_forget)
