@@ -116,19 +116,23 @@ class Batch:
         with write_transaction():
             if not all(item.savepoint for item in items):
                 self._writes = _Writes(db.session.connection())
-            self._reserve(items)
-            for item in items:
-                if item.group in held:
-                    results.append(StoredResult(424, "", None, replayed=False))
-                    continue
-                try:
-                    check_key(item.key)
-                    results.append(self._once(item))
-                except CaseflowError as error:
-                    status, body = refused(error, item)
-                    results.append(StoredResult(status, body, None, replayed=False))
-                    held.add(item.group)
-            self._store()
+            try:
+                self._reserve(items)
+                for item in items:
+                    if item.group in held:
+                        results.append(StoredResult(424, "", None, replayed=False))
+                        continue
+                    try:
+                        check_key(item.key)
+                        results.append(self._once(item))
+                    except CaseflowError as error:
+                        status, body = refused(error, item)
+                        results.append(StoredResult(status, body, None, replayed=False))
+                        held.add(item.group)
+                self._store()
+            finally:
+                if self._writes is not None:
+                    self._writes.stop()  # the connection may serve the rest of the request
         return results
 
     def created_id(self, key: str) -> int | None:
@@ -209,7 +213,11 @@ class _Writes:
 
     def __init__(self, connection) -> None:
         self.count = 0
+        self._connection = connection
         event.listen(connection, "before_cursor_execute", self._note)
+
+    def stop(self) -> None:
+        event.remove(self._connection, "before_cursor_execute", self._note)
 
     def _note(self, _connection, _cursor, statement: str, *_args) -> None:
         if statement.lstrip()[:6].upper() != "SELECT":
