@@ -6,7 +6,9 @@ against the PostgreSQL database bench/load.py builds (run that once first).
 
 Unlike bench/load.py's figures, read while 2 cores serve many people at once, these are the
 costs of requests one after the other: what other processes on the machine do changes them
-much less (the CPU time is the process's own). The same script runs against another version
+much less (the CPU time is the process's own). With --pause 60 the requests come as far
+apart as a worker of bench/load.py serves them, which on a virtual machine costs more CPU
+for the same work (caches and predictors gone cold; see README, "What a request costs"). The same script runs against another version
 of the code with PYTHONPATH pointing at its source: its requests are plain HTTP.
 """
 
@@ -46,6 +48,9 @@ def main() -> None:
     parser.add_argument("--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/caseflow_load")
     parser.add_argument("--instance", default=os.environ.get("CASEFLOW_INSTANCE_PATH", "/tmp/caseflow-load"))
     parser.add_argument("--repeat", type=int, default=40)
+    parser.add_argument("--pause", type=float, default=0.0, metavar="MS",
+                        help="wait MS milliseconds before each measured request, as a gunicorn worker of "
+                             "bench/load.py does between two of its requests (not counted)")
     parser.add_argument("--profile", metavar="TYPE", help="also print where one request type's CPU goes "
                         "(cProfile over --repeat requests; TYPE as printed, e.g. 'my cases')")
     parser.add_argument("--only", metavar="TYPE", action="append", help="measure only these request types")
@@ -114,7 +119,8 @@ def main() -> None:
     # The lowest tenth is what a request costs when nothing else disturbs the core (on a
     # shared machine the median moves with the neighbours' load; the p10 much less).
     print(f"{'request type':22} {'CPU ms p10':>10} {'CPU ms p50':>10} {'CPU ms mean':>11} {'SQL stmts':>9}   "
-          f"({args.repeat} each, one after the other)")
+          f"({args.repeat} each, one after the other"
+          f"{f', {args.pause:g} ms apart' if args.pause else ''})")
     for name, call in kinds.items():
         if args.only and name not in args.only:
             continue
@@ -122,6 +128,8 @@ def main() -> None:
             assert call().status_code < 400, name
         costs, statements = [], []
         for _ in range(args.repeat):
+            if args.pause:
+                time.sleep(args.pause / 1000)
             STATEMENTS[0] = 0
             start = time.process_time()
             response = call()
