@@ -43,6 +43,10 @@ def _checked_out(dbapi_connection, _record, _proxy) -> None:
 
 
 def post_worker_init(worker) -> None:
+    # As caseflow/gunicorn_conf.py does for `caseflow serve` (the bare route's floor too).
+    from caseflow.serving import settle_worker
+
+    settle_worker()
     directory = os.environ.get("CASEFLOW_LOAD_SAMPLES")
     if not directory:
         return

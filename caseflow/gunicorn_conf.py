@@ -14,6 +14,7 @@ import os
 from prometheus_flask_exporter.multiprocess import GunicornPrometheusMetrics
 
 from caseflow.config import environment
+from caseflow.serving import settle_worker
 
 _env = environment()
 
@@ -32,6 +33,11 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%({x-request-id}o)s"'
 # nginx on the same host: X-Forwarded-* are read by the application (CASEFLOW_TRUSTED_PROXIES),
 # not by gunicorn.
 forwarded_allow_ips = "127.0.0.1"
+
+
+def post_worker_init(worker) -> None:  # noqa: ARG001 (gunicorn's signature)
+    # The application is loaded by now (gunicorn loads it before this hook).
+    settle_worker()
 
 
 def child_exit(server, worker) -> None:  # noqa: ARG001 (gunicorn's signature)
