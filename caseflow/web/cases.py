@@ -57,7 +57,7 @@ from .helpers import (
     search_text,
     url_maker,
 )
-from .next_actions import action_notes
+from .next_actions import action_note, action_notes
 
 bp = Blueprint("cases", __name__)
 
@@ -502,6 +502,8 @@ def _case_context(reading: case_services.CaseReading, *, form_name: str | None =
         "older_steps": step_key_text(reading.older) if reading.older else None,
         "newest_steps": bool(request.args.get("before")),
         "pending_sign_off": case.pending_sign_off,
+        # Who must act next, in words (feedback/_notes.html): worked out here, not in an include.
+        "case_next_action": action_note(deadlines.next_action(case, user)),
         "goal_names": {g.id: g.description for g in (case.plan.goals if case.plan else [])},
     } | _case_lists(user, case, reading.lists)
 
