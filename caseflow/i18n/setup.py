@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from flask import Flask, g, has_request_context, session
 from flask_babel import get_locale, get_translations
 from flask_login import current_user
+from jinja2 import pass_eval_context
+from jinja2.nodes import EvalContext
+from markupsafe import Markup
 
 from ..extensions import babel
 
@@ -49,6 +53,14 @@ def request_translations():
     return translations
 
 
+@pass_eval_context
+def template_gettext(eval_ctx: EvalContext, string: str, /, **variables: Any) -> str:
+    """Jinja's new-style `gettext` (ext.i18n): the translation, marked safe where the template
+    escapes, then always formatted with `variables` (so "%%" is "%" with or without them)."""
+    text = request_translations().ugettext(string)
+    return (Markup(text) if eval_ctx.autoescape else text) % variables
+
+
 def init_app(app: Flask) -> None:
     # One catalog folder per area of the application (core, web, api, …): Flask-Babel
     # merges them, so areas can be translated without editing one shared file.
@@ -65,6 +77,10 @@ def init_app(app: Flask) -> None:
         pgettext=lambda c, s: request_translations().upgettext(c, s),
         npgettext=lambda c, s, p, n: request_translations().unpgettext(c, s, p, n),
     )
+    # A page's `_()` went through three calls of Jinja's (`_` finding `gettext`, which calls
+    # the lambda above), each with Jinja's checks: about half of a translation's cost. The
+    # same new-style gettext in one call.
+    app.jinja_env.globals.update(_=template_gettext, gettext=template_gettext)
 
     @app.context_processor
     def locale_context() -> dict:

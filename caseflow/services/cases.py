@@ -970,13 +970,14 @@ def latest_steps(case_id: int, before: tuple[datetime, int] | None = None, limit
     """A case's steps newest first, `limit` of them, starting before the key `before`
     (occurred_at, id): one indexed query whatever the number of steps. Who recorded each
     step is not loaded; `shown`: the steps as a page shows them (StepShown values, with
-    their recorders' names)."""
+    their recorders' names), read without the session's autoflush (read_case has written
+    what it changed by then)."""
     params: dict[str, Any] = {"case_id": case_id, "limit": limit + 1}
     if before is not None:
         params |= {"before_at": before[0], "before_id": before[1]}
     statements = _reading_statements(False, False, before is not None)
-    if shown:
-        steps = [StepShown(*row) for row in db.session.execute(statements["steps_shown"], params)]
+    if shown:  # values, not objects: on the session's connection, without the ORM's handling
+        steps = [StepShown(*row) for row in db.session.connection().execute(statements["steps_shown"], params)]
     else:
         steps = list(db.session.execute(statements["steps"], params).scalars())
     if len(steps) > limit:

@@ -21,6 +21,7 @@ from ..database import utcnow
 from ..errors import NotFound, TooMany, ValidationError
 from ..extensions import db
 from ..i18n import _l
+from ..i18n.formatting import moment
 from ..i18n.labels import labels
 from ..models import Case, Client, PpksCategory, Province, Referral, Role, SignOff, User
 from ..schemas import ascii_number, parse_step_key, step_key_text
@@ -56,7 +57,7 @@ from .helpers import (
     search_text,
     url_maker,
 )
-from .next_actions import action_notes
+from .next_actions import action_note, action_notes
 
 bp = Blueprint("cases", __name__)
 
@@ -375,10 +376,9 @@ def open_case(client_id: int):
 # --- the case page ----------------------------------------------------------------
 
 
-def _progress(case: Case) -> list[dict[str, Any]]:
+def _progress(case: Case, locale: str) -> list[dict[str, Any]]:
     """The stages in order, then the outcome: done / current / to come."""
     definition = engine(case.workflow).definition
-    locale = locale_code()
     order = definition.stage_order()
     stages = [s for s in order if not definition.states[s].final]
     finals = [s for s in order if definition.states[s].final]
@@ -466,9 +466,13 @@ def _case_context(reading: case_services.CaseReading, *, form_name: str | None =
     ratings = {r.goal_id: r for r in (case.evaluation.ratings if case.evaluation else [])}
     steps = reading.steps
     late = reading.lists is None or "late_arrivals" in reading.lists
+    # The reader's language once for the page (each lookup goes through Flask-Babel's context).
+    locale = locale_code()
     return {
         "case": case,
-        "progress": _progress(case),
+        "locale": locale,
+        "state_name": definition.states[case.state].title(locale),
+        "progress": _progress(case, locale),
         "is_final": definition.states[case.state].final,
         "editable": editable,
         # Open, or in aftercare (which a case without an aftercare row cannot be).
@@ -489,6 +493,8 @@ def _case_context(reading: case_services.CaseReading, *, form_name: str | None =
         "steps": steps,
         # Each step type's name once (a page shows many steps of a few types).
         "step_type_names": {code: labels.step_type(code) for code in {step.step_type for step in steps}},
+        # When each step happened, in its own zone (as the `localtime` filter writes it).
+        "step_times": {step.id: moment(step.occurred_at, step.occurred_timezone, locale) for step in steps},
         # Steps that reached the server long after the tablet made them (the supervisor's review).
         "late_steps": sync_health.late_step_ids(user, case, [step.id for step in steps]) if late else set(),
         "late_review_days": sync_health.review_days(),
@@ -496,6 +502,8 @@ def _case_context(reading: case_services.CaseReading, *, form_name: str | None =
         "older_steps": step_key_text(reading.older) if reading.older else None,
         "newest_steps": bool(request.args.get("before")),
         "pending_sign_off": case.pending_sign_off,
+        # Who must act next, in words (feedback/_notes.html): worked out here, not in an include.
+        "case_next_action": action_note(deadlines.next_action(case, user)),
         "goal_names": {g.id: g.description for g in (case.plan.goals if case.plan else [])},
     } | _case_lists(user, case, reading.lists)
 

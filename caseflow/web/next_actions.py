@@ -35,13 +35,27 @@ def action_note(action: deadlines.NextAction | None) -> ActionNote | None:
     return _note(action, {}) if action is not None else None
 
 
+# The words a note may use, each translated when a page first needs it (a case's page says
+# one note: two or three of them).
+_WORDS = {
+    "mine": lambda: _("Your move"), "supervisor": lambda: _("Supervisor"),
+    "by": lambda: _("by %(day)s 23:59 %(zone)s"), "overdue": lambda: _("Overdue"),
+    "late_with": lambda: _("Late with %(name)s"), "due_today": lambda: _("Due today"),
+}
+
+
+class _Words(dict):
+    """The note's words in the reader's language, translated on first use."""
+
+    def __missing__(self, key: str) -> str:
+        word = self[key] = _WORDS[key]()
+        return word
+
+
 def _note(action: deadlines.NextAction, memo: dict[Any, Any]) -> ActionNote:
     words = memo.get("words")
     if words is None:
-        words = memo["words"] = {
-            "mine": _("Your move"), "supervisor": _("Supervisor"), "by": _("by %(day)s 23:59 %(zone)s"),
-            "overdue": _("Overdue"), "late_with": _("Late with %(name)s"), "due_today": _("Due today"),
-        }
+        words = memo["words"] = _Words()
     what = memo.get(id(action.what))
     if what is None:
         what = memo[id(action.what)] = str(action.what)
