@@ -302,7 +302,7 @@ def authenticate() -> None:
                              _("The token is unknown, expired or revoked."), slug="invalid-token",
                              headers={"WWW-Authenticate": 'Bearer realm="caseflow", error="invalid_token"'})
         g.api_user, g.api_token = token.user, token
-        keep_through_writes(token, token.user, token.user.province)
+        keep_through_writes(token, token.user)
         audit.count_token_uses()
         # The token's owner is the request's user (language, time zone); no session is made.
         login_manager._update_request_context_with_user(token.user)

@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -68,6 +69,14 @@ class PlannedVisit(db.Model):
     case: Mapped[Case] = relationship()
     step: Mapped[Step | None] = relationship()
     facilitator: Mapped[User] = relationship(foreign_keys=[facilitator_id])
+
+
+def waiting_for_step(case_id: Any, step_type: Any) -> Any:
+    """Where a planned visit waits for a step: of this case and step type, still planned (a
+    step on the visit's day makes it done, services.agenda). One rule for the agenda's
+    look-up and the step's INSERT, which says whether any waits at all."""
+    visits = PlannedVisit.__table__
+    return and_(visits.c.case_id == case_id, visits.c.status == PLANNED, visits.c.step_type == step_type)
 
 
 class AgendaSettings(db.Model):

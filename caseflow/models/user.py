@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..database import UTCDateTime, utcnow
 from ..extensions import db
 from ..security.fields import EncryptedText
-from .reference import Province
+from .reference import Province, province_zone
 
 
 class Role(enum.StrEnum):
@@ -69,7 +69,8 @@ class User(UserMixin, db.Model):
 
     @property
     def timezone(self) -> str:
-        return self.province.timezone if self.province else "Asia/Jakarta"
+        # Read once per process (reference data), not with the user on every request.
+        return province_zone(self.province_code) if self.province_code else "Asia/Jakarta"
 
     def has_role(self, *roles: str) -> bool:
         return self.role in roles

@@ -22,6 +22,7 @@ import hashlib
 import os
 import secrets
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -74,13 +75,20 @@ class KeyRing:
     def key_id(key: bytes) -> str:
         return hashlib.sha256(b"caseflow-field-key:" + key).hexdigest()[:8]
 
-    @property
+    @cached_property
     def current_id(self) -> str:
         return self.key_id(self.keys[0])
 
+    @cached_property
+    def _ciphers(self) -> dict[str, AESGCM]:
+        """Each key's cipher by the key's id, made once per key ring: a signed-in tablet's
+        session question decrypts the offline key on every request. (Reversed: should two
+        ids collide, the earlier key is the one found, as a search of the list would.)"""
+        return {self.key_id(key): AESGCM(key) for key in reversed(self.keys)}
+
     def encrypt(self, plaintext: str, context: str) -> str:
         nonce = secrets.token_bytes(12)
-        sealed = AESGCM(self.keys[0]).encrypt(nonce, plaintext.encode(), context.encode())
+        sealed = self._ciphers[self.current_id].encrypt(nonce, plaintext.encode(), context.encode())
         return f"{PREFIX}:{self.current_id}:{base64.urlsafe_b64encode(nonce + sealed).decode()}"
 
     def decrypt(self, stored: str, context: str) -> str:
@@ -90,12 +98,12 @@ class KeyRing:
             raise FieldKeyError(f"{context}: the stored value is not encrypted") from exc
         if prefix != PREFIX:
             raise FieldKeyError(f"{context}: unknown encryption format")
-        key = next((k for k in self.keys if self.key_id(k) == key_id), None)
-        if key is None:
+        cipher = self._ciphers.get(key_id)
+        if cipher is None:
             raise FieldKeyError(f"{context}: encrypted with key {key_id}, which is not configured")
         raw = base64.urlsafe_b64decode(body.encode())
         try:
-            return AESGCM(key).decrypt(raw[:12], raw[12:], context.encode()).decode()
+            return cipher.decrypt(raw[:12], raw[12:], context.encode()).decode()
         except InvalidTag as exc:
             raise FieldKeyError(f"{context}: the value was altered or belongs to another field") from exc
 

@@ -49,7 +49,15 @@ from ..models import (
     Step,
     User,
 )
-from ..models.agenda import CANCELLED, DONE, PLANNED, AgendaReminder, AgendaSettings, PlannedVisit
+from ..models.agenda import (
+    CANCELLED,
+    DONE,
+    PLANNED,
+    AgendaReminder,
+    AgendaSettings,
+    PlannedVisit,
+    waiting_for_step,
+)
 from ..models.deadlines import end_of_day, last_day
 from ..models.referral import SENT
 from ..schemas import load
@@ -394,15 +402,16 @@ _visits = PlannedVisit.__table__
 # with bound parameters, and run on the connection (the rows are values, not objects).
 _PLANNED_OF_STEP_TYPE = (
     select(_visits.c.id, _visits.c.planned_at, _visits.c.timezone)
-    .where(_visits.c.case_id == bindparam("case_id"), _visits.c.status == PLANNED,
-           _visits.c.step_type == bindparam("step_type"))
+    .where(waiting_for_step(bindparam("case_id"), bindparam("step_type")))
     .order_by(_visits.c.planned_at, _visits.c.id)
 )
 
 
-def _on_step_logged(case: Case, *, step: Step, **_kwargs: Any) -> None:
+def _on_step_logged(case: Case, *, step: Step, visits_waiting: bool | None = None, **_kwargs: Any) -> None:
     """A step of a planned visit's type on its day (in the zone it was planned in) makes
     the earliest such visit done: planned → done ("terencana → terlaksana")."""
+    if visits_waiting is False:
+        return  # the step's INSERT found none waiting (models.agenda.waiting_for_step)
     # Most steps were not planned: the candidates' times first, the visit itself only
     # when one falls on the step's day. The step's service sends this without autoflush
     # (nothing of the visits waits to be written then): the connection sees what it would.

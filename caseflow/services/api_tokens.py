@@ -108,13 +108,13 @@ def tokens_of(user: User) -> list[ApiToken]:
     ).scalars())
 
 
-# Every request with a token starts here: built once per process. The owner comes with the
-# province (its time zone), without the password hash or the sealed offline key (decrypted
-# on every load; only the session question reads it, and tokens may not ask it).
+# Every request with a token starts here: built once per process. The owner comes without
+# the password hash or the sealed offline key (decrypted on every load; only the session
+# question reads it, and tokens may not ask it), and without their province (User.timezone
+# reads its zone once per process).
 _TOKEN_BY_HASH = (
     select(ApiToken).where(ApiToken.token_hash == bindparam("token_hash"))
-    .options(joinedload(ApiToken.user).options(defer(User.password_hash), defer(User.offline_key))
-             .joinedload(User.province))
+    .options(joinedload(ApiToken.user).options(defer(User.password_hash), defer(User.offline_key)))
 )
 
 

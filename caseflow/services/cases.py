@@ -18,7 +18,19 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
 from flask_babel import LazyString
-from sqlalchemy import and_, bindparam, func, insert, inspect, null, or_, select, union, update
+from sqlalchemy import (
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    inspect,
+    null,
+    or_,
+    select,
+    union,
+    update,
+)
 from sqlalchemy import case as sql_case
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import (
@@ -58,6 +70,7 @@ from ..models import (
     TerminationRequest,
     User,
 )
+from ..models.agenda import waiting_for_step
 from ..models.reports import CLOSE_STAY, OPEN_STAY
 from ..schemas import (
     AssessmentSchema,
@@ -544,17 +557,20 @@ def log_step(actor: Actor, case_id: int, data: dict, expected_version: int | Non
                 raise ValidationError(_l("Some fields need attention."),
                                       fields={"occurred_at": [_l("This time is in the future.")]})
         _refuse_a_step_before_the_case(case, birth_date, occurred, zone)
-        step = _insert_step(
+        step, visits_waiting = _insert_step(
             case, step_type=values["step_type"], occurred_at=occurred.astimezone(UTC),
             occurred_timezone=zone, recorded_at=utcnow(), location=values.get("location") or None,
             notes=values["notes"], goal_id=goal_id, recorded_by_id=actor.user_id,
         )
         _touch(case)
-        _audit(actor, case, "step.logged", None, _step_dict(step), version=case.version)
+        # Linked into the chain now, its row written with the case's new head (one statement
+        # on PostgreSQL); an event a receiver appends to the case writes it first, in order.
+        append_case_event(case, action="step.logged", actor=actor, after=_step_dict(step),
+                          context={"version": case.version}, deferred=True)
         # The receivers read other tables (visits, aftercare, sealed cells): the case's new
         # head is written once, after them, not flushed before each of their queries.
         with db.session.no_autoflush:
-            step_logged.send(case, step=step)
+            step_logged.send(case, step=step, visits_waiting=visits_waiting)
         _save_case_head(case)
         return step
 
@@ -562,11 +578,18 @@ def log_step(actor: Actor, case_id: int, data: dict, expected_version: int | Non
 # Logging a step is the most frequent write of all: its schema and statements are built
 # once, not for every step (building them cost more than most of its checks).
 _STEP_SCHEMA = StepSchema()
-_INSERT_STEP = insert(Step.__table__).returning(Step.__table__.c.id)
+_steps = Step.__table__
+# With the step's id, whether a planned visit waits for a step of its type on the case: the
+# agenda's receiver reads the visits only then (most steps were not planned).
+_INSERT_STEP = insert(_steps).returning(
+    _steps.c.id, exists().where(waiting_for_step(bindparam("visit_case_id"), bindparam("visit_step_type"))))
 _SAVE_CASE_HEAD = (
     update(Case.__table__).where(Case.__table__.c.id == bindparam("case_id"))
     .values(version=bindparam("new_version"), audit_seq=bindparam("new_seq"), audit_hash=bindparam("new_hash"))
 )
+# PostgreSQL takes the case's deferred audit event with its new head (a data-modifying WITH
+# clause): one round trip instead of two.
+_SAVE_CASE_HEAD_AND_EVENT = _SAVE_CASE_HEAD.add_cte(insert_event_under("event_").cte("head_event"))
 
 
 def _lock_for_step(case_id: int, locked: LockedCases | None) -> tuple[Case, date | None]:
@@ -578,27 +601,37 @@ def _lock_for_step(case_id: int, locked: LockedCases | None) -> tuple[Case, date
     return found
 
 
-def _insert_step(case: Case, **columns: Any) -> Step:
-    """Write a step's row with one INSERT … RETURNING and give back the Step it holds.
+def _insert_step(case: Case, **columns: Any) -> tuple[Step, bool]:
+    """Write a step's row with one INSERT … RETURNING and give back the Step it holds, and
+    whether a planned visit waits for a step of its type on the case.
 
     Logging a step is the most frequent write of all; the ORM's unit of work (change
     tracking, dependency sorting, identity bookkeeping) cost more than the statement
     itself. The Step returned is not in the session: it is what was written, for the
     audit event, the receivers of `step_logged` and the answer."""
-    step_id = db.session.connection().execute(_INSERT_STEP, {"case_id": case.id, **columns}).scalar_one()
+    step_id, visits_waiting = db.session.connection().execute(_INSERT_STEP, {
+        "case_id": case.id, **columns, "visit_case_id": case.id, "visit_step_type": columns["step_type"]}).one()
     step = Step(id=step_id, case_id=case.id, **columns)
     set_committed_value(step, "case", case)
     if "steps" in case.__dict__:  # a list loaded before no longer holds every step
         db.session.expire(case, ["steps"])
-    return step
+    return step, bool(visits_waiting)
 
 
 def _save_case_head(case: Case) -> None:
     """Write the case's version and audit head (changed by `_touch` and the audit events
-    of this change) with one UPDATE instead of a flush of the whole case. The case is
+    of this change) with one UPDATE instead of a flush of the whole case, and the case's
+    deferred audit event if it has one (in the same statement on PostgreSQL). The case is
     locked (lock_case), so nobody else writes them meanwhile."""
-    db.session.connection().execute(_SAVE_CASE_HEAD, {
-        "case_id": case.id, "new_version": case.version, "new_seq": case.audit_seq, "new_hash": case.audit_hash})
+    head = {"case_id": case.id, "new_version": case.version, "new_seq": case.audit_seq,
+            "new_hash": case.audit_hash}
+    connection = db.session.connection()
+    event = take_deferred_case_event(case) if connection.dialect.name == "postgresql" else None
+    if event is None:
+        write_deferred_case_event(case)
+        connection.execute(_SAVE_CASE_HEAD, head)
+    else:
+        connection.execute(_SAVE_CASE_HEAD_AND_EVENT, head | event_params(event, "event_"))
     for name in ("version", "audit_seq", "audit_hash"):
         set_committed_value(case, name, getattr(case, name))
     state = inspect(case)

@@ -6,7 +6,7 @@ from functools import cache
 
 from flask import Flask, request
 from sqlalchemy import Select, bindparam, select
-from sqlalchemy.orm import contains_eager, defer
+from sqlalchemy.orm import defer
 from sqlalchemy.orm.util import identity_key
 
 from ..database import forget_kept, keep_through_writes
@@ -56,14 +56,13 @@ SECURITY_HEADERS = (
 
 @cache
 def _user_statement(with_offline_key: bool) -> Select:
-    """The signed-in user with their province (its time zone is read by nearly every page),
-    in one statement built once per process: session.get would build the statement and its
-    cache key again on every request. Not the password hash, nor — except where a request
-    reads it — the sealed offline key (decrypted on every load)."""
+    """The signed-in user, in one statement built once per process: session.get would build
+    the statement and its cache key again on every request. Not the password hash, nor —
+    except where a request reads it — the sealed offline key (decrypted on every load).
+    Not their province either: its time zone, what pages read of it, is reference data
+    read once per process (User.timezone)."""
     deferred = [defer(User.password_hash)] + ([] if with_offline_key else [defer(User.offline_key)])
-    return (select(User).outerjoin(User.province)
-            .options(contains_eager(User.province), *deferred)
-            .where(User.id == bindparam("user_id")))
+    return select(User).options(*deferred).where(User.id == bindparam("user_id"))
 
 
 def init_app(app: Flask) -> None:
@@ -91,7 +90,7 @@ def init_app(app: Flask) -> None:
             user = session.execute(statement, {"user_id": user_id}).scalar_one_or_none()
         if user is None or user.session_generation != generation or not user.active:
             return None
-        keep_through_writes(user, user.province)
+        keep_through_writes(user)
         return user
 
     @app.teardown_request
