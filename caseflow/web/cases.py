@@ -184,7 +184,7 @@ def _case_row(row, titles: dict[tuple[str, str], str]) -> CaseRow:
                                        pending_trigger, pending_at))
 
 
-def _notice_flags(viewer: Any, today: Any = None, now: Any = None) -> Subquery | None:
+def _notice_flags(viewer: Any, today: Any, now: Any) -> Subquery | None:
     """One row for the notices above a facilitator's or supervisor's list: the menu's
     unread count, whether a referral is overdue, whether an aftercare contact is due now.
     Read with the page's ids (joined to each of them), so the notices cost no statement
@@ -195,7 +195,7 @@ def _notice_flags(viewer: Any, today: Any = None, now: Any = None) -> Subquery |
     return select(
         notifications.unread_statement(viewer).label("unread"),
         referral_services.overdue(viewer, select(Referral.id), today).exists().label("late"),
-        aftercare.contacts_due_exist(viewer, now).label("due"),
+        aftercare.contacts_due_exist(viewer, now, today).label("due"),
     ).subquery("notices")
 
 
@@ -209,14 +209,15 @@ def _notices(viewer: User, flags: Subquery | None, found: Page, params: dict[str
             "due_contacts": aftercare.contacts_due(viewer) if due else []}
 
 
-def _list_statement(viewer: Any, flags: Subquery | None, query: bool, state: bool, category: bool) -> Select:
+def _list_statement(viewer: Any, flags: Subquery | None, today: Any, query: bool, state: bool,
+                    category: bool) -> Select:
     """The viewer's cases in the list's order, each with the notices' `flags` and the count
     of the whole list; the filters given are bound parameters (pattern, state, category)."""
     if flags is None:
         statement = select(Case.id, func.count().over())
     else:  # one row, joined to every case: its values repeat on each
         statement = select(Case.id, *flags.c, func.count().over()).select_from(Case).join(flags, true())
-    statement = access.visible_cases(viewer, statement)
+    statement = access.visible_cases(viewer, statement, today)
     if query:
         statement = statement.join(Client, Case.client_id == Client.id).where(
             containing(bindparam("pattern"), Client.full_name, Case.number))
@@ -228,8 +229,9 @@ def _list_statement(viewer: Any, flags: Subquery | None, query: bool, state: boo
 
 
 class _Viewer(NamedTuple):
-    """A facilitator or an auditor as a statement built once names them: their id a bound
-    parameter (whose cases they see depends on nothing else that changes)."""
+    """The viewer as a statement built once names them: their id a bound parameter (whose
+    cases they see depends on nothing else that changes but their day, also bound: the
+    delegations a supervisor acts under)."""
 
     id: Any
     role: str
@@ -239,12 +241,12 @@ class _Viewer(NamedTuple):
 @lru_cache(maxsize=256)
 def _list_built_once(role: str, scope: str | None, query: bool, state: bool,
                      category: bool) -> tuple[Select, Subquery | None]:
-    """`_list_statement` of a facilitator's or an auditor's list, by its shape: building
-    and keying the statement cost more than running it. The viewer, their day and the
-    time are bound parameters (viewer_id, today, now)."""
-    viewer = _Viewer(bindparam("viewer_id"), role, scope)
-    flags = _notice_flags(viewer, bindparam("today"), bindparam("now"))
-    return _list_statement(viewer, flags, query, state, category), flags
+    """`_list_statement` of a list, by its shape: building and keying the statement cost
+    more than running it. The viewer, their day and the time are bound parameters
+    (viewer_id, today, now)."""
+    viewer, today = _Viewer(bindparam("viewer_id"), role, scope), bindparam("today")
+    flags = _notice_flags(viewer, today, bindparam("now"))
+    return _list_statement(viewer, flags, today, query, state, category), flags
 
 
 def _page_of_cases(viewer: User, query: str, state: str, category: str) -> tuple[Page, list[Any], dict[str, Any]]:
@@ -259,15 +261,10 @@ def _page_of_cases(viewer: User, query: str, state: str, category: str) -> tuple
         params["state"] = state
     if category:
         params["category"] = category
-    built_once = viewer.role in (Role.FACILITATOR, Role.AUDITOR)
-    if built_once:
-        statement, flags = _list_built_once(viewer.role, viewer.auditor_scope_province_code, bool(query),
-                                            bool(state), bool(category))
-        params |= {"viewer_id": viewer.id, "today": referral_services.today_for(viewer), "now": utcnow()}
-    else:
-        flags = _notice_flags(viewer)
-        statement = _list_statement(viewer, flags, bool(query), bool(state), bool(category))
-    found = paginate_counted(statement, PAGE_SIZE, params, built_once=built_once)
+    statement, flags = _list_built_once(viewer.role, viewer.auditor_scope_province_code, bool(query),
+                                        bool(state), bool(category))
+    params |= {"viewer_id": viewer.id, "today": referral_services.today_for(viewer), "now": utcnow()}
+    found = paginate_counted(statement, PAGE_SIZE, params, built_once=True)
     if not found.items:
         return found, [], {"flags": flags, "params": params}
     order = {row[0]: position for position, row in enumerate(found.items)}
