@@ -8,7 +8,7 @@ what the viewer may do (services.cases.available_actions, access.holds_case_role
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache, lru_cache
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -153,28 +153,33 @@ class CaseRow(NamedTuple):
     facts: deadlines.CaseFacts
 
 
-@cache
-def _case_rows() -> Select:
-    """What each case of a page of the list shows (the page's ids: `ids`). Built once: the
-    statement does not depend on the viewer, whose cases the ids already are. The requests
-    are read by the case's index, a few rows each (a join would hash the whole table)."""
+def _shown(page: Subquery) -> Select:
+    """What each case of a page of the list shows, with the page's own columns after
+    (`page`: the ids in the list's order, limited to the page; its last column the count).
+    The requests are read by the case's index, a few rows each, for the page's cases only
+    (a join would hash the whole table)."""
     return (
         select(Case.id, Case.number, Client.full_name, Case.workflow, Case.state, Case.closed_at, Case.stage_due_at,
                Case.ppks_category_code, Case.facilitator_id, _Facilitator.full_name, _Supervisor.full_name,
                Province.timezone, deadlines.pending_request(SignOff.requested_trigger),
                deadlines.pending_request(SignOff.requested_at), feedback.latest_request(SignOff.decision),
-               feedback.latest_request(SignOff.reason))
+               feedback.latest_request(SignOff.reason), *list(page.c)[1:])
+        .join(page, page.c.id == Case.id)
         .join(Client, Client.id == Case.client_id)
         .join(Province, Province.code == Case.province_code)
         .join(_Facilitator, _Facilitator.id == Case.facilitator_id)
         .outerjoin(_Supervisor, _Supervisor.id == _Facilitator.supervisor_id)
-        .where(Case.id.in_(bindparam("ids", expanding=True)))
+        .order_by(*_LIST_ORDER)
     )
+
+
+# A row of the list: the case's values (`_shown`), then the notices' flags if any, then the count.
+_SHOWN_COLUMNS = 16
 
 
 def _case_row(row, titles: dict[tuple[str, str], str]) -> CaseRow:
     (case_id, number, client_name, workflow, state, closed_at, due, category, facilitator_id, facilitator_name,
-     supervisor_name, zone, pending_trigger, pending_at, decision, reason) = row
+     supervisor_name, zone, pending_trigger, pending_at, decision, reason) = row[:_SHOWN_COLUMNS]
     title = titles.get((workflow, state))
     if title is None:
         title = titles[workflow, state] = state_title(workflow, state)
@@ -203,7 +208,8 @@ def _notices(viewer: User, flags: Subquery | None, found: Page, params: dict[str
     """The notices' lists, from the flags read with the page (or alone, for no page)."""
     if flags is None:
         return {}
-    unread, late, due = found.items[0][1:4] if found.items else db.session.execute(select(flags), params).one()
+    unread, late, due = (found.items[0][_SHOWN_COLUMNS:_SHOWN_COLUMNS + 3] if found.items
+                         else db.session.execute(select(flags), params).one())
     navigation.known_count(notifications.unread_count, unread)
     return {"late_referrals": referral_services.overdue_with_cases(viewer) if late else [],
             "due_contacts": aftercare.contacts_due(viewer) if due else []}
@@ -238,22 +244,31 @@ class _Viewer(NamedTuple):
     auditor_scope_province_code: str | None
 
 
+class _ListStatements(NamedTuple):
+    """A list's statements of one shape, built once (`_list_built_once`)."""
+
+    listed: Select  # the viewer's case ids in order, with the notices' flags and the count
+    page: Select  # a page of `listed` (page_limit, page_offset) with what its rows show
+    flags: Subquery | None  # the notices' flags alone, for a page with no row
+
+
 @lru_cache(maxsize=256)
-def _list_built_once(role: str, scope: str | None, query: bool, state: bool,
-                     category: bool) -> tuple[Select, Subquery | None]:
-    """`_list_statement` of a list, by its shape: building and keying the statement cost
-    more than running it. The viewer, their day and the time are bound parameters
-    (viewer_id, today, now)."""
+def _list_built_once(role: str, scope: str | None, query: bool, state: bool, category: bool) -> _ListStatements:
+    """A list's statements by its shape: building and keying a statement cost more than
+    running it. The viewer, their day and the time are bound parameters (viewer_id, today,
+    now)."""
     viewer, today = _Viewer(bindparam("viewer_id"), role, scope), bindparam("today")
     flags = _notice_flags(viewer, today, bindparam("now"))
-    return _list_statement(viewer, flags, today, query, state, category), flags
+    listed = _list_statement(viewer, flags, today, query, state, category)
+    page = listed.limit(bindparam("page_limit")).offset(bindparam("page_offset")).subquery("page")
+    return _ListStatements(listed, _shown(page), flags)
 
 
-def _page_of_cases(viewer: User, query: str, state: str, category: str) -> tuple[Page, list[Any], dict[str, Any]]:
-    """The page of the viewer's cases that ?page= asks for: the ids of the page in order,
-    with the notices' flags and the count of the whole list; then, for those ids only,
-    what the rows show (a statement built once, cheaper than joining all of it into the
-    first). Also the flags and the parameters the statements were run with."""
+def _page_of_cases(viewer: User, query: str, state: str, category: str) -> tuple[Page, dict[str, Any]]:
+    """The page of the viewer's cases that ?page= asks for, in one statement: each row what
+    a case shows, the notices' flags and the count of the whole list (the page is chosen
+    first, then joined to the rows' values: they are read for its cases only). Also the
+    flags and the parameters the statement was run with."""
     params: dict[str, Any] = {}
     if query:
         params["pattern"] = search_pattern(query)
@@ -261,15 +276,11 @@ def _page_of_cases(viewer: User, query: str, state: str, category: str) -> tuple
         params["state"] = state
     if category:
         params["category"] = category
-    statement, flags = _list_built_once(viewer.role, viewer.auditor_scope_province_code, bool(query),
-                                        bool(state), bool(category))
+    statements = _list_built_once(viewer.role, viewer.auditor_scope_province_code, bool(query),
+                                  bool(state), bool(category))
     params |= {"viewer_id": viewer.id, "today": referral_services.today_for(viewer), "now": utcnow()}
-    found = paginate_counted(statement, PAGE_SIZE, params, built_once=True)
-    if not found.items:
-        return found, [], {"flags": flags, "params": params}
-    order = {row[0]: position for position, row in enumerate(found.items)}
-    rows = db.session.execute(_case_rows(), {"ids": list(order)}).all()
-    return found, sorted(rows, key=lambda row: order[row[0]]), {"flags": flags, "params": params}
+    found = paginate_counted(statements.listed, PAGE_SIZE, params, built_once=True, paged=statements.page)
+    return found, {"flags": statements.flags, "params": params}
 
 
 @bp.route("/cases")
@@ -281,9 +292,9 @@ def my_cases():
     query = search_text()
     state = request.args.get("state") or ""
     category = request.args.get("category") or ""
-    found, rows, notices = _page_of_cases(viewer, query, state, category)
+    found, notices = _page_of_cases(viewer, query, state, category)
     titles: dict[tuple[str, str], str] = {}
-    cases = [_case_row(row, titles) for row in rows]
+    cases = [_case_row(row, titles) for row in found.items]
     now = utcnow()
     return render_template(
         "cases/list.html", cases=cases, **found.fields(),
