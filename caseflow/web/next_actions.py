@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from flask import current_app
 from flask_babel import gettext as _
 
 from ..models.deadlines import DeadlineStatus
 from ..services import deadlines
-from .formatting import localdate
+from .formatting import localdate, locale_code
 
 
 class ActionNote(NamedTuple):
@@ -35,21 +36,53 @@ def action_note(action: deadlines.NextAction | None) -> ActionNote | None:
     return _note(action, {}) if action is not None else None
 
 
-def _note(action: deadlines.NextAction, memo: dict[Any, Any]) -> ActionNote:
+# Translated once per application and language (the catalogs are read at start-up): the
+# notes' words, and what must be done (deadlines' wordings, one lazy string each per stage
+# or request: kept by the object, whose identity is checked, a few dozen at most).
+_TRANSLATED = "caseflow.action_note_words"
+_KEPT_WORDINGS = 512
+
+
+def _words(memo: dict[Any, Any]) -> dict[str, Any]:
+    """The notes' words in the reader's language, looked up once per page."""
     words = memo.get("words")
     if words is None:
-        words = memo["words"] = {
-            "mine": _("Your move"), "supervisor": _("Supervisor"), "by": _("by %(day)s 23:59 %(zone)s"),
-            "overdue": _("Overdue"), "late_with": _("Late with %(name)s"), "due_today": _("Due today"),
-        }
-    what = memo.get(id(action.what))
-    if what is None:
-        what = memo[id(action.what)] = str(action.what)
+        locale = locale_code()
+        translated = current_app.extensions.setdefault(_TRANSLATED, {})
+        words = translated.get(locale)
+        if words is None:
+            words = translated[locale] = {
+                "mine": _("Your move"), "supervisor": _("Supervisor"), "by": _("by %(day)s 23:59 %(zone)s"),
+                "overdue": _("Overdue"), "late_with": _("Late with %(name)s"), "due_today": _("Due today"),
+                "what": {}, "locale": locale,
+            }
+        memo["words"] = words
+    return words
+
+
+def _what(what: Any, words: dict[str, Any]) -> str:
+    known = words["what"]
+    found = known.get(id(what))
+    if found is None or found[0] is not what:
+        if len(known) >= _KEPT_WORDINGS:
+            known.clear()
+        found = known[id(what)] = (what, str(what))
+    return found[1]
+
+
+def _note(action: deadlines.NextAction, memo: dict[Any, Any]) -> ActionNote:
+    words = _words(memo)
+    what = _what(action.what, words)
     status = action.status.value if action.status else ""
     who = words["mine"] if action.mine else action.holder_name or words["supervisor"]
     text = f"{who}: {what}"
     if action.due_at:
-        text += " · " + words["by"] % {"day": localdate(action.last_day), "zone": action.zone_abbreviation}
+        # Cases of a page share deadlines (the end of a day in a zone): each written once.
+        by = memo.get((action.due_at, action.zone))
+        if by is None:
+            by = memo[action.due_at, action.zone] = " · " + words["by"] % {
+                "day": localdate(action.last_day, locale=words["locale"]), "zone": action.zone_abbreviation}
+        text += by
     badge_class, badge = "", ""
     if status == DeadlineStatus.OVERDUE:
         badge_class = "badge-overdue" if action.mine else "badge-waiting"

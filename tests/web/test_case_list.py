@@ -109,3 +109,17 @@ def test_a_request_escalated_to_the_supervisors_supervisor_puts_its_case_in_thei
     assert sign_off_policy.escalate_overdue_sign_offs()
     listing = page(signed_in, coordinator)
     assert case.number in listing and f"Pendamping: {team.facilitator.full_name}" in listing
+
+
+def test_the_next_move_is_said_in_the_readers_language_each_time(signed_in, team, make):
+    with simulated_time(utcnow() - timedelta(days=30)):
+        make.case(team.facilitator, to="assessment")
+    client = signed_in(team.facilitator)
+    indonesian = client.get("/cases").get_data(as_text=True)
+    assert "Giliran Anda: Selesaikan tahap" in indonesian and "Terlambat" in indonesian
+    assert client.post("/language", data={"locale": "en"}).status_code == 303
+    english = client.get("/cases").get_data(as_text=True)
+    assert "Your move: Finish the stage “Assessment”" in english and ">Overdue<" in english
+    assert "Giliran Anda" not in english and "Selesaikan" not in english
+    client.post("/language", data={"locale": "id"})
+    assert "Giliran Anda: Selesaikan tahap" in client.get("/cases").get_data(as_text=True)
