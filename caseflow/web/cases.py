@@ -56,7 +56,7 @@ from .helpers import (
     search_text,
     url_maker,
 )
-from .next_actions import action_notes
+from .next_actions import ActionNote, action_noter
 
 bp = Blueprint("cases", __name__)
 
@@ -137,9 +137,11 @@ _Facilitator, _Supervisor = aliased(User), aliased(User)
 
 
 class CaseRow(NamedTuple):
-    """One row of the list: what it shows of a case (read in the page's one statement)."""
+    """One row of the list: what it shows of a case (read in the page's one statement),
+    in the reader's words."""
 
     id: int
+    url: str
     number: str
     client_name: str
     state: str
@@ -148,9 +150,9 @@ class CaseRow(NamedTuple):
     waiting: bool  # a request waits for a decision
     rejection_reason: str | None  # the last request was rejected: it stands until the next
     rejected: bool
-    category_code: str
+    category_name: str
     facilitator_name: str
-    facts: deadlines.CaseFacts
+    note: ActionNote | None  # who must act next, by when
 
 
 def _shown(page: Subquery) -> Select:
@@ -177,16 +179,25 @@ def _shown(page: Subquery) -> Select:
 _SHOWN_COLUMNS = 16
 
 
-def _case_row(row, titles: dict[tuple[str, str], str]) -> CaseRow:
-    (case_id, number, client_name, workflow, state, closed_at, due, category, facilitator_id, facilitator_name,
-     supervisor_name, zone, pending_trigger, pending_at, decision, reason) = row[:_SHOWN_COLUMNS]
-    title = titles.get((workflow, state))
-    if title is None:
-        title = titles[workflow, state] = state_title(workflow, state)
-    return CaseRow(case_id, number, client_name, state, title, closed_at is not None, pending_trigger is not None,
-                   reason, decision == feedback.REJECTED, category, facilitator_name,
-                   deadlines.CaseFacts(workflow, state, zone, facilitator_id, facilitator_name, supervisor_name, due,
-                                       pending_trigger, pending_at))
+def _case_rows(rows: list[Any], viewer: User) -> list[CaseRow]:
+    """The page's rows as the list shows them: what is the same for many rows (a stage's
+    title, a category's name, the link, the notes' words) is worked out once per page."""
+    titles: dict[tuple[str, str], str] = {}
+    categories, case_url, note, now = _category_names(), url_maker("cases.show", "case_id"), action_noter(), utcnow()
+    shown = []
+    for row in rows:
+        (case_id, number, client_name, workflow, state, closed_at, due, category, facilitator_id, facilitator_name,
+         supervisor_name, zone, pending_trigger, pending_at, decision, reason) = row[:_SHOWN_COLUMNS]
+        title = titles.get((workflow, state))
+        if title is None:
+            title = titles[workflow, state] = state_title(workflow, state)
+        facts = deadlines.CaseFacts(workflow, state, zone, facilitator_id, facilitator_name, supervisor_name, due,
+                                    pending_trigger, pending_at)
+        shown.append(CaseRow(case_id, case_url(case_id), number, client_name, state, title, closed_at is not None,
+                             pending_trigger is not None, reason, decision == feedback.REJECTED,
+                             categories.get(category, ""), facilitator_name,
+                             note(deadlines.next_action_of(facts, viewer, now))))
+    return shown
 
 
 def _notice_flags(viewer: Any, today: Any, now: Any) -> Subquery | None:
@@ -293,13 +304,8 @@ def my_cases():
     state = request.args.get("state") or ""
     category = request.args.get("category") or ""
     found, notices = _page_of_cases(viewer, query, state, category)
-    titles: dict[tuple[str, str], str] = {}
-    cases = [_case_row(row, titles) for row in found.items]
-    now = utcnow()
     return render_template(
-        "cases/list.html", cases=cases, **found.fields(),
-        actions=action_notes({c.id: a for c in cases if (a := deadlines.next_action_of(c.facts, viewer, now))}),
-        case_url=url_maker("cases.show", "case_id"), categories=_category_names(),
+        "cases/list.html", cases=_case_rows(found.items, viewer), **found.fields(),
         filters={"q": query, "state": state, "category": category},
         **_notices(viewer, notices["flags"], found, notices["params"]),
         state_options=_state_options(), category_options=_category_options(),

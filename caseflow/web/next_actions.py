@@ -3,6 +3,7 @@ and a badge when it is late or due today (the markup: templates/feedback/_notes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from flask import current_app
@@ -29,6 +30,12 @@ def action_notes(actions: dict[int, deadlines.NextAction]) -> dict[int, ActionNo
     """`action_note` for a page of cases ({case id: note})."""
     memo: dict[Any, Any] = {}
     return {key: _note(action, memo) for key, action in actions.items()}
+
+
+def action_noter() -> Callable[[deadlines.NextAction | None], ActionNote | None]:
+    """`action_note` for the rows of one page, one at a time (what they share said once)."""
+    memo: dict[Any, Any] = {}
+    return lambda action: _note(action, memo) if action is not None else None
 
 
 def action_note(action: deadlines.NextAction | None) -> ActionNote | None:
