@@ -114,10 +114,6 @@ def _category_options() -> list[tuple[str, str]]:
     return _category_words()[1]
 
 
-def _category_names() -> dict[str, str]:
-    return _category_words()[0]
-
-
 def _category_words() -> tuple[dict[str, str], list[tuple[str, str]]]:
     """The categories' names in the reader's language by code, and as the options of a
     filter: once per application and language."""
@@ -179,11 +175,11 @@ def _shown(page: Subquery) -> Select:
 _SHOWN_COLUMNS = 16
 
 
-def _case_rows(rows: list[Any], viewer: User) -> list[CaseRow]:
+def _case_rows(rows: list[Any], viewer: User, categories: dict[str, str]) -> list[CaseRow]:
     """The page's rows as the list shows them: what is the same for many rows (a stage's
     title, a category's name, the link, the notes' words) is worked out once per page."""
     titles: dict[tuple[str, str], str] = {}
-    categories, case_url, note, now = _category_names(), url_maker("cases.show", "case_id"), action_noter(), utcnow()
+    case_url, note, now = url_maker("cases.show", "case_id"), action_noter(), utcnow()
     shown = []
     for row in rows:
         (case_id, number, client_name, workflow, state, closed_at, due, category, facilitator_id, facilitator_name,
@@ -304,11 +300,12 @@ def my_cases():
     state = request.args.get("state") or ""
     category = request.args.get("category") or ""
     found, notices = _page_of_cases(viewer, query, state, category)
+    category_names, category_options = _category_words()
     return render_template(
-        "cases/list.html", cases=_case_rows(found.items, viewer), **found.fields(),
+        "cases/list.html", cases=_case_rows(found.items, viewer, category_names), **found.fields(),
         filters={"q": query, "state": state, "category": category},
         **_notices(viewer, notices["flags"], found, notices["params"]),
-        state_options=_state_options(), category_options=_category_options(),
+        state_options=_state_options(), category_options=category_options,
     )
 
 
