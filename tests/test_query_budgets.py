@@ -32,7 +32,7 @@ BUDGETS = {
     # tablet's session question, their offline key) in one statement, plus SQLite's BEGIN.
     "start_page": 2,
     "api_session": 2,
-    "my_cases": 4,  # page ids with the count and the notices' flags; the rows for those ids
+    "my_cases": 3,  # the page: its rows joined to its ids, with the count and the notices' flags
     "client_list": 5,  # the page with its count in one statement, its cases in one
     "case_page": 8,  # the menu's count comes with the case's row
     "api_case_detail": 7,

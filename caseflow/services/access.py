@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, false, or_, select, union
@@ -16,10 +17,12 @@ from ..models.sign_off_policy import Delegation, SignOffEscalation
 from ..workflow import TransitionDef
 
 
-def acting_for_ids(user: User) -> Select:
+def acting_for_ids(user: User, today: Any = None) -> Select:
     """The supervisors `user` stands in for today (an active delegation, in the acting
-    supervisor's own calendar day)."""
-    today = utcnow().astimezone(ZoneInfo(user.timezone)).date()
+    supervisor's own calendar day; `today`: that day as a bound parameter, for a
+    statement built once)."""
+    if today is None:
+        today = utcnow().astimezone(ZoneInfo(user.timezone)).date()
     return select(Delegation.supervisor_id).where(
         Delegation.acting_id == user.id, Delegation.revoked_at.is_(None),
         Delegation.starts_on <= today, Delegation.ends_on >= today,
@@ -38,11 +41,11 @@ def acting_for(user: User, supervisor_id: int | None) -> int | None:
     ).scalar_one_or_none()
 
 
-def supervised_ids(supervisor: User):
+def supervised_ids(supervisor: User, today: Any = None):
     """The supervisor's own team, and the teams of supervisors they act for today (a
     union, so the database sees a team of a few people, not an OR it cannot estimate)."""
     return union(select(User.id).where(User.supervisor_id == supervisor.id),
-                 select(User.id).where(User.supervisor_id.in_(acting_for_ids(supervisor))))
+                 select(User.id).where(User.supervisor_id.in_(acting_for_ids(supervisor, today))))
 
 
 def escalated_case_ids(user: User) -> Select:
@@ -56,15 +59,17 @@ def escalated_case_ids(user: User) -> Select:
 _TEAM_CASE = aliased(Case)
 
 
-def visible_cases(user: User, statement: Select | None = None) -> Select:
-    """Restrict a case query to the cases `user` may open (read)."""
+def visible_cases(user: User, statement: Select | None = None, today: Any = None) -> Select:
+    """Restrict a case query to the cases `user` may open (read). `today`: the viewer's
+    day, which a supervisor's delegations depend on (a bound parameter, for a statement
+    built once; by default their day now)."""
     statement = statement if statement is not None else select(Case)
     if user.role == Role.FACILITATOR:
         return statement.where(Case.facilitator_id == user.id)
     if user.role == Role.SUPERVISOR:
         # One id list from two index lookups (the team's cases, the escalated ones): an OR
         # of the two would make the database read every case.
-        team_cases = select(_TEAM_CASE.id).where(_TEAM_CASE.facilitator_id.in_(supervised_ids(user)))
+        team_cases = select(_TEAM_CASE.id).where(_TEAM_CASE.facilitator_id.in_(supervised_ids(user, today)))
         return statement.where(Case.id.in_(union(team_cases, escalated_case_ids(user))))
     if user.role == Role.AUDITOR:
         if user.auditor_scope_province_code:

@@ -176,11 +176,11 @@ def running_periods(user: User, now: datetime | None = None) -> list[tuple[After
     return sorted(((period, case) for period, case in rows), key=next_due)
 
 
-def _due(user: User, now: datetime, statement: Select) -> Select:
+def _due(user: User, now: datetime, statement: Select, today: Any = None) -> Select:
     """Planned contacts whose window is open now and not yet made, of the running periods
-    on `user`'s cases (`statement` over AftercareContact)."""
+    on `user`'s cases (`statement` over AftercareContact; `today`: access.visible_cases')."""
     return access.visible_cases(user, statement.join(Aftercare, Aftercare.id == AftercareContact.aftercare_id)
-                                .join(Case, Case.id == Aftercare.case_id)).where(
+                                .join(Case, Case.id == Aftercare.case_id), today).where(
         _running(now), AftercareContact.made_at.is_(None), AftercareContact.opens_at <= now,
         AftercareContact.closes_at > now)
 
@@ -198,7 +198,8 @@ def contacts_due(user: User, now: datetime | None = None) -> list[tuple[Aftercar
                   key=lambda row: (closes[row[0].aftercare_id], row[0].aftercare_id, row[0].number))
 
 
-def contacts_due_exist(user: User, now: Any = None) -> Exists:
+def contacts_due_exist(user: User, now: Any = None, today: Any = None) -> Exists:
     """Whether `contacts_due` finds any (an EXISTS, for a page that asks more in one
-    statement; `now` may be a bound parameter, for a statement built once)."""
-    return _due(user, utcnow() if now is None else now, select(AftercareContact.id)).exists()
+    statement; `now` and the viewer's `today` may be bound parameters, for a statement
+    built once)."""
+    return _due(user, utcnow() if now is None else now, select(AftercareContact.id), today).exists()

@@ -156,10 +156,10 @@ def _status_name(code: str):
 # --- reading -------------------------------------------------------------------------------
 
 
-def visible_referrals(user: User, statement: Select | None = None) -> Select:
-    """Referrals of the cases `user` may open (access.visible_cases)."""
+def visible_referrals(user: User, statement: Select | None = None, today: Any = None) -> Select:
+    """Referrals of the cases `user` may open (access.visible_cases; `today` as there)."""
     statement = statement if statement is not None else select(Referral)
-    return statement.where(Referral.case_id.in_(access.visible_cases(user, select(Case.id))))
+    return statement.where(Referral.case_id.in_(access.visible_cases(user, select(Case.id), today)))
 
 
 def referrals_of(case: Case) -> list[Referral]:
@@ -172,8 +172,9 @@ def referrals_of(case: Case) -> list[Referral]:
 def overdue(user: User, statement: Select | None = None, today: Any = None) -> Select:
     """Referrals still waiting for an answer after the day it was expected, oldest first
     (`today`: the viewer's day, or a bound parameter for a statement built once)."""
-    return visible_referrals(user, statement).where(
-        Referral.status == SENT, Referral.expected_answer_on < (today_for(user) if today is None else today))
+    if today is None:
+        today = today_for(user)
+    return visible_referrals(user, statement, today).where(Referral.status == SENT, Referral.expected_answer_on < today)
 
 
 def overdue_with_cases(user: User) -> list[Referral]:

@@ -8,7 +8,7 @@ what the viewer may do (services.cases.available_actions, access.holds_case_role
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache, lru_cache
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -57,7 +57,7 @@ from .helpers import (
     search_text,
     url_maker,
 )
-from .next_actions import action_note, action_notes
+from .next_actions import ActionNote, action_note, action_noter
 
 bp = Blueprint("cases", __name__)
 
@@ -115,10 +115,6 @@ def _category_options() -> list[tuple[str, str]]:
     return _category_words()[1]
 
 
-def _category_names() -> dict[str, str]:
-    return _category_words()[0]
-
-
 def _category_words() -> tuple[dict[str, str], list[tuple[str, str]]]:
     """The categories' names in the reader's language by code, and as the options of a
     filter: once per application and language."""
@@ -138,9 +134,11 @@ _Facilitator, _Supervisor = aliased(User), aliased(User)
 
 
 class CaseRow(NamedTuple):
-    """One row of the list: what it shows of a case (read in the page's one statement)."""
+    """One row of the list: what it shows of a case (read in the page's one statement),
+    in the reader's words."""
 
     id: int
+    url: str
     number: str
     client_name: str
     state: str
@@ -149,43 +147,57 @@ class CaseRow(NamedTuple):
     waiting: bool  # a request waits for a decision
     rejection_reason: str | None  # the last request was rejected: it stands until the next
     rejected: bool
-    category_code: str
+    category_name: str
     facilitator_name: str
-    facts: deadlines.CaseFacts
+    note: ActionNote | None  # who must act next, by when
 
 
-@cache
-def _case_rows() -> Select:
-    """What each case of a page of the list shows (the page's ids: `ids`). Built once: the
-    statement does not depend on the viewer, whose cases the ids already are. The requests
-    are read by the case's index, a few rows each (a join would hash the whole table)."""
+def _shown(page: Subquery) -> Select:
+    """What each case of a page of the list shows, with the page's own columns after
+    (`page`: the ids in the list's order, limited to the page; its last column the count).
+    The requests are read by the case's index, a few rows each, for the page's cases only
+    (a join would hash the whole table)."""
     return (
         select(Case.id, Case.number, Client.full_name, Case.workflow, Case.state, Case.closed_at, Case.stage_due_at,
                Case.ppks_category_code, Case.facilitator_id, _Facilitator.full_name, _Supervisor.full_name,
                Province.timezone, deadlines.pending_request(SignOff.requested_trigger),
                deadlines.pending_request(SignOff.requested_at), feedback.latest_request(SignOff.decision),
-               feedback.latest_request(SignOff.reason))
+               feedback.latest_request(SignOff.reason), *list(page.c)[1:])
+        .join(page, page.c.id == Case.id)
         .join(Client, Client.id == Case.client_id)
         .join(Province, Province.code == Case.province_code)
         .join(_Facilitator, _Facilitator.id == Case.facilitator_id)
         .outerjoin(_Supervisor, _Supervisor.id == _Facilitator.supervisor_id)
-        .where(Case.id.in_(bindparam("ids", expanding=True)))
+        .order_by(*_LIST_ORDER)
     )
 
 
-def _case_row(row, titles: dict[tuple[str, str], str]) -> CaseRow:
-    (case_id, number, client_name, workflow, state, closed_at, due, category, facilitator_id, facilitator_name,
-     supervisor_name, zone, pending_trigger, pending_at, decision, reason) = row
-    title = titles.get((workflow, state))
-    if title is None:
-        title = titles[workflow, state] = state_title(workflow, state)
-    return CaseRow(case_id, number, client_name, state, title, closed_at is not None, pending_trigger is not None,
-                   reason, decision == feedback.REJECTED, category, facilitator_name,
-                   deadlines.CaseFacts(workflow, state, zone, facilitator_id, facilitator_name, supervisor_name, due,
-                                       pending_trigger, pending_at))
+# A row of the list: the case's values (`_shown`), then the notices' flags if any, then the count.
+_SHOWN_COLUMNS = 16
 
 
-def _notice_flags(viewer: Any, today: Any = None, now: Any = None) -> Subquery | None:
+def _case_rows(rows: list[Any], viewer: User, categories: dict[str, str]) -> list[CaseRow]:
+    """The page's rows as the list shows them: what is the same for many rows (a stage's
+    title, a category's name, the link, the notes' words) is worked out once per page."""
+    titles: dict[tuple[str, str], str] = {}
+    case_url, note, now = url_maker("cases.show", "case_id"), action_noter(), utcnow()
+    shown = []
+    for row in rows:
+        (case_id, number, client_name, workflow, state, closed_at, due, category, facilitator_id, facilitator_name,
+         supervisor_name, zone, pending_trigger, pending_at, decision, reason) = row[:_SHOWN_COLUMNS]
+        title = titles.get((workflow, state))
+        if title is None:
+            title = titles[workflow, state] = state_title(workflow, state)
+        facts = deadlines.CaseFacts(workflow, state, zone, facilitator_id, facilitator_name, supervisor_name, due,
+                                    pending_trigger, pending_at)
+        shown.append(CaseRow(case_id, case_url(case_id), number, client_name, state, title, closed_at is not None,
+                             pending_trigger is not None, reason, decision == feedback.REJECTED,
+                             categories.get(category, ""), facilitator_name,
+                             note(deadlines.next_action_of(facts, viewer, now))))
+    return shown
+
+
+def _notice_flags(viewer: Any, today: Any, now: Any) -> Subquery | None:
     """One row for the notices above a facilitator's or supervisor's list: the menu's
     unread count, whether a referral is overdue, whether an aftercare contact is due now.
     Read with the page's ids (joined to each of them), so the notices cost no statement
@@ -196,7 +208,7 @@ def _notice_flags(viewer: Any, today: Any = None, now: Any = None) -> Subquery |
     return select(
         notifications.unread_statement(viewer).label("unread"),
         referral_services.overdue(viewer, select(Referral.id), today).exists().label("late"),
-        aftercare.contacts_due_exist(viewer, now).label("due"),
+        aftercare.contacts_due_exist(viewer, now, today).label("due"),
     ).subquery("notices")
 
 
@@ -204,20 +216,22 @@ def _notices(viewer: User, flags: Subquery | None, found: Page, params: dict[str
     """The notices' lists, from the flags read with the page (or alone, for no page)."""
     if flags is None:
         return {}
-    unread, late, due = found.items[0][1:4] if found.items else db.session.execute(select(flags), params).one()
+    unread, late, due = (found.items[0][_SHOWN_COLUMNS:_SHOWN_COLUMNS + 3] if found.items
+                         else db.session.execute(select(flags), params).one())
     navigation.known_count(notifications.unread_count, unread)
     return {"late_referrals": referral_services.overdue_with_cases(viewer) if late else [],
             "due_contacts": aftercare.contacts_due(viewer) if due else []}
 
 
-def _list_statement(viewer: Any, flags: Subquery | None, query: bool, state: bool, category: bool) -> Select:
+def _list_statement(viewer: Any, flags: Subquery | None, today: Any, query: bool, state: bool,
+                    category: bool) -> Select:
     """The viewer's cases in the list's order, each with the notices' `flags` and the count
     of the whole list; the filters given are bound parameters (pattern, state, category)."""
     if flags is None:
         statement = select(Case.id, func.count().over())
     else:  # one row, joined to every case: its values repeat on each
         statement = select(Case.id, *flags.c, func.count().over()).select_from(Case).join(flags, true())
-    statement = access.visible_cases(viewer, statement)
+    statement = access.visible_cases(viewer, statement, today)
     if query:
         statement = statement.join(Client, Case.client_id == Client.id).where(
             containing(bindparam("pattern"), Client.full_name, Case.number))
@@ -229,30 +243,40 @@ def _list_statement(viewer: Any, flags: Subquery | None, query: bool, state: boo
 
 
 class _Viewer(NamedTuple):
-    """A facilitator or an auditor as a statement built once names them: their id a bound
-    parameter (whose cases they see depends on nothing else that changes)."""
+    """The viewer as a statement built once names them: their id a bound parameter (whose
+    cases they see depends on nothing else that changes but their day, also bound: the
+    delegations a supervisor acts under)."""
 
     id: Any
     role: str
     auditor_scope_province_code: str | None
 
 
+class _ListStatements(NamedTuple):
+    """A list's statements of one shape, built once (`_list_built_once`)."""
+
+    listed: Select  # the viewer's case ids in order, with the notices' flags and the count
+    page: Select  # a page of `listed` (page_limit, page_offset) with what its rows show
+    flags: Subquery | None  # the notices' flags alone, for a page with no row
+
+
 @lru_cache(maxsize=256)
-def _list_built_once(role: str, scope: str | None, query: bool, state: bool,
-                     category: bool) -> tuple[Select, Subquery | None]:
-    """`_list_statement` of a facilitator's or an auditor's list, by its shape: building
-    and keying the statement cost more than running it. The viewer, their day and the
-    time are bound parameters (viewer_id, today, now)."""
-    viewer = _Viewer(bindparam("viewer_id"), role, scope)
-    flags = _notice_flags(viewer, bindparam("today"), bindparam("now"))
-    return _list_statement(viewer, flags, query, state, category), flags
+def _list_built_once(role: str, scope: str | None, query: bool, state: bool, category: bool) -> _ListStatements:
+    """A list's statements by its shape: building and keying a statement cost more than
+    running it. The viewer, their day and the time are bound parameters (viewer_id, today,
+    now)."""
+    viewer, today = _Viewer(bindparam("viewer_id"), role, scope), bindparam("today")
+    flags = _notice_flags(viewer, today, bindparam("now"))
+    listed = _list_statement(viewer, flags, today, query, state, category)
+    page = listed.limit(bindparam("page_limit")).offset(bindparam("page_offset")).subquery("page")
+    return _ListStatements(listed, _shown(page), flags)
 
 
-def _page_of_cases(viewer: User, query: str, state: str, category: str) -> tuple[Page, list[Any], dict[str, Any]]:
-    """The page of the viewer's cases that ?page= asks for: the ids of the page in order,
-    with the notices' flags and the count of the whole list; then, for those ids only,
-    what the rows show (a statement built once, cheaper than joining all of it into the
-    first). Also the flags and the parameters the statements were run with."""
+def _page_of_cases(viewer: User, query: str, state: str, category: str) -> tuple[Page, dict[str, Any]]:
+    """The page of the viewer's cases that ?page= asks for, in one statement: each row what
+    a case shows, the notices' flags and the count of the whole list (the page is chosen
+    first, then joined to the rows' values: they are read for its cases only). Also the
+    flags and the parameters the statement was run with."""
     params: dict[str, Any] = {}
     if query:
         params["pattern"] = search_pattern(query)
@@ -260,20 +284,11 @@ def _page_of_cases(viewer: User, query: str, state: str, category: str) -> tuple
         params["state"] = state
     if category:
         params["category"] = category
-    built_once = viewer.role in (Role.FACILITATOR, Role.AUDITOR)
-    if built_once:
-        statement, flags = _list_built_once(viewer.role, viewer.auditor_scope_province_code, bool(query),
-                                            bool(state), bool(category))
-        params |= {"viewer_id": viewer.id, "today": referral_services.today_for(viewer), "now": utcnow()}
-    else:
-        flags = _notice_flags(viewer)
-        statement = _list_statement(viewer, flags, bool(query), bool(state), bool(category))
-    found = paginate_counted(statement, PAGE_SIZE, params, built_once=built_once)
-    if not found.items:
-        return found, [], {"flags": flags, "params": params}
-    order = {row[0]: position for position, row in enumerate(found.items)}
-    rows = db.session.execute(_case_rows(), {"ids": list(order)}).all()
-    return found, sorted(rows, key=lambda row: order[row[0]]), {"flags": flags, "params": params}
+    statements = _list_built_once(viewer.role, viewer.auditor_scope_province_code, bool(query),
+                                  bool(state), bool(category))
+    params |= {"viewer_id": viewer.id, "today": referral_services.today_for(viewer), "now": utcnow()}
+    found = paginate_counted(statements.listed, PAGE_SIZE, params, built_once=True, paged=statements.page)
+    return found, {"flags": statements.flags, "params": params}
 
 
 @bp.route("/cases")
@@ -285,17 +300,13 @@ def my_cases():
     query = search_text()
     state = request.args.get("state") or ""
     category = request.args.get("category") or ""
-    found, rows, notices = _page_of_cases(viewer, query, state, category)
-    titles: dict[tuple[str, str], str] = {}
-    cases = [_case_row(row, titles) for row in rows]
-    now = utcnow()
+    found, notices = _page_of_cases(viewer, query, state, category)
+    category_names, category_options = _category_words()
     return render_template(
-        "cases/list.html", cases=cases, **found.fields(),
-        actions=action_notes({c.id: a for c in cases if (a := deadlines.next_action_of(c.facts, viewer, now))}),
-        case_url=url_maker("cases.show", "case_id"), categories=_category_names(),
+        "cases/list.html", cases=_case_rows(found.items, viewer, category_names), **found.fields(),
         filters={"q": query, "state": state, "category": category},
         **_notices(viewer, notices["flags"], found, notices["params"]),
-        state_options=_state_options(), category_options=_category_options(),
+        state_options=_state_options(), category_options=category_options,
     )
 
 

@@ -82,13 +82,14 @@ def utc(value: datetime | None) -> str:
     return _aware(value).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def localdate(value: date | datetime | None, zone: str | None = None) -> str:
-    """A date ('31 Jan 2027'); a datetime is first moved into the viewer's zone."""
+def localdate(value: date | datetime | None, zone: str | None = None, locale: str | None = None) -> str:
+    """A date ('31 Jan 2027'); a datetime is first moved into the viewer's zone. `locale`:
+    the reader's, when the caller has it already (a list writing many dates)."""
     if isinstance(value, datetime):
         value = to_zone(value, zone).date()
     if type(value) is date:
-        return _short_date(value, locale_code())
-    return fmt.short_date(value, locale_code())
+        return _short_date(value, locale or locale_code())
+    return fmt.short_date(value, locale or locale_code())
 
 
 @lru_cache(maxsize=4096)

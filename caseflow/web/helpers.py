@@ -96,15 +96,19 @@ def paginate(statement: Select, size: int) -> Page:
 
 
 def paginate_counted(statement: Select, size: int, params: dict[str, Any] | None = None, *,
-                     built_once: bool = False) -> Page:
+                     built_once: bool = False, paged: Select | None = None) -> Page:
     """`paginate` in one statement: `statement` (ordered) selects rows whose last column
     counts the whole list (`func.count().over()`), run with `params`. A page past the end,
     which finds no row to read the count from, costs a count and the last page.
     `built_once`: the statement is kept for the process, and so is its page (the limit and
-    offset bound parameters), which then needs no new key for SQLAlchemy's cache."""
+    offset bound parameters), which then needs no new key for SQLAlchemy's cache; it
+    selects values, not objects, so it is run on the session's connection, without the
+    ORM's handling of results. `paged`: the page is read by this statement instead, kept
+    for the process too: a page of `statement` (bound page_limit and page_offset) joined
+    to more of its rows' values, its last column still the count."""
     def rows_of(page: int) -> list[Any]:
         if built_once:
-            return db.session.execute(_paged(statement), {
+            return db.session.connection().execute(paged if paged is not None else _paged(statement), {
                 **(params or {}), "page_limit": size, "page_offset": (page - 1) * size}).all()
         return db.session.execute(statement.limit(size).offset((page - 1) * size), params).all()
 

@@ -10,7 +10,8 @@ from datetime import timedelta
 
 from caseflow.database import simulated_time, utcnow
 from caseflow.extensions import db
-from caseflow.services import aftercare
+from caseflow.models import User
+from caseflow.services import aftercare, sign_off_policy
 from caseflow.services import cases as case_services
 from caseflow.services import referrals as referral_services
 from caseflow.services.context import Actor
@@ -76,3 +77,49 @@ def test_a_contact_is_due_only_while_its_window_is_open_and_it_is_not_made(team,
     assert aftercare.contacts_due(team.supervisor, resolved_at + timedelta(days=25)) == due
     assert aftercare.contacts_due(team.facilitator2, resolved_at + timedelta(days=25)) == []
     assert aftercare.contacts_due(team.facilitator, resolved_at + timedelta(days=50)) == []  # missed
+
+
+def test_a_supervisor_lists_the_team_they_act_for_only_while_the_delegation_runs(signed_in, team, make):
+    case = make.case(team.facilitator, to="intervention")
+    today = utcnow().date()
+
+    def delegate(starts_on, ends_on):
+        return sign_off_policy.delegate_supervisor(Actor(user=team.supervisor), {
+            "acting_id": team.other_supervisor.id, "starts_on": str(starts_on), "ends_on": str(ends_on),
+            "reason": "Cuti"})
+
+    assert case.number not in page(signed_in, team.other_supervisor)
+    later = delegate(today + timedelta(days=3), today + timedelta(days=5))
+    assert case.number not in page(signed_in, team.other_supervisor)  # the same statement, another day
+    sign_off_policy.revoke_delegation(Actor(user=team.supervisor), later.id)
+    current = delegate(today - timedelta(days=1), today + timedelta(days=7))
+    assert case.number in page(signed_in, team.other_supervisor)
+    assert case.number not in page(signed_in, team.other_supervisor, "/cases?state=assessment")
+    sign_off_policy.revoke_delegation(Actor(user=team.supervisor), current.id)
+    assert case.number not in page(signed_in, team.other_supervisor)
+
+
+def test_a_request_escalated_to_the_supervisors_supervisor_puts_its_case_in_their_list(signed_in, team, make):
+    coordinator = make.user("supervisor", province="91", username="koordinator")
+    db.session.get(User, team.supervisor.id).supervisor_id = coordinator.id
+    db.session.commit()
+    with simulated_time(utcnow() - timedelta(days=14)):
+        case = make.case(team.facilitator, to="termination_review")
+    assert case.number not in page(signed_in, coordinator)
+    assert sign_off_policy.escalate_overdue_sign_offs()
+    listing = page(signed_in, coordinator)
+    assert case.number in listing and f"Pendamping: {team.facilitator.full_name}" in listing
+
+
+def test_the_next_move_is_said_in_the_readers_language_each_time(signed_in, team, make):
+    with simulated_time(utcnow() - timedelta(days=30)):
+        make.case(team.facilitator, to="assessment")
+    client = signed_in(team.facilitator)
+    indonesian = client.get("/cases").get_data(as_text=True)
+    assert "Giliran Anda: Selesaikan tahap" in indonesian and "Terlambat" in indonesian
+    assert client.post("/language", data={"locale": "en"}).status_code == 303
+    english = client.get("/cases").get_data(as_text=True)
+    assert "Your move: Finish the stage “Assessment”" in english and ">Overdue<" in english
+    assert "Giliran Anda" not in english and "Selesaikan" not in english
+    client.post("/language", data={"locale": "id"})
+    assert "Giliran Anda: Selesaikan tahap" in client.get("/cases").get_data(as_text=True)

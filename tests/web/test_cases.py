@@ -70,6 +70,8 @@ def test_my_cases_paginates(signed_in, team, make, monkeypatch):
     assert "Halaman 1 dari 2" in first.text and first.text.count('class="case-item"') == 2
     second = client.get("/cases", query_string={"page": 2})
     assert second.text.count('class="case-item"') == 1
+    past_the_end = client.get("/cases", query_string={"page": 9})  # the last page
+    assert "Halaman 2 dari 2" in past_the_end.text and past_the_end.text.count('class="case-item"') == 1
 
 
 @pytest.mark.parametrize("role", ["manager", "admin"])
