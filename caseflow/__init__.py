@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
-from itsdangerous import BadSignature
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
@@ -32,48 +30,17 @@ class RowIdConverter(IntegerConverter):
 
 class SessionInterface(SecureCookieSessionInterface):
     """Flask's signed session cookie, with its signing serializer made once per secret key
-    (and fallback keys) instead of anew for every request that reads the cookie, and the
-    cookies it verified remembered: a signed-in person sends the same cookie request after
-    request (it changes only when the session does), and checking its signature, decoding
-    and decompressing it cost a good part of a small request. A remembered cookie is still
-    refused once older than the session lifetime, exactly as the signature check would;
-    its contents are decoded anew each time (the session is the request's own to change)."""
-
-    # Cookies remembered per process; the lot is forgotten when full (or the keys change).
-    REMEMBERED_COOKIES = 1024
+    (and fallback keys) instead of anew for every request that reads the cookie."""
 
     def __init__(self) -> None:
         self._made: tuple[tuple, Any] | None = None
-        self._verified: dict[str, tuple[int, str]] = {}  # cookie → (signed at, session as JSON)
 
     def get_signing_serializer(self, app: Flask):
         keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
         made = self._made
         if made is None or made[0] != keys:
-            self._verified = {}
             made = self._made = (keys, super().get_signing_serializer(app))
         return made[1]
-
-    def open_session(self, app: Flask, request):
-        serializer = self.get_signing_serializer(app)
-        if serializer is None:
-            return None
-        cookie = request.cookies.get(self.get_cookie_name(app))
-        if not cookie:
-            return self.session_class()
-        max_age = int(app.permanent_session_lifetime.total_seconds())
-        verified = self._verified
-        remembered = verified.get(cookie)
-        if remembered is not None and 0 <= int(time.time()) - remembered[0] <= max_age:
-            return self.session_class(self.serializer.loads(remembered[1]))
-        try:
-            data, signed_at = serializer.loads(cookie, max_age=max_age, return_timestamp=True)
-        except BadSignature:
-            return self.session_class()
-        if len(verified) >= self.REMEMBERED_COOKIES:
-            verified.clear()
-        verified[cookie] = (int(signed_at.timestamp()), self.serializer.dumps(data))
-        return self.session_class(data)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:

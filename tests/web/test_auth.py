@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import time
 
-import flask
 import pytest
 from sqlalchemy import select
 
@@ -247,26 +246,3 @@ def test_an_expired_session_on_the_api_gets_401_problem_not_a_redirect(client, t
     response = client.get("/api/v1/cases")
     assert response.status_code == 401
     assert response.headers["Content-Type"].startswith("application/problem+json")
-
-
-def test_a_session_cookie_read_before_is_read_afresh_and_still_expires(client, team, app, monkeypatch):
-    """A process remembers the session cookies it verified (a signed-in person sends the same
-    one request after request), never their contents: each request gets a session of its
-    own, a changed cookie is refused, and one older than the session lifetime too."""
-    login(client, "fac")
-    with client.session_transaction() as session:
-        session["_flashes"] = [("info", "first")]
-    cookie = client.get_cookie("session").value
-    tampered = cookie[:-2] + ("AA" if not cookie.endswith("AA") else "BB")
-    interface = app.session_interface
-    with app.test_request_context("/", headers={"Cookie": f"session={cookie}"}):
-        first = interface.open_session(app, flask.request)
-        first["_flashes"].append(("info", "second"))
-        again = interface.open_session(app, flask.request)
-        assert again["_flashes"] == [("info", "first")] and again["_user_id"] == first["_user_id"]
-    with app.test_request_context("/", headers={"Cookie": f"session={tampered}"}):
-        assert dict(interface.open_session(app, flask.request)) == {}
-    later = time.time() + app.permanent_session_lifetime.total_seconds() + 5
-    monkeypatch.setattr(time, "time", lambda: later)
-    with app.test_request_context("/", headers={"Cookie": f"session={cookie}"}):
-        assert dict(interface.open_session(app, flask.request)) == {}
