@@ -36,9 +36,9 @@ BUDGETS = {
     "client_list": 5,  # the page with its count in one statement, its cases in one
     "case_page": 8,  # the menu's count comes with the case's row
     "api_case_detail": 7,
-    "api_log_step": 12,  # with a token; 10 with a session (SQLite BEGINs included)
+    "api_log_step": 11,  # with a token; 9 with a session (SQLite BEGINs included)
     # Two steps (their keys reserved, then stored, together; no savepoint each), + the sync report.
-    "api_outbox": 16,
+    "api_outbox": 14,
     "sign_off_queue": 3,  # the requests as values with the menu's count (services/sign_off_queue.py)
     "team_page": 8,  # figures' three; the overdue counts; the team with sessions, sync and menu count; the requests
     "audit_history": 9,  # the read recorded; actors with the counts; the page (+ goals, earlier cases if named)
