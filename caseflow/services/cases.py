@@ -569,8 +569,12 @@ def log_step(actor: Actor, case_id: int, data: dict, expected_version: int | Non
                           context={"version": case.version}, deferred=True)
         # The receivers read other tables (visits, aftercare, sealed cells): the case's new
         # head is written once, after them, not flushed before each of their queries.
-        with db.session.no_autoflush:
-            step_logged.send(case, step=step, visits_waiting=visits_waiting)
+        try:
+            with db.session.no_autoflush:
+                step_logged.send(case, step=step, visits_waiting=visits_waiting)
+        except BaseException:
+            take_deferred_case_event(case)  # the transaction rolls back: never written later
+            raise
         _save_case_head(case)
         return step
 

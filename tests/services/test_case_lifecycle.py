@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from caseflow.errors import GuardFailed, InvalidTransition, NotAllowed, NotFound, ValidationError
 from caseflow.extensions import db
@@ -302,3 +303,28 @@ def test_every_change_appends_one_linked_audit_event(team, make):
     decision = [e for e in events if e.action == "case.transition"][-1]
     assert decision.actor_id == team.supervisor.id and decision.actor_role == "supervisor"
     assert decision.before["state"] == "termination_review" and decision.after["state"] == "resolved"
+
+
+def test_a_step_whose_receiver_fails_leaves_no_audit_event_behind(team, make):
+    from caseflow.models import AuditEvent
+    from caseflow.services.audit import verify_case_chain
+    from caseflow.signals import step_logged
+
+    case = make.case(team.facilitator)
+
+    def failing(_case, **_kwargs):
+        raise RuntimeError("a receiver failed")
+
+    step_logged.connect(failing)
+    try:
+        with pytest.raises(RuntimeError):
+            cases.log_step(act(team.facilitator), case.id, a_step())
+    finally:
+        step_logged.disconnect(failing)
+    # The same session logs the next step: its event follows the last one written, and the
+    # failed step's event, linked but never written, is not written with it.
+    cases.log_step(act(team.facilitator), case.id, a_step())
+    logged = db.session.scalars(select(AuditEvent).where(
+        AuditEvent.case_id == case.id, AuditEvent.action == "step.logged")).all()
+    assert len(logged) == 1
+    assert verify_case_chain(case.id).ok
