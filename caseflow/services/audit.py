@@ -155,8 +155,10 @@ def token_use_recorded(token_id: int) -> bool:
 
 def note_token_use(token_id: int) -> None:
     """In the current write transaction: the token was used now (its last use, in the same
-    transaction as the event that names it)."""
-    db.session.execute(ApiToken.__table__.update().where(ApiToken.__table__.c.id == token_id)
+    transaction as the event that names it). On the connection: the session's changes
+    waiting to be written are not flushed first (a step's case version would be written
+    twice: here, and with its audit head)."""
+    db.session.connection().execute(ApiToken.__table__.update().where(ApiToken.__table__.c.id == token_id)
                        .values(last_used_at=utcnow()))
     uses = _token_uses.get()
     if uses is not None:
