@@ -42,7 +42,7 @@ from sqlalchemy.orm import (
 )
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ..database import after_transaction, utcnow, write_transaction
+from ..database import after_transaction, send_last, utcnow, write_transaction
 from ..errors import Conflict, InvalidTransition, NotAllowed, NotFound, ValidationError
 from ..extensions import db
 from ..i18n import _l
@@ -575,7 +575,7 @@ def log_step(actor: Actor, case_id: int, data: dict, expected_version: int | Non
         except BaseException:
             take_deferred_case_event(case)  # the transaction rolls back: never written later
             raise
-        _save_case_head(case)
+        _save_case_head(case, last=True)
         return step
 
 
@@ -622,20 +622,26 @@ def _insert_step(case: Case, **columns: Any) -> tuple[Step, bool]:
     return step, bool(visits_waiting)
 
 
-def _save_case_head(case: Case) -> None:
+def _save_case_head(case: Case, *, last: bool = False) -> None:
     """Write the case's version and audit head (changed by `_touch` and the audit events
     of this change) with one UPDATE instead of a flush of the whole case, and the case's
     deferred audit event if it has one (in the same statement on PostgreSQL). The case is
-    locked (lock_case), so nobody else writes them meanwhile."""
+    locked (lock_case), so nobody else writes them meanwhile. `last`: nothing of the
+    service's transaction follows, so the statement may be left to its caller
+    (`database.send_last`: an API write stores its answer with it)."""
     head = {"case_id": case.id, "new_version": case.version, "new_seq": case.audit_seq,
             "new_hash": case.audit_hash}
     connection = db.session.connection()
     event = take_deferred_case_event(case) if connection.dialect.name == "postgresql" else None
     if event is None:
         write_deferred_case_event(case)
-        connection.execute(_SAVE_CASE_HEAD, head)
+        statement, params = _SAVE_CASE_HEAD, head
     else:
-        connection.execute(_SAVE_CASE_HEAD_AND_EVENT, head | event_params(event, "event_"))
+        statement, params = _SAVE_CASE_HEAD_AND_EVENT, head | event_params(event, "event_")
+    if last:
+        send_last(statement, params)
+    else:
+        connection.execute(statement, params)
     for name in ("version", "audit_seq", "audit_hash"):
         set_committed_value(case, name, getattr(case, name))
     state = inspect(case)

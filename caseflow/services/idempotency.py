@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import bindparam, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ..database import utcnow, write_transaction
+from ..database import last_statement_held, utcnow, write_transaction
 from ..errors import CaseflowError, Conflict, ValidationError
 from ..extensions import db
 from ..i18n import _l
@@ -273,9 +273,15 @@ def _once(user_id: int, key: str, request_fingerprint: str, method: str, path: s
     if reserved is None:
         stored = connection.execute(_STORED, {"user_id": user_id, "key": key}).one()
         return _replayed(stored, request_fingerprint)
-    status, body, etag = work()
-    connection.execute(_STORE_ONE_RESULT, {"row_id": reserved, "new_status": status, "new_body": body,
-                                           "new_etag": etag})
+    with last_statement_held() as held:
+        status, body, etag = work()
+        last = held.take()
+    answer = {"row_id": reserved, "new_status": status, "new_body": body, "new_etag": etag}
+    if last is None:
+        connection.execute(_STORE_ONE_RESULT, answer)
+    else:  # the change's last statement (a step's audit event and case head), the answer with it
+        statement, params = last
+        connection.execute(_with_answer(statement), params | _answer_params(answer))
     return StoredResult(status, body, etag, replayed=False)
 
 
@@ -296,6 +302,28 @@ _STORE_ONE_RESULT = (
     .where(IdempotencyRecord.__table__.c.id == bindparam("row_id"))
     .values(status_code=bindparam("new_status"), body=bindparam("new_body"), etag=bindparam("new_etag"))
 )
+
+
+# The answer stored as a WITH clause of the change's last statement (PostgreSQL), its
+# parameters named apart from the statement's own.
+_ANSWER_PARAMS = {"row_id": "answer_row_id", "new_status": "answer_status", "new_body": "answer_body",
+                  "new_etag": "answer_etag"}
+_STORE_ANSWER_UNDER = (
+    IdempotencyRecord.__table__.update()
+    .where(IdempotencyRecord.__table__.c.id == bindparam("answer_row_id"))
+    .values(status_code=bindparam("answer_status"), body=bindparam("answer_body"),
+            etag=bindparam("answer_etag"))
+)
+
+
+@functools.cache
+def _with_answer(statement):
+    """`statement` (built once per process, as every held one is) storing the answer too."""
+    return statement.add_cte(_STORE_ANSWER_UNDER.cte("stored_answer"))
+
+
+def _answer_params(answer: dict[str, Any]) -> dict[str, Any]:
+    return {_ANSWER_PARAMS[name]: value for name, value in answer.items()}
 
 
 def canonical_body(raw: bytes) -> bytes:
