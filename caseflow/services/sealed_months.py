@@ -13,8 +13,9 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import bindparam, delete, event, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from ..database import utcnow, write_transaction
 from ..extensions import db
@@ -43,6 +44,33 @@ def hold_sealing_lock(*, shared: bool) -> None:
         db.session.execute(_SHARED_LOCK if shared else _EXCLUSIVE_LOCK)
 
 
+# session.info key: in this transaction the sealing lock is held (shared) and these months'
+# sealed blocks were read after it was taken: no sealing can commit before the transaction
+# ends, so a tablet's outbox of steps done on earlier days takes the lock and reads a month's
+# blocks once, not for every step. Forgotten when any transaction ends, a savepoint too
+# (rolling one back releases the lock taken in it).
+_SEEN = "caseflow.sealed_months_seen"
+
+
+def _sealed_blocks(month: str) -> list[str]:
+    """The usable sealed blocks of `month`, the sealing lock held (shared) until the
+    transaction ends."""
+    seen = db.session.info.get(_SEEN)
+    if seen is None:
+        hold_sealing_lock(shared=True)
+        seen = db.session.info[_SEEN] = {}
+    blocks = seen.get(month)
+    if blocks is None:
+        blocks = seen[month] = usable(db.session.execute(
+            _SEALED_OF_MONTH, {"month": month, "blocks_of_month": f"{month}-%"}).scalars())
+    return blocks
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_sealed_blocks(session, _transaction) -> None:
+    session.info.pop(_SEEN, None)
+
+
 def keep_block(label: str, cells: Callable[[], Iterable[dict[str, Any]]]) -> int:
     """Compute a block's cells (`cells()`, rows made by `cell_row`) and keep them,
     replacing the month-so-far blocks it covers, in one transaction; returns how many.
@@ -63,6 +91,7 @@ def keep_block(label: str, cells: Callable[[], Iterable[dict[str, Any]]]) -> int
             db.session.flush()
             for start in range(0, len(rows), 5000):
                 db.session.execute(insert(C), rows[start:start + 5000])
+            db.session.info.pop(_SEEN, None)  # the months' blocks read before are not all now
     except IntegrityError:
         db.session.rollback()
         return 0
@@ -74,6 +103,7 @@ def clear_sealed_months() -> None:
     with write_transaction():
         db.session.execute(delete(C))
         db.session.execute(delete(ReportSealedMonth))
+        db.session.info.pop(_SEEN, None)
 
 
 def count_late_step(case: Case, occurred_at: datetime) -> None:
@@ -83,10 +113,7 @@ def count_late_step(case: Case, occurred_at: datetime) -> None:
     moment = occurred_at.astimezone(UTC)
     if moment >= datetime.combine(utcnow().date(), datetime.min.time(), UTC):
         return  # today: no block covers it yet, and a sealing will read it
-    hold_sealing_lock(shared=True)
-    month = month_label(moment)
-    label = block_of(moment, usable(db.session.execute(
-        _SEALED_OF_MONTH, {"month": month, "blocks_of_month": f"{month}-%"}).scalars()))
+    label = block_of(moment, _sealed_blocks(month_label(moment)))
     if label is None:
         return
     place = (C.month == label, C.figure == "steps", C.key == "", C.province_code == case.province_code,

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import func, select
 
-from caseflow.database import simulated_time, utcnow
+from caseflow.database import simulated_time, utcnow, write_transaction
 from caseflow.extensions import db
 from caseflow.models import ReportMonthCell, ReportSealedMonth
 from caseflow.reports import figures as fg
@@ -24,6 +24,7 @@ from caseflow.services import cases, sealed_months
 from caseflow.services.context import Actor
 from tests.support.factories import a_step
 from tests.support.programme import advance, day, opened, walked
+from tests.support.queries import statements
 
 PERIODS = {
     "half year": Filters(start=date(2026, 1, 1), end=date(2026, 6, 30)),
@@ -129,6 +130,33 @@ def test_a_step_logged_into_a_sealed_month_counts_in_it(app, programme):
     assert sealed == fg.steps_per_case_per_month(filters)
     after = {m["month"]: m["steps"] for m in sealed}
     assert after["2026-03"] == before["2026-03"] + 2 and after["2026-05"] == before["2026-05"] + 1
+
+
+def test_steps_logged_together_into_sealed_months_read_each_month_once(app, programme):
+    """A tablet's outbox of visits done on earlier days, in one transaction: the sealing lock
+    is taken and a month's blocks are read once, each step still counted; a savepoint that
+    rolls back (and releases a lock taken in it) is followed by a fresh look."""
+    rollup.seal()
+    filters = PERIODS["half year"]
+    before = {m["month"]: m["steps"] for m in fg.steps_per_case_per_month(filters)}
+    db.session.rollback()
+    me, c = Actor(user=programme.team.facilitator2), programme.c
+    with statements() as seen, write_transaction():
+        for when in ("2026-03-10T09:00:00+00:00", "2026-03-11T09:00:00+00:00", "2026-03-12T09:00:00+00:00"):
+            cases.log_step(me, c.id, a_step(occurred_at=when))
+    reads = [q for q in seen if "report_sealed_months" in q]
+    locks = [q for q in seen if "pg_advisory_xact_lock" in q]
+    assert len(reads) == 1 and len(locks) == (1 if db.engine.dialect.name == "postgresql" else 0)
+    with statements() as seen, write_transaction():
+        with db.session.begin_nested() as savepoint:
+            cases.log_step(me, c.id, a_step(occurred_at="2026-03-13T09:00:00+00:00"))
+            savepoint.rollback()
+        cases.log_step(me, c.id, a_step(occurred_at="2026-03-14T09:00:00+00:00"))
+    assert len([q for q in seen if "report_sealed_months" in q]) == 2
+    sealed = fg.steps_per_case_per_month(filters)
+    app.config["CASEFLOW_REPORT_ROLLUPS"] = False
+    assert sealed == fg.steps_per_case_per_month(filters)
+    assert {m["month"]: m["steps"] for m in sealed}["2026-03"] == before["2026-03"] + 4
 
 
 def test_a_step_logged_while_its_month_is_being_sealed_counts_once(app, programme, monkeypatch):
