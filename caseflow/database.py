@@ -405,3 +405,14 @@ def send_last(statement: Any, params: dict[str, Any]) -> None:
     if held.statement is not None:  # a second last statement: the first goes now, in order
         connection.execute(held.statement, held.params)
     held.statement, held.params = statement, params
+
+
+def take_held(accept: Callable[[Any, dict[str, Any]], bool]) -> tuple[Any, dict[str, Any]] | None:
+    """The statement a service before this one left for their caller (`send_last`), now
+    this service's to send with its own first write, if `accept(statement, params)`: a
+    tablet's outbox writes a step's case head with the next step of the case."""
+    held = _held_statement.get()
+    if (held is None or held.statement is None or held.depth + 1 != _transaction_depth.get()
+            or not accept(held.statement, held.params)):
+        return None
+    return held.take()

@@ -42,7 +42,7 @@ from sqlalchemy.orm import (
 )
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ..database import after_transaction, send_last, utcnow, write_transaction
+from ..database import after_transaction, send_last, take_held, utcnow, write_transaction
 from ..errors import Conflict, InvalidTransition, NotAllowed, NotFound, ValidationError
 from ..extensions import db
 from ..i18n import _l
@@ -596,13 +596,41 @@ _SAVE_CASE_HEAD = (
 _SAVE_CASE_HEAD_AND_EVENT = _SAVE_CASE_HEAD.add_cte(insert_event_under("event_").cte("head_event"))
 
 
+# A tablet's outbox, PostgreSQL: the head statement a step of the batch left (database.
+# send_last, held by idempotency.Batch) is sent with the next step of the same case, as
+# WITH clauses of its INSERT: ten steps of a case, eleven round trips instead of twenty.
+_PRIOR_HEAD_PARAMS = {"case_id": "prior_case_id", "new_version": "prior_version", "new_seq": "prior_seq",
+                      "new_hash": "prior_hash"}
+_PRIOR_HEAD = (
+    update(Case.__table__).where(Case.__table__.c.id == bindparam("prior_case_id"))
+    .values(version=bindparam("prior_version"), audit_seq=bindparam("prior_seq"), audit_hash=bindparam("prior_hash"))
+)
+_INSERT_STEP_AFTER_HEAD = _INSERT_STEP.add_cte(_PRIOR_HEAD.cte("prior_head"))
+_INSERT_STEP_AFTER_HEAD_AND_EVENT = _INSERT_STEP.add_cte(
+    insert_event_under("event_").cte("prior_event"), _PRIOR_HEAD.cte("prior_head"))
+
+
 def _lock_for_step(case_id: int, locked: LockedCases | None) -> tuple[Case, date | None]:
     if locked is None:
         return lock_case_of_client(case_id)
     found = locked.get(case_id)
     if found is None:
+        _write_prior_head(case_id)
         found = locked[case_id] = lock_case_of_client(case_id)
     return found
+
+
+def _is_prior_head_of(case_id: int) -> Callable[[Any, dict[str, Any]], bool]:
+    return lambda held, values: ((held is _SAVE_CASE_HEAD or held is _SAVE_CASE_HEAD_AND_EVENT)
+                                 and values["case_id"] == case_id)
+
+
+def _write_prior_head(case_id: int) -> None:
+    """A case read again (locked anew) is read with the head a step before left unwritten
+    (take_held): the batch sends it before another item, this is in case it did not."""
+    prior = take_held(_is_prior_head_of(case_id))
+    if prior is not None:
+        db.session.connection().execute(*prior)
 
 
 def _insert_step(case: Case, **columns: Any) -> tuple[Step, bool]:
@@ -613,8 +641,14 @@ def _insert_step(case: Case, **columns: Any) -> tuple[Step, bool]:
     tracking, dependency sorting, identity bookkeeping) cost more than the statement
     itself. The Step returned is not in the session: it is what was written, for the
     audit event, the receivers of `step_logged` and the answer."""
-    step_id, visits_waiting = db.session.connection().execute(_INSERT_STEP, {
-        "case_id": case.id, **columns, "visit_case_id": case.id, "visit_step_type": columns["step_type"]}).one()
+    params = {"case_id": case.id, **columns, "visit_case_id": case.id, "visit_step_type": columns["step_type"]}
+    statement = _INSERT_STEP
+    prior = take_held(_is_prior_head_of(case.id))
+    if prior is not None:  # the case's head (and event) of the step before, written first
+        held, values = prior
+        statement = _INSERT_STEP_AFTER_HEAD_AND_EVENT if held is _SAVE_CASE_HEAD_AND_EVENT else _INSERT_STEP_AFTER_HEAD
+        params |= {_PRIOR_HEAD_PARAMS.get(name, name): value for name, value in values.items()}
+    step_id, visits_waiting = db.session.connection().execute(statement, params).one()
     step = Step(id=step_id, case_id=case.id, **columns)
     set_committed_value(step, "case", case)
     if "steps" in case.__dict__:  # a list loaded before no longer holds every step

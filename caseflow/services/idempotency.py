@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import bindparam, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ..database import last_statement_held, utcnow, write_transaction
+from ..database import HeldStatement, last_statement_held, utcnow, write_transaction
 from ..errors import CaseflowError, Conflict, ValidationError
 from ..extensions import db
 from ..i18n import _l
@@ -106,6 +106,11 @@ class Batch:
         self._reserved: dict[str, int] = {}  # key → the row reserved for it, while nothing was applied
         self._results: list[dict[str, Any]] = []  # what the rows reserved here store at the end
         self._writes: _Writes | None = None  # the batch's writes, counted for items without a savepoint
+        # The last statement an item left (database.send_last: a step's case head), and the
+        # item's group: the next item of the group without a savepoint may send it with its
+        # own first write; before any other item it is sent alone.
+        self._held: HeldStatement | None = None
+        self._held_group: int | str | None = None
 
     def run(self, items: list[Item],
             refused: Callable[[Exception, Item], tuple[int, str]]) -> list[StoredResult]:
@@ -118,17 +123,18 @@ class Batch:
                 self._writes = _Writes(db.session.connection())
             try:
                 self._reserve(items)
-                for item in items:
-                    if item.group in held:
-                        results.append(StoredResult(424, "", None, replayed=False))
-                        continue
-                    try:
-                        check_key(item.key)
-                        results.append(self._once(item))
-                    except CaseflowError as error:
-                        status, body = refused(error, item)
-                        results.append(StoredResult(status, body, None, replayed=False))
-                        held.add(item.group)
+                with last_statement_held() as self._held:
+                    for item in items:
+                        if item.group in held:
+                            results.append(StoredResult(424, "", None, replayed=False))
+                            continue
+                        try:
+                            check_key(item.key)
+                            results.append(self._once(item))
+                        except CaseflowError as error:
+                            status, body = refused(error, item)
+                            results.append(StoredResult(status, body, None, replayed=False))
+                            held.add(item.group)
                 self._store()
             finally:
                 if self._writes is not None:
@@ -167,19 +173,29 @@ class Batch:
         if stored is not None:
             return _replayed(stored, item.fingerprint)
         row_id = self._reserved.get(item.key)
-        if row_id is not None and not item.savepoint:
+        unsaved = row_id is not None and not item.savepoint
+        if not (unsaved and item.group == self._held_group):
+            self._send_held()  # before another item's statements (counted as its writes, or in its savepoint)
+        if unsaved:
             status, body, etag = self._unsaved(item)
         else:
-            with db.session.begin_nested():
+            # What the item leaves (send_last) is sent in its savepoint, before it ends.
+            with db.session.begin_nested(), last_statement_held():
                 if row_id is None:  # its row was deleted since the batch began: reserved alone
                     return _once(self.user_id, item.key, item.fingerprint, item.method, item.path, item.work)
                 status, body, etag = item.work()
+        self._held_group = item.group
         del self._reserved[item.key]
         self._stored[item.key] = _Stored(item.fingerprint, status, body, etag)
         self._results.append({"row_id": row_id, "new_fingerprint": item.fingerprint, "new_method": item.method,
                               "new_path": item.path[:300], "new_status": status, "new_body": body,
                               "new_etag": etag})
         return StoredResult(status, body, etag, replayed=False)
+
+    def _send_held(self) -> None:
+        taken = self._held.take() if self._held is not None else None
+        if taken is not None:
+            db.session.connection().execute(*taken)
 
     def _unsaved(self, item: Item) -> tuple[int, str, str | None]:
         """Run an item that refuses before it writes, without a savepoint: a refusal leaves

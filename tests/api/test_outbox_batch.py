@@ -7,12 +7,13 @@ from __future__ import annotations
 import pytest
 
 from caseflow.errors import ValidationError
+from caseflow.extensions import db
 from caseflow.models import IdempotencyRecord, Step
 from caseflow.services.audit import verify_case_chain
 from caseflow.services.idempotency import RefusedAfterWriting
 from caseflow.signals import step_logged
 from tests.support.factories import a_step
-from tests.support.queries import count, fresh, statements
+from tests.support.queries import count, fresh, reload, statements
 
 
 def _step(key, case, **extra):
@@ -131,4 +132,39 @@ def test_a_step_refused_after_it_wrote_fails_the_whole_batch(api_as, make, team)
         api.post("/api/v1/outbox", json={"entries": [_step("k1", case), _step("k2", other)]})
     assert count(Step, Step.case_id.in_([case.id, other.id])) == 0 and count(IdempotencyRecord) == 0
     assert [r["status"] for r in _send(api, [_step("k1", case), _step("k2", other)])] == [201, 201]
+    assert verify_case_chain(case.id).ok and verify_case_chain(other.id).ok
+
+
+def test_a_steps_case_head_goes_with_the_next_step_of_the_case(api_as, make, team):
+    """PostgreSQL: the head (and audit event) a step leaves is written with the next step
+    of its case, or alone before another case's entry; the chain is whole either way, also
+    when a step in between makes a planned visit done (an event of its own)."""
+    from caseflow.database import utcnow
+    from caseflow.services import agenda
+    from caseflow.services.context import Actor
+
+    case = make.case(team.facilitator, to="intervention")
+    other = make.case(team.facilitator, to="intervention")
+    today = utcnow().replace(microsecond=0).isoformat()
+    visit = agenda.plan_visit(Actor(user=team.facilitator), case.id, {
+        "step_type": "phone_call", "planned_at": today, "place": "Wamena", "purpose": "Kabar"})
+    api = api_as(team.facilitator)
+    v, w = fresh(case).version, fresh(other).version
+    entries = [_step("m1", case, if_match=v), _step("m2", case, if_match=v + 1),
+               _step("m3", case, if_match=v + 2, body=a_step(step_type="phone_call", occurred_at=today)),
+               _step("m4", case, if_match=v + 3), _step("n1", other, if_match=w), _step("m5", case)]
+    with statements() as seen:
+        results = _send(api, entries)
+    assert [r["status"] for r in results] == [201] * 6
+    assert [r["etag"] for r in results] == [f'"{v + n}"' for n in (1, 2, 3, 4)] + [f'"{w + 1}"', f'"{v + 5}"']
+    flat = [" ".join(s.split()) for s in seen]
+    heads = [s for s in flat if "UPDATE cases SET version" in s]
+    if db.engine.dialect.name == "postgresql":
+        # m1 → m2 → m3 → m4 carried by the next step; m4's sent alone before n1; n1's and
+        # m5's at the end.
+        assert len([s for s in flat if s.startswith("WITH prior_")]) == 3
+        assert len(heads) == 6
+    assert fresh(case).version == v + 5 and fresh(other).version == w + 1
+    assert count(Step, Step.case_id == case.id) == 5
+    assert reload(visit).status == "done"
     assert verify_case_chain(case.id).ok and verify_case_chain(other.id).ok
