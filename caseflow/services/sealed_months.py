@@ -37,6 +37,10 @@ _SHARED_LOCK = select(func.pg_advisory_xact_lock_shared(SEALING_LOCK))
 _EXCLUSIVE_LOCK = select(func.pg_advisory_xact_lock(SEALING_LOCK))
 _SEALED_OF_MONTH = select(ReportSealedMonth.month).where(or_(
     ReportSealedMonth.month == bindparam("month"), ReportSealedMonth.month.like(bindparam("blocks_of_month"))))
+_STEPS_CELL = select(C.id).where(
+    C.month == bindparam("month"), C.figure == "steps", C.key == "", C.province_code == bindparam("province"),
+    C.category_code == bindparam("category")).limit(1)
+_ONE_STEP_MORE = update(C).where(C.id == bindparam("row_id")).values(cases=C.cases + 1)
 
 
 def hold_sealing_lock(*, shared: bool) -> None:
@@ -45,23 +49,29 @@ def hold_sealing_lock(*, shared: bool) -> None:
 
 
 # session.info key: in this transaction the sealing lock is held (shared) and these months'
-# sealed blocks were read after it was taken: no sealing can commit before the transaction
-# ends, so a tablet's outbox of steps done on earlier days takes the lock and reads a month's
-# blocks once, not for every step. Forgotten when any transaction ends, a savepoint too
+# sealed blocks (and cells) were read after it was taken: no sealing can commit before the
+# transaction ends, so a tablet's outbox of steps done on earlier days takes the lock and
+# reads a month's blocks and a cell once, not for every step. Forgotten when any transaction ends, a savepoint too
 # (rolling one back releases the lock taken in it).
 _SEEN = "caseflow.sealed_months_seen"
 
 
-def _sealed_blocks(month: str) -> list[str]:
-    """The usable sealed blocks of `month`, the sealing lock held (shared) until the
-    transaction ends."""
+def _seen() -> tuple[dict[str, list[str]], dict[tuple[str, str, str], int]]:
+    """What this transaction read of the sealed months (a month's blocks; the steps' cell of
+    a block, province and category), the sealing lock held (shared) until it ends."""
     seen = db.session.info.get(_SEEN)
     if seen is None:
         hold_sealing_lock(shared=True)
-        seen = db.session.info[_SEEN] = {}
-    blocks = seen.get(month)
+        seen = db.session.info[_SEEN] = ({}, {})
+    return seen
+
+
+def _sealed_blocks(month: str) -> list[str]:
+    """The usable sealed blocks of `month`."""
+    blocks_of = _seen()[0]
+    blocks = blocks_of.get(month)
     if blocks is None:
-        blocks = seen[month] = usable(db.session.execute(
+        blocks = blocks_of[month] = usable(db.session.execute(
             _SEALED_OF_MONTH, {"month": month, "blocks_of_month": f"{month}-%"}).scalars())
     return blocks
 
@@ -116,11 +126,17 @@ def count_late_step(case: Case, occurred_at: datetime) -> None:
     label = block_of(moment, _sealed_blocks(month_label(moment)))
     if label is None:
         return
-    place = (C.month == label, C.figure == "steps", C.key == "", C.province_code == case.province_code,
-             C.category_code == case.ppks_category_code)
-    row_id = db.session.execute(select(C.id).where(*place).limit(1)).scalar()
+    # The cell is looked up once per transaction: a sealing cannot replace it while the
+    # lock is held (another step may add a row for the same place: cells are read as sums).
+    cells = _seen()[1]
+    place = (label, case.province_code, case.ppks_category_code)
+    row_id = cells.get(place)
+    if row_id is None:
+        row_id = db.session.execute(_STEPS_CELL, {
+            "month": label, "province": case.province_code, "category": case.ppks_category_code}).scalar()
     if row_id is not None:
-        db.session.execute(update(C).where(C.id == row_id).values(cases=C.cases + 1))
+        db.session.execute(_ONE_STEP_MORE, {"row_id": row_id})
     else:
-        db.session.execute(insert(C).values(**cell_row(label, "steps", "", case.province_code,
-                                                      case.ppks_category_code, cases=1)))
+        row_id = db.session.execute(insert(C).values(**cell_row(
+            label, "steps", "", case.province_code, case.ppks_category_code, cases=1)).returning(C.id)).scalar_one()
+    cells[place] = row_id

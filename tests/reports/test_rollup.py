@@ -135,7 +135,8 @@ def test_a_step_logged_into_a_sealed_month_counts_in_it(app, programme):
 def test_steps_logged_together_into_sealed_months_read_each_month_once(app, programme):
     """A tablet's outbox of visits done on earlier days, in one transaction: the sealing lock
     is taken and a month's blocks are read once, each step still counted; a savepoint that
-    rolls back (and releases a lock taken in it) is followed by a fresh look."""
+    rolls back (and releases a lock taken in it) is followed by a fresh look. The month's
+    cell is looked up once too."""
     rollup.seal()
     filters = PERIODS["half year"]
     before = {m["month"]: m["steps"] for m in fg.steps_per_case_per_month(filters)}
@@ -147,6 +148,7 @@ def test_steps_logged_together_into_sealed_months_read_each_month_once(app, prog
     reads = [q for q in seen if "report_sealed_months" in q]
     locks = [q for q in seen if "pg_advisory_xact_lock" in q]
     assert len(reads) == 1 and len(locks) == (1 if db.engine.dialect.name == "postgresql" else 0)
+    assert len([q for q in seen if q.lstrip().startswith("SELECT report_month_cells.id")]) == 1  # the cell too
     with statements() as seen, write_transaction():
         with db.session.begin_nested() as savepoint:
             cases.log_step(me, c.id, a_step(occurred_at="2026-03-13T09:00:00+00:00"))
