@@ -88,7 +88,7 @@ from ..security.fields import marker as sensitive_marker
 from ..signals import case_moved, sign_off_decided, step_logged
 from ..workflow import STAGE_COLUMNS, Missing, TransitionDef
 from ..workflow.guards import remember_step_in_stage
-from . import access, notifications
+from . import access, case_shown, notifications
 from .audit import (
     append_case_event,
     append_event,
@@ -98,6 +98,7 @@ from .audit import (
     user_chain,
     write_deferred_case_event,
 )
+from .case_shown import CaseShown
 from .context import Actor
 from .locking import lock_case, lock_case_of, lock_case_of_client
 from .runtime import default_workflow_name, engine, engines
@@ -890,17 +891,12 @@ def reassign_case(actor: Actor, case_id: int, data: dict, expected_version: int 
         return case
 
 
-# What a case's page (and the API's case detail) shows beside the case row. The one-to-one
-# records and the plan's goals come in the case's own rows (outer joins; PostgreSQL locks
-# only the case's row: FOR UPDATE OF cases); the evaluation's ratings and the sign-offs in
-# one plain query each (read_case): a selectinload costs several times their Python, and
-# joining them as well would multiply the rows (goals x ratings x sign-offs). The province
-# comes along for the deadlines and the page.
-CASE_DETAIL_LOADS = (
-    joinedload(Case.facilitator), joinedload(Case.client), joinedload(Case.ppks_category),
-    joinedload(Case.province), joinedload(Case.assessment), joinedload(Case.termination),
-    joinedload(Case.plan).joinedload(InterventionPlan.goals), joinedload(Case.evaluation),
-)
+# What a case's page (and the API's case detail) shows beside the case row: the one-to-one
+# records and the plan's goals come in the case's own rows as values (case_shown; outer
+# joins; PostgreSQL locks only the case's row: FOR UPDATE OF cases); the evaluation's
+# ratings and the sign-offs in one plain query each (read_case): joining them as well would
+# multiply the rows (goals x ratings x sign-offs). The province comes along for the
+# deadlines and the page.
 STEP_PAGE_SIZE = 20
 
 
@@ -962,8 +958,10 @@ def _reading_statements(with_steps: bool, with_lists: bool, steps_before: bool,
         older = or_(Step.occurred_at < before_at, and_(Step.occurred_at == before_at, Step.id < before_id))
         steps, steps_shown = steps.where(older), steps_shown.where(older)
     return {
-        "case": (select(Case, *extra).where(Case.id == bindparam("case_id")).options(*CASE_DETAIL_LOADS)
-                 .with_for_update(of=Case).execution_options(**fresh)),
+        # The case's records as values after its extras (case_shown: objects cost more).
+        "case": (case_shown.join_records(select(Case, *extra, *case_shown.record_columns()))
+                 .where(Case.id == bindparam("case_id")).with_for_update(of=Case).execution_options(**fresh)),
+        "extras": len(extra),
         # As the relationships order them (Case.sign_offs; Evaluation.ratings has no order).
         "sign_offs": (select(SignOff).where(SignOff.case_id == bindparam("case_id"))
                       .order_by(SignOff.requested_at).execution_options(**fresh)),
@@ -994,7 +992,7 @@ class CaseReading:
     ones exist (the next page starts before it). `lists`: which of CASE_PAGE_LISTS the
     case has rows in (None when not asked for)."""
 
-    case: Case
+    case: Case | CaseShown
     steps: list[Step] | list[StepShown]
     step_count: int
     older: tuple[datetime, int] | None
@@ -1024,23 +1022,25 @@ def latest_steps(case_id: int, before: tuple[datetime, int] | None = None, limit
 
 
 def _load_case_for_reading(case_id: int, with_steps: bool, with_lists: bool,
-                           reader: User | None) -> tuple[Case, Any]:
+                           reader: User | None) -> tuple[CaseShown, Any]:
     """The case locked (as lock_case does) with what its page shows; the rest of its row
     (with the lists, last, the `reader`'s unread notifications)."""
     statements = _reading_statements(with_steps, with_lists, False, _step_check_states())
     params = {"case_id": case_id, "user_id": reader.id if reader is not None else None}
-    row = db.session.execute(statements["case"], params).unique().one_or_none()
-    if row is None:
+    rows = db.session.execute(statements["case"], params).all()
+    if not rows:
         raise NotFound(_l("No such case."))
+    row, extras = rows[0], statements["extras"]
     case = row[0]
     if row[1] is not None:  # its actions' guard asks (workflow/guards.py)
         remember_step_in_stage(case, row[1])
     set_committed_value(case, "sign_offs", list(
         db.session.execute(statements["sign_offs"], {"case_id": case_id}).scalars()) if row[2] else [])
-    if case.evaluation is not None:
-        set_committed_value(case.evaluation, "ratings", list(db.session.execute(
-            statements["ratings"], {"evaluation_id": case.evaluation.id}).scalars()))
-    return case, row[3:]
+    shown = CaseShown(case, rows, 1 + extras)
+    if shown.evaluation is not None:
+        shown.evaluation.ratings = list(db.session.execute(
+            statements["ratings"], {"evaluation_id": shown.evaluation.id}).scalars())
+    return shown, row[3:1 + extras]
 
 
 @functools.cache
@@ -1072,10 +1072,12 @@ def read_case(actor: Actor, case_id: int, what: str = "case", *,
     shows none of its records, such as its audit history)."""
     with write_transaction():
         if records:
-            case, rest = _load_case_for_reading(case_id, bool(limit), lists, actor.user)
+            shown, rest = _load_case_for_reading(case_id, bool(limit), lists, actor.user)
+            case = shown.record
         else:
-            case, rest = _load_case_head(case_id), ()
-        access.require_view(actor.user, case)
+            shown = case = _load_case_head(case_id)
+            rest = ()
+        access.require_view(actor.user, shown)
         # The event is written by the UPDATE of the case's head (in the same statement on
         # PostgreSQL): one statement fewer.
         append_case_event(case, action="case.viewed", actor=actor, context={"page": what}, deferred=True)
@@ -1085,9 +1087,9 @@ def read_case(actor: Actor, case_id: int, what: str = "case", *,
             *there, unread = rest[1 if limit else 0:]
             found = frozenset(name for name, has in zip(CASE_PAGE_LISTS, there, strict=True) if has)
         if not limit:
-            return CaseReading(case, [], 0, None, found, unread)
+            return CaseReading(shown, [], 0, None, found, unread)
         steps, older = latest_steps(case_id, before, limit, shown=recorders)
-    return CaseReading(case, steps, rest[0], older, found, unread)
+    return CaseReading(shown, steps, rest[0], older, found, unread)
 
 
 def record_case_view(actor: Actor, case_id: int, what: str = "case") -> Case:

@@ -441,9 +441,7 @@ def _goal_rows_from_form() -> list[dict[str, Any]]:
 
 
 def _record_values(record: Any) -> dict[str, Any]:
-    if record is None:
-        return {}
-    return {column.key: getattr(record, column.key) for column in record.__table__.columns}
+    return {} if record is None else record.values()
 
 
 def _case_lists(user: User, case: Case, present: frozenset[str] | None) -> dict[str, Any]:
