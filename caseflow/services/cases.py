@@ -963,7 +963,10 @@ def _reading_statements(with_steps: bool, with_lists: bool, steps_before: bool,
                  .where(Case.id == bindparam("case_id")).with_for_update(of=Case).execution_options(**fresh)),
         "extras": len(extra),
         # As the relationships order them (Case.sign_offs; Evaluation.ratings has no order).
+        # Who asked and who decided are named by the page: read with them (the case's
+        # facilitator is a value, not an object of the session that would answer them).
         "sign_offs": (select(SignOff).where(SignOff.case_id == bindparam("case_id"))
+                      .options(joinedload(SignOff.requested_by), joinedload(SignOff.decided_by))
                       .order_by(SignOff.requested_at).execution_options(**fresh)),
         "ratings": (select(GoalRating).where(GoalRating.evaluation_id == bindparam("evaluation_id"))
                     .execution_options(**fresh)),
