@@ -623,11 +623,11 @@ def _insert_step(case: Case, **columns: Any) -> tuple[Step, bool]:
     return step, bool(visits_waiting)
 
 
-def _save_case_head(case: Case) -> None:
+def _write_case_head(case: Case | CaseShown) -> None:
     """Write the case's version and audit head (changed by `_touch` and the audit events
-    of this change) with one UPDATE instead of a flush of the whole case, and the case's
-    deferred audit event if it has one (in the same statement on PostgreSQL). The case is
-    locked (lock_case), so nobody else writes them meanwhile."""
+    of this change) with one UPDATE, and the case's deferred audit event if it has one (in
+    the same statement on PostgreSQL). The case is locked (lock_case, or read_case's
+    reading), so nobody else writes them meanwhile."""
     head = {"case_id": case.id, "new_version": case.version, "new_seq": case.audit_seq,
             "new_hash": case.audit_hash}
     connection = db.session.connection()
@@ -637,6 +637,12 @@ def _save_case_head(case: Case) -> None:
         connection.execute(_SAVE_CASE_HEAD, head)
     else:
         connection.execute(_SAVE_CASE_HEAD_AND_EVENT, head | event_params(event, "event_"))
+
+
+def _save_case_head(case: Case) -> None:
+    """`_write_case_head` for the session's case, instead of a flush of the whole case: the
+    values written are marked as the ones stored."""
+    _write_case_head(case)
     for name in ("version", "audit_seq", "audit_hash"):
         set_committed_value(case, name, getattr(case, name))
     state = inspect(case)
@@ -959,8 +965,8 @@ def _reading_statements(with_steps: bool, with_lists: bool, steps_before: bool,
         steps, steps_shown = steps.where(older), steps_shown.where(older)
     return {
         # The case's records as values after its extras (case_shown: objects cost more).
-        "case": (case_shown.join_records(select(Case, *extra, *case_shown.record_columns()))
-                 .where(Case.id == bindparam("case_id")).with_for_update(of=Case).execution_options(**fresh)),
+        "case": (case_shown.join_records(select(*case_shown.case_columns(), *extra, *case_shown.record_columns()))
+                 .where(Case.id == bindparam("case_id")).with_for_update(of=Case)),
         "extras": len(extra),
         # As the relationships order them (Case.sign_offs; Evaluation.ratings has no order).
         # Who asked and who decided are named by the page: read with them (the case's
@@ -1026,24 +1032,24 @@ def latest_steps(case_id: int, before: tuple[datetime, int] | None = None, limit
 
 def _load_case_for_reading(case_id: int, with_steps: bool, with_lists: bool,
                            reader: User | None) -> tuple[CaseShown, Any]:
-    """The case locked (as lock_case does) with what its page shows; the rest of its row
-    (with the lists, last, the `reader`'s unread notifications)."""
+    """The case locked (as lock_case does) with what its page shows, as values; the rest of
+    its row (with the lists, last, the `reader`'s unread notifications)."""
     statements = _reading_statements(with_steps, with_lists, False, _step_check_states())
     params = {"case_id": case_id, "user_id": reader.id if reader is not None else None}
-    rows = db.session.execute(statements["case"], params).all()
+    # Values, not objects: on the session's connection, without the ORM's handling.
+    rows = db.session.connection().execute(statements["case"], params).all()
     if not rows:
         raise NotFound(_l("No such case."))
-    row, extras = rows[0], statements["extras"]
-    case = row[0]
-    if row[1] is not None:  # its actions' guard asks (workflow/guards.py)
-        remember_step_in_stage(case, row[1])
-    set_committed_value(case, "sign_offs", list(
-        db.session.execute(statements["sign_offs"], {"case_id": case_id}).scalars()) if row[2] else [])
-    shown = CaseShown(case, rows, 1 + extras)
-    if shown.evaluation is not None:
-        shown.evaluation.ratings = list(db.session.execute(
-            statements["ratings"], {"evaluation_id": shown.evaluation.id}).scalars())
-    return shown, row[3:1 + extras]
+    extras = statements["extras"]
+    case, rest = CaseShown(rows, extras), rows[0][case_shown.CASE_WIDTH:case_shown.CASE_WIDTH + extras]
+    if rest[0] is not None:  # its actions' guard asks (workflow/guards.py)
+        remember_step_in_stage(case, rest[0])
+    if rest[1]:
+        case.sign_offs = list(db.session.execute(statements["sign_offs"], {"case_id": case_id}).scalars())
+    if case.evaluation is not None:
+        case.evaluation.ratings = list(db.session.execute(
+            statements["ratings"], {"evaluation_id": case.evaluation.id}).scalars())
+    return case, rest[2:]
 
 
 @functools.cache
@@ -1074,25 +1080,27 @@ def read_case(actor: Actor, case_id: int, what: str = "case", *,
     case's own row and its client only (with `limit` 0: a page that names the case and
     shows none of its records, such as its audit history)."""
     with write_transaction():
+        case: Case | CaseShown
         if records:
-            shown, rest = _load_case_for_reading(case_id, bool(limit), lists, actor.user)
-            case = shown.record
+            case, rest = _load_case_for_reading(case_id, bool(limit), lists, actor.user)
         else:
-            shown = case = _load_case_head(case_id)
-            rest = ()
-        access.require_view(actor.user, shown)
+            case, rest = _load_case_head(case_id), ()
+        access.require_view(actor.user, case)
         # The event is written by the UPDATE of the case's head (in the same statement on
         # PostgreSQL): one statement fewer.
         append_case_event(case, action="case.viewed", actor=actor, context={"page": what}, deferred=True)
-        _save_case_head(case)  # one UPDATE, not a flush of the case before the next query
+        if records:
+            _write_case_head(case)  # values: nothing of the session's to mark written
+        else:
+            _save_case_head(case)  # one UPDATE, not a flush of the case before the next query
         found, unread = None, None
         if lists:
             *there, unread = rest[1 if limit else 0:]
             found = frozenset(name for name, has in zip(CASE_PAGE_LISTS, there, strict=True) if has)
         if not limit:
-            return CaseReading(shown, [], 0, None, found, unread)
+            return CaseReading(case, [], 0, None, found, unread)
         steps, older = latest_steps(case_id, before, limit, shown=recorders)
-    return CaseReading(shown, steps, rest[0], older, found, unread)
+    return CaseReading(case, steps, rest[0], older, found, unread)
 
 
 def record_case_view(actor: Actor, case_id: int, what: str = "case") -> Case:
