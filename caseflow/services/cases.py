@@ -925,11 +925,20 @@ CASE_PAGE_LISTS: dict[str, Any] = {
 }
 
 
+# The answer of _step_check_states by the application's workflows (built at start-up).
+_STEP_CHECK_STATES: dict[int, tuple[Any, tuple[str, ...]]] = {}
+
+
 def _step_check_states() -> tuple[str, ...]:
-    """The states whose triggers need a step recorded in the stage (a guard)."""
-    return tuple(sorted({
-        state for workflow in engines().values() for state in workflow.definition.states
-        if any(STEP_IN_STAGE_GUARD in t.guards for t in workflow.transitions_from(state))}))
+    """The states whose triggers need a step recorded in the stage (a guard): worked out
+    once per application's workflows, not at every reading of a case."""
+    workflows = engines()
+    known = _STEP_CHECK_STATES.get(id(workflows))
+    if known is None or known[0] is not workflows:
+        known = _STEP_CHECK_STATES[id(workflows)] = (workflows, tuple(sorted({
+            state for workflow in workflows.values() for state in workflow.definition.states
+            if any(STEP_IN_STAGE_GUARD in t.guards for t in workflow.transitions_from(state))})))
+    return known[1]
 
 
 STEP_IN_STAGE_GUARD = "intervention_step_logged"
