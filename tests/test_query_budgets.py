@@ -130,6 +130,22 @@ def test_case_page_as_supervisor(signed_in, team, make):
     _same_cost_as_steps_grow("case_page", signed_in, team.supervisor, team, make, "/cases/{case}")
 
 
+def test_case_page_of_a_request_waiting_for_a_decision(signed_in, team, make):
+    """A case waiting for a decision also reads its requests and the evaluation's ratings
+    (two statements); who asked, who decides and by when come with them, for the
+    supervisor who decides as for the facilitator who asked."""
+    case = make.case(team.facilitator, to="termination_review")
+    costs = {}
+    for viewer in (team.supervisor, team.facilitator):
+        client = signed_in(viewer)
+        _cost(client, "GET", f"/cases/{case.id}")  # warms the worker's caches
+        costs[viewer.role] = (_cost(client, "GET", f"/cases/{case.id}"),
+                              _cost(client, "GET", f"/api/v1/cases/{case.id}"))
+    assert costs["supervisor"] == costs["facilitator"], costs
+    page, detail = costs["supervisor"]
+    assert page <= BUDGETS["case_page"] + 2 and detail <= BUDGETS["api_case_detail"] + 2, costs
+
+
 def test_the_signed_in_requests_own_statements(signed_in, team, make):
     case = make.case(team.facilitator, to="intervention")
     client = signed_in(team.facilitator)

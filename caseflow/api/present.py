@@ -39,9 +39,11 @@ def _next_action(case: Case) -> dict[str, Any] | None:
 
 
 
-def sign_off(sign_off: SignOff) -> dict[str, Any]:
+def sign_off(sign_off: SignOff, case_number: str | None = None) -> dict[str, Any]:
+    """`case_number`: the case's, when the caller has it (no case to load for it)."""
     return {
-        "id": sign_off.id, "case_id": sign_off.case_id, "case_number": sign_off.case.number,
+        "id": sign_off.id, "case_id": sign_off.case_id,
+        "case_number": sign_off.case.number if case_number is None else case_number,
         "requested_trigger": sign_off.requested_trigger, "requested_by_id": sign_off.requested_by_id,
         "requested_at": sign_off.requested_at, "case_version": sign_off.case_version,
         "decision": sign_off.decision, "decided_by_id": sign_off.decided_by_id,
@@ -75,7 +77,7 @@ def case_detail(user, reading: CaseReading) -> dict[str, Any]:
         "steps": reading.steps[::-1],
         "step_count": reading.step_count,
         "older_steps": step_key_text(reading.older) if reading.older else None,
-        "pending_sign_off": sign_off(case.pending_sign_off) if case.pending_sign_off else None,
+        "pending_sign_off": sign_off(pending, case.number) if (pending := case.pending_sign_off) else None,
         "actions": actions(user, case),
     }
 

@@ -88,7 +88,7 @@ from ..security.fields import marker as sensitive_marker
 from ..signals import case_moved, sign_off_decided, step_logged
 from ..workflow import STAGE_COLUMNS, Missing, TransitionDef
 from ..workflow.guards import remember_step_in_stage
-from . import access, notifications
+from . import access, case_shown, notifications
 from .audit import (
     append_case_event,
     append_event,
@@ -98,6 +98,7 @@ from .audit import (
     user_chain,
     write_deferred_case_event,
 )
+from .case_shown import CaseShown
 from .context import Actor
 from .locking import lock_case, lock_case_of, lock_case_of_client
 from .runtime import default_workflow_name, engine, engines
@@ -656,13 +657,13 @@ def _insert_step(case: Case, **columns: Any) -> tuple[Step, bool]:
     return step, bool(visits_waiting)
 
 
-def _save_case_head(case: Case, *, last: bool = False) -> None:
+def _write_case_head(case: Case | CaseShown, *, last: bool = False) -> None:
     """Write the case's version and audit head (changed by `_touch` and the audit events
-    of this change) with one UPDATE instead of a flush of the whole case, and the case's
-    deferred audit event if it has one (in the same statement on PostgreSQL). The case is
-    locked (lock_case), so nobody else writes them meanwhile. `last`: nothing of the
-    service's transaction follows, so the statement may be left to its caller
-    (`database.send_last`: an API write stores its answer with it)."""
+    of this change) with one UPDATE, and the case's deferred audit event if it has one (in
+    the same statement on PostgreSQL). The case is locked (lock_case, or read_case's
+    reading), so nobody else writes them meanwhile. `last`: nothing of the service's
+    transaction follows, so the statement may be left to its caller (`database.send_last`:
+    an API write stores its answer with it)."""
     head = {"case_id": case.id, "new_version": case.version, "new_seq": case.audit_seq,
             "new_hash": case.audit_hash}
     connection = db.session.connection()
@@ -676,6 +677,12 @@ def _save_case_head(case: Case, *, last: bool = False) -> None:
         send_last(statement, params)
     else:
         connection.execute(statement, params)
+
+
+def _save_case_head(case: Case, *, last: bool = False) -> None:
+    """`_write_case_head` for the session's case, instead of a flush of the whole case: the
+    values written are marked as the ones stored."""
+    _write_case_head(case, last=last)
     for name in ("version", "audit_seq", "audit_hash"):
         set_committed_value(case, name, getattr(case, name))
     state = inspect(case)
@@ -930,17 +937,12 @@ def reassign_case(actor: Actor, case_id: int, data: dict, expected_version: int 
         return case
 
 
-# What a case's page (and the API's case detail) shows beside the case row. The one-to-one
-# records and the plan's goals come in the case's own rows (outer joins; PostgreSQL locks
-# only the case's row: FOR UPDATE OF cases); the evaluation's ratings and the sign-offs in
-# one plain query each (read_case): a selectinload costs several times their Python, and
-# joining them as well would multiply the rows (goals x ratings x sign-offs). The province
-# comes along for the deadlines and the page.
-CASE_DETAIL_LOADS = (
-    joinedload(Case.facilitator), joinedload(Case.client), joinedload(Case.ppks_category),
-    joinedload(Case.province), joinedload(Case.assessment), joinedload(Case.termination),
-    joinedload(Case.plan).joinedload(InterventionPlan.goals), joinedload(Case.evaluation),
-)
+# What a case's page (and the API's case detail) shows beside the case row: the one-to-one
+# records and the plan's goals come in the case's own rows as values (case_shown; outer
+# joins; PostgreSQL locks only the case's row: FOR UPDATE OF cases); the evaluation's
+# ratings and the sign-offs in one plain query each (read_case): joining them as well would
+# multiply the rows (goals x ratings x sign-offs). The province comes along for the
+# deadlines and the page.
 STEP_PAGE_SIZE = 20
 
 
@@ -963,11 +965,20 @@ CASE_PAGE_LISTS: dict[str, Any] = {
 }
 
 
+# The answer of _step_check_states by the application's workflows (built at start-up).
+_STEP_CHECK_STATES: dict[int, tuple[Any, tuple[str, ...]]] = {}
+
+
 def _step_check_states() -> tuple[str, ...]:
-    """The states whose triggers need a step recorded in the stage (a guard)."""
-    return tuple(sorted({
-        state for workflow in engines().values() for state in workflow.definition.states
-        if any(STEP_IN_STAGE_GUARD in t.guards for t in workflow.transitions_from(state))}))
+    """The states whose triggers need a step recorded in the stage (a guard): worked out
+    once per application's workflows, not at every reading of a case."""
+    workflows = engines()
+    known = _STEP_CHECK_STATES.get(id(workflows))
+    if known is None or known[0] is not workflows:
+        known = _STEP_CHECK_STATES[id(workflows)] = (workflows, tuple(sorted({
+            state for workflow in workflows.values() for state in workflow.definition.states
+            if any(STEP_IN_STAGE_GUARD in t.guards for t in workflow.transitions_from(state))})))
+    return known[1]
 
 
 STEP_IN_STAGE_GUARD = "intervention_step_logged"
@@ -1002,10 +1013,15 @@ def _reading_statements(with_steps: bool, with_lists: bool, steps_before: bool,
         older = or_(Step.occurred_at < before_at, and_(Step.occurred_at == before_at, Step.id < before_id))
         steps, steps_shown = steps.where(older), steps_shown.where(older)
     return {
-        "case": (select(Case, *extra).where(Case.id == bindparam("case_id")).options(*CASE_DETAIL_LOADS)
-                 .with_for_update(of=Case).execution_options(**fresh)),
+        # The case's records as values after its extras (case_shown: objects cost more).
+        "case": (case_shown.join_records(select(*case_shown.case_columns(), *extra, *case_shown.record_columns()))
+                 .where(Case.id == bindparam("case_id")).with_for_update(of=Case)),
+        "extras": len(extra),
         # As the relationships order them (Case.sign_offs; Evaluation.ratings has no order).
+        # Who asked and who decided are named by the page: read with them (the case's
+        # facilitator is a value, not an object of the session that would answer them).
         "sign_offs": (select(SignOff).where(SignOff.case_id == bindparam("case_id"))
+                      .options(joinedload(SignOff.requested_by), joinedload(SignOff.decided_by))
                       .order_by(SignOff.requested_at).execution_options(**fresh)),
         "ratings": (select(GoalRating).where(GoalRating.evaluation_id == bindparam("evaluation_id"))
                     .execution_options(**fresh)),
@@ -1034,7 +1050,7 @@ class CaseReading:
     ones exist (the next page starts before it). `lists`: which of CASE_PAGE_LISTS the
     case has rows in (None when not asked for)."""
 
-    case: Case
+    case: Case | CaseShown
     steps: list[Step] | list[StepShown]
     step_count: int
     older: tuple[datetime, int] | None
@@ -1064,23 +1080,25 @@ def latest_steps(case_id: int, before: tuple[datetime, int] | None = None, limit
 
 
 def _load_case_for_reading(case_id: int, with_steps: bool, with_lists: bool,
-                           reader: User | None) -> tuple[Case, Any]:
-    """The case locked (as lock_case does) with what its page shows; the rest of its row
-    (with the lists, last, the `reader`'s unread notifications)."""
+                           reader: User | None) -> tuple[CaseShown, Any]:
+    """The case locked (as lock_case does) with what its page shows, as values; the rest of
+    its row (with the lists, last, the `reader`'s unread notifications)."""
     statements = _reading_statements(with_steps, with_lists, False, _step_check_states())
     params = {"case_id": case_id, "user_id": reader.id if reader is not None else None}
-    row = db.session.execute(statements["case"], params).unique().one_or_none()
-    if row is None:
+    # Values, not objects: on the session's connection, without the ORM's handling.
+    rows = db.session.connection().execute(statements["case"], params).all()
+    if not rows:
         raise NotFound(_l("No such case."))
-    case = row[0]
-    if row[1] is not None:  # its actions' guard asks (workflow/guards.py)
-        remember_step_in_stage(case, row[1])
-    set_committed_value(case, "sign_offs", list(
-        db.session.execute(statements["sign_offs"], {"case_id": case_id}).scalars()) if row[2] else [])
+    extras = statements["extras"]
+    case, rest = CaseShown(rows, extras), rows[0][case_shown.CASE_WIDTH:case_shown.CASE_WIDTH + extras]
+    if rest[0] is not None:  # its actions' guard asks (workflow/guards.py)
+        remember_step_in_stage(case, rest[0])
+    if rest[1]:
+        case.sign_offs = list(db.session.execute(statements["sign_offs"], {"case_id": case_id}).scalars())
     if case.evaluation is not None:
-        set_committed_value(case.evaluation, "ratings", list(db.session.execute(
-            statements["ratings"], {"evaluation_id": case.evaluation.id}).scalars()))
-    return case, row[3:]
+        case.evaluation.ratings = list(db.session.execute(
+            statements["ratings"], {"evaluation_id": case.evaluation.id}).scalars())
+    return case, rest[2:]
 
 
 @functools.cache
@@ -1111,13 +1129,19 @@ def read_case(actor: Actor, case_id: int, what: str = "case", *,
     case's own row and its client only (with `limit` 0: a page that names the case and
     shows none of its records, such as its audit history)."""
     with write_transaction():
+        case: Case | CaseShown
         if records:
             case, rest = _load_case_for_reading(case_id, bool(limit), lists, actor.user)
         else:
             case, rest = _load_case_head(case_id), ()
         access.require_view(actor.user, case)
-        _audit(actor, case, "case.viewed", None, None, page=what)
-        _save_case_head(case)  # one UPDATE, not a flush of the case before the next query
+        # The event is written by the UPDATE of the case's head (in the same statement on
+        # PostgreSQL): one statement fewer.
+        append_case_event(case, action="case.viewed", actor=actor, context={"page": what}, deferred=True)
+        if records:
+            _write_case_head(case)  # values: nothing of the session's to mark written
+        else:
+            _save_case_head(case)  # one UPDATE, not a flush of the case before the next query
         found, unread = None, None
         if lists:
             *there, unread = rest[1 if limit else 0:]

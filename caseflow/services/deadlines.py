@@ -87,7 +87,10 @@ def next_action(case: Case, viewer: User | None, now: datetime | None = None) ->
     pending = case.pending_sign_off
     if pending is not None:
         supervisor = case.facilitator.supervisor
-        return _decision_action(case.workflow, pending.requested_trigger, sign_off_due_at(pending), zone,
+        # From the request's values and the case's (a case read as values has no object
+        # for the request to find it by).
+        due_at = request_due_at(case.workflow, pending.requested_trigger, pending.requested_at, zone)
+        return _decision_action(case.workflow, pending.requested_trigger, due_at, zone,
                                 case.facilitator_id, supervisor.full_name if supervisor else "", viewer, now)
     return _stage_action(case.workflow, case.state, case.stage_due_at, zone, case.facilitator_id,
                          case.facilitator.full_name, viewer, now)

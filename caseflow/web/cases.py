@@ -45,7 +45,7 @@ from ..services.runtime import engine, engines
 from . import navigation
 from .auth import request_actor
 from .errors import errors_by_row, field_errors, render_invalid
-from .formatting import locale_code, state_title
+from .formatting import locale_code, page_gettext, state_title
 from .helpers import (
     Page,
     blank_to_none,
@@ -441,9 +441,7 @@ def _goal_rows_from_form() -> list[dict[str, Any]]:
 
 
 def _record_values(record: Any) -> dict[str, Any]:
-    if record is None:
-        return {}
-    return {column.key: getattr(record, column.key) for column in record.__table__.columns}
+    return {} if record is None else record.values()
 
 
 def _case_lists(user: User, case: Case, present: frozenset[str] | None) -> dict[str, Any]:
@@ -480,6 +478,7 @@ def _case_context(reading: case_services.CaseReading, *, form_name: str | None =
     # The reader's language once for the page (each lookup goes through Flask-Babel's context).
     locale = locale_code()
     return {
+        "_": page_gettext(),  # the page's fixed words, remembered per language
         "case": case,
         "locale": locale,
         "state_name": definition.states[case.state].title(locale),

@@ -6,6 +6,7 @@ Times are stored in UTC and shown in the viewer's province zone with WIB / WITA 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
@@ -14,12 +15,15 @@ from zoneinfo import ZoneInfo
 from flask import Flask, current_app, g, has_request_context, request, url_for
 from flask_babel import get_locale
 from flask_login import current_user
+from jinja2 import pass_eval_context
+from jinja2.nodes import EvalContext
 from markupsafe import Markup
 from werkzeug.routing import BuildError
 
 from ..i18n import audit_labels
 from ..i18n import formatting as fmt
 from ..i18n.labels import labels
+from ..i18n.setup import request_translations, template_gettext
 from ..models.reference import TIMEZONE_ABBREVIATIONS
 from ..services.runtime import engine
 
@@ -177,6 +181,34 @@ def form_field_id(name: str) -> Markup:
     'f-goals-0-target-date'): a function, not a macro (a form calls it for every field)."""
     text = name if isinstance(name, str) else str(name)
     return Markup("f-") + text.replace(".", "-").replace("_", "-")
+
+
+# Each catalog's words as a template's `_()` without variables gives them, by the catalog
+# (a new catalog, after a refresh, finds its own).
+_REMEMBERED_WORDS: dict[int, tuple[Any, dict[str, Markup]]] = {}
+
+
+def page_gettext() -> Callable[..., str]:
+    """A template's `_()` (i18n.setup.template_gettext) for one page, bound to the request's
+    catalog, that remembers per catalog the words it gives without variables: a page's fixed
+    words cost a dictionary's lookup, not a translation each (4.4 µs against 1.3 µs, some 40
+    of them on a case page). A page passes it as `_`."""
+    translations = request_translations()
+    remembered = _REMEMBERED_WORDS.get(id(translations))
+    if remembered is None or remembered[0] is not translations:
+        remembered = _REMEMBERED_WORDS[id(translations)] = (translations, {})
+    words = remembered[1]
+
+    @pass_eval_context
+    def gettext(eval_ctx: EvalContext, string: str, /, **variables: Any) -> str:
+        if variables or not eval_ctx.autoescape:
+            return template_gettext(eval_ctx, string, **variables)
+        text = words.get(string)
+        if text is None:
+            text = words[string] = Markup(translations.ugettext(string)) % {}
+        return text
+
+    return gettext
 
 
 def init_app(app: Flask) -> None:
