@@ -65,7 +65,7 @@ class _SessionSerializer(URLSafeTimedSerializer):
     """Flask's session serializer with one signer per salt, made on first use: a signer
     holds nothing of the values it signs."""
 
-    signer = _SessionSigner
+    default_signer = _SessionSigner
 
     def make_signer(self, salt: str | bytes | None = None) -> _SessionSigner:
         signers = self.__dict__.setdefault("_signers", {})

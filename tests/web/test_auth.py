@@ -262,6 +262,7 @@ def test_the_session_cookie_is_flasks_own_signed_and_checked_the_same_way(app, m
     monkeypatch.setattr(time, "time", lambda: 1_796_283_384.0)
     cookie = ours.dumps(data)
     assert cookie == flasks.dumps(data)
+    assert ours.make_signer(ours.salt) is ours.make_signer(ours.salt)  # made once, its derived keys kept
     assert ours.loads(cookie, max_age=60) == flasks.loads(cookie, max_age=60)
     older = Flask("older")
     older.secret_key = "an-older-key"
