@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hmac
+from collections import ChainMap
 from typing import Any
 
 from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
+from flask.templating import Environment as FlaskEnvironment
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from itsdangerous.encoding import want_bytes
 from itsdangerous.signer import HMACAlgorithm
@@ -98,6 +100,27 @@ class SessionInterface(SecureCookieSessionInterface):
         return made[1]
 
 
+class _TemplateGlobals(ChainMap):
+    """A template's globals as Jinja makes them — its own over the environment's, which stay
+    live — whose keys() is a set of the names at the moment it is asked. Jinja subtracts
+    these keys from the importing template's at every `{% import %}` and `{% from %}`: with
+    the ChainMap's own keys view, a set-like made of Python calls, that took about 40 µs per
+    import (a page imports two to four templates), 2 µs now."""
+
+    def keys(self):  # type: ignore[override]
+        names = set(self.maps[0])
+        for mapping in self.maps[1:]:
+            names.update(mapping)
+        return names
+
+
+class Environment(FlaskEnvironment):
+    """Flask's Jinja environment, with each template's globals a _TemplateGlobals."""
+
+    def make_globals(self, d):
+        return _TemplateGlobals({} if d is None else d, self.globals)
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the application: configuration, extensions, workflows, blueprints, CLI."""
     app = Flask(
@@ -106,6 +129,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         instance_relative_config=True,
         template_folder=str(resources.folder("templates")),
     )
+    app.jinja_environment = Environment  # before app.jinja_env is first used
     app.config.update(load_config(app.instance_path, config))
     app.session_interface = SessionInterface()
     proxies = app.config["CASEFLOW_TRUSTED_PROXIES"]
