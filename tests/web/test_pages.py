@@ -138,3 +138,28 @@ def test_template_globals_stay_live_and_imported_macros_see_them(app):
     assert rendered[0] == rendered[1] == ("a|a|a", "a|a|b", set(env.globals), "b")
     special = Environment(app, loader=DictLoader(templates)).get_template("m.html", globals={"greeting": "own"})
     assert special.globals["greeting"] == "own" and special.globals.keys() == set(env.globals)
+
+
+def test_hooks_and_views_are_called_as_flask_would(app):
+    """Application.ensure_sync hands back a plain function as it is and leaves everything
+    else to Flask: an async view is still run (and answered) through Flask's own."""
+    import functools
+
+    from flask import Flask
+
+    def plain():
+        return "plain"
+
+    async def coroutine():
+        return "async"
+
+    assert app.ensure_sync(plain) is plain
+    partial = functools.partial(plain)
+    assert app.ensure_sync(partial) is Flask.ensure_sync(app, partial)
+    try:
+        wrapped = app.ensure_sync(coroutine)
+    except RuntimeError:  # Flask's own answer without asgiref installed
+        with pytest.raises(RuntimeError):
+            Flask.ensure_sync(app, coroutine)
+    else:
+        assert wrapped is not coroutine and wrapped() == "async"
