@@ -8,7 +8,7 @@ import contextvars
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -88,9 +88,69 @@ PING_AFTER_IDLE_SECONDS = 10.0
 _IDLE_SINCE = "caseflow.idle_since"
 
 
+class _Description(Sequence):
+    """psycopg's cursor.description, its columns made when first looked at. psycopg makes a
+    Column per result column at every statement (about 1 µs each: the name decoded, the
+    type looked up); SQLAlchemy, once a statement's result metadata is cached (every
+    statement after its first), only asks whether there is a description. Made from the
+    result it describes: asked once the cursor has gone on to another, it says so rather
+    than describe the wrong one."""
+
+    __slots__ = ("_cursor", "_result", "_count", "_columns", "_describe")
+
+    def __init__(self, cursor, result, count: int, describe: Callable) -> None:
+        self._cursor, self._result, self._count, self._describe = cursor, result, count, describe
+        self._columns: list | None = None
+
+    def _made(self) -> list:
+        if self._columns is None:
+            if self._cursor.pgresult is not self._result:
+                raise RuntimeError("this description is of a result the cursor has moved on from")
+            self._columns = self._describe(self._cursor)  # psycopg's own
+            self._cursor = self._result = None
+        return self._columns
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, index):
+        return self._made()[index]
+
+    def __iter__(self):
+        return iter(self._made())
+
+    def __eq__(self, other) -> bool:
+        return list(self) == list(other)
+
+    def __repr__(self) -> str:
+        return repr(self._made())
+
+
+def _lazily_described_cursor():
+    """psycopg's client cursor, whose description's columns are made when first used."""
+    import psycopg  # only with PostgreSQL
+    from psycopg.pq import ExecStatus
+
+    described = psycopg.Cursor.description.fget
+    # The results with rows, as psycopg's own description tells them.
+    with_rows = frozenset(getattr(ExecStatus, name) for name in ("TUPLES_OK", "SINGLE_TUPLE", "TUPLES_CHUNK")
+                          if hasattr(ExecStatus, name))
+
+    class Cursor(psycopg.Cursor):
+        @property
+        def description(self):
+            result = self.pgresult
+            if result and (result.nfields or result.status in with_rows):
+                return _Description(self, result, result.nfields, described)
+            return None
+
+    return Cursor
+
+
 def configure_engine(engine: Engine, busy_timeout_ms: int) -> None:
     """Durability and locking settings that every connection must carry."""
     if engine.dialect.name == "postgresql":
+        cursor_class = _lazily_described_cursor() if engine.dialect.driver == "psycopg" else None
 
         @event.listens_for(engine, "connect")
         def _postgresql_settings(dbapi_connection, record):
@@ -99,6 +159,8 @@ def configure_engine(engine: Engine, busy_timeout_ms: int) -> None:
                 cursor.execute("SET jit = off")
             dbapi_connection.commit()
             record.info[_IDLE_SINCE] = time.monotonic()
+            if cursor_class is not None:
+                dbapi_connection.cursor_factory = cursor_class
 
         @event.listens_for(engine, "checkin")
         def _note_idle_since(_dbapi_connection, record):

@@ -19,9 +19,9 @@ from babel import Locale
 from babel.dates import format_date
 from babel.numbers import format_decimal, format_percent
 from flask import has_request_context
-from flask_babel import get_locale
 
 from ..models.reference import TIMEZONE_ABBREVIATIONS
+from .setup import request_locale_code
 
 DASH = "–"
 
@@ -31,8 +31,7 @@ def current_locale(locale: str | None = None) -> str:
     if locale:
         return locale
     if has_request_context():
-        chosen = get_locale()
-        return str(chosen) if chosen else "id"
+        return request_locale_code() or "id"
     return "en"
 
 

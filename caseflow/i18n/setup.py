@@ -53,6 +53,25 @@ def request_translations():
     return translations
 
 
+def request_locale_code() -> str | None:
+    """str(get_locale()) — "id", "en" — remembered with the locale it was made for, as the
+    catalog is: pages ask a dozen times and more (dates, numbers, labels), and writing a
+    Babel locale as text costs more than finding it."""
+    state = g.get("_flask_babel")
+    if state is not None:
+        remembered = getattr(state, "caseflow_locale_code", None)
+        if remembered is not None and remembered[0] is getattr(state, "babel_locale", None):
+            return remembered[1]
+    locale = get_locale()
+    if locale is None:
+        return None
+    code = str(locale)
+    state = g.get("_flask_babel")
+    if state is not None:
+        state.caseflow_locale_code = (locale, code)
+    return code
+
+
 @pass_eval_context
 def template_gettext(eval_ctx: EvalContext, string: str, /, **variables: Any) -> str:
     """Jinja's new-style `gettext` (ext.i18n): the translation, marked safe where the template

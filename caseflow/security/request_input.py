@@ -80,8 +80,9 @@ def check_request() -> None:
     for name, value in (request.view_args or {}).items():
         if isinstance(value, str):
             _check_text(name, value)
-    for name, value in _pairs(request.args):
-        _check_text(name, value)
+    if request.environ.get("QUERY_STRING"):  # else nothing to parse (most requests)
+        for name, value in _pairs(request.args):
+            _check_text(name, value)
     if request.mimetype in FORM_MIMETYPES:
         for name, value in _pairs(request.form):
             _check_text(name, value)

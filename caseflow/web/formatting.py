@@ -13,7 +13,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, g, has_request_context, request, url_for
-from flask_babel import get_locale
 from flask_login import current_user
 from jinja2 import pass_eval_context
 from jinja2.nodes import EvalContext
@@ -23,7 +22,7 @@ from werkzeug.routing import BuildError
 from ..i18n import audit_labels
 from ..i18n import formatting as fmt
 from ..i18n.labels import labels
-from ..i18n.setup import request_translations, template_gettext
+from ..i18n.setup import request_locale_code, request_translations, template_gettext
 from ..models.reference import TIMEZONE_ABBREVIATIONS
 from ..services.runtime import engine
 
@@ -33,7 +32,7 @@ ROLE_NAMES = audit_labels.ROLE_NAMES  # one wording of each role, in i18n
 
 
 def locale_code() -> str:
-    return str(get_locale() or "id") if has_request_context() else "en"
+    return (request_locale_code() or "id") if has_request_context() else "en"
 
 
 def viewer_zone() -> str:

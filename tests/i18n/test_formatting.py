@@ -142,3 +142,22 @@ def test_dates_and_moments_read_as_babel_writes_them(locale):
                     assert fmt.moment(value, zone, locale, with_zone=False, long=long) == format_datetime(
                         local, pattern, locale=locale)
     assert fmt.short_date(date(987, 3, 4), locale) == format_date(date(987, 3, 4), "d MMM yyyy", locale=locale)
+
+
+def test_the_requests_language_code_follows_a_forced_or_refreshed_locale(app):
+    """The code is remembered with the locale it was written for: a forced language (an
+    e-mail in the recipient's) or a refreshed one (a switch) gets its own."""
+    from flask import session
+    from flask_babel import force_locale, refresh
+
+    from caseflow.web.formatting import locale_code
+
+    with app.test_request_context("/"):
+        assert locale_code() == fmt.current_locale() == "id"
+        with force_locale("en"):
+            assert locale_code() == fmt.current_locale() == "en"
+        assert locale_code() == "id"
+        session["locale"] = "en"
+        refresh()
+        assert locale_code() == fmt.current_locale() == "en"
+    assert fmt.current_locale() == "en"  # outside a request

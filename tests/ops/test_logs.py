@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 
 from sqlalchemy import select
 
@@ -23,6 +24,7 @@ def test_the_request_id_is_answered_and_kept_in_the_audit_event(app, client, tea
     answer = login(client, team.facilitator.username)
     request_id = answer.headers["X-Request-Id"]
     assert len(request_id) == 32
+    assert uuid.UUID(hex=request_id).version == 4 and uuid.UUID(hex=request_id).hex == request_id
     assert _last_event("login.succeeded").context["request_id"] == request_id
     assert client.get("/healthz").headers["X-Request-Id"] != request_id  # one per request
 

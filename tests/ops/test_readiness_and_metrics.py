@@ -55,3 +55,29 @@ def test_check_config_names_what_is_unsafe_in_production(app):
     assert result.exit_code == 1
     assert "CASEFLOW_INSECURE_COOKIES=1" in result.output and "CASEFLOW_TRUSTED_PROXIES=0" in result.output
     assert "memory://" in result.output
+
+
+
+def _metric(app, series: str) -> float:
+    body = app.extensions["caseflow.metrics"].generate_metrics()[0]
+    values = [line.rpartition(" ")[2] for line in body.splitlines() if line.startswith(series + " ")]
+    return float(values[0]) if values else 0.0
+
+
+def test_request_metrics_count_as_the_exporter_does(app, client):
+    """Each request once in the count; its duration only when the metrics' start hook ran
+    (a refusal by an earlier hook is counted without one); static files not at all."""
+    health = 'caseflow_http_request_duration_seconds_count{endpoint="main.health",method="GET",status="200"}'
+    ok, refused = ('caseflow_http_request_total{method="GET",status="200"}',
+                   'caseflow_http_request_total{method="POST",status="400"}')
+    refused_duration = 'caseflow_http_request_duration_seconds_count{endpoint="auth.logout",method="POST",status="400"}'
+    before = {series: _metric(app, series) for series in (health, ok, refused, refused_duration)}
+    app.config["WTF_CSRF_ENABLED"] = True
+    client.get("/healthz")
+    client.get("/healthz")
+    client.post("/logout")  # CSRF refuses it before the metrics' hook starts the clock
+    client.get("/static/css/app.css")  # not counted
+    after = {series: _metric(app, series) for series in before}
+    assert after[health] - before[health] == 2 and after[ok] - before[ok] == 2
+    assert after[refused] - before[refused] == 1 and after[refused_duration] == before[refused_duration]
+    assert 'endpoint="static"' not in app.extensions["caseflow.metrics"].generate_metrics()[0]

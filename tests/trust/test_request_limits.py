@@ -62,3 +62,20 @@ def test_a_limit_on_a_view_is_enforced():
 def test_a_limit_on_a_blueprint_is_enforced():
     limiter = Limiter(key_func=get_remote_address, default_limits=[])
     assert _statuses(_app(limiter, blueprint_limit="2 per minute")) == [200, 200, 429]
+
+
+def test_a_limit_on_a_view_sends_its_headers_and_deducts_only_when_told():
+    """The after-request and teardown hooks skip a request no check looked at, not one a
+    limit counted: its headers are sent, a conditional deduction is made."""
+    limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
+    app = _app(limiter, decorate=limiter.limit("2 per minute", deduct_when=lambda response: response.status_code == 200))
+    client = app.test_client()
+    first = client.get("/thing")
+    assert first.headers["X-RateLimit-Limit"] == "2" and first.headers["X-RateLimit-Remaining"] == "1"
+    assert [client.get("/thing").status_code for _ in range(2)] == [200, 429]
+
+
+def test_a_request_no_limit_looked_at_gets_no_headers():
+    limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
+    answer = _app(limiter).test_client().get("/thing")
+    assert answer.status_code == 200 and not any(name.startswith("X-RateLimit") for name, _value in answer.headers)

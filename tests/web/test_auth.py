@@ -246,3 +246,62 @@ def test_an_expired_session_on_the_api_gets_401_problem_not_a_redirect(client, t
     response = client.get("/api/v1/cases")
     assert response.status_code == 401
     assert response.headers["Content-Type"].startswith("application/problem+json")
+
+
+def test_the_session_cookie_is_flasks_own_signed_and_checked_the_same_way(app, monkeypatch):
+    """The faster signer makes the very cookie Flask would, reads cookies signed with a
+    fallback key, and refuses one whose signature or content was changed."""
+    from flask import Flask
+    from flask.sessions import SecureCookieSessionInterface
+    from itsdangerous import BadSignature
+
+    monkeypatch.setitem(app.config, "SECRET_KEY_FALLBACKS", ["an-older-key"])
+    ours = app.session_interface.get_signing_serializer(app)
+    flasks = SecureCookieSessionInterface().get_signing_serializer(app)
+    data = {"_user_id": "7:3", "_fresh": True, "when": b"\x00bytes", "nested": [1, {"a": (2, 3)}]}
+    monkeypatch.setattr(time, "time", lambda: 1_796_283_384.0)
+    cookie = ours.dumps(data)
+    assert cookie == flasks.dumps(data)
+    assert ours.make_signer(ours.salt) is ours.make_signer(ours.salt)  # made once, its derived keys kept
+    assert ours.loads(cookie, max_age=60) == flasks.loads(cookie, max_age=60)
+    older = Flask("older")
+    older.secret_key = "an-older-key"
+    assert ours.loads(SecureCookieSessionInterface().get_signing_serializer(older).dumps(data), max_age=60)
+    payload, _sep, signature = cookie.rpartition(".")
+    for forged in (payload + "." + signature[::-1], payload.replace(payload[5], "A" if payload[5] != "A" else "B", 1)
+                   + "." + signature):
+        with pytest.raises(BadSignature):
+            ours.loads(forged, max_age=60)
+    stranger = Flask("stranger")
+    stranger.secret_key = "someone-elses-key"
+    with pytest.raises(BadSignature):
+        ours.loads(SecureCookieSessionInterface().get_signing_serializer(stranger).dumps(data), max_age=60)
+
+
+def test_the_requests_user_is_read_in_one_statement_as_the_orm_would_make_it(app, team):
+    """The signed-in user is read as a row and made into a User: persistent, clean and in
+    the identity map like one the ORM loaded; what was not read (the password hash, the
+    offline key) and its relationships are read when first used."""
+    from sqlalchemy import inspect
+
+    from caseflow.extensions import login_manager
+    from tests.support.queries import statements
+
+    facilitator = team.facilitator
+    expected = db.session.execute(select(User.password_hash, User.supervisor_id, User.created_at)
+                                  .where(User.id == facilitator.id)).one()
+    session_id = f"{facilitator.id}:{facilitator.session_generation}"
+    db.session.remove()
+    with app.test_request_context("/cases"), statements() as seen:
+        user = login_manager._user_callback(session_id)
+        assert len([s for s in seen if s.lstrip().upper().startswith("SELECT")]) == 1
+        state = inspect(user)
+        assert state.persistent and not state.modified and user in db.session and not db.session.dirty
+        assert db.session.get(User, facilitator.id) is user
+        assert user.get_id() == session_id and user.role == "facilitator" and user.created_at == expected.created_at
+        assert user.password_hash == expected.password_hash  # read now, with the offline key
+        assert user.supervisor is not None and user.supervisor.id == expected.supervisor_id
+        assert login_manager._user_callback(f"{facilitator.id}:{facilitator.session_generation + 1}") is None
+        assert login_manager._user_callback("999999:0") is None
+        assert login_manager._user_callback("not-an-id") is None
+    db.session.remove()

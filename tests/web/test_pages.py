@@ -112,3 +112,54 @@ def test_an_id_no_row_can_have_is_not_found_on_every_route(app, signed_in, team)
         assert response.status_code == 404, (rule.rule, response.status_code)
         checked.append(rule.rule)
     assert "/cases/<int:case_id>" in checked and len(checked) > 10
+
+
+
+def test_template_globals_stay_live_and_imported_macros_see_them(app):
+    """Caseflow's Jinja environment makes the same globals as Jinja's (a template's own over
+    the environment's, still live) and renders the same, only with a cheaper keys()."""
+    from flask.templating import Environment as FlaskEnvironment
+    from jinja2 import DictLoader
+
+    from caseflow import Environment
+
+    templates = {
+        "m.html": "{% macro hi() %}{{ greeting }}{% endmacro %}",
+        "page.html": '{% import "m.html" as m %}{% from "m.html" import hi %}{{ m.hi() }}|{{ hi() }}|{{ greeting }}',
+    }
+    rendered = []
+    for kind in (Environment, FlaskEnvironment):
+        env = kind(app, loader=DictLoader(templates))
+        env.globals["greeting"] = "a"
+        page = env.get_template("page.html")
+        first = page.render()
+        env.globals["greeting"] = "b"  # changed after the templates were loaded
+        rendered.append((first, page.render(), set(page.globals.keys()), page.globals["greeting"]))
+    assert rendered[0] == rendered[1] == ("a|a|a", "a|a|b", set(env.globals), "b")
+    special = Environment(app, loader=DictLoader(templates)).get_template("m.html", globals={"greeting": "own"})
+    assert special.globals["greeting"] == "own" and special.globals.keys() == set(env.globals)
+
+
+def test_hooks_and_views_are_called_as_flask_would(app):
+    """Application.ensure_sync hands back a plain function as it is and leaves everything
+    else to Flask: an async view is still run (and answered) through Flask's own."""
+    import functools
+
+    from flask import Flask
+
+    def plain():
+        return "plain"
+
+    async def coroutine():
+        return "async"
+
+    assert app.ensure_sync(plain) is plain
+    partial = functools.partial(plain)
+    assert app.ensure_sync(partial) is Flask.ensure_sync(app, partial)
+    try:
+        wrapped = app.ensure_sync(coroutine)
+    except RuntimeError:  # Flask's own answer without asgiref installed
+        with pytest.raises(RuntimeError):
+            Flask.ensure_sync(app, coroutine)
+    else:
+        assert wrapped is not coroutine and wrapped() == "async"
