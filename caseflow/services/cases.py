@@ -72,6 +72,7 @@ from ..models import (
 )
 from ..models.agenda import waiting_for_step
 from ..models.reports import CLOSE_STAY, OPEN_STAY
+from ..prepared import Prepared
 from ..schemas import (
     AssessmentSchema,
     EvaluationSchema,
@@ -769,6 +770,13 @@ _INSERT_SIGN_OFF = insert(SignOff.__table__).returning(SignOff.__table__.c.id)
 # log) is written there only by a move that closes or reopens the case.
 _WRITE_MOVED_STAGE = _cases.update().where(_cases.c.id == bindparam("moved_id")).values(
     {name: bindparam(f"moved_{name}") for name in _MOVED_COLUMNS if name != "closed_at"})
+# SQLite's four writes are sent prepared (compiled once, without SQLAlchemy's cache lookup,
+# execution context and result per statement: 30-50 µs of Python each).
+_SQLITE_MOVE_EVENT = Prepared(insert_event_under("event_"))
+_SQLITE_CLOSE_STAY = Prepared(CLOSE_STAY)
+_SQLITE_OPEN_STAY = Prepared(OPEN_STAY)
+_SQLITE_WRITE_MOVED_CASE = Prepared(_WRITE_MOVED_CASE)
+_SQLITE_WRITE_MOVED_STAGE = Prepared(_WRITE_MOVED_STAGE)
 
 
 def _save_moved_case(case: Case, stay: dict[str, Any], *, closes: bool) -> None:
@@ -779,17 +787,18 @@ def _save_moved_case(case: Case, stay: dict[str, Any], *, closes: bool) -> None:
     values = {name: getattr(case, name) for name in _MOVED_COLUMNS}
     row = {"moved_id": case.id} | {f"moved_{name}": value for name, value in values.items()}
     connection = db.session.connection()
+    event = take_deferred_case_event(case)
     if connection.dialect.name == "postgresql":
-        event = take_deferred_case_event(case)
         if event is None:
             connection.execute(_WRITE_MOVE_AT_ONCE, row | stay)
         else:
             connection.execute(_WRITE_MOVE_AND_EVENT_AT_ONCE, row | stay | event_params(event, "event_"))
     else:
-        write_deferred_case_event(case)
-        connection.execute(CLOSE_STAY, stay)
-        connection.execute(OPEN_STAY, stay)
-        connection.execute(_WRITE_MOVED_CASE if closes else _WRITE_MOVED_STAGE, row)
+        if event is not None:
+            _SQLITE_MOVE_EVENT.execute(connection, event_params(event, "event_"))
+        _SQLITE_CLOSE_STAY.execute(connection, stay)
+        _SQLITE_OPEN_STAY.execute(connection, stay)
+        (_SQLITE_WRITE_MOVED_CASE if closes else _SQLITE_WRITE_MOVED_STAGE).execute(connection, row)
     _settle(case, values)
 
 
