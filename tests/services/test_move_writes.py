@@ -142,3 +142,25 @@ def test_only_a_stay_after_an_earlier_reopening_is_a_repeat(team, make):
         ("closed_unresolved", False, True),
         ("assessment", True, True),
     ]
+
+
+def test_only_a_move_that_closes_or_reopens_the_case_writes_its_closed_at(team, make):
+    # SQLite rewrites the index entries of every column an UPDATE sets, changed or not:
+    # there a move of an open case leaves closed_at (two indexes) out of its UPDATE.
+    case = make.case(team.facilitator, to="closed_unresolved", supervisor=team.supervisor)
+    assert fresh(case).closed_at is not None
+
+    def case_update(seen: list[str]) -> str:
+        return next(s for s in seen if "UPDATE cases SET" in s)
+
+    with statements() as reopening:
+        cases.fire_trigger(Actor(user=team.supervisor), case.id, "reopen", {"reason": "Klien kembali"})
+    assert "closed_at" in case_update(reopening).split("UPDATE cases SET", 1)[1]
+    assert fresh(case).closed_at is None
+    with statements() as moving:
+        moved = cases.fire_trigger(Actor(user=team.facilitator), case.id, "complete_assessment")
+    assert (moved.state, moved.closed_at) == ("planning", None)
+    assert _moved(moved) == _moved(fresh(case))
+    if db.engine.dialect.name == "sqlite":
+        assert "closed_at" not in case_update(moving)
+    assert verify_everything().ok
