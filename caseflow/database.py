@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
+from psycopg.pq import ExecStatus
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, DisconnectionError
@@ -128,9 +130,6 @@ class _Description(Sequence):
 
 def _lazily_described_cursor():
     """psycopg's client cursor, whose description's columns are made when first used."""
-    import psycopg  # only with PostgreSQL
-    from psycopg.pq import ExecStatus
-
     described = psycopg.Cursor.description.fget
     # The results with rows, as psycopg's own description tells them.
     with_rows = frozenset(getattr(ExecStatus, name) for name in ("TUPLES_OK", "SINGLE_TUPLE", "TUPLES_CHUNK")
