@@ -62,7 +62,7 @@ def _stage_record(path: str, schema: type[Schema], save: Callable[..., Any]) -> 
 
 
 KINDS = {
-    "step": Kind("POST", "/steps", s.strict(StepSchema)(), 201, s.StepOut(),
+    "step": Kind("POST", "/steps", s.strict(StepSchema)(), 201, s.StepAnswer,
                  lambda a, cid, body, v, _t, locked: case_services.log_step(a, cid, body, v, locked=locked),
                  lambda step: step, lambda step: step.case.version),
     "assessment": _stage_record("/assessment", AssessmentSchema, case_services.save_assessment),

@@ -6,10 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from caseflow.extensions import db
 from caseflow.models import Case, Step
+from caseflow.schemas.api import StepAnswer, StepOut
+from caseflow.services import idempotency
 from tests.support.clients import assert_problem
 from tests.support.factories import CLIENT_FORM, COMPLETE_ASSESSMENT, a_step, complete_plan
-from tests.support.queries import count, events, fresh
+from tests.support.queries import count, events, fresh, sync
 
 CLIENT = CLIENT_FORM | {"consent_confirmed": True}
 
@@ -389,3 +392,23 @@ def test_unknown_api_paths_and_methods_are_problems(api_as, team):
 def test_web_pages_keep_their_html_errors(api_as, team):
     response = api_as(team.facilitator).get("/no-such-page")
     assert response.status_code == 404 and response.mimetype == "text/html"
+
+
+
+@pytest.mark.parametrize("with_place_and_goal", [False, True])
+def test_a_logged_steps_answer_is_the_step_as_step_out_dumps_it(api_as, make, team, with_place_and_goal):
+    """The answer is written out (schemas.api.StepAnswer), not dumped by marshmallow: the
+    same text, its keys in the same order, as StepOut gives for the step stored."""
+    case = make.case(team.facilitator, to="intervention")
+    body = a_step()
+    if with_place_and_goal:
+        body |= {"location": "Desa Sukamaju",
+                 "goal_id": next(g.id for g in fresh(case.id).plan.goals if not g.archived)}
+    response = api_as(team.facilitator).post(f"/api/v1/cases/{case.id}/steps", json=body)
+    assert response.status_code == 201, response.json
+    sync()
+    stored = db.session.get(Step, response.json["id"])
+    assert (stored.location is not None) is (stored.goal_id is not None) is with_place_and_goal
+    expected = StepOut().dump(stored)
+    assert StepAnswer.dump(stored) == expected and list(StepAnswer.dump(stored)) == list(expected)
+    assert response.get_data(as_text=True) == idempotency.dumps(expected)
