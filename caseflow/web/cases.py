@@ -159,8 +159,7 @@ class CaseRow(NamedTuple):
     client_name: str
     state: str
     state_title: str
-    final: bool
-    waiting: bool  # a request waits for a decision
+    badge_class: str  # the stage's badge: resolved, closed, waiting for a decision, or none of these
     rejection_reason: str | None  # the last request was rejected: it stands until the next
     rejected: bool
     category_name: str
@@ -206,8 +205,10 @@ def _case_rows(rows: list[Any], viewer: User, categories: dict[str, str]) -> lis
             title = titles[workflow, state] = state_title(workflow, state)
         facts = deadlines.CaseFacts(workflow, state, zone, facilitator_id, facilitator_name, supervisor_name, due,
                                     pending_trigger, pending_at)
-        shown.append(CaseRow(case_id, case_url(case_id), number, client_name, state, title, closed_at is not None,
-                             pending_trigger is not None, reason, decision == feedback.REJECTED,
+        badge = ("badge-resolved" if state == "resolved" else "badge-closed" if closed_at is not None
+                 else "badge-waiting" if pending_trigger is not None else "badge-state")
+        shown.append(CaseRow(case_id, case_url(case_id), number, client_name, state, title, badge, reason,
+                             decision == feedback.REJECTED,
                              categories.get(category, ""), facilitator_name,
                              note(deadlines.next_action_of(facts, viewer, now))))
     return shown
