@@ -308,6 +308,15 @@ def _page_of_cases(viewer: User, query: str, state: str, category: str) -> tuple
     return found, {"flags": statements.flags, "params": params}
 
 
+def _page_url(filters: dict[str, str]) -> Callable[[int], str]:
+    """url_for("cases.my_cases", page=n, **filters) for the pager's links, with one url_for:
+    the page is the query string's first argument (the order they are given in), so the
+    first marker is its value, whatever the filters hold."""
+    marker = "987654321"
+    head, tail = url_for("cases.my_cases", page=marker, **filters).split(marker, 1)
+    return lambda page: f"{head}{int(page)}{tail}"
+
+
 @bp.route("/cases")
 @login_required
 def my_cases():
@@ -319,9 +328,10 @@ def my_cases():
     category = request.args.get("category") or ""
     found, notices = _page_of_cases(viewer, query, state, category)
     category_names, category_options = _category_words()
+    filters = {"q": query, "state": state, "category": category}
     return render_template(
         "cases/list.html", cases=_case_rows(found.items, viewer, category_names), **found.fields(),
-        filters={"q": query, "state": state, "category": category},
+        filters=filters, page_url=_page_url(filters) if found.pages > 1 else None,
         **_notices(viewer, notices["flags"], found, notices["params"]),
         state_select=_filter_select("state", _state_options(), state),
         category_select=_filter_select("category", category_options, category),
