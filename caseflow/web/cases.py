@@ -173,8 +173,10 @@ def _shown(page: Subquery) -> Select:
     The requests are read by the case's index, a few rows each, for the page's cases only
     (a join would hash the whole table)."""
     return (
-        select(Case.id, Case.number, Client.full_name, Case.workflow, Case.state, Case.closed_at, Case.stage_due_at,
-               Case.ppks_category_code, Case.facilitator_id, _Facilitator.full_name, _Supervisor.full_name,
+        # Whether the case is closed, not when: a time costs its reading (parsed, then made UTC).
+        select(Case.id, Case.number, Client.full_name, Case.workflow, Case.state, Case.closed_at.is_not(None),
+               Case.stage_due_at, Case.ppks_category_code, Case.facilitator_id, _Facilitator.full_name,
+               _Supervisor.full_name,
                Province.timezone, deadlines.pending_request(SignOff.requested_trigger),
                deadlines.pending_request(SignOff.requested_at), feedback.latest_request(SignOff.decision),
                feedback.latest_request(SignOff.reason), *list(page.c)[1:])
@@ -198,14 +200,14 @@ def _case_rows(rows: list[Any], viewer: User, categories: dict[str, str]) -> lis
     case_url, note, now = url_maker("cases.show", "case_id"), action_noter(), utcnow()
     shown = []
     for row in rows:
-        (case_id, number, client_name, workflow, state, closed_at, due, category, facilitator_id, facilitator_name,
+        (case_id, number, client_name, workflow, state, closed, due, category, facilitator_id, facilitator_name,
          supervisor_name, zone, pending_trigger, pending_at, decision, reason) = row[:_SHOWN_COLUMNS]
         title = titles.get((workflow, state))
         if title is None:
             title = titles[workflow, state] = state_title(workflow, state)
         facts = deadlines.CaseFacts(workflow, state, zone, facilitator_id, facilitator_name, supervisor_name, due,
                                     pending_trigger, pending_at)
-        badge = ("badge-resolved" if state == "resolved" else "badge-closed" if closed_at is not None
+        badge = ("badge-resolved" if state == "resolved" else "badge-closed" if closed
                  else "badge-waiting" if pending_trigger is not None else "badge-state")
         shown.append(CaseRow(case_id, case_url(case_id), number, client_name, state, title, badge, reason,
                              decision == feedback.REJECTED,
