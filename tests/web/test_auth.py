@@ -6,6 +6,9 @@ import re
 import time
 
 import pytest
+from flask import g, render_template_string, session
+from flask_wtf.csrf import generate_csrf, validate_csrf
+from itsdangerous import TimestampSigner
 from sqlalchemy import select
 
 from caseflow.extensions import db
@@ -189,10 +192,6 @@ def test_forms_without_a_csrf_token_are_refused(csrf_client, team):
 
 
 def test_pages_carry_the_token_flask_wtf_makes_and_checks(app, monkeypatch):
-    from flask import g, render_template_string, session
-    from flask_wtf.csrf import generate_csrf, validate_csrf
-    from itsdangerous import TimestampSigner
-
     monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: 1764700000)
     for raw in ("a" * 40, "b" * 40, "a" * 40):  # a session's payload is remembered: still its own
         with app.test_request_context("/"):

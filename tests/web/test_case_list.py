@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from flask import url_for
+
 from caseflow.database import simulated_time, utcnow
 from caseflow.extensions import db
 from caseflow.models import User
@@ -15,6 +17,7 @@ from caseflow.services import aftercare, sign_off_policy
 from caseflow.services import cases as case_services
 from caseflow.services import referrals as referral_services
 from caseflow.services.context import Actor
+from caseflow.web.cases import _page_url
 from tests.support.factories import terminate
 
 
@@ -141,10 +144,6 @@ def test_the_filters_show_the_chosen_stage_and_category_in_the_readers_language(
 
 
 def test_the_pager_links_keep_the_filters_as_url_for_writes_them(app):
-    from flask import url_for
-
-    from caseflow.web.cases import _page_url
-
     with app.test_request_context("/cases"):
         for filters in ({"q": "", "state": "", "category": ""},
                         {"q": "Siti & 987654321 ?page=9", "state": "assessment", "category": "P03"},
