@@ -151,3 +151,12 @@ def test_the_pager_links_keep_the_filters_as_url_for_writes_them(app):
             page_url = _page_url(filters)
             for number in (1, 2, 17):
                 assert page_url(number) == url_for("cases.my_cases", page=number, **filters)
+
+
+def test_the_menu_marks_each_page_its_own_entry_though_made_once(signed_in, team):
+    client = signed_in(team.facilitator)
+    for _ in range(2):  # made, then remembered
+        cases = client.get("/cases").get_data(as_text=True)
+        clients = client.get("/clients").get_data(as_text=True)
+        assert '<a href="/cases" aria-current="page">' in cases and '<a href="/clients">' in cases
+        assert '<a href="/clients" aria-current="page">' in clients and '<a href="/cases">' in clients
