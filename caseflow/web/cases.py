@@ -314,8 +314,15 @@ def _page_url(filters: dict[str, str]) -> Callable[[int], str]:
     """url_for("cases.my_cases", page=n, **filters) for the pager's links, with one url_for:
     the page is the query string's first argument (the order they are given in), so the
     first marker is its value, whatever the filters hold."""
-    marker = "987654321"
-    head, tail = url_for("cases.my_cases", page=marker, **filters).split(marker, 1)
+    unfiltered = not any(filters.values())  # most lists: their links' text kept per script root
+    known = current_app.extensions.setdefault("caseflow.list_page_links", {})
+    parts = known.get(request.script_root) if unfiltered else None
+    if parts is None:
+        marker = "987654321"
+        parts = tuple(url_for("cases.my_cases", page=marker, **filters).split(marker, 1))
+        if unfiltered:
+            known[request.script_root] = parts
+    head, tail = parts
     return lambda page: f"{head}{int(page)}{tail}"
 
 
