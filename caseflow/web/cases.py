@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from sqlalchemy import Select, Subquery, bindparam, func, select, true
 from sqlalchemy.orm import aliased
 
@@ -128,6 +129,21 @@ def _category_words() -> tuple[dict[str, str], list[tuple[str, str]]]:
     return found
 
 
+def _filter_select(name: str, options: list[tuple[str, str]], value: str) -> Markup:
+    """The list's filter `name` with `value` chosen (templates/cases/_filter_select.html), as
+    HTML made once per application, language and choice: its options are fixed (the
+    workflows' stages, the categories), and a value that is none of them chooses none.
+    Rendering a select of some thirty options cost about a fifth of the page's template."""
+    chosen = value if any(value == option for option, _label in options) else ""
+    rendered = current_app.extensions.setdefault("caseflow.list_filter_selects", {})
+    key = (locale_code(), name, chosen)
+    found = rendered.get(key)
+    if found is None:
+        found = rendered[key] = Markup(current_app.jinja_env.get_template("cases/_filter_select.html").render(
+            name=name, options=options, value=chosen))
+    return found
+
+
 # The list's order: open cases first, the nearest stage deadline first.
 _LIST_ORDER = (Case.closed_at.is_not(None), Case.stage_due_at.is_(None), Case.stage_due_at, Case.id)
 _Facilitator, _Supervisor = aliased(User), aliased(User)
@@ -143,8 +159,7 @@ class CaseRow(NamedTuple):
     client_name: str
     state: str
     state_title: str
-    final: bool
-    waiting: bool  # a request waits for a decision
+    badge_class: str  # the stage's badge: resolved, closed, waiting for a decision, or none of these
     rejection_reason: str | None  # the last request was rejected: it stands until the next
     rejected: bool
     category_name: str
@@ -158,8 +173,10 @@ def _shown(page: Subquery) -> Select:
     The requests are read by the case's index, a few rows each, for the page's cases only
     (a join would hash the whole table)."""
     return (
-        select(Case.id, Case.number, Client.full_name, Case.workflow, Case.state, Case.closed_at, Case.stage_due_at,
-               Case.ppks_category_code, Case.facilitator_id, _Facilitator.full_name, _Supervisor.full_name,
+        # Whether the case is closed, not when: a time costs its reading (parsed, then made UTC).
+        select(Case.id, Case.number, Client.full_name, Case.workflow, Case.state, Case.closed_at.is_not(None),
+               Case.stage_due_at, Case.ppks_category_code, Case.facilitator_id, _Facilitator.full_name,
+               _Supervisor.full_name,
                Province.timezone, deadlines.pending_request(SignOff.requested_trigger),
                deadlines.pending_request(SignOff.requested_at), feedback.latest_request(SignOff.decision),
                feedback.latest_request(SignOff.reason), *list(page.c)[1:])
@@ -183,15 +200,17 @@ def _case_rows(rows: list[Any], viewer: User, categories: dict[str, str]) -> lis
     case_url, note, now = url_maker("cases.show", "case_id"), action_noter(), utcnow()
     shown = []
     for row in rows:
-        (case_id, number, client_name, workflow, state, closed_at, due, category, facilitator_id, facilitator_name,
+        (case_id, number, client_name, workflow, state, closed, due, category, facilitator_id, facilitator_name,
          supervisor_name, zone, pending_trigger, pending_at, decision, reason) = row[:_SHOWN_COLUMNS]
         title = titles.get((workflow, state))
         if title is None:
             title = titles[workflow, state] = state_title(workflow, state)
         facts = deadlines.CaseFacts(workflow, state, zone, facilitator_id, facilitator_name, supervisor_name, due,
                                     pending_trigger, pending_at)
-        shown.append(CaseRow(case_id, case_url(case_id), number, client_name, state, title, closed_at is not None,
-                             pending_trigger is not None, reason, decision == feedback.REJECTED,
+        badge = ("badge-resolved" if state == "resolved" else "badge-closed" if closed
+                 else "badge-waiting" if pending_trigger is not None else "badge-state")
+        shown.append(CaseRow(case_id, case_url(case_id), number, client_name, state, title, badge, reason,
+                             decision == feedback.REJECTED,
                              categories.get(category, ""), facilitator_name,
                              note(deadlines.next_action_of(facts, viewer, now))))
     return shown
@@ -291,6 +310,22 @@ def _page_of_cases(viewer: User, query: str, state: str, category: str) -> tuple
     return found, {"flags": statements.flags, "params": params}
 
 
+def _page_url(filters: dict[str, str]) -> Callable[[int], str]:
+    """url_for("cases.my_cases", page=n, **filters) for the pager's links, with one url_for:
+    the page is the query string's first argument (the order they are given in), so the
+    first marker is its value, whatever the filters hold."""
+    unfiltered = not any(filters.values())  # most lists: their links' text kept per script root
+    known = current_app.extensions.setdefault("caseflow.list_page_links", {})
+    parts = known.get(request.script_root) if unfiltered else None
+    if parts is None:
+        marker = "987654321"
+        parts = tuple(url_for("cases.my_cases", page=marker, **filters).split(marker, 1))
+        if unfiltered:
+            known[request.script_root] = parts
+    head, tail = parts
+    return lambda page: f"{head}{int(page)}{tail}"
+
+
 @bp.route("/cases")
 @login_required
 def my_cases():
@@ -302,11 +337,14 @@ def my_cases():
     category = request.args.get("category") or ""
     found, notices = _page_of_cases(viewer, query, state, category)
     category_names, category_options = _category_words()
+    filters = {"q": query, "state": state, "category": category}
     return render_template(
         "cases/list.html", cases=_case_rows(found.items, viewer, category_names), **found.fields(),
-        filters={"q": query, "state": state, "category": category},
+        filters=filters, page_url=_page_url(filters) if found.pages > 1 else None,
         **_notices(viewer, notices["flags"], found, notices["params"]),
-        state_options=_state_options(), category_options=category_options,
+        state_select=_filter_select("state", _state_options(), state),
+        category_select=_filter_select("category", category_options, category),
+        _=page_gettext(),  # the page's fixed words, remembered per language
     )
 
 

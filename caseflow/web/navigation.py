@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 from flask import Flask, current_app, g, request
 from flask_login import current_user
+from markupsafe import Markup
 
 from .formatting import locale_code, safe_url_for
 
@@ -105,6 +106,26 @@ def current_endpoint(links: list[NavLink]) -> str | None:
     return next((link.endpoint for link in links if link.endpoint.startswith(area)), None)
 
 
+# Made menus kept per application: (id of the links, current entry, numbers) → (links, HTML).
+# The numbers (unread notifications) vary by person: the oldest go when there are this many.
+_KEPT_MENUS = 1024
+
+
+def nav_entries(links: list[NavLink], current: str | None, counts: dict[str, int]) -> Markup:
+    """The menu's entries as HTML (templates/_nav_entries.html), made once per set of links
+    (one per role, language and script root: `links_for`), current entry and numbers: every
+    page shows the menu, and writing its dozen entries cost some 30 µs a page."""
+    menus = current_app.extensions.setdefault("caseflow.nav_entries", {})
+    key = (id(links), current, tuple(counts.items()))
+    made = menus.get(key)
+    if made is None or made[0] is not links:
+        if len(menus) >= _KEPT_MENUS:
+            menus.clear()
+        made = menus[key] = (links, Markup(current_app.jinja_env.get_template("_nav_entries.html").render(
+            links=links, current=current, nav_counts=counts)))
+    return made[1]
+
+
 def init_app(app: Flask) -> None:
     @app.context_processor
     def navigation() -> dict:
@@ -113,4 +134,4 @@ def init_app(app: Flask) -> None:
         return {"nav_items": items, "user_menu_items": user_items,
                 "nav_counts": counts_for(user, items + user_items),
                 "nav_links": lambda: links_for(items), "user_menu_links": lambda: links_for(user_items),
-                "nav_current": current_endpoint}
+                "nav_current": current_endpoint, "nav_entries": nav_entries}

@@ -6,6 +6,9 @@ import re
 import time
 
 import pytest
+from flask import g, render_template_string, session
+from flask_wtf.csrf import generate_csrf, validate_csrf
+from itsdangerous import TimestampSigner
 from sqlalchemy import select
 
 from caseflow.extensions import db
@@ -185,6 +188,25 @@ def test_forms_without_a_csrf_token_are_refused(csrf_client, team):
         headers={"Referer": "https://localhost/login"})
     assert accepted.status_code == 302
     assert csrf_client.post("/logout", base_url="https://localhost").status_code == 400
+
+
+
+def test_pages_carry_the_token_flask_wtf_makes_and_checks(app, monkeypatch):
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: 1764700000)
+    for raw in ("a" * 40, "b" * 40, "a" * 40):  # a session's payload is remembered: still its own
+        with app.test_request_context("/"):
+            g.pop("csrf_token", None)  # the test's application context outlives its requests
+            session["csrf_token"] = raw
+            ours = render_template_string("{{ csrf_token() }}")
+            assert app.jinja_env.globals["csrf_token"]() == ours  # once per request
+            del g.csrf_token
+            assert generate_csrf() == ours
+            validate_csrf(ours)
+    with app.test_request_context("/"):  # a session without one gets one, as with Flask-WTF
+        g.pop("csrf_token", None)
+        token = render_template_string("{{ csrf_token() }}")
+        assert len(session["csrf_token"]) == 40
+        validate_csrf(token)
 
 
 def test_security_headers_and_cookie_flags(csrf_client, team):

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from flask import url_for
+
 from caseflow.database import simulated_time, utcnow
 from caseflow.extensions import db
 from caseflow.models import User
@@ -15,6 +17,7 @@ from caseflow.services import aftercare, sign_off_policy
 from caseflow.services import cases as case_services
 from caseflow.services import referrals as referral_services
 from caseflow.services.context import Actor
+from caseflow.web.cases import _page_url
 from tests.support.factories import terminate
 
 
@@ -123,3 +126,39 @@ def test_the_next_move_is_said_in_the_readers_language_each_time(signed_in, team
     assert "Giliran Anda" not in english and "Selesaikan" not in english
     client.post("/language", data={"locale": "id"})
     assert "Giliran Anda: Selesaikan tahap" in client.get("/cases").get_data(as_text=True)
+
+
+def test_the_filters_show_the_chosen_stage_and_category_in_the_readers_language(signed_in, team, make):
+    make.case(team.facilitator, to="assessment")
+    client = signed_in(team.facilitator)
+    chosen = client.get("/cases?state=assessment&category=P03").get_data(as_text=True)
+    assert '<option value="assessment" selected>Asesmen</option>' in chosen
+    assert '<option value="P03" selected>' in chosen and chosen.count(" selected>") == 2
+    # A value none of the options has chooses none (the select's HTML is made once per choice).
+    unknown = client.get("/cases?state=nothing&category=%3Cb%3E").get_data(as_text=True)
+    assert " selected>" not in unknown and "<b>" not in unknown
+    assert client.post("/language", data={"locale": "en"}).status_code == 303
+    english = client.get("/cases?state=assessment").get_data(as_text=True)
+    assert '<option value="assessment" selected>Assessment</option>' in english and "All categories" in english
+    client.post("/language", data={"locale": "id"})
+
+
+def test_the_pager_links_keep_the_filters_as_url_for_writes_them(app):
+    for base_url in ("http://localhost/", "http://localhost/caseflow/"):  # unfiltered links kept per root
+        with app.test_request_context("/cases", base_url=base_url):
+            for filters in ({"q": "", "state": "", "category": ""},
+                            {"q": "Siti & 987654321 ?page=9", "state": "assessment", "category": "P03"},
+                            {"q": "987654321", "state": "", "category": "P01"},
+                            {"q": "", "state": "", "category": ""}):
+                page_url = _page_url(filters)
+                for number in (1, 2, 17):
+                    assert page_url(number) == url_for("cases.my_cases", page=number, **filters)
+
+
+def test_the_menu_marks_each_page_its_own_entry_though_made_once(signed_in, team):
+    client = signed_in(team.facilitator)
+    for _ in range(2):  # made, then remembered
+        cases = client.get("/cases").get_data(as_text=True)
+        clients = client.get("/clients").get_data(as_text=True)
+        assert '<a href="/cases" aria-current="page">' in cases and '<a href="/clients">' in cases
+        assert '<a href="/clients" aria-current="page">' in clients and '<a href="/cases">' in clients
