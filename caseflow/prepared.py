@@ -39,7 +39,11 @@ class Prepared:
                 # A value built into the statement would have to be sent as SQLAlchemy sends it.
                 raise ValueError(f"{name}: a prepared statement takes every value as a parameter")
         names = compiled.positiontup if compiled.positional else list(compiled.binds)
-        form = (compiled.string, tuple((name, compiled.binds[name].type.bind_processor(dialect)) for name in names),
+        # The dialect's own form of each type, as SQLAlchemy's execution converts with: a
+        # TypeDecorator's bind_processor alone would hand SQLite a datetime to write itself
+        # (without its microseconds when they are 0), not SQLAlchemy's text.
+        form = (compiled.string, tuple((name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
+                                       for name in names),
                 compiled.positional)
         self._forms[dialect] = form
         return form

@@ -17,26 +17,28 @@ from tests.support.queries import statements
 _INSERT = insert_event_under("event_")
 
 
-def _event(chain: str) -> dict:
+def _event(chain: str, microsecond: int = 890123) -> dict:
     return event_params({
         "chain": chain, "seq": 1, "prev_hash": "0" * 64, "hash": "1" * 64,
-        "occurred_at": datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=UTC), "actor_id": None,
+        "occurred_at": datetime(2026, 3, 4, 5, 6, 7, microsecond, tzinfo=UTC), "actor_id": None,
         "actor_role": "facilitator", "origin_ip": None, "user_agent": "tablet", "action": "case.transition",
         "case_id": None, "before": {"state": "recorded", "n": [1, "é"]}, "after": {"state": "assessment"},
         "context": None, "payload_salt": "2" * 32, "payload_digest": "3" * 64,
     }, "event_")
 
 
-def test_a_prepared_statement_sends_and_stores_what_sqlalchemy_does(app):
+# A time on the second is where sqlite3's own datetime adapter and SQLAlchemy's text differ.
+@pytest.mark.parametrize("microsecond", [890123, 0])
+def test_a_prepared_statement_sends_and_stores_what_sqlalchemy_does(app, microsecond):
     connection = db.session.connection()
     if connection.dialect.name != "sqlite":
         with pytest.raises(ValueError, match="SQLite only"):
             Prepared(_INSERT).execute(connection, _event("test:prepared"))
         return
     with statements() as executed:
-        connection.execute(_INSERT, _event("test:executed"))
+        connection.execute(_INSERT, _event("test:executed", microsecond))
     with statements() as prepared:
-        Prepared(_INSERT).execute(connection, _event("test:prepared"))
+        Prepared(_INSERT).execute(connection, _event("test:prepared", microsecond))
     assert prepared == executed and len(prepared) == 1
     columns = [c for c in AuditEvent.__table__.c if c.name not in ("id", "chain")]
     # As stored, before any conversion back: the database's own text for the times and JSON.
