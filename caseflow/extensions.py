@@ -1,10 +1,11 @@
 """Extensions are created here and bound to the application in create_app()."""
 
+from flask import session
 from flask.globals import request_ctx
 from flask_babel import Babel
 from flask_limiter import Limiter as _FlaskLimiter
 from flask_limiter.util import get_remote_address
-from flask_login import LoginManager
+from flask_login import LoginManager as _FlaskLoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
@@ -63,6 +64,21 @@ class Limiter(_FlaskLimiter):
         return bool(manager._application_limits or manager._default_limits or manager._blueprint_limits
                     or manager._endpoint_hints or self._meta_limits or self._marked_for_limiting
                     or self._storage_dead)
+
+
+class LoginManager(_FlaskLoginManager):
+    """Flask-Login, whose "strong" session protection (a session used from another address
+    or browser is emptied) looks only at sessions with someone signed in. Flask-Login's own
+    also empties an anonymous session that holds anything (the sign-in form's CSRF token):
+    the answer to any request sent from the sign-in page — the service worker's script,
+    fetched as the page loads — then set the anonymous cookie again, and when it arrived
+    after the answer to the sign-in, it replaced the new session: the person was back on
+    the sign-in page. It also cleared a "remember me" cookie before it could be read."""
+
+    def _session_protection_failed(self) -> bool:
+        if "_user_id" not in session:
+            return False
+        return super()._session_protection_failed()
 
 
 # Objects stay readable after a service commits (the view renders what it just saved);

@@ -68,6 +68,37 @@ def test_sign_in_starts_a_fresh_session_without_remember_cookie(client, team):
     assert client.get("/", follow_redirects=False).headers["Location"].endswith("/cases")
 
 
+def test_a_request_sent_from_the_sign_in_page_leaves_its_cookie_alone(client, team):
+    """The sign-in page's session holds only its CSRF token: an answer to a request sent
+    with it (the service worker's script, fetched as the page loads) sets no cookie, or,
+    arriving after the answer to the sign-in, it would replace the new session."""
+    assert client.get("/login").status_code == 200
+    with client.session_transaction() as session:
+        assert "csrf_token" in session and "_user_id" not in session
+    for path in ("/sw.js", "/login"):
+        answer = client.get(path)
+        assert answer.status_code == 200 and "Set-Cookie" not in answer.headers, path
+    login(client, "fac")
+    assert client.get("/cases").status_code == 200
+
+
+def test_remember_me_works_beside_a_session_holding_only_the_sign_in_form(client, team):
+    elsewhere = IsolatedClient(client.application, client.response_wrapper, use_cookies=True)
+    elsewhere.post("/login", data={"username": "fac", "password": PASSWORD, "remember": "1"})
+    assert client.get("/login").status_code == 200  # a session with only the form's token
+    client.set_cookie("remember_token", elsewhere.get_cookie("remember_token").value)
+    assert client.get("/cases").status_code == 200
+
+
+def test_a_session_used_from_another_browser_is_ended(client, team):
+    client.post("/login", data={"username": "fac", "password": PASSWORD},
+                headers={"User-Agent": "Tablet A"})
+    assert client.get("/cases", headers={"User-Agent": "Tablet A"}).status_code == 200
+    answer = client.get("/cases", headers={"User-Agent": "Someone else"})
+    assert answer.status_code == 302 and "/login" in answer.headers["Location"]
+    assert client.get("/cases", headers={"User-Agent": "Tablet A"}).status_code == 302
+
+
 def test_remember_me_sets_a_cookie_only_when_asked(client, team):
     response = client.post("/login", data={"username": "fac", "password": PASSWORD, "remember": "1"})
     assert "remember_token" in response.headers.get("Set-Cookie", "")
