@@ -18,7 +18,7 @@ from markupsafe import Markup
 from sqlalchemy import Select, Subquery, bindparam, func, select, true
 from sqlalchemy.orm import aliased
 
-from ..database import utcnow
+from ..database import end_read, utcnow
 from ..errors import NotFound, TooMany, ValidationError
 from ..extensions import db
 from ..i18n import _l
@@ -338,10 +338,11 @@ def my_cases():
     found, notices = _page_of_cases(viewer, query, state, category)
     category_names, category_options = _category_words()
     filters = {"q": query, "state": state, "category": category}
+    shown = _notices(viewer, notices["flags"], found, notices["params"])
+    end_read()  # the page reads nothing more: a COMMIT keeps the worker's prepared statements
     return render_template(
         "cases/list.html", cases=_case_rows(found.items, viewer, category_names), **found.fields(),
-        filters=filters, page_url=_page_url(filters) if found.pages > 1 else None,
-        **_notices(viewer, notices["flags"], found, notices["params"]),
+        filters=filters, page_url=_page_url(filters) if found.pages > 1 else None, **shown,
         state_select=_filter_select("state", _state_options(), state),
         category_select=_filter_select("category", category_options, category),
         _=page_gettext(),  # the page's fixed words, remembered per language

@@ -5,9 +5,9 @@ read is ended (database.write_transaction), on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import event, select, text, update
 
-from caseflow.database import keep_through_writes, write_transaction
+from caseflow.database import end_read, keep_through_writes, write_transaction
 from caseflow.extensions import db
 from caseflow.models import Case, User
 from caseflow.services.locking import lock_case
@@ -82,3 +82,32 @@ def test_what_the_read_remembered_for_its_transaction_is_not_carried_into_the_wr
 
     with write_transaction():
         assert per_transaction("the question", lambda: "asked again") == "asked again"
+
+
+def test_a_read_is_ended_with_a_commit_which_keeps_psycopgs_prepared_statements(app, make, team):
+    """end_read: a COMMIT, not the ROLLBACK of the session's close; psycopg forgets the
+    statements it prepared on the connection at a rollback (its DEALLOCATE ALL)."""
+    case_id = make.case(team.facilitator, to="intervention").id
+    db.session.rollback()
+    _read_as_a_request_does(team.facilitator.id, case_id)
+    connection = db.session.connection()
+    ended = []
+    event.listen(connection, "commit", lambda _c: ended.append("commit"))
+    event.listen(connection, "rollback", lambda _c: ended.append("rollback"))
+    end_read()
+    assert ended == ["commit"] and not db.session().in_transaction()
+    end_read()  # nothing to end
+    assert ended == ["commit"]
+
+
+def test_a_read_that_wrote_is_not_committed_by_end_read(app, make, team):
+    case_id = make.case(team.facilitator, to="intervention").id
+    db.session.rollback()
+    case = _read_as_a_request_does(team.facilitator.id, case_id)
+    before = case.risk_level
+    case.risk_level = "tinggi" if before != "tinggi" else "rendah"
+    db.session.flush()
+    end_read()
+    assert db.session().in_transaction()  # left to the rollback of the request's end
+    db.session.rollback()
+    assert db.session.get(Case, case_id).risk_level == before

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import url_for
+from sqlalchemy import event
 
 from caseflow.database import simulated_time, utcnow
 from caseflow.extensions import db
@@ -162,3 +163,24 @@ def test_the_menu_marks_each_page_its_own_entry_though_made_once(signed_in, team
         clients = client.get("/clients").get_data(as_text=True)
         assert '<a href="/cases" aria-current="page">' in cases and '<a href="/clients">' in cases
         assert '<a href="/clients" aria-current="page">' in clients and '<a href="/cases">' in clients
+
+
+def test_the_list_ends_its_read_with_a_commit(signed_in, team, make):
+    """A read-only page ended with a ROLLBACK would make psycopg forget the worker's
+    prepared statements (database.end_read): the list commits its read instead."""
+    make.case(team.facilitator, to="intervention")
+    client = signed_in(team.facilitator)
+    ended = []
+
+    def note(what):
+        return lambda _connection: ended.append(what)
+
+    listeners = [(db.engine, "commit", note("commit")), (db.engine, "rollback", note("rollback"))]
+    for target, name, listener in listeners:
+        event.listen(target, name, listener)
+    try:
+        assert client.get("/cases").status_code == 200
+    finally:
+        for target, name, listener in listeners:
+            event.remove(target, name, listener)
+    assert ended == ["commit"]
