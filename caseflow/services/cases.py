@@ -1030,8 +1030,12 @@ def _reading_statements(with_steps: bool, with_lists: bool, steps_before: bool,
     newest_first = (Step.occurred_at.desc(), Step.id.desc())
     steps = select(Step).where(Step.case_id == bindparam("case_id")).order_by(*newest_first)
     # A page shows values, with each step's recorder by name: no objects, no second query.
-    steps_shown = (select(*(getattr(Step, name) for name in StepShown._fields[:-1]), User.full_name)
-                   .outerjoin(User, User.id == Step.recorded_by_id)
+    # The name is a subquery of the row, not a join: PostgreSQL looks it up for the page's
+    # rows only, after the LIMIT. Joined, the planner (trusting a case's few steps in its
+    # statistics) sorted all the case's steps by recorder to merge them with the users,
+    # then took the page: 3.6 ms of a 2,400-step case's page, 0.3 ms this way.
+    recorder = select(User.full_name).where(User.id == Step.recorded_by_id).scalar_subquery()
+    steps_shown = (select(*(getattr(Step, name) for name in StepShown._fields[:-1]), recorder)
                    .where(Step.case_id == bindparam("case_id")).order_by(*newest_first))
     if steps_before:
         before_at, before_id = bindparam("before_at"), bindparam("before_id")
