@@ -563,7 +563,9 @@ def render_case(case_id: int, status: int = 200, **kwargs: Any):
                                       recorders=True)
     if reading.unread is not None:  # the menu's count came with the case
         navigation.known_count(notifications.unread_count, reading.unread)
-    return render_template("cases/show.html", **_case_context(reading, **kwargs)), status
+    context = _case_context(reading, **kwargs)
+    end_read()  # a side list read after the case's transaction: a COMMIT keeps prepared statements
+    return render_template("cases/show.html", **context), status
 
 
 @bp.route("/cases/<int:case_id>")

@@ -4,7 +4,7 @@ its field with nothing saved, conflicts, what other roles may see."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -394,3 +394,31 @@ def test_supervisor_registers_a_client_and_opens_a_case_for_a_team_member(signed
     assert opened.status_code == 303
     sync()
     assert db.session.execute(select(Case)).scalar_one().facilitator_id == team.facilitator2.id
+
+
+def test_the_case_page_ends_the_read_of_its_side_lists_with_a_commit(signed_in, team, make):
+    """The side lists are read after the case's transaction; a ROLLBACK at the request's
+    end would make psycopg forget the worker's prepared statements (database.end_read)."""
+    from sqlalchemy import event
+
+    from caseflow.database import utcnow
+    from caseflow.services.agenda import plan_visit
+
+    case = make.case(team.facilitator, to="intervention")
+    plan_visit(Actor(user=team.facilitator), case.id, {"step_type": "home_visit", "planned_at": (
+        utcnow().replace(microsecond=0) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")})
+    client = signed_in(team.facilitator)
+    assert client.get(f"/cases/{case.id}").status_code == 200
+    ended = []
+    listeners = [("commit", lambda _c: ended.append("commit")), ("rollback", lambda _c: ended.append("rollback"))]
+    for name, listener in listeners:
+        event.listen(db.engine, name, listener)
+    try:
+        page = client.get(f"/cases/{case.id}")
+    finally:
+        for name, listener in listeners:
+            event.remove(db.engine, name, listener)
+    assert page.status_code == 200 and 'id="visits"' in page.get_data(as_text=True)
+    # The case's read with its record, then the side lists' read (SQLite also commits the
+    # user's read before its write): no rollback.
+    assert ended[-2:] == ["commit", "commit"] and "rollback" not in ended
