@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import aliased
 
 from ..models import (
@@ -27,6 +28,7 @@ from ..models import (
     InterventionPlan,
     PpksCategory,
     Province,
+    SignOff,
     TerminationRequest,
     User,
 )
@@ -148,7 +150,7 @@ class CaseShown:
     plan: PlanShown | None
     evaluation: EvaluationShown | None
     termination: Values | None
-    sign_offs: list[Any]  # the SignOff objects (read_case reads them only when there are some)
+    sign_offs: list[Values]  # sign_off_columns' values (read_case reads them only when there are some)
 
     is_overdue = Case.is_overdue
     has_step_recorded_since = Case.has_step_recorded_since
@@ -178,3 +180,33 @@ class CaseShown:
 
     def __repr__(self) -> str:
         return f"<Case {self.number} {self.state} v{self.version} (shown)>"
+
+
+# A case's sign-offs as its page and the API's detail show them: the request's columns,
+# with who asked and who decided by name (the page names them; as objects, with the two
+# users joined, reading one request cost about 0.25 ms more of Python).
+_Requester, _Decider = aliased(User), aliased(User)
+_SIGN_OFF_NAMES = tuple(column.key for column in SignOff.__table__.columns)
+
+
+def sign_offs_statement() -> Any:
+    """A case's sign-offs (bound parameter case_id) in the order of Case.sign_offs."""
+    return (select(*(getattr(SignOff, name) for name in _SIGN_OFF_NAMES), _Requester.full_name,
+                   _Decider.full_name)
+            .join(_Requester, _Requester.id == SignOff.requested_by_id)
+            .outerjoin(_Decider, _Decider.id == SignOff.decided_by_id)
+            .where(SignOff.case_id == bindparam("case_id")).order_by(SignOff.requested_at))
+
+
+def sign_offs_shown(rows: list[Any]) -> list[Values]:
+    """sign_offs_statement's rows as values named as SignOff's (with `requested_by` and
+    `decided_by` naming their users: `id`, `full_name`)."""
+    width = len(_SIGN_OFF_NAMES)
+    shown = []
+    for row in rows:
+        sign_off = Values(dict(zip(_SIGN_OFF_NAMES, row[:width], strict=True)))
+        sign_off.requested_by = Values({"id": sign_off.requested_by_id, "full_name": row[width]})
+        sign_off.decided_by = (None if sign_off.decided_by_id is None
+                               else Values({"id": sign_off.decided_by_id, "full_name": row[width + 1]}))
+        shown.append(sign_off)
+    return shown

@@ -1047,11 +1047,8 @@ def _reading_statements(with_steps: bool, with_lists: bool, steps_before: bool,
                  .where(Case.id == bindparam("case_id")).with_for_update(of=Case)),
         "extras": len(extra),
         # As the relationships order them (Case.sign_offs; Evaluation.ratings has no order).
-        # Who asked and who decided are named by the page: read with them (the case's
-        # facilitator is a value, not an object of the session that would answer them).
-        "sign_offs": (select(SignOff).where(SignOff.case_id == bindparam("case_id"))
-                      .options(joinedload(SignOff.requested_by), joinedload(SignOff.decided_by))
-                      .order_by(SignOff.requested_at).execution_options(**fresh)),
+        # Who asked and who decided are named by the page: read with them, as values.
+        "sign_offs": case_shown.sign_offs_statement(),
         "ratings": (select(GoalRating).where(GoalRating.evaluation_id == bindparam("evaluation_id"))
                     .execution_options(**fresh)),
         "steps": steps.limit(bindparam("limit")),
@@ -1125,7 +1122,8 @@ def _load_case_for_reading(case_id: int, with_steps: bool, with_lists: bool,
     if rest[0] is not None:  # its actions' guard asks (workflow/guards.py)
         remember_step_in_stage(case, rest[0])
     if rest[1]:
-        case.sign_offs = list(db.session.execute(statements["sign_offs"], {"case_id": case_id}).scalars())
+        case.sign_offs = case_shown.sign_offs_shown(
+            db.session.connection().execute(statements["sign_offs"], {"case_id": case_id}).all())
     if case.evaluation is not None:
         case.evaluation.ratings = list(db.session.execute(
             statements["ratings"], {"evaluation_id": case.evaluation.id}).scalars())

@@ -422,3 +422,20 @@ def test_the_case_page_ends_the_read_of_its_side_lists_with_a_commit(signed_in, 
     # The case's read with its record, then the side lists' read (SQLite also commits the
     # user's read before its write): no rollback.
     assert ended[-2:] == ["commit", "commit"] and "rollback" not in ended
+
+
+def test_the_case_page_names_who_asked_and_who_rejected(signed_in, team, make):
+    """The sign-offs are read as values with their users' names (case_shown.sign_offs_shown)."""
+    case = make.case(team.facilitator, to="termination_review")
+    client = signed_in(team.facilitator)
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert f"oleh {team.facilitator.full_name})" in page  # waiting: who asked
+    db.session.refresh(case)
+    pending = case.pending_sign_off
+    detail = client.get(f"/api/v1/cases/{case.id}").get_json()["pending_sign_off"]
+    assert detail["id"] == pending.id and detail["requested_by_id"] == team.facilitator.id
+    assert detail["requested_trigger"] == pending.requested_trigger and detail["decision"] is None
+    case_services.decide_sign_off(Actor(user=team.supervisor), pending.id, {"decision": "reject", "reason": "Belum"})
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert f"{team.supervisor.full_name} menolak pengajuan" in page and "<blockquote>Belum</blockquote>" in page
+    assert client.get(f"/api/v1/cases/{case.id}").get_json()["pending_sign_off"] is None
