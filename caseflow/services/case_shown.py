@@ -25,6 +25,7 @@ from ..models import (
     Client,
     Evaluation,
     Goal,
+    GoalRating,
     InterventionPlan,
     PpksCategory,
     Province,
@@ -67,7 +68,7 @@ class PlanShown(Values):
 
 
 class EvaluationShown(Values):
-    ratings: list[Any]  # the GoalRating objects (read_case reads them only when there is an evaluation)
+    ratings: list[Values]  # ratings_shown (read_case reads them only when there is an evaluation)
 
     def values(self) -> dict[str, Any]:
         return {key: value for key, value in self.__dict__.items() if key != "ratings"}
@@ -210,3 +211,18 @@ def sign_offs_shown(rows: list[Any]) -> list[Values]:
                                else Values({"id": sign_off.decided_by_id, "full_name": row[width + 1]}))
         shown.append(sign_off)
     return shown
+
+
+_RATING_NAMES = tuple(column.key for column in GoalRating.__table__.columns)
+
+
+def ratings_statement() -> Any:
+    """An evaluation's ratings (bound parameter evaluation_id), as Evaluation.ratings reads
+    them (in no order of its own)."""
+    return (select(*(getattr(GoalRating, name) for name in _RATING_NAMES))
+            .where(GoalRating.evaluation_id == bindparam("evaluation_id")))
+
+
+def ratings_shown(rows: list[Any]) -> list[Values]:
+    """ratings_statement's rows as values named as GoalRating's columns."""
+    return [Values(dict(zip(_RATING_NAMES, row, strict=True))) for row in rows]

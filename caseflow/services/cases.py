@@ -1026,7 +1026,6 @@ def _reading_statements(with_steps: bool, with_lists: bool, steps_before: bool,
               if with_steps else [])
     # A page (with its lists) also shows the menu's count of the reader's unread notifications.
     extra += [*(make() for make in CASE_PAGE_LISTS.values()), notifications.unread_of_bound_user()] if with_lists else []
-    fresh = {"populate_existing": True}
     newest_first = (Step.occurred_at.desc(), Step.id.desc())
     steps = select(Step).where(Step.case_id == bindparam("case_id")).order_by(*newest_first)
     # A page shows values, with each step's recorder by name: no objects, no second query.
@@ -1049,8 +1048,7 @@ def _reading_statements(with_steps: bool, with_lists: bool, steps_before: bool,
         # As the relationships order them (Case.sign_offs; Evaluation.ratings has no order).
         # Who asked and who decided are named by the page: read with them, as values.
         "sign_offs": case_shown.sign_offs_statement(),
-        "ratings": (select(GoalRating).where(GoalRating.evaluation_id == bindparam("evaluation_id"))
-                    .execution_options(**fresh)),
+        "ratings": case_shown.ratings_statement(),
         "steps": steps.limit(bindparam("limit")),
         "steps_shown": steps_shown.limit(bindparam("limit")),
     }
@@ -1125,8 +1123,8 @@ def _load_case_for_reading(case_id: int, with_steps: bool, with_lists: bool,
         case.sign_offs = case_shown.sign_offs_shown(
             db.session.connection().execute(statements["sign_offs"], {"case_id": case_id}).all())
     if case.evaluation is not None:
-        case.evaluation.ratings = list(db.session.execute(
-            statements["ratings"], {"evaluation_id": case.evaluation.id}).scalars())
+        case.evaluation.ratings = case_shown.ratings_shown(db.session.connection().execute(
+            statements["ratings"], {"evaluation_id": case.evaluation.id}).all())
     return case, rest[2:]
 
 
