@@ -47,7 +47,7 @@ BUDGETS = {
     # (PostgreSQL: + the sealing lock, taken once too).
     "api_outbox_earlier_days": 15,
     "sign_off_queue": 3,  # the requests as values with the menu's count (services/sign_off_queue.py)
-    "team_page": 8,  # figures' three; the overdue counts; the team with sessions, sync and menu count; the requests
+    "team_page": 4,  # the team with its figures, sessions, sync and menu count (one statement); the requests
     "audit_history": 9,  # the read recorded; actors with the counts; the page (+ goals, earlier cases if named)
     # A move with an idempotency key; PostgreSQL counts 7 (no BEGIN statements; the move's
     # stays go in its case's UPDATE).

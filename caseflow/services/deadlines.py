@@ -168,14 +168,23 @@ def _waiting_for_decision():
     return exists().where(SignOff.case_id == Case.id, SignOff.decision.is_(None))
 
 
+def overdue_states() -> tuple[str, ...]:
+    """The stages a case can be overdue in: every workflow's stages but its final ones."""
+    return tuple(s for w in engines().values() for s in w.definition.stage_order() if not w.is_final(s))
+
+
+def overdue_conditions(now: Any, states: tuple[str, ...] | None = None) -> list:
+    """The conditions on Case of an open case whose stage deadline passed by `now` (an
+    instant, or a bound parameter for a statement built once) and that waits for no
+    decision: the facilitator's to act on. `states`: `overdue_states()`, if already known."""
+    return [Case.state.in_(states if states is not None else overdue_states()), Case.stage_due_at.is_not(None),
+            Case.stage_due_at <= now, not_(_waiting_for_decision())]
+
+
 def overdue_with_facilitators(viewer: User, now: datetime | None = None):
     """The viewer's open cases whose stage deadline passed and that wait for no decision:
     the facilitator's to act on (a statement over Case)."""
-    now = now or utcnow()
-    open_states = [s for w in engines().values() for s in w.definition.stage_order() if not w.is_final(s)]
-    return access.visible_cases(viewer, select(Case)).where(
-        Case.state.in_(open_states), Case.stage_due_at.is_not(None), Case.stage_due_at <= now,
-        not_(_waiting_for_decision()))
+    return access.visible_cases(viewer, select(Case)).where(*overdue_conditions(now or utcnow()))
 
 
 def overdue_counts_by_facilitator(viewer: User, now: datetime | None = None) -> dict[int, int]:

@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Select, Subquery, bindparam, func, select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.sql.selectable import ScalarSelect
 
@@ -256,25 +256,32 @@ class TeamMember(NamedTuple):
     active: bool
     last_supervised: date | None
     sync: SyncHealth
+    figures: tuple  # the values of the figures joined to the team, in their order (0 for none)
 
 
 @functools.cache
-def _team_statement() -> Select:
-    """The team with when each was last supervised and their sync health: built once per
-    process (building it costs more Python than reading it)."""
-    return sync_health.with_health(
+def _team_statement(figures: tuple[Subquery, ...]) -> Select:
+    """The team with when each was last supervised, their sync health, the figures of
+    `figures` and the menu's unread count: built once per process and set of figures
+    (building it costs more Python than reading it)."""
+    statement = sync_health.with_health(
         select(User.id, User.full_name, User.username, User.active, last_supervised_day())
         .where(User.supervisor_id == bindparam("supervisor_id"), User.role == Role.FACILITATOR)
         .order_by(User.active.desc(), User.full_name, User.id))
+    for subquery in figures:
+        statement = statement.outerjoin(subquery, subquery.c.facilitator_id == User.id).add_columns(
+            *(func.coalesce(column, 0) for column in subquery.c if column.key != "facilitator_id"))
+    return statement.add_columns(notifications.unread_of_bound_user())
 
 
-def team_overview(supervisor: User, *extra: Any) -> tuple[list[TeamMember], tuple | None]:
+def team_overview(supervisor: User, figures: tuple[Subquery, ...] = (),
+                  params: dict[str, Any] | None = None) -> tuple[list[TeamMember], int | None]:
     """The supervisor's own team (active first, by name), each with when they were last
-    supervised and their sync health, in one statement; and the values of `extra` (scalar
-    subqueries that do not depend on the row) read with them: None for an empty team."""
-    statement = _team_statement()
-    if extra:
-        statement = statement.add_columns(*extra)
-    rows = db.session.execute(statement, {"supervisor_id": supervisor.id}).all()
-    members = [TeamMember(*row[:5], SyncHealth(*row[5:9])) for row in rows]
-    return members, (tuple(rows[0][9:]) if rows else None)
+    supervised, their sync health and the values of `figures` (subqueries of a
+    `facilitator_id` and figures, made once, whose bound parameters `params` gives), in one
+    statement; and the supervisor's unread notifications read with them: None for an
+    empty team."""
+    rows = db.session.execute(_team_statement(figures),
+                              {**(params or {}), "supervisor_id": supervisor.id, "user_id": supervisor.id}).all()
+    members = [TeamMember(*row[:5], SyncHealth(*row[5:9]), tuple(row[9:-1])) for row in rows]
+    return members, (rows[0][-1] if rows else None)

@@ -72,17 +72,15 @@ def team():
     """Each facilitator's open cases, overdue cases and cases resolved this month."""
     viewer = current_user._get_current_object()
     month_start = _month_start()
-    open_by = figures.tally("in_progress", figures.Filters(), viewer, by="facilitator")
     # Overdue against whoever must act: a case waiting for a decision is the supervisor's.
-    overdue_by = deadlines.overdue_counts_by_facilitator(viewer)
-    resolved_by = figures.tally("resolved", figures.Filters(start=month_start), viewer, by="facilitator")
-    team, menu = supervision_records.team_overview(viewer, notifications.unread_statement(viewer))
+    team_figures = figures.team_member_figures(deadlines.overdue_conditions, deadlines.overdue_states())
+    team, menu = supervision_records.team_overview(viewer, team_figures, {
+        "now": utcnow(), "period_start": figures.Filters(start=month_start).start_at})
     if menu is not None:  # the menu's count came with the team
-        navigation.known_count(notifications.unread_count, menu[0])
+        navigation.known_count(notifications.unread_count, menu)
     rows = [
-        {"user": member, "open": open_by.get(member.id, 0), "overdue": overdue_by.get(member.id, 0),
-         "resolved": resolved_by.get(member.id, 0), "last_supervised": member.last_supervised,
-         "sync": member.sync, "late": member.sync.late}
+        {"user": member, "open": member.figures[0], "overdue": member.figures[1], "resolved": member.figures[2],
+         "last_supervised": member.last_supervised, "sync": member.sync, "late": member.sync.late}
         for member in team
     ]
     totals = {key: sum(row[key] for row in rows) for key in ("open", "overdue", "resolved", "late")}

@@ -3,14 +3,16 @@ overdue list — refused input named at its field with nothing saved."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from caseflow.database import simulated_time, utcnow
 from caseflow.extensions import db
 from caseflow.models import SignOff
 from caseflow.services import evaluation
 from caseflow.services.context import Actor
-from tests.support.queries import events, fresh
+from tests.support.queries import events, fresh, reload
 
 
 def test_supervisor_lands_on_the_team_overview(signed_in, team, make):
@@ -162,3 +164,47 @@ def test_overdue_lists_the_teams_late_cases_only(app, signed_in, team, make):
     assert late.number in page.text
     assert on_time.number not in page.text and elsewhere.number not in page.text
     assert f"/team/cases/{late.id}/reassign" in page.text
+
+
+def _team_table(page: str) -> dict[str, tuple[int, int, int]]:
+    """{facilitator's name: (open, overdue, resolved this month)} as the team page shows them."""
+    rows = {}
+    for row in page.split("<tbody>")[1].split("</tbody>")[0].split("<tr>")[1:]:
+        name = row.split('<th scope="row">')[1].split(" <span")[0]
+        cells = [re.sub(r"<[^>]+>", "", cell.split("</td>")[0]).strip() for cell in row.split('class="num">')[1:4]]
+        rows[name] = tuple(int(cell) for cell in cells)
+    return rows
+
+
+def test_team_page_figures_are_the_viewers_figures(signed_in, team, make):
+    """The team's table counts what the figures count in the supervisor's scope (open
+    cases, cases overdue against the facilitator, resolved since the first of the month),
+    while the supervisor also acts for another team whose cases stay out of the rows."""
+    from caseflow.reports import figures
+    from caseflow.services import deadlines
+    from caseflow.services.sign_off_policy import delegate_supervisor
+
+    with simulated_time(utcnow() - timedelta(days=70)):
+        make.case(team.facilitator, to="resolved", supervisor=team.supervisor)  # resolved months ago
+        make.case(team.facilitator, to="assessment")  # long overdue
+        make.case(team.facilitator2, to="termination_review")  # waiting: the supervisor's to act on
+    make.case(team.facilitator, to="evaluation")
+    make.case(team.facilitator2, to="resolved", supervisor=team.supervisor)
+    make.case(team.facilitator2, to="planning")
+    make.case(team.other_facilitator, to="assessment")
+    today = utcnow().date()
+    delegate_supervisor(Actor(user=team.other_supervisor), {
+        "acting_id": team.supervisor.id, "starts_on": str(today - timedelta(days=1)),
+        "ends_on": str(today + timedelta(days=7)), "reason": "Cuti"})
+    client = signed_in(team.supervisor)
+    page = client.get("/team")
+    viewer = reload(team.supervisor)
+    month_start = utcnow().astimezone(ZoneInfo(viewer.timezone)).date().replace(day=1)
+    open_by = figures.tally("in_progress", figures.Filters(), viewer, by="facilitator")
+    overdue_by = deadlines.overdue_counts_by_facilitator(viewer)
+    resolved_by = figures.tally("resolved", figures.Filters(start=month_start), viewer, by="facilitator")
+    assert open_by[team.other_facilitator.id] == 1  # the acting supervisor's scope holds the other team
+    expected = {member.full_name: (open_by.get(member.id, 0), overdue_by.get(member.id, 0),
+                                   resolved_by.get(member.id, 0)) for member in (team.facilitator, team.facilitator2)}
+    assert _team_table(page.text) == expected
+    assert expected == {team.facilitator.full_name: (2, 1, 0), team.facilitator2.full_name: (2, 0, 1)}

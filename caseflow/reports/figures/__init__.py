@@ -21,8 +21,9 @@ raw tables; both give the same numbers (tests/reports/test_rollup.py).
 By subject: `scope` (filters, whose cases), `stages` (the workflow's vocabulary),
 `populations` (the counted figures), `counts` (totals, breakdowns and the cases behind
 them), `rates`, `durations`, `workload` (caseload), `monthly` (tables per month),
-`summary` (a dashboard's headline and comparisons), `aftercare` (cases followed after
-their resolution: counted populations, raw only), `referrals` (referrals counted per kind
+`summary` (a dashboard's headline and comparisons), `team` (the team page's figures per
+facilitator), `aftercare` (cases followed after their resolution: counted populations,
+raw only), `referrals` (referrals counted per kind
 of service, raw only); `sql` (expressions for both databases), `memo` (once per
 transaction) and `sealed` (what figures ask of sealed months).
 """
@@ -63,6 +64,7 @@ from .scope import Filters
 from .sql import month_of
 from .stages import final_stages, open_stages, outcome_stages
 from .summary import aftercare_summary, comparison, comparisons_for, headline
+from .team import team_member_figures
 from .workload import caseload, caseload_summary
 
 __all__ = [
@@ -78,6 +80,7 @@ __all__ = [
     "POPULATIONS",
     "WITHIN_DAYS",
     "Filters",
+    "team_member_figures",
     "caseload",
     "caseload_summary",
     "comparison",
