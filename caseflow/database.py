@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 from psycopg.pq import ExecStatus
 from sqlalchemy import DateTime, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
@@ -144,6 +144,27 @@ def _lazily_described_cursor():
             return None
 
     return Cursor
+
+
+def read_one_before_begin(connection: Connection, statement: Any, parameters: dict[str, Any]) -> Any:
+    """`connection.execute(statement, parameters).one_or_none()`, sent on PostgreSQL outside
+    any transaction when none has begun on the connection yet (psycopg then sends no BEGIN
+    before it). A request whose only statement is this read — the signed-in user's, at every
+    request — then ends without a ROLLBACK either: two of its three round trips (about 35 µs
+    of client CPU each) saved. What follows begins its transaction as before, with its own
+    first statement. At READ COMMITTED a read sees what is committed when it starts, inside a
+    transaction or not; and a plain read takes no lock a transaction would keep. Anywhere
+    else (SQLite, a transaction already begun, another driver) it runs as usual."""
+    driver = connection.connection.driver_connection
+    if (connection.dialect.driver != "psycopg" or driver.autocommit
+            or driver.pgconn.transaction_status != psycopg.pq.TransactionStatus.IDLE):
+        return connection.execute(statement, parameters).one_or_none()
+    driver.autocommit = True
+    try:
+        return connection.execute(statement, parameters).one_or_none()
+    finally:
+        # Always back: every later statement on the connection belongs in a transaction.
+        driver.autocommit = False
 
 
 def configure_engine(engine: Engine, busy_timeout_ms: int) -> None:

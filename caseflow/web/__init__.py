@@ -9,7 +9,7 @@ from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 
-from ..database import forget_kept, keep_through_writes
+from ..database import forget_kept, keep_through_writes, read_one_before_begin
 from ..extensions import db, login_manager
 from ..i18n import _l
 from ..models import User
@@ -77,7 +77,10 @@ def _read_user(session, user_id: int) -> User | None:
     hash, the offline key) are expired rather than deferred: the first one used reads both
     (as services.cases does with the sign-off it inserts)."""
     statement, keys = _user_statement(request.endpoint in READS_OFFLINE_KEY)
-    row = session.connection().execute(statement, {"user_id": user_id}).one_or_none()
+    # Before the request's transaction begins (PostgreSQL): a request that reads nothing
+    # else — the tablet's session question, the start page's redirect — sends no BEGIN and
+    # no ROLLBACK at all.
+    row = read_one_before_begin(session.connection(), statement, {"user_id": user_id})
     if row is None:
         return None
     user = User.__mapper__.class_manager.new_instance()
