@@ -1,11 +1,12 @@
 """Extensions are created here and bound to the application in create_app()."""
 
-from flask import session
+from flask import request, session
 from flask.globals import request_ctx
 from flask_babel import Babel
 from flask_limiter import Limiter as _FlaskLimiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager as _FlaskLoginManager
+from flask_login.utils import _create_identifier
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
@@ -75,10 +76,33 @@ class LoginManager(_FlaskLoginManager):
     after the answer to the sign-in, it replaced the new session: the person was back on
     the sign-in page. It also cleared a "remember me" cookie before it could be read."""
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._session_identifier_generator = self._session_identifier
+        self._identifiers: dict[tuple[str | None, ...], str] = {}
+
     def _session_protection_failed(self) -> bool:
         if "_user_id" not in session:
             return False
         return super()._session_protection_failed()
+
+    def _session_identifier(self) -> str:
+        """Flask-Login's identifier of the browser a session belongs to (a SHA-512 of the
+        address and the User-Agent, compared at every request with a signed-in user),
+        remembered per address, forwarded-for and User-Agent header — all it is made of —
+        instead of hashed anew at every request (7 µs). Made by Flask-Login's own function."""
+        environ = request.environ
+        key = (environ.get("HTTP_X_FORWARDED_FOR"), environ.get("REMOTE_ADDR"), environ.get("HTTP_USER_AGENT"))
+        identifier = self._identifiers.get(key)
+        if identifier is None:
+            if len(self._identifiers) >= _KEPT_IDENTIFIERS:
+                self._identifiers.clear()
+            identifier = self._identifiers[key] = _create_identifier()
+        return identifier
+
+
+# Browsers (address and User-Agent) whose session identifier is kept: a tablet each.
+_KEPT_IDENTIFIERS = 4096
 
 
 # Objects stay readable after a service commits (the view renders what it just saved);
