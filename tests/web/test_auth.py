@@ -99,6 +99,27 @@ def test_a_session_used_from_another_browser_is_ended(client, team):
     assert client.get("/cases", headers={"User-Agent": "Tablet A"}).status_code == 302
 
 
+def test_the_kept_session_identifier_is_flask_logins_own(app):
+    """Made once per address, forwarded-for and User-Agent header (extensions.LoginManager),
+    and the same as Flask-Login makes it for each."""
+    from flask_login.utils import _create_identifier
+
+    from caseflow.extensions import login_manager
+
+    browsers = [{}, {"User-Agent": "Tablet A"}, {"User-Agent": "Tablet B"},
+                {"User-Agent": "Tablet A", "X-Forwarded-For": "10.0.0.7, 10.0.0.1"},
+                {"User-Agent": "Tablet A", "X-Forwarded-For": "10.0.0.8"}]
+    made = set()
+    for _ in range(2):
+        for headers in browsers:
+            for address in ("127.0.0.1", "192.0.2.9"):
+                with app.test_request_context("/cases", headers=headers, environ_base={"REMOTE_ADDR": address}):
+                    identifier = login_manager._session_identifier_generator()
+                    assert identifier == _create_identifier()
+                    made.add(identifier)
+    assert len(made) == 8  # the forwarded-for address stands for the address when given
+
+
 def test_remember_me_sets_a_cookie_only_when_asked(client, team):
     response = client.post("/login", data={"username": "fac", "password": PASSWORD, "remember": "1"})
     assert "remember_token" in response.headers.get("Set-Cookie", "")
