@@ -101,6 +101,4 @@ def init_app(app: Flask) -> None:
     # same new-style gettext in one call.
     app.jinja_env.globals.update(_=template_gettext, gettext=template_gettext)
 
-    @app.context_processor
-    def locale_context() -> dict:
-        return {"get_locale": get_locale}
+    app.jinja_env.globals["get_locale"] = get_locale  # a global: the same at every page

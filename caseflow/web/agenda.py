@@ -52,9 +52,10 @@ def item_link(item: AgendaItem) -> str:
     return url_for("cases.show", case_id=item.case_id, _anchor=anchors.get(item.kind))
 
 
-@bp.app_context_processor
-def _agenda_context() -> dict[str, Any]:
-    return {"agenda_labels": agenda_labels, "agenda_item_link": item_link}
+# Template globals, not a context processor: the same at every page (see
+# web.formatting.init_app).
+bp.add_app_template_global(agenda_labels, "agenda_labels")
+bp.add_app_template_global(item_link, "agenda_item_link")
 
 
 @bp.route("/agenda")

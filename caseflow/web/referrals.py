@@ -160,9 +160,9 @@ def overdue_referrals() -> list[Referral]:
     return referral_services.overdue_with_cases(current_user)
 
 
-@bp.app_context_processor
-def _followup_labels() -> dict[str, Any]:
-    return {"followup_labels": followup_labels}
+# A template global, not a context processor: the same at every page, so not made and
+# merged into each page's context (see web.formatting.init_app).
+bp.add_app_template_global(followup_labels, "followup_labels")
 
 
 @bp.app_template_global()

@@ -45,9 +45,9 @@ def _period_args(period: progress.Period) -> dict[str, str]:
     return {"period": period.kind, "start": period.start.isoformat()}
 
 
-@bp.app_context_processor
-def _targets_context() -> dict[str, Any]:
-    return {"target_measures": MEASURES}
+# A template global, not a context processor: the same at every page (see
+# web.formatting.init_app).
+bp.add_app_template_global(MEASURES, "target_measures")
 
 
 @bp.route("/targets")
