@@ -17,7 +17,7 @@ import psycopg
 from psycopg.pq import ExecStatus
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
@@ -402,6 +402,20 @@ def end_read() -> None:
     if session.info.get(_FLUSHED) or session.new or session.dirty or session.deleted:
         return
     session.commit()
+
+
+def end_request_read(exception: BaseException | None = None) -> None:
+    """At every request's end (a teardown): its read, if it wrote nothing, ends with
+    end_read's COMMIT rather than the session close's ROLLBACK, so that no request — a
+    page, an API read, the session question, a refusal answered with 4xx — makes psycopg
+    forget the worker's prepared statements. A request that raised is left to the rollback,
+    as is a transaction that cannot commit (a statement in it failed)."""
+    if exception is not None:
+        return
+    try:
+        end_read()
+    except SQLAlchemyError:
+        db.session.rollback()
 
 
 def after_transaction(work: Callable[[], None]) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 
-from ..database import forget_kept, keep_through_writes, read_one_before_begin
+from ..database import end_request_read, forget_kept, keep_through_writes, read_one_before_begin
 from ..extensions import db, login_manager
 from ..i18n import _l
 from ..models import User
@@ -118,8 +118,9 @@ def init_app(app: Flask) -> None:
         return user
 
     @app.teardown_request
-    def forget_the_requests_user(_exception=None) -> None:
+    def end_the_requests_read(exception=None) -> None:
         forget_kept()
+        end_request_read(exception)  # a COMMIT keeps the worker's prepared statements
 
     request_input.init_app(app)  # before every other check reads the request
     navigation.init_app(app)

@@ -18,7 +18,7 @@ from markupsafe import Markup
 from sqlalchemy import Select, Subquery, bindparam, func, select, true
 from sqlalchemy.orm import aliased
 
-from ..database import end_read, utcnow
+from ..database import utcnow
 from ..errors import NotFound, TooMany, ValidationError
 from ..extensions import db
 from ..i18n import _l
@@ -339,7 +339,6 @@ def my_cases():
     category_names, category_options = _category_words()
     filters = {"q": query, "state": state, "category": category}
     shown = _notices(viewer, notices["flags"], found, notices["params"])
-    end_read()  # the page reads nothing more: a COMMIT keeps the worker's prepared statements
     return render_template(
         "cases/list.html", cases=_case_rows(found.items, viewer, category_names), **found.fields(),
         filters=filters, page_url=_page_url(filters) if found.pages > 1 else None, **shown,
@@ -564,7 +563,6 @@ def render_case(case_id: int, status: int = 200, **kwargs: Any):
     if reading.unread is not None:  # the menu's count came with the case
         navigation.known_count(notifications.unread_count, reading.unread)
     context = _case_context(reading, **kwargs)
-    end_read()  # a side list read after the case's transaction: a COMMIT keeps prepared statements
     return render_template("cases/show.html", **context), status
 
 
