@@ -1017,8 +1017,8 @@ def _reading_statements(with_steps: bool, with_lists: bool, steps_before: bool,
                      .exists())
     # State = each, not IN: an IN list is an expanding parameter, whose SQL SQLAlchemy writes
     # anew at every execution (some 15 µs of a case's reading).
-    in_check_state = or_(*(Case.state == state for state in step_check_states))
-    extra = [sql_case((in_check_state, step_in_stage), else_=null())
+    extra = [sql_case((or_(*(Case.state == state for state in step_check_states)), step_in_stage),
+                      else_=null())
              if step_check_states else null(),
              # Most cases have never asked for a sign-off: their (empty) list needs no query.
              select(SignOff.id).where(SignOff.case_id == Case.id).exists()]
