@@ -6,9 +6,8 @@ from datetime import date
 from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.orm.interfaces import ORMOption
-from sqlalchemy.orm.util import identity_key
 
 from ..errors import NotFound
 from ..extensions import db
@@ -37,16 +36,25 @@ _LOCK_CASE_ROW_OF_CLIENT = (select(*_cases.c, _clients.c.birth_date)
                             .join(_clients, _clients.c.id == _cases.c.client_id)
                             .where(_cases.c.id == bindparam("case_id")).with_for_update(of=_cases))
 _new_case = Case.__mapper__.class_manager.new_instance
+_CASE_IDENTITY = Case.__mapper__._identity_class
+
+
+def _identity(case_id: int) -> tuple:
+    return _CASE_IDENTITY, (case_id,), None
 
 
 def _as_case(session, row) -> Case:
     """The persistent Case of a locked row, as the ORM's loading would make it (in the
-    identity map, clean, every column loaded, its relationships loaded when first used)
-    without that loading's machinery: 60–80 µs less for the most frequent writes."""
+    identity map under its key, clean, every column loaded, its relationships loaded when
+    first used) without that loading's machinery: 60–90 µs less for the most frequent
+    writes. Put in the identity map as a detached object is by `session.add`, without its
+    save-update cascade, which walks every relationship of the case to find none loaded
+    (30 µs), and its relationships not marked expired: as loaded, they are simply not."""
     case = _new_case()
     case.__dict__.update(zip(_CASE_KEYS, row, strict=False))
-    make_transient_to_detached(case)
-    session.add(case)
+    state = instance_state(case)
+    state.key = _identity(case.id)
+    session._update_impl(state)
     return case
 
 
@@ -54,7 +62,7 @@ def _read_as_row(session, case_id: int) -> bool:
     """The case is read as a row: it is not in the session yet (one there is read again
     over it, by the ORM). What the session holds unwritten is flushed first, as the ORM's
     query would (autoflush), so the lock comes after the writes before it."""
-    if identity_key(Case, case_id) in session.identity_map:
+    if _identity(case_id) in session.identity_map:
         return False
     session._autoflush()
     return True
