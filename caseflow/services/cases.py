@@ -690,16 +690,20 @@ def _save_case_head(case: Case, *, last: bool = False) -> None:
     """`_write_case_head` for the session's case, instead of a flush of the whole case: the
     values written are marked as the ones stored."""
     _write_case_head(case, last=last)
-    for name in ("version", "audit_seq", "audit_hash"):
-        set_committed_value(case, name, getattr(case, name))
     state = inspect(case)
-    if not state.committed_state and not state.__dict__.get("_pending_mutations"):
-        # Nothing else of the case waits to be written (no attribute changed, no collection
-        # change pending): it is marked clean as a flush would leave it, or the next flush
-        # (an autoflush, each outbox entry's, the commit's) would walk the unit of work
-        # through every relationship of the case to find that out. (SQLAlchemy makes the
-        # pending changes' dict, empty, whenever a collection is set as loaded.)
+    if state.committed_state.keys() <= _HEAD_COLUMNS and not state.__dict__.get("_pending_mutations"):
+        # Nothing else of the case waits to be written (no other attribute changed, no
+        # collection change pending): it is marked clean as a flush would leave it, or the
+        # next flush (an autoflush, each outbox entry's, the commit's) would walk the unit of
+        # work through every relationship of the case to find that out. (SQLAlchemy makes
+        # the pending changes' dict, empty, whenever a collection is set as loaded.)
         state._commit_all(state.dict, db.session.identity_map)
+        return
+    for name in _HEAD_COLUMNS:
+        set_committed_value(case, name, getattr(case, name))
+
+
+_HEAD_COLUMNS = frozenset(("version", "audit_seq", "audit_hash"))
 
 
 _TEN_MINUTES = timedelta(minutes=10)

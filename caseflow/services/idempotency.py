@@ -352,13 +352,18 @@ def canonical_body(raw: bytes) -> bytes:
     return canonical_json(document)
 
 
+# Made once (json.dumps with options makes a new encoder at every call).
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_json(document) -> bytes:
     """`canonical_body` of a document already parsed (an outbox entry's body)."""
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return _CANONICAL.encode(document).encode()
 
 
 def dumps(payload) -> str:
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    return _COMPACT.encode(payload)
 
 
 def created_id(user_id: int, key: str) -> int | None:
