@@ -9,6 +9,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.orm.interfaces import ORMOption
 
+from ..database import session_connection
 from ..errors import NotFound
 from ..extensions import db
 from ..i18n import _l
@@ -74,7 +75,7 @@ def lock_case(case_id: int, *options: ORMOption) -> Case:
     write lock."""
     session = db.session()
     if not options and _read_as_row(session, case_id):
-        row = session.connection().execute(_LOCK_CASE_ROW, {"case_id": case_id}).one_or_none()
+        row = session_connection().execute(_LOCK_CASE_ROW, {"case_id": case_id}).one_or_none()
         if row is None:
             raise NotFound(_l("No such case."))
         return _as_case(session, row)
@@ -90,7 +91,7 @@ def lock_case_of_client(case_id: int) -> tuple[Case, date | None]:
     same statement instead of loading the client."""
     session = db.session()
     if _read_as_row(session, case_id):
-        row = session.connection().execute(_LOCK_CASE_ROW_OF_CLIENT, {"case_id": case_id}).one_or_none()
+        row = session_connection().execute(_LOCK_CASE_ROW_OF_CLIENT, {"case_id": case_id}).one_or_none()
         if row is None:
             raise NotFound(_l("No such case."))
         return _as_case(session, row), row[-1]
