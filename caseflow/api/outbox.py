@@ -229,8 +229,13 @@ def send_outbox(values):
     return Response(f'{{"results": [{results}]}}', mimetype="application/json")
 
 
+# Made once (json.dumps with options makes a new encoder at every call): as json.dumps(…,
+# ensure_ascii=False) writes.
+_RESULT_FIELDS = json.JSONEncoder(ensure_ascii=False)
+
+
 def _result_json(entry: dict, result: idempotency.StoredResult) -> str:
     fields = {"key": entry["key"], "kind": entry["kind"], "case_id": entry["case_id"], "status": result.status,
               "replayed": result.replayed, "etag": result.etag}
-    known = json.dumps(fields, ensure_ascii=False)[:-1]
+    known = _RESULT_FIELDS.encode(fields)[:-1]
     return f'{known}, "body": {result.body or "null"}}}'

@@ -65,11 +65,20 @@ def jsonable(value: Any) -> Any:
 def format_time(value: datetime) -> str:
     if value.tzinfo is None:
         raise ValueError("audit times must be timezone-aware")
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    value = value.astimezone(UTC)
+    if value.year < 1000:  # strftime writes such a year without its leading zeros
+        return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # The same text as that strftime, written a third faster.
+    return value.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+# Made once: json.dumps with options makes a new encoder at every call (a third of the cost
+# of writing an event's few fields). An encoder keeps no state between calls.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL.encode(value)
 
 
 def event_payload(fields: dict[str, Any]) -> dict[str, Any]:

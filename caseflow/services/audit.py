@@ -39,7 +39,7 @@ from ..audit.verify import (
     verify_checkpoints,
     verify_heads,
 )
-from ..database import in_write_transaction, utcnow, write_transaction
+from ..database import in_write_transaction, session_connection, utcnow, write_transaction
 from ..extensions import db
 from ..logs import current_request_id
 from ..models import (
@@ -84,7 +84,7 @@ def append_event(
         raise ValueError("case events are appended with append_case_event(case, …)")
     seq, prev_hash = _lock_head(chain)
     fields = _event_fields(chain, seq, prev_hash, action, actor, case_id, before, after, context, now)
-    connection = db.session.connection()
+    connection = session_connection()
     connection.execute(_INSERT_EVENT, fields)
     connection.execute(_UPDATE_HEAD, {"head_chain": chain, "head_seq": fields["seq"], "head_hash": fields["hash"]})
     return fields
@@ -119,7 +119,7 @@ def append_case_event(
     if deferred:
         case.__dict__[_DEFERRED_EVENT] = fields
     else:
-        db.session.connection().execute(_INSERT_EVENT, fields)
+        session_connection().execute(_INSERT_EVENT, fields)
     case.audit_seq, case.audit_hash = fields["seq"], fields["hash"]
     return fields
 
@@ -137,7 +137,7 @@ def write_deferred_case_event(case: Case) -> None:
     """Insert the case's deferred event, if it has one still unwritten."""
     fields = take_deferred_case_event(case)
     if fields is not None:
-        db.session.connection().execute(_INSERT_EVENT, fields)
+        session_connection().execute(_INSERT_EVENT, fields)
 
 
 # The personal access tokens whose use an audit event of the current request named.
@@ -158,7 +158,7 @@ def note_token_use(token_id: int) -> None:
     transaction as the event that names it). On the connection: the session's changes
     waiting to be written are not flushed first (a step's case version would be written
     twice: here, and with its audit head)."""
-    db.session.connection().execute(ApiToken.__table__.update().where(ApiToken.__table__.c.id == token_id)
+    session_connection().execute(ApiToken.__table__.update().where(ApiToken.__table__.c.id == token_id)
                        .values(last_used_at=utcnow()))
     uses = _token_uses.get()
     if uses is not None:
@@ -223,7 +223,7 @@ _SELECT_HEAD = select(_heads.c.seq, _heads.c.hash).where(_heads.c.chain == bindp
 def _lock_head(chain: str) -> tuple[int, str]:
     """The chain's head, locked until the transaction ends (PostgreSQL row lock; SQLite
     holds the database write lock already)."""
-    connection = db.session.connection()
+    connection = session_connection()
     row = connection.execute(_SELECT_HEAD, {"chain": chain}).first()
     if row is not None:
         return row.seq, row.hash

@@ -42,7 +42,14 @@ from sqlalchemy.orm import (
 )
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ..database import after_transaction, send_last, take_held, utcnow, write_transaction
+from ..database import (
+    after_transaction,
+    send_last,
+    session_connection,
+    take_held,
+    utcnow,
+    write_transaction,
+)
 from ..errors import Conflict, InvalidTransition, NotAllowed, NotFound, ValidationError
 from ..extensions import db
 from ..i18n import _l
@@ -632,7 +639,7 @@ def _write_prior_head(case_id: int) -> None:
     (take_held): the batch sends it before another item, this is in case it did not."""
     prior = take_held(_is_prior_head_of(case_id))
     if prior is not None:
-        db.session.connection().execute(*prior)
+        session_connection().execute(*prior)
 
 
 _new_step = Step.__mapper__.class_manager.new_instance
@@ -653,7 +660,7 @@ def _insert_step(case: Case, **columns: Any) -> tuple[Step, bool]:
         held, values = prior
         statement = _INSERT_STEP_AFTER_HEAD_AND_EVENT if held is _SAVE_CASE_HEAD_AND_EVENT else _INSERT_STEP_AFTER_HEAD
         params |= {_PRIOR_HEAD_PARAMS.get(name, name): value for name, value in values.items()}
-    step_id, visits_waiting = db.session.connection().execute(statement, params).one()
+    step_id, visits_waiting = session_connection().execute(statement, params).one()
     # Its values put in place as a load does (Step(...) sent an attribute event for each,
     # noting changes to flush that never will be: four times the cost).
     step = _new_step()
@@ -673,7 +680,7 @@ def _write_case_head(case: Case | CaseShown, *, last: bool = False) -> None:
     an API write stores its answer with it)."""
     head = {"case_id": case.id, "new_version": case.version, "new_seq": case.audit_seq,
             "new_hash": case.audit_hash}
-    connection = db.session.connection()
+    connection = session_connection()
     event = take_deferred_case_event(case) if connection.dialect.name == "postgresql" else None
     if event is None:
         write_deferred_case_event(case)
@@ -690,16 +697,20 @@ def _save_case_head(case: Case, *, last: bool = False) -> None:
     """`_write_case_head` for the session's case, instead of a flush of the whole case: the
     values written are marked as the ones stored."""
     _write_case_head(case, last=last)
-    for name in ("version", "audit_seq", "audit_hash"):
-        set_committed_value(case, name, getattr(case, name))
     state = inspect(case)
-    if not state.committed_state and not state.__dict__.get("_pending_mutations"):
-        # Nothing else of the case waits to be written (no attribute changed, no collection
-        # change pending): it is marked clean as a flush would leave it, or the next flush
-        # (an autoflush, each outbox entry's, the commit's) would walk the unit of work
-        # through every relationship of the case to find that out. (SQLAlchemy makes the
-        # pending changes' dict, empty, whenever a collection is set as loaded.)
+    if state.committed_state.keys() <= _HEAD_COLUMNS and not state.__dict__.get("_pending_mutations"):
+        # Nothing else of the case waits to be written (no other attribute changed, no
+        # collection change pending): it is marked clean as a flush would leave it, or the
+        # next flush (an autoflush, each outbox entry's, the commit's) would walk the unit of
+        # work through every relationship of the case to find that out. (SQLAlchemy makes
+        # the pending changes' dict, empty, whenever a collection is set as loaded.)
         state._commit_all(state.dict, db.session.identity_map)
+        return
+    for name in _HEAD_COLUMNS:
+        set_committed_value(case, name, getattr(case, name))
+
+
+_HEAD_COLUMNS = frozenset(("version", "audit_seq", "audit_hash"))
 
 
 _TEN_MINUTES = timedelta(minutes=10)
@@ -839,7 +850,7 @@ def _save_moved_case(case: Case, stay: dict[str, Any], *, closes: bool) -> None:
     its row meanwhile."""
     values = {name: getattr(case, name) for name in _MOVED_COLUMNS}
     row = {"moved_id": case.id} | {f"moved_{name}": value for name, value in values.items()}
-    connection = db.session.connection()
+    connection = session_connection()
     event = take_deferred_case_event(case)
     if connection.dialect.name == "postgresql":
         if event is None:
@@ -874,7 +885,7 @@ def _request_sign_off(actor: Actor, case: Case, trigger: str, now: datetime) -> 
     write the half-moved case with it) and give back the request, persistent and clean."""
     columns = {"case_id": case.id, "requested_trigger": trigger, "requested_by_id": actor.user_id,
                "requested_at": now, "case_version": case.version}
-    sign_off_id = db.session.connection().execute(_INSERT_SIGN_OFF, columns).scalar_one()
+    sign_off_id = session_connection().execute(_INSERT_SIGN_OFF, columns).scalar_one()
     # Every column given: one left out would be read back from the database when first used.
     requested = SignOff(id=sign_off_id, decided_by_id=None, decided_at=None, decision=None, reason=None,
                         **columns)

@@ -20,7 +20,13 @@ from typing import Any
 from sqlalchemy import bindparam, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ..database import HeldStatement, last_statement_held, utcnow, write_transaction
+from ..database import (
+    HeldStatement,
+    last_statement_held,
+    session_connection,
+    utcnow,
+    write_transaction,
+)
 from ..errors import CaseflowError, Conflict, ValidationError
 from ..extensions import db
 from ..i18n import _l
@@ -120,7 +126,7 @@ class Batch:
         held: set[int | str] = set()
         with write_transaction():
             if not all(item.savepoint for item in items):
-                self._writes = _Writes(db.session.connection())
+                self._writes = _Writes(session_connection())
             try:
                 self._reserve(items)
                 with last_statement_held() as self._held:
@@ -156,7 +162,7 @@ class Batch:
                 firsts[item.key] = item
         if not firsts:
             return
-        connection = db.session.connection()
+        connection = session_connection()
         now = utcnow()
         self._reserved = dict(connection.execute(_reserve_statement(connection.dialect.name), [
             {"user_id": self.user_id, "key": key, "fingerprint": item.fingerprint, "method": item.method,
@@ -195,7 +201,7 @@ class Batch:
     def _send_held(self) -> None:
         taken = self._held.take() if self._held is not None else None
         if taken is not None:
-            db.session.connection().execute(*taken)
+            session_connection().execute(*taken)
 
     def _unsaved(self, item: Item) -> tuple[int, str, str | None]:
         """Run an item that refuses before it writes, without a savepoint: a refusal leaves
@@ -211,7 +217,7 @@ class Batch:
             raise
 
     def _store(self) -> None:
-        connection = db.session.connection()
+        connection = session_connection()
         if self._results:
             connection.execute(_STORE_RESULT, self._results)
         if self._reserved:
@@ -282,7 +288,7 @@ def _replayed(stored, request_fingerprint: str) -> StoredResult:
 
 def _once(user_id: int, key: str, request_fingerprint: str, method: str, path: str,
           work: Callable[[], tuple[int, str, str | None]]) -> StoredResult:
-    connection = db.session.connection()
+    connection = session_connection()
     reserved = connection.execute(_reserve_one_statement(connection.dialect.name), {
         "user_id": user_id, "key": key, "fingerprint": request_fingerprint, "method": method,
         "path": path[:300], "created_at": utcnow()}).scalar_one_or_none()
@@ -352,13 +358,18 @@ def canonical_body(raw: bytes) -> bytes:
     return canonical_json(document)
 
 
+# Made once (json.dumps with options makes a new encoder at every call).
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_json(document) -> bytes:
     """`canonical_body` of a document already parsed (an outbox entry's body)."""
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return _CANONICAL.encode(document).encode()
 
 
 def dumps(payload) -> str:
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    return _COMPACT.encode(payload)
 
 
 def created_id(user_id: int, key: str) -> int | None:
@@ -366,7 +377,7 @@ def created_id(user_id: int, key: str) -> int | None:
     or None while it has not been applied. A tablet names what it made offline by the key
     of the entry that made it (a provisional id), so later entries can follow it."""
     table = IdempotencyRecord.__table__
-    row = db.session.connection().execute(
+    row = session_connection().execute(
         select(table.c.status_code, table.c.body).where(table.c.user_id == user_id, table.c.key == key)
     ).one_or_none()
     return None if row is None else _id_in(row.status_code, row.body)
