@@ -408,9 +408,9 @@ def end_read() -> None:
     forgets every statement it prepared on the connection at a rollback (and has the server
     DEALLOCATE ALL): a read-only request ending in a rollback sends the worker's next
     requests back to planning each statement anew — a third of the PostgreSQL CPU of my
-    cases and a case page taking turns (11–13 ms → 3–3.5 ms a pair, with this call in my
-    cases). Called once the read's last statement has run; anything written or flushed
-    in it is left to be rolled back, as before. Outside a transaction: nothing."""
+    cases and a case page taking turns (11–13 ms → 3–3.5 ms a pair). Called at every
+    request's end (end_request_read); anything written or flushed in the read is left to
+    be rolled back, as before. Outside a transaction, or inside a write: nothing."""
     if not db.session.registry.has():
         return
     session = db.session()
