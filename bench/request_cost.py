@@ -19,6 +19,7 @@ import cProfile
 import json
 import os
 import pstats
+import random
 import statistics
 import sys
 import time
@@ -92,6 +93,31 @@ def main() -> None:
         return facilitator.post("/api/v1/outbox", data=json.dumps({"entries": entries}),
                                 headers={"Content-Type": "application/json"})
 
+    # bench/load.py's outbox: each entry a step of one of the facilitator's open cases taken
+    # at random (here four of them), with the tablet's time, so a batch switches case often
+    # and locks several.
+    listed = facilitator.get("/api/v1/cases?limit=50").get_json()["items"]
+    spread_versions = {c["id"]: c["version"] for c in listed
+                       if c["state"] not in ("resolved", "closed_unresolved") and c["id"] != case_id}
+    spread_versions = dict(list(spread_versions.items())[:4])
+    spread = random.Random(14)
+
+    def outbox_over_cases():
+        entries, planned = [], dict(spread_versions)
+        for _ in range(10):
+            chosen = spread.choice(list(spread_versions))
+            entries.append({"key": str(uuid.uuid4()), "kind": "step", "case_id": chosen,
+                            "if_match": planned[chosen], "device_time": datetime.now(UTC).isoformat(),
+                            "body": step_body()})
+            planned[chosen] += 1
+        response = facilitator.post("/api/v1/outbox", data=json.dumps({"entries": entries}),
+                                    headers={"Content-Type": "application/json"})
+        for result in response.get_json()["results"]:
+            assert 200 <= result["status"] < 300, result
+            if result["etag"]:
+                spread_versions[result["case_id"]] = int(result["etag"].strip('"'))
+        return response
+
     # A token of the facilitator's, made anew each run (the secret is shown once only).
     made = facilitator.post("/api/v1/tokens", data=json.dumps({"name": "request cost", "scopes": ["cases:read"],
                                                                 "expires_in_days": 1}),
@@ -111,6 +137,7 @@ def main() -> None:
         "case detail (API)": lambda: facilitator.get(f"/api/v1/cases/{case_id}"),
         "log a step (API)": log_step,
         "outbox of 10 (API)": outbox,
+        "outbox of 10, 4 cases": outbox_over_cases,
         "client list": lambda: facilitator.get("/clients"),
         "sign-off queue": lambda: supervisor.get("/team/sign-offs"),
         "team page": lambda: supervisor.get("/team"),
