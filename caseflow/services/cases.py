@@ -606,8 +606,10 @@ _SAVE_CASE_HEAD_AND_EVENT = _SAVE_CASE_HEAD.add_cte(insert_event_under("event_")
 
 
 # A tablet's outbox, PostgreSQL: the head statement a step of the batch left (database.
-# send_last, held by idempotency.Batch) is sent with the next step of the same case, as
-# WITH clauses of its INSERT: ten steps of a case, eleven round trips instead of twenty.
+# send_last, held by idempotency.Batch) is sent with the next step's INSERT, of whatever
+# case, as WITH clauses: ten steps, eleven round trips instead of twenty. The next step has
+# refused whatever it refuses by then, and its receivers run after it, so they read every
+# case of the batch as written.
 _PRIOR_HEAD_PARAMS = {"case_id": "prior_case_id", "new_version": "prior_version", "new_seq": "prior_seq",
                       "new_hash": "prior_hash"}
 _PRIOR_HEAD = (
@@ -629,9 +631,12 @@ def _lock_for_step(case_id: int, locked: LockedCases | None) -> tuple[Case, date
     return found
 
 
+def _is_a_case_head(held: Any, _values: dict[str, Any]) -> bool:
+    return held is _SAVE_CASE_HEAD or held is _SAVE_CASE_HEAD_AND_EVENT
+
+
 def _is_prior_head_of(case_id: int) -> Callable[[Any, dict[str, Any]], bool]:
-    return lambda held, values: ((held is _SAVE_CASE_HEAD or held is _SAVE_CASE_HEAD_AND_EVENT)
-                                 and values["case_id"] == case_id)
+    return lambda held, values: _is_a_case_head(held, values) and values["case_id"] == case_id
 
 
 def _write_prior_head(case_id: int) -> None:
@@ -655,8 +660,8 @@ def _insert_step(case: Case, **columns: Any) -> tuple[Step, bool]:
     audit event, the receivers of `step_logged` and the answer."""
     params = {"case_id": case.id, **columns, "visit_case_id": case.id, "visit_step_type": columns["step_type"]}
     statement = _INSERT_STEP
-    prior = take_held(_is_prior_head_of(case.id))
-    if prior is not None:  # the case's head (and event) of the step before, written first
+    prior = take_held(_is_a_case_head)
+    if prior is not None:  # the head (and event) the step before left, of any case, written first
         held, values = prior
         statement = _INSERT_STEP_AFTER_HEAD_AND_EVENT if held is _SAVE_CASE_HEAD_AND_EVENT else _INSERT_STEP_AFTER_HEAD
         params |= {_PRIOR_HEAD_PARAMS.get(name, name): value for name, value in values.items()}

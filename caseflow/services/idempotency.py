@@ -112,11 +112,11 @@ class Batch:
         self._reserved: dict[str, int] = {}  # key → the row reserved for it, while nothing was applied
         self._results: list[dict[str, Any]] = []  # what the rows reserved here store at the end
         self._writes: _Writes | None = None  # the batch's writes, counted for items without a savepoint
-        # The last statement an item left (database.send_last: a step's case head), and the
-        # item's group: the next item of the group without a savepoint may send it with its
-        # own first write; before any other item it is sent alone.
+        # The last statement an item without a savepoint left (database.send_last: a step's
+        # case head): the next item without a savepoint, of any group, may send it with its
+        # own first write (database.take_held), which comes after its last refusal; before an
+        # item with a savepoint it is sent alone.
         self._held: HeldStatement | None = None
-        self._held_group: int | str | None = None
 
     def run(self, items: list[Item],
             refused: Callable[[Exception, Item], tuple[int, str]]) -> list[StoredResult]:
@@ -180,8 +180,8 @@ class Batch:
             return _replayed(stored, item.fingerprint)
         row_id = self._reserved.get(item.key)
         unsaved = row_id is not None and not item.savepoint
-        if not (unsaved and item.group == self._held_group):
-            self._send_held()  # before another item's statements (counted as its writes, or in its savepoint)
+        if not unsaved:
+            self._send_held()  # before the item's savepoint: never undone with it
         if unsaved:
             status, body, etag = self._unsaved(item)
         else:
@@ -190,7 +190,6 @@ class Batch:
                 if row_id is None:  # its row was deleted since the batch began: reserved alone
                     return _once(self.user_id, item.key, item.fingerprint, item.method, item.path, item.work)
                 status, body, etag = item.work()
-        self._held_group = item.group
         del self._reserved[item.key]
         self._stored[item.key] = _Stored(item.fingerprint, status, body, etag)
         self._results.append({"row_id": row_id, "new_fingerprint": item.fingerprint, "new_method": item.method,

@@ -135,10 +135,10 @@ def test_a_step_refused_after_it_wrote_fails_the_whole_batch(api_as, make, team)
     assert verify_case_chain(case.id).ok and verify_case_chain(other.id).ok
 
 
-def test_a_steps_case_head_goes_with_the_next_step_of_the_case(api_as, make, team):
+def test_a_steps_case_head_goes_with_the_next_step_of_the_batch(api_as, make, team):
     """PostgreSQL: the head (and audit event) a step leaves is written with the next step
-    of its case, or alone before another case's entry; the chain is whole either way, also
-    when a step in between makes a planned visit done (an event of its own)."""
+    of the batch, of its case or another; the chain is whole either way, also when a step in
+    between makes a planned visit done (an event of its own)."""
     from caseflow.database import utcnow
     from caseflow.services import agenda
     from caseflow.services.context import Actor
@@ -160,11 +160,36 @@ def test_a_steps_case_head_goes_with_the_next_step_of_the_case(api_as, make, tea
     flat = [" ".join(s.split()) for s in seen]
     heads = [s for s in flat if "UPDATE cases SET version" in s]
     if db.engine.dialect.name == "postgresql":
-        # m1 → m2 → m3 → m4 carried by the next step; m4's sent alone before n1; n1's and
-        # m5's at the end.
-        assert len([s for s in flat if s.startswith("WITH prior_")]) == 3
+        # m1 → m2 → m3 → m4 → n1 → m5 carried by the next step; m5's alone at the end.
+        assert len([s for s in flat if s.startswith("WITH prior_")]) == 5
         assert len(heads) == 6
     assert fresh(case).version == v + 5 and fresh(other).version == w + 1
     assert count(Step, Step.case_id == case.id) == 5
     assert reload(visit).status == "done"
     assert verify_case_chain(case.id).ok and verify_case_chain(other.id).ok
+
+
+def test_a_steps_head_waits_over_refused_entries_of_other_cases(api_as, make, team):
+    """A step's head left for the next step is neither lost nor undone when the entries in
+    between are refused (a case the facilitator may not touch, a stale version): it goes
+    with the next step applied, or before its case is locked again."""
+    case = make.case(team.facilitator, to="intervention")
+    other = make.case(team.facilitator, to="intervention")
+    third = make.case(team.facilitator, to="intervention")
+    foreign = make.case(team.other_facilitator, to="intervention")
+    api = api_as(team.facilitator)
+    v, w, t = fresh(case).version, fresh(other).version, fresh(third).version
+    entries = [_step("p1", case, if_match=v), _step("x1", foreign), _step("q1", other, if_match=w - 1),
+               _step("r1", third, if_match=t), _step("p2", case, if_match=v + 1), _step("q2", other)]
+    with statements() as seen:
+        results = _send(api, entries)
+    assert [r["status"] for r in results] == [201, 404, 409, 201, 201, 424]
+    assert [r["etag"] for r in results] == [f'"{v + 1}"', None, None, f'"{t + 1}"', f'"{v + 2}"', None]
+    if db.engine.dialect.name == "postgresql":
+        # p1's head with r1; r1's with p2 (its case locked again after the refusals).
+        assert len([s for s in seen if " ".join(s.split()).startswith("WITH prior_")]) == 2
+    assert fresh(case).version == v + 2 and fresh(other).version == w and fresh(third).version == t + 1
+    assert count(Step, Step.case_id == case.id) == 2 and count(Step, Step.case_id == other.id) == 0
+    assert count(IdempotencyRecord) == 3
+    for each in (case, other, third, foreign):
+        assert verify_case_chain(each.id).ok
