@@ -214,7 +214,11 @@ def send_outbox(values):
     me = user()
     entries = values["entries"]
     batch = idempotency.Batch(me.id)
-    locked: case_services.LockedCases = {}
+    # The cases the batch's steps log on are locked together at its first step (those of
+    # entries already applied, replayed, are not).
+    locked = case_services.LockedCases(lambda: {
+        entry["case_id"] for entry in entries
+        if entry["kind"] == "step" and entry["case_id"] is not None and batch.pending(entry["key"])})
     items = [_item(me, batch, locked, entry) for entry in entries]
 
     def refused(error: CaseflowError, item: idempotency.Item) -> tuple[int, str]:

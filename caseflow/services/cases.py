@@ -10,7 +10,7 @@ guard → change → append the audit event.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
@@ -108,7 +108,7 @@ from .audit import (
 )
 from .case_shown import CaseShown
 from .context import Actor
-from .locking import lock_case, lock_case_of, lock_case_of_client
+from .locking import lock_case, lock_case_of, lock_case_of_client, lock_cases_of_clients
 from .runtime import default_workflow_name, engine, engines
 from .sign_off_policy import decision_authority, escalated_sign_off_ids
 
@@ -536,7 +536,19 @@ def _step_dict(step: Step) -> dict:
     }
 
 
-LockedCases = dict[int, tuple[Case, date | None]]
+class LockedCases(dict[int, tuple[Case, date | None]]):
+    """A tablet's outbox: the cases its transaction locked for its steps, by id, changed
+    since only by the batch's steps. `planned` (called once, at the first lock) names the
+    cases the batch's steps still to come will log on: they are locked with it, in one
+    statement."""
+
+    def __init__(self, planned: Callable[[], Iterable[int]] | None = None) -> None:
+        super().__init__()
+        self._planned = planned
+
+    def take_planned(self) -> set[int]:
+        planned, self._planned = self._planned, None
+        return set(planned()) if planned is not None else set()
 
 
 def log_step(actor: Actor, case_id: int, data: dict, expected_version: int | None = None, *,
@@ -546,8 +558,9 @@ def log_step(actor: Actor, case_id: int, data: dict, expected_version: int | Non
 
     `locked` (a tablet's outbox): the cases this transaction locked for the steps logged
     before, changed since only by those steps. A case found there is taken as it is instead
-    of read and locked again; one locked here is added. The caller forgets them all when
-    a savepoint is rolled back or another kind of change comes between."""
+    of read and locked again; one locked here is added, with the cases the batch's later
+    steps name (`LockedCases`). The caller forgets them all when a savepoint is rolled back
+    or another kind of change comes between."""
     values = load(_STEP_SCHEMA, data)
     with write_transaction():
         case, birth_date = _lock_for_step(case_id, locked)
@@ -626,8 +639,13 @@ def _lock_for_step(case_id: int, locked: LockedCases | None) -> tuple[Case, date
         return lock_case_of_client(case_id)
     found = locked.get(case_id)
     if found is None:
-        _write_prior_head(case_id)
-        found = locked[case_id] = lock_case_of_client(case_id)
+        case_ids = locked.take_planned() | {case_id}
+        _write_prior_heads(case_ids)
+        if len(case_ids) > 1:
+            locked.update(lock_cases_of_clients(case_ids))
+        found = locked.get(case_id)
+        if found is None:  # in the session already, or not found
+            found = locked[case_id] = lock_case_of_client(case_id)
     return found
 
 
@@ -635,14 +653,14 @@ def _is_a_case_head(held: Any, _values: dict[str, Any]) -> bool:
     return held is _SAVE_CASE_HEAD or held is _SAVE_CASE_HEAD_AND_EVENT
 
 
-def _is_prior_head_of(case_id: int) -> Callable[[Any, dict[str, Any]], bool]:
-    return lambda held, values: _is_a_case_head(held, values) and values["case_id"] == case_id
+def _is_prior_head_of(case_ids: set[int]) -> Callable[[Any, dict[str, Any]], bool]:
+    return lambda held, values: _is_a_case_head(held, values) and values["case_id"] in case_ids
 
 
-def _write_prior_head(case_id: int) -> None:
+def _write_prior_heads(case_ids: set[int]) -> None:
     """A case read again (locked anew) is read with the head a step before left unwritten
-    (take_held): the batch sends it before another item, this is in case it did not."""
-    prior = take_held(_is_prior_head_of(case_id))
+    (take_held): the next step of the batch sends it, this is in case none did yet."""
+    prior = take_held(_is_prior_head_of(case_ids))
     if prior is not None:
         session_connection().execute(*prior)
 

@@ -155,6 +155,10 @@ class Batch:
             return None
         return created_id(self.user_id, key)
 
+    def pending(self, key: str) -> bool:
+        """Whether the item of `key` is to be applied by this batch and has not been yet."""
+        return key in self._reserved
+
     def _reserve(self, items: list[Item]) -> None:
         firsts: dict[str, Item] = {}
         for item in items:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from typing import Any, TypeVar
 
@@ -36,6 +37,11 @@ _LOCK_CASE_ROW = select(*_cases.c).where(_cases.c.id == bindparam("case_id")).wi
 _LOCK_CASE_ROW_OF_CLIENT = (select(*_cases.c, _clients.c.birth_date)
                             .join(_clients, _clients.c.id == _cases.c.client_id)
                             .where(_cases.c.id == bindparam("case_id")).with_for_update(of=_cases))
+# A tablet's outbox locks the cases its steps name together, in the order of their ids.
+_LOCK_CASE_ROWS_OF_CLIENTS = (select(*_cases.c, _clients.c.birth_date)
+                              .join(_clients, _clients.c.id == _cases.c.client_id)
+                              .where(_cases.c.id.in_(bindparam("case_ids", expanding=True)))
+                              .order_by(_cases.c.id).with_for_update(of=_cases))
 _new_case = Case.__mapper__.class_manager.new_instance
 _CASE_IDENTITY = Case.__mapper__._identity_class
 
@@ -99,6 +105,19 @@ def lock_case_of_client(case_id: int) -> tuple[Case, date | None]:
     if row is None:
         raise NotFound(_l("No such case."))
     return row[0], row[1]
+
+
+def lock_cases_of_clients(case_ids: Iterable[int]) -> dict[int, tuple[Case, date | None]]:
+    """`lock_case_of_client` for several cases in one statement, those not in the session
+    yet (one there is left to `lock_case_of_client`, which reads it again over it); a case
+    not found is not in the answer."""
+    session = db.session()
+    unread = sorted({case_id for case_id in case_ids if _identity(case_id) not in session.identity_map})
+    if not unread:
+        return {}
+    session._autoflush()
+    rows = session_connection().execute(_LOCK_CASE_ROWS_OF_CLIENTS, {"case_ids": unread}).all()
+    return {case.id: (case, row[-1]) for case, row in ((_as_case(session, row), row) for row in rows)}
 
 
 def lock_case_of(model: type[Row], row_id: int, user: User | None, not_found: Any) -> tuple[Row, Case]:

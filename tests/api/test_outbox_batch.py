@@ -26,7 +26,7 @@ def _send(api, entries):
     return response.json["results"]
 
 
-def test_the_steps_of_one_case_lock_it_once_and_keep_their_version_checks(api_as, make, team):
+def test_the_steps_of_a_batch_lock_their_cases_once_and_keep_their_version_checks(api_as, make, team):
     first = make.case(team.facilitator, to="intervention")
     second = make.case(team.facilitator, to="intervention")
     api = api_as(team.facilitator)
@@ -37,7 +37,7 @@ def test_the_steps_of_one_case_lock_it_once_and_keep_their_version_checks(api_as
         results = _send(api, entries)
     assert [r["status"] for r in results] == [201, 201, 201, 201]
     assert [r["etag"] for r in results] == [f'"{v + 1}"', f'"{w + 1}"', f'"{v + 2}"', f'"{v + 3}"']
-    assert len([s for s in seen if "FROM cases JOIN clients" in " ".join(s.split())]) == 2  # locked once each
+    assert len([s for s in seen if "FROM cases JOIN clients" in " ".join(s.split())]) == 1  # locked together
     assert fresh(first).version == v + 3 and count(Step, Step.case_id == first.id) == 3
     assert verify_case_chain(first.id).ok and verify_case_chain(second.id).ok
     # A stale version is still refused after the batch's own steps.
@@ -192,4 +192,29 @@ def test_a_steps_head_waits_over_refused_entries_of_other_cases(api_as, make, te
     assert count(Step, Step.case_id == case.id) == 2 and count(Step, Step.case_id == other.id) == 0
     assert count(IdempotencyRecord) == 3
     for each in (case, other, third, foreign):
+        assert verify_case_chain(each.id).ok
+
+
+def test_a_batch_locks_the_cases_of_its_new_steps_together_and_a_missing_one_answers_alone(api_as, make, team):
+    """The cases the batch's steps name are locked in one statement at its first step; a
+    case already applied entries named (a replay) is not locked, one that does not exist
+    answers 404 for its own entry, and one in the session already is read again alone."""
+    case = make.case(team.facilitator, to="intervention")
+    other = make.case(team.facilitator, to="intervention")
+    replayed = make.case(team.facilitator, to="intervention")
+    api = api_as(team.facilitator)
+    applied = _step("s0", replayed)
+    _send(api, [applied])
+    missing = {"key": "s9", "kind": "step", "case_id": 987_654_321, "body": a_step()}
+    with statements() as seen:
+        results = _send(api, [applied, _step("s1", case), missing, _step("s2", other), _step("s3", case)])
+    assert [(r["status"], r["replayed"]) for r in results] == [
+        (201, True), (201, False), (404, False), (201, False), (201, False)]
+    locks = [" ".join(s.split()) for s in seen if "FROM cases JOIN clients" in " ".join(s.split())]
+    # The three named, together; the missing one alone for its own answer; after that
+    # refusal the other two alone again.
+    assert len(locks) == 4 and " IN " in locks[0]
+    assert count(Step, Step.case_id == case.id) == 2 and count(Step, Step.case_id == other.id) == 1
+    assert count(Step, Step.case_id == replayed.id) == 1
+    for each in (case, other, replayed):
         assert verify_case_chain(each.id).ok
