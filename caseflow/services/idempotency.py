@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, event, select
+from sqlalchemy import bindparam, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..database import (
@@ -168,9 +168,17 @@ class Batch:
             return
         connection = session_connection()
         now = utcnow()
-        self._reserved = dict(connection.execute(_reserve_statement(connection.dialect.name), [
-            {"user_id": self.user_id, "key": key, "fingerprint": item.fingerprint, "method": item.method,
-             "path": item.path[:300], "created_at": now} for key, item in firsts.items()]).all())
+        if connection.dialect.name == "postgresql":
+            reserved = connection.execute(_RESERVE_LISTED, {
+                "user_id": self.user_id, "keys": list(firsts), "created_at": now,
+                "fingerprints": [item.fingerprint for item in firsts.values()],
+                "methods": [item.method for item in firsts.values()],
+                "paths": [item.path[:300] for item in firsts.values()]})
+        else:
+            reserved = connection.execute(_reserve_statement(connection.dialect.name), [
+                {"user_id": self.user_id, "key": key, "fingerprint": item.fingerprint, "method": item.method,
+                 "path": item.path[:300], "created_at": now} for key, item in firsts.items()])
+        self._reserved = dict(reserved.all())
         used = [key for key in firsts if key not in self._reserved]
         if used:
             table = IdempotencyRecord.__table__
@@ -265,6 +273,27 @@ def _reserve_statement(dialect_name: str):
     dialect_insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
     return (dialect_insert(table).on_conflict_do_nothing(index_elements=["user_id", "key"])
             .returning(table.c.key, table.c.id))
+
+
+def _listed(column):
+    return bindparam(column.name + "s", type_=postgresql.ARRAY(column.type))
+
+
+# PostgreSQL: a batch's keys reserved with one array per column, unnested. As rows of
+# parameters (six a key) the statement's text changed with the number of keys and had more
+# parameters than psycopg keeps converted (50): it was converted again at every batch.
+_table = IdempotencyRecord.__table__
+_RESERVE_ROWS = func.unnest(*(_listed(_table.c[name]) for name in ("key", "fingerprint", "method", "path"))
+                            ).table_valued("key", "fingerprint", "method", "path").render_derived("listed")
+_RESERVE_LISTED = (
+    postgresql.insert(_table)
+    .from_select(["user_id", "key", "fingerprint", "method", "path", "created_at"],
+                 select(bindparam("user_id", type_=_table.c.user_id.type), _RESERVE_ROWS.c.key,
+                        _RESERVE_ROWS.c.fingerprint, _RESERVE_ROWS.c.method, _RESERVE_ROWS.c.path,
+                        bindparam("created_at", type_=_table.c.created_at.type)))
+    .on_conflict_do_nothing(index_elements=["user_id", "key"])
+    .returning(_table.c.key, _table.c.id)
+)
 
 
 _STORE_RESULT = (
