@@ -141,7 +141,7 @@ class Batch:
                             status, body = refused(error, item)
                             results.append(StoredResult(status, body, None, replayed=False))
                             held.add(item.group)
-                self._store()
+                    self._store(self._held.take())
             finally:
                 if self._writes is not None:
                     self._writes.stop()  # the connection may serve the rest of the request
@@ -227,9 +227,23 @@ class Batch:
                 raise RefusedAfterWriting(f"{item.method} {item.path} refused after writing: {error!r}") from error
             raise
 
-    def _store(self) -> None:
+    def _store(self, last: tuple[Any, dict[str, Any]] | None) -> None:
+        """Store the results; `last`: what the last item left (a step's case head), sent
+        first, or on PostgreSQL with the results in one statement."""
         connection = session_connection()
-        if self._results:
+        if connection.dialect.name == "postgresql" and self._results:
+            listed = {"answers_" + name: [result["new_" + name] for result in self._results]
+                      for name in _STORED_COLUMNS}
+            listed["answers_row_id"] = [result["row_id"] for result in self._results]
+            if last is None:
+                connection.execute(_STORE_LISTED, listed)
+            else:
+                statement, params = last
+                connection.execute(_with_listed_answers(statement), params | listed)
+            last = None
+        if last is not None:
+            connection.execute(*last)
+        if self._results and connection.dialect.name != "postgresql":
             connection.execute(_STORE_RESULT, self._results)
         if self._reserved:
             table = IdempotencyRecord.__table__
@@ -294,6 +308,27 @@ _RESERVE_LISTED = (
     .on_conflict_do_nothing(index_elements=["user_id", "key"])
     .returning(_table.c.key, _table.c.id)
 )
+
+
+# PostgreSQL: the batch's results stored with one array per column, unnested, as a WITH
+# clause of the last item's statement when it left one (a step's case head).
+_STORED_COLUMNS = {"fingerprint": "fingerprint", "method": "method", "path": "path", "status": "status_code",
+                   "body": "body", "etag": "etag"}
+_ANSWERS = func.unnest(
+    bindparam("answers_row_id", type_=postgresql.ARRAY(_table.c.id.type)),
+    *(bindparam(f"answers_{name}", type_=postgresql.ARRAY(_table.c[column].type))
+      for name, column in _STORED_COLUMNS.items()),
+).table_valued("row_id", *_STORED_COLUMNS).render_derived("answers")
+_STORE_LISTED = (
+    _table.update().where(_table.c.id == _ANSWERS.c.row_id)
+    .values({column: _ANSWERS.c[name] for name, column in _STORED_COLUMNS.items()})
+)
+
+
+@functools.cache
+def _with_listed_answers(statement):
+    """`statement` (built once per process, as every held one is) storing the answers too."""
+    return statement.add_cte(_STORE_LISTED.cte("stored_answers"))
 
 
 _STORE_RESULT = (
