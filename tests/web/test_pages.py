@@ -140,6 +140,28 @@ def test_template_globals_stay_live_and_imported_macros_see_them(app):
     assert special.globals["greeting"] == "own" and special.globals.keys() == set(env.globals)
 
 
+def test_templates_escape_what_they_write_as_markupsafe_does(app):
+    """template_escape gives what markupsafe.escape gives, of the same type, for every kind
+    of value a template writes; the application's templates write with it."""
+    from markupsafe import Markup, escape
+
+    from caseflow import template_escape
+
+    class Html:
+        def __html__(self):
+            return "<b>safe</b>"
+
+    class Text(str):
+        pass
+
+    for value in ("plain", "", "<a href='x'>&\"</a>", Markup("<i>kept</i>"), 12, 1.5, None, Html(),
+                  Text("<sub>"), b"<bytes>"):
+        assert template_escape(value) == escape(value) and type(template_escape(value)) is Markup, value
+    page = app.jinja_env.from_string("{{ text }}|{{ safe }}|{{ number }}")
+    assert page.root_render_func.__globals__["escape"] is template_escape
+    assert page.render(text="<&>", safe=Markup("<br>"), number=3) == "&lt;&amp;&gt;|<br>|3"
+
+
 def test_hooks_and_views_are_called_as_flask_would(app):
     """Application.ensure_sync hands back a plain function as it is and leaves everything
     else to Flask: an async view is still run (and answered) through Flask's own."""
