@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 
 from flask import Flask, request
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 
@@ -13,6 +13,7 @@ from ..database import end_request_read, forget_kept, keep_through_writes, read_
 from ..extensions import db, login_manager
 from ..i18n import _l
 from ..models import User
+from ..prepared import Prepared
 from ..security import request_input, throttle
 from ..session_state import READS_OFFLINE_KEY
 from . import account_changes, errors, formatting, navigation, ops
@@ -55,8 +56,9 @@ SECURITY_HEADERS = (
 
 
 @cache
-def _user_statement(with_offline_key: bool) -> tuple[Select, tuple[str, ...]]:
-    """The signed-in user's columns, in one statement built once per process, and the
+def _user_statement(with_offline_key: bool) -> tuple[Prepared, tuple[str, ...]]:
+    """The signed-in user's columns, in one statement built once per process (and sent
+    prepared: caseflow.prepared), and the
     attribute each column fills. Not the password hash, nor — except where a request reads
     it — the sealed offline key (decrypted on every load). Not their province either: its
     time zone, what pages read of it, is reference data read once per process
@@ -65,7 +67,7 @@ def _user_statement(with_offline_key: bool) -> tuple[Select, tuple[str, ...]]:
     skipped = {"password_hash"} | (set() if with_offline_key else {"offline_key"})
     columns = [column for column in table.c if column.key not in skipped]
     mapper = User.__mapper__
-    return (select(*columns).where(table.c.id == bindparam("user_id")),
+    return (Prepared(select(*columns).where(table.c.id == bindparam("user_id"))),
             tuple(mapper.get_property_by_column(column).key for column in columns))
 
 
