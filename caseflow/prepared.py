@@ -122,9 +122,12 @@ class Prepared:
             description = cursor.description
             found = cursor.fetchall() if description is not None and form.column_types else []
         except BaseException as error:
-            # As the connection does with its own statements' errors: wrapped (IntegrityError…),
-            # its handle_error listeners told, the connection invalidated if it was lost.
-            connection._handle_dbapi_exception(error, sql, values, cursor, None)
+            # As the connection does with its own statements' errors: the driver's wrapped
+            # (IntegrityError…), its handle_error listeners told, the connection invalidated if
+            # it was lost (or the process is being interrupted). Without an execution context
+            # it would wrap any other error too: given no statement, it leaves those as raised.
+            from_driver = isinstance(error, connection.dialect.loaded_dbapi.Error)
+            connection._handle_dbapi_exception(error, sql if from_driver else None, values, cursor, None)
         if not found:
             return found
         processors = form.result_processors(connection.dialect, description)

@@ -134,6 +134,24 @@ def test_prepared_rows_raise_the_errors_sqlalchemy_raises(app, team, make):
     db.session.rollback()
 
 
+def test_an_error_of_a_listener_is_raised_as_it_is(app):
+    from sqlalchemy import event
+
+    connection = db.session.connection()
+
+    def refuse(*_args) -> None:
+        raise LookupError("refused")
+
+    event.listen(connection, "before_cursor_execute", refuse)
+    try:
+        with pytest.raises(LookupError):
+            Prepared(select(AuditEvent.id).where(AuditEvent.id == bindparam("event_id"))).rows(
+                connection, {"event_id": -1})
+    finally:
+        event.remove(connection, "before_cursor_execute", refuse)
+    db.session.rollback()
+
+
 def test_prepared_rows_go_through_sqlalchemy_where_its_execution_adds_something(app, team):
     """Outside a transaction, with the echo's log or a `before_execute` listener, the
     statement is SQLAlchemy's to send (and the private names the direct path reads exist)."""
