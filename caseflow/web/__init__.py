@@ -7,6 +7,7 @@ from functools import cache
 from flask import Flask, request
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.orm.util import identity_key
 
 from ..database import end_request_read, forget_kept, keep_through_writes, read_one_before_begin
@@ -88,8 +89,14 @@ def _read_user(session, user_id: int) -> User | None:
     user = User.__mapper__.class_manager.new_instance()
     user.__dict__.update(zip(keys, row, strict=True))
     make_transient_to_detached(user)  # its identity set; the columns not read expired
-    session.add(user)
+    _attach(session, user)
     return user
+
+
+def _attach(session, user: User) -> None:
+    """`session.add(user)` without its save-update cascade, which walks every relationship
+    of the user to find none loaded (as services.locking does with a locked case)."""
+    session._update_impl(instance_state(user))
 
 
 def init_app(app: Flask) -> None:
