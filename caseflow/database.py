@@ -156,17 +156,25 @@ def read_one_before_begin(connection: Connection, statement: Any, parameters: di
     of client CPU each) saved. What follows begins its transaction as before, with its own
     first statement. At READ COMMITTED a read sees what is committed when it starts, inside a
     transaction or not; and a plain read takes no lock a transaction would keep. Anywhere
-    else (SQLite, a transaction already begun, another driver) it runs as usual."""
+    else (SQLite, a transaction already begun, another driver) it runs as usual. `statement`
+    may be a `prepared.Prepared` (its row a tuple)."""
     driver = connection.connection.driver_connection
     if (connection.dialect.driver != "psycopg" or driver.autocommit
             or driver.pgconn.transaction_status != psycopg.pq.TransactionStatus.IDLE):
-        return connection.execute(statement, parameters).one_or_none()
+        return _one_or_none(connection, statement, parameters)
     driver.autocommit = True
     try:
-        return connection.execute(statement, parameters).one_or_none()
+        return _one_or_none(connection, statement, parameters)
     finally:
         # Always back: every later statement on the connection belongs in a transaction.
         driver.autocommit = False
+
+
+def _one_or_none(connection: Connection, statement: Any, parameters: dict[str, Any]) -> Any:
+    one_or_none = getattr(statement, "one_or_none", None)  # a prepared.Prepared
+    if one_or_none is not None:
+        return one_or_none(connection, parameters)
+    return connection.execute(statement, parameters).one_or_none()
 
 
 def configure_engine(engine: Engine, busy_timeout_ms: int) -> None:

@@ -607,8 +607,9 @@ _STEP_SCHEMA = StepSchema()
 _steps = Step.__table__
 # With the step's id, whether a planned visit waits for a step of its type on the case: the
 # agenda's receiver reads the visits only then (most steps were not planned).
-_INSERT_STEP = insert(_steps).returning(
+_INSERT_STEP_STATEMENT = insert(_steps).returning(
     _steps.c.id, exists().where(waiting_for_step(bindparam("visit_case_id"), bindparam("visit_step_type"))))
+_INSERT_STEP = Prepared(_INSERT_STEP_STATEMENT)
 _SAVE_CASE_HEAD = (
     update(Case.__table__).where(Case.__table__.c.id == bindparam("case_id"))
     .values(version=bindparam("new_version"), audit_seq=bindparam("new_seq"), audit_hash=bindparam("new_hash"))
@@ -629,9 +630,9 @@ _PRIOR_HEAD = (
     update(Case.__table__).where(Case.__table__.c.id == bindparam("prior_case_id"))
     .values(version=bindparam("prior_version"), audit_seq=bindparam("prior_seq"), audit_hash=bindparam("prior_hash"))
 )
-_INSERT_STEP_AFTER_HEAD = _INSERT_STEP.add_cte(_PRIOR_HEAD.cte("prior_head"))
-_INSERT_STEP_AFTER_HEAD_AND_EVENT = _INSERT_STEP.add_cte(
-    insert_event_under("event_").cte("prior_event"), _PRIOR_HEAD.cte("prior_head"))
+_INSERT_STEP_AFTER_HEAD = Prepared(_INSERT_STEP_STATEMENT.add_cte(_PRIOR_HEAD.cte("prior_head")))
+_INSERT_STEP_AFTER_HEAD_AND_EVENT = Prepared(_INSERT_STEP_STATEMENT.add_cte(
+    insert_event_under("event_").cte("prior_event"), _PRIOR_HEAD.cte("prior_head")))
 
 
 def _lock_for_step(case_id: int, locked: LockedCases | None) -> tuple[Case, date | None]:
@@ -683,7 +684,7 @@ def _insert_step(case: Case, **columns: Any) -> tuple[Step, bool]:
         held, values = prior
         statement = _INSERT_STEP_AFTER_HEAD_AND_EVENT if held is _SAVE_CASE_HEAD_AND_EVENT else _INSERT_STEP_AFTER_HEAD
         params |= {_PRIOR_HEAD_PARAMS.get(name, name): value for name, value in values.items()}
-    step_id, visits_waiting = session_connection().execute(statement, params).one()
+    step_id, visits_waiting = statement.one(session_connection(), params)
     # Its values put in place as a load does (Step(...) sent an attribute event for each,
     # noting changes to flush that never will be: four times the cost).
     step = _new_step()

@@ -31,6 +31,7 @@ from ..errors import CaseflowError, Conflict, ValidationError
 from ..extensions import db
 from ..i18n import _l
 from ..models import IdempotencyRecord
+from ..prepared import Prepared
 
 KEY_MAX = 255
 
@@ -356,37 +357,38 @@ def _replayed(stored, request_fingerprint: str) -> StoredResult:
 def _once(user_id: int, key: str, request_fingerprint: str, method: str, path: str,
           work: Callable[[], tuple[int, str, str | None]]) -> StoredResult:
     connection = session_connection()
-    reserved = connection.execute(_reserve_one_statement(connection.dialect.name), {
+    reserved = _reserve_one_statement(connection.dialect.name).one_or_none(connection, {
         "user_id": user_id, "key": key, "fingerprint": request_fingerprint, "method": method,
-        "path": path[:300], "created_at": utcnow()}).scalar_one_or_none()
+        "path": path[:300], "created_at": utcnow()})
     if reserved is None:
         stored = connection.execute(_STORED, {"user_id": user_id, "key": key}).one()
         return _replayed(stored, request_fingerprint)
     with last_statement_held() as held:
         status, body, etag = work()
         last = held.take()
-    answer = {"row_id": reserved, "new_status": status, "new_body": body, "new_etag": etag}
+    answer = {"row_id": reserved[0], "new_status": status, "new_body": body, "new_etag": etag}
     if last is None:
-        connection.execute(_STORE_ONE_RESULT, answer)
+        _STORE_ONE_RESULT.rows(connection, answer)
     else:  # the change's last statement (a step's audit event and case head), the answer with it
         statement, params = last
-        connection.execute(_with_answer(statement), params | _answer_params(answer))
+        _with_answer(statement).rows(connection, params | _answer_params(answer))
     return StoredResult(status, body, etag, replayed=False)
 
 
-# Every API write runs these: built once per process, with bound parameters.
+# Every API write runs these: built once per process, with bound parameters, and prepared
+# (caseflow.prepared: without SQLAlchemy's work per execution).
 @functools.cache
-def _reserve_one_statement(dialect_name: str):
+def _reserve_one_statement(dialect_name: str) -> Prepared:
     table = IdempotencyRecord.__table__
     dialect_insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
-    return (dialect_insert(table).on_conflict_do_nothing(index_elements=["user_id", "key"])
-            .returning(table.c.id))
+    return Prepared(dialect_insert(table).on_conflict_do_nothing(index_elements=["user_id", "key"])
+                    .returning(table.c.id))
 
 
 _STORED = select(IdempotencyRecord.__table__).where(
     IdempotencyRecord.__table__.c.user_id == bindparam("user_id"),
     IdempotencyRecord.__table__.c.key == bindparam("key"))
-_STORE_ONE_RESULT = (
+_STORE_ONE_RESULT = Prepared(
     IdempotencyRecord.__table__.update()
     .where(IdempotencyRecord.__table__.c.id == bindparam("row_id"))
     .values(status_code=bindparam("new_status"), body=bindparam("new_body"), etag=bindparam("new_etag"))
@@ -406,9 +408,9 @@ _STORE_ANSWER_UNDER = (
 
 
 @functools.cache
-def _with_answer(statement):
+def _with_answer(statement) -> Prepared:
     """`statement` (built once per process, as every held one is) storing the answer too."""
-    return statement.add_cte(_STORE_ANSWER_UNDER.cte("stored_answer"))
+    return Prepared(statement.add_cte(_STORE_ANSWER_UNDER.cte("stored_answer")))
 
 
 def _answer_params(answer: dict[str, Any]) -> dict[str, Any]:

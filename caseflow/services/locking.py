@@ -15,6 +15,7 @@ from ..errors import NotFound
 from ..extensions import db
 from ..i18n import _l
 from ..models import Case, Client, User
+from ..prepared import Prepared
 from . import access
 
 Row = TypeVar("Row")
@@ -33,10 +34,10 @@ _LOCK_CASE_OF_CLIENT = (select(Case, Client.birth_date).join(Client, Client.id =
 # The same, as rows: a case not in the session yet is made from its row (_as_case).
 _cases, _clients = Case.__table__, Client.__table__
 _CASE_KEYS = tuple(Case.__mapper__.get_property_by_column(column).key for column in _cases.c)
-_LOCK_CASE_ROW = select(*_cases.c).where(_cases.c.id == bindparam("case_id")).with_for_update(of=_cases)
-_LOCK_CASE_ROW_OF_CLIENT = (select(*_cases.c, _clients.c.birth_date)
-                            .join(_clients, _clients.c.id == _cases.c.client_id)
-                            .where(_cases.c.id == bindparam("case_id")).with_for_update(of=_cases))
+_LOCK_CASE_ROW = Prepared(select(*_cases.c).where(_cases.c.id == bindparam("case_id")).with_for_update(of=_cases))
+_LOCK_CASE_ROW_OF_CLIENT = Prepared(select(*_cases.c, _clients.c.birth_date)
+                                    .join(_clients, _clients.c.id == _cases.c.client_id)
+                                    .where(_cases.c.id == bindparam("case_id")).with_for_update(of=_cases))
 # A tablet's outbox locks the cases its steps name together, in the order of their ids.
 _LOCK_CASE_ROWS_OF_CLIENTS = (select(*_cases.c, _clients.c.birth_date)
                               .join(_clients, _clients.c.id == _cases.c.client_id)
@@ -81,7 +82,7 @@ def lock_case(case_id: int, *options: ORMOption) -> Case:
     write lock."""
     session = db.session()
     if not options and _read_as_row(session, case_id):
-        row = session_connection().execute(_LOCK_CASE_ROW, {"case_id": case_id}).one_or_none()
+        row = _LOCK_CASE_ROW.one_or_none(session_connection(), {"case_id": case_id})
         if row is None:
             raise NotFound(_l("No such case."))
         return _as_case(session, row)
@@ -97,7 +98,7 @@ def lock_case_of_client(case_id: int) -> tuple[Case, date | None]:
     same statement instead of loading the client."""
     session = db.session()
     if _read_as_row(session, case_id):
-        row = session_connection().execute(_LOCK_CASE_ROW_OF_CLIENT, {"case_id": case_id}).one_or_none()
+        row = _LOCK_CASE_ROW_OF_CLIENT.one_or_none(session_connection(), {"case_id": case_id})
         if row is None:
             raise NotFound(_l("No such case."))
         return _as_case(session, row), row[-1]

@@ -5,14 +5,16 @@ from __future__ import annotations
 from functools import cache
 
 from flask import Flask, request
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.orm.util import identity_key
 
 from ..database import end_request_read, forget_kept, keep_through_writes, read_one_before_begin
 from ..extensions import db, login_manager
 from ..i18n import _l
 from ..models import User
+from ..prepared import Prepared
 from ..security import request_input, throttle
 from ..session_state import READS_OFFLINE_KEY
 from . import account_changes, errors, formatting, navigation, ops
@@ -55,8 +57,9 @@ SECURITY_HEADERS = (
 
 
 @cache
-def _user_statement(with_offline_key: bool) -> tuple[Select, tuple[str, ...]]:
-    """The signed-in user's columns, in one statement built once per process, and the
+def _user_statement(with_offline_key: bool) -> tuple[Prepared, tuple[str, ...]]:
+    """The signed-in user's columns, in one statement built once per process (and sent
+    prepared: caseflow.prepared), and the
     attribute each column fills. Not the password hash, nor — except where a request reads
     it — the sealed offline key (decrypted on every load). Not their province either: its
     time zone, what pages read of it, is reference data read once per process
@@ -65,7 +68,7 @@ def _user_statement(with_offline_key: bool) -> tuple[Select, tuple[str, ...]]:
     skipped = {"password_hash"} | (set() if with_offline_key else {"offline_key"})
     columns = [column for column in table.c if column.key not in skipped]
     mapper = User.__mapper__
-    return (select(*columns).where(table.c.id == bindparam("user_id")),
+    return (Prepared(select(*columns).where(table.c.id == bindparam("user_id"))),
             tuple(mapper.get_property_by_column(column).key for column in columns))
 
 
@@ -86,8 +89,14 @@ def _read_user(session, user_id: int) -> User | None:
     user = User.__mapper__.class_manager.new_instance()
     user.__dict__.update(zip(keys, row, strict=True))
     make_transient_to_detached(user)  # its identity set; the columns not read expired
-    session.add(user)
+    _attach(session, user)
     return user
+
+
+def _attach(session, user: User) -> None:
+    """`session.add(user)` without its save-update cascade, which walks every relationship
+    of the user to find none loaded (as services.locking does with a locked case)."""
+    session._update_impl(instance_state(user))
 
 
 def init_app(app: Flask) -> None:
