@@ -155,27 +155,27 @@ def safe_url_for(endpoint: str, **values: Any) -> str | None:
         return None
 
 
-def static_url(filename: str) -> str:
-    """url_for('static', filename=…), worked out once per application and script root (the
-    page frame links the same files on every page)."""
-    cache = current_app.extensions.setdefault("caseflow.static_urls", {})
-    key = (filename, request.script_root)
+def _url_once(endpoint: str, filename: str | None = None) -> str:
+    """url_for(endpoint), with the static file's name when given, worked out once per
+    application and script root: the page frame writes the same links on every page, each
+    a route built anew (some 10 µs)."""
+    cache = current_app.extensions.setdefault("caseflow.fixed_urls", {})
+    key = (endpoint, filename, request.script_root)
     url = cache.get(key)
     if url is None:
-        url = cache[key] = url_for("static", filename=filename)
+        url = cache[key] = url_for(endpoint) if filename is None else url_for(endpoint, filename=filename)
     return url
+
+
+def static_url(filename: str) -> str:
+    """url_for('static', filename=…), once per application and script root."""
+    return _url_once("static", filename)
 
 
 def fixed_url(endpoint: str) -> str:
-    """url_for(endpoint) for a page without arguments (the page frame's links to the start
-    page, the language switch, signing out), worked out once per application and script
-    root: every page writes four, each a route built anew (some 10 µs)."""
-    cache = current_app.extensions.setdefault("caseflow.fixed_urls", {})
-    key = (endpoint, request.script_root)
-    url = cache.get(key)
-    if url is None:
-        url = cache[key] = url_for(endpoint)
-    return url
+    """url_for(endpoint) for a page without arguments (the start page, the language switch,
+    signing out), once per application and script root."""
+    return _url_once(endpoint)
 
 
 def field_label(name: str) -> str:
