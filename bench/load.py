@@ -15,7 +15,7 @@ What it does, in order:
    The handover is a plain UPDATE of cases.facilitator_id, outside the audit trail, like
    the generator's own bulk inserts: the database is for benchmarking only. A copy of it
    (CREATE DATABASE … TEMPLATE) takes the raw-SQL floor's writes.
-2. The server: `gunicorn -w N 'caseflow:create_app(…)'` with CASEFLOW_DATABASE_URL,
+2. The server: `gunicorn -w N [--threads T] 'caseflow:create_app(…)'` with CASEFLOW_DATABASE_URL,
    CASEFLOW_RATELIMIT_STORAGE_URL=redis://127.0.0.1:6379, a secret key, plain-HTTP cookies
    and the sign-in limits raised (they count failed sign-ins only, but a run must never be
    stopped by them), plus bench/load_gunicorn.py, whose server hooks read each request's
@@ -105,7 +105,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=180.0, help="seconds measured")
     parser.add_argument("--warmup", type=float, default=None,
                         help="seconds of load before the measurement starts (default: 1.5 × think time)")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (processes)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="threads per worker: 1 runs sync workers, 2 to 5 gthread workers (the app's "
+                             "connection pool keeps 5 connections a process)")
     parser.add_argument("--reuse-data", action="store_true",
                         help="keep the database if it already holds the cases and the people of this run")
     parser.add_argument("--api-auth", choices=("session", "token"), default="session",
@@ -119,9 +122,12 @@ def parse_args() -> argparse.Namespace:
     args = parser.parse_args()
     if args.warmup is None:
         args.warmup = 1.5 * args.think_time
-    for name in ("cases", "facilitators", "supervisors", "workers", "floor_ops"):
+    for name in ("cases", "facilitators", "supervisors", "workers", "threads", "floor_ops"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    if args.threads > 5:
+        # More would open and close a connection at every request beyond the pool's five.
+        parser.error("--threads must be at most 5 (the connection pool's size)")
     if args.auditors < 0 or args.think_time <= 0 or args.duration <= 0 or args.floor_seconds <= 0:
         parser.error("--auditors, --think-time, --duration and --floor-seconds must be positive")
     return args
@@ -373,11 +379,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(spec: str, workers: int, env: dict, samples: Path, probe: str) -> tuple[subprocess.Popen, int]:
+def start_server(spec: str, workers: int, env: dict, samples: Path, probe: str,
+                 threads: int = 1) -> tuple[subprocess.Popen, int]:
     port = free_port()
     samples.mkdir(parents=True, exist_ok=True)
     server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}",
+        [str(Path(sys.executable).parent / "gunicorn"), "-w", str(workers), "--threads", str(threads),
+         "-b", f"127.0.0.1:{port}",
          "-c", str(ROOT / "bench" / "load_gunicorn.py"), "--log-level", "warning",
          "--error-logfile", str(samples / "gunicorn.log"), spec],
         cwd=ROOT, env=dict(env, CASEFLOW_LOAD_SAMPLES=str(samples)))
@@ -601,8 +609,9 @@ def report(args, setup: dict, rows: dict, before: dict, after: dict, bare: dict,
     cores = os.cpu_count()
     print()
     print("=" * 118)
-    print(f"Caseflow under the national programme's load (issue 14) — PostgreSQL, gunicorn {args.workers} sync workers, "
-          f"{cores} CPUs")
+    serving = (f"{args.workers} sync workers" if args.threads == 1
+               else f"{args.workers} gthread workers × {args.threads} threads")
+    print(f"Caseflow under the national programme's load (issue 14) — PostgreSQL, gunicorn {serving}, {cores} CPUs")
     print(f"data: {setup['cases']:,} cases; {setup['facilitators']} facilitators ({setup['open_cases']:,} open cases), "
           f"{setup['supervisors']} supervisors, {setup['auditors']} auditors; API writes by {args.api_auth}")
     people = setup["facilitators"] + setup["supervisors"] + setup["auditors"]
@@ -689,7 +698,7 @@ def run_mix(args, url: str, env: dict, people: list[dict], audit_cases: list[int
     limits = "100000 per 1 minute"
     spec = (f"caseflow:create_app({{'CASEFLOW_LOGIN_LIMIT_ACCOUNT': {limits!r}, "
             f"'CASEFLOW_LOGIN_LIMIT_ADDRESS': {limits!r}}})")
-    server, port = start_server(spec, args.workers, env, workdir / "app", "/healthz")
+    server, port = start_server(spec, args.workers, env, workdir / "app", "/healthz", args.threads)
     try:
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=2 * args.workers) as pool:
@@ -713,8 +722,8 @@ def run_mix(args, url: str, env: dict, people: list[dict], audit_cases: list[int
 
 def run_bare(args, env: dict, workdir: Path) -> tuple[dict, dict]:
     """The bare route under the same gunicorn settings and hooks, in a closed loop."""
-    server, port = start_server("bench.load_bare:app", args.workers, env, workdir / "bare", "/bare")
-    users = 2 * args.workers
+    server, port = start_server("bench.load_bare:app", args.workers, env, workdir / "bare", "/bare", args.threads)
+    users = 2 * args.workers * args.threads
     try:
         plan = {"label": "bare", "mode": "closed", "host": f"http://127.0.0.1:{port}", "think": 1,
                 "users": users, "path": "/bare", "name": "bare route", "run_id": ""}

@@ -1,25 +1,31 @@
 """Gunicorn configuration for bench/load.py: measures each request from outside the app.
 
-A sync worker serves one request at a time, so the worker's own CPU clock read just
-before and just after a request is that request's CPU; the same holds for the PostgreSQL
-backends of the worker's connections (their CPU time from /proc/<pid>/schedstat, in
-nanoseconds). SQL statements are counted by a SQLAlchemy event. Nothing in caseflow/ is
-changed: these are gunicorn's server hooks. Each worker appends one line per request to
-$CASEFLOW_LOAD_SAMPLES/worker-<pid>.tsv:
+A worker thread serves one request at a time (a sync worker has one thread; with --threads,
+gthread workers have several), so the thread's own CPU clock read just before and just after
+a request is that request's CPU. The PostgreSQL backends the request used are measured the
+same way: each connection's backend CPU time (from /proc/<pid>/schedstat, in nanoseconds) is
+read when the request's thread checks the connection out of the pool and when it gives it
+back. SQL statements are counted by a SQLAlchemy event, per thread. Nothing in caseflow/ is
+changed: these are gunicorn's server hooks and SQLAlchemy's pool and engine events. Each
+worker appends one line per request to $CASEFLOW_LOAD_SAMPLES/worker-<pid>.tsv:
 
     finished (epoch s)  method  path  status  app CPU ns  PostgreSQL CPU ns  statements
 
-The hooks cost a few microseconds a request; HTTP parsing before `pre_request` and the
-connection's close after `post_request` fall outside, and are in the whole-process CPU
-that bench/load.py also reads from /proc.
+The hooks cost a few microseconds a request; HTTP parsing before `pre_request`, the
+connection's close after `post_request` and a gthread worker's own loop (accepting and
+polling connections) fall outside, and are in the whole-process CPU that bench/load.py also
+reads from /proc.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 import time
 
-_state = {"file": None, "statements": 0, "backends": {}, "start": None}
+_file = {"handle": None, "lock": threading.Lock()}
+# Per thread: the request's start, its statements, its backends' CPU, the connections it holds.
+_request = threading.local()
 
 
 def _backend_cpu_ns(pid: int) -> int | None:
@@ -30,16 +36,34 @@ def _backend_cpu_ns(pid: int) -> int | None:
         return None  # a closed connection's backend is gone, or /proc is not ours to read
 
 
+def _backend_pid(dbapi_connection) -> int | None:
+    info = getattr(dbapi_connection, "info", None)
+    pid = getattr(info, "backend_pid", None)  # psycopg 3; SQLite and the bare route have none
+    return pid if isinstance(pid, int) else None
+
+
 def _count_statement(*_args, **_kwargs) -> None:
-    _state["statements"] += 1
+    if getattr(_request, "start", None) is not None:
+        _request.statements += 1
 
 
 def _checked_out(dbapi_connection, _record, _proxy) -> None:
-    info = getattr(dbapi_connection, "info", None)
-    pid = getattr(info, "backend_pid", None)  # psycopg 3; SQLite and the bare route have none
-    if isinstance(pid, int) and pid not in _state["backends"]:
-        # Seen for the first time: its CPU until now belongs to no request measured here.
-        _state["backends"][pid] = _backend_cpu_ns(pid)
+    pid = _backend_pid(dbapi_connection)
+    if pid is not None and getattr(_request, "start", None) is not None:
+        _request.held[pid] = _backend_cpu_ns(pid)
+
+
+def _checked_in(dbapi_connection, _record) -> None:
+    held = getattr(_request, "held", None)
+    pid = _backend_pid(dbapi_connection) if held else None
+    if pid is not None and pid in held:
+        _settle_backend(pid, held.pop(pid))
+
+
+def _settle_backend(pid: int, before: int | None) -> None:
+    after = _backend_cpu_ns(pid)
+    if before is not None and after is not None:
+        _request.database += after - before
 
 
 def post_worker_init(worker) -> None:
@@ -56,31 +80,29 @@ def post_worker_init(worker) -> None:
 
     event.listen(Engine, "before_cursor_execute", _count_statement)
     event.listen(Pool, "checkout", _checked_out)
-    _state["file"] = open(os.path.join(directory, f"worker-{os.getpid()}.tsv"), "a", buffering=1)  # noqa: SIM115
+    event.listen(Pool, "checkin", _checked_in)
+    _file["handle"] = open(os.path.join(directory, f"worker-{os.getpid()}.tsv"), "a", buffering=1)  # noqa: SIM115
 
 
 def pre_request(worker, req) -> None:
-    if _state["file"] is None:
+    if _file["handle"] is None:
         return
-    backends = _state["backends"]
-    for pid in list(backends):
-        backends[pid] = _backend_cpu_ns(pid)
-        if backends[pid] is None:
-            del backends[pid]
-    _state["statements"] = 0
-    _state["start"] = time.process_time_ns()
+    _request.statements = 0
+    _request.database = 0
+    _request.held = {}
+    _request.start = time.thread_time_ns()
 
 
 def post_request(worker, req, environ, resp) -> None:
-    if _state["file"] is None or _state["start"] is None:
+    start = getattr(_request, "start", None)
+    if _file["handle"] is None or start is None:
         return
-    cpu = time.process_time_ns() - _state["start"]
-    statements = _state["statements"]
-    database = 0
-    for pid, before in _state["backends"].items():
-        after = _backend_cpu_ns(pid)
-        if before is not None and after is not None:
-            database += after - before
+    cpu = time.thread_time_ns() - start
+    for pid, before in list(_request.held.items()):  # still checked out (not expected)
+        _settle_backend(pid, before)
+    _request.start = None
     status = getattr(resp, "status_code", None) or 0
-    _state["file"].write(f"{time.time():.6f}\t{req.method}\t{req.path}\t{status}\t{cpu}\t{database}\t{statements}\n")
-    _state["start"] = None
+    line = (f"{time.time():.6f}\t{req.method}\t{req.path}\t{status}\t{cpu}\t{_request.database}\t"
+            f"{_request.statements}\n")
+    with _file["lock"]:
+        _file["handle"].write(line)
