@@ -7,8 +7,10 @@ actions can this actor take on these 1,000 cases".
 
     .venv/bin/python bench/transitions.py [--events 1000] [--postgres URL] [--profile N]
 
-Prints events/s for both and their ratio (target: service ≥ 0.4 × floor) per database, and
-the statements the service sends per trigger. With --profile, the service's events run under
+Prints events/s for both and their ratio (target: service ≥ 0.4 × floor) per database, the
+statements the service sends per trigger and the time per event spent in COMMIT (the floor's
+too on SQLite), and on SQLite how many pages each event adds to the write-ahead log (what a
+COMMIT writes and syncs). With --profile, the service's events run under
 cProfile (its rate is then the profiled one) and the N costliest functions are printed.
 """
 
@@ -71,10 +73,10 @@ def make_cases(app, count: int):
         return facilitator.id, ids
 
 
-def service_rate(app, facilitator_id: int, case_ids: list[int], profile: int = 0) -> tuple[float, float]:
-    """Events/s firing `start_assessment` on each case, and the statements sent per event
-    (as SQLAlchemy sends them: SQLite's BEGIN is one, PostgreSQL's BEGIN and either's COMMIT
-    are not)."""
+def service_rate(app, facilitator_id: int, case_ids: list[int], profile: int = 0) -> tuple[float, float, float]:
+    """Events/s firing `start_assessment` on each case, the statements sent per event (as
+    SQLAlchemy sends them: SQLite's BEGIN is one, PostgreSQL's BEGIN and either's COMMIT are
+    not) and the seconds per event spent in the driver's COMMIT."""
     with app.app_context():
         from caseflow.models import User
 
@@ -83,11 +85,21 @@ def service_rate(app, facilitator_id: int, case_ids: list[int], profile: int = 0
         keep_through_writes(user, user.province)
         actor = Actor(user=user)
         sent = [0]
+        committing = [0.0]
 
         def count(*_args) -> None:
             sent[0] += 1
 
+        dialect = db.engine.dialect
+        commit = dialect.do_commit
+
+        def timed_commit(dbapi_connection) -> None:
+            started = time.perf_counter()
+            commit(dbapi_connection)
+            committing[0] += time.perf_counter() - started
+
         sa.event.listen(db.engine, "before_cursor_execute", count)
+        dialect.do_commit = timed_commit  # this dialect instance only, for this run
         profiler = cProfile.Profile() if profile else None
         try:
             start = time.perf_counter()
@@ -99,17 +111,22 @@ def service_rate(app, facilitator_id: int, case_ids: list[int], profile: int = 0
                 profiler.disable()
             elapsed = time.perf_counter() - start
         finally:
+            del dialect.do_commit
             sa.event.remove(db.engine, "before_cursor_execute", count)
     if profiler:
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(profile)
-    return len(case_ids) / elapsed, sent[0] / len(case_ids)
+    return len(case_ids) / elapsed, sent[0] / len(case_ids), committing[0] / len(case_ids)
 
 
-def floor_rate_sqlite(path: str, case_ids: list[int]) -> float:
+def floor_rate_sqlite(path: str, case_ids: list[int], *, autocheckpoint: bool = True) -> tuple[float, float]:
+    """Events/s of the floor on SQLite, and the seconds per event spent in its COMMIT."""
     connection = sqlite3.connect(path, isolation_level=None)
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=FULL")
     connection.execute("PRAGMA foreign_keys=ON")
+    if not autocheckpoint:
+        connection.execute("PRAGMA wal_autocheckpoint=0")
+    committing = 0.0
     start = time.perf_counter()
     for case_id in case_ids:
         now = datetime.now(UTC).replace(tzinfo=None)
@@ -124,10 +141,46 @@ def floor_rate_sqlite(path: str, case_ids: list[int]) -> float:
             (f"floor:{case_id}", 1, "0" * 64, "1" * 64, now, "case.transition", case_id,
              json.dumps({"state": "assessment"}), json.dumps({"state": "floor"}), "0" * 32, "2" * 64),
         )
+        committed = time.perf_counter()
         connection.execute("COMMIT")
+        committing += time.perf_counter() - committed
     elapsed = time.perf_counter() - start
     connection.close()
-    return len(case_ids) / elapsed
+    return len(case_ids) / elapsed, committing / len(case_ids)
+
+
+def log_frames_sqlite(app, path: str, facilitator_id: int, service_ids: list[int],
+                      floor_ids: list[int]) -> tuple[float, float]:
+    """Pages each event adds to SQLite's write-ahead log (what its COMMIT writes and syncs),
+    service and floor, in a pass of their own with checkpoints held off so that the log
+    only grows. Another connection of the app's stays open meanwhile: closing the last one
+    would checkpoint the log away."""
+    wal = Path(f"{path}-wal")
+
+    def hold_checkpoints(dbapi_connection, _record) -> None:
+        dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
+
+    def size() -> int:
+        return wal.stat().st_size if wal.exists() else 0
+
+    with app.app_context():
+        db.engine.dispose()
+        sa.event.listen(db.engine, "connect", hold_checkpoints)
+        try:
+            with db.engine.connect() as keeper:
+                keeper.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+                page = keeper.exec_driver_sql("PRAGMA page_size").scalar_one()
+                frame = page + 24  # each frame: a 24-byte header and the page
+                before = size()
+                service_rate(app, facilitator_id, service_ids)
+                service = (size() - before) / frame / len(service_ids)
+                before = size()
+                floor_rate_sqlite(path, floor_ids, autocheckpoint=False)
+                floor = (size() - before) / frame / len(floor_ids)
+        finally:
+            sa.event.remove(db.engine, "connect", hold_checkpoints)
+            db.engine.dispose()
+    return service, floor
 
 
 def floor_rate_postgres(url: str, case_ids: list[int]) -> float:
@@ -141,7 +194,7 @@ def floor_rate_postgres(url: str, case_ids: list[int]) -> float:
         for case_id in case_ids:
             raw_transition_postgres(connection, case_id)
         elapsed = time.perf_counter() - start
-    return len(case_ids) / elapsed
+    return len(case_ids) / elapsed, None
 
 
 def available_actions_time(app, facilitator_id: int, case_ids: list[int]) -> tuple[float, float]:
@@ -169,16 +222,26 @@ def available_actions_time(app, facilitator_id: int, case_ids: list[int]) -> tup
     return with_guards, without_guards
 
 
-def run(label: str, url: str, instance: Path, events: int, floor, profile: int = 0) -> None:
+def run(label: str, url: str, instance: Path, events: int, floor, profile: int = 0,
+        frames=None) -> None:
     app = build_app(url, instance)
-    facilitator_id, ids = make_cases(app, events * 2 + 1000)
-    service_ids, floor_ids, action_ids = ids[:events], ids[events:2 * events], ids[2 * events:]
-    service, statements = service_rate(app, facilitator_id, service_ids, profile)
-    floor_value = floor(floor_ids)
+    extra = 100 if frames else 0
+    facilitator_id, ids = make_cases(app, events * 2 + 1000 + 2 * extra)
+    service_ids, floor_ids, action_ids = ids[:events], ids[events:2 * events], ids[2 * events:2 * events + 1000]
+    service, statements, service_commit = service_rate(app, facilitator_id, service_ids, profile)
+    floor_value, floor_commit = floor(floor_ids)
     with_guards, without_guards = available_actions_time(app, facilitator_id, action_ids)
     print(f"{label}: service {service:8.1f} events/s | raw-SQL floor {floor_value:8.1f} events/s | "
           f"ratio {service / floor_value:.2f} (target >= 0.40){' under cProfile' if profile else ''}")
     print(f"{label}: {statements:.1f} statements per event through the service (COMMIT not counted)")
+    commits = f"{label}: per event, service {1000 / service:.3f} ms, of which COMMIT {service_commit * 1000:.3f}"
+    if floor_commit is not None:
+        commits += f" | floor {1000 / floor_value:.3f} ms, of which COMMIT {floor_commit * 1000:.3f}"
+    print(commits)
+    if frames:
+        service_frames, floor_frames = frames(app, facilitator_id, ids[-2 * extra:-extra], ids[-extra:])
+        print(f"{label}: write-ahead log pages per event (its COMMIT writes and syncs them): service "
+              f"{service_frames:.1f}, floor {floor_frames:.1f} ({extra} events each, checkpoints held off)")
     print(f"{label}: available actions for 1,000 cases: {with_guards * 1000:.1f} ms with guards "
           f"(including loading the cases and their records), {without_guards * 1000:.1f} ms role/state only")
 
@@ -193,7 +256,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "bench.sqlite3"
         run("SQLite", f"sqlite:///{path}", Path(directory), args.events,
-            lambda ids: floor_rate_sqlite(str(path), ids), args.profile)
+            lambda ids: floor_rate_sqlite(str(path), ids), args.profile,
+            lambda *given: log_frames_sqlite(given[0], str(path), *given[1:]))
     if args.postgres:
         name = f"caseflow_bench_{uuid.uuid4().hex[:8]}"
         base = sa.engine.make_url(args.postgres.replace("postgresql://", "postgresql+psycopg://", 1))
