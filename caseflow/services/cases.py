@@ -852,6 +852,10 @@ _WRITE_MOVED_CASE = _cases.update().where(_cases.c.id == bindparam("moved_id")).
 # instead of four. Without the event when a receiver's event made it write it earlier.
 _WRITE_MOVE_AT_ONCE = _WRITE_MOVED_CASE.add_cte(CLOSE_STAY.cte("closed_stay"), OPEN_STAY.cte("opened_stay"))
 _WRITE_MOVE_AND_EVENT_AT_ONCE = _WRITE_MOVE_AT_ONCE.add_cte(insert_event_under("event_").cte("moved_event"))
+# Sent prepared (see _SQLITE_MOVE_EVENT below): 34 values and SQLAlchemy's execution
+# context, cursor and result for a statement that returns nothing.
+_POSTGRESQL_WRITE_MOVE = Prepared(_WRITE_MOVE_AT_ONCE)
+_POSTGRESQL_WRITE_MOVE_AND_EVENT = Prepared(_WRITE_MOVE_AND_EVENT_AT_ONCE)
 _INSERT_SIGN_OFF = insert(SignOff.__table__).returning(SignOff.__table__.c.id)
 # SQLite rewrites the index entries of every column named in an UPDATE's SET, whether its
 # value changed or not: closed_at (in two indexes, two more pages in the commit's write-ahead
@@ -878,9 +882,9 @@ def _save_moved_case(case: Case, stay: dict[str, Any], *, closes: bool) -> None:
     event = take_deferred_case_event(case)
     if connection.dialect.name == "postgresql":
         if event is None:
-            connection.execute(_WRITE_MOVE_AT_ONCE, row | stay)
+            _POSTGRESQL_WRITE_MOVE.rows(connection, row | stay)
         else:
-            connection.execute(_WRITE_MOVE_AND_EVENT_AT_ONCE, row | stay | event_params(event, "event_"))
+            _POSTGRESQL_WRITE_MOVE_AND_EVENT.rows(connection, row | stay | event_params(event, "event_"))
     else:
         if event is not None:
             _SQLITE_MOVE_EVENT.execute(connection, event_params(event, "event_"))
