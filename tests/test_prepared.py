@@ -172,3 +172,37 @@ def test_prepared_rows_go_through_sqlalchemy_where_its_execution_adds_something(
         event.remove(connection, "before_execute", note)
     assert seen == [statement.statement]
     db.session.rollback()
+
+
+def test_a_case_page_reads_the_values_sqlalchemy_reads(app, team, make):
+    """The case page's readings (services.cases: the case with its records and extras, its
+    sign-offs, its evaluation's ratings, its latest steps with their recorders), sent prepared:
+    the same rows, of the same types, as SQLAlchemy's execution gives."""
+    from caseflow.models import Case
+    from caseflow.services import cases
+    from caseflow.services.context import Actor
+    from tests.support.factories import rate_all
+
+    me = Actor(user=team.facilitator)
+    case = make.case(team.facilitator, to="evaluation")
+    cases.save_evaluation(me, case.id, rate_all(case, "achieved"))
+    cases.save_termination_request(me, case.id, {"outcome": "resolved", "aftercare_plan": "Kunjungan bulanan"})
+    cases.fire_trigger(me, case.id, "request_termination")
+    evaluation_id = db.session.get(Case, case.id).evaluation.id
+    page = cases._reading_statements(True, True, False, cases._step_check_states())
+    steps = cases._reading_statements(False, False, False)
+    connection = db.session.connection()
+    for prepared, parameters in (
+        (page["case"], {"case_id": case.id, "user_id": team.facilitator.id}),
+        (page["sign_offs"], {"case_id": case.id}),
+        (page["ratings"], {"evaluation_id": evaluation_id}),
+        (steps["steps_shown"], {"case_id": case.id, "limit": 21}),
+    ):
+        by_sqlalchemy = [tuple(row) for row in connection.execute(prepared.statement, parameters).all()]
+        with statements() as sent:
+            by_prepared = prepared.rows(connection, parameters)
+        assert len(sent) == 1 and by_prepared and by_prepared == by_sqlalchemy
+        assert [[type(value) for value in row] for row in by_prepared] == [
+            [type(value) for value in row] for row in by_sqlalchemy]
+    assert _sent_directly(connection) is (connection.dialect.name == "postgresql")
+    db.session.rollback()

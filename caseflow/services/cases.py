@@ -1079,17 +1079,21 @@ def _reading_statements(with_steps: bool, with_lists: bool, steps_before: bool,
         before_at, before_id = bindparam("before_at"), bindparam("before_id")
         older = or_(Step.occurred_at < before_at, and_(Step.occurred_at == before_at, Step.id < before_id))
         steps, steps_shown = steps.where(older), steps_shown.where(older)
+    # Those read as values are sent prepared (prepared.Prepared.rows: on PostgreSQL, without
+    # SQLAlchemy's cache lookup, execution context, cursor and result; a page's three
+    # 1.0-1.1 ms of client CPU against 0.66-0.77).
     return {
         # The case's records as values after its extras (case_shown: objects cost more).
-        "case": (case_shown.join_records(select(*case_shown.case_columns(), *extra, *case_shown.record_columns()))
-                 .where(Case.id == bindparam("case_id")).with_for_update(of=Case)),
+        "case": Prepared(case_shown.join_records(select(*case_shown.case_columns(), *extra,
+                                                        *case_shown.record_columns()))
+                         .where(Case.id == bindparam("case_id")).with_for_update(of=Case)),
         "extras": len(extra),
         # As the relationships order them (Case.sign_offs; Evaluation.ratings has no order).
         # Who asked and who decided are named by the page: read with them, as values.
-        "sign_offs": case_shown.sign_offs_statement(),
-        "ratings": case_shown.ratings_statement(),
+        "sign_offs": Prepared(case_shown.sign_offs_statement()),
+        "ratings": Prepared(case_shown.ratings_statement()),
         "steps": steps.limit(bindparam("limit")),
-        "steps_shown": steps_shown.limit(bindparam("limit")),
+        "steps_shown": Prepared(steps_shown.limit(bindparam("limit"))),
     }
 
 
@@ -1133,9 +1137,7 @@ def latest_steps(case_id: int, before: tuple[datetime, int] | None = None, limit
         params |= {"before_at": before[0], "before_id": before[1]}
     statements = _reading_statements(False, False, before is not None)
     if shown:  # values, not objects: on the session's connection, without the ORM's handling
-        # All rows in one fetch: iterating the result fetches them one by one (15 µs more for a page).
-        rows = db.session.connection().execute(statements["steps_shown"], params).all()
-        steps = [StepShown(*row) for row in rows]
+        steps = [StepShown(*row) for row in statements["steps_shown"].rows(db.session.connection(), params)]
     else:
         steps = list(db.session.execute(statements["steps"], params).scalars())
     if len(steps) > limit:
@@ -1151,7 +1153,8 @@ def _load_case_for_reading(case_id: int, with_steps: bool, with_lists: bool,
     statements = _reading_statements(with_steps, with_lists, False, _step_check_states())
     params = {"case_id": case_id, "user_id": reader.id if reader is not None else None}
     # Values, not objects: on the session's connection, without the ORM's handling.
-    rows = db.session.connection().execute(statements["case"], params).all()
+    connection = db.session.connection()
+    rows = statements["case"].rows(connection, params)
     if not rows:
         raise NotFound(_l("No such case."))
     extras = statements["extras"]
@@ -1159,11 +1162,10 @@ def _load_case_for_reading(case_id: int, with_steps: bool, with_lists: bool,
     if rest[0] is not None:  # its actions' guard asks (workflow/guards.py)
         remember_step_in_stage(case, rest[0])
     if rest[1]:
-        case.sign_offs = case_shown.sign_offs_shown(
-            db.session.connection().execute(statements["sign_offs"], {"case_id": case_id}).all())
+        case.sign_offs = case_shown.sign_offs_shown(statements["sign_offs"].rows(connection, {"case_id": case_id}))
     if case.evaluation is not None:
-        case.evaluation.ratings = case_shown.ratings_shown(db.session.connection().execute(
-            statements["ratings"], {"evaluation_id": case.evaluation.id}).all())
+        case.evaluation.ratings = case_shown.ratings_shown(
+            statements["ratings"].rows(connection, {"evaluation_id": case.evaluation.id}))
     return case, rest[2:]
 
 
