@@ -15,6 +15,7 @@ from sqlalchemy import BindParameter, ColumnElement, Select, bindparam, func, or
 
 from ..extensions import db
 from ..models import Case, Role
+from ..prepared import Prepared
 from ..schemas import page_number
 from ..services import access
 from ..services import cases as case_services
@@ -101,15 +102,15 @@ def paginate_counted(statement: Select, size: int, params: dict[str, Any] | None
     counts the whole list (`func.count().over()`), run with `params`. A page past the end,
     which finds no row to read the count from, costs a count and the last page.
     `built_once`: the statement is kept for the process, and so is its page (the limit and
-    offset bound parameters), which then needs no new key for SQLAlchemy's cache; it
-    selects values, not objects, so it is run on the session's connection, without the
-    ORM's handling of results. `paged`: the page is read by this statement instead, kept
+    offset bound parameters), sent prepared (prepared.Prepared.rows); it selects values,
+    not objects, read as tuples on the session's connection, without the ORM's handling of
+    results. `paged`: the page is read by this statement instead, kept
     for the process too: a page of `statement` (bound page_limit and page_offset) joined
     to more of its rows' values, its last column still the count."""
     def rows_of(page: int) -> list[Any]:
         if built_once:
-            return db.session.connection().execute(paged if paged is not None else _paged(statement), {
-                **(params or {}), "page_limit": size, "page_offset": (page - 1) * size}).all()
+            return _prepared(paged if paged is not None else _paged(statement)).rows(db.session.connection(), {
+                **(params or {}), "page_limit": size, "page_offset": (page - 1) * size})
         return db.session.execute(statement.limit(size).offset((page - 1) * size), params).all()
 
     page = page_number(request.args.get("page"))
@@ -124,6 +125,12 @@ def paginate_counted(statement: Select, size: int, params: dict[str, Any] | None
         page = min(page, max(math.ceil(total / size), 1))
         rows = rows_of(page) if total else []
     return Page(rows, total, page, max(math.ceil(total / size), 1))
+
+
+@lru_cache(maxsize=256)
+def _prepared(statement: Select) -> Prepared:
+    """A statement kept for the process, compiled once for sending prepared."""
+    return Prepared(statement)
 
 
 @lru_cache(maxsize=256)
