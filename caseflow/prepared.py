@@ -106,7 +106,8 @@ class Prepared:
         statement without RETURNING), their values converted as SQLAlchemy's result does."""
         if not _sent_directly(connection):
             result = connection.execute(self.statement, parameters)
-            return [tuple(row) for row in result] if result.returns_rows else []
+            # All rows in one fetch: iterating the result fetches them one by one.
+            return [tuple(row) for row in result.all()] if result.returns_rows else []
         key = (connection.dialect, tuple(parameters))
         form = self._postgresql.get(key)
         if form is None:
