@@ -48,6 +48,7 @@ import importlib.util
 import json
 import math
 import os
+import platform
 import re
 import secrets
 import shutil
@@ -198,6 +199,29 @@ def machine_cpu() -> tuple[float, float]:
     idle = values[3] + values[4]  # idle + iowait
     total = sum(values[:8])  # guest time is already inside user
     return (total - idle) / CLOCK_TICKS, total / CLOCK_TICKS
+
+
+# Kernel settings that change what a request costs between two others (how an idle core is
+# given back, nested virtualisation, mitigations): printed so that runs on different
+# machines of "the same kind" can be told apart.
+KERNEL_SETTINGS_SHOWN = ("nested_pvm", "haltpoll.guest_halt_poll_ns", "cpuidle_haltpoll.force", "idle",
+                         "mitigations", "isolcpus", "nohz_full")
+
+
+def machine_description() -> str:
+    """The processor, whether this is a virtual machine and the kernel settings above, and the
+    Python that runs the server."""
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
+        command_line = Path("/proc/cmdline").read_text().split()
+    except OSError:
+        return f"{platform.platform()}; Python {platform.python_version()}"
+    model = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "processor")
+    flags = next((line.split(":", 1)[1].split() for line in cpuinfo if line.startswith("flags")), [])
+    kind = "a virtual machine" if "hypervisor" in flags else "no hypervisor flag"
+    settings = [word for word in command_line if word.split("=", 1)[0] in KERNEL_SETTINGS_SHOWN]
+    told = f"; kernel: {' '.join(settings)}" if settings else ""
+    return f"{model}, {kind}{told}; Python {platform.python_version()} ({sys.executable})"
 
 
 # --- data --------------------------------------------------------------------------------------
@@ -618,6 +642,7 @@ def report(args, setup: dict, rows: dict, before: dict, after: dict, bare: dict,
     print(f"each person one action every {args.think_time:g} s on average (exponential) after the answer to the "
           f"last: at most {people / args.think_time:.1f} actions/s offered; measured {window:.0f} s after "
           f"{args.warmup:.0f} s of warm-up")
+    print(f"machine: {machine_description()}")
     print(f"machine: load average {' / '.join(f'{v:.2f}' for v in loads[0])} before, "
           f"{' / '.join(f'{v:.2f}' for v in loads[1])} after (1/5/15 min); during the window {busy_cores:.2f} of "
           f"{cores} cores busy: gunicorn {server_cores:.2f}, PostgreSQL backends of this database {pg_cores:.2f}, "
