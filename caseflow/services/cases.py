@@ -617,6 +617,10 @@ _SAVE_CASE_HEAD = (
 # PostgreSQL takes the case's deferred audit event with its new head (a data-modifying WITH
 # clause): one round trip instead of two.
 _SAVE_CASE_HEAD_AND_EVENT = _SAVE_CASE_HEAD.add_cte(insert_event_under("event_").cte("head_event"))
+# Sent prepared when nothing takes them as the last statement (a case's reading, whose
+# recorded read writes the head: SQLAlchemy's execution cost 0.1 ms of the case page).
+_SAVE_CASE_HEAD_SENT = Prepared(_SAVE_CASE_HEAD)
+_SAVE_CASE_HEAD_AND_EVENT_SENT = Prepared(_SAVE_CASE_HEAD_AND_EVENT)
 
 
 # A tablet's outbox, PostgreSQL: the head statement a step of the batch left (database.
@@ -713,8 +717,10 @@ def _write_case_head(case: Case | CaseShown, *, last: bool = False) -> None:
         statement, params = _SAVE_CASE_HEAD_AND_EVENT, head | event_params(event, "event_")
     if last:
         send_last(statement, params)
+    elif connection.dialect.name == "sqlite":
+        _SAVE_CASE_HEAD_SENT.execute(connection, params)
     else:
-        connection.execute(statement, params)
+        (_SAVE_CASE_HEAD_SENT if event is None else _SAVE_CASE_HEAD_AND_EVENT_SENT).rows(connection, params)
 
 
 def _save_case_head(case: Case, *, last: bool = False) -> None:
