@@ -26,7 +26,7 @@ from ..extensions import csrf, db, login_manager
 from ..schemas import ID_MAX, _flatten, is_plausible_day, is_row_id
 from ..schemas.api import CaseSummaryOut, strict
 from ..security.request_input import UnusableInput
-from ..services import api_tokens, audit, idempotency
+from ..services import access, api_tokens, audit, idempotency
 from ..services.cases import record_denied_access
 from ..services.context import Actor
 from ..workflow.definition import current_locale
@@ -330,6 +330,10 @@ def authenticate() -> None:
                              _("This token lacks the scope %(scope)s.", scope=needed),
                              slug="insufficient-scope",
                              headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{needed}"'})
+    elif needed == "cases:write":
+        # Before the body is read: an auditor sending a step learns that it is not theirs
+        # to send, not which of its fields were wrong (the refusal is recorded, as any).
+        access.require_may_change_cases(g.api_user)
 
 
 def _ids_in_range(_endpoint, values) -> None:

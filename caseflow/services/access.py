@@ -177,6 +177,18 @@ def require_case_role(user: User, case: Case, roles: tuple[str, ...] | list[str]
     raise NotAllowed(_l("This case is not assigned to you, so you may not %(what)s.", what=what))
 
 
+# Roles that review cases and never change one: auditors read the history, they take no
+# part in it.
+REVIEWING_ROLES = frozenset({Role.AUDITOR})
+
+
+def require_may_change_cases(user: User) -> None:
+    """Refuse any change to a case by a reviewing role before anything of it is read: each
+    change checks its own rights too, this only answers first what could never be."""
+    if user.role in REVIEWING_ROLES:
+        raise NotAllowed(_l("Auditors review cases; they do not change them."))
+
+
 ROLE_LABELS = {
     Role.FACILITATOR: _l("the case's facilitator"),
     Role.SUPERVISOR: _l("the facilitator's supervisor"),

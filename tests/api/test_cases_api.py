@@ -354,6 +354,20 @@ def test_malformed_json_is_a_400_problem(api_as, make, team):
     assert count(Step, Step.case_id == case.id) == 0
 
 
+def test_an_auditor_is_refused_a_change_before_its_body_is_read(api_as, make, team):
+    case = make.case(team.facilitator, to="intervention")
+    api = api_as(team.auditor)
+    for body in (a_step(colour="red"), a_step()):  # a bad body and a good one: the same 403
+        problem = assert_problem(api.post(f"/api/v1/cases/{case.id}/steps", json=body), 403)
+        assert "errors" not in problem and problem["type"].endswith(":not-allowed")
+        assert "Auditor" in problem["detail"]
+    assert_problem(api.post("/api/v1/outbox", json={"entries": "nonsense"}), 403)
+    assert len(events("access.denied", actor_id=team.auditor.id)) == 3
+    assert count(Step, Step.case_id == case.id) == 0
+    # Reading stays open to them.
+    assert api.get(f"/api/v1/cases/{case.id}").status_code == 200
+
+
 def test_unknown_fields_are_refused_by_name(api_as, make, team):
     case = make.case(team.facilitator, to="planning")
     api = api_as(team.facilitator)

@@ -544,13 +544,14 @@ BODY_ROUTES: list[BodyRoute] = [
     # --- a sign-off decided through the API (its id is the relation's)
     B("POST", "/api/v1/sign-offs/{sign_off}/decision", lambda w, rel: {"decision": "approve"}, json=True,
       headers=STALE_HEADERS, facilitator="403 404 404 404", supervisor="409 409 404 404",
-      auditor="403 403 403 404", manager="404", admin="404"),
+      # An auditor changes no case: refused before the body or the id is looked at.
+      auditor="403", manager="404", admin="404"),
     # --- a case named in a queued write of the tablet's outbox
     B("POST", "/api/v1/outbox", lambda w, rel: {"entries": [{
         "key": f"matrix-{rel}-{uuid.uuid4().hex}", "kind": "step", "case_id": w.cases[rel]["case"],
         "if_match": STALE, "body": {"step_type": "home_visit", "occurred_at": _earlier(), "notes": "Kunjungan"}}]},
       json=True, outcome=_outbox_status, facilitator="409 404 404 404", supervisor="403 403 404 404",
-      auditor="403 403 403 404", manager="404", admin="404"),
+      auditor="403", manager="404", admin="404"),
     # --- ids an auditor names in a form or a query: within their scope (province 91) only
     B("POST", "/audit/evidence/case", lambda w, rel: {"case_id": w.cases[rel]["case"]},
       auditor="200 200 200 422:case_number", everyone="403"),
