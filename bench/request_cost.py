@@ -8,8 +8,10 @@ Unlike bench/load.py's figures, read while 2 cores serve many people at once, th
 costs of requests one after the other: what other processes on the machine do changes them
 much less (the CPU time is the process's own). With --pause 60 the requests come as far
 apart as a worker of bench/load.py serves them, which on a virtual machine costs more CPU
-for the same work (caches and predictors gone cold; see README, "What a request costs"). The same script runs against another version
-of the code with PYTHONPATH pointing at its source: its requests are plain HTTP.
+for the same work (caches and predictors gone cold; see README, "What a request costs");
+with --sweep 64 each request starts with the processor's caches emptied by this process
+itself, without waiting. The same script runs against another version of the code with
+PYTHONPATH pointing at its source: its requests are plain HTTP.
 """
 
 from __future__ import annotations
@@ -52,6 +54,10 @@ def main() -> None:
     parser.add_argument("--pause", type=float, default=0.0, metavar="MS",
                         help="wait MS milliseconds before each measured request, as a gunicorn worker of "
                              "bench/load.py does between two of its requests (not counted)")
+    parser.add_argument("--sweep", type=int, default=0, metavar="MB",
+                        help="write to every cache line of MB megabytes before each measured request "
+                             "(not counted): the processor's caches emptied, as other work between two "
+                             "requests leaves them")
     parser.add_argument("--profile", metavar="TYPE", help="also print where one request type's CPU goes "
                         "(cProfile over --repeat requests; TYPE as printed, e.g. 'my cases')")
     parser.add_argument("--only", metavar="TYPE", action="append", help="measure only these request types")
@@ -147,7 +153,10 @@ def main() -> None:
     # shared machine the median moves with the neighbours' load; the p10 much less).
     print(f"{'request type':22} {'CPU ms p10':>10} {'CPU ms p50':>10} {'CPU ms mean':>11} {'SQL stmts':>9}   "
           f"({args.repeat} each, one after the other"
-          f"{f', {args.pause:g} ms apart' if args.pause else ''})")
+          f"{f', {args.pause:g} ms apart' if args.pause else ''}"
+          f"{f', {args.sweep} MB swept before each' if args.sweep else ''})")
+    sweep = bytearray(args.sweep << 20)
+    sweep_lines = bytes(len(sweep) // 64)
     for name, call in kinds.items():
         if args.only and name not in args.only:
             continue
@@ -157,6 +166,8 @@ def main() -> None:
         for _ in range(args.repeat):
             if args.pause:
                 time.sleep(args.pause / 1000)
+            if sweep:
+                sweep[::64] = sweep_lines  # one byte in every 64-byte line
             STATEMENTS[0] = 0
             start = time.process_time()
             response = call()
