@@ -24,6 +24,7 @@ from sqlalchemy.types import TypeDecorator
 from .errors import StorageUnavailable
 from .extensions import db
 from .i18n import _l
+from .prepared import send_plain
 
 # Set while a service transaction is being opened, so the SQLite "begin" hook knows to
 # take the write lock at once (BEGIN IMMEDIATE) instead of failing later on a stale snapshot.
@@ -253,7 +254,9 @@ def configure_engine(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _sqlite_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
+        # On the driver's cursor (prepared.send_plain): exec_driver_sql's execution context
+        # and result cost more than SQLite's BEGIN itself.
+        send_plain(connection, "BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
 
 
 @contextmanager

@@ -98,7 +98,7 @@ def test_prepared_rows_write_and_return_what_sqlalchemy_does(app, team, make, mi
         Prepared(_INSERT).rows(connection, _event("test:prepared", microsecond))
         locked_prepared = _LOCK_CASE_ROW_OF_CLIENT.one(connection, {"case_id": case.id})
     assert prepared == executed and len(prepared) == 3
-    assert _sent_directly(connection) is (connection.dialect.name == "postgresql")  # psycopg's cursor
+    assert _sent_directly(connection)  # the driver's cursor
     assert by_prepared[0] != by_sqlalchemy[0] and by_prepared[1] is by_sqlalchemy[1] is False
     assert locked_prepared == tuple(locked_by_sqlalchemy)
     assert [type(value) for value in locked_prepared] == [type(value) for value in locked_by_sqlalchemy]
@@ -131,6 +131,10 @@ def test_prepared_rows_raise_the_errors_sqlalchemy_raises(app, team, make):
     assert raised.value.orig is not None and raised.value.statement == _INSERT.compile(dialect=connection.dialect).string
     db.session.rollback()
     assert db.session.connection().exec_driver_sql("SELECT 1").scalar() == 1
+    # The failed statement's cursor is not used again: the next prepared one gets a new one.
+    with statements() as sent:
+        insert_event.rows(db.session.connection(), _event("test:after"))
+    assert len(sent) == 1
     db.session.rollback()
 
 
@@ -204,5 +208,49 @@ def test_a_case_page_reads_the_values_sqlalchemy_reads(app, team, make):
         assert len(sent) == 1 and by_prepared and by_prepared == by_sqlalchemy
         assert [[type(value) for value in row] for row in by_prepared] == [
             [type(value) for value in row] for row in by_sqlalchemy]
-    assert _sent_directly(connection) is (connection.dialect.name == "postgresql")
+    assert _sent_directly(connection)
+    db.session.rollback()
+
+
+def test_a_missing_value_is_refused_as_sqlalchemy_refuses_it(app):
+    """A parameter the statement needs and was not given: SQLAlchemy's own error, naming it,
+    and nothing sent; a value built into the statement is sent as it was built."""
+    from sqlalchemy import literal
+    from sqlalchemy.exc import SQLAlchemyError
+
+    statement = Prepared(select(AuditEvent.id, literal(7)).where(AuditEvent.id == bindparam("event_id")))
+    connection = db.session.connection()
+    with statements() as sent, pytest.raises(SQLAlchemyError, match="event_id"):
+        statement.rows(connection, {"other": 1})
+    assert sent == []
+    assert statement.rows(connection, {"event_id": -1}) == []
+    db.session.rollback()
+
+
+def test_a_plain_statement_goes_through_sqlalchemy_where_its_execution_adds_something(app):
+    """SQLite's BEGIN (prepared.send_plain): on the driver's cursor, seen by the cursor's
+    events without an execution context; with a statement-level listener on the connection,
+    SQLAlchemy's to send (with its execution context)."""
+    from sqlalchemy import event
+
+    from caseflow.prepared import send_plain
+
+    connection = db.session.connection()
+    contexts = []
+
+    def cursor_event(_connection, _cursor, statement, _parameters, context, _executemany) -> None:
+        contexts.append((statement, context is not None))
+
+    def statement_event(*_args) -> None:
+        pass
+
+    event.listen(connection, "before_cursor_execute", cursor_event)
+    try:
+        send_plain(connection, "SELECT 1")
+        event.listen(connection, "before_execute", statement_event)
+        send_plain(connection, "SELECT 2")
+        event.remove(connection, "before_execute", statement_event)
+    finally:
+        event.remove(connection, "before_cursor_execute", cursor_event)
+    assert contexts == [("SELECT 1", False), ("SELECT 2", True)]
     db.session.rollback()
