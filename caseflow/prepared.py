@@ -57,7 +57,7 @@ class _DriverForm:
         # The columns it returns: a SELECT's, or those an INSERT or UPDATE names in RETURNING
         # (not the key SQLAlchemy adds to an INSERT without, which it keeps for itself).
         self.column_types = [column.type for column in getattr(statement, "exported_columns", ())]
-        self.results: list[Callable[[Any], Any] | None] | None = None
+        self.results: tuple[tuple[int, Callable[[Any], Any]], ...] | None = None
 
     def values(self, parameters: Mapping[str, Any]) -> dict[str, Any] | tuple:
         """What the driver is sent for `parameters`: the values `compiled.construct_params`
@@ -77,12 +77,15 @@ class _DriverForm:
             values.append(value if process is None else process(value))
         return tuple(values) if self.names is None else dict(zip(self.names, values, strict=True))
 
-    def result_processors(self, dialect: Dialect, description) -> list[Callable[[Any], Any] | None]:
+    def result_processors(self, dialect: Dialect, description) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
+        """The columns whose values are converted, by their place in a row, with their
+        converters (most columns need none: psycopg and sqlite3 give them as they are)."""
         if self.results is None:
             if len(description) != len(self.column_types):
                 raise RuntimeError(f"{len(description)} columns returned, {len(self.column_types)} expected")
-            self.results = [kind.dialect_impl(dialect).result_processor(dialect, column[1])  # its type code
-                            for kind, column in zip(self.column_types, description, strict=True)]
+            processors = [kind.dialect_impl(dialect).result_processor(dialect, column[1])  # its type code
+                          for kind, column in zip(self.column_types, description, strict=True)]
+            self.results = tuple((place, process) for place, process in enumerate(processors) if process is not None)
         return self.results
 
 
@@ -122,11 +125,16 @@ class Prepared:
         found, description = _send(connection, form.sql, form.values(parameters), bool(form.column_types))
         if not found:
             return found
-        processors = form.result_processors(connection.dialect, description)
-        if not any(processors):
+        converted = form.result_processors(connection.dialect, description)
+        if not converted:
             return found
-        return [tuple(value if process is None else process(value) for process, value in zip(processors, row, strict=True))
-                for row in found]
+        rows = []
+        for row in found:
+            values = list(row)
+            for place, process in converted:
+                values[place] = process(values[place])
+            rows.append(tuple(values))
+        return rows
 
     def one_or_none(self, connection: Connection, parameters: Mapping[str, Any]) -> tuple | None:
         found = self.rows(connection, parameters)
