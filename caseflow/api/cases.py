@@ -145,8 +145,10 @@ def log_step(values, case_id: int):
     """Log a step (langkah penanganan) on an open case. A time without offset is read in
     your province's zone. The ETag of the answer is the case's new version."""
     version = expected_version()
-    return write(lambda: case_services.log_step(actor(), case_id, values, version),
-                 s.StepAnswer, status=201, version_of=lambda st: st.case.version)
+    locked = case_services.LockedCases()  # the case, locked with the Idempotency-Key
+    return write(lambda: case_services.log_step(actor(), case_id, values, version, locked=locked),
+                 s.StepAnswer, status=201, version_of=lambda st: st.case.version,
+                 lock_along=lambda: case_services.step_lock(case_id, locked))
 
 
 @blp.route("/cases/<int:case_id>/transitions/<string:trigger>", methods=["POST"])

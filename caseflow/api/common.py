@@ -461,8 +461,10 @@ def page(rows: list[Any], limit: int, key: Callable[[Any], list[Any]]) -> tuple[
 
 def write(work: Callable[[], Any], schema: Schema, *, status: int = 200,
           present: Callable[[Any], Any] | None = None,
-          version_of: Callable[[Any], int] | None = None) -> Response:
-    """Run a service call once per Idempotency-Key, answer with its result as JSON."""
+          version_of: Callable[[Any], int] | None = None,
+          lock_along: Callable[[], idempotency.LockAlong | None] | None = None) -> Response:
+    """Run a service call once per Idempotency-Key, answer with its result as JSON.
+    `lock_along`: the lock the call takes first, taken with the key (`run_once`)."""
     key = request.headers.get("Idempotency-Key")
     body = idempotency.canonical_body(request.get_data(cache=True))
     fingerprint = idempotency.fingerprint(request.method, request.path, body)
@@ -475,7 +477,7 @@ def write(work: Callable[[], Any], schema: Schema, *, status: int = 200,
         version = version_of(result) if version_of else None
         return status, idempotency.dumps(schema.dump(result)), etag(version) if version else None
 
-    result = idempotency.run_once(g.api_user.id, key, fingerprint, request.method, request.path, run)
+    result = idempotency.run_once(g.api_user.id, key, fingerprint, request.method, request.path, run, lock_along)
     response = Response(result.body, status=result.status, mimetype="application/json")
     if result.etag:
         response.headers["ETag"] = result.etag

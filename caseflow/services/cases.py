@@ -108,7 +108,14 @@ from .audit import (
 )
 from .case_shown import CaseShown
 from .context import Actor
-from .locking import lock_case, lock_case_of, lock_case_of_client, lock_cases_of_clients
+from .idempotency import LockAlong
+from .locking import (
+    case_of_client_lock,
+    lock_case,
+    lock_case_of,
+    lock_case_of_client,
+    lock_cases_of_clients,
+)
 from .runtime import default_workflow_name, engine, engines
 from .sign_off_policy import decision_authority, escalated_sign_off_ids
 
@@ -637,6 +644,12 @@ _PRIOR_HEAD = (
 _INSERT_STEP_AFTER_HEAD = Prepared(_INSERT_STEP_STATEMENT.add_cte(_PRIOR_HEAD.cte("prior_head")))
 _INSERT_STEP_AFTER_HEAD_AND_EVENT = Prepared(_INSERT_STEP_STATEMENT.add_cte(
     insert_event_under("event_").cte("prior_event"), _PRIOR_HEAD.cte("prior_head")))
+
+
+def step_lock(case_id: int, locked: LockedCases) -> LockAlong | None:
+    """The lock logging a step on `case_id` takes first (`log_step` with `locked`), for an
+    API write to take with its Idempotency-Key's reservation (`idempotency.LockAlong`)."""
+    return case_of_client_lock(case_id, locked)
 
 
 def _lock_for_step(case_id: int, locked: LockedCases | None) -> tuple[Case, date | None]:

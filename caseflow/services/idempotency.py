@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, event, func, select
+from sqlalchemy import Select, bindparam, event, func, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..database import (
@@ -65,16 +65,34 @@ def check_key(key: str) -> str:
     return key
 
 
+@dataclass(frozen=True)
+class LockAlong:
+    """The lock `work` takes first, taken with the key's reservation: on PostgreSQL in the
+    same statement, one round trip fewer (elsewhere it is not used: SQLite's write
+    transaction holds the database's lock already, and `work` locks as it would anyway).
+
+    `statement`: a SELECT … FOR UPDATE of at most one row, built once per process, run with
+    `params`; `take` is given its row (None: no row) once the key is reserved, before
+    `work` runs. A key already used locks nothing: its stored result is answered."""
+
+    statement: Select
+    params: dict[str, Any]
+    take: Callable[[tuple | None], None]
+
+
 def run_once(user_id: int, key: str | None, request_fingerprint: str, method: str, path: str,
-             work: Callable[[], tuple[int, str, str | None]]) -> StoredResult:
-    """Run `work` (which returns status, JSON body, ETag) once per (user, key)."""
+             work: Callable[[], tuple[int, str, str | None]],
+             lock_along: Callable[[], LockAlong | None] | None = None) -> StoredResult:
+    """Run `work` (which returns status, JSON body, ETag) once per (user, key).
+    `lock_along`, called in the write transaction, says what lock `work` takes first, to be
+    taken with the key's reservation (`LockAlong`), or None."""
     if key is None:
         with write_transaction():
             status, body, etag = work()
         return StoredResult(status, body, etag, replayed=False)
     check_key(key)
     with write_transaction():
-        return _once(user_id, key, request_fingerprint, method, path, work)
+        return _once(user_id, key, request_fingerprint, method, path, work, lock_along)
 
 
 @dataclass(frozen=True)
@@ -355,18 +373,27 @@ def _replayed(stored, request_fingerprint: str) -> StoredResult:
 
 
 def _once(user_id: int, key: str, request_fingerprint: str, method: str, path: str,
-          work: Callable[[], tuple[int, str, str | None]]) -> StoredResult:
+          work: Callable[[], tuple[int, str, str | None]],
+          lock_along: Callable[[], LockAlong | None] | None = None) -> StoredResult:
     connection = session_connection()
-    reserved = _reserve_one_statement(connection.dialect.name).one_or_none(connection, {
-        "user_id": user_id, "key": key, "fingerprint": request_fingerprint, "method": method,
-        "path": path[:300], "created_at": utcnow()})
-    if reserved is None:
+    reservation = {"user_id": user_id, "key": key, "fingerprint": request_fingerprint, "method": method,
+                   "path": path[:300], "created_at": utcnow()}
+    along = lock_along() if lock_along is not None and connection.dialect.name == "postgresql" else None
+    if along is None:
+        reserved = _reserve_one_statement(connection.dialect.name).one_or_none(connection, reservation)
+        row_id = reserved[0] if reserved is not None else None
+    else:
+        row = _reserved_with_lock(along.statement).one(connection, reservation | along.params)
+        row_id = row[0]
+        if row_id is not None:
+            along.take(row[1:] if row[1] is not None else None)
+    if row_id is None:
         stored = connection.execute(_STORED, {"user_id": user_id, "key": key}).one()
         return _replayed(stored, request_fingerprint)
     with last_statement_held() as held:
         status, body, etag = work()
         last = held.take()
-    answer = {"row_id": reserved[0], "new_status": status, "new_body": body, "new_etag": etag}
+    answer = {"row_id": row_id, "new_status": status, "new_body": body, "new_etag": etag}
     if last is None:
         _STORE_ONE_RESULT.rows(connection, answer)
     else:  # the change's last statement (a step's audit event and case head), the answer with it
@@ -383,6 +410,32 @@ def _reserve_one_statement(dialect_name: str) -> Prepared:
     dialect_insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
     return Prepared(dialect_insert(table).on_conflict_do_nothing(index_elements=["user_id", "key"])
                     .returning(table.c.id))
+
+
+# PostgreSQL: the key reserved and the work's first lock taken in one statement. The
+# reservation's id is the outer row, the lock a LATERAL subquery that depends on it, so the
+# key is reserved (or its concurrent holder waited for) before the row is locked, as with
+# two statements: a tablet's outbox, which reserves its keys before it locks its cases, can
+# never wait on such a request the other way round. A key already used locks nothing.
+_RESERVED_KEY = (
+    postgresql.insert(_table)
+    .values({name: bindparam(name, type_=_table.c[name].type)
+             for name in ("user_id", "key", "fingerprint", "method", "path", "created_at")})
+    .on_conflict_do_nothing(index_elements=["user_id", "key"])
+    .returning(_table.c.id)
+    .cte("reserved_key")
+)
+_RESERVATION = select(select(_RESERVED_KEY.c.id).scalar_subquery().label("key_id")).subquery("reservation")
+
+
+@functools.cache
+def _reserved_with_lock(statement: Select) -> Prepared:
+    """`statement` (a LockAlong's, built once per process) taken with the reservation: one
+    row, the reserved row's id (None: the key was used) then the locked row's columns (all
+    None when there is no such row or the key was used)."""
+    locked = statement.where(_RESERVATION.c.key_id.is_not(None)).lateral("locked")
+    return Prepared(select(_RESERVATION.c.key_id, *locked.c)
+                    .select_from(_RESERVATION.outerjoin(locked, true())).add_cte(_RESERVED_KEY))
 
 
 _STORED = select(IdempotencyRecord.__table__).where(

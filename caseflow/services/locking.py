@@ -17,6 +17,7 @@ from ..i18n import _l
 from ..models import Case, Client, User
 from ..prepared import Prepared
 from . import access
+from .idempotency import LockAlong
 
 Row = TypeVar("Row")
 
@@ -106,6 +107,22 @@ def lock_case_of_client(case_id: int) -> tuple[Case, date | None]:
     if row is None:
         raise NotFound(_l("No such case."))
     return row[0], row[1]
+
+
+def case_of_client_lock(case_id: int, locked: dict[int, tuple[Case, date | None]]) -> LockAlong | None:
+    """What `lock_case_of_client(case_id)` locks, as a lock to be taken with an
+    Idempotency-Key's reservation (`idempotency.LockAlong`): the case found is put in
+    `locked` as `lock_case_of_client` gives it, for the work to take instead of locking it
+    again. None for a case in the session already (read again over it, by the ORM)."""
+    session = db.session()
+    if not _read_as_row(session, case_id):
+        return None
+
+    def take(row: tuple | None) -> None:
+        if row is not None:
+            locked[case_id] = (_as_case(session, row), row[-1])
+
+    return LockAlong(_LOCK_CASE_ROW_OF_CLIENT.statement, {"case_id": case_id}, take)
 
 
 def lock_cases_of_clients(case_ids: Iterable[int]) -> dict[int, tuple[Case, date | None]]:

@@ -7,7 +7,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, text, update
 
 from caseflow.database import utcnow
 from caseflow.extensions import db
@@ -15,7 +15,7 @@ from caseflow.models import ApiToken, IdempotencyRecord, Step
 from caseflow.services import cases as case_services
 from tests.support.clients import IsolatedClient, assert_problem
 from tests.support.factories import a_step, rate_all
-from tests.support.queries import count, events
+from tests.support.queries import count, events, fresh, statements
 
 # --- tokens ---------------------------------------------------------------------------
 
@@ -258,6 +258,96 @@ def test_a_retry_racing_the_first_request_applies_once(app, api_as, make, team, 
         assert [r.status_code for r in results] == [201, 201], [r.get_data(as_text=True) for r in results]
         assert results[0].json == results[1].json
         assert results[1].headers.get("Idempotent-Replayed") == "true"
+    assert count(Step, Step.case_id == case.id) == 1
+
+
+def test_a_keyed_step_reserves_its_key_with_its_case_lock_on_postgresql(api_as, make, team, backend):
+    """PostgreSQL: the key's reservation and the case's lock are one statement (one round
+    trip fewer); SQLite (its write transaction holds the database's lock) sends them apart.
+    The answer is the same either way, and a retry is answered from the stored result."""
+    case = make.case(team.facilitator, to="assessment")
+    api = api_as(team.facilitator)
+    headers = {"Idempotency-Key": "one-trip", "If-Match": f'"{case.version}"'}
+    with statements() as sent:
+        response = api.post(f"/api/v1/cases/{case.id}/steps", json=a_step(notes="Satu kali"), headers=headers)
+    assert response.status_code == 201, response.json
+    reserving = [sql for sql in sent if "INSERT INTO idempotency_records" in sql]
+    locking = [sql for sql in sent if "FOR UPDATE" in sql]
+    assert len(reserving) == 1
+    if backend == "postgres":
+        assert locking == reserving
+    else:
+        assert not locking and "FOR UPDATE" not in reserving[0]
+    with statements() as sent:
+        again = api.post(f"/api/v1/cases/{case.id}/steps", json=a_step(notes="Satu kali"), headers=headers)
+    assert again.status_code == 201 and again.json == response.json
+    assert again.headers["Idempotent-Replayed"] == "true" and again.headers["ETag"] == response.headers["ETag"]
+    assert count(Step, Step.case_id == case.id) == 1
+
+
+@pytest.mark.parametrize("whose", ["none", "another team's", "changed since"])
+def test_a_keyed_step_refused_stores_nothing_under_its_key(api_as, make, team, whose):
+    """A refusal after the key was reserved with the case's lock rolls both back: the key is
+    free for a retry, which runs afresh (and is refused again, or applied once allowed)."""
+    if whose == "none":
+        case_id = 999_999
+    elif whose == "another team's":
+        case_id = make.case(team.other_facilitator, to="assessment").id
+    else:
+        case_id = make.case(team.facilitator, to="assessment").id
+    api = api_as(team.facilitator)
+    headers = {"Idempotency-Key": f"refused-{whose}"}
+    if whose == "changed since":
+        headers["If-Match"] = f'"{fresh(case_id).version - 1}"'
+    first = api.post(f"/api/v1/cases/{case_id}/steps", json=a_step(), headers=headers)
+    assert first.status_code in (404, 409, 412), first.json
+    again = api.post(f"/api/v1/cases/{case_id}/steps", json=a_step(), headers=headers)
+    assert again.status_code == first.status_code and "Idempotent-Replayed" not in again.headers
+    assert count(IdempotencyRecord, IdempotencyRecord.key == f"refused-{whose}") == 0
+    assert count(Step, Step.case_id == case_id) == 0
+
+
+def test_a_keyed_step_waits_for_its_key_before_it_locks_its_case(app, api_as, make, team, backend):
+    """While another transaction holds the key (a tablet's outbox that reserved it and has
+    yet to lock the case), the step waits on the key without holding the case's lock: the
+    outbox can lock the case and finish, and the step is then answered with its result."""
+    if backend != "postgres":
+        pytest.skip("SQLite's write transaction takes the database's lock before either")
+    case = make.case(team.facilitator, to="assessment")
+    api = api_as(team.facilitator)
+    answer: list = []
+    holder = db.engine.connect()
+    try:
+        transaction = holder.begin()
+        holder.execute(insert(IdempotencyRecord).values(
+            user_id=team.facilitator.id, key="held-key", fingerprint="0" * 64, method="POST",
+            path=f"/api/v1/cases/{case.id}/steps", created_at=utcnow()))
+
+        def send() -> None:
+            with app.app_context():
+                answer.append(api.post(f"/api/v1/cases/{case.id}/steps", json=a_step(),
+                                       headers={"Idempotency-Key": "held-key"}))
+
+        sender = threading.Thread(target=send)
+        sender.start()
+        waiting = False
+        for _ in range(100):  # until the step's transaction waits on the key
+            threading.Event().wait(0.05)
+            waiting = holder.execute(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND query LIKE '%reserved_key%'")).scalar_one() > 0
+            if waiting:
+                break
+        assert waiting
+        # The case is not locked by the waiting step: this would wait (and fail) otherwise.
+        holder.execute(text("SET LOCAL lock_timeout = '2s'"))
+        assert holder.execute(text("SELECT id FROM cases WHERE id = :id FOR UPDATE"),
+                              {"id": case.id}).scalar_one() == case.id
+        transaction.rollback()  # as a refused outbox would: the key is free again
+        sender.join(20)
+    finally:
+        holder.close()
+    assert answer and answer[0].status_code == 201, answer and answer[0].json
     assert count(Step, Step.case_id == case.id) == 1
 
 
