@@ -547,7 +547,8 @@ class LockedCases(dict[int, tuple[Case, date | None]]):
     """A tablet's outbox: the cases its transaction locked for its steps, by id, changed
     since only by the batch's steps. `planned` (called once, at the first lock) names the
     cases the batch's steps still to come will log on: they are locked with it, in one
-    statement."""
+    statement. A single API step's holds the case locked with its Idempotency-Key
+    (`step_lock`), if any."""
 
     def __init__(self, planned: Callable[[], Iterable[int]] | None = None) -> None:
         super().__init__()
