@@ -156,7 +156,9 @@ def log_step(values, case_id: int):
 def fire_trigger(values, case_id: int, trigger: str):
     """Move the case along its workflow. A refused guard answers 409 naming what is missing."""
     version = expected_version()
-    return write_case(lambda: case_services.fire_trigger(actor(), case_id, trigger, values, version))
+    locked = {}  # the case, locked with the Idempotency-Key
+    return write_case(lambda: case_services.fire_trigger(actor(), case_id, trigger, values, version, locked=locked),
+                      lock_along=lambda: case_services.move_lock(case_id, locked))
 
 
 @blp.route("/cases/<int:case_id>/actions", methods=["GET"])

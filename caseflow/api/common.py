@@ -489,10 +489,11 @@ def write(work: Callable[[], Any], schema: Schema, *, status: int = 200,
 _CASE_SUMMARY_OUT = CaseSummaryOut()
 
 
-def write_case(work: Callable[[], Any], status: int = 200) -> Response:
+def write_case(work: Callable[[], Any], status: int = 200,
+               lock_along: Callable[[], idempotency.LockAlong | None] | None = None) -> Response:
     """`write` of a change whose answer is the case's summary, its version the ETag."""
     return write(work, _CASE_SUMMARY_OUT, status=status, present=present.case_summary,
-                 version_of=lambda c: c["version"])
+                 version_of=lambda c: c["version"], lock_along=lock_along)
 
 
 def json_body() -> dict:

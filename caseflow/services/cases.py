@@ -110,6 +110,7 @@ from .case_shown import CaseShown
 from .context import Actor
 from .idempotency import LockAlong
 from .locking import (
+    case_lock,
     case_of_client_lock,
     lock_case,
     lock_case_of,
@@ -647,6 +648,12 @@ _INSERT_STEP_AFTER_HEAD_AND_EVENT = Prepared(_INSERT_STEP_STATEMENT.add_cte(
     insert_event_under("event_").cte("prior_event"), _PRIOR_HEAD.cte("prior_head")))
 
 
+def move_lock(case_id: int, locked: dict[int, Case]) -> LockAlong | None:
+    """The lock a move of `case_id` takes first (`fire_trigger` with `locked`), for an API
+    write to take with its Idempotency-Key's reservation (`idempotency.LockAlong`)."""
+    return case_lock(case_id, locked)
+
+
 def step_lock(case_id: int, locked: LockedCases) -> LockAlong | None:
     """The lock logging a step on `case_id` takes first (`log_step` with `locked`), for an
     API write to take with its Idempotency-Key's reservation (`idempotency.LockAlong`)."""
@@ -800,15 +807,18 @@ _TRANSITION_SCHEMA = TransitionSchema()
 
 def fire_trigger(
     actor: Actor, case_id: int, trigger: str, data: dict | None = None,
-    expected_version: int | None = None,
+    expected_version: int | None = None, *, locked: dict[int, Case] | None = None,
 ) -> Case:
     """Move a case along its workflow. Who may fire, what must be complete and whether a
-    sign-off follows all come from the workflow file."""
+    sign-off follows all come from the workflow file. `locked`: the case, if this
+    transaction locked it already (`move_lock`)."""
     # Nothing sent, nothing to validate (the schema would load an empty reason).
     values = {} if data is None or data == {} else load(_TRANSITION_SCHEMA, data)
     reason = (values.get("reason") or "").strip() or None
     with write_transaction():
-        case = lock_case(case_id)
+        case = locked.pop(case_id, None) if locked else None
+        if case is None:
+            case = lock_case(case_id)
         workflow = engine(case.workflow)
         _require_visible(actor, case, expected_version)
         transition = workflow.transition(case.state, trigger)

@@ -109,6 +109,21 @@ def lock_case_of_client(case_id: int) -> tuple[Case, date | None]:
     return row[0], row[1]
 
 
+def case_lock(case_id: int, locked: dict[int, Case]) -> LockAlong | None:
+    """What `lock_case(case_id)` locks, as a lock to be taken with an Idempotency-Key's
+    reservation (`idempotency.LockAlong`): the case found is put in `locked`, for the work
+    to take instead of locking it again. None for a case in the session already."""
+    session = db.session()
+    if not _read_as_row(session, case_id):
+        return None
+
+    def take(row: tuple | None) -> None:
+        if row is not None:
+            locked[case_id] = _as_case(session, row)
+
+    return LockAlong(_LOCK_CASE_ROW.statement, {"case_id": case_id}, take)
+
+
 def case_of_client_lock(case_id: int, locked: dict[int, tuple[Case, date | None]]) -> LockAlong | None:
     """What `lock_case_of_client(case_id)` locks, as a lock to be taken with an
     Idempotency-Key's reservation (`idempotency.LockAlong`): the case found is put in

@@ -285,6 +285,31 @@ def test_a_keyed_step_reserves_its_key_with_its_case_lock_on_postgresql(api_as, 
     assert count(Step, Step.case_id == case.id) == 1
 
 
+def test_a_keyed_move_reserves_its_key_with_its_case_lock_on_postgresql(api_as, make, team, backend):
+    """The same for a move: one statement on PostgreSQL, the same answers; a move refused
+    (another team's case) keeps nothing under its key and moves nothing."""
+    case = make.case(team.facilitator)
+    api = api_as(team.facilitator)
+    address = f"/api/v1/cases/{case.id}/transitions/start_assessment"
+    headers = {"Idempotency-Key": "one-move", "If-Match": f'"{case.version}"'}
+    with statements() as sent:
+        response = api.post(address, json={}, headers=headers)
+    assert response.status_code == 200, response.json
+    reserving = [sql for sql in sent if "INSERT INTO idempotency_records" in sql]
+    locking = [sql for sql in sent if "FOR UPDATE" in sql]
+    assert len(reserving) == 1
+    assert locking == (reserving if backend == "postgres" else [])
+    again = api.post(address, json={}, headers=headers)
+    assert again.status_code == 200 and again.json == response.json and again.headers["Idempotent-Replayed"] == "true"
+    assert fresh(case).state == response.json["state"] == "assessment"
+    theirs = make.case(team.other_facilitator)
+    refused = api.post(f"/api/v1/cases/{theirs.id}/transitions/start_assessment", json={},
+                       headers={"Idempotency-Key": "their-move"})
+    assert refused.status_code == 404, refused.json
+    assert count(IdempotencyRecord, IdempotencyRecord.key == "their-move") == 0
+    assert fresh(theirs).state == "recorded"
+
+
 @pytest.mark.parametrize("whose", ["none", "another team's", "changed since"])
 def test_a_keyed_step_refused_stores_nothing_under_its_key(api_as, make, team, whose):
     """A refusal after the key was reserved with the case's lock rolls both back: the key is
