@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any, TypeVar
 
@@ -112,32 +112,28 @@ def lock_case_of_client(case_id: int) -> tuple[Case, date | None]:
 def case_lock(case_id: int, locked: dict[int, Case]) -> LockAlong | None:
     """What `lock_case(case_id)` locks, as a lock to be taken with an Idempotency-Key's
     reservation (`idempotency.LockAlong`): the case found is put in `locked`, for the work
-    to take instead of locking it again. None for a case in the session already."""
-    session = db.session()
-    if not _read_as_row(session, case_id):
-        return None
-
-    def take(row: tuple | None) -> None:
-        if row is not None:
-            locked[case_id] = _as_case(session, row)
-
-    return LockAlong(_LOCK_CASE_ROW.statement, {"case_id": case_id}, take)
+    to take instead of locking it again. None for a case in the session already (read
+    again over it, by the ORM)."""
+    return _lock_along(_LOCK_CASE_ROW, case_id, lambda case, _row: locked.__setitem__(case_id, case))
 
 
 def case_of_client_lock(case_id: int, locked: dict[int, tuple[Case, date | None]]) -> LockAlong | None:
-    """What `lock_case_of_client(case_id)` locks, as a lock to be taken with an
-    Idempotency-Key's reservation (`idempotency.LockAlong`): the case found is put in
-    `locked` as `lock_case_of_client` gives it, for the work to take instead of locking it
-    again. None for a case in the session already (read again over it, by the ORM)."""
+    """`case_lock` for `lock_case_of_client`: the case is put in `locked` with the
+    client's birth date, as `lock_case_of_client` gives them."""
+    return _lock_along(_LOCK_CASE_ROW_OF_CLIENT, case_id,
+                       lambda case, row: locked.__setitem__(case_id, (case, row[-1])))
+
+
+def _lock_along(statement: Prepared, case_id: int, put: Callable[[Case, tuple], None]) -> LockAlong | None:
     session = db.session()
     if not _read_as_row(session, case_id):
         return None
 
     def take(row: tuple | None) -> None:
         if row is not None:
-            locked[case_id] = (_as_case(session, row), row[-1])
+            put(_as_case(session, row), row)
 
-    return LockAlong(_LOCK_CASE_ROW_OF_CLIENT.statement, {"case_id": case_id}, take)
+    return LockAlong(statement.statement, {"case_id": case_id}, take)
 
 
 def lock_cases_of_clients(case_ids: Iterable[int]) -> dict[int, tuple[Case, date | None]]:
