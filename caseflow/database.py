@@ -316,9 +316,11 @@ def session_connection() -> Any:
     """`db.session.connection()`: in a write transaction the one it began with, without
     asking the session again (its lookup of the transaction's bind and connection, 3 µs at
     each of a step's half a dozen statements, ten times that in an outbox of ten). Asked of
-    the session when its transaction has ended (the connection given back: closed)."""
+    the session when its transaction has ended (the connection given back, or on SQLite
+    kept by the session with no transaction on it: a statement there would begin one
+    outside the session's)."""
     found = _write_connection.get()
-    if found is not None and not found.closed:
+    if found is not None and found.in_transaction():
         return found
     return db.session.connection()
 

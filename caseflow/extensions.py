@@ -9,8 +9,9 @@ from flask_login import LoginManager as _FlaskLoginManager
 from flask_login.utils import _create_identifier
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.session import Session as _FlaskSession
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import MetaData
+from sqlalchemy import Connection, Engine, MetaData
 from sqlalchemy.orm import DeclarativeBase
 
 # Stable constraint names so Alembic migrations are identical on SQLite and PostgreSQL.
@@ -105,9 +106,55 @@ class LoginManager(_FlaskLoginManager):
 _KEPT_IDENTIFIERS = 4096
 
 
+class Session(_FlaskSession):
+    """Flask-SQLAlchemy's session, which keeps its SQLite connection from one transaction
+    to the next until it is closed (at the end of the request, task or command), instead
+    of taking it from the pool at each BEGIN and giving it back at each COMMIT: that
+    checkout and checkin were 50 µs of a move's 0.7 ms (`bench/transitions.py`), and a
+    request's write on SQLite ends its read first (BEGIN IMMEDIATE), so it paid them
+    twice. Between transactions the connection holds no lock. On PostgreSQL the pool
+    still lends a connection per transaction: there a write goes on in the request's read
+    transaction anyway, and a connection that waited is pinged at checkout, which one kept
+    by a long-lived worker would miss."""
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs) -> Engine | Connection:
+        found = super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
+        if bind is not None or not isinstance(found, Engine) or found.dialect.name != "sqlite":
+            return found
+        kept, pool = self.info.get(_KEPT_CONNECTION, (None, None))
+        # A disposed engine (a new pool) no longer hands out connections to what it had
+        # open, as to a database file replaced under its name: the kept one is let go too,
+        # once no transaction of the session is on it.
+        if (kept is not None and not kept.closed and kept.engine is found
+                and (pool is found.pool or kept.in_transaction())):
+            return kept
+        self._let_go_of_connection()
+        kept = found.connect()
+        self.info[_KEPT_CONNECTION] = (kept, found.pool)
+        return kept
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._let_go_of_connection()
+
+    def _let_go_of_connection(self) -> None:
+        kept, _pool = self.info.pop(_KEPT_CONNECTION, (None, None))
+        if kept is not None:
+            kept.close()
+
+
+# Session.info key: the SQLite connection the session keeps between its transactions, with
+# the pool it came from.
+_KEPT_CONNECTION = "caseflow.kept_connection"
+
 # Objects stay readable after a service commits (the view renders what it just saved);
 # every service reloads what it changes with a lock, so nothing stale is ever written.
-db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
+# The session owns its kept connection's transaction ("control_fully"): whatever began on
+# it is the session's to commit or roll back, never joined as someone else's.
+db = SQLAlchemy(model_class=Base, session_options={
+    "class_": Session, "expire_on_commit": False, "join_transaction_mode": "control_fully"})
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
