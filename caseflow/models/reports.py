@@ -37,8 +37,10 @@ class CaseStageHistory(db.Model):
 
     __tablename__ = "case_stage_history"
     __table_args__ = (
-        Index("ix_case_stage_history_case_left", "case_id", "left_at"),
-        # A team's or a facilitator's figures: their cases' stays by stage and time, from the index.
+        # A team's or a facilitator's figures: their cases' stays by stage and time, from the
+        # index; and a case's stays, its open one too (closed at every move: a case has a few
+        # stays, read from here without an index of their own by (case_id, left_at), which a
+        # move would write one more entry in).
         Index("ix_case_stage_history_case_stage", "case_id", "stage", "entered_at"),
         # Covering: the cases that entered a stage in a period, from the index alone.
         Index("ix_case_stage_history_stage_entered", "stage", "entered_at", "case_id"),
