@@ -25,14 +25,20 @@ TABLET_LANDSCAPE = {"width": 1280, "height": 800}
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu",
                  "--disable-component-update", "--no-first-run"]
 
-# Visible controls smaller than 44×44 px (a radio or checkbox counts by its label).
-SMALL_TARGETS = """() => Array.from(document.querySelectorAll('a, button, input, select, textarea, label'))
+# Visible controls smaller than 44×44 px (a radio or checkbox counts by its label), measured
+# once the page has loaded: its DOM (what the expectations before wait for) can be there
+# before its stylesheet when the live server is busy, and an unstyled link is 20 px high.
+SMALL_TARGETS = """async () => {
+  if (document.readyState !== 'complete') await new Promise(done => addEventListener('load', done, {once: true}));
+  await document.fonts.ready;
+  return Array.from(document.querySelectorAll('a, button, input, select, textarea, label'))
   .filter(e => e.offsetParent !== null && e.type !== 'hidden' && e.type !== 'radio' && e.type !== 'checkbox')
   .filter(e => e.tagName !== 'LABEL' || e.querySelector('input[type=radio]') || e.htmlFor &&
           document.getElementById(e.htmlFor) && document.getElementById(e.htmlFor).type === 'checkbox')
   .map(e => [e.tagName, (e.textContent || e.name || '').trim().slice(0, 40),
              Math.round(e.getBoundingClientRect().width), Math.round(e.getBoundingClientRect().height)])
-  .filter(r => r[2] < 44 || r[3] < 44)"""
+  .filter(r => r[2] < 44 || r[3] < 44);
+}"""
 # The same, for the page's own content only (the shared header is checked by the
 # facilitator journeys).
 SMALL_TARGETS_IN_MAIN = SMALL_TARGETS.replace(
